@@ -1,0 +1,68 @@
+using System.Net;
+using System.Security.Cryptography.X509Certificates;
+using ControlPlane.Grpc.Health;
+using ControlPlane.Grpc.Server;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using ServingStatus = Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus;
+
+namespace ControlPlane.Server;
+
+/// <summary>Builds the control-plane web application: listeners, the gRPC runtime, services, ops endpoints.</summary>
+public static class ControlPlaneHost
+{
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        configure?.Invoke(builder);
+        var options = builder.Configuration.GetSection(ControlPlaneOptions.Section).Get<ControlPlaneOptions>() ?? new ControlPlaneOptions();
+        builder.Services.AddSingleton(options);
+
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            var address = IPAddress.Parse(options.BindAddress);
+            var certificate = LoadCertificate(options);
+            kestrel.Listen(address, options.GrpcPort, listen =>
+            {
+                if (certificate is null)
+                {
+                    // Kestrel speaks h2c only on an HTTP/2-only endpoint (grpcurl -plaintext, buf curl --http2-prior-knowledge).
+                    listen.Protocols = HttpProtocols.Http2;
+                }
+                else
+                {
+                    listen.Protocols = HttpProtocols.Http1AndHttp2;
+                    listen.UseHttps(certificate);
+                }
+            });
+            kestrel.Listen(address, options.HttpPort, listen =>
+            {
+                listen.Protocols = certificate is null ? HttpProtocols.Http1 : HttpProtocols.Http1AndHttp2;
+                if (certificate is not null)
+                {
+                    listen.UseHttps(certificate);
+                }
+            });
+        });
+
+        builder.Services.AddGrpcServer(grpc => grpc.EnableDetailedErrors = options.DetailedErrors);
+
+        var app = builder.Build();
+        app.MapGrpcHealthService();
+        app.MapGrpcReflectionService();
+        OpsEndpoints.Map(app);
+
+        var health = app.Services.GetRequiredService<HealthStatusRegistry>();
+        app.Lifetime.ApplicationStopping.Register(() => health.SetAll(ServingStatus.NotServing));
+        return app;
+    }
+
+    private static X509Certificate2? LoadCertificate(ControlPlaneOptions options)
+    {
+        if (string.IsNullOrEmpty(options.TlsCertificatePath))
+        {
+            return null;
+        }
+        var password = Environment.GetEnvironmentVariable(options.TlsCertificatePasswordVariable);
+        return X509CertificateLoader.LoadPkcs12FromFile(options.TlsCertificatePath, password);
+    }
+}

@@ -1,0 +1,48 @@
+namespace ControlPlane.Grpc.Protocol;
+
+/// <summary>Header names and constants of the gRPC-over-HTTP/2 protocol (PROTOCOL-HTTP2.md).</summary>
+internal static class GrpcProtocol
+{
+    public const string ContentType = "application/grpc";
+    public const string ContentTypeProto = "application/grpc+proto";
+    public const string StatusHeader = "grpc-status";
+    public const string MessageHeader = "grpc-message";
+    public const string StatusDetailsHeader = "grpc-status-details-bin";
+    public const string TimeoutHeader = "grpc-timeout";
+    public const string EncodingHeader = "grpc-encoding";
+    public const string AcceptEncodingHeader = "grpc-accept-encoding";
+    public const string TeHeader = "te";
+    public const string IdentityEncoding = "identity";
+    public const int HeaderSize = 5;
+    public const int DefaultMaxMessageSize = 4 * 1024 * 1024;
+
+    /// <summary>True for content types this runtime speaks: application/grpc and application/grpc+proto.</summary>
+    public static bool IsGrpcContentType(string? contentType)
+    {
+        if (string.IsNullOrEmpty(contentType) || !contentType.StartsWith(ContentType, StringComparison.OrdinalIgnoreCase))
+        {
+            return false;
+        }
+        var rest = contentType.AsSpan(ContentType.Length);
+        var semicolon = rest.IndexOf(';');
+        if (semicolon >= 0)
+        {
+            rest = rest[..semicolon];
+        }
+        rest = rest.Trim();
+        return rest.IsEmpty || rest.Equals("+proto", StringComparison.OrdinalIgnoreCase);
+    }
+
+    /// <summary>Headers a user may not set as custom metadata: HTTP/2 and gRPC protocol headers.</summary>
+    public static bool IsReservedHeader(string name) =>
+        name.StartsWith(':')
+        || name.StartsWith("grpc-", StringComparison.OrdinalIgnoreCase)
+        || name.Equals("content-type", StringComparison.OrdinalIgnoreCase)
+        || name.Equals("te", StringComparison.OrdinalIgnoreCase)
+        || name.Equals("host", StringComparison.OrdinalIgnoreCase)
+        || name.Equals("content-length", StringComparison.OrdinalIgnoreCase)
+        || name.Equals("connection", StringComparison.OrdinalIgnoreCase)
+        || name.Equals("transfer-encoding", StringComparison.OrdinalIgnoreCase)
+        || name.Equals("accept-encoding", StringComparison.OrdinalIgnoreCase)
+        || name.Equals("trailer", StringComparison.OrdinalIgnoreCase);
+}

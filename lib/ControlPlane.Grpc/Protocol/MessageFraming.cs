@@ -1,0 +1,178 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.IO.Compression;
+using System.IO.Pipelines;
+using ControlPlane.Grpc.Compression;
+using Google.Protobuf;
+
+namespace ControlPlane.Grpc.Protocol;
+
+/// <summary>
+/// Length-prefixed messages: a 1-byte compressed flag, a 4-byte big-endian length, the payload
+/// (PROTOCOL-HTTP2.md, "Length-Prefixed-Message"). Shared by server and client.
+/// </summary>
+internal static class MessageFraming
+{
+    /// <summary>
+    /// Reads the next message from <paramref name="reader"/>; null at a clean end of stream.
+    /// Throws <see cref="RpcException"/> with INTERNAL for a truncated or malformed frame and
+    /// RESOURCE_EXHAUSTED for one over <paramref name="maxSize"/> (before buffering it).
+    /// </summary>
+    public static async ValueTask<T?> ReadMessageAsync<T>(
+        PipeReader reader, MessageParser<T> parser, ICompressionProvider? decompressor, string? encodingName, int maxSize, CancellationToken cancellationToken)
+        where T : class, IMessage<T>
+    {
+        while (true)
+        {
+            var result = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            var buffer = result.Buffer;
+            if (result.IsCanceled)
+            {
+                throw new OperationCanceledException(cancellationToken);
+            }
+            if (buffer.Length >= GrpcProtocol.HeaderSize)
+            {
+                var (compressed, length) = ReadHeader(buffer);
+                if (length > maxSize)
+                {
+                    reader.AdvanceTo(buffer.Start, buffer.End);
+                    throw new RpcException(StatusCode.ResourceExhausted, $"Received message exceeds the maximum configured message size ({length} > {maxSize}).");
+                }
+                if (buffer.Length >= GrpcProtocol.HeaderSize + length)
+                {
+                    var payload = buffer.Slice(GrpcProtocol.HeaderSize, length);
+                    T message;
+                    try
+                    {
+                        message = Parse(parser, payload, compressed, decompressor, encodingName, maxSize);
+                    }
+                    finally
+                    {
+                        reader.AdvanceTo(payload.End);
+                    }
+                    return message;
+                }
+            }
+            if (result.IsCompleted)
+            {
+                reader.AdvanceTo(buffer.End);
+                if (buffer.Length == 0)
+                {
+                    return null;
+                }
+                throw new RpcException(StatusCode.Internal, "Incomplete message: the stream ended inside a length-prefixed message.");
+            }
+            // Nothing consumed, everything examined: wait for more bytes.
+            reader.AdvanceTo(buffer.Start, buffer.End);
+        }
+    }
+
+    /// <summary>Writes one message (and its 5-byte prefix), compressing it when a compressor is given.</summary>
+    public static void WriteMessage<T>(IBufferWriter<byte> writer, T message, ICompressionProvider? compressor, CompressionLevel level, int maxSize)
+        where T : IMessage<T>
+    {
+        var size = message.CalculateSize();
+        if (compressor is null)
+        {
+            CheckSendSize(size, maxSize);
+            var header = writer.GetSpan(GrpcProtocol.HeaderSize);
+            header[0] = 0;
+            BinaryPrimitives.WriteUInt32BigEndian(header[1..], (uint)size);
+            writer.Advance(GrpcProtocol.HeaderSize);
+            if (size > 0)
+            {
+                if (size <= 64 * 1024)
+                {
+                    // One contiguous span: the fastest protobuf write path.
+                    message.WriteTo(writer.GetSpan(size)[..size]);
+                    writer.Advance(size);
+                }
+                else
+                {
+                    message.WriteTo(writer);
+                }
+            }
+            return;
+        }
+        var raw = ArrayPool<byte>.Shared.Rent(Math.Max(size, 1));
+        try
+        {
+            message.WriteTo(raw.AsSpan(0, size));
+            var compressed = CompressionProviders.Compress(compressor, raw.AsSpan(0, size), level);
+            CheckSendSize(compressed.Length, maxSize);
+            var span = writer.GetSpan(GrpcProtocol.HeaderSize + compressed.Length);
+            span[0] = 1;
+            BinaryPrimitives.WriteUInt32BigEndian(span[1..], (uint)compressed.Length);
+            compressed.CopyTo(span[GrpcProtocol.HeaderSize..]);
+            writer.Advance(GrpcProtocol.HeaderSize + compressed.Length);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(raw);
+        }
+    }
+
+    /// <summary>A whole framed message as one array: the unary client request path.</summary>
+    public static byte[] FrameMessage<T>(T message, ICompressionProvider? compressor, CompressionLevel level, int maxSize)
+        where T : IMessage<T>
+    {
+        var writer = new ArrayBufferWriter<byte>(GrpcProtocol.HeaderSize + message.CalculateSize());
+        WriteMessage(writer, message, compressor, level, maxSize);
+        return writer.WrittenSpan.ToArray();
+    }
+
+    private static void CheckSendSize(int size, int maxSize)
+    {
+        if (size > maxSize)
+        {
+            throw new RpcException(StatusCode.ResourceExhausted, $"Sending message exceeds the maximum configured message size ({size} > {maxSize}).");
+        }
+    }
+
+    private static (bool Compressed, long Length) ReadHeader(ReadOnlySequence<byte> buffer)
+    {
+        Span<byte> header = stackalloc byte[GrpcProtocol.HeaderSize];
+        buffer.Slice(0, GrpcProtocol.HeaderSize).CopyTo(header);
+        var flag = header[0];
+        if (flag > 1)
+        {
+            throw new RpcException(StatusCode.Internal, $"Malformed message: compressed flag {flag} is neither 0 nor 1.");
+        }
+        return (flag == 1, BinaryPrimitives.ReadUInt32BigEndian(header[1..]));
+    }
+
+    private static T Parse<T>(MessageParser<T> parser, ReadOnlySequence<byte> payload, bool compressed, ICompressionProvider? decompressor, string? encodingName, int maxSize)
+        where T : class, IMessage<T>
+    {
+        if (compressed)
+        {
+            if (decompressor is null)
+            {
+                // PROTOCOL-HTTP2.md: a compressed message without a grpc-encoding is a protocol error.
+                throw new RpcException(StatusCode.Internal, $"Request sent a compressed message but grpc-encoding '{encodingName ?? "identity"}' names no compression.");
+            }
+            byte[]? inflated;
+            try
+            {
+                inflated = CompressionProviders.Decompress(decompressor, payload, maxSize);
+            }
+            catch (InvalidDataException ex)
+            {
+                throw new RpcException(new Status(StatusCode.Internal, $"Malformed {decompressor.EncodingName} message: {ex.Message}"), new Metadata(), ex);
+            }
+            if (inflated is null)
+            {
+                throw new RpcException(StatusCode.ResourceExhausted, $"Decompressed message exceeds the maximum configured message size ({maxSize}).");
+            }
+            payload = new ReadOnlySequence<byte>(inflated);
+        }
+        try
+        {
+            return parser.ParseFrom(payload);
+        }
+        catch (InvalidProtocolBufferException ex)
+        {
+            throw new RpcException(new Status(StatusCode.Internal, $"Failed to deserialize {typeof(T).Name}: {ex.Message}"), new Metadata(), ex);
+        }
+    }
+}

@@ -1,0 +1,117 @@
+using ControlPlane.Grpc.Protocol;
+using ControlPlane.Grpc.Server.Internal;
+using Google.Protobuf.Reflection;
+using ServiceDescriptor = Google.Protobuf.Reflection.ServiceDescriptor;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace ControlPlane.Grpc.Server;
+
+public static class GrpcServerExtensions
+{
+    /// <summary>Adds the gRPC server runtime (options, the service registry, health and reflection services).</summary>
+    public static IServiceCollection AddGrpcServer(this IServiceCollection services, Action<GrpcServerOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        services.AddRouting();
+        services.AddOptions<GrpcServerOptions>();
+        if (configure is not null)
+        {
+            services.Configure(configure);
+        }
+        services.TryAddSingleton<GrpcServiceRegistry>();
+        services.TryAddSingleton<Health.HealthStatusRegistry>();
+        services.TryAddSingleton<Health.HealthService>();
+        services.TryAddSingleton<Reflection.ReflectionServiceV1>();
+        services.TryAddSingleton<Reflection.ReflectionServiceV1Alpha>();
+        return services;
+    }
+
+    /// <summary>
+    /// Serves every method of <paramref name="service"/> with the same-named public methods of
+    /// <typeparamref name="THandler"/>. Throws at startup when any method lacks a well-typed handler.
+    /// </summary>
+    public static IEndpointConventionBuilder MapGrpcService<THandler>(this IEndpointRouteBuilder endpoints, ServiceDescriptor service)
+        where THandler : class
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        ArgumentNullException.ThrowIfNull(service);
+        var sp = endpoints.ServiceProvider;
+        var registry = sp.GetService<GrpcServiceRegistry>()
+            ?? throw new InvalidOperationException("Call services.AddGrpcServer() before mapping gRPC services.");
+        var options = sp.GetRequiredService<IOptions<GrpcServerOptions>>().Value;
+        var methods = ServiceBinder.Bind<THandler>(service, sp, options);
+        registry.Add(service);
+        MapUnimplemented(endpoints, registry);
+
+        var builders = new List<IEndpointConventionBuilder>();
+        foreach (var method in methods)
+        {
+            builders.Add(endpoints.MapPost(method.Path, method.Handler)
+                .WithDisplayName("gRPC " + method.Method.FullName)
+                .WithMetadata(method.Method));
+        }
+        return new CompositeConventionBuilder(builders);
+    }
+
+    /// <summary>The standard grpc.health.v1.Health service.</summary>
+    public static IEndpointConventionBuilder MapGrpcHealthService(this IEndpointRouteBuilder endpoints) =>
+        endpoints.MapGrpcService<Health.HealthService>(global::Grpc.Health.V1.HealthReflection.Descriptor.Services[0]);
+
+    /// <summary>Server reflection, both grpc.reflection.v1 and v1alpha (older grpcurl builds ask v1alpha).</summary>
+    public static IEndpointConventionBuilder MapGrpcReflectionService(this IEndpointRouteBuilder endpoints)
+    {
+        var v1 = endpoints.MapGrpcService<Reflection.ReflectionServiceV1>(global::Grpc.Reflection.V1.ReflectionReflection.Descriptor.Services[0]);
+        var v1Alpha = endpoints.MapGrpcService<Reflection.ReflectionServiceV1Alpha>(global::Grpc.Reflection.V1Alpha.ReflectionReflection.Descriptor.Services[0]);
+        return new CompositeConventionBuilder([v1, v1Alpha]);
+    }
+
+    private static void MapUnimplemented(IEndpointRouteBuilder endpoints, GrpcServiceRegistry registry)
+    {
+        // Once per route builder: a catch-all answering UNIMPLEMENTED for gRPC calls to unbound paths.
+        if (!registry.TryMarkCatchAllMapped(endpoints))
+        {
+            return;
+        }
+        var logger = endpoints.ServiceProvider.GetRequiredService<ILoggerFactory>().CreateLogger("ControlPlane.Grpc.Server");
+        endpoints.MapPost("/{unimplementedService}/{unimplementedMethod}", http =>
+        {
+            if (!GrpcProtocol.IsGrpcContentType(http.Request.ContentType))
+            {
+                http.Response.StatusCode = StatusCodes.Status404NotFound;
+                return Task.CompletedTask;
+            }
+            var service = (string)http.Request.RouteValues["unimplementedService"]!;
+            ServerLog.Unimplemented(logger, http.Request.Path);
+            var detail = registry.Contains(service) ? "Method is unimplemented." : "Service is unimplemented.";
+            http.Response.StatusCode = StatusCodes.Status200OK;
+            http.Response.ContentType = GrpcProtocol.ContentType;
+            MetadataEncoding.WriteStatus(new Status(StatusCode.Unimplemented, detail), (k, v) => http.Response.Headers[k] = v);
+            return Task.CompletedTask;
+        }).WithDisplayName("gRPC unimplemented").WithOrder(int.MaxValue);
+    }
+
+    private sealed class CompositeConventionBuilder(IReadOnlyList<IEndpointConventionBuilder> builders) : IEndpointConventionBuilder
+    {
+        public void Add(Action<EndpointBuilder> convention)
+        {
+            foreach (var b in builders)
+            {
+                b.Add(convention);
+            }
+        }
+
+        public void Finally(Action<EndpointBuilder> finallyConvention)
+        {
+            foreach (var b in builders)
+            {
+                b.Finally(finallyConvention);
+            }
+        }
+    }
+}

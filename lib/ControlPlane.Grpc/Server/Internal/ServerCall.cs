@@ -1,0 +1,417 @@
+using System.IO.Pipelines;
+using ControlPlane.Grpc.Compression;
+using ControlPlane.Grpc.Protocol;
+using Google.Protobuf;
+using Google.Protobuf.Reflection;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core.Features;
+
+namespace ControlPlane.Grpc.Server.Internal;
+
+/// <summary>
+/// One gRPC call on the server: the protocol state machine between Kestrel's HTTP/2 stream and a
+/// handler. It reads request messages, writes response messages, enforces the deadline, and ends
+/// the call with exactly one status (PROTOCOL-HTTP2.md). All response writes happen under
+/// <see cref="_writeLock"/>, so the deadline timer and the handler never write at once.
+/// </summary>
+internal sealed class ServerCall<TRequest, TResponse> : ServerCallContext, IAsyncStreamReader<TRequest>, IServerStreamWriter<TResponse>
+    where TRequest : class, IMessage<TRequest>, new()
+    where TResponse : class, IMessage<TResponse>
+{
+    private readonly ServerMethodContext<TRequest> _method;
+    private readonly HttpContext _http;
+    private readonly CancellationTokenSource _cts = new();
+    private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private Metadata? _requestHeaders;
+    private Metadata? _responseTrailers;
+    private Dictionary<object, object?>? _userState;
+    private ICompressionProvider? _requestDecompressor;
+    private string? _requestEncoding;
+    private ICompressionProvider? _responseCompressor;
+    private ITimer? _deadlineTimer;
+    private TimeSpan _timeout;
+    private DateTime _deadline = DateTime.MaxValue;
+    private volatile bool _deadlineExceeded;
+    private bool _headersSent;
+    private bool _completed;
+    private TRequest? _current;
+
+    public ServerCall(ServerMethodContext<TRequest> method, HttpContext http)
+    {
+        _method = method;
+        _http = http;
+    }
+
+    public override MethodDescriptor Method => _method.Method;
+
+    public override string MethodPath => _method.Path;
+
+    public override string Peer
+    {
+        get
+        {
+            var c = _http.Connection;
+            return c.RemoteIpAddress is null
+                ? "unknown"
+                : (c.RemoteIpAddress.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? "ipv6:[" + c.RemoteIpAddress + "]:" : "ipv4:" + c.RemoteIpAddress + ":") + c.RemotePort;
+        }
+    }
+
+    public override DateTime Deadline => _deadline;
+
+    public override CancellationToken CancellationToken => _cts.Token;
+
+    public override Metadata RequestHeaders => _requestHeaders ??= ReadRequestHeaders();
+
+    public override Metadata ResponseTrailers => _responseTrailers ??= [];
+
+    public override string? RequestEncoding => _requestEncoding;
+
+    public override string? ResponseCompression { get; set; }
+
+    public override Status Status { get; set; } = Status.DefaultSuccess;
+
+    public override HttpContext HttpContext => _http;
+
+    public override IDictionary<object, object?> UserState => _userState ??= [];
+
+    TRequest IAsyncStreamReader<TRequest>.Current => _current ?? throw new InvalidOperationException("MoveNext has not returned true.");
+
+    /// <summary>Runs the call from the first request byte to the status.</summary>
+    public async Task RunAsync(ServerCallContinuation pipeline)
+    {
+        var request = _http.Request;
+        if (!HttpProtocol.IsHttp2(request.Protocol))
+        {
+            // gRPC needs HTTP/2 (trailers, full duplex); say so plainly to HTTP/1.x callers.
+            await RefuseAsync(StatusCodes.Status426UpgradeRequired, StatusCode.Internal, $"Request protocol '{request.Protocol}' is not supported; gRPC requires HTTP/2.");
+            return;
+        }
+        if (!GrpcProtocol.IsGrpcContentType(request.ContentType))
+        {
+            await RefuseAsync(StatusCodes.Status415UnsupportedMediaType, StatusCode.Internal, $"Content-Type '{request.ContentType}' is not supported; use 'application/grpc'.");
+            return;
+        }
+
+        using var abortRegistration = _http.RequestAborted.Register(static s => ((ServerCall<TRequest, TResponse>)s!).Abort(), this);
+        var status = Status.DefaultSuccess;
+        try
+        {
+            Setup();
+            await pipeline(this);
+            status = Status;
+        }
+        catch (Exception ex)
+        {
+            status = StatusFromException(ex);
+        }
+        finally
+        {
+            _deadlineTimer?.Dispose();
+        }
+        await EndCallAsync(status);
+        _cts.Dispose();
+    }
+
+    /// <summary>Reads the one request message of a unary or server-streaming call.</summary>
+    public async Task<TRequest> ReadSingleRequestAsync()
+    {
+        var message = await ReadMessageAsync(_cts.Token)
+            ?? throw new RpcException(StatusCode.Internal, "Incomplete request: the call has no request message.");
+        if (await ReadMessageAsync(_cts.Token) is not null)
+        {
+            throw new RpcException(StatusCode.Internal, "Additional data after the request message: this method takes exactly one.");
+        }
+        return message;
+    }
+
+    async Task<bool> IAsyncStreamReader<TRequest>.MoveNext(CancellationToken cancellationToken)
+    {
+        if (cancellationToken.CanBeCanceled && cancellationToken != _cts.Token)
+        {
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _cts.Token);
+            _current = await ReadMessageAsync(linked.Token);
+        }
+        else
+        {
+            _current = await ReadMessageAsync(_cts.Token);
+        }
+        return _current is not null;
+    }
+
+    public async Task WriteAsync(TResponse message, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        await WriteMessageAsync(message, flush: true, cancellationToken);
+    }
+
+    /// <summary>Writes a response message; unary calls skip the flush so message and trailers leave together.</summary>
+    public async Task WriteMessageAsync(TResponse message, bool flush, CancellationToken cancellationToken = default)
+    {
+        await _writeLock.WaitAsync(cancellationToken);
+        try
+        {
+            ThrowIfCompleted();
+            StartResponse();
+            MessageFraming.WriteMessage(_http.Response.BodyWriter, message, _responseCompressor, _method.Options.ResponseCompressionLevel, _method.Options.MaxSendMessageSize);
+            if (flush)
+            {
+                var token = cancellationToken.CanBeCanceled ? cancellationToken : _cts.Token;
+                var result = await _http.Response.BodyWriter.FlushAsync(token);
+                if (result.IsCanceled || result.IsCompleted)
+                {
+                    ThrowIfCompleted();
+                }
+            }
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    public override async Task WriteResponseHeadersAsync(Metadata responseHeaders)
+    {
+        ArgumentNullException.ThrowIfNull(responseHeaders);
+        await _writeLock.WaitAsync(_cts.Token);
+        try
+        {
+            ThrowIfCompleted();
+            if (_headersSent)
+            {
+                throw new InvalidOperationException("Response headers have already been sent.");
+            }
+            foreach (var entry in responseHeaders)
+            {
+                _http.Response.Headers.Append(entry.Key, MetadataEncoding.WireValue(entry));
+            }
+            StartResponse();
+            await _http.Response.BodyWriter.FlushAsync(_cts.Token);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    private void Setup()
+    {
+        var headers = _http.Request.Headers;
+        var encoding = headers[GrpcProtocol.EncodingHeader].ToString();
+        if (encoding.Length > 0 && !encoding.Equals(GrpcProtocol.IdentityEncoding, StringComparison.OrdinalIgnoreCase))
+        {
+            _requestEncoding = encoding;
+            _requestDecompressor = _method.Providers.Find(encoding);
+            if (_requestDecompressor is null)
+            {
+                // PROTOCOL-HTTP2.md: an unsupported encoding is UNIMPLEMENTED, with what we do accept.
+                throw new RpcException(StatusCode.Unimplemented, $"Unsupported grpc-encoding value '{encoding}'. Supported encodings: {_method.Providers.AcceptEncoding}");
+            }
+        }
+
+        var timeoutHeader = headers[GrpcProtocol.TimeoutHeader].ToString();
+        if (timeoutHeader.Length > 0 && GrpcTimeout.TryParse(timeoutHeader, out var timeout))
+        {
+            var clock = _method.Options.TimeProvider;
+            _timeout = timeout;
+            _deadline = clock.GetUtcNow().UtcDateTime + timeout;
+            if (timeout <= TimeSpan.Zero)
+            {
+                _deadlineExceeded = true;
+                throw new RpcException(StatusCode.DeadlineExceeded, "Deadline Exceeded");
+            }
+            _deadlineTimer = clock.CreateTimer(static s => _ = ((ServerCall<TRequest, TResponse>)s!).DeadlineExceededAsync(), this, timeout, Timeout.InfiniteTimeSpan);
+        }
+
+        // Streams may legitimately outlive Kestrel's body size and data-rate limits (long watches).
+        if (_http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } sizeFeature)
+        {
+            sizeFeature.MaxRequestBodySize = null;
+        }
+        if (_http.Features.Get<IHttpMinRequestBodyDataRateFeature>() is { } rateFeature)
+        {
+            rateFeature.MinDataRate = null;
+        }
+    }
+
+    private async Task<TRequest?> ReadMessageAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await MessageFraming.ReadMessageAsync(
+                _http.Request.BodyReader, _method.RequestParser, _requestDecompressor, _requestEncoding, _method.Options.MaxReceiveMessageSize, cancellationToken);
+        }
+        catch (Exception ex) when (ex is IOException or ConnectionAbortedException or ConnectionResetException or InvalidOperationException && _cts.IsCancellationRequested)
+        {
+            throw new OperationCanceledException("The call was cancelled while reading a request message.", ex, _cts.Token);
+        }
+    }
+
+    private void StartResponse()
+    {
+        if (_headersSent)
+        {
+            return;
+        }
+        _headersSent = true;
+        var response = _http.Response;
+        response.ContentType = GrpcProtocol.ContentType;
+        response.Headers[GrpcProtocol.AcceptEncodingHeader] = _method.Providers.AcceptEncoding;
+        var compression = ResponseCompression ?? _method.DefaultResponseCompression;
+        if (compression is not null
+            && CompressionProviders.Accepts(_http.Request.Headers[GrpcProtocol.AcceptEncodingHeader].ToString(), compression)
+            && _method.Providers.Find(compression) is { } provider)
+        {
+            _responseCompressor = provider;
+            response.Headers[GrpcProtocol.EncodingHeader] = provider.EncodingName;
+        }
+    }
+
+    private void ThrowIfCompleted()
+    {
+        if (_completed)
+        {
+            if (_cts.IsCancellationRequested)
+            {
+                throw new OperationCanceledException("The call is over: its deadline passed or the client cancelled it.", _cts.Token);
+            }
+            throw new InvalidOperationException("Can't write the message because the call is complete.");
+        }
+    }
+
+    private Status StatusFromException(Exception ex)
+    {
+        if (_deadlineExceeded)
+        {
+            return new Status(StatusCode.DeadlineExceeded, "Deadline Exceeded");
+        }
+        switch (ex)
+        {
+            case RpcException rpc:
+                foreach (var entry in rpc.Trailers)
+                {
+                    ResponseTrailers.Add(entry);
+                }
+                if (rpc.StatusCode is StatusCode.Internal or StatusCode.ResourceExhausted or StatusCode.Unimplemented)
+                {
+                    ServerLog.ProtocolError(_method.Logger, _method.Path, rpc.StatusCode, rpc.Status.Detail);
+                }
+                return rpc.Status;
+            case OperationCanceledException when _http.RequestAborted.IsCancellationRequested:
+                return new Status(StatusCode.Cancelled, "Call canceled by the client.");
+            default:
+                if (_http.RequestAborted.IsCancellationRequested)
+                {
+                    // Whatever the handler tripped over, the client left first.
+                    return new Status(StatusCode.Cancelled, "Call canceled by the client.");
+                }
+                ServerLog.HandlerFailed(_method.Logger, _method.Path, ex);
+                var detail = _method.Options.EnableDetailedErrors
+                    ? $"Exception was thrown by handler. {ex.GetType().Name}: {ex.Message}"
+                    : "Exception was thrown by handler.";
+                return new Status(StatusCode.Unknown, detail);
+        }
+    }
+
+    private void Abort()
+    {
+        try
+        {
+            _cts.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+    }
+
+    private async Task DeadlineExceededAsync()
+    {
+        _deadlineExceeded = true;
+        ServerLog.DeadlineExceeded(_method.Logger, _method.Path, _timeout);
+        Abort();
+        await EndCallAsync(new Status(StatusCode.DeadlineExceeded, "Deadline Exceeded"), complete: true);
+    }
+
+    /// <summary>Sends the status once: as Trailers-Only when nothing was sent yet, else as trailers.</summary>
+    private async Task EndCallAsync(Status status, bool complete = false)
+    {
+        await _writeLock.WaitAsync();
+        try
+        {
+            if (_completed)
+            {
+                return;
+            }
+            _completed = true;
+            if (_http.RequestAborted.IsCancellationRequested)
+            {
+                return;
+            }
+            var response = _http.Response;
+            if (!_headersSent && !response.HasStarted)
+            {
+                // Trailers-Only: status and trailing metadata in the one HEADERS frame.
+                response.StatusCode = StatusCodes.Status200OK;
+                response.ContentType = GrpcProtocol.ContentType;
+                response.Headers[GrpcProtocol.AcceptEncodingHeader] = _method.Providers.AcceptEncoding;
+                MetadataEncoding.WriteStatus(status, (k, v) => response.Headers[k] = v);
+                if (_responseTrailers is not null)
+                {
+                    foreach (var entry in _responseTrailers)
+                    {
+                        response.Headers.Append(entry.Key, MetadataEncoding.WireValue(entry));
+                    }
+                }
+            }
+            else
+            {
+                MetadataEncoding.WriteStatus(status, (k, v) => response.AppendTrailer(k, v));
+                if (_responseTrailers is not null)
+                {
+                    foreach (var entry in _responseTrailers)
+                    {
+                        response.AppendTrailer(entry.Key, MetadataEncoding.WireValue(entry));
+                    }
+                }
+            }
+            if (complete)
+            {
+                // The handler may still be running (it ignored cancellation): finish the stream now.
+                await response.CompleteAsync();
+            }
+        }
+        catch (Exception ex) when (ex is IOException or InvalidOperationException or ConnectionAbortedException or ObjectDisposedException)
+        {
+            ServerLog.StatusWriteFailed(_method.Logger, _method.Path, ex);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    private async Task RefuseAsync(int httpStatus, StatusCode code, string detail)
+    {
+        ServerLog.CallRefused(_method.Logger, _method.Path, detail);
+        var response = _http.Response;
+        response.StatusCode = httpStatus;
+        response.ContentType = "text/plain";
+        MetadataEncoding.WriteStatus(new Status(code, detail), (k, v) => response.Headers[k] = v);
+        await response.WriteAsync(detail);
+    }
+
+    private Metadata ReadRequestHeaders()
+    {
+        var metadata = new Metadata();
+        foreach (var header in _http.Request.Headers)
+        {
+            foreach (var value in header.Value)
+            {
+                MetadataEncoding.AddReceived(metadata, header.Key, value);
+            }
+        }
+        return metadata;
+    }
+}
