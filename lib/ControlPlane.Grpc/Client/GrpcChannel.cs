@@ -15,6 +15,8 @@ public sealed class GrpcChannel : IDisposable
 
     private readonly HttpMessageInvoker _invoker;
     private readonly bool _disposeInvoker;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<IDisposable, byte> _activeCalls = new();
+    private volatile bool _disposed;
 
     private GrpcChannel(Uri address, GrpcChannelOptions options, HttpMessageInvoker invoker, bool disposeInvoker)
     {
@@ -117,13 +119,31 @@ public sealed class GrpcChannel : IDisposable
         {
             throw new ArgumentException($"'{method.FullName}' is a {method.Type} method, not {expected}.", nameof(method));
         }
+        ObjectDisposedException.ThrowIf(_disposed, this);
         var call = new GrpcCall<TRequest, TResponse>(this, method, options);
         call.Start(request);
         return call;
     }
 
+    /// <summary>Calls started on this channel that have not ended yet.</summary>
+    public int ActiveCallCount => _activeCalls.Count;
+
+    internal void CallStarted(IDisposable call) => _activeCalls.TryAdd(call, 0);
+
+    internal void CallEnded(IDisposable call) => _activeCalls.TryRemove(call, out _);
+
+    /// <summary>Cancels every active call (they end with CANCELLED), then releases the connections.</summary>
     public void Dispose()
     {
+        if (_disposed)
+        {
+            return;
+        }
+        _disposed = true;
+        foreach (var call in _activeCalls.Keys)
+        {
+            call.Dispose();
+        }
         if (_disposeInvoker)
         {
             _invoker.Dispose();

@@ -80,6 +80,7 @@ internal sealed class GrpcCall<TRequest, TResponse> : IAsyncStreamReader<TRespon
             Finish(new Status(StatusCode.Cancelled, "Call canceled by the client."), []);
             return;
         }
+        _channel.CallStarted(this);
         _userCancellation = _options.CancellationToken.Register(static s => ((GrpcCall<TRequest, TResponse>)s!).Cancel(), this);
 
         var message = new HttpRequestMessage(HttpMethod.Post, new Uri(_channel.Address, _method.Path))
@@ -157,6 +158,10 @@ internal sealed class GrpcCall<TRequest, TResponse> : IAsyncStreamReader<TRespon
                 throw Fail(new Status(StatusCode.Internal, "The server sent more than one response message to a call that takes one."));
             }
         }
+        catch (RpcException ex) when (!_statusTcs.Task.IsCompleted)
+        {
+            throw FailAndReset(ex);
+        }
         catch (RpcException)
         {
             throw;
@@ -185,6 +190,10 @@ internal sealed class GrpcCall<TRequest, TResponse> : IAsyncStreamReader<TRespon
         try
         {
             _current = await ReadNextAsync(linked?.Token ?? _cts.Token).ConfigureAwait(false);
+        }
+        catch (RpcException ex) when (!_statusTcs.Task.IsCompleted)
+        {
+            throw FailAndReset(ex);
         }
         catch (RpcException)
         {
@@ -419,6 +428,7 @@ internal sealed class GrpcCall<TRequest, TResponse> : IAsyncStreamReader<TRespon
             _statusTcs.SetResult(status);
         }
         _deadlineTimer?.Dispose();
+        _channel.CallEnded(this);
         _headersTcs.TrySetResult(trailers);
         // A call that has its status sends nothing more: end the request side too.
         if (status.StatusCode == StatusCode.OK)
@@ -436,6 +446,23 @@ internal sealed class GrpcCall<TRequest, TResponse> : IAsyncStreamReader<TRespon
     {
         Finish(status, []);
         return new RpcException(_statusTcs.Task.Result, _trailers ?? [], inner);
+    }
+
+    /// <summary>
+    /// A response message this client refuses (over MaxReceiveMessageSize, a malformed frame) ends the
+    /// call with that status, as gRPC clients do, and resets the HTTP/2 stream so the server stops.
+    /// </summary>
+    private RpcException FailAndReset(RpcException refused)
+    {
+        var failure = Fail(refused.Status, refused);
+        try
+        {
+            _cts.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+        return failure;
     }
 
     private RpcException StatusException() => new(_statusTcs.Task.Result, _trailers ?? []);

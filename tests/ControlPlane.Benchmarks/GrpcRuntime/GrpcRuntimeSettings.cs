@@ -1,0 +1,105 @@
+using System.Globalization;
+
+namespace ControlPlane.Benchmarks.GrpcRuntime;
+
+/// <summary>Settings of the <c>grpc-runtime</c> benchmark, from its command line.</summary>
+internal sealed record GrpcRuntimeSettings
+{
+    public const string CommandName = "grpc-runtime";
+
+    public const string Usage = """
+        usage: dotnet run -c Release --project tests/ControlPlane.Benchmarks -- grpc-runtime [options]
+
+          --duration <s>         measured seconds per run (default 3)
+          --rounds <n>           alternating runs of each target per metric (default 3)
+          --connections <n>      HTTP/2 connections of the load generators (default 2)
+          --streams <n>          concurrent unary calls per connection (default 32)
+          --streaming-calls <n>  concurrent streaming calls per connection (default 2)
+          --payload <bytes>      payload of every message (default 100)
+          --output <path>        the markdown file whose section is replaced (default docs/benchmarks.md)
+          --no-write             print the results only
+        """;
+
+    /// <summary>Measured time of one run of one target.</summary>
+    public TimeSpan Duration { get; init; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>Load before each measured window (connections, JIT, flow-control windows).</summary>
+    public TimeSpan Ramp { get; init; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>A discarded run per target and metric before the rounds (tiered JIT reaches steady state).</summary>
+    public TimeSpan Warmup { get; init; } = TimeSpan.FromSeconds(1);
+
+    public int Rounds { get; init; } = 3;
+
+    public int Connections { get; init; } = 2;
+
+    public int Streams { get; init; } = 32;
+
+    public int StreamingCalls { get; init; } = 2;
+
+    public int PayloadSize { get; init; } = 100;
+
+    /// <summary>Messages per server- or client-streaming call (then the next call starts).</summary>
+    public int MessagesPerCall { get; init; } = 10_000;
+
+    /// <summary>Null: print only.</summary>
+    public string? OutputPath { get; init; } = DefaultOutputPath();
+
+    /// <summary>The command line that produced the results, as written into the report.</summary>
+    public string Command { get; init; } = "dotnet run -c Release --project tests/ControlPlane.Benchmarks -- " + CommandName;
+
+    public static GrpcRuntimeSettings Parse(ReadOnlySpan<string> args)
+    {
+        var settings = new GrpcRuntimeSettings
+        {
+            Command = string.Join(' ', ["dotnet run -c Release --project tests/ControlPlane.Benchmarks --", CommandName, .. args]),
+        };
+        for (var i = 0; i < args.Length; i++)
+        {
+            var name = args[i];
+            if (name == "--no-write")
+            {
+                settings = settings with { OutputPath = null };
+                continue;
+            }
+            if (i + 1 >= args.Length)
+            {
+                throw new ArgumentException($"Option '{name}' needs a value.");
+            }
+            var value = args[++i];
+            settings = name switch
+            {
+                "--duration" => settings with { Duration = TimeSpan.FromSeconds(Number(name, value, 0.5, 600)) },
+                "--rounds" => settings with { Rounds = (int)Number(name, value, 1, 100) },
+                "--connections" => settings with { Connections = (int)Number(name, value, 1, 64) },
+                "--streams" => settings with { Streams = (int)Number(name, value, 1, 100) },
+                "--streaming-calls" => settings with { StreamingCalls = (int)Number(name, value, 1, 100) },
+                "--payload" => settings with { PayloadSize = (int)Number(name, value, 0, 1024 * 1024) },
+                "--output" => settings with { OutputPath = Path.GetFullPath(value) },
+                _ => throw new ArgumentException($"Unknown option '{name}'."),
+            };
+        }
+        return settings;
+    }
+
+    private static double Number(string name, string value, double min, double max) =>
+        double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var n) && n >= min && n <= max
+            ? n
+            : throw new ArgumentException($"Option '{name}' takes a number from {min} to {max}, not '{value}'.");
+
+    /// <summary>docs/benchmarks.md of the repository the benchmark runs in (found from the working directory up).</summary>
+    private static string DefaultOutputPath()
+    {
+        foreach (var start in new[] { Environment.CurrentDirectory, AppContext.BaseDirectory })
+        {
+            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+            {
+                if (File.Exists(Path.Combine(dir.FullName, "ControlPlane.sln")))
+                {
+                    return Path.Combine(dir.FullName, "docs", "benchmarks.md");
+                }
+            }
+        }
+        return Path.GetFullPath(Path.Combine("docs", "benchmarks.md"));
+    }
+}

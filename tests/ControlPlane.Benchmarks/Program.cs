@@ -1,0 +1,37 @@
+using ControlPlane.Benchmarks.GrpcRuntime;
+
+// Benchmarks run from the repository root, in Release, with nothing else building on the machine:
+//   dotnet run -c Release --project tests/ControlPlane.Benchmarks -- grpc-runtime
+using var stop = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) =>
+{
+    // Unwind through the finally blocks, so that child processes (h2load) and servers are stopped.
+    e.Cancel = true;
+    stop.Cancel();
+};
+
+if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
+{
+    Console.WriteLine(GrpcRuntimeSettings.Usage);
+    return 0;
+}
+switch (args[0])
+{
+    case GrpcRuntimeSettings.CommandName:
+        GrpcRuntimeSettings settings;
+        try
+        {
+            settings = GrpcRuntimeSettings.Parse(args.AsSpan(1));
+        }
+        catch (ArgumentException ex)
+        {
+            Console.Error.WriteLine(ex.Message);
+            Console.Error.WriteLine(GrpcRuntimeSettings.Usage);
+            return 2;
+        }
+        return await GrpcRuntimeBenchmark.RunAsync(settings, stop.Token);
+    default:
+        Console.Error.WriteLine($"Unknown benchmark '{args[0]}'.");
+        Console.Error.WriteLine(GrpcRuntimeSettings.Usage);
+        return 2;
+}

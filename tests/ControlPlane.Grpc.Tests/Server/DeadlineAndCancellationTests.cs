@@ -1,0 +1,137 @@
+using ControlPlane.Grpc.Client;
+using ControlPlane.Interop.V1;
+
+namespace ControlPlane.Grpc.Tests.Server;
+
+public sealed class DeadlineAndCancellationTests
+{
+    [Fact]
+    public async Task Deadline_EndsTheCallWithDeadlineExceeded_AndCancelsTheHandler()
+    {
+        var (server, hooks) = await ProbeServer.StartAsync();
+        await using var _ = server;
+        hooks.Unary = async (_, ctx) =>
+        {
+            await hooks.WaitForCancellationAsync(ctx);
+            return new SimpleResponse();
+        };
+        using var channel = server.CreateChannel();
+        var call = channel.AsyncUnaryCall(InteropMethods.UnaryCall, new SimpleRequest(), new CallOptions { Timeout = TimeSpan.FromMilliseconds(200) });
+        var ex = await Assert.ThrowsAsync<RpcException>(() => call.ResponseAsync.DefaultTimeout());
+        Assert.Equal(StatusCode.DeadlineExceeded, ex.StatusCode);
+        await hooks.Cancelled.Task.DefaultTimeout();
+        server.AssertNoUnexpectedErrors();
+    }
+
+    [Fact]
+    public async Task ServerEnforcesTheDeadline_EvenWhenTheHandlerIgnoresCancellation()
+    {
+        var (server, hooks) = await ProbeServer.StartAsync();
+        await using var _ = server;
+        var release = new TaskCompletionSource<SimpleResponse>(TaskCreationOptions.RunContinuationsAsynchronously);
+        hooks.Unary = (_, _) => release.Task; // never looks at its token
+        using var http = RawHttp2.CreateClient();
+        var response = await RawHttp2.PostAsync(http, server, "/interop.v1.TestService/UnaryCall", RawHttp2.Frame(new SimpleRequest()), ("grpc-timeout", "100m"));
+        var body = await response.Content.ReadAsByteArrayAsync().DefaultTimeout();
+        Assert.Empty(body);
+        Assert.Equal("4", RawHttp2.GrpcStatus(response));
+        release.SetResult(new SimpleResponse());
+    }
+
+    [Fact]
+    public async Task ClientCancellation_CancelsTheHandler_AndTheCallEndsCancelled()
+    {
+        var (server, hooks) = await ProbeServer.StartAsync();
+        await using var _ = server;
+        using var channel = server.CreateChannel();
+        using var cts = new CancellationTokenSource();
+        var call = channel.AsyncClientStreamingCall(InteropMethods.StreamingInputCall, new CallOptions(cancellationToken: cts.Token));
+        await call.RequestStream.WriteAsync(new StreamingInputCallRequest()).DefaultTimeout();
+        await hooks.Started.Task.DefaultTimeout();
+        cts.Cancel();
+        var ex = await Assert.ThrowsAsync<RpcException>(() => call.ResponseAsync.DefaultTimeout());
+        Assert.Equal(StatusCode.Cancelled, ex.StatusCode);
+        await hooks.Cancelled.Task.DefaultTimeout();
+        server.AssertNoUnexpectedErrors();
+    }
+
+    [Fact]
+    public async Task DisposingACall_AfterTheFirstResponse_CancelsTheHandler()
+    {
+        var (server, hooks) = await ProbeServer.StartAsync();
+        await using var _ = server;
+        using var channel = server.CreateChannel();
+        var call = channel.AsyncDuplexStreamingCall(InteropMethods.FullDuplexCall);
+        await call.RequestStream.WriteAsync(new StreamingOutputCallRequest { Payload = new Payload() }).DefaultTimeout();
+        Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None).DefaultTimeout());
+        call.Dispose();
+        await hooks.Cancelled.Task.DefaultTimeout();
+        Assert.Equal(StatusCode.Cancelled, call.GetStatus().StatusCode);
+        await Assert.ThrowsAsync<RpcException>(() => call.ResponseStream.MoveNext(CancellationToken.None).DefaultTimeout());
+    }
+
+    [Fact]
+    public async Task ConnectionLoss_CancelsTheHandler_AndTheClientSeesUnavailable()
+    {
+        var (server, hooks) = await ProbeServer.StartAsync();
+        await using var _ = server;
+        var sockets = new System.Collections.Concurrent.ConcurrentBag<System.Net.Sockets.Socket>();
+        var handler = GrpcChannel.CreateHandler(new GrpcChannelOptions());
+        handler.ConnectCallback = async (context, token) =>
+        {
+            var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp) { NoDelay = true };
+            await socket.ConnectAsync(context.DnsEndPoint, token);
+            sockets.Add(socket);
+            return new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
+        };
+        using var channel = GrpcChannel.ForAddress(server.Address, new GrpcChannelOptions { HttpHandler = handler, DisposeHttpHandler = true });
+        var call = channel.AsyncDuplexStreamingCall(InteropMethods.FullDuplexCall);
+        await call.RequestStream.WriteAsync(new StreamingOutputCallRequest()).DefaultTimeout();
+        await hooks.Started.Task.DefaultTimeout();
+
+        foreach (var socket in sockets)
+        {
+            socket.Shutdown(System.Net.Sockets.SocketShutdown.Both);
+            socket.Close();
+        }
+
+        await hooks.Cancelled.Task.DefaultTimeout();
+        var ex = await Assert.ThrowsAsync<RpcException>(async () =>
+        {
+            while (await call.ResponseStream.MoveNext(CancellationToken.None).DefaultTimeout())
+            {
+            }
+        });
+        Assert.Equal(StatusCode.Unavailable, ex.StatusCode);
+        server.AssertNoUnexpectedErrors();
+    }
+
+    [Fact]
+    public async Task DisposingTheChannel_CancelsItsActiveCalls()
+    {
+        var (server, hooks) = await ProbeServer.StartAsync();
+        await using var _ = server;
+        var channel = server.CreateChannel();
+        var call = channel.AsyncDuplexStreamingCall(InteropMethods.FullDuplexCall);
+        await call.RequestStream.WriteAsync(new StreamingOutputCallRequest()).DefaultTimeout();
+        await hooks.Started.Task.DefaultTimeout();
+        Assert.Equal(1, channel.ActiveCallCount);
+        channel.Dispose();
+        await hooks.Cancelled.Task.DefaultTimeout();
+        Assert.Equal(StatusCode.Cancelled, call.GetStatus().StatusCode);
+        Assert.Equal(0, channel.ActiveCallCount);
+        Assert.Throws<ObjectDisposedException>(() => channel.AsyncUnaryCall(InteropMethods.UnaryCall, new SimpleRequest()));
+    }
+
+    [Fact]
+    public async Task AlreadyExpiredDeadline_FailsWithoutSending()
+    {
+        var (server, hooks) = await ProbeServer.StartAsync();
+        await using var _ = server;
+        using var channel = server.CreateChannel();
+        var call = channel.AsyncUnaryCall(InteropMethods.UnaryCall, new SimpleRequest(), new CallOptions(deadline: DateTime.UtcNow.AddSeconds(-1)));
+        var ex = await Assert.ThrowsAsync<RpcException>(() => call.ResponseAsync.DefaultTimeout());
+        Assert.Equal(StatusCode.DeadlineExceeded, ex.StatusCode);
+        Assert.False(hooks.Started.Task.IsCompleted);
+    }
+}
