@@ -1,0 +1,128 @@
+using ControlPlane.Grpc.Client;
+using ControlPlane.Grpc.Tests.Server;
+using ControlPlane.Interop.V1;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace ControlPlane.Grpc.Tests.Client;
+
+public sealed class ChannelTests
+{
+    [Fact]
+    public async Task Tls_WithAlpn_CarriesAllCallShapes()
+    {
+        await using var server = await InteropServer.StartAsync(tls: true);
+        Assert.Equal("https", server.Address.Scheme);
+        using var channel = server.CreateChannel();
+        var unary = await channel.AsyncUnaryCall(InteropMethods.UnaryCall, new SimpleRequest { ResponseSize = 5 }).ResponseAsync.DefaultTimeout();
+        Assert.Equal(5, unary.Payload.Body.Length);
+        using var duplex = channel.AsyncDuplexStreamingCall(InteropMethods.FullDuplexCall);
+        var request = new StreamingOutputCallRequest();
+        request.ResponseParameters.Add(new ResponseParameters { Size = 3 });
+        await duplex.RequestStream.WriteAsync(request).DefaultTimeout();
+        Assert.True(await duplex.ResponseStream.MoveNext(CancellationToken.None).DefaultTimeout());
+        await duplex.RequestStream.CompleteAsync().DefaultTimeout();
+        Assert.False(await duplex.ResponseStream.MoveNext(CancellationToken.None).DefaultTimeout());
+    }
+
+    [Fact]
+    public async Task StreamsBeyondOneConnectionsLimit_OpenMoreConnections()
+    {
+        const int Calls = 6;
+        var connections = new System.Collections.Concurrent.ConcurrentDictionary<string, int>();
+        var allStarted = new CountdownEvent(Calls);
+        var (server, hooks) = await ProbeServer.StartAsync(kestrel: k => k.Limits.Http2.MaxStreamsPerConnection = 2);
+        await using var _ = server;
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        hooks.Unary = async (_, ctx) =>
+        {
+            connections.TryAdd(ctx.HttpContext.Connection.Id, 0);
+            allStarted.Signal();
+            await release.Task;
+            return new SimpleResponse();
+        };
+        using var channel = server.CreateChannel();
+        var calls = Enumerable.Range(0, Calls).Select(_ => channel.AsyncUnaryCall(InteropMethods.UnaryCall, new SimpleRequest()).ResponseAsync).ToArray();
+        // All six are in their handlers at once, which two streams per connection only allows on >= 3 connections.
+        Assert.True(await Task.Run(() => allStarted.Wait(TaskTimeoutExtensions.Timeout)));
+        release.SetResult();
+        await Task.WhenAll(calls).DefaultTimeout();
+        Assert.True(connections.Count >= 3, $"{connections.Count} connections");
+    }
+
+    [Fact]
+    public void KeepAliveAndPoolSettings_ReachTheHandler()
+    {
+        using var handler = GrpcChannel.CreateHandler(new GrpcChannelOptions
+        {
+            KeepAlivePingDelay = TimeSpan.FromSeconds(7),
+            KeepAlivePingTimeout = TimeSpan.FromSeconds(3),
+            KeepAliveWithoutCalls = true,
+        });
+        Assert.Equal(TimeSpan.FromSeconds(7), handler.KeepAlivePingDelay);
+        Assert.Equal(TimeSpan.FromSeconds(3), handler.KeepAlivePingTimeout);
+        Assert.Equal(HttpKeepAlivePingPolicy.Always, handler.KeepAlivePingPolicy);
+        Assert.True(handler.EnableMultipleHttp2Connections);
+    }
+
+    [Fact]
+    public async Task ClientFactory_CreatesTypedClients_ThroughIHttpClientFactory()
+    {
+        await using var server = await InteropServer.StartAsync();
+        var services = new ServiceCollection();
+        var seen = new CountingHandler();
+        services.AddGrpcClient<TestClient>(o => o.Address = server.Address).AddHttpMessageHandler(() => seen);
+        await using var provider = services.BuildServiceProvider();
+        var client = provider.GetRequiredService<TestClient>();
+        var response = await client.EchoAsync(7).DefaultTimeout();
+        Assert.Equal(7, response.Payload.Body.Length);
+        Assert.Equal(1, seen.Count);
+    }
+
+    [Fact]
+    public async Task ServerDown_IsUnavailable()
+    {
+        var port = FreePort();
+        using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
+        var ex = await Assert.ThrowsAsync<RpcException>(() => channel.AsyncUnaryCall(InteropMethods.EmptyCall, new Empty()).ResponseAsync.DefaultTimeout());
+        Assert.Equal(StatusCode.Unavailable, ex.StatusCode);
+    }
+
+    [Fact]
+    public async Task NonGrpcServer_AnswersAreMappedToStatuses()
+    {
+        await using var server = await GrpcTestServer.StartAsync(new GrpcTestServerOptions
+        {
+            Map = app => app.MapPost("/interop.v1.TestService/EmptyCall", (HttpContext ctx) => Results.StatusCode(503)),
+        });
+        using var channel = server.CreateChannel();
+        var ex = await Assert.ThrowsAsync<RpcException>(() => channel.AsyncUnaryCall(InteropMethods.EmptyCall, new Empty()).ResponseAsync.DefaultTimeout());
+        Assert.Equal(StatusCode.Unavailable, ex.StatusCode);
+        Assert.Contains("503", ex.Status.Detail);
+    }
+
+    private static int FreePort()
+    {
+        using var l = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        l.Start();
+        return ((System.Net.IPEndPoint)l.LocalEndpoint).Port;
+    }
+
+    public sealed class TestClient(GrpcChannel channel)
+    {
+        public Task<SimpleResponse> EchoAsync(int size) =>
+            channel.AsyncUnaryCall(InteropMethods.UnaryCall, new SimpleRequest { ResponseSize = size }).ResponseAsync;
+    }
+
+    private sealed class CountingHandler : DelegatingHandler
+    {
+        public int Count;
+
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref Count);
+            return base.SendAsync(request, cancellationToken);
+        }
+    }
+}
