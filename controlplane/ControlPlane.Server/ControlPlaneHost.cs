@@ -19,6 +19,7 @@ public static class ControlPlaneHost
 
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
+            kestrel.AddServerHeader = false;
             var address = IPAddress.Parse(options.BindAddress);
             var certificate = LoadCertificate(options);
             kestrel.Listen(address, options.GrpcPort, listen =>

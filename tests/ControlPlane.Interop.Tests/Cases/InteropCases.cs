@@ -23,7 +23,7 @@ public abstract partial class InteropCases
     protected async Task<GrpcChannel> ConnectAsync(GrpcChannelOptions? options = null) =>
         GrpcChannel.ForAddress(await GetAddressAsync(), options);
 
-    /// <summary>A fresh channel whose HTTP/2 requests are recorded by <paramref name="tap"/>.</summary>
+    /// <summary>A fresh channel whose HTTP/2 requests are recorded by the returned <see cref="WireTap"/>.</summary>
     protected async Task<(GrpcChannel Channel, WireTap Tap)> ConnectTappedAsync(GrpcChannelOptions? options = null)
     {
         var channel = WireTap.CreateChannel(await GetAddressAsync(), options ?? new GrpcChannelOptions(), out var tap);

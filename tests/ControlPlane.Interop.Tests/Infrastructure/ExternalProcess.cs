@@ -84,7 +84,17 @@ public sealed class ExternalProcess : IAsyncDisposable
         var external = new ExternalProcess(process, lifetime);
         process.OutputDataReceived += (_, e) => external.OnLine(e.Data, external._stdout, external._lines.Writer);
         process.ErrorDataReceived += (_, e) => external.OnLine(e.Data, external._stderr, null);
-        process.Start();
+        try
+        {
+            process.Start();
+        }
+        catch
+        {
+            external._killOnTimeout.Dispose();
+            external._lifetime.Dispose();
+            process.Dispose();
+            throw;
+        }
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return external;

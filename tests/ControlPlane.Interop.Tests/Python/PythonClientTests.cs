@@ -29,6 +29,7 @@ public sealed class PythonClientTests(OurServerFixture fixture) : IClassFixture<
     public async Task PythonClient_PassesAgainstOurServer(string testCase)
     {
         await Prerequisites.RequirePythonGrpcAsync();
+        var mark = fixture.LogMark();
 
         var result = await ExternalProcess.RunAsync(
             Prerequisites.Python,
@@ -37,8 +38,9 @@ public sealed class PythonClientTests(OurServerFixture fixture) : IClassFixture<
             Prerequisites.PythonHarnessDirectory);
 
         var lines = result.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        Assert.True(result.ExitCode == 0 && lines.SequenceEqual([$"PASS {testCase}"]), $"{result}{Environment.NewLine}--- server log ---{Environment.NewLine}{ServerLog()}");
+        Assert.True(
+            result.ExitCode == 0 && lines.SequenceEqual([$"PASS {testCase}"]),
+            $"{result}{Environment.NewLine}--- server log ---{Environment.NewLine}{fixture.LogSince(mark)}");
+        fixture.AssertNoErrorsSince(mark);
     }
-
-    private string ServerLog() => string.Join(Environment.NewLine, fixture.Server.Logs.Records.TakeLast(40));
 }

@@ -34,6 +34,7 @@ internal sealed class ServerCall<TRequest, TResponse> : ServerCallContext, IAsyn
     private TimeSpan _timeout;
     private DateTime _deadline = DateTime.MaxValue;
     private volatile bool _deadlineExceeded;
+    private volatile bool _clientGone;
     private bool _headersSent;
     private bool _completed;
     private TRequest? _current;
@@ -243,11 +244,23 @@ internal sealed class ServerCall<TRequest, TResponse> : ServerCallContext, IAsyn
             return await MessageFraming.ReadMessageAsync(
                 _http.Request.BodyReader, _method.RequestParser, _requestDecompressor, _requestEncoding, _method.Options.MaxReceiveMessageSize, cancellationToken);
         }
-        catch (Exception ex) when (ex is IOException or ConnectionAbortedException or ConnectionResetException or InvalidOperationException && _cts.IsCancellationRequested)
+        catch (Exception ex) when (ex is ConnectionAbortedException or ConnectionResetException || ex is IOException and not BadHttpRequestException)
+        {
+            // The client reset the stream (RST_STREAM) or the connection dropped. Kestrel fails the request
+            // body at once but sets RequestAborted later, from the thread pool: the client has left, so the
+            // call is cancelled now, not failed by the handler.
+            _clientGone = true;
+            Abort();
+            throw new OperationCanceledException("The call was cancelled while reading a request message.", ex, _cts.Token);
+        }
+        catch (InvalidOperationException ex) when (_cts.IsCancellationRequested)
         {
             throw new OperationCanceledException("The call was cancelled while reading a request message.", ex, _cts.Token);
         }
     }
+
+    /// <summary>The client cancelled or the connection is lost (possibly seen before RequestAborted is set).</summary>
+    private bool ClientGone => _clientGone || _http.RequestAborted.IsCancellationRequested;
 
     private void StartResponse()
     {
@@ -299,10 +312,10 @@ internal sealed class ServerCall<TRequest, TResponse> : ServerCallContext, IAsyn
                     ServerLog.ProtocolError(_method.Logger, _method.Path, rpc.StatusCode, rpc.Status.Detail);
                 }
                 return rpc.Status;
-            case OperationCanceledException when _http.RequestAborted.IsCancellationRequested:
+            case OperationCanceledException when ClientGone:
                 return new Status(StatusCode.Cancelled, "Call canceled by the client.");
             default:
-                if (_http.RequestAborted.IsCancellationRequested)
+                if (ClientGone)
                 {
                     // Whatever the handler tripped over, the client left first.
                     return new Status(StatusCode.Cancelled, "Call canceled by the client.");
@@ -345,7 +358,7 @@ internal sealed class ServerCall<TRequest, TResponse> : ServerCallContext, IAsyn
                 return;
             }
             _completed = true;
-            if (_http.RequestAborted.IsCancellationRequested)
+            if (ClientGone)
             {
                 return;
             }
