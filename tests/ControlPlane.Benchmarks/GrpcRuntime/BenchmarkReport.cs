@@ -25,7 +25,7 @@ internal static class BenchmarkReport
 
         """;
 
-    public static string Section(GrpcRuntimeSettings settings, string h2loadVersion, DateTimeOffset date, IReadOnlyList<Comparison> server, Comparison client)
+    public static string Section(GrpcRuntimeSettings settings, string h2loadVersion, DateTimeOffset date, IReadOnlyList<Comparison> server, Comparison? client)
     {
         var md = new StringBuilder();
         md.AppendLine(Heading).AppendLine();
@@ -40,6 +40,16 @@ internal static class BenchmarkReport
             md.AppendLine(CultureInfo.InvariantCulture, $"| {c.Metric} | {ours.Median:N0} | {c.Baseline.Median:N0} | {Ratio(c.Ratio(ours))} |");
         }
         md.AppendLine();
+        foreach (var c in server.Where(c => c.Targets.All(t => t.CpuMicrosecondsPerOp is not null && t.BytesPerOp is not null)))
+        {
+            var ours = c.Targets[0];
+            md.AppendLine(CultureInfo.InvariantCulture, $"What each of the {c.Metric[..c.Metric.IndexOf('/', StringComparison.Ordinal)]} cost the server (this process's CPU time and allocations during the h2load runs, which hold only the servers; medians):").AppendLine();
+            md.AppendLine("| per call | ours | raw ceiling |");
+            md.AppendLine("|---|---:|---:|");
+            md.AppendLine(CultureInfo.InvariantCulture, $"| CPU time, µs | {ours.CpuMicrosecondsPerOp:0.0} | {c.Baseline.CpuMicrosecondsPerOp:0.0} |");
+            md.AppendLine(CultureInfo.InvariantCulture, $"| allocated, bytes | {ours.BytesPerOp:N0} | {c.Baseline.BytesPerOp:N0} |");
+            md.AppendLine();
+        }
         md.AppendLine(CultureInfo.InvariantCulture, $"""
             How to read it: *ours* is a Kestrel server running our gRPC runtime (`lib/ControlPlane.Grpc`) with
             handlers that do nothing else; *raw ceiling* is a Kestrel server in the same process whose plain
@@ -51,18 +61,21 @@ internal static class BenchmarkReport
             ceiling is the stack's on this machine, not the server's alone.
             """);
         md.AppendLine();
-        md.AppendLine("Client overhead (informational): unary calls/s against the raw server, by client.").AppendLine();
-        md.AppendLine(CultureInfo.InvariantCulture, $"| client | calls/s | ratio to {client.Baseline.Name} |");
-        md.AppendLine("|---|---:|---:|");
-        foreach (var t in client.Targets)
+        if (client is not null)
         {
-            md.AppendLine(CultureInfo.InvariantCulture, $"| {t.Name} | {t.Median:N0} | {Ratio(client.Ratio(t))} |");
+            md.AppendLine("Client overhead (informational): unary calls/s against the raw server, by client.").AppendLine();
+            md.AppendLine(CultureInfo.InvariantCulture, $"| client | calls/s | ratio to {client.Baseline.Name} |");
+            md.AppendLine("|---|---:|---:|");
+            foreach (var t in client.Targets)
+            {
+                md.AppendLine(CultureInfo.InvariantCulture, $"| {t.Name} | {t.Median:N0} | {Ratio(client.Ratio(t))} |");
+            }
+            md.AppendLine();
         }
-        md.AppendLine();
         md.AppendLine("Per-round values:").AppendLine();
-        foreach (var c in server.Append(client))
+        foreach (var c in client is null ? server : server.Append(client))
         {
-            var rounds = string.Join("; ", c.Targets.Select(t => t.Name + " " + string.Join(", ", t.Values.Select(v => v.ToString("N0", CultureInfo.InvariantCulture)))));
+            var rounds = string.Join("; ", c.Targets.Select(t => t.Name + " " + string.Join(", ", t.Samples.Select(v => v.Rate.ToString("N0", CultureInfo.InvariantCulture)))));
             md.AppendLine(CultureInfo.InvariantCulture, $"- {c.Metric}: {rounds}");
         }
         return md.ToString();

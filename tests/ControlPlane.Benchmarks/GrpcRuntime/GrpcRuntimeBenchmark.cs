@@ -13,8 +13,8 @@ internal static class GrpcRuntimeBenchmark
     /// <summary>Frames per client write in the client-streaming run (about 7 KB at 100-byte payloads).</summary>
     private const int FramesPerChunk = 64;
 
-    /// <summary>One measured run: a target, ramp-up, window; returns its rate per second.</summary>
-    private delegate Task<double> Run(TimeSpan ramp, TimeSpan duration);
+    /// <summary>One measured run of one target: ramp-up, then the measured window.</summary>
+    private delegate Task<Sample> Run(TimeSpan ramp, TimeSpan duration);
 
     public static async Task<int> RunAsync(GrpcRuntimeSettings settings, CancellationToken cancellationToken)
     {
@@ -34,11 +34,15 @@ internal static class GrpcRuntimeBenchmark
         {
             await using var servers = await BenchmarkServers.StartAsync(cancellationToken);
             Console.WriteLine($"ours: {servers.Ours}  raw: {servers.Raw}");
-            var results = await MeasureAllAsync(settings, servers, dataFile, cancellationToken);
-            var section = BenchmarkReport.Section(settings, h2load, DateTimeOffset.UtcNow, results.Server, results.Client);
+            var (server, client) = await MeasureAllAsync(settings, servers, dataFile, cancellationToken);
+            var section = BenchmarkReport.Section(settings, h2load, DateTimeOffset.UtcNow, server, client);
             Console.WriteLine();
             Console.WriteLine(section);
-            if (settings.OutputPath is { } path)
+            if (settings.Only is not null)
+            {
+                Console.WriteLine("Not writing the report: --only ran part of the benchmark.");
+            }
+            else if (settings.OutputPath is { } path)
             {
                 BenchmarkReport.Write(path, section);
                 Console.WriteLine($"Wrote the section '{BenchmarkReport.Heading[3..]}' of {path}.");
@@ -62,7 +66,7 @@ internal static class GrpcRuntimeBenchmark
         }
     }
 
-    private static async Task<(IReadOnlyList<Comparison> Server, Comparison Client)> MeasureAllAsync(
+    private static async Task<(IReadOnlyList<Comparison> Server, Comparison? Client)> MeasureAllAsync(
         GrpcRuntimeSettings s, BenchmarkServers servers, string dataFile, CancellationToken ct)
     {
         var payload = GrpcFrames.ZeroPayload(s.PayloadSize);
@@ -89,39 +93,63 @@ internal static class GrpcRuntimeBenchmark
         }
 
         var calls = s.Connections * s.StreamingCalls;
-        Run OnBoth(Uri server, Func<Uri, TimeSpan, TimeSpan, Task<double>> measure) => (ramp, duration) => measure(server, ramp, duration);
-        async Task<Comparison> ServerAsync(string metric, Func<Uri, TimeSpan, TimeSpan, Task<double>> measure) =>
-            await CompareAsync(s, metric, [("ours", OnBoth(servers.Ours, measure)), ("raw", OnBoth(servers.Raw, measure))], baseline: 1, ct);
-
-        var server = new List<Comparison>
+        var serverMetrics = new (string Key, string Metric, Func<Uri, TimeSpan, TimeSpan, Task<Sample>> Measure)[]
         {
-            await ServerAsync("unary calls/s", (uri, ramp, duration) =>
-                H2Load.RequestsPerSecondAsync(new Uri(uri, unary), dataFile, s.Connections, s.Streams, ramp, duration, ct)),
-            await ServerAsync("server-streamed messages/s", async (uri, ramp, duration) =>
-                await InProcessAsync(s.Connections, calls, (load, context, i) =>
+            // h2load runs in its own process, so this process's CPU time and allocations are the servers' alone.
+            ("unary", "unary calls/s", (uri, _, duration) => WithServerCostAsync(() =>
+                H2Load.RunAsync(new Uri(uri, unary), dataFile, s.Connections, s.Streams, TimeSpan.Zero, duration, ct))),
+            ("server-stream", "server-streamed messages/s", async (uri, ramp, duration) =>
+                new Sample(await InProcessAsync(s.Connections, calls, (load, context, i) =>
                     HttpLoad.ServerStreamAsync(load.Connection(i), new Uri(uri, serverStream), streamRequest, (long)frame.Length * messagesPerCall, context), ramp, duration, ct)
-                / frame.Length),
-            await ServerAsync("client-streamed messages/s", (uri, ramp, duration) =>
-                InProcessAsync(s.Connections, calls, (load, context, i) =>
-                    HttpLoad.ClientStreamAsync(load.Connection(i), new Uri(uri, clientStream), chunk, FramesPerChunk, messagesPerCall, context), ramp, duration, ct)),
-            await ServerAsync("ping-pong round trips/s", (uri, ramp, duration) =>
-                InProcessAsync(s.Connections, calls, (load, context, i) =>
-                    HttpLoad.PingPongAsync(load.Connection(i), new Uri(uri, pingPong), frame, context), ramp, duration, ct)),
+                / frame.Length)),
+            ("client-stream", "client-streamed messages/s", async (uri, ramp, duration) =>
+                new Sample(await InProcessAsync(s.Connections, calls, (load, context, i) =>
+                    HttpLoad.ClientStreamAsync(load.Connection(i), new Uri(uri, clientStream), chunk, FramesPerChunk, messagesPerCall, context), ramp, duration, ct))),
+            ("ping-pong", "ping-pong round trips/s", async (uri, ramp, duration) =>
+                new Sample(await InProcessAsync(s.Connections, calls, (load, context, i) =>
+                    HttpLoad.PingPongAsync(load.Connection(i), new Uri(uri, pingPong), frame, context), ramp, duration, ct))),
         };
+        var server = new List<Comparison>();
+        foreach (var (key, metric, measure) in serverMetrics.Where(m => s.Includes(m.Key)))
+        {
+            server.Add(await CompareAsync(s, metric,
+                [("ours", (ramp, duration) => measure(servers.Ours, ramp, duration)), ("raw", (ramp, duration) => measure(servers.Raw, ramp, duration))],
+                baseline: 1, ct));
+        }
+        if (!s.Includes(GrpcRuntimeSettings.ClientMetric))
+        {
+            return (server, null);
+        }
 
         var unaryWorkers = s.Connections * s.Streams;
         var client = await CompareAsync(s, "client unary calls/s against the raw server",
         [
-            ("h2load", (ramp, duration) => H2Load.RequestsPerSecondAsync(new Uri(servers.Raw, unary), dataFile, s.Connections, s.Streams, ramp, duration, ct)),
-            ("raw SocketsHttpHandler", (ramp, duration) => InProcessAsync(s.Connections, unaryWorkers, (load, context, i) =>
-                HttpLoad.UnaryAsync(load.Connection(i), new Uri(servers.Raw, unary), frame, context), ramp, duration, ct)),
+            ("h2load", async (ramp, duration) =>
+                new Sample((await H2Load.RunAsync(new Uri(servers.Raw, unary), dataFile, s.Connections, s.Streams, ramp, duration, ct)).RequestsPerSecond)),
+            ("raw SocketsHttpHandler", async (ramp, duration) => new Sample(await InProcessAsync(s.Connections, unaryWorkers, (load, context, i) =>
+                HttpLoad.UnaryAsync(load.Connection(i), new Uri(servers.Raw, unary), frame, context), ramp, duration, ct))),
             ("our GrpcChannel", async (ramp, duration) =>
             {
                 using var channels = new GrpcChannelLoad(servers.Raw, s.Connections);
-                return await LoadRun.MeasureAsync(unaryWorkers, (context, i) => channels.UnaryAsync(i, payload, context), ramp, duration, ct);
+                return new Sample(await LoadRun.MeasureAsync(unaryWorkers, (context, i) => channels.UnaryAsync(i, payload, context), ramp, duration, ct));
             }),
         ], baseline: 1, ct);
         return (server, client);
+    }
+
+    /// <summary>Runs h2load and charges this process's CPU time and allocations to the calls it made.</summary>
+    private static async Task<Sample> WithServerCostAsync(Func<Task<H2Load.Result>> run)
+    {
+        using var process = Process.GetCurrentProcess();
+        var cpu = process.TotalProcessorTime;
+        var allocated = GC.GetTotalAllocatedBytes();
+        var result = await run();
+        process.Refresh();
+        var calls = Math.Max(1, result.Requests);
+        return new Sample(
+            result.RequestsPerSecond,
+            (process.TotalProcessorTime - cpu).TotalMicroseconds / calls,
+            (GC.GetTotalAllocatedBytes() - allocated) / (double)calls);
     }
 
     private static async Task<double> InProcessAsync(
@@ -131,28 +159,54 @@ internal static class GrpcRuntimeBenchmark
         return await LoadRun.MeasureAsync(workers, (context, i) => worker(load, context, i), ramp, duration, ct);
     }
 
-    /// <summary>A discarded warm-up run of each target, then rounds running the targets in turn.</summary>
+    /// <summary>Runs one-second slices until three in a row agree within 5% (the JIT has settled), or the cap.</summary>
+    private static async Task WarmUpAsync(GrpcRuntimeSettings s, string name, Run run, CancellationToken ct)
+    {
+        const double Tolerance = 0.05;
+        var rates = new List<double>();
+        var steady = false;
+        while (!steady && rates.Count < s.MaxWarmupSlices)
+        {
+            ct.ThrowIfCancellationRequested();
+            rates.Add((await run(TimeSpan.FromMilliseconds(200), s.WarmupSlice)).Rate);
+            if (rates.Count >= 3)
+            {
+                var last = rates[^3..];
+                var mean = last.Average();
+                steady = last.All(r => Math.Abs(r - mean) <= Tolerance * mean);
+            }
+        }
+        Console.WriteLine($"  warm-up {name}: {rates.Count} slices{(steady ? "" : " (not steady)")}: " +
+            string.Join(" ", rates.Select(r => r.ToString("N0", CultureInfo.InvariantCulture))));
+    }
+
+    /// <summary>Warms each target up, then runs rounds of the targets in turn.</summary>
     private static async Task<Comparison> CompareAsync(
         GrpcRuntimeSettings s, string metric, IReadOnlyList<(string Name, Run Run)> targets, int baseline, CancellationToken ct)
     {
         Console.WriteLine();
         Console.WriteLine(metric);
-        foreach (var (_, run) in targets)
+        foreach (var (name, run) in targets)
         {
-            await run(s.Ramp, s.Warmup);
+            await WarmUpAsync(s, name, run, ct);
         }
-        var values = targets.Select(_ => new List<double>()).ToArray();
+        var samples = targets.Select(_ => new List<Sample>()).ToArray();
         for (var round = 1; round <= s.Rounds; round++)
         {
             ct.ThrowIfCancellationRequested();
             for (var i = 0; i < targets.Count; i++)
             {
-                values[i].Add(await targets[i].Run(s.Ramp, s.Duration));
+                samples[i].Add(await targets[i].Run(s.Ramp, s.Duration));
             }
-            Console.WriteLine($"  round {round}: " + string.Join(", ", targets.Select((t, i) =>
-                string.Create(CultureInfo.InvariantCulture, $"{t.Name} {values[i][^1]:N0}"))) +
-                string.Create(CultureInfo.InvariantCulture, $" (ratio {values[0][^1] / values[baseline][^1]:0.00})"));
+            var rates = string.Join(", ", targets.Select((t, i) => $"{t.Name} {Format(samples[i][^1])}"));
+            var ratios = string.Join(", ", Enumerable.Range(0, targets.Count).Where(i => i != baseline).Select(i =>
+                string.Create(CultureInfo.InvariantCulture, $"{targets[i].Name} {samples[i][^1].Rate / samples[baseline][^1].Rate:0.00}")));
+            Console.WriteLine($"  round {round}: {rates} (ratio to {targets[baseline].Name}: {ratios})");
         }
-        return new Comparison(metric, targets.Select((t, i) => new Series(t.Name, values[i])).ToArray(), baseline);
+        return new Comparison(metric, targets.Select((t, i) => new Series(t.Name, samples[i])).ToArray(), baseline);
     }
+
+    private static string Format(Sample sample) => sample.CpuMicrosecondsPerOp is { } cpu
+        ? string.Create(CultureInfo.InvariantCulture, $"{sample.Rate:N0} [{cpu:0.0} µs CPU, {sample.BytesPerOp:N0} B per op]")
+        : sample.Rate.ToString("N0", CultureInfo.InvariantCulture);
 }

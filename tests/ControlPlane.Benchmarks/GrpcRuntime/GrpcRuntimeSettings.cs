@@ -10,24 +10,33 @@ internal sealed record GrpcRuntimeSettings
     public const string Usage = """
         usage: dotnet run -c Release --project tests/ControlPlane.Benchmarks -- grpc-runtime [options]
 
-          --duration <s>         measured seconds per run (default 3)
+          --duration <s>         measured seconds per run (default 2)
           --rounds <n>           alternating runs of each target per metric (default 3)
           --connections <n>      HTTP/2 connections of the load generators (default 2)
           --streams <n>          concurrent unary calls per connection (default 32)
           --streaming-calls <n>  concurrent streaming calls per connection (default 2)
           --payload <bytes>      payload of every message (default 100)
+          --only <metrics>       comma-separated subset, for profiling (unary, server-stream,
+                                 client-stream, ping-pong, client); nothing is written
           --output <path>        the markdown file whose section is replaced (default docs/benchmarks.md)
           --no-write             print the results only
         """;
 
     /// <summary>Measured time of one run of one target.</summary>
-    public TimeSpan Duration { get; init; } = TimeSpan.FromSeconds(3);
+    public TimeSpan Duration { get; init; } = TimeSpan.FromSeconds(2);
 
-    /// <summary>Load before each measured window (connections, JIT, flow-control windows).</summary>
+    /// <summary>Load before each measured window (connections, flow-control windows).</summary>
     public TimeSpan Ramp { get; init; } = TimeSpan.FromMilliseconds(500);
 
-    /// <summary>A discarded run per target and metric before the rounds (tiered JIT reaches steady state).</summary>
-    public TimeSpan Warmup { get; init; } = TimeSpan.FromSeconds(1);
+    /// <summary>
+    /// One warm-up slice. Before its rounds, each target runs slices until the rate is steady:
+    /// tiered compilation with PGO takes several seconds under load to reach its final code, and
+    /// a run before that measures the JIT, not the server.
+    /// </summary>
+    public TimeSpan WarmupSlice { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>The most warm-up slices per target, steady or not.</summary>
+    public int MaxWarmupSlices { get; init; } = 15;
 
     public int Rounds { get; init; } = 3;
 
@@ -41,6 +50,15 @@ internal sealed record GrpcRuntimeSettings
 
     /// <summary>Messages per server- or client-streaming call (then the next call starts).</summary>
     public int MessagesPerCall { get; init; } = 10_000;
+
+    public const string ClientMetric = "client";
+
+    public static readonly string[] Metrics = ["unary", "server-stream", "client-stream", "ping-pong", ClientMetric];
+
+    /// <summary>Null: every metric.</summary>
+    public IReadOnlySet<string>? Only { get; init; }
+
+    public bool Includes(string metric) => Only is null || Only.Contains(metric);
 
     /// <summary>Null: print only.</summary>
     public string? OutputPath { get; init; } = DefaultOutputPath();
@@ -75,11 +93,21 @@ internal sealed record GrpcRuntimeSettings
                 "--streams" => settings with { Streams = (int)Number(name, value, 1, 100) },
                 "--streaming-calls" => settings with { StreamingCalls = (int)Number(name, value, 1, 100) },
                 "--payload" => settings with { PayloadSize = (int)Number(name, value, 0, 1024 * 1024) },
+                "--only" => settings with { Only = ParseMetrics(value) },
                 "--output" => settings with { OutputPath = Path.GetFullPath(value) },
                 _ => throw new ArgumentException($"Unknown option '{name}'."),
             };
         }
         return settings;
+    }
+
+    private static HashSet<string> ParseMetrics(string value)
+    {
+        var metrics = value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).ToHashSet(StringComparer.Ordinal);
+        var unknown = metrics.Except(Metrics).ToList();
+        return unknown.Count == 0 && metrics.Count > 0
+            ? metrics
+            : throw new ArgumentException($"--only takes some of {string.Join(", ", Metrics)}, not '{value}'.");
     }
 
     private static double Number(string name, string value, double min, double max) =>

@@ -19,7 +19,7 @@ internal static partial class H2Load
     {
         try
         {
-            var (exitCode, output, _) = await RunAsync(["--version"], TimeSpan.FromSeconds(10), cancellationToken);
+            var (exitCode, output, _) = await ExecuteAsync(["--version"], TimeSpan.FromSeconds(10), cancellationToken);
             return exitCode == 0 ? output.Trim() : null;
         }
         catch (Win32Exception)
@@ -28,27 +28,33 @@ internal static partial class H2Load
         }
     }
 
+    /// <summary>How fast, and how many requests completed in the measured window.</summary>
+    public readonly record struct Result(double RequestsPerSecond, long Requests);
+
     /// <summary>
     /// Posts <paramref name="dataFile"/> (one framed request) as a gRPC call to <paramref name="target"/>
-    /// for <paramref name="duration"/> after <paramref name="ramp"/>; returns requests/s.
+    /// for <paramref name="duration"/> (after <paramref name="ramp"/>, if any), from one thread.
     /// Throws unless every request completed with a 2xx status.
     /// </summary>
-    public static async Task<double> RequestsPerSecondAsync(
+    public static async Task<Result> RunAsync(
         Uri target, string dataFile, int connections, int streams, TimeSpan ramp, TimeSpan duration, CancellationToken cancellationToken)
     {
-        string[] args =
+        List<string> args =
         [
             "-t", "1",
             "-c", connections.ToString(CultureInfo.InvariantCulture),
             "-m", streams.ToString(CultureInfo.InvariantCulture),
             "-D", Milliseconds(duration),
-            "--warm-up-time=" + Milliseconds(ramp),
             "-d", dataFile,
             "-H", "content-type: " + GrpcFrames.ContentType,
             "-H", "te: trailers",
-            target.ToString(),
         ];
-        var (exitCode, output, error) = await RunAsync(args, ramp + duration + ExitTimeout, cancellationToken);
+        if (ramp > TimeSpan.Zero)
+        {
+            args.Add("--warm-up-time=" + Milliseconds(ramp));
+        }
+        args.Add(target.ToString());
+        var (exitCode, output, error) = await ExecuteAsync([.. args], ramp + duration + ExitTimeout, cancellationToken);
         var finished = FinishedLine().Match(output);
         var requests = RequestsLine().Match(output);
         var statuses = StatusLine().Match(output);
@@ -64,12 +70,12 @@ internal static partial class H2Load
         {
             throw new InvalidOperationException($"h2load against {target}: not every request succeeded with 2xx:{Environment.NewLine}{output}");
         }
-        return double.Parse(finished.Groups["rps"].Value, CultureInfo.InvariantCulture);
+        return new Result(double.Parse(finished.Groups["rps"].Value, CultureInfo.InvariantCulture), done);
     }
 
     private static string Milliseconds(TimeSpan t) => ((long)t.TotalMilliseconds).ToString(CultureInfo.InvariantCulture) + "ms";
 
-    private static async Task<(int ExitCode, string Output, string Error)> RunAsync(string[] args, TimeSpan timeout, CancellationToken cancellationToken)
+    private static async Task<(int ExitCode, string Output, string Error)> ExecuteAsync(string[] args, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var start = new ProcessStartInfo(Executable)
         {
