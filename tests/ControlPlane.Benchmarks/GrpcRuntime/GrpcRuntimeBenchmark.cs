@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
 using ControlPlane.Benchmarks.V1;
 
 namespace ControlPlane.Benchmarks.GrpcRuntime;
@@ -12,9 +11,6 @@ internal static class GrpcRuntimeBenchmark
 {
     /// <summary>Frames per client write in the client-streaming run (about 7 KB at 100-byte payloads).</summary>
     private const int FramesPerChunk = 64;
-
-    /// <summary>One measured run of one target: ramp-up, then the measured window.</summary>
-    private delegate Task<Sample> Run(TimeSpan ramp, TimeSpan duration);
 
     public static async Task<int> RunAsync(GrpcRuntimeSettings settings, CancellationToken cancellationToken)
     {
@@ -112,7 +108,7 @@ internal static class GrpcRuntimeBenchmark
         var server = new List<Comparison>();
         foreach (var (key, metric, measure) in serverMetrics.Where(m => s.Includes(m.Key)))
         {
-            server.Add(await CompareAsync(s, metric,
+            server.Add(await AlternatingRounds.CompareAsync(s, metric,
                 [("ours", (ramp, duration) => measure(servers.Ours, ramp, duration)), ("raw", (ramp, duration) => measure(servers.Raw, ramp, duration))],
                 baseline: 1, ct));
         }
@@ -122,7 +118,7 @@ internal static class GrpcRuntimeBenchmark
         }
 
         var unaryWorkers = s.Connections * s.Streams;
-        var client = await CompareAsync(s, "client unary calls/s against the raw server",
+        var client = await AlternatingRounds.CompareAsync(s, "client unary calls/s against the raw server",
         [
             ("h2load", async (ramp, duration) =>
                 new Sample((await H2Load.RunAsync(new Uri(servers.Raw, unary), dataFile, s.Connections, s.Streams, ramp, duration, ct)).RequestsPerSecond)),
@@ -158,55 +154,4 @@ internal static class GrpcRuntimeBenchmark
         using var load = new HttpLoad(connections);
         return await LoadRun.MeasureAsync(workers, (context, i) => worker(load, context, i), ramp, duration, ct);
     }
-
-    /// <summary>Runs one-second slices until three in a row agree within 5% (the JIT has settled), or the cap.</summary>
-    private static async Task WarmUpAsync(GrpcRuntimeSettings s, string name, Run run, CancellationToken ct)
-    {
-        const double Tolerance = 0.05;
-        var rates = new List<double>();
-        var steady = false;
-        while (!steady && rates.Count < s.MaxWarmupSlices)
-        {
-            ct.ThrowIfCancellationRequested();
-            rates.Add((await run(TimeSpan.FromMilliseconds(200), s.WarmupSlice)).Rate);
-            if (rates.Count >= 3)
-            {
-                var last = rates[^3..];
-                var mean = last.Average();
-                steady = last.All(r => Math.Abs(r - mean) <= Tolerance * mean);
-            }
-        }
-        Console.WriteLine($"  warm-up {name}: {rates.Count} slices{(steady ? "" : " (not steady)")}: " +
-            string.Join(" ", rates.Select(r => r.ToString("N0", CultureInfo.InvariantCulture))));
-    }
-
-    /// <summary>Warms each target up, then runs rounds of the targets in turn.</summary>
-    private static async Task<Comparison> CompareAsync(
-        GrpcRuntimeSettings s, string metric, IReadOnlyList<(string Name, Run Run)> targets, int baseline, CancellationToken ct)
-    {
-        Console.WriteLine();
-        Console.WriteLine(metric);
-        foreach (var (name, run) in targets)
-        {
-            await WarmUpAsync(s, name, run, ct);
-        }
-        var samples = targets.Select(_ => new List<Sample>()).ToArray();
-        for (var round = 1; round <= s.Rounds; round++)
-        {
-            ct.ThrowIfCancellationRequested();
-            for (var i = 0; i < targets.Count; i++)
-            {
-                samples[i].Add(await targets[i].Run(s.Ramp, s.Duration));
-            }
-            var rates = string.Join(", ", targets.Select((t, i) => $"{t.Name} {Format(samples[i][^1])}"));
-            var ratios = string.Join(", ", Enumerable.Range(0, targets.Count).Where(i => i != baseline).Select(i =>
-                string.Create(CultureInfo.InvariantCulture, $"{targets[i].Name} {samples[i][^1].Rate / samples[baseline][^1].Rate:0.00}")));
-            Console.WriteLine($"  round {round}: {rates} (ratio to {targets[baseline].Name}: {ratios})");
-        }
-        return new Comparison(metric, targets.Select((t, i) => new Series(t.Name, samples[i])).ToArray(), baseline);
-    }
-
-    private static string Format(Sample sample) => sample.CpuMicrosecondsPerOp is { } cpu
-        ? string.Create(CultureInfo.InvariantCulture, $"{sample.Rate:N0} [{cpu:0.0} µs CPU, {sample.BytesPerOp:N0} B per op]")
-        : sample.Rate.ToString("N0", CultureInfo.InvariantCulture);
 }

@@ -26,7 +26,7 @@ internal sealed record GrpcRuntimeSettings
     public TimeSpan Duration { get; init; } = TimeSpan.FromSeconds(2);
 
     /// <summary>Load before each measured window (connections, flow-control windows).</summary>
-    public TimeSpan Ramp { get; init; } = TimeSpan.FromMilliseconds(500);
+    public TimeSpan Ramp { get; init; } = TimeSpan.FromMilliseconds(300);
 
     /// <summary>
     /// One warm-up slice. Before its rounds, each target runs slices until the rate is steady:
@@ -36,7 +36,7 @@ internal sealed record GrpcRuntimeSettings
     public TimeSpan WarmupSlice { get; init; } = TimeSpan.FromSeconds(1);
 
     /// <summary>The most warm-up slices per target, steady or not.</summary>
-    public int MaxWarmupSlices { get; init; } = 15;
+    public int MaxWarmupSlices { get; init; } = 10;
 
     public int Rounds { get; init; } = 3;
 

@@ -32,7 +32,7 @@ internal static class MethodBinder<THandler, TRequest, TResponse>
         ServerCallContinuation pipeline = async ctx =>
         {
             var call = (ServerCall<TRequest, TResponse>)ctx;
-            var handler = activator.Create(call.HttpContext.RequestServices, out var owned);
+            var handler = activator.Create(call.HttpContext, out var owned);
             try
             {
                 await invoke(handler, call);

@@ -13,8 +13,8 @@ namespace ControlPlane.Grpc.Server.Internal;
 /// <summary>
 /// One gRPC call on the server: the protocol state machine between Kestrel's HTTP/2 stream and a
 /// handler. It reads request messages, writes response messages, enforces the deadline, and ends
-/// the call with exactly one status (PROTOCOL-HTTP2.md). All response writes happen under
-/// <see cref="_writeLock"/>, so the deadline timer and the handler never write at once.
+/// the call with exactly one status (PROTOCOL-HTTP2.md). All response writes happen inside
+/// <see cref="_writeGate"/>, so the deadline timer and the handler never write at once.
 /// </summary>
 internal sealed class ServerCall<TRequest, TResponse> : ServerCallContext, IAsyncStreamReader<TRequest>, IServerStreamWriter<TResponse>
     where TRequest : class, IMessage<TRequest>, new()
@@ -23,7 +23,7 @@ internal sealed class ServerCall<TRequest, TResponse> : ServerCallContext, IAsyn
     private readonly ServerMethodContext<TRequest> _method;
     private readonly HttpContext _http;
     private readonly CancellationTokenSource _cts = new();
-    private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private readonly WriteGate _writeGate = new();
     private Metadata? _requestHeaders;
     private Metadata? _responseTrailers;
     private Dictionary<object, object?>? _userState;
@@ -117,7 +117,7 @@ internal sealed class ServerCall<TRequest, TResponse> : ServerCallContext, IAsyn
     }
 
     /// <summary>Reads the one request message of a unary or server-streaming call.</summary>
-    public async Task<TRequest> ReadSingleRequestAsync()
+    public async ValueTask<TRequest> ReadSingleRequestAsync()
     {
         var message = await ReadMessageAsync(_cts.Token)
             ?? throw new RpcException(StatusCode.Internal, "Incomplete request: the call has no request message.");
@@ -142,16 +142,16 @@ internal sealed class ServerCall<TRequest, TResponse> : ServerCallContext, IAsyn
         return _current is not null;
     }
 
-    public async Task WriteAsync(TResponse message, CancellationToken cancellationToken = default)
+    public Task WriteAsync(TResponse message, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(message);
-        await WriteMessageAsync(message, flush: true, cancellationToken);
+        return WriteMessageAsync(message, flush: true, cancellationToken);
     }
 
     /// <summary>Writes a response message; unary calls skip the flush so message and trailers leave together.</summary>
     public async Task WriteMessageAsync(TResponse message, bool flush, CancellationToken cancellationToken = default)
     {
-        await _writeLock.WaitAsync(cancellationToken);
+        await _writeGate.EnterAsync(cancellationToken);
         try
         {
             ThrowIfCompleted();
@@ -169,14 +169,14 @@ internal sealed class ServerCall<TRequest, TResponse> : ServerCallContext, IAsyn
         }
         finally
         {
-            _writeLock.Release();
+            _writeGate.Exit();
         }
     }
 
     public override async Task WriteResponseHeadersAsync(Metadata responseHeaders)
     {
         ArgumentNullException.ThrowIfNull(responseHeaders);
-        await _writeLock.WaitAsync(_cts.Token);
+        await _writeGate.EnterAsync(_cts.Token);
         try
         {
             ThrowIfCompleted();
@@ -193,7 +193,7 @@ internal sealed class ServerCall<TRequest, TResponse> : ServerCallContext, IAsyn
         }
         finally
         {
-            _writeLock.Release();
+            _writeGate.Exit();
         }
     }
 
@@ -237,7 +237,8 @@ internal sealed class ServerCall<TRequest, TResponse> : ServerCallContext, IAsyn
         }
     }
 
-    private async Task<TRequest?> ReadMessageAsync(CancellationToken cancellationToken)
+    // ValueTask: a message that is already buffered (the common case) costs no allocation.
+    private async ValueTask<TRequest?> ReadMessageAsync(CancellationToken cancellationToken)
     {
         try
         {
@@ -350,7 +351,7 @@ internal sealed class ServerCall<TRequest, TResponse> : ServerCallContext, IAsyn
     /// <summary>Sends the status once: as Trailers-Only when nothing was sent yet, else as trailers.</summary>
     private async Task EndCallAsync(Status status, bool complete = false)
     {
-        await _writeLock.WaitAsync();
+        await _writeGate.EnterAsync();
         try
         {
             if (_completed)
@@ -401,7 +402,7 @@ internal sealed class ServerCall<TRequest, TResponse> : ServerCallContext, IAsyn
         }
         finally
         {
-            _writeLock.Release();
+            _writeGate.Exit();
         }
     }
 

@@ -95,16 +95,28 @@ internal sealed class HandlerActivator<THandler>
 {
     private readonly bool _registered;
     private readonly ObjectFactory _factory;
+    private readonly IServiceProvider? _rootServices;
 
     public HandlerActivator(IServiceProvider services)
     {
         _registered = services.GetService<IServiceProviderIsService>()?.IsService(typeof(THandler)) ?? false;
         _factory = ActivatorUtilities.CreateFactory(typeof(THandler), Type.EmptyTypes);
+        // A handler whose only constructor takes nothing needs nothing from DI: creating it must
+        // not cost the call a request service scope (HttpContext.RequestServices creates one).
+        var constructors = typeof(THandler).GetConstructors();
+        if (!_registered && constructors.Length == 1 && constructors[0].GetParameters().Length == 0)
+        {
+            _rootServices = services;
+        }
     }
 
-    public THandler Create(IServiceProvider services, out bool owned)
+    public THandler Create(HttpContext http, out bool owned)
     {
         owned = !_registered;
-        return _registered ? services.GetRequiredService<THandler>() : (THandler)_factory(services, null);
+        if (_registered)
+        {
+            return http.RequestServices.GetRequiredService<THandler>();
+        }
+        return (THandler)_factory(_rootServices ?? http.RequestServices, null);
     }
 }
