@@ -43,13 +43,7 @@ internal sealed class HttpLoad : IDisposable
             using var response = await client.SendAsync(message, load.Abort);
             EnsureGrpcResponse(response);
             await using var stream = await response.Content.ReadAsStreamAsync(load.Abort);
-            long total = 0;
-            int n;
-            while ((n = await stream.ReadAsync(buffer, load.Abort)) > 0)
-            {
-                total += n;
-                load.Add(n);
-            }
+            var total = await DrainAsync(stream, buffer, load.Add, load.Abort);
             if (total != responseBytes)
             {
                 throw new InvalidOperationException($"{uri}: the stream carried {total} bytes, not {responseBytes}.");
@@ -133,12 +127,7 @@ internal sealed class HttpLoad : IDisposable
             using var response = await client.SendAsync(message, load.Abort);
             EnsureGrpcResponse(response);
             await using var stream = await response.Content.ReadAsStreamAsync(load.Abort);
-            long total = 0;
-            int n;
-            while ((n = await stream.ReadAsync(buffer, load.Abort)) > 0)
-            {
-                total += n;
-            }
+            var total = await DrainAsync(stream, buffer, null, load.Abort);
             if (total != request.Length)
             {
                 throw new InvalidOperationException($"{uri}: the response has {total} bytes, not {request.Length}.");
@@ -204,5 +193,18 @@ internal sealed class HttpLoad : IDisposable
         {
             connection.Dispose();
         }
+    }
+
+    /// <summary>Reads a response body to its end, reporting each chunk's size; returns the byte count.</summary>
+    private static async Task<long> DrainAsync(Stream stream, byte[] buffer, Action<long>? onRead, CancellationToken cancellationToken)
+    {
+        long total = 0;
+        int n;
+        while ((n = await stream.ReadAsync(buffer, cancellationToken)) > 0)
+        {
+            total += n;
+            onRead?.Invoke(n);
+        }
+        return total;
     }
 }

@@ -170,7 +170,7 @@ internal sealed class GrpcCall<TRequest, TResponse> : IAsyncStreamReader<TRespon
         {
             throw Fail(StatusFromException(ex, "Error reading the response"), ex);
         }
-        await FinishFromTrailersAsync().ConfigureAwait(false);
+        FinishFromTrailers();
         var status = _statusTcs.Task.Result;
         if (status.StatusCode != StatusCode.OK)
         {
@@ -212,7 +212,7 @@ internal sealed class GrpcCall<TRequest, TResponse> : IAsyncStreamReader<TRespon
         {
             return true;
         }
-        await FinishFromTrailersAsync().ConfigureAwait(false);
+        FinishFromTrailers();
         ThrowIfNotOk();
         return false;
     }
@@ -318,7 +318,7 @@ internal sealed class GrpcCall<TRequest, TResponse> : IAsyncStreamReader<TRespon
         _headersTcs.TrySetResult(headerMetadata);
     }
 
-    private async Task FinishFromTrailersAsync()
+    private void FinishFromTrailers()
     {
         if (_statusTcs.Task.IsCompleted)
         {
@@ -326,7 +326,6 @@ internal sealed class GrpcCall<TRequest, TResponse> : IAsyncStreamReader<TRespon
         }
         var response = _response!;
         // The body has ended, so the trailers have arrived.
-        await Task.CompletedTask.ConfigureAwait(false);
         var trailers = new Metadata();
         foreach (var header in response.TrailingHeaders)
         {

@@ -47,8 +47,8 @@ internal static class ServiceBinder
                 errors.Add($"'{method.FullName}' has {overloads.Count} overloads in {typeof(THandler).Name}; keep exactly one.");
                 continue;
             }
-            var requestType = ClrType(method.InputType);
-            var responseType = ClrType(method.OutputType);
+            var requestType = method.InputType.ClrType;
+            var responseType = method.OutputType.ClrType;
             if (requestType is null || responseType is null)
             {
                 errors.Add($"'{method.FullName}' uses message types without generated C# classes.");
@@ -78,8 +78,6 @@ internal static class ServiceBinder
 
     private static bool IsHandlerShaped(MethodInfo m) =>
         m.GetParameters().LastOrDefault()?.ParameterType == typeof(ServerCallContext);
-
-    private static Type? ClrType(MessageDescriptor descriptor) => descriptor.ClrType;
 
     private static IServerInterceptor[] BuildInterceptors(IServiceProvider services, GrpcServerOptions options) =>
         options.Interceptors
