@@ -2,6 +2,10 @@ using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using ControlPlane.Grpc.Health;
 using ControlPlane.Grpc.Server;
+using ControlPlane.Server.Auth;
+using ControlPlane.Server.Ops;
+using ControlPlane.Server.Registry;
+using Microsoft.Extensions.Logging.Console;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using ServingStatus = Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus;
 
@@ -45,16 +49,33 @@ public static class ControlPlaneHost
             });
         });
 
-        builder.Services.AddGrpcServer(grpc => grpc.EnableDetailedErrors = options.DetailedErrors);
+        ConfigureLogging(builder);
+        builder.Services.AddSingleton(_ => PlatformToken.FromEnvironment());
+        builder.Services.AddRegistry(builder.Configuration);
+        builder.Services.AddGrpcServer(grpc =>
+        {
+            grpc.EnableDetailedErrors = options.DetailedErrors;
+            grpc.AddInterceptor<AdminAuthInterceptor>();
+        });
 
         var app = builder.Build();
+        app.UseMiddleware<RequestIdMiddleware>();
         app.MapGrpcHealthService();
         app.MapGrpcReflectionService();
+        app.MapGrpcService<RegistryService>(ControlPlane.Api.V1.RegistryReflection.Descriptor.Services[0]);
         OpsEndpoints.Map(app);
 
         var health = app.Services.GetRequiredService<HealthStatusRegistry>();
         app.Lifetime.ApplicationStopping.Register(() => health.SetAll(ServingStatus.NotServing));
         return app;
+    }
+
+    private static void ConfigureLogging(WebApplicationBuilder builder)
+    {
+        // JSON lines by default (Logging:Console:FormatterName=simple for humans at a terminal).
+        builder.Logging.AddConsole(console => console.FormatterName ??= JsonLogFormatter.FormatterName);
+        builder.Logging.AddConsoleFormatter<JsonLogFormatter, ConsoleFormatterOptions>();
+        builder.Logging.Configure(o => o.ActivityTrackingOptions = ActivityTrackingOptions.TraceId | ActivityTrackingOptions.SpanId);
     }
 
     private static X509Certificate2? LoadCertificate(ControlPlaneOptions options)

@@ -1,0 +1,72 @@
+using System.Security.Cryptography;
+using System.Text;
+
+namespace ControlPlane.Server.Auth;
+
+/// <summary>
+/// The platform (admin) token, read from the environment variable <c>PLATFORM_TOKEN</c> or from the
+/// file named by <c>PLATFORM_TOKEN_FILE</c> (the file wins when both are set), never from the command
+/// line or configuration files. Only its SHA-256 digest is kept; comparisons are constant-time.
+/// </summary>
+public sealed class PlatformToken
+{
+    public const string VariableName = "PLATFORM_TOKEN";
+    public const string FileVariableName = "PLATFORM_TOKEN_FILE";
+
+    private readonly byte[]? _digest;
+
+    private PlatformToken(byte[]? digest, string source)
+    {
+        _digest = digest;
+        Source = source;
+    }
+
+    /// <summary>Where the token came from ("PLATFORM_TOKEN_FILE", "PLATFORM_TOKEN" or "none"): safe to log.</summary>
+    public string Source { get; }
+
+    public bool IsConfigured => _digest is not null;
+
+    public static PlatformToken FromValue(string? token, string source = "value") =>
+        string.IsNullOrEmpty(token) ? new PlatformToken(null, "none") : new PlatformToken(SHA256.HashData(Encoding.UTF8.GetBytes(token)), source);
+
+    /// <summary>Reads the token as the process environment provides it.</summary>
+    public static PlatformToken FromEnvironment(Func<string, string?>? getVariable = null)
+    {
+        getVariable ??= Environment.GetEnvironmentVariable;
+        var file = getVariable(FileVariableName);
+        if (!string.IsNullOrEmpty(file))
+        {
+            string text;
+            try
+            {
+                text = File.ReadAllText(file);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                throw new InvalidOperationException($"{FileVariableName} names '{file}', which cannot be read: {ex.Message}", ex);
+            }
+            // Files written by editors and secret mounts often end with a newline that is not part of the token.
+            var token = text.TrimEnd('\r', '\n');
+            if (token.Length == 0)
+            {
+                throw new InvalidOperationException($"{FileVariableName} names '{file}', which is empty.");
+            }
+            return FromValue(token, FileVariableName);
+        }
+        return FromValue(getVariable(VariableName), VariableName);
+    }
+
+    /// <summary>True when <paramref name="presented"/> is the token. Time does not depend on where they differ, nor on their lengths.</summary>
+    public bool Matches(string? presented)
+    {
+        if (_digest is null || presented is null)
+        {
+            return false;
+        }
+        Span<byte> digest = stackalloc byte[SHA256.HashSizeInBytes];
+        var bytes = Encoding.UTF8.GetBytes(presented);
+        SHA256.HashData(bytes, digest);
+        CryptographicOperations.ZeroMemory(bytes);
+        return CryptographicOperations.FixedTimeEquals(digest, _digest);
+    }
+}

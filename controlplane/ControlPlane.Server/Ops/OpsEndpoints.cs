@@ -1,0 +1,60 @@
+using System.Reflection;
+using ControlPlane.Server.Registry;
+using ControlPlane.Server.Storage;
+
+namespace ControlPlane.Server.Ops;
+
+/// <summary>
+/// /healthz (the process is up), /readyz (it can serve: store reachable, registry warm; body "ok"
+/// as the reference's health-agent expects, else 503 "not_ready: why"), /version.
+/// </summary>
+internal static class OpsEndpoints
+{
+    private static readonly TimeSpan StorePingTimeout = TimeSpan.FromSeconds(2);
+
+    public static void Map(WebApplication app)
+    {
+        var started = app.Services.GetRequiredService<TimeProvider>().GetUtcNow();
+        app.MapGet("/healthz", () => Results.Text("ok"));
+        app.MapGet("/readyz", ReadyAsync);
+        app.MapGet("/version", () =>
+        {
+            var asm = typeof(OpsEndpoints).Assembly;
+            var info = asm.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0";
+            var plus = info.IndexOf('+', StringComparison.Ordinal);
+            return Results.Json(new
+            {
+                name = "controlplane",
+                version = plus < 0 ? info : info[..plus],
+                git_sha = plus < 0 ? "unknown" : info[(plus + 1)..],
+                build_time = File.GetLastWriteTimeUtc(asm.Location).ToString("yyyy-MM-ddTHH:mm:ssZ"),
+                started_at = started.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ"),
+            });
+        });
+    }
+
+    private static async Task<IResult> ReadyAsync(IRegistryStore store, ExpiryScheduler expiry, IHostApplicationLifetime lifetime, CancellationToken cancellationToken)
+    {
+        if (lifetime.ApplicationStopping.IsCancellationRequested)
+        {
+            return NotReady("shutting down");
+        }
+        if (!lifetime.ApplicationStarted.IsCancellationRequested || !expiry.Warm.IsCompleted)
+        {
+            return NotReady("warming up");
+        }
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(StorePingTimeout);
+        try
+        {
+            await store.PingAsync(timeout.Token);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            return NotReady("store unreachable");
+        }
+        return Results.Text("ok");
+    }
+
+    private static IResult NotReady(string why) => Results.Text("not_ready: " + why, statusCode: StatusCodes.Status503ServiceUnavailable);
+}

@@ -1,0 +1,189 @@
+using ControlPlane.Server.Storage;
+
+namespace ControlPlane.Server.Registry;
+
+/// <summary>
+/// Expires instances at their deadline, not on the next poll: one timer is armed for the earliest
+/// lease deadline (or retention end), re-armed after each pass and whenever a registration brings
+/// an earlier deadline. Each pass asks <see cref="SelfPreservation"/> before expiring anything.
+/// Passes never overlap; a wake-up during a pass runs another one after it.
+/// </summary>
+public sealed class ExpiryScheduler : IHostedService, IDisposable
+{
+    private const int ScanLimit = 100_000;
+    private static readonly TimeSpan RetryAfterFailure = TimeSpan.FromSeconds(1);
+
+    private readonly IRegistryStore _store;
+    private readonly RegistryOptions _options;
+    private readonly TimeProvider _clock;
+    private readonly RegistryMetrics _metrics;
+    private readonly ILogger _logger;
+    private readonly SelfPreservation _selfPreservation;
+    private readonly object _lock = new();
+    private ITimer? _timer;
+    private DateTimeOffset? _armedFor;
+    private int _running;
+    private int _rerun;
+
+    public ExpiryScheduler(IRegistryStore store, RegistryOptions options, TimeProvider clock, RegistryMetrics metrics, ILogger<ExpiryScheduler> logger)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(clock);
+        ArgumentNullException.ThrowIfNull(metrics);
+        ArgumentNullException.ThrowIfNull(logger);
+        _store = store;
+        _options = options;
+        _clock = clock;
+        _metrics = metrics;
+        _logger = logger;
+        _selfPreservation = new SelfPreservation(options.SelfPreservation);
+    }
+
+    /// <summary>True while self-preservation holds expiry.</summary>
+    public bool SelfPreservationEngaged => Volatile.Read(ref _engaged) == 1;
+
+    private int _engaged;
+
+    /// <summary>Completes after the first pass: the registry is warm.</summary>
+    public Task Warm => _warm.Task;
+
+    private readonly TaskCompletionSource _warm = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            _timer ??= _clock.CreateTimer(static s => _ = ((ExpiryScheduler)s!).RunAsync(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        }
+        return RunAsync();
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        Dispose();
+        return Task.CompletedTask;
+    }
+
+    /// <summary>A lease now ends at <paramref name="deadline"/>: wake up then if that is earlier than planned.</summary>
+    public void Notify(DateTimeOffset deadline)
+    {
+        lock (_lock)
+        {
+            if (_armedFor is null || deadline < _armedFor)
+            {
+                Arm(deadline);
+            }
+        }
+    }
+
+    /// <summary>Runs a pass now (and another one after it if woken meanwhile).</summary>
+    public async Task RunAsync()
+    {
+        if (Interlocked.Exchange(ref _running, 1) == 1)
+        {
+            Volatile.Write(ref _rerun, 1);
+            return;
+        }
+        try
+        {
+            do
+            {
+                Volatile.Write(ref _rerun, 0);
+                await PassAsync().ConfigureAwait(false);
+            }
+            while (Volatile.Read(ref _rerun) == 1);
+            _warm.TrySetResult();
+        }
+        catch (Exception ex)
+        {
+            RegistryLog.ExpiryFailed(_logger, ex, RetryAfterFailure);
+            Notify(_clock.GetUtcNow() + RetryAfterFailure);
+        }
+        finally
+        {
+            Volatile.Write(ref _running, 0);
+        }
+    }
+
+    private async Task PassAsync()
+    {
+        lock (_lock)
+        {
+            _armedFor = null;
+        }
+        var now = _clock.GetUtcNow();
+        var scan = await _store.ScanExpiryAsync(now, _options.ExpiredRetention, ScanLimit).ConfigureAwait(false);
+        var allow = _selfPreservation.AllowExpiry(now, scan.Overdue.Count, scan.LiveCount, out var changed);
+        if (changed)
+        {
+            Volatile.Write(ref _engaged, allow ? 0 : 1);
+            _metrics.SelfPreservation(!allow);
+            if (allow)
+            {
+                RegistryLog.SelfPreservationReleased(_logger, scan.Overdue.Count, scan.LiveCount);
+            }
+            else
+            {
+                var sp = _options.SelfPreservation;
+                RegistryLog.SelfPreservationEngaged(_logger, scan.Overdue.Count, scan.LiveCount, _selfPreservation.LastShare, sp.Window, sp.Threshold);
+            }
+        }
+
+        DateTimeOffset? next = scan.NextDeadline;
+        if (allow && scan.Overdue.Count > 0)
+        {
+            var expired = await _store.ExpireAsync(scan.Overdue, now).ConfigureAwait(false);
+            _selfPreservation.RecordExpired(now, expired.Count);
+            _metrics.Expired(expired.Count);
+            foreach (var record in expired)
+            {
+                RegistryLog.Expired(_logger, record.InstanceId, record.Spec.Name, record.LastHeartbeatAt);
+            }
+            if (expired.Count > 0)
+            {
+                next = Earliest(next, now + _options.ExpiredRetention);
+            }
+        }
+        else if (!allow)
+        {
+            next = Earliest(next, now + _options.SelfPreservation.RecheckInterval);
+        }
+
+        var removed = await _store.RemoveExpiredAsync(now, _options.ExpiredRetention).ConfigureAwait(false);
+        if (removed.Count > 0)
+        {
+            _metrics.Removed(removed.Count, "retention");
+            RegistryLog.Removed(_logger, removed.Count, _options.ExpiredRetention);
+        }
+        _metrics.UpdateCounts(await _store.CountAsync().ConfigureAwait(false));
+
+        if (next is { } due)
+        {
+            Notify(due);
+        }
+    }
+
+    private static DateTimeOffset? Earliest(DateTimeOffset? a, DateTimeOffset b) => a is null || b < a ? b : a;
+
+    private void Arm(DateTimeOffset due)
+    {
+        if (_timer is null)
+        {
+            return;
+        }
+        _armedFor = due;
+        var delay = due - _clock.GetUtcNow();
+        _timer.Change(delay < TimeSpan.Zero ? TimeSpan.Zero : delay, Timeout.InfiniteTimeSpan);
+    }
+
+    public void Dispose()
+    {
+        lock (_lock)
+        {
+            _timer?.Dispose();
+            _timer = null;
+            _armedFor = null;
+        }
+    }
+}

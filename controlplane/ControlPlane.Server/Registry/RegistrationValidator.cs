@@ -1,0 +1,143 @@
+using System.Text.RegularExpressions;
+using ControlPlane.Api.V1;
+using ControlPlane.Grpc;
+using Google.Protobuf;
+using Google.Protobuf.WellKnownTypes;
+
+namespace ControlPlane.Server.Registry;
+
+/// <summary>
+/// Checks registrations and ids before anything reaches the store: bad input is refused with every
+/// offending field named (google.rpc.BadRequest) and changes nothing.
+/// </summary>
+internal static partial class RegistrationValidator
+{
+    public const string Reason = "invalid_request";
+
+    // Names and images: DNS-like labels joined by dots; images may also carry a registry path and tag.
+    [GeneratedRegex("^[A-Za-z0-9]([A-Za-z0-9._-]{0,126}[A-Za-z0-9])?$")]
+    private static partial Regex NamePattern();
+
+    [GeneratedRegex("^[A-Za-z0-9]([A-Za-z0-9._:/@-]{0,253}[A-Za-z0-9])?$")]
+    private static partial Regex ImagePattern();
+
+    // Instance ids appear in URL paths: no '/', no spaces, no control characters.
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")]
+    private static partial Regex InstanceIdPattern();
+
+    [GeneratedRegex("^[a-z0-9]([a-z0-9_-]{0,62}[a-z0-9])?$")]
+    private static partial Regex RegionPattern();
+
+    public static void ValidateRegistration(RegisterRequest request, RegistryOptions options)
+    {
+        var errors = new List<FieldViolation>();
+        Check(errors, "name", request.Name, NamePattern(), "a service name: letters, digits, '.', '_' or '-', up to 128 characters");
+        Check(errors, "image", request.Image, ImagePattern(), "an image name such as 'img.video.svc': letters, digits and . _ : / @ -, up to 255 characters");
+        Check(errors, "instance_id", request.InstanceId, InstanceIdPattern(), "letters, digits, '.', '_', ':' or '-', up to 128 characters");
+        if (request.Host.Length == 0)
+        {
+            errors.Add(new("host", "is required"));
+        }
+        else if (request.Host.Length > 253 || Uri.CheckHostName(request.Host) == UriHostNameType.Unknown)
+        {
+            errors.Add(new("host", $"'{Truncate(request.Host)}' is not a host name or IP address"));
+        }
+        if (request.Port is < 1 or > 65535)
+        {
+            errors.Add(new("port", $"must be between 1 and 65535 (got {request.Port})"));
+        }
+        if (request.Region.Length > 0 && !RegionPattern().IsMatch(request.Region))
+        {
+            errors.Add(new("region", "lower-case letters, digits, '_' or '-', up to 64 characters"));
+        }
+        if (request.TtlSeconds != 0 && (request.TtlSeconds < options.MinTtlSeconds || request.TtlSeconds > options.MaxTtlSeconds))
+        {
+            errors.Add(new("ttl_seconds", $"must be between {options.MinTtlSeconds} and {options.MaxTtlSeconds} (or 0 for the default {options.DefaultTtlSeconds})"));
+        }
+        ValidateMetadata(errors, request.Metadata, options);
+        ThrowIfAny(errors);
+    }
+
+    public static void ValidateTtl(string field, int ttlSeconds, RegistryOptions options)
+    {
+        if (ttlSeconds != 0 && (ttlSeconds < options.MinTtlSeconds || ttlSeconds > options.MaxTtlSeconds))
+        {
+            ThrowIfAny([new(field, $"must be between {options.MinTtlSeconds} and {options.MaxTtlSeconds} (or 0 to keep the current TTL)")]);
+        }
+    }
+
+    public static void ValidateInstanceId(string field, string instanceId)
+    {
+        var errors = new List<FieldViolation>();
+        Check(errors, field, instanceId, InstanceIdPattern(), "letters, digits, '.', '_', ':' or '-', up to 128 characters");
+        ThrowIfAny(errors);
+    }
+
+    /// <summary>Null when <paramref name="instanceId"/> is a valid id, else what is wrong with it.</summary>
+    public static string? InstanceIdProblem(string instanceId) =>
+        instanceId.Length == 0 ? "is required" : InstanceIdPattern().IsMatch(instanceId) ? null : "is not a valid instance id";
+
+    public static void ValidateName(string field, string name)
+    {
+        var errors = new List<FieldViolation>();
+        Check(errors, field, name, NamePattern(), "a service name: letters, digits, '.', '_' or '-', up to 128 characters");
+        ThrowIfAny(errors);
+    }
+
+    private static void ValidateMetadata(List<FieldViolation> errors, Struct? metadata, RegistryOptions options)
+    {
+        if (metadata is null)
+        {
+            return;
+        }
+        if (metadata.Fields.Count > options.MaxMetadataEntries)
+        {
+            errors.Add(new("metadata", $"has {metadata.Fields.Count} entries; at most {options.MaxMetadataEntries} are allowed"));
+        }
+        var size = metadata.CalculateSize();
+        if (size > options.MaxMetadataBytes)
+        {
+            errors.Add(new("metadata", $"is {size} bytes encoded; at most {options.MaxMetadataBytes} are allowed"));
+        }
+        foreach (var (key, _) in metadata.Fields)
+        {
+            if (key.Length is 0 or > 128)
+            {
+                errors.Add(new("metadata", "keys must be 1 to 128 characters"));
+                break;
+            }
+        }
+        if (metadata.Fields.TryGetValue("weight", out var weight)
+            && (weight.KindCase != Value.KindOneofCase.NumberValue || weight.NumberValue < 1 || weight.NumberValue > 1_000_000 || weight.NumberValue != Math.Floor(weight.NumberValue)))
+        {
+            errors.Add(new("metadata.weight", "must be an integer between 1 and 1000000"));
+        }
+    }
+
+    private static void Check(List<FieldViolation> errors, string field, string value, Regex pattern, string expected)
+    {
+        if (value.Length == 0)
+        {
+            errors.Add(new(field, "is required"));
+        }
+        else if (!pattern.IsMatch(value))
+        {
+            errors.Add(new(field, $"'{Truncate(value)}' is not valid: expected {expected}"));
+        }
+    }
+
+    private static void ThrowIfAny(List<FieldViolation> errors)
+    {
+        if (errors.Count > 0)
+        {
+            throw RpcErrors.InvalidArgument(Reason, errors);
+        }
+    }
+
+    // Echo a little of a bad value for context, never a whole hostile payload.
+    private static string Truncate(string value)
+    {
+        var shown = value.Length <= 64 ? value : value[..64] + "...";
+        return new string(shown.Select(c => char.IsControl(c) ? '?' : c).ToArray());
+    }
+}

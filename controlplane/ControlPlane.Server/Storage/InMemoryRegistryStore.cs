@@ -1,0 +1,342 @@
+using System.Collections.Concurrent;
+
+namespace ControlPlane.Server.Storage;
+
+/// <summary>
+/// The embedded store: everything in this process, one lock around every change so that the
+/// registry's invariants (one owner per instance id, one live instance per host:port) hold without
+/// retries. Critical sections are short and allocation-free on the heartbeat path; lease deadlines
+/// sit in a min-heap that is pruned lazily (a renewal pushes a new deadline, the stale one is
+/// skipped when it surfaces).
+/// </summary>
+public sealed class InMemoryRegistryStore : IRegistryStore
+{
+    private readonly object _lock = new();
+    private readonly Dictionary<string, Entry> _byId = new(StringComparer.Ordinal);
+    private readonly Dictionary<Endpoint, Entry> _byEndpoint = [];
+    private readonly PriorityQueue<Entry, long> _deadlines = new();
+    private readonly PriorityQueue<Entry, long> _removals = new();
+    private readonly HashSet<Entry> _overdue = new(ReferenceEqualityComparer.Instance);
+    private int _live;
+
+    // Names, images and regions repeat across thousands of instances: keep one copy of each.
+    private readonly ConcurrentDictionary<string, string> _strings = new(StringComparer.Ordinal);
+
+    public ValueTask<RegisterOutcome> RegisterAsync(InstanceSpec spec, DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        spec = spec with { Name = Share(spec.Name), Image = Share(spec.Image), Region = Share(spec.Region) };
+        var endpoint = new Endpoint(spec.Host, spec.Port);
+        lock (_lock)
+        {
+            _byId.TryGetValue(spec.InstanceId, out var existing);
+            if (existing is not null && (existing.Spec.Name != spec.Name || existing.Spec.Image != spec.Image))
+            {
+                return Result(new RegisterOutcome(RegisterResult.DuplicateInstanceId, null, existing.Snapshot()));
+            }
+            if (_byEndpoint.TryGetValue(endpoint, out var holder) && holder != existing)
+            {
+                return Result(new RegisterOutcome(RegisterResult.PortConflict, null, holder.Snapshot()));
+            }
+
+            var ttl = TimeSpan.FromSeconds(spec.TtlSeconds);
+            if (existing is null)
+            {
+                existing = new Entry(spec, now);
+                _byId.Add(spec.InstanceId, existing);
+                _live++;
+                existing.ExpiresAt = (now + ttl).UtcTicks;
+                _byEndpoint[endpoint] = existing;
+                _deadlines.Enqueue(existing, existing.ExpiresAt);
+                return Result(new RegisterOutcome(RegisterResult.Created, existing.Snapshot(), null));
+            }
+
+            var oldEndpoint = new Endpoint(existing.Spec.Host, existing.Spec.Port);
+            if (existing.Status != InstanceStatus.Expired && !oldEndpoint.Equals(endpoint))
+            {
+                _byEndpoint.Remove(oldEndpoint);
+            }
+            if (existing.Status == InstanceStatus.Expired)
+            {
+                // Back before removal: the same instance returns, healthy. A draining one stays draining:
+                // drain is an operator's decision that a re-registering agent must not undo.
+                existing.Status = InstanceStatus.Healthy;
+                existing.ExpiredAt = 0;
+                _live++;
+            }
+            _overdue.Remove(existing);
+            existing.Spec = spec;
+            existing.LastHeartbeat = now.UtcTicks;
+            existing.ExpiresAt = (now + ttl).UtcTicks;
+            _byEndpoint[endpoint] = existing;
+            _deadlines.Enqueue(existing, existing.ExpiresAt);
+            return Result(new RegisterOutcome(RegisterResult.Updated, existing.Snapshot(), null));
+        }
+    }
+
+    public ValueTask<RenewOutcome[]> RenewAsync(IReadOnlyList<string> instanceIds, int ttlSeconds, DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(instanceIds);
+        var results = new RenewOutcome[instanceIds.Count];
+        var nowTicks = now.UtcTicks;
+        lock (_lock)
+        {
+            for (var i = 0; i < results.Length; i++)
+            {
+                if (!_byId.TryGetValue(instanceIds[i], out var entry) || entry.Status == InstanceStatus.Expired)
+                {
+                    results[i] = new RenewOutcome(RenewResult.NotFound, InstanceStatus.Expired, 0, default);
+                    continue;
+                }
+                if (ttlSeconds > 0 && ttlSeconds != entry.Spec.TtlSeconds)
+                {
+                    entry.Spec = entry.Spec with { TtlSeconds = ttlSeconds };
+                }
+                var ttl = entry.Spec.TtlSeconds;
+                entry.LastHeartbeat = nowTicks;
+                entry.ExpiresAt = nowTicks + (ttl * TimeSpan.TicksPerSecond);
+                _deadlines.Enqueue(entry, entry.ExpiresAt);
+                _overdue.Remove(entry);
+                results[i] = new RenewOutcome(RenewResult.Renewed, entry.Status, ttl, new DateTimeOffset(entry.ExpiresAt, TimeSpan.Zero));
+            }
+            if (_deadlines.Count > (4 * _live) + 1024)
+            {
+                CompactDeadlines();
+            }
+        }
+        return Result(results);
+    }
+
+    public ValueTask<InstanceRecord?> DeregisterAsync(string instanceId, CancellationToken cancellationToken = default)
+    {
+        lock (_lock)
+        {
+            if (!_byId.Remove(instanceId, out var entry))
+            {
+                return Result<InstanceRecord?>(null);
+            }
+            entry.Removed = true;
+            _overdue.Remove(entry);
+            if (entry.Status != InstanceStatus.Expired)
+            {
+                _live--;
+                ReleaseEndpoint(entry);
+            }
+            return Result<InstanceRecord?>(entry.Snapshot());
+        }
+    }
+
+    public ValueTask<InstanceRecord?> SetDrainingAsync(string instanceId, bool draining, CancellationToken cancellationToken = default)
+    {
+        lock (_lock)
+        {
+            if (!_byId.TryGetValue(instanceId, out var entry) || entry.Status == InstanceStatus.Expired)
+            {
+                return Result<InstanceRecord?>(null);
+            }
+            entry.Status = draining ? InstanceStatus.Draining : InstanceStatus.Healthy;
+            return Result<InstanceRecord?>(entry.Snapshot());
+        }
+    }
+
+    public ValueTask<InstanceRecord?> GetAsync(string instanceId, CancellationToken cancellationToken = default)
+    {
+        lock (_lock)
+        {
+            return Result(_byId.TryGetValue(instanceId, out var entry) ? entry.Snapshot() : null);
+        }
+    }
+
+    public ValueTask<IReadOnlyList<InstanceRecord>> ListAsync(InstanceQuery query, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        List<InstanceRecord> matches = [];
+        lock (_lock)
+        {
+            foreach (var entry in _byId.Values)
+            {
+                if ((query.Name is null || entry.Spec.Name == query.Name)
+                    && (query.Image is null || entry.Spec.Image == query.Image)
+                    && (query.Status is null || entry.Status == query.Status)
+                    && (query.AfterInstanceId is null || string.CompareOrdinal(entry.Spec.InstanceId, query.AfterInstanceId) > 0))
+                {
+                    matches.Add(entry.Snapshot());
+                }
+            }
+        }
+        matches.Sort(static (a, b) => string.CompareOrdinal(a.InstanceId, b.InstanceId));
+        if (matches.Count > query.Limit)
+        {
+            matches.RemoveRange(query.Limit, matches.Count - query.Limit);
+        }
+        return Result<IReadOnlyList<InstanceRecord>>(matches);
+    }
+
+    public ValueTask<ExpiryScan> ScanExpiryAsync(DateTimeOffset now, TimeSpan retention, int limit, CancellationToken cancellationToken = default)
+    {
+        var nowTicks = now.UtcTicks;
+        List<string> overdue = [];
+        lock (_lock)
+        {
+            // Deadlines that have passed move from the heap to the overdue set, where they stay until
+            // expired, renewed or removed (self-preservation may hold them there for a while).
+            while (_deadlines.TryPeek(out var entry, out var due) && (due <= nowTicks || !IsCurrentDeadline(entry, due)))
+            {
+                _deadlines.Dequeue();
+                if (IsCurrentDeadline(entry, due))
+                {
+                    _overdue.Add(entry);
+                }
+            }
+            foreach (var entry in _overdue)
+            {
+                if (overdue.Count == limit)
+                {
+                    break;
+                }
+                overdue.Add(entry.Spec.InstanceId);
+            }
+            DateTimeOffset? next = _deadlines.TryPeek(out _, out var nextDue) ? new DateTimeOffset(nextDue, TimeSpan.Zero) : null;
+            while (_removals.TryPeek(out var entry, out var expiredAt) && !IsCurrentExpiry(entry, expiredAt))
+            {
+                _removals.Dequeue();
+            }
+            if (_removals.TryPeek(out _, out var firstExpiredAt))
+            {
+                var removal = new DateTimeOffset(firstExpiredAt, TimeSpan.Zero) + retention;
+                next = next is null || removal < next ? removal : next;
+            }
+            return Result(new ExpiryScan(overdue, _live, next));
+        }
+    }
+
+    public ValueTask<IReadOnlyList<InstanceRecord>> ExpireAsync(IReadOnlyList<string> instanceIds, DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(instanceIds);
+        List<InstanceRecord> expired = [];
+        var nowTicks = now.UtcTicks;
+        lock (_lock)
+        {
+            foreach (var id in instanceIds)
+            {
+                if (_byId.TryGetValue(id, out var entry) && entry.Status != InstanceStatus.Expired && entry.ExpiresAt <= nowTicks)
+                {
+                    ReleaseEndpoint(entry);
+                    entry.Status = InstanceStatus.Expired;
+                    entry.ExpiredAt = nowTicks;
+                    _live--;
+                    _overdue.Remove(entry);
+                    _removals.Enqueue(entry, nowTicks);
+                    expired.Add(entry.Snapshot());
+                }
+            }
+        }
+        return Result<IReadOnlyList<InstanceRecord>>(expired);
+    }
+
+    public ValueTask<IReadOnlyList<InstanceRecord>> RemoveExpiredAsync(DateTimeOffset now, TimeSpan retention, CancellationToken cancellationToken = default)
+    {
+        var cutoff = (now - retention).UtcTicks;
+        List<InstanceRecord> removed = [];
+        lock (_lock)
+        {
+            while (_removals.TryPeek(out var entry, out var expiredAt) && expiredAt <= cutoff)
+            {
+                _removals.Dequeue();
+                if (IsCurrentExpiry(entry, expiredAt))
+                {
+                    entry.Removed = true;
+                    _byId.Remove(entry.Spec.InstanceId);
+                    removed.Add(entry.Snapshot());
+                }
+            }
+        }
+        return Result<IReadOnlyList<InstanceRecord>>(removed);
+    }
+
+    public ValueTask<RegistryCounts> CountAsync(CancellationToken cancellationToken = default)
+    {
+        int healthy = 0, draining = 0, expired = 0;
+        lock (_lock)
+        {
+            foreach (var entry in _byId.Values)
+            {
+                switch (entry.Status)
+                {
+                    case InstanceStatus.Healthy: healthy++; break;
+                    case InstanceStatus.Draining: draining++; break;
+                    default: expired++; break;
+                }
+            }
+        }
+        return Result(new RegistryCounts(healthy, draining, expired));
+    }
+
+    public ValueTask PingAsync(CancellationToken cancellationToken = default) => ValueTask.CompletedTask;
+
+    /// <summary>Rebuilds the deadline heap from current deadlines: renewals leave stale entries behind, this bounds them.</summary>
+    private void CompactDeadlines()
+    {
+        var current = new List<(Entry, long)>(_live);
+        foreach (var (entry, due) in _deadlines.UnorderedItems)
+        {
+            if (IsCurrentDeadline(entry, due))
+            {
+                current.Add((entry, due));
+            }
+        }
+        _deadlines.Clear();
+        _deadlines.EnqueueRange(current);
+    }
+
+    private static bool IsCurrentDeadline(Entry entry, long due) => !entry.Removed && entry.Status != InstanceStatus.Expired && entry.ExpiresAt == due;
+
+    private static bool IsCurrentExpiry(Entry entry, long expiredAt) => !entry.Removed && entry.Status == InstanceStatus.Expired && entry.ExpiredAt == expiredAt;
+
+    private void ReleaseEndpoint(Entry entry)
+    {
+        var endpoint = new Endpoint(entry.Spec.Host, entry.Spec.Port);
+        if (_byEndpoint.TryGetValue(endpoint, out var holder) && holder == entry)
+        {
+            _byEndpoint.Remove(endpoint);
+        }
+    }
+
+    private string Share(string value) => value.Length == 0 ? "" : _strings.GetOrAdd(value, value);
+
+    private static ValueTask<T> Result<T>(T value) => ValueTask.FromResult(value);
+
+    /// <summary>host:port, compared without regard to the host's case.</summary>
+    private readonly record struct Endpoint(string Host, int Port)
+    {
+        public bool Equals(Endpoint other) => Port == other.Port && string.Equals(Host, other.Host, StringComparison.OrdinalIgnoreCase);
+
+        public override int GetHashCode() => HashCode.Combine(StringComparer.OrdinalIgnoreCase.GetHashCode(Host), Port);
+    }
+
+    /// <summary>The mutable runtime state of one instance; snapshots go out, entries never do.</summary>
+    private sealed class Entry(InstanceSpec spec, DateTimeOffset registeredAt)
+    {
+        public InstanceSpec Spec { get; set; } = spec;
+
+        public InstanceStatus Status { get; set; }
+
+        public long RegisteredAt { get; } = registeredAt.UtcTicks;
+
+        public long LastHeartbeat { get; set; } = registeredAt.UtcTicks;
+
+        public long ExpiresAt { get; set; }
+
+        public long ExpiredAt { get; set; }
+
+        public bool Removed { get; set; }
+
+        public InstanceRecord Snapshot() => new(
+            Spec,
+            Status,
+            new DateTimeOffset(RegisteredAt, TimeSpan.Zero),
+            new DateTimeOffset(LastHeartbeat, TimeSpan.Zero),
+            new DateTimeOffset(ExpiresAt, TimeSpan.Zero),
+            ExpiredAt == 0 ? null : new DateTimeOffset(ExpiredAt, TimeSpan.Zero));
+    }
+}

@@ -1,0 +1,63 @@
+using Google.Protobuf;
+using Google.Rpc;
+
+namespace ControlPlane.Grpc;
+
+/// <summary>
+/// Rich errors: a status whose <c>google.rpc.Status</c> details carry a <c>google.rpc.ErrorInfo</c>
+/// with a machine-readable reason (the operations contract's error codes: <c>not_found</c>,
+/// <c>policy_invalid</c>, <c>unauthorized</c> ...) and, for invalid input, a
+/// <c>google.rpc.BadRequest</c> listing each offending field. REST callers see the same details
+/// rendered as JSON by the transcoder.
+/// </summary>
+public static class RpcErrors
+{
+    /// <summary>The ErrorInfo domain of this project's errors.</summary>
+    public const string Domain = "controlplane.v1";
+
+    /// <summary>A status with an ErrorInfo carrying <paramref name="reason"/>.</summary>
+    public static Status Status(StatusCode code, string reason, string message, IReadOnlyDictionary<string, string>? metadata = null, params IMessage[] moreDetails)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(reason);
+        // Google.Api.CommonProtos 2.0.0 names ErrorInfo field 1 "type"; on the wire and in
+        // today's google/rpc/error_details.proto it is "reason" (same field number).
+        var info = new ErrorInfo { Type = reason, Domain = Domain };
+        if (metadata is not null)
+        {
+            foreach (var (k, v) in metadata)
+            {
+                info.Metadata[k] = v;
+            }
+        }
+        return new Status(code, message, [info, .. moreDetails]);
+    }
+
+    /// <summary>An exception ending the call with <paramref name="code"/> and an ErrorInfo reason.</summary>
+    public static RpcException Exception(StatusCode code, string reason, string message, IReadOnlyDictionary<string, string>? metadata = null) =>
+        new(Status(code, reason, message, metadata));
+
+    /// <summary>INVALID_ARGUMENT with one BadRequest field violation per entry.</summary>
+    public static RpcException InvalidArgument(string reason, IReadOnlyList<FieldViolation> violations)
+    {
+        ArgumentNullException.ThrowIfNull(violations);
+        var badRequest = new BadRequest();
+        foreach (var v in violations)
+        {
+            badRequest.FieldViolations.Add(new BadRequest.Types.FieldViolation { Field = v.Field, Description = v.Description });
+        }
+        var message = violations.Count == 1
+            ? $"{violations[0].Field}: {violations[0].Description}"
+            : $"{violations.Count} invalid fields: " + string.Join("; ", violations.Select(v => $"{v.Field}: {v.Description}"));
+        return new RpcException(Status(StatusCode.InvalidArgument, reason, message, null, badRequest));
+    }
+
+    /// <summary>The ErrorInfo reason of <paramref name="status"/>, or null when it carries none.</summary>
+    public static string? Reason(this Status status) => status.GetDetail<ErrorInfo>()?.Type is { Length: > 0 } r ? r : null;
+
+    /// <summary>The BadRequest field violations of <paramref name="status"/> (empty when none).</summary>
+    public static IReadOnlyList<FieldViolation> FieldViolations(this Status status) =>
+        status.GetDetail<BadRequest>()?.FieldViolations.Select(v => new FieldViolation(v.Field, v.Description)).ToArray() ?? [];
+}
+
+/// <summary>One invalid field of a request: its path in proto field names ("metadata.weight") and what is wrong.</summary>
+public readonly record struct FieldViolation(string Field, string Description);
