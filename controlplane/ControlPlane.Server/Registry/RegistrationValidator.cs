@@ -108,9 +108,9 @@ internal static partial class RegistrationValidator
             }
         }
         if (metadata.Fields.TryGetValue("weight", out var weight)
-            && (weight.KindCase != Value.KindOneofCase.NumberValue || weight.NumberValue < 1 || weight.NumberValue > 1_000_000 || weight.NumberValue != Math.Floor(weight.NumberValue)))
+            && (weight.KindCase != Value.KindOneofCase.NumberValue || weight.NumberValue < 1 || weight.NumberValue > 10_000 || weight.NumberValue != Math.Floor(weight.NumberValue)))
         {
-            errors.Add(new("metadata.weight", "must be an integer between 1 and 1000000"));
+            errors.Add(new("metadata.weight", "must be a whole number between 1 and 10000"));
         }
     }
 

@@ -24,7 +24,7 @@ public sealed class RegistryOptions
     /// <summary>Most metadata entries per instance, and their largest encoded size.</summary>
     public int MaxMetadataEntries { get; set; } = 64;
 
-    public int MaxMetadataBytes { get; set; } = 4096;
+    public int MaxMetadataBytes { get; set; } = 8192;
 
     public SelfPreservationOptions SelfPreservation { get; set; } = new();
 }

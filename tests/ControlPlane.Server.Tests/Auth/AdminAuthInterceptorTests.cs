@@ -1,0 +1,110 @@
+using ControlPlane.Api.V1;
+using ControlPlane.Grpc;
+using ControlPlane.Grpc.Client;
+using ControlPlane.Grpc.Server;
+using ControlPlane.Server.Auth;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace ControlPlane.Server.Tests.Auth;
+
+/// <summary>The admin_only method option enforced over gRPC, on a real server.</summary>
+public sealed class AdminAuthInterceptorTests
+{
+    private const string Token = "correct-horse-battery-staple";
+
+    private static readonly Method<SetPolicyRequest, SetPolicyResponse> SetPolicy = new(PolicyReflection.Descriptor.Services[0].FindMethodByName("SetPolicy"));
+    private static readonly Method<GetPolicyRequest, GetPolicyResponse> GetPolicy = new(PolicyReflection.Descriptor.Services[0].FindMethodByName("GetPolicy"));
+
+    private static Task<GrpcTestServer> StartAsync(PlatformToken token) => GrpcTestServer.StartAsync(new GrpcTestServerOptions
+    {
+        ConfigureServices = s => s.AddSingleton(token).AddSingleton<CallCounter>(),
+        ConfigureGrpc = g => g.AddInterceptor<AdminAuthInterceptor>(),
+        Map = app => app.MapGrpcService<StubPolicyService>(PolicyReflection.Descriptor.Services[0]),
+    });
+
+    [Fact]
+    public async Task AdminMethod_WithoutToken_IsUnauthenticated()
+    {
+        await using var server = await StartAsync(PlatformToken.FromValue(Token));
+        using var channel = server.CreateChannel();
+        var error = await Assert.ThrowsAsync<RpcException>(() => channel.AsyncUnaryCall(SetPolicy, new SetPolicyRequest { Image = "img.a" }).ResponseAsync).DefaultTimeout();
+        Assert.Equal(StatusCode.Unauthenticated, error.StatusCode);
+        Assert.Equal("unauthorized", error.Status.Reason());
+        Assert.Equal(0, StubPolicyService.Calls(server));
+    }
+
+    [Fact]
+    public async Task AdminMethod_WithWrongToken_IsPermissionDenied_AndTheTokensStayOutOfTheLogs()
+    {
+        await using var server = await StartAsync(PlatformToken.FromValue(Token));
+        using var channel = server.CreateChannel();
+        var options = new CallOptions(headers: new Metadata { { "x-platform-token", "guess-" + Token[..5] } });
+        var error = await Assert.ThrowsAsync<RpcException>(() => channel.AsyncUnaryCall(SetPolicy, new SetPolicyRequest { Image = "img.a" }, options).ResponseAsync).DefaultTimeout();
+        Assert.Equal(StatusCode.PermissionDenied, error.StatusCode);
+        Assert.Equal("unauthorized", error.Status.Reason());
+        Assert.Equal(0, StubPolicyService.Calls(server));
+        Assert.Contains(server.Logs.Records, r => r.Message.Contains("wrong token", StringComparison.Ordinal));
+        Assert.DoesNotContain(server.Logs.Records, r => r.Message.Contains(Token[..5], StringComparison.Ordinal) || r.Message.Contains(Token, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task AdminMethod_WithTheToken_IsServed()
+    {
+        await using var server = await StartAsync(PlatformToken.FromValue(Token));
+        using var channel = server.CreateChannel();
+        var options = new CallOptions(headers: new Metadata { { "x-platform-token", Token } });
+        await channel.AsyncUnaryCall(SetPolicy, new SetPolicyRequest { Image = "img.a" }, options).ResponseAsync.DefaultTimeout();
+        Assert.Equal(1, StubPolicyService.Calls(server));
+        Assert.DoesNotContain(server.Logs.Records, r => r.Message.Contains(Token, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task ReadMethods_NeedNoToken()
+    {
+        await using var server = await StartAsync(PlatformToken.FromValue(Token));
+        using var channel = server.CreateChannel();
+        await channel.AsyncUnaryCall(GetPolicy, new GetPolicyRequest { Image = "img.a" }).ResponseAsync.DefaultTimeout();
+    }
+
+    [Fact]
+    public async Task WithoutAConfiguredToken_AdminMethodsAreRefused_EvenWithSomeToken()
+    {
+        await using var server = await StartAsync(PlatformToken.FromValue(null));
+        using var channel = server.CreateChannel();
+        var options = new CallOptions(headers: new Metadata { { "x-platform-token", "anything" } });
+        var error = await Assert.ThrowsAsync<RpcException>(() => channel.AsyncUnaryCall(SetPolicy, new SetPolicyRequest(), options).ResponseAsync).DefaultTimeout();
+        Assert.Equal(StatusCode.PermissionDenied, error.StatusCode);
+        Assert.Contains("PLATFORM_TOKEN", error.Status.Detail, StringComparison.Ordinal);
+    }
+
+    /// <summary>Answers every PolicyService method and counts the calls that got through.</summary>
+    public sealed class StubPolicyService
+    {
+        public static int Calls(GrpcTestServer server) => Volatile.Read(ref server.Services.GetRequiredService<CallCounter>().Count);
+
+        public StubPolicyService(CallCounter counter) => Counter = counter;
+
+        private CallCounter Counter { get; }
+
+        public Task<SetPolicyResponse> SetPolicy(SetPolicyRequest request, ServerCallContext context) => Count(new SetPolicyResponse());
+
+        public Task<GetPolicyResponse> GetPolicy(GetPolicyRequest request, ServerCallContext context) => Count(new GetPolicyResponse());
+
+        public Task<ListPoliciesResponse> ListPolicies(ListPoliciesRequest request, ServerCallContext context) => Count(new ListPoliciesResponse());
+
+        public Task<DeletePolicyResponse> DeletePolicy(DeletePolicyRequest request, ServerCallContext context) => Count(new DeletePolicyResponse());
+
+        public Task<ListPolicyChangesResponse> ListPolicyChanges(ListPolicyChangesRequest request, ServerCallContext context) => Count(new ListPolicyChangesResponse());
+
+        private Task<T> Count<T>(T response)
+        {
+            Interlocked.Increment(ref Counter.Count);
+            return Task.FromResult(response);
+        }
+    }
+
+    public sealed class CallCounter
+    {
+        public int Count;
+    }
+}

@@ -1,0 +1,64 @@
+using System.Net;
+using ControlPlane.Server.Storage;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace ControlPlane.Server.Tests.Ops;
+
+public sealed class ReadinessTests
+{
+    [Fact]
+    public async Task Readyz_IsOk_OnceStarted()
+    {
+        await using var host = await ControlPlaneFixture.StartAsync();
+        using var http = host.CreateHttpClient();
+        Assert.Equal("ok", await http.GetStringAsync("/readyz").DefaultTimeout());
+    }
+
+    [Fact]
+    public async Task Readyz_Is503_WhileTheStoreIsUnreachable_AndRecovers()
+    {
+        var store = new UnreachableStore();
+        await using var host = await ControlPlaneFixture.StartWithStoreAsync(store);
+        using var http = host.CreateHttpClient();
+
+        store.Down = true;
+        using var down = await http.GetAsync("/readyz").DefaultTimeout();
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, down.StatusCode);
+        Assert.Equal("not_ready: store unreachable", await down.Content.ReadAsStringAsync().DefaultTimeout());
+        Assert.Equal("ok", await http.GetStringAsync("/healthz").DefaultTimeout());
+
+        store.Down = false;
+        Assert.Equal("ok", await http.GetStringAsync("/readyz").DefaultTimeout());
+    }
+
+    /// <summary>The embedded store whose reachability a test switches off (a stand-in for a lost network store).</summary>
+    private sealed class UnreachableStore : IRegistryStore
+    {
+        private readonly InMemoryRegistryStore _inner = new();
+
+        public volatile bool Down;
+
+        public ValueTask PingAsync(CancellationToken cancellationToken = default) =>
+            Down ? ValueTask.FromException(new IOException("connection refused")) : ValueTask.CompletedTask;
+
+        public ValueTask<RegisterOutcome> RegisterAsync(InstanceSpec spec, DateTimeOffset now, CancellationToken cancellationToken = default) => _inner.RegisterAsync(spec, now, cancellationToken);
+
+        public ValueTask<RenewOutcome[]> RenewAsync(IReadOnlyList<string> instanceIds, int ttlSeconds, DateTimeOffset now, CancellationToken cancellationToken = default) => _inner.RenewAsync(instanceIds, ttlSeconds, now, cancellationToken);
+
+        public ValueTask<InstanceRecord?> DeregisterAsync(string instanceId, CancellationToken cancellationToken = default) => _inner.DeregisterAsync(instanceId, cancellationToken);
+
+        public ValueTask<InstanceRecord?> SetDrainingAsync(string instanceId, bool draining, CancellationToken cancellationToken = default) => _inner.SetDrainingAsync(instanceId, draining, cancellationToken);
+
+        public ValueTask<InstanceRecord?> GetAsync(string instanceId, CancellationToken cancellationToken = default) => _inner.GetAsync(instanceId, cancellationToken);
+
+        public ValueTask<IReadOnlyList<InstanceRecord>> ListAsync(InstanceQuery query, CancellationToken cancellationToken = default) => _inner.ListAsync(query, cancellationToken);
+
+        public ValueTask<ExpiryScan> ScanExpiryAsync(DateTimeOffset now, TimeSpan retention, int limit, CancellationToken cancellationToken = default) => _inner.ScanExpiryAsync(now, retention, limit, cancellationToken);
+
+        public ValueTask<IReadOnlyList<InstanceRecord>> ExpireAsync(IReadOnlyList<string> instanceIds, DateTimeOffset now, CancellationToken cancellationToken = default) => _inner.ExpireAsync(instanceIds, now, cancellationToken);
+
+        public ValueTask<IReadOnlyList<InstanceRecord>> RemoveExpiredAsync(DateTimeOffset now, TimeSpan retention, CancellationToken cancellationToken = default) => _inner.RemoveExpiredAsync(now, retention, cancellationToken);
+
+        public ValueTask<RegistryCounts> CountAsync(CancellationToken cancellationToken = default) => _inner.CountAsync(cancellationToken);
+    }
+}
