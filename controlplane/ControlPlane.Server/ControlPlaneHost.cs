@@ -2,6 +2,8 @@ using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using ControlPlane.Grpc.Health;
 using ControlPlane.Grpc.Server;
+using ControlPlane.Grpc.Server.Metrics;
+using ControlPlane.Metrics;
 using ControlPlane.Server.Auth;
 using ControlPlane.Server.Ops;
 using ControlPlane.Server.Registry;
@@ -52,9 +54,12 @@ public static class ControlPlaneHost
         ConfigureLogging(builder);
         builder.Services.AddSingleton(_ => PlatformToken.FromEnvironment());
         builder.Services.AddRegistry(builder.Configuration);
+        builder.Services.AddPrometheusMetrics();
         builder.Services.AddGrpcServer(grpc =>
         {
             grpc.EnableDetailedErrors = options.DetailedErrors;
+            // Outermost first: refused calls are still measured.
+            grpc.AddInterceptor<RpcMetricsInterceptor>();
             grpc.AddInterceptor<AdminAuthInterceptor>();
         });
 
@@ -64,6 +69,7 @@ public static class ControlPlaneHost
         app.MapGrpcReflectionService();
         app.MapGrpcService<RegistryService>(ControlPlane.Api.V1.RegistryReflection.Descriptor.Services[0]);
         OpsEndpoints.Map(app);
+        app.MapPrometheusMetrics();
 
         var health = app.Services.GetRequiredService<HealthStatusRegistry>();
         app.Lifetime.ApplicationStopping.Register(() => health.SetAll(ServingStatus.NotServing));

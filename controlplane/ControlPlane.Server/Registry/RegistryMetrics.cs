@@ -24,9 +24,13 @@ public sealed class RegistryMetrics : IDisposable
     private RegistryCounts _counts;
     private int _selfPreservation;
 
-    public RegistryMetrics(IMeterFactory meterFactory)
+    private readonly IRegistryStore _store;
+
+    public RegistryMetrics(IMeterFactory meterFactory, IRegistryStore store)
     {
         ArgumentNullException.ThrowIfNull(meterFactory);
+        ArgumentNullException.ThrowIfNull(store);
+        _store = store;
         _meter = meterFactory.Create(MeterName);
         _registrations = _meter.CreateCounter<long>("controlplane.registry.registrations", "{registration}", "Registration attempts by result.");
         _heartbeats = _meter.CreateCounter<long>("controlplane.registry.heartbeats", "{heartbeat}", "Instance heartbeats by result and transport (stream or unary).");
@@ -70,11 +74,22 @@ public sealed class RegistryMetrics : IDisposable
 
     public void HeartbeatStreamClosed() => _heartbeatStreams.Add(-1);
 
-    /// <summary>The latest counts, refreshed by the expiry scheduler and by changes; observed at scrape time.</summary>
+    /// <summary>The latest counts, refreshed by the expiry scheduler; what a scrape shows when the store cannot answer at once.</summary>
     public void UpdateCounts(RegistryCounts counts) => _counts = counts;
 
     private IEnumerable<Measurement<int>> ObserveInstances()
     {
+        // Scrapes run synchronously: take the store's answer when it is immediate (the embedded
+        // store), else the last counts the expiry scheduler saw, and never block a scrape on I/O.
+        var pending = _store.CountAsync();
+        if (pending.IsCompletedSuccessfully)
+        {
+            _counts = pending.Result;
+        }
+        else
+        {
+            _ = pending.AsTask().ContinueWith(t => _ = t.Exception, TaskScheduler.Default);
+        }
         var c = _counts;
         yield return new(c.Healthy, new KeyValuePair<string, object?>("status", "healthy"));
         yield return new(c.Draining, new KeyValuePair<string, object?>("status", "draining"));
