@@ -67,6 +67,74 @@ internal static class MessageFraming
         }
     }
 
+    /// <summary>
+    /// Reads every complete message already buffered (at least one, waiting for it) into
+    /// <paramref name="output"/>, consuming them with one read: the client-streaming path, where
+    /// one HTTP/2 DATA frame often carries many small messages. False at a clean end of stream.
+    /// A frame that cannot be parsed after good ones is left unconsumed, so the good messages are
+    /// delivered first and the next call throws for the bad one, as a one-at-a-time reader would.
+    /// </summary>
+    public static async ValueTask<bool> ReadBufferedMessagesAsync<T>(
+        PipeReader reader, MessageParser<T> parser, ICompressionProvider? decompressor, string? encodingName, int maxSize, Queue<T> output, CancellationToken cancellationToken)
+        where T : class, IMessage<T>
+    {
+        while (true)
+        {
+            var result = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            if (result.IsCanceled)
+            {
+                throw new OperationCanceledException(cancellationToken);
+            }
+            var buffer = result.Buffer;
+            var consumed = buffer.Start;
+            var remaining = buffer;
+            try
+            {
+                while (remaining.Length >= GrpcProtocol.HeaderSize)
+                {
+                    var (compressed, length) = ReadHeader(remaining);
+                    if (length > maxSize)
+                    {
+                        throw new RpcException(StatusCode.ResourceExhausted, $"Received message exceeds the maximum configured message size ({length} > {maxSize}).");
+                    }
+                    if (remaining.Length < GrpcProtocol.HeaderSize + length)
+                    {
+                        break;
+                    }
+                    var payload = remaining.Slice(GrpcProtocol.HeaderSize, length);
+                    output.Enqueue(Parse(parser, payload, compressed, decompressor, encodingName, maxSize));
+                    consumed = payload.End;
+                    remaining = remaining.Slice(payload.End);
+                }
+            }
+            catch (RpcException) when (output.Count > 0)
+            {
+                reader.AdvanceTo(consumed);
+                return true;
+            }
+            catch
+            {
+                reader.AdvanceTo(consumed, buffer.End);
+                throw;
+            }
+            if (output.Count > 0)
+            {
+                reader.AdvanceTo(consumed, remaining.Length > 0 ? buffer.End : consumed);
+                return true;
+            }
+            if (result.IsCompleted)
+            {
+                reader.AdvanceTo(buffer.End);
+                if (buffer.Length == 0)
+                {
+                    return false;
+                }
+                throw new RpcException(StatusCode.Internal, "Incomplete message: the stream ended inside a length-prefixed message.");
+            }
+            reader.AdvanceTo(buffer.Start, buffer.End);
+        }
+    }
+
     /// <summary>Writes one message (and its 5-byte prefix), compressing it when a compressor is given.</summary>
     public static void WriteMessage<T>(IBufferWriter<byte> writer, T message, ICompressionProvider? compressor, CompressionLevel level, int maxSize)
         where T : IMessage<T>

@@ -13,6 +13,9 @@ public sealed class ProbeHooks
     /// <summary>Completes with the handler's cancellation token once a handler starts.</summary>
     public TaskCompletionSource<CancellationToken> Started { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+    /// <summary>Request messages the client-streaming handler has read so far.</summary>
+    public int StreamedMessages;
+
     /// <summary>Completes when a handler observed its cancellation.</summary>
     public TaskCompletionSource Cancelled { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -49,6 +52,7 @@ public sealed class ProbeService(ProbeHooks hooks)
             while (await requestStream.MoveNext(context.CancellationToken))
             {
                 n++;
+                Interlocked.Increment(ref hooks.StreamedMessages);
             }
         }
         catch (OperationCanceledException)

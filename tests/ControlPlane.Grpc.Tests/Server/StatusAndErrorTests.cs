@@ -157,4 +157,33 @@ public sealed class StatusAndErrorTests
         await channel.AsyncUnaryCall(InteropMethods.UnaryCall, new SimpleRequest()).ResponseAsync.DefaultTimeout();
         server.AssertNoUnexpectedErrors();
     }
+
+    [Fact]
+    public async Task ClientStream_ManyMessagesInOneWrite_AreEachDelivered()
+    {
+        var (server, _) = await ProbeServer.StartAsync();
+        await using var _ = server;
+        using var http = RawHttp2.CreateClient();
+        var one = RawHttp2.Frame(new StreamingInputCallRequest { Payload = new Payload { Body = Google.Protobuf.ByteString.CopyFromUtf8("x") } });
+        var body = Enumerable.Repeat(one, 1000).SelectMany(b => b).ToArray();
+        using var response = await RawHttp2.PostAsync(http, server, "/interop.v1.TestService/StreamingInputCall", body);
+        var bytes = await response.Content.ReadAsByteArrayAsync().DefaultTimeout();
+        Assert.Equal("0", RawHttp2.GrpcStatus(response));
+        Assert.Equal(1000, StreamingInputCallResponse.Parser.ParseFrom(bytes.AsSpan(5)).AggregatedPayloadSize);
+    }
+
+    [Fact]
+    public async Task ClientStream_GoodMessagesBeforeABadFrame_AreDelivered_ThenInternal()
+    {
+        var (server, hooks) = await ProbeServer.StartAsync();
+        await using var _ = server;
+        using var http = RawHttp2.CreateClient();
+        var one = RawHttp2.Frame(new StreamingInputCallRequest());
+        byte[] body = [.. one, .. one, .. one, 9, 0, 0, 0, 0];
+        using var response = await RawHttp2.PostAsync(http, server, "/interop.v1.TestService/StreamingInputCall", body);
+        await response.Content.ReadAsByteArrayAsync().DefaultTimeout();
+        Assert.Equal("13", RawHttp2.GrpcStatus(response));
+        Assert.Equal(3, Volatile.Read(ref hooks.StreamedMessages));
+        server.AssertNoUnexpectedErrors();
+    }
 }

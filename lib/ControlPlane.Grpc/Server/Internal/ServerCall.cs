@@ -16,7 +16,7 @@ namespace ControlPlane.Grpc.Server.Internal;
 /// the call with exactly one status (PROTOCOL-HTTP2.md). All response writes happen inside
 /// <see cref="_writeGate"/>, so the deadline timer and the handler never write at once.
 /// </summary>
-internal sealed class ServerCall<TRequest, TResponse> : ServerCallContext, IAsyncStreamReader<TRequest>, IServerStreamWriter<TResponse>
+internal sealed class ServerCall<TRequest, TResponse> : ServerCallContext, IServerCallMessages<TRequest, TResponse>
     where TRequest : class, IMessage<TRequest>, new()
     where TResponse : class, IMessage<TResponse>
 {
@@ -38,6 +38,7 @@ internal sealed class ServerCall<TRequest, TResponse> : ServerCallContext, IAsyn
     private bool _headersSent;
     private bool _completed;
     private TRequest? _current;
+    private Queue<TRequest>? _buffered;
 
     public ServerCall(ServerMethodContext<TRequest> method, HttpContext http)
     {
@@ -128,18 +129,37 @@ internal sealed class ServerCall<TRequest, TResponse> : ServerCallContext, IAsyn
         return message;
     }
 
-    async Task<bool> IAsyncStreamReader<TRequest>.MoveNext(CancellationToken cancellationToken)
+    Task<bool> IAsyncStreamReader<TRequest>.MoveNext(CancellationToken cancellationToken)
     {
+        // Messages that arrived together are parsed together; hand them out without reading again.
+        if (_buffered is { Count: > 0 } && !_cts.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            _current = _buffered.Dequeue();
+            return Task.FromResult(true);
+        }
+        return ReadNextAsync(cancellationToken);
+    }
+
+    private async Task<bool> ReadNextAsync(CancellationToken cancellationToken)
+    {
+        _buffered ??= new Queue<TRequest>();
+        _buffered.Clear();
+        _current = null;
         if (cancellationToken.CanBeCanceled && cancellationToken != _cts.Token)
         {
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _cts.Token);
-            _current = await ReadMessageAsync(linked.Token);
+            await ReadBufferedAsync(linked.Token);
         }
         else
         {
-            _current = await ReadMessageAsync(_cts.Token);
+            await ReadBufferedAsync(_cts.Token);
         }
-        return _current is not null;
+        if (_buffered.Count == 0)
+        {
+            return false;
+        }
+        _current = _buffered.Dequeue();
+        return true;
     }
 
     public Task WriteAsync(TResponse message, CancellationToken cancellationToken = default)
@@ -245,19 +265,42 @@ internal sealed class ServerCall<TRequest, TResponse> : ServerCallContext, IAsyn
             return await MessageFraming.ReadMessageAsync(
                 _http.Request.BodyReader, _method.RequestParser, _requestDecompressor, _requestEncoding, _method.Options.MaxReceiveMessageSize, cancellationToken);
         }
-        catch (Exception ex) when (ex is ConnectionAbortedException or ConnectionResetException || ex is IOException and not BadHttpRequestException)
+        catch (Exception ex) when (IsReadAbort(ex))
+        {
+            throw ReadCancelled(ex);
+        }
+    }
+
+    private async ValueTask ReadBufferedAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await MessageFraming.ReadBufferedMessagesAsync(
+                _http.Request.BodyReader, _method.RequestParser, _requestDecompressor, _requestEncoding, _method.Options.MaxReceiveMessageSize, _buffered!, cancellationToken);
+        }
+        catch (Exception ex) when (IsReadAbort(ex))
+        {
+            throw ReadCancelled(ex);
+        }
+    }
+
+    private bool IsReadAbort(Exception ex) =>
+        IsClientReset(ex) || (ex is InvalidOperationException && _cts.IsCancellationRequested);
+
+    private static bool IsClientReset(Exception ex) =>
+        ex is ConnectionAbortedException or ConnectionResetException || ex is IOException and not BadHttpRequestException;
+
+    private OperationCanceledException ReadCancelled(Exception ex)
+    {
+        if (IsClientReset(ex))
         {
             // The client reset the stream (RST_STREAM) or the connection dropped. Kestrel fails the request
             // body at once but sets RequestAborted later, from the thread pool: the client has left, so the
             // call is cancelled now, not failed by the handler.
             _clientGone = true;
             Abort();
-            throw new OperationCanceledException("The call was cancelled while reading a request message.", ex, _cts.Token);
         }
-        catch (InvalidOperationException ex) when (_cts.IsCancellationRequested)
-        {
-            throw new OperationCanceledException("The call was cancelled while reading a request message.", ex, _cts.Token);
-        }
+        return new OperationCanceledException("The call was cancelled while reading a request message.", ex, _cts.Token);
     }
 
     /// <summary>The client cancelled or the connection is lost (possibly seen before RequestAborted is set).</summary>
