@@ -1,5 +1,6 @@
 using ControlPlane.Grpc.Protocol;
 using ControlPlane.Grpc.Server.Internal;
+using ControlPlane.Grpc.Transcoding.Internal;
 using Google.Protobuf.Reflection;
 using ServiceDescriptor = Google.Protobuf.Reflection.ServiceDescriptor;
 using Microsoft.AspNetCore.Builder;
@@ -35,6 +36,7 @@ public static class GrpcServerExtensions
     /// <summary>
     /// Serves every method of <paramref name="service"/> with the same-named public methods of
     /// <typeparamref name="THandler"/>. Throws at startup when any method lacks a well-typed handler.
+    /// After <c>AddGrpcJsonTranscoding</c>, methods with a <c>google.api.http</c> rule are served as REST too.
     /// </summary>
     public static IEndpointConventionBuilder MapGrpcService<THandler>(this IEndpointRouteBuilder endpoints, ServiceDescriptor service)
         where THandler : class
@@ -46,6 +48,9 @@ public static class GrpcServerExtensions
             ?? throw new InvalidOperationException("Call services.AddGrpcServer() before mapping gRPC services.");
         var options = sp.GetRequiredService<IOptions<GrpcServerOptions>>().Value;
         var methods = ServiceBinder.Bind<THandler>(service, sp, options);
+        // With AddGrpcJsonTranscoding, the google.api.http rules are checked here too, before anything is mapped.
+        var transcoding = sp.GetService<TranscodingEndpointMapper>();
+        var httpRules = transcoding?.Plan(service);
         registry.Add(service);
         MapUnimplemented(endpoints, registry);
 
@@ -55,6 +60,10 @@ public static class GrpcServerExtensions
             builders.Add(endpoints.MapPost(method.Path, method.Handler)
                 .WithDisplayName("gRPC " + method.Method.FullName)
                 .WithMetadata(method.Method));
+        }
+        if (transcoding is not null)
+        {
+            builders.AddRange(transcoding.Map(endpoints, service, methods, httpRules!));
         }
         return new CompositeConventionBuilder(builders);
     }
@@ -79,7 +88,9 @@ public static class GrpcServerExtensions
             return;
         }
         var logger = endpoints.ServiceProvider.GetRequiredService<ILoggerFactory>().CreateLogger("ControlPlane.Grpc.Server");
-        endpoints.MapPost("/{unimplementedService}/{unimplementedMethod}", http =>
+        // Only paths shaped like "/package.Service/Method" (a dot in the first segment), so that REST
+        // paths such as POST /v1/topology fall through to routing's 405 instead of a gRPC answer.
+        endpoints.MapPost("/{unimplementedService:regex(^[^/]*\\.[^/]*$)}/{unimplementedMethod}", http =>
         {
             if (!GrpcProtocol.IsGrpcContentType(http.Request.ContentType))
             {

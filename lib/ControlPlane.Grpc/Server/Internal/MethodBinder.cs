@@ -9,7 +9,9 @@ namespace ControlPlane.Grpc.Server.Internal;
 /// <summary>
 /// Binds one method: checks the handler's signature against the descriptor's call shape and
 /// message types, compiles it to a typed open delegate, and returns the request delegate that
-/// serves the method through the interceptor pipeline.
+/// serves the method through the interceptor pipeline. The pipeline itself is returned too: it
+/// serves any <see cref="IServerCallMessages{TRequest, TResponse}"/> call, so JSON transcoding
+/// runs the same interceptors and handler as gRPC.
 /// </summary>
 internal static class MethodBinder<THandler, TRequest, TResponse>
     where THandler : class
@@ -20,7 +22,7 @@ internal static class MethodBinder<THandler, TRequest, TResponse>
         MethodDescriptor method, MethodInfo handlerMethod, HandlerActivator<THandler> activator, IServerInterceptor[] interceptors, GrpcServerOptions options, ILogger logger)
     {
         var context = new ServerMethodContext<TRequest>(method, options, logger);
-        Func<THandler, ServerCall<TRequest, TResponse>, Task> invoke = (method.IsClientStreaming, method.IsServerStreaming) switch
+        Func<THandler, IServerCallMessages<TRequest, TResponse>, ServerCallContext, Task> invoke = (method.IsClientStreaming, method.IsServerStreaming) switch
         {
             (false, false) => BindUnary(method, handlerMethod),
             (false, true) => BindServerStreaming(method, handlerMethod),
@@ -31,11 +33,11 @@ internal static class MethodBinder<THandler, TRequest, TResponse>
         // The innermost continuation: create the handler and run it.
         ServerCallContinuation pipeline = async ctx =>
         {
-            var call = (ServerCall<TRequest, TResponse>)ctx;
-            var handler = activator.Create(call.HttpContext, out var owned);
+            var call = (IServerCallMessages<TRequest, TResponse>)ctx;
+            var handler = activator.Create(ctx.HttpContext, out var owned);
             try
             {
-                await invoke(handler, call);
+                await invoke(handler, call, ctx);
             }
             finally
             {
@@ -52,53 +54,53 @@ internal static class MethodBinder<THandler, TRequest, TResponse>
             pipeline = ctx => interceptor.InterceptAsync(ctx, next);
         }
 
-        return new BoundMethod(method, context.Path, http => new ServerCall<TRequest, TResponse>(context, http).RunAsync(pipeline));
+        return new BoundMethod(method, context.Path, http => new ServerCall<TRequest, TResponse>(context, http).RunAsync(pipeline), pipeline);
     }
 
-    private static Func<THandler, ServerCall<TRequest, TResponse>, Task> BindUnary(MethodDescriptor method, MethodInfo m)
+    private static Func<THandler, IServerCallMessages<TRequest, TResponse>, ServerCallContext, Task> BindUnary(MethodDescriptor method, MethodInfo m)
     {
         var d = Create<Func<THandler, TRequest, ServerCallContext, Task<TResponse>>>(method, m, "Task<{1}> {2}({0} request, ServerCallContext context)");
-        return async (h, call) =>
+        return async (h, call, context) =>
         {
             var request = await call.ReadSingleRequestAsync();
-            var response = await d(h, request, call) ?? throw new RpcException(StatusCode.Internal, "The handler returned no response message.");
-            if (call.Status.StatusCode == StatusCode.OK)
+            var response = await d(h, request, context) ?? throw new RpcException(StatusCode.Internal, "The handler returned no response message.");
+            if (context.Status.StatusCode == StatusCode.OK)
             {
                 await call.WriteMessageAsync(response, flush: false);
             }
         };
     }
 
-    private static Func<THandler, ServerCall<TRequest, TResponse>, Task> BindServerStreaming(MethodDescriptor method, MethodInfo m)
+    private static Func<THandler, IServerCallMessages<TRequest, TResponse>, ServerCallContext, Task> BindServerStreaming(MethodDescriptor method, MethodInfo m)
     {
         var d = Create<Func<THandler, TRequest, IServerStreamWriter<TResponse>, ServerCallContext, Task>>(
             method, m, "Task {2}({0} request, IServerStreamWriter<{1}> responseStream, ServerCallContext context)");
-        return async (h, call) =>
+        return async (h, call, context) =>
         {
             var request = await call.ReadSingleRequestAsync();
-            await d(h, request, call, call);
+            await d(h, request, call, context);
         };
     }
 
-    private static Func<THandler, ServerCall<TRequest, TResponse>, Task> BindClientStreaming(MethodDescriptor method, MethodInfo m)
+    private static Func<THandler, IServerCallMessages<TRequest, TResponse>, ServerCallContext, Task> BindClientStreaming(MethodDescriptor method, MethodInfo m)
     {
         var d = Create<Func<THandler, IAsyncStreamReader<TRequest>, ServerCallContext, Task<TResponse>>>(
             method, m, "Task<{1}> {2}(IAsyncStreamReader<{0}> requestStream, ServerCallContext context)");
-        return async (h, call) =>
+        return async (h, call, context) =>
         {
-            var response = await d(h, call, call) ?? throw new RpcException(StatusCode.Internal, "The handler returned no response message.");
-            if (call.Status.StatusCode == StatusCode.OK)
+            var response = await d(h, call, context) ?? throw new RpcException(StatusCode.Internal, "The handler returned no response message.");
+            if (context.Status.StatusCode == StatusCode.OK)
             {
                 await call.WriteMessageAsync(response, flush: false);
             }
         };
     }
 
-    private static Func<THandler, ServerCall<TRequest, TResponse>, Task> BindDuplex(MethodDescriptor method, MethodInfo m)
+    private static Func<THandler, IServerCallMessages<TRequest, TResponse>, ServerCallContext, Task> BindDuplex(MethodDescriptor method, MethodInfo m)
     {
         var d = Create<Func<THandler, IAsyncStreamReader<TRequest>, IServerStreamWriter<TResponse>, ServerCallContext, Task>>(
             method, m, "Task {2}(IAsyncStreamReader<{0}> requestStream, IServerStreamWriter<{1}> responseStream, ServerCallContext context)");
-        return (h, call) => d(h, call, call, call);
+        return (h, call, context) => d(h, call, call, context);
     }
 
     private static TDelegate Create<TDelegate>(MethodDescriptor method, MethodInfo m, string expectedShape)

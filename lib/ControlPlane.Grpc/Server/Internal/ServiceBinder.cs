@@ -8,8 +8,11 @@ using Microsoft.Extensions.Logging;
 
 namespace ControlPlane.Grpc.Server.Internal;
 
-/// <summary>One bound method: its path and the request delegate that serves it.</summary>
-internal sealed record BoundMethod(MethodDescriptor Method, string Path, RequestDelegate Handler);
+/// <summary>
+/// One bound method: its path, the request delegate that serves it over gRPC, and its interceptor
+/// pipeline ending in the handler (which JSON transcoding runs with its own call context).
+/// </summary>
+internal sealed record BoundMethod(MethodDescriptor Method, string Path, RequestDelegate Handler, ServerCallContinuation Pipeline);
 
 /// <summary>
 /// Binds the methods of a protobuf <see cref="ServiceDescriptor"/> to the public instance methods

@@ -1,0 +1,46 @@
+using ControlPlane.Grpc.Server;
+using ControlPlane.Grpc.Transcoding.Internal;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace ControlPlane.Grpc.Transcoding;
+
+public static class GrpcJsonTranscodingServiceCollectionExtensions
+{
+    /// <summary>
+    /// Serves every method that carries a <c>google.api.http</c> option as REST too: from then on,
+    /// <see cref="GrpcServerExtensions.MapGrpcService{THandler}"/> also maps the HTTP routes of the
+    /// service's rules (with their additional_bindings), run through the same interceptors and handler
+    /// as gRPC calls. Also adds the gRPC server runtime (<see cref="GrpcServerExtensions.AddGrpcServer"/>).
+    /// </summary>
+    /// <remarks>
+    /// The REST contract, where google/api/http.proto and proto3 JSON leave a choice:
+    /// <list type="bullet">
+    /// <item>Response JSON uses proto field names, 64-bit integers as JSON numbers, and writes every field
+    /// without presence even at its default; message fields, oneof members and proto3 <c>optional</c>
+    /// fields are written only when set. Server-streaming methods answer one JSON array, written as
+    /// messages are sent; an error after the first message aborts the response.</item>
+    /// <item>Errors answer the HTTP status mapped from the gRPC code with a <c>google.rpc.Status</c> JSON
+    /// body whose details always hold a <c>google.rpc.ErrorInfo</c> (its <c>reason</c> derived from the
+    /// code when the handler gave none). Requests the transcoder cannot bind are 400 with reason
+    /// <c>invalid_request</c> and BadRequest violations; a non-JSON body is 415 and a body over
+    /// <see cref="GrpcJsonTranscodingOptions.MaxRequestBodySize"/> 413, both before interceptors run.</item>
+    /// <item>Request headers are the call's <see cref="ServerCallContext.RequestHeaders"/>; response
+    /// headers and trailers are sent as HTTP response headers. Path variables win over the same field
+    /// in a <c>body: "*"</c> body; unknown query parameters and body fields are errors.</item>
+    /// </list>
+    /// </remarks>
+    public static IServiceCollection AddGrpcJsonTranscoding(this IServiceCollection services, Action<GrpcJsonTranscodingOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        services.AddGrpcServer();
+        services.AddOptions<GrpcJsonTranscodingOptions>().Validate(o => o.MaxRequestBodySize > 0, "MaxRequestBodySize must be positive.");
+        if (configure is not null)
+        {
+            services.Configure(configure);
+        }
+        services.TryAddSingleton<JsonTypeResolver>();
+        services.TryAddSingleton<TranscodingEndpointMapper>();
+        return services;
+    }
+}

@@ -1,0 +1,104 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Net.Http.Headers;
+
+namespace ControlPlane.Grpc.Transcoding.Internal;
+
+/// <summary>
+/// Reads a JSON request body into memory, never more than the configured limit: a declared
+/// Content-Length over the limit is refused before reading, and a chunked body is refused as soon as
+/// it passes the limit. A body must be JSON (<c>application/json</c> or <c>+json</c>, UTF-8).
+/// </summary>
+internal static class RequestBodyReader
+{
+    public static async Task<ReadOnlyMemory<byte>> ReadAsync(HttpContext http, int maxSize, CancellationToken cancellationToken)
+    {
+        var request = http.Request;
+        var canHaveBody = http.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody ?? request.ContentLength is not 0;
+        if (!canHaveBody || request.ContentLength == 0)
+        {
+            return ReadOnlyMemory<byte>.Empty;
+        }
+        if (request.ContentLength > maxSize)
+        {
+            throw TooLarge(maxSize);
+        }
+        if (request.ContentType is not null)
+        {
+            CheckContentType(request.ContentType);
+        }
+        if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false, MaxRequestBodySize: { } serverLimit } sizeFeature && serverLimit < maxSize)
+        {
+            // Our limit is the one that applies: lift Kestrel's own when it is lower.
+            sizeFeature.MaxRequestBodySize = maxSize;
+        }
+
+        // Consume what arrives into a buffer of our own, which the limit bounds (the pipe holds one read at most).
+        var body = new ArrayBufferWriter<byte>((int)Math.Min(request.ContentLength ?? 4096, maxSize));
+        var reader = request.BodyReader;
+        while (true)
+        {
+            ReadResult result;
+            try
+            {
+                result = await reader.ReadAsync(cancellationToken);
+            }
+            catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+            {
+                throw TooLarge(maxSize);
+            }
+            catch (BadHttpRequestException ex)
+            {
+                // Kestrel's own verdict on the body (bad chunked framing, too slow): keep its status, explain it in JSON.
+                throw new HttpRefusalException(ex.StatusCode, RpcErrors.Status(StatusCode.InvalidArgument, TranscodingErrors.InvalidRequestReason, "The request body could not be read: " + ex.Message));
+            }
+            var buffer = result.Buffer;
+            if (body.WrittenCount + buffer.Length > maxSize)
+            {
+                reader.AdvanceTo(buffer.End);
+                throw TooLarge(maxSize);
+            }
+            foreach (var segment in buffer)
+            {
+                body.Write(segment.Span);
+            }
+            reader.AdvanceTo(buffer.End);
+            if (result.IsCompleted || result.IsCanceled)
+            {
+                break;
+            }
+        }
+        if (body.WrittenCount > 0 && request.ContentType is null)
+        {
+            CheckContentType(null);
+        }
+        return body.WrittenMemory;
+    }
+
+    private static void CheckContentType(string? contentType)
+    {
+        if (contentType is not null && MediaTypeHeaderValue.TryParse(contentType, out var media) && IsJson(media))
+        {
+            return;
+        }
+        var shown = contentType is null ? "no Content-Type" : $"Content-Type '{contentType}'";
+        throw new HttpRefusalException(
+            StatusCodes.Status415UnsupportedMediaType,
+            RpcErrors.Status(StatusCode.InvalidArgument, TranscodingErrors.UnsupportedMediaTypeReason, $"A request body with {shown} is not supported; send JSON as 'application/json'."));
+    }
+
+    private static bool IsJson(MediaTypeHeaderValue media)
+    {
+        var type = media.MediaType.Value ?? "";
+        var json = type.Equals("application/json", StringComparison.OrdinalIgnoreCase) || type.EndsWith("+json", StringComparison.OrdinalIgnoreCase);
+        // RFC 8259: JSON exchanged between systems is UTF-8.
+        var charset = media.Charset.Value;
+        return json && (string.IsNullOrEmpty(charset) || charset.Equals("utf-8", StringComparison.OrdinalIgnoreCase) || charset.Equals("utf8", StringComparison.OrdinalIgnoreCase));
+    }
+
+    private static HttpRefusalException TooLarge(int maxSize) =>
+        new(StatusCodes.Status413PayloadTooLarge,
+            RpcErrors.Status(StatusCode.ResourceExhausted, TranscodingErrors.PayloadTooLargeReason, $"The request body is larger than the limit of {maxSize} bytes."));
+}

@@ -1,0 +1,53 @@
+using Google.Protobuf;
+using Microsoft.AspNetCore.Http;
+
+namespace ControlPlane.Grpc.Transcoding.Internal;
+
+/// <summary>
+/// Builds the request message of a REST call: the JSON body (per the rule's <c>body</c>), then query
+/// parameters, then path variables, which win over a body value for the same field (the URL names the
+/// resource). All problems of the query and path are reported together.
+/// </summary>
+internal sealed class RequestMessageBuilder(HttpRuleBinding binding, JsonTypeResolver types, JsonBodyParser bodyParser)
+{
+    public IMessage Build(Func<IMessage> create, ReadOnlyMemory<byte> body, string[] rawPathValues, QueryString query)
+    {
+        var request = binding.Body != BodyMapping.None && !IsBlank(body.Span) ? bodyParser.Parse(body, binding) : create();
+        var violations = new List<FieldViolation>();
+        var json = types.Parser;
+        QueryParameterBinder.Apply(request, binding, query, json, violations);
+        for (var i = 0; i < binding.PathFields.Count; i++)
+        {
+            var field = binding.PathFields[i];
+            var variable = binding.Template.Variables[i];
+            if (!PathDecoding.TryDecode(rawPathValues[i], keepReserved: !variable.IsSingleSegment, out var text))
+            {
+                violations.Add(new FieldViolation(field.Text, "the path segment has a malformed percent-encoding or is not UTF-8"));
+                continue;
+            }
+            if (!FieldValueParser.TryParse(field.Leaf, text, json, out var value, out var error))
+            {
+                violations.Add(new FieldViolation(field.Text, error));
+                continue;
+            }
+            field.Set(request, value);
+        }
+        if (violations.Count > 0)
+        {
+            throw TranscodingErrors.InvalidRequest(violations);
+        }
+        return request;
+    }
+
+    private static bool IsBlank(ReadOnlySpan<byte> body)
+    {
+        foreach (var b in body)
+        {
+            if (b is not ((byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n'))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+}

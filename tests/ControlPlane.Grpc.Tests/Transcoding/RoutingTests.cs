@@ -1,0 +1,121 @@
+using System.Net;
+using ControlPlane.Grpc.Server;
+using ControlPlane.Grpc.Tests.Transcoding.V1;
+using ControlPlane.Grpc.Transcoding;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace ControlPlane.Grpc.Tests.Transcoding;
+
+/// <summary>Which requests reach a method: HTTP methods, unknown and hostile paths, startup checks.</summary>
+public sealed class RoutingTests
+{
+    [Fact]
+    public async Task WrongHttpMethod_OnAKnownPath_Is405_WithAllow()
+    {
+        await using var rest = await RestTestServer.StartAsync();
+        using var response = await rest.SendAsync(HttpMethod.Put, "/v1/stats/images", "{}");
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, response.StatusCode);
+        Assert.Equal(["GET"], response.Content.Headers.Allow);
+
+        using var patch = await rest.SendAsync(HttpMethod.Patch, "/v1/items/x");
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, patch.StatusCode);
+        Assert.Contains("GET", patch.Content.Headers.Allow);
+        Assert.Contains("DELETE", patch.Content.Headers.Allow);
+
+        using var deleted = await rest.SendAsync(HttpMethod.Delete, "/v1/items/x");
+        Assert.Equal(HttpStatusCode.OK, deleted.StatusCode);
+        rest.Server.AssertNoUnexpectedErrors();
+    }
+
+    [Fact]
+    public async Task UnknownPath_IsTheAppsOrdinary404()
+    {
+        await using var rest = await RestTestServer.StartAsync(map: app => app.MapGet("/v1/custom", () => "mine"));
+        using var unknown = await rest.GetAsync("/v1/nothing/here/at/all");
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+        Assert.Empty(await unknown.Content.ReadAsByteArrayAsync().DefaultTimeout());
+
+        // Literals are case-sensitive (http.proto templates are), and empty segments match no variable.
+        using var wrongCase = await rest.GetAsync("/V1/ITEMS/x");
+        Assert.Equal(HttpStatusCode.NotFound, wrongCase.StatusCode);
+        using var empty = await rest.GetAsync("/v1/files/a//b");
+        Assert.Equal(HttpStatusCode.NotFound, empty.StatusCode);
+
+        // The app's own endpoints next to the REST routes are untouched.
+        Assert.Equal("mine", await rest.Http.GetStringAsync("/v1/custom").DefaultTimeout());
+        rest.Server.AssertNoUnexpectedErrors();
+    }
+
+    [Fact]
+    public async Task EncodedTraversal_StaysOneValue_OfTheMatchedRoute()
+    {
+        await using var rest = await RestTestServer.StartAsync();
+        var item = await (await rest.GetAsync("/v1/items/..%2F..%2Fetc%2Fpasswd")).JsonAsync(HttpStatusCode.OK);
+        Assert.Equal("../../etc/passwd", (string?)item["name"]);
+
+        var file = await (await rest.GetAsync("/v1/files/a/..%2F..%2Fetc")).JsonAsync(HttpStatusCode.OK);
+        Assert.Equal("a/..%2F..%2Fetc", (string?)file["name"]);
+        rest.Server.AssertNoUnexpectedErrors();
+    }
+
+    [Fact]
+    public async Task DotSegments_SentAsIs_MatchNoRoute()
+    {
+        await using var rest = await RestTestServer.StartAsync();
+        foreach (var path in new[] { "/v1/files/../items/x", "/v1/files/./x", "/v1/files/a/%2E%2E/b" })
+        {
+            var uri = new Uri(rest.Server.Address + path.TrimStart('/'), new UriCreationOptions { DangerousDisablePathAndQueryCanonicalization = true });
+            using var response = await rest.Http.GetAsync(uri).DefaultTimeout();
+            Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        }
+        rest.Server.AssertNoUnexpectedErrors();
+    }
+
+    [Fact]
+    public async Task LongSegment_IsServed_UpToKestrelsRequestLineLimit()
+    {
+        await using var rest = await RestTestServer.StartAsync();
+        var name = new string('a', 4000);
+        var item = await (await rest.GetAsync("/v1/items/" + name)).JsonAsync(HttpStatusCode.OK);
+        Assert.Equal(name, (string?)item["name"]);
+
+        using var tooLong = await rest.GetAsync("/v1/items/" + new string('a', 20_000));
+        Assert.Equal(HttpStatusCode.RequestUriTooLong, tooLong.StatusCode);
+
+        var after = await (await rest.GetAsync("/v1/items/still-serving")).JsonAsync(HttpStatusCode.OK);
+        Assert.Equal("still-serving", (string?)after["name"]);
+        rest.Server.AssertNoUnexpectedErrors();
+    }
+
+    [Fact]
+    public async Task ClientStreamingMethodWithHttpRule_FailsAtStartup()
+    {
+        var ex = await Assert.ThrowsAsync<InvalidOperationException>(() => GrpcTestServer.StartAsync(new GrpcTestServerOptions
+        {
+            ConfigureServices = s => s.AddGrpcJsonTranscoding(),
+            Map = app => app.MapGrpcService<UploadService>(TranscodingTestReflection.Descriptor.Services[1]),
+        }));
+        Assert.Contains("'transcoding.v1.UploadService.Upload' is client-streaming and has a google.api.http rule", ex.Message);
+
+        // Without transcoding the rule is not read and the service binds for gRPC.
+        await using var grpcOnly = await GrpcTestServer.StartAsync(new GrpcTestServerOptions
+        {
+            Map = app => app.MapGrpcService<UploadService>(TranscodingTestReflection.Descriptor.Services[1]),
+        });
+    }
+
+    [Fact]
+    public async Task WithoutAddGrpcJsonTranscoding_NoRestRoutes()
+    {
+        await using var server = await GrpcTestServer.StartAsync(new GrpcTestServerOptions
+        {
+            Protocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http1,
+            ConfigureServices = s => s.AddSingleton(new TranscodingHooks()),
+            Map = app => app.MapGrpcService<TranscodingTestService>(TranscodingTestReflection.Descriptor.Services[0]),
+        });
+        using var http = new HttpClient { BaseAddress = server.Address };
+        using var response = await http.GetAsync("/v1/items/x").DefaultTimeout();
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+    }
+}
