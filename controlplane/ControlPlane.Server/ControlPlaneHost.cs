@@ -3,6 +3,7 @@ using System.Security.Cryptography.X509Certificates;
 using ControlPlane.Grpc.Health;
 using ControlPlane.Grpc.Server;
 using ControlPlane.Grpc.Server.Metrics;
+using ControlPlane.Grpc.Transcoding;
 using ControlPlane.Metrics;
 using ControlPlane.Server.Auth;
 using ControlPlane.Server.Ops;
@@ -55,6 +56,8 @@ public static class ControlPlaneHost
         builder.Services.AddSingleton(_ => PlatformToken.FromEnvironment());
         builder.Services.AddRegistry(builder.Configuration);
         builder.Services.AddPrometheusMetrics();
+        // Every method with a google.api.http rule is also served as REST, through the same interceptors.
+        builder.Services.AddGrpcJsonTranscoding();
         builder.Services.AddGrpcServer(grpc =>
         {
             grpc.EnableDetailedErrors = options.DetailedErrors;

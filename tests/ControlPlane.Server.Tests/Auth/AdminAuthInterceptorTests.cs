@@ -2,6 +2,7 @@ using ControlPlane.Api.V1;
 using ControlPlane.Grpc;
 using ControlPlane.Grpc.Client;
 using ControlPlane.Grpc.Server;
+using ControlPlane.Grpc.Transcoding;
 using ControlPlane.Server.Auth;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -75,6 +76,41 @@ public sealed class AdminAuthInterceptorTests
         var error = await Assert.ThrowsAsync<RpcException>(() => channel.AsyncUnaryCall(SetPolicy, new SetPolicyRequest(), options).ResponseAsync).DefaultTimeout();
         Assert.Equal(StatusCode.PermissionDenied, error.StatusCode);
         Assert.Contains("PLATFORM_TOKEN", error.Status.Detail, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(null, 401, 16)]
+    [InlineData("wrong", 403, 7)]
+    [InlineData(Token, 200, 0)]
+    public async Task OverRest_TheSameRuleApplies_MappedTo401And403(string? token, int httpStatus, int grpcCode)
+    {
+        await using var server = await GrpcTestServer.StartAsync(new GrpcTestServerOptions
+        {
+            Protocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http1,
+            ConfigureServices = s => s.AddSingleton(PlatformToken.FromValue(Token)).AddSingleton<CallCounter>().AddGrpcJsonTranscoding(),
+            ConfigureGrpc = g => g.AddInterceptor<AdminAuthInterceptor>(),
+            Map = app => app.MapGrpcService<StubPolicyService>(PolicyReflection.Descriptor.Services[0]),
+        });
+        using var http = new HttpClient { BaseAddress = server.Address };
+        using var request = new HttpRequestMessage(HttpMethod.Put, "/v1/policy/img.video.svc")
+        {
+            Content = new StringContent("""{"algorithm":"weighted_rr","weights":{"i1":2,"i2":1}}""", System.Text.Encoding.UTF8, "application/json"),
+        };
+        if (token is not null)
+        {
+            request.Headers.Add("X-Platform-Token", token);
+        }
+
+        using var response = await http.SendAsync(request).DefaultTimeout();
+        var body = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync().DefaultTimeout()).RootElement;
+
+        Assert.Equal(httpStatus, (int)response.StatusCode);
+        Assert.Equal(grpcCode == 0 ? 1 : 0, StubPolicyService.Calls(server));
+        if (grpcCode != 0)
+        {
+            Assert.Equal(grpcCode, body.GetProperty("code").GetInt32());
+            Assert.Equal("unauthorized", body.GetProperty("details")[0].GetProperty("reason").GetString());
+        }
     }
 
     /// <summary>Answers every PolicyService method and counts the calls that got through.</summary>

@@ -1,0 +1,211 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using ControlPlane.Server.Tests.Ops;
+
+namespace ControlPlane.Server.Tests.Rest;
+
+/// <summary>The registry's REST facade exactly as the reference's curl uses it: paths, JSON field names, status codes, error bodies.</summary>
+public sealed class RestContractTests : IAsyncLifetime
+{
+    private const string Registration = """
+        {"name":"video-svc","image":"img.video.svc","instance_id":"i1","host":"backend1","port":8080,
+         "region":"eu-central","metadata":{"weight":2},"ttl_seconds":30}
+        """;
+
+    private ControlPlaneFixture _host = null!;
+    private HttpClient _http = null!;
+
+    public async ValueTask InitializeAsync()
+    {
+        _host = await ControlPlaneFixture.StartAsync();
+        _http = _host.CreateHttpClient();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _http.Dispose();
+        await _host.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Register_AnswersTheReferenceShape()
+    {
+        using var response = await PostJsonAsync("/v1/services/register", Registration);
+        var body = await JsonAsync(response, HttpStatusCode.OK);
+
+        Assert.Equal(1, body.GetProperty("registered").GetInt32());
+        Assert.True(body.GetProperty("created").GetBoolean());
+        AssertRfc3339(body.GetProperty("expires_at"));
+        var instance = body.GetProperty("instance");
+        Assert.Equal("i1", instance.GetProperty("instance_id").GetString());
+        Assert.Equal(JsonValueKind.Number, instance.GetProperty("port").ValueKind);
+        Assert.Equal(8080, instance.GetProperty("port").GetInt32());
+        Assert.Equal(30, instance.GetProperty("ttl_seconds").GetInt32());
+        Assert.Equal(2, instance.GetProperty("metadata").GetProperty("weight").GetInt32());
+        Assert.Equal("healthy", instance.GetProperty("status").GetString());
+        AssertRfc3339(instance.GetProperty("registered_at"));
+        Assert.StartsWith("application/json", response.Content.Headers.ContentType!.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Heartbeat_List_Instances_Topology_Deregister()
+    {
+        (await PostJsonAsync("/v1/services/register", Registration)).Dispose();
+
+        using (var beat = await _http.PutAsync("/v1/services/i1/heartbeat", null).DefaultTimeout())
+        {
+            var body = await JsonAsync(beat, HttpStatusCode.OK);
+            Assert.Equal("i1", body.GetProperty("instance_id").GetString());
+            Assert.Equal(30, body.GetProperty("ttl_seconds").GetInt32());
+            Assert.Equal("healthy", body.GetProperty("status").GetString());
+            AssertRfc3339(body.GetProperty("expires_at"));
+        }
+
+        var listed = await GetJsonAsync("/v1/services?name=video-svc&status=healthy");
+        Assert.Equal("i1", listed.GetProperty("instances")[0].GetProperty("instance_id").GetString());
+        Assert.Equal(0, (await GetJsonAsync("/v1/services?image=img.other")).GetProperty("instances").GetArrayLength());
+
+        var instances = await GetJsonAsync("/v1/services/video-svc/instances");
+        Assert.Equal("video-svc", instances.GetProperty("name").GetString());
+        Assert.Equal(1, instances.GetProperty("instances").GetArrayLength());
+
+        var topology = await GetJsonAsync("/v1/topology");
+        var image = topology.GetProperty("images")[0];
+        Assert.Equal("img.video.svc", image.GetProperty("image").GetString());
+        Assert.Equal("video-svc", image.GetProperty("services")[0].GetProperty("name").GetString());
+        Assert.False(topology.GetProperty("self_preservation").GetBoolean());
+
+        using (var deleted = await _http.DeleteAsync("/v1/services/i1").DefaultTimeout())
+        {
+            Assert.True((await JsonAsync(deleted, HttpStatusCode.OK)).GetProperty("deregistered").GetBoolean());
+        }
+        using var again = await _http.DeleteAsync("/v1/services/i1").DefaultTimeout();
+        AssertError(await JsonAsync(again, HttpStatusCode.NotFound), 5, "not_found");
+    }
+
+    [Fact]
+    public async Task HeartbeatForAnUnknownInstance_Is404_NotFound()
+    {
+        using var response = await _http.PutAsync("/v1/services/ghost/heartbeat", null).DefaultTimeout();
+        AssertError(await JsonAsync(response, HttpStatusCode.NotFound), 5, "not_found");
+    }
+
+    [Fact]
+    public async Task InvalidRegistration_Is400_WithFieldViolations_AndChangesNothing()
+    {
+        using var response = await PostJsonAsync("/v1/services/register", """{"name":"video-svc","image":"img.video.svc","instance_id":"i1","host":"backend1","port":0}""");
+        var body = await JsonAsync(response, HttpStatusCode.BadRequest);
+        AssertError(body, 3, "invalid_request");
+        var violations = body.GetProperty("details").EnumerateArray()
+            .Single(d => d.GetProperty("@type").GetString() == "type.googleapis.com/google.rpc.BadRequest")
+            .GetProperty("field_violations");
+        Assert.Equal("port", violations[0].GetProperty("field").GetString());
+        Assert.Equal(0, (await GetJsonAsync("/v1/services")).GetProperty("instances").GetArrayLength());
+    }
+
+    [Fact]
+    public async Task DuplicateInstanceId_Is409_WithTheReason()
+    {
+        (await PostJsonAsync("/v1/services/register", Registration)).Dispose();
+        using var response = await PostJsonAsync("/v1/services/register", Registration.Replace("video-svc", "other-svc", StringComparison.Ordinal));
+        AssertError(await JsonAsync(response, HttpStatusCode.Conflict), 6, "duplicate_instance_id");
+    }
+
+    [Theory]
+    [InlineData("""{"name": "video-svc", """, "malformed JSON")]
+    [InlineData("""{"name":"video-svc","port":"eighty"}""", "wrong type")]
+    [InlineData("""{"name":"video-svc","colour":"blue"}""", "unknown field")]
+    [InlineData("""[1,2,3]""", "not an object")]
+    public async Task BadJson_Is400_AndChangesNothing(string json, string why)
+    {
+        using var response = await PostJsonAsync("/v1/services/register", json);
+        var body = await JsonAsync(response, HttpStatusCode.BadRequest);
+        Assert.Equal(3, body.GetProperty("code").GetInt32());
+        Assert.False(string.IsNullOrEmpty(body.GetProperty("message").GetString()), why);
+        Assert.Equal(0, (await GetJsonAsync("/v1/services")).GetProperty("instances").GetArrayLength());
+    }
+
+    [Fact]
+    public async Task HugeBody_IsRefused_AndTheServerKeepsServing()
+    {
+        var huge = "{\"name\":\"" + new string('x', 8 * 1024 * 1024) + "\"}";
+        using var response = await PostJsonAsync("/v1/services/register", huge);
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        Assert.Equal("ok", await _http.GetStringAsync("/readyz").DefaultTimeout());
+    }
+
+    [Fact]
+    public async Task WrongContentType_Is415()
+    {
+        using var content = new StringContent(Registration, Encoding.UTF8, "text/plain");
+        using var response = await _http.PostAsync("/v1/services/register", content).DefaultTimeout();
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, response.StatusCode);
+    }
+
+    [Theory]
+    [InlineData("/v1/services/..%2F..%2Fetc%2Fpasswd/instances")]
+    [InlineData("/v1/services/%00/instances")]
+    [InlineData("/v1/services/a%20b/instances")]
+    public async Task HostilePathValues_AreRefused(string path)
+    {
+        using var response = await _http.GetAsync(path).DefaultTimeout();
+        Assert.True(response.StatusCode is HttpStatusCode.BadRequest or HttpStatusCode.NotFound, $"{path}: {(int)response.StatusCode}");
+    }
+
+    [Fact]
+    public async Task LongPathSegment_IsRefused()
+    {
+        using var response = await _http.GetAsync("/v1/services/" + new string('a', 10_000) + "/instances").DefaultTimeout();
+        Assert.True((int)response.StatusCode is >= 400 and < 500, ((int)response.StatusCode).ToString(System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    [Fact]
+    public async Task UnknownQueryParameter_Is400()
+    {
+        using var response = await _http.GetAsync("/v1/services?colour=blue").DefaultTimeout();
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task WrongMethodOnAKnownPath_Is405_WithAllow()
+    {
+        using var response = await _http.PostAsync("/v1/topology", null).DefaultTimeout();
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, response.StatusCode);
+        Assert.Contains("GET", response.Content.Headers.Allow);
+    }
+
+    private async Task<HttpResponseMessage> PostJsonAsync(string path, string json)
+    {
+        using var content = new StringContent(json, Encoding.UTF8);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        return await _http.PostAsync(path, content).DefaultTimeout();
+    }
+
+    private async Task<JsonElement> GetJsonAsync(string path)
+    {
+        using var response = await _http.GetAsync(path).DefaultTimeout();
+        return await JsonAsync(response, HttpStatusCode.OK);
+    }
+
+    private static async Task<JsonElement> JsonAsync(HttpResponseMessage response, HttpStatusCode expected)
+    {
+        var text = await response.Content.ReadAsStringAsync().DefaultTimeout();
+        Assert.True(response.StatusCode == expected, $"expected {(int)expected}, got {(int)response.StatusCode}: {text}");
+        return JsonDocument.Parse(text).RootElement.Clone();
+    }
+
+    private static void AssertError(JsonElement body, int code, string reason)
+    {
+        Assert.Equal(code, body.GetProperty("code").GetInt32());
+        Assert.False(string.IsNullOrEmpty(body.GetProperty("message").GetString()));
+        var info = body.GetProperty("details").EnumerateArray().Single(d => d.GetProperty("@type").GetString() == "type.googleapis.com/google.rpc.ErrorInfo");
+        Assert.Equal(reason, info.GetProperty("reason").GetString());
+    }
+
+    private static void AssertRfc3339(JsonElement value)
+    {
+        Assert.Matches(@"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$", value.GetString());
+    }
+}
