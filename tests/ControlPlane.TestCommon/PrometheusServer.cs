@@ -3,14 +3,15 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
+using Xunit;
 
-namespace ControlPlane.Metrics.Tests;
+namespace ControlPlane.TestCommon;
 
 /// <summary>
 /// A real Prometheus server (Debian's /usr/bin/prometheus), scraping one target every second, on a
 /// free loopback port with its TSDB in a temporary folder; stopped and deleted on dispose.
 /// </summary>
-internal sealed class PrometheusServer : IAsyncDisposable
+public sealed class PrometheusServer : IAsyncDisposable
 {
     public const string Binary = "/usr/bin/prometheus";
 
