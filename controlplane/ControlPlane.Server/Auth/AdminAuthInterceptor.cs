@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using ControlPlane.Api.V1;
 using ControlPlane.Grpc;
 using ControlPlane.Grpc.Server;
@@ -42,7 +43,11 @@ public sealed partial class AdminAuthInterceptor(PlatformToken token, ILogger<Ad
         return next(context);
     }
 
-    private static bool IsAdminOnly(MethodDescriptor method) => method.GetOptions()?.GetExtension(OptionsExtensions.AdminOnly) ?? false;
+    // GetOptions() returns a fresh copy on every call: read each method's flag once.
+    private static readonly ConcurrentDictionary<MethodDescriptor, bool> AdminOnly = new();
+
+    private static bool IsAdminOnly(MethodDescriptor method) =>
+        AdminOnly.GetOrAdd(method, static m => m.GetOptions()?.GetExtension(OptionsExtensions.AdminOnly) ?? false);
 
     [LoggerMessage(EventId = 2001, Level = LogLevel.Warning, Message = "Refused admin call {Method} from {Peer}: {Why}")]
     private static partial void Refused(ILogger logger, string method, string peer, string why);

@@ -59,7 +59,8 @@ public sealed class ServiceRegistry
             request.Host,
             request.Port,
             request.Region,
-            request.Metadata is { Fields.Count: > 0 } m ? m.Clone() : null,
+            // The request is this call's own: the store keeps its metadata without another copy.
+            request.Metadata is { Fields.Count: > 0 } m ? m : null,
             request.TtlSeconds == 0 ? _options.DefaultTtlSeconds : request.TtlSeconds);
 
         var outcome = await _store.RegisterAsync(spec, _clock.GetUtcNow(), cancellationToken).ConfigureAwait(false);
@@ -141,19 +142,23 @@ public sealed class ServiceRegistry
             throw RpcErrors.InvalidArgument(RegistrationValidator.Reason, [new("instance_ids", $"carries {request.InstanceIds.Count} ids; at most {_options.MaxInstancesPerBeat} per message")]);
         }
         var response = new HeartbeatStreamResponse { BeatId = request.BeatId };
-        var valid = new List<string>(request.InstanceIds.Count);
-        foreach (var id in request.InstanceIds)
+        var ids = request.InstanceIds;
+        var problems = new string?[ids.Count];
+        var valid = new List<string>(ids.Count);
+        for (var i = 0; i < ids.Count; i++)
         {
-            if (RegistrationValidator.InstanceIdProblem(id) is null)
+            problems[i] = RegistrationValidator.InstanceIdProblem(ids[i]);
+            if (problems[i] is null)
             {
-                valid.Add(id);
+                valid.Add(ids[i]);
             }
         }
         var outcomes = valid.Count == 0 ? [] : await _store.RenewAsync(valid, 0, _clock.GetUtcNow(), cancellationToken).ConfigureAwait(false);
         int renewed = 0, notFound = 0, next = 0;
-        foreach (var id in request.InstanceIds)
+        for (var i = 0; i < ids.Count; i++)
         {
-            if (RegistrationValidator.InstanceIdProblem(id) is { } problem)
+            var id = ids[i];
+            if (problems[i] is { } problem)
             {
                 response.Results.Add(new HeartbeatResult { InstanceId = id.Length > 128 ? id[..128] : id, Outcome = HeartbeatOutcome.InvalidArgument, Message = "instance_id " + problem });
                 continue;
@@ -162,7 +167,7 @@ public sealed class ServiceRegistry
             if (outcome.Result == RenewResult.NotFound)
             {
                 notFound++;
-                response.Results.Add(new HeartbeatResult { InstanceId = id, Outcome = HeartbeatOutcome.NotFound, Status = "", Message = "unknown or expired: register it again" });
+                response.Results.Add(new HeartbeatResult { InstanceId = id, Outcome = HeartbeatOutcome.NotFound, Message = "unknown or expired: register it again" });
             }
             else
             {

@@ -18,6 +18,7 @@ public sealed class InMemoryRegistryStore : IRegistryStore
     private readonly PriorityQueue<Entry, long> _removals = new();
     private readonly HashSet<Entry> _overdue = new(ReferenceEqualityComparer.Instance);
     private int _live;
+    private int _draining;
 
     // Names, images and regions repeat across thousands of instances: keep one copy of each.
     private readonly ConcurrentDictionary<string, string> _strings = new(StringComparer.Ordinal);
@@ -120,6 +121,7 @@ public sealed class InMemoryRegistryStore : IRegistryStore
             if (entry.Status != InstanceStatus.Expired)
             {
                 _live--;
+                _draining -= entry.Status == InstanceStatus.Draining ? 1 : 0;
                 ReleaseEndpoint(entry);
             }
             return Result<InstanceRecord?>(entry.Snapshot());
@@ -134,7 +136,12 @@ public sealed class InMemoryRegistryStore : IRegistryStore
             {
                 return Result<InstanceRecord?>(null);
             }
-            entry.Status = draining ? InstanceStatus.Draining : InstanceStatus.Healthy;
+            var status = draining ? InstanceStatus.Draining : InstanceStatus.Healthy;
+            if (status != entry.Status)
+            {
+                _draining += draining ? 1 : -1;
+                entry.Status = status;
+            }
             return Result<InstanceRecord?>(entry.Snapshot());
         }
     }
@@ -222,6 +229,7 @@ public sealed class InMemoryRegistryStore : IRegistryStore
                 if (_byId.TryGetValue(id, out var entry) && entry.Status != InstanceStatus.Expired && entry.ExpiresAt <= nowTicks)
                 {
                     ReleaseEndpoint(entry);
+                    _draining -= entry.Status == InstanceStatus.Draining ? 1 : 0;
                     entry.Status = InstanceStatus.Expired;
                     entry.ExpiredAt = nowTicks;
                     _live--;
@@ -256,20 +264,10 @@ public sealed class InMemoryRegistryStore : IRegistryStore
 
     public ValueTask<RegistryCounts> CountAsync(CancellationToken cancellationToken = default)
     {
-        int healthy = 0, draining = 0, expired = 0;
         lock (_lock)
         {
-            foreach (var entry in _byId.Values)
-            {
-                switch (entry.Status)
-                {
-                    case InstanceStatus.Healthy: healthy++; break;
-                    case InstanceStatus.Draining: draining++; break;
-                    default: expired++; break;
-                }
-            }
+            return Result(new RegistryCounts(_live - _draining, _draining, _byId.Count - _live));
         }
-        return Result(new RegistryCounts(healthy, draining, expired));
     }
 
     public ValueTask PingAsync(CancellationToken cancellationToken = default) => ValueTask.CompletedTask;

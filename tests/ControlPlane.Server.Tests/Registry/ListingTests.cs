@@ -67,4 +67,26 @@ public sealed class ListingTests
         Assert.Equal(["v1", "v2"], videoImage.Services[1].Instances.Select(i => i.InstanceId));
         Assert.All(videoImage.Services.SelectMany(s => s.Instances), i => Assert.Equal("healthy", i.Status));
     }
+
+    [Fact]
+    public async Task Counts_FollowEveryTransition()
+    {
+        await using var bed = await RegistryTestBed.StartAsync(o => o.SelfPreservation.Enabled = false);
+        for (var i = 0; i < 5; i++)
+        {
+            await bed.RegisterAsync(RegistryTestBed.Instance("i" + i, ttl: 10 + i));
+        }
+        await bed.Registry.DrainAsync(new DrainInstanceRequest { InstanceId = "i0" });
+        await bed.Registry.DrainAsync(new DrainInstanceRequest { InstanceId = "i0" });
+        await bed.Registry.DrainAsync(new DrainInstanceRequest { InstanceId = "i1" });
+        Assert.Equal(new Storage.RegistryCounts(3, 2, 0), await bed.Store.CountAsync());
+
+        bed.Clock.Advance(10); // i0 (draining) expires
+        Assert.Equal(new Storage.RegistryCounts(3, 1, 1), await bed.Store.CountAsync());
+        await bed.Registry.DeregisterAsync(new DeregisterRequest { InstanceId = "i1" });
+        await bed.Registry.DeregisterAsync(new DeregisterRequest { InstanceId = "i0" });
+        Assert.Equal(new Storage.RegistryCounts(3, 0, 0), await bed.Store.CountAsync());
+        await bed.RegisterAsync(RegistryTestBed.Instance("i0", ttl: 10));
+        Assert.Equal(new Storage.RegistryCounts(4, 0, 0), await bed.Store.CountAsync());
+    }
 }
