@@ -1,37 +1,54 @@
 using System.Runtime.InteropServices;
 using ControlPlane.Benchmarks.GrpcRuntime;
+using ControlPlane.Benchmarks.Registry;
 
 // Benchmarks run from the repository root, in Release, with nothing else building on the machine:
 //   dotnet run -c Release --project tests/ControlPlane.Benchmarks -- grpc-runtime
+//   dotnet run -c Release --project tests/ControlPlane.Benchmarks -- registry
 using var stop = new CancellationTokenSource();
 // On Ctrl-C or SIGTERM, unwind through the finally blocks, so that h2load and the servers are stopped.
 using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Interrupt);
 using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Interrupt);
 
+var usage = GrpcRuntimeSettings.Usage + Environment.NewLine + RegistrySettings.Usage;
 if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
 {
-    Console.WriteLine(GrpcRuntimeSettings.Usage);
+    Console.WriteLine(usage);
     return 0;
 }
 switch (args[0])
 {
     case GrpcRuntimeSettings.CommandName:
-        GrpcRuntimeSettings settings;
+        GrpcRuntimeSettings grpcRuntime;
         try
         {
-            settings = GrpcRuntimeSettings.Parse(args.AsSpan(1));
+            grpcRuntime = GrpcRuntimeSettings.Parse(args.AsSpan(1));
         }
         catch (ArgumentException ex)
         {
-            Console.Error.WriteLine(ex.Message);
-            Console.Error.WriteLine(GrpcRuntimeSettings.Usage);
-            return 2;
+            return UsageError(ex.Message, GrpcRuntimeSettings.Usage);
         }
-        return await GrpcRuntimeBenchmark.RunAsync(settings, stop.Token);
+        return await GrpcRuntimeBenchmark.RunAsync(grpcRuntime, stop.Token);
+    case RegistrySettings.CommandName:
+        RegistrySettings registry;
+        try
+        {
+            registry = RegistrySettings.Parse(args.AsSpan(1));
+        }
+        catch (ArgumentException ex)
+        {
+            return UsageError(ex.Message, RegistrySettings.Usage);
+        }
+        return await RegistryBenchmark.RunAsync(registry, stop.Token);
     default:
-        Console.Error.WriteLine($"Unknown benchmark '{args[0]}'.");
-        Console.Error.WriteLine(GrpcRuntimeSettings.Usage);
-        return 2;
+        return UsageError($"Unknown benchmark '{args[0]}'.", usage);
+}
+
+static int UsageError(string message, string usage)
+{
+    Console.Error.WriteLine(message);
+    Console.Error.WriteLine(usage);
+    return 2;
 }
 
 void Interrupt(PosixSignalContext context)

@@ -1,6 +1,7 @@
 using System.Globalization;
-using System.Runtime.InteropServices;
 using System.Text;
+using ControlPlane.Benchmarks.Measurement;
+using ControlPlane.Benchmarks.Reporting;
 
 namespace ControlPlane.Benchmarks.GrpcRuntime;
 
@@ -12,26 +13,12 @@ internal static class BenchmarkReport
     /// <summary>The issue's aim: our runtime at this fraction of the raw ceiling or better.</summary>
     public const double Target = 0.8;
 
-    private const string Intro = """
-        # Benchmarks
-
-        Throughput of this repository's code against the ceiling of the stack it runs on, measured
-        side by side in the same run. The benchmarks are in `tests/ControlPlane.Benchmarks`; each
-        one rewrites its own section below when it runs, with the command that produced it.
-
-        They run on a shared, noisy machine with 2 cores, load generator and servers on loopback.
-        Absolute numbers move with whatever else the machine is doing; the ratios, taken from
-        alternating runs in one process a few seconds apart, are what to compare. Run them in
-        Release with nothing else building.
-
-        """;
-
     public static string Section(GrpcRuntimeSettings settings, string h2loadVersion, DateTimeOffset date, IReadOnlyList<Comparison> server, Comparison? client)
     {
         var md = new StringBuilder();
         md.AppendLine(Heading).AppendLine();
         md.AppendLine(CultureInfo.InvariantCulture, $"`{settings.Command}`").AppendLine();
-        md.AppendLine(CultureInfo.InvariantCulture, $"Run {date:yyyy-MM-dd HH:mm} UTC: {Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, .NET {Environment.Version}, {h2loadVersion}.");
+        md.AppendLine(BenchmarksDocument.MachineLine(date, h2loadVersion));
         md.AppendLine(CultureInfo.InvariantCulture, $"{settings.PayloadSize}-byte payloads; each target warmed up until steady, then {settings.Rounds} alternating rounds of {settings.Duration.TotalSeconds:0.#} s; medians.").AppendLine();
         md.AppendLine("| metric | ours | raw ceiling | ratio |");
         md.AppendLine("|---|---:|---:|---:|");
@@ -95,23 +82,7 @@ internal static class BenchmarkReport
     }
 
     /// <summary>Replaces this benchmark's section of <paramref name="path"/> (or appends it), keeping the rest.</summary>
-    public static void Write(string path, string section)
-    {
-        var text = File.Exists(path) ? File.ReadAllText(path).ReplaceLineEndings("\n") : Intro;
-        var start = text.IndexOf(Heading + "\n", StringComparison.Ordinal);
-        if (start < 0)
-        {
-            text = text.TrimEnd('\n') + "\n\n" + section;
-        }
-        else
-        {
-            var next = text.IndexOf("\n## ", start + Heading.Length, StringComparison.Ordinal);
-            var rest = next < 0 ? "" : text[(next + 1)..];
-            text = text[..start] + section + (rest.Length > 0 ? "\n" + rest : "");
-        }
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        File.WriteAllText(path, text.TrimEnd('\n') + "\n");
-    }
+    public static void Write(string path, string section) => BenchmarksDocument.WriteSection(path, Heading, section);
 
     private static string Ratio(double ratio) => ratio.ToString("0.00", CultureInfo.InvariantCulture);
 }

@@ -1,3 +1,4 @@
+using ControlPlane.Benchmarks.Measurement;
 using ControlPlane.Benchmarks.V1;
 using ControlPlane.Grpc.Client;
 

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using ControlPlane.Benchmarks.Measurement;
 using ControlPlane.Benchmarks.V1;
 
 namespace ControlPlane.Benchmarks.GrpcRuntime;

@@ -1,9 +1,10 @@
-using System.Globalization;
+using ControlPlane.Benchmarks.Measurement;
+using ControlPlane.Benchmarks.Reporting;
 
 namespace ControlPlane.Benchmarks.GrpcRuntime;
 
 /// <summary>Settings of the <c>grpc-runtime</c> benchmark, from its command line.</summary>
-internal sealed record GrpcRuntimeSettings
+internal sealed record GrpcRuntimeSettings : IRoundSettings
 {
     public const string CommandName = "grpc-runtime";
 
@@ -61,16 +62,16 @@ internal sealed record GrpcRuntimeSettings
     public bool Includes(string metric) => Only is null || Only.Contains(metric);
 
     /// <summary>Null: print only.</summary>
-    public string? OutputPath { get; init; } = DefaultOutputPath();
+    public string? OutputPath { get; init; } = BenchmarksDocument.DefaultPath();
 
     /// <summary>The command line that produced the results, as written into the report.</summary>
-    public string Command { get; init; } = "dotnet run -c Release --project tests/ControlPlane.Benchmarks -- " + CommandName;
+    public string Command { get; init; } = BenchmarksDocument.Command(CommandName, []);
 
     public static GrpcRuntimeSettings Parse(ReadOnlySpan<string> args)
     {
         var settings = new GrpcRuntimeSettings
         {
-            Command = string.Join(' ', ["dotnet run -c Release --project tests/ControlPlane.Benchmarks --", CommandName, .. args]),
+            Command = BenchmarksDocument.Command(CommandName, args),
         };
         for (var i = 0; i < args.Length; i++)
         {
@@ -87,47 +88,17 @@ internal sealed record GrpcRuntimeSettings
             var value = args[++i];
             settings = name switch
             {
-                "--duration" => settings with { Duration = TimeSpan.FromSeconds(Number(name, value, 0.5, 600)) },
-                "--rounds" => settings with { Rounds = (int)Number(name, value, 1, 100) },
-                "--connections" => settings with { Connections = (int)Number(name, value, 1, 64) },
-                "--streams" => settings with { Streams = (int)Number(name, value, 1, 100) },
-                "--streaming-calls" => settings with { StreamingCalls = (int)Number(name, value, 1, 100) },
-                "--payload" => settings with { PayloadSize = (int)Number(name, value, 0, 1024 * 1024) },
-                "--only" => settings with { Only = ParseMetrics(value) },
+                "--duration" => settings with { Duration = TimeSpan.FromSeconds(CommandLine.Number(name, value, 0.5, 600)) },
+                "--rounds" => settings with { Rounds = (int)CommandLine.Number(name, value, 1, 100) },
+                "--connections" => settings with { Connections = (int)CommandLine.Number(name, value, 1, 64) },
+                "--streams" => settings with { Streams = (int)CommandLine.Number(name, value, 1, 100) },
+                "--streaming-calls" => settings with { StreamingCalls = (int)CommandLine.Number(name, value, 1, 100) },
+                "--payload" => settings with { PayloadSize = (int)CommandLine.Number(name, value, 0, 1024 * 1024) },
+                "--only" => settings with { Only = CommandLine.Subset(name, value, Metrics) },
                 "--output" => settings with { OutputPath = Path.GetFullPath(value) },
                 _ => throw new ArgumentException($"Unknown option '{name}'."),
             };
         }
         return settings;
-    }
-
-    private static HashSet<string> ParseMetrics(string value)
-    {
-        var metrics = value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).ToHashSet(StringComparer.Ordinal);
-        var unknown = metrics.Except(Metrics).ToList();
-        return unknown.Count == 0 && metrics.Count > 0
-            ? metrics
-            : throw new ArgumentException($"--only takes some of {string.Join(", ", Metrics)}, not '{value}'.");
-    }
-
-    private static double Number(string name, string value, double min, double max) =>
-        double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var n) && n >= min && n <= max
-            ? n
-            : throw new ArgumentException($"Option '{name}' takes a number from {min} to {max}, not '{value}'.");
-
-    /// <summary>docs/benchmarks.md of the repository the benchmark runs in (found from the working directory up).</summary>
-    private static string DefaultOutputPath()
-    {
-        foreach (var start in new[] { Environment.CurrentDirectory, AppContext.BaseDirectory })
-        {
-            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
-            {
-                if (File.Exists(Path.Combine(dir.FullName, "ControlPlane.sln")))
-                {
-                    return Path.Combine(dir.FullName, "docs", "benchmarks.md");
-                }
-            }
-        }
-        return Path.GetFullPath(Path.Combine("docs", "benchmarks.md"));
     }
 }

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
+using ControlPlane.Benchmarks.Measurement;
 
 namespace ControlPlane.Benchmarks.GrpcRuntime;
 

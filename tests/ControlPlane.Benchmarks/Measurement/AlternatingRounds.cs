@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace ControlPlane.Benchmarks.GrpcRuntime;
+namespace ControlPlane.Benchmarks.Measurement;
 
 /// <summary>One measured run of one target: ramp-up, then the measured window.</summary>
 internal delegate Task<Sample> Run(TimeSpan ramp, TimeSpan duration);
@@ -12,7 +12,7 @@ internal delegate Task<Sample> Run(TimeSpan ramp, TimeSpan duration);
 internal static class AlternatingRounds
 {
     /// <summary>Runs one-second slices until three in a row agree within 5% (the JIT has settled), or the cap.</summary>
-    private static async Task WarmUpAsync(GrpcRuntimeSettings s, string name, Run run, CancellationToken ct)
+    private static async Task WarmUpAsync(IRoundSettings s, string name, Run run, CancellationToken ct)
     {
         const double Tolerance = 0.05;
         var rates = new List<double>();
@@ -34,7 +34,7 @@ internal static class AlternatingRounds
 
     /// <summary>Warms each target up, then runs rounds of the targets in turn.</summary>
     public static async Task<Comparison> CompareAsync(
-        GrpcRuntimeSettings s, string metric, IReadOnlyList<(string Name, Run Run)> targets, int baseline, CancellationToken ct)
+        IRoundSettings s, string metric, IReadOnlyList<(string Name, Run Run)> targets, int baseline, CancellationToken ct)
     {
         Console.WriteLine();
         Console.WriteLine($"{metric} (thread pool: {ThreadPool.ThreadCount} threads)");
@@ -58,7 +58,14 @@ internal static class AlternatingRounds
         return new Comparison(metric, targets.Select((t, i) => new Series(t.Name, samples[i])).ToArray(), baseline);
     }
 
-    private static string Format(Sample sample) => sample.CpuMicrosecondsPerOp is { } cpu
-        ? string.Create(CultureInfo.InvariantCulture, $"{sample.Rate:N0} [{cpu:0.0} µs CPU, {sample.BytesPerOp:N0} B per op]")
-        : sample.Rate.ToString("N0", CultureInfo.InvariantCulture);
+    private static string Format(Sample sample)
+    {
+        var text = sample.Rate.ToString("N0", CultureInfo.InvariantCulture);
+        if (sample.CpuMicrosecondsPerOp is { } cpu)
+        {
+            text += string.Create(CultureInfo.InvariantCulture, $" [{cpu:0.0} µs CPU, {sample.BytesPerOp:N0} B per op");
+            text += sample.CoresBusy is { } cores ? string.Create(CultureInfo.InvariantCulture, $"; {cores:0.00} cores, {sample.GcPauseShare * 100:0}% in GC]") : "]";
+        }
+        return text;
+    }
 }

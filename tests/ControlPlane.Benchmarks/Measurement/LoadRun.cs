@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace ControlPlane.Benchmarks.GrpcRuntime;
+namespace ControlPlane.Benchmarks.Measurement;
 
 /// <summary>What a load worker sees: a counter to add to, a request to stop, and a hard abort.</summary>
 internal sealed class LoadContext(CancellationToken abort)
@@ -33,6 +33,15 @@ internal static class LoadRun
     /// stop after it, so the window sees steady state only.
     /// </summary>
     public static async Task<double> MeasureAsync(
+        int workers, Func<LoadContext, int, Task> worker, TimeSpan ramp, TimeSpan duration, CancellationToken cancellationToken) =>
+        (await MeasureWithCostAsync(workers, worker, ramp, duration, cancellationToken)).Rate;
+
+    /// <summary>
+    /// As <see cref="MeasureAsync"/>, and also what the window cost this whole process (load
+    /// generator and server together when both run here): CPU time and allocated bytes per counted
+    /// operation, cores kept busy, and the share of the window spent in GC pauses.
+    /// </summary>
+    public static async Task<Sample> MeasureWithCostAsync(
         int workers, Func<LoadContext, int, Task> worker, TimeSpan ramp, TimeSpan duration, CancellationToken cancellationToken)
     {
         using var abort = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -45,16 +54,29 @@ internal static class LoadRun
             await Task.WhenAny(all, Task.Delay(ramp, abort.Token));
             abort.Token.ThrowIfCancellationRequested();
             ThrowIfFaulted(all);
+            using var process = Process.GetCurrentProcess();
+            var cpu = process.TotalProcessorTime;
+            var allocated = GC.GetTotalAllocatedBytes();
+            var paused = GC.GetTotalPauseDuration();
             var start = context.Count;
             var clock = Stopwatch.StartNew();
             await Task.WhenAny(all, Task.Delay(duration, abort.Token));
             var end = context.Count;
             var elapsed = clock.Elapsed;
+            process.Refresh();
+            var ops = Math.Max(1, end - start);
+            var cpuTime = process.TotalProcessorTime - cpu;
+            var sample = new Sample(
+                (end - start) / elapsed.TotalSeconds,
+                cpuTime.TotalMicroseconds / ops,
+                (GC.GetTotalAllocatedBytes() - allocated) / (double)ops,
+                cpuTime / elapsed,
+                (GC.GetTotalPauseDuration() - paused) / elapsed);
             abort.Token.ThrowIfCancellationRequested();
             ThrowIfFaulted(all);
             context.Stop();
             await all.WaitAsync(abort.Token);
-            return (end - start) / elapsed.TotalSeconds;
+            return sample;
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {

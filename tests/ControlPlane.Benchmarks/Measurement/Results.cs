@@ -1,10 +1,12 @@
-namespace ControlPlane.Benchmarks.GrpcRuntime;
+namespace ControlPlane.Benchmarks.Measurement;
 
 /// <summary>
-/// One measured run: operations per second and, where the process holds only the servers (h2load
-/// runs), what each operation cost them in CPU time and allocated bytes.
+/// One measured run: operations per second and, where measured, what each operation cost the
+/// process in CPU time and allocated bytes, how many cores it kept busy, and the share of the
+/// window its threads spent stopped for garbage collection.
 /// </summary>
-internal readonly record struct Sample(double Rate, double? CpuMicrosecondsPerOp = null, double? BytesPerOp = null);
+internal readonly record struct Sample(
+    double Rate, double? CpuMicrosecondsPerOp = null, double? BytesPerOp = null, double? CoresBusy = null, double? GcPauseShare = null);
 
 /// <summary>The runs of one target for one metric, in round order.</summary>
 internal sealed record Series(string Name, IReadOnlyList<Sample> Samples)
@@ -14,6 +16,10 @@ internal sealed record Series(string Name, IReadOnlyList<Sample> Samples)
     public double? CpuMicrosecondsPerOp => Samples.All(s => s.CpuMicrosecondsPerOp is not null) ? MedianOf(Samples.Select(s => s.CpuMicrosecondsPerOp!.Value)) : null;
 
     public double? BytesPerOp => Samples.All(s => s.BytesPerOp is not null) ? MedianOf(Samples.Select(s => s.BytesPerOp!.Value)) : null;
+
+    public double? CoresBusy => Samples.All(s => s.CoresBusy is not null) ? MedianOf(Samples.Select(s => s.CoresBusy!.Value)) : null;
+
+    public double? GcPauseShare => Samples.All(s => s.GcPauseShare is not null) ? MedianOf(Samples.Select(s => s.GcPauseShare!.Value)) : null;
 
     private static double MedianOf(IEnumerable<double> values)
     {
