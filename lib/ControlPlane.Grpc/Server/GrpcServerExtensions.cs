@@ -26,6 +26,7 @@ public static class GrpcServerExtensions
             services.Configure(configure);
         }
         services.TryAddSingleton<GrpcServiceRegistry>();
+        services.TryAddEnumerable(Microsoft.Extensions.DependencyInjection.ServiceDescriptor.Singleton<Microsoft.AspNetCore.Hosting.IStartupFilter, UnimplementedStartupFilter>());
         services.TryAddSingleton<Health.HealthStatusRegistry>();
         services.TryAddSingleton<Health.HealthService>();
         services.TryAddSingleton<Reflection.ReflectionServiceV1>();
@@ -52,7 +53,6 @@ public static class GrpcServerExtensions
         var transcoding = sp.GetService<TranscodingEndpointMapper>();
         var httpRules = transcoding?.Plan(service);
         registry.Add(service);
-        MapUnimplemented(endpoints, registry);
 
         var builders = new List<IEndpointConventionBuilder>();
         foreach (var method in methods)
@@ -78,33 +78,6 @@ public static class GrpcServerExtensions
         var v1 = endpoints.MapGrpcService<Reflection.ReflectionServiceV1>(global::Grpc.Reflection.V1.ReflectionReflection.Descriptor.Services[0]);
         var v1Alpha = endpoints.MapGrpcService<Reflection.ReflectionServiceV1Alpha>(global::Grpc.Reflection.V1Alpha.ReflectionReflection.Descriptor.Services[0]);
         return new CompositeConventionBuilder([v1, v1Alpha]);
-    }
-
-    private static void MapUnimplemented(IEndpointRouteBuilder endpoints, GrpcServiceRegistry registry)
-    {
-        // Once per route builder: a catch-all answering UNIMPLEMENTED for gRPC calls to unbound paths.
-        if (!registry.TryMarkCatchAllMapped(endpoints))
-        {
-            return;
-        }
-        var logger = endpoints.ServiceProvider.GetRequiredService<ILoggerFactory>().CreateLogger("ControlPlane.Grpc.Server");
-        // Only paths shaped like "/package.Service/Method" (a dot in the first segment), so that REST
-        // paths such as POST /v1/topology fall through to routing's 405 instead of a gRPC answer.
-        endpoints.MapPost("/{unimplementedService:regex(^[^/]*\\.[^/]*$)}/{unimplementedMethod}", http =>
-        {
-            if (!GrpcProtocol.IsGrpcContentType(http.Request.ContentType))
-            {
-                http.Response.StatusCode = StatusCodes.Status404NotFound;
-                return Task.CompletedTask;
-            }
-            var service = (string)http.Request.RouteValues["unimplementedService"]!;
-            ServerLog.Unimplemented(logger, http.Request.Path);
-            var detail = registry.Contains(service) ? "Method is unimplemented." : "Service is unimplemented.";
-            http.Response.StatusCode = StatusCodes.Status200OK;
-            http.Response.ContentType = GrpcProtocol.ContentType;
-            MetadataEncoding.WriteStatus(new Status(StatusCode.Unimplemented, detail), (k, v) => http.Response.Headers[k] = v);
-            return Task.CompletedTask;
-        }).WithDisplayName("gRPC unimplemented").WithOrder(int.MaxValue);
     }
 
     private sealed class CompositeConventionBuilder(IReadOnlyList<IEndpointConventionBuilder> builders) : IEndpointConventionBuilder

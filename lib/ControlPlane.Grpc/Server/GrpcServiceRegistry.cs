@@ -29,17 +29,6 @@ public sealed class GrpcServiceRegistry
         }
     }
 
-    private readonly HashSet<object> _catchAllMapped = new(ReferenceEqualityComparer.Instance);
-
-    /// <summary>True the first time for a given route builder: the UNIMPLEMENTED catch-all is mapped once each.</summary>
-    internal bool TryMarkCatchAllMapped(object routeBuilder)
-    {
-        lock (_lock)
-        {
-            return _catchAllMapped.Add(routeBuilder);
-        }
-    }
-
     internal void Add(ServiceDescriptor service)
     {
         lock (_lock)
