@@ -6,13 +6,13 @@ Prints `PASS <case>` or `FAIL <case>: <reason>` per case; exits 0 only if every 
 
 import argparse
 import gzip
-import queue
 import sys
 import time
 
 import grpc
 
 import interop_gen
+from request_queue import Requests
 
 DEADLINE = 30.0  # seconds, for every call unless a case says otherwise
 SPECIAL_MESSAGE = "\t\ntest with whitespace\r\nand Unicode BMP \u263a and non-BMP \U0001f608\t\n"
@@ -58,30 +58,6 @@ def output_request(sizes, payload_size=0, status=None):
     return pb2.StreamingOutputCallRequest(
         response_parameters=[pb2.ResponseParameters(size=s) for s in sizes],
         payload=zeros(payload_size), response_status=status)
-
-
-class Requests:
-    """A request iterator fed one message at a time; close() ends it (half-close)."""
-
-    _END = object()
-
-    def __init__(self):
-        self._queue = queue.Queue()
-
-    def send(self, message):
-        self._queue.put(message)
-
-    def close(self):
-        self._queue.put(self._END)
-
-    def __iter__(self):
-        return self
-
-    def __next__(self):
-        item = self._queue.get()
-        if item is self._END:
-            raise StopIteration
-        return item
 
 
 def next_response(call, what):

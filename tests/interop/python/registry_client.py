@@ -9,7 +9,6 @@ exits 1 (2 on a usage error).
 import argparse
 import json
 import os
-import queue
 import secrets
 import sys
 import time
@@ -17,6 +16,7 @@ import time
 import grpc
 
 import interop_gen
+from request_queue import Requests
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PROTO_ROOT = os.path.normpath(os.path.join(HERE, "..", "..", "..", "protos"))
@@ -78,30 +78,6 @@ def load(gen_dir=None):
 
 
 # --- helpers -----------------------------------------------------------------------------------
-
-class Requests:
-    """A request iterator fed one message at a time; close() ends it (half-close)."""
-
-    _END = object()
-
-    def __init__(self):
-        self._queue = queue.Queue()
-
-    def send(self, message):
-        self._queue.put(message)
-
-    def close(self):
-        self._queue.put(self._END)
-
-    def __iter__(self):
-        return self
-
-    def __next__(self):
-        item = self._queue.get()
-        if item is self._END:
-            raise StopIteration
-        return item
-
 
 class HeartbeatStream:
     """One HeartbeatStream call: beat() sends a message and waits for its answer; close() half-closes
