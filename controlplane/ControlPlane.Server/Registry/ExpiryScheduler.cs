@@ -1,3 +1,4 @@
+using ControlPlane.Server.Resources;
 using ControlPlane.Server.Storage;
 
 namespace ControlPlane.Server.Registry;
@@ -25,8 +26,12 @@ public sealed class ExpiryScheduler : IHostedService, IDisposable
     private int _running;
     private int _rerun;
 
-    public ExpiryScheduler(IRegistryStore store, RegistryOptions options, TimeProvider clock, RegistryMetrics metrics, ILogger<ExpiryScheduler> logger)
+    private readonly ResourceChanges _changes;
+
+    public ExpiryScheduler(IRegistryStore store, RegistryOptions options, TimeProvider clock, RegistryMetrics metrics, ResourceChanges changes, ILogger<ExpiryScheduler> logger)
     {
+        ArgumentNullException.ThrowIfNull(changes);
+        _changes = changes;
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(clock);
@@ -139,6 +144,10 @@ public sealed class ExpiryScheduler : IHostedService, IDisposable
             foreach (var record in expired)
             {
                 RegistryLog.Expired(_logger, record.InstanceId, record.Spec.Name, record.LastHeartbeatAt);
+            }
+            foreach (var image in expired.Select(r => r.Spec.Image).Distinct(StringComparer.Ordinal))
+            {
+                _changes.EndpointsChanged(image);
             }
             if (expired.Count > 0)
             {

@@ -14,6 +14,7 @@ public static class RegistryServiceCollectionExtensions
         services.AddMetrics();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IRegistryStore, InMemoryRegistryStore>();
+        services.TryAddSingleton<Resources.ResourceChanges>();
         services.AddSingleton<RegistryMetrics>();
         services.AddSingleton<ExpiryScheduler>();
         services.AddHostedService(sp => sp.GetRequiredService<ExpiryScheduler>());

@@ -1,6 +1,7 @@
 using System.Text;
 using ControlPlane.Api.V1;
 using ControlPlane.Grpc;
+using ControlPlane.Server.Resources;
 using ControlPlane.Server.Storage;
 using Google.Protobuf.WellKnownTypes;
 
@@ -19,9 +20,13 @@ public sealed class ServiceRegistry
     private readonly ExpiryScheduler _expiry;
     private readonly RegistryMetrics _metrics;
     private readonly ILogger _logger;
+    private readonly ResourceChanges _changes;
 
-    public ServiceRegistry(IRegistryStore store, RegistryOptions options, TimeProvider clock, ExpiryScheduler expiry, RegistryMetrics metrics, ILogger<ServiceRegistry> logger)
+    public ServiceRegistry(
+        IRegistryStore store, RegistryOptions options, TimeProvider clock, ExpiryScheduler expiry, RegistryMetrics metrics, ResourceChanges changes, ILogger<ServiceRegistry> logger)
     {
+        ArgumentNullException.ThrowIfNull(changes);
+        _changes = changes;
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(clock);
@@ -98,6 +103,7 @@ public sealed class ServiceRegistry
             RegistryLog.Registered(_logger, spec.InstanceId, spec.Name, spec.Image, spec.Host, spec.Port, spec.TtlSeconds);
         }
         _expiry.Notify(record.ExpiresAt);
+        _changes.EndpointsChanged(spec.Image);
         return new RegisterResponse
         {
             Registered = 1,
@@ -193,6 +199,7 @@ public sealed class ServiceRegistry
         var removed = await _store.DeregisterAsync(request.InstanceId, cancellationToken).ConfigureAwait(false)
             ?? throw NotFound(request.InstanceId, "");
         _metrics.Removed(1, "deregistered");
+        _changes.EndpointsChanged(removed.Spec.Image);
         RegistryLog.Deregistered(_logger, removed.InstanceId, removed.Spec.Name);
         return new DeregisterResponse { Deregistered = true, Instance = removed.ToApi() };
     }
@@ -204,6 +211,7 @@ public sealed class ServiceRegistry
         var record = await _store.SetDrainingAsync(request.InstanceId, !request.Resume, cancellationToken).ConfigureAwait(false)
             ?? throw NotFound(request.InstanceId, " (unknown or expired)");
         RegistryLog.StatusChanged(_logger, record.InstanceId, record.Status.Name());
+        _changes.EndpointsChanged(record.Spec.Image);
         return new DrainInstanceResponse { Instance = record.ToApi() };
     }
 

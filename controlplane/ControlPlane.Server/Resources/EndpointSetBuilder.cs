@@ -1,0 +1,44 @@
+using ControlPlane.Api.V1;
+using ControlPlane.Server.Storage;
+using Google.Protobuf.WellKnownTypes;
+
+namespace ControlPlane.Server.Resources;
+
+/// <summary>Registry records to the EndpointSet of one image, as every node and the route preview see it.</summary>
+public static class EndpointSetBuilder
+{
+    public const int MaxWeight = 10_000;
+
+    /// <summary>The routable endpoints of <paramref name="image"/>, ordered by instance id; null when none is live (the resource is then removed).</summary>
+    public static EndpointSet? Build(string image, IEnumerable<InstanceRecord> records)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        var set = new EndpointSet { Image = image };
+        foreach (var record in records.Where(r => r.IsLive && r.Spec.Image == image).OrderBy(r => r.InstanceId, StringComparer.Ordinal))
+        {
+            var spec = record.Spec;
+            set.Endpoints.Add(new Api.V1.Endpoint
+            {
+                InstanceId = spec.InstanceId,
+                ServiceName = spec.Name,
+                Host = spec.Host,
+                Port = spec.Port,
+                Weight = WeightOf(spec.Metadata),
+                Region = spec.Region,
+                Status = record.Status == InstanceStatus.Draining ? "draining" : "healthy",
+                Metadata = spec.Metadata?.Clone() ?? new Struct(),
+            });
+        }
+        return set.Endpoints.Count == 0 ? null : set;
+    }
+
+    /// <summary>The metadata "weight" when it is a whole number 1-10000, else 1.</summary>
+    public static int WeightOf(Struct? metadata) =>
+        metadata is not null
+        && metadata.Fields.TryGetValue("weight", out var w)
+        && w.KindCase == Value.KindOneofCase.NumberValue
+        && w.NumberValue is >= 1 and <= MaxWeight
+        && w.NumberValue == Math.Floor(w.NumberValue)
+            ? (int)w.NumberValue
+            : 1;
+}
