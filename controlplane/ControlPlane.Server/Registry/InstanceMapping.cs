@@ -42,7 +42,7 @@ internal static class InstanceMapping
             LastHeartbeatAt = Timestamp.FromDateTimeOffset(record.LastHeartbeatAt),
             ExpiresAt = Timestamp.FromDateTimeOffset(record.ExpiresAt),
             // Every listing shows metadata as an object, empty when none was registered.
-            Metadata = spec.Metadata?.Clone() ?? new Struct(),
+            Metadata = spec.Metadata ?? new Struct(),
         };
         return instance;
     }

@@ -64,8 +64,7 @@ public sealed class ServiceRegistry
             request.Host,
             request.Port,
             request.Region,
-            // The request is this call's own: the store keeps its metadata without another copy.
-            request.Metadata is { Fields.Count: > 0 } m ? m : null,
+            InstanceSpec.Encode(request.Metadata),
             request.TtlSeconds == 0 ? _options.DefaultTtlSeconds : request.TtlSeconds);
 
         var outcome = await _store.RegisterAsync(spec, _clock.GetUtcNow(), cancellationToken).ConfigureAwait(false);

@@ -17,16 +17,17 @@ public static class EndpointSetBuilder
         foreach (var record in records.Where(r => r.IsLive && r.Spec.Image == image).OrderBy(r => r.InstanceId, StringComparer.Ordinal))
         {
             var spec = record.Spec;
+            var metadata = spec.Metadata;
             set.Endpoints.Add(new Api.V1.Endpoint
             {
                 InstanceId = spec.InstanceId,
                 ServiceName = spec.Name,
                 Host = spec.Host,
                 Port = spec.Port,
-                Weight = WeightOf(spec.Metadata),
+                Weight = WeightOf(metadata),
                 Region = spec.Region,
                 Status = record.Status == InstanceStatus.Draining ? "draining" : "healthy",
-                Metadata = spec.Metadata?.Clone() ?? new Struct(),
+                Metadata = metadata ?? new Struct(),
             });
         }
         return set.Endpoints.Count == 0 ? null : set;

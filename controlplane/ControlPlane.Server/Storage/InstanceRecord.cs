@@ -1,8 +1,13 @@
+using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 
 namespace ControlPlane.Server.Storage;
 
-/// <summary>What a registration says about an instance: identity, address, placement, metadata, lease length.</summary>
+/// <summary>
+/// What a registration says about an instance: identity, address, placement, metadata, lease length.
+/// Metadata is kept as its protobuf encoding: a parsed Struct costs about 500 bytes per instance for
+/// a single entry and is read only when an instance is listed or pushed.
+/// </summary>
 public sealed record InstanceSpec(
     string InstanceId,
     string Name,
@@ -10,8 +15,14 @@ public sealed record InstanceSpec(
     string Host,
     int Port,
     string Region,
-    Struct? Metadata,
-    int TtlSeconds);
+    ByteString MetadataBytes,
+    int TtlSeconds)
+{
+    /// <summary>The metadata (a fresh copy on every read), or null when none was registered.</summary>
+    public Struct? Metadata => MetadataBytes.IsEmpty ? null : Struct.Parser.ParseFrom(MetadataBytes);
+
+    public static ByteString Encode(Struct? metadata) => metadata is null || metadata.Fields.Count == 0 ? ByteString.Empty : metadata.ToByteString();
+}
 
 /// <summary>Lifecycle of a registered instance, as listings show it.</summary>
 public enum InstanceStatus
