@@ -7,7 +7,10 @@ using ControlPlane.Grpc.Transcoding;
 using ControlPlane.Metrics;
 using ControlPlane.Server.Auth;
 using ControlPlane.Server.Ops;
+using ControlPlane.Server.Policies;
 using ControlPlane.Server.Registry;
+using ControlPlane.Server.Routing;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging.Console;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using ServingStatus = Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus;
@@ -53,8 +56,11 @@ public static class ControlPlaneHost
         });
 
         ConfigureLogging(builder);
-        builder.Services.AddSingleton(_ => PlatformToken.FromEnvironment());
+        // TryAdd: a token registered by the configure callback (tests) wins over the environment's.
+        builder.Services.TryAddSingleton(_ => PlatformToken.FromEnvironment());
         builder.Services.AddRegistry(builder.Configuration);
+        builder.Services.AddPolicies();
+        builder.Services.AddRoutePreview();
         builder.Services.AddPrometheusMetrics();
         // Every method with a google.api.http rule is also served as REST, through the same interceptors.
         builder.Services.AddGrpcJsonTranscoding();
@@ -71,6 +77,8 @@ public static class ControlPlaneHost
         app.MapGrpcHealthService();
         app.MapGrpcReflectionService();
         app.MapGrpcService<RegistryService>(ControlPlane.Api.V1.RegistryReflection.Descriptor.Services[0]);
+        app.MapGrpcService<PolicyService>(ControlPlane.Api.V1.PolicyReflection.Descriptor.Services[0]);
+        app.MapGrpcService<RouteService>(ControlPlane.Api.V1.RouteReflection.Descriptor.Services[0]);
         OpsEndpoints.Map(app);
         app.MapPrometheusMetrics();
 

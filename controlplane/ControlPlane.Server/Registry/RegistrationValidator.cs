@@ -77,6 +77,14 @@ internal static partial class RegistrationValidator
     public static string? InstanceIdProblem(string instanceId) =>
         instanceId.Length == 0 ? "is required" : InstanceIdPattern().IsMatch(instanceId) ? null : "is not a valid instance id";
 
+    /// <summary>Null when <paramref name="image"/> is a valid image name, else what is wrong with it (policies and the route preview name images too).</summary>
+    public static string? ImageProblem(string image) =>
+        image.Length == 0 ? "is required" : ImagePattern().IsMatch(image) ? null : $"'{Truncate(image)}' is not valid: expected an image name such as 'img.video.svc': letters, digits and . _ : / @ -, up to 255 characters";
+
+    /// <summary>Null when <paramref name="name"/> is a valid service name, else what is wrong with it.</summary>
+    public static string? NameProblem(string name) =>
+        name.Length == 0 ? "is required" : NamePattern().IsMatch(name) ? null : $"'{Truncate(name)}' is not valid: expected a service name: letters, digits, '.', '_' or '-', up to 128 characters";
+
     public static void ValidateName(string field, string name)
     {
         var errors = new List<FieldViolation>();
@@ -135,7 +143,7 @@ internal static partial class RegistrationValidator
     }
 
     // Echo a little of a bad value for context, never a whole hostile payload.
-    private static string Truncate(string value)
+    public static string Truncate(string value)
     {
         var shown = value.Length <= 64 ? value : value[..64] + "...";
         return new string(shown.Select(c => char.IsControl(c) ? '?' : c).ToArray());

@@ -34,6 +34,10 @@ internal sealed class ControlPlaneFixture : IAsyncDisposable
     public static Task<ControlPlaneFixture> StartWithStoreAsync(Storage.IRegistryStore store, params string[] args) =>
         StartAsync(services => services.AddSingleton(store), args);
 
+    /// <summary>The host with this platform token, as if PLATFORM_TOKEN held it (without touching the process environment).</summary>
+    public static Task<ControlPlaneFixture> StartWithTokenAsync(string token, params string[] args) =>
+        StartAsync(services => services.AddSingleton(Server.Auth.PlatformToken.FromValue(token)), args);
+
     private static async Task<ControlPlaneFixture> StartAsync(Action<IServiceCollection>? services, string[] args)
     {
         var logs = new JsonLogCapture();

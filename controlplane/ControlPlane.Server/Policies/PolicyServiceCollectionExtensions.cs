@@ -1,0 +1,23 @@
+using ControlPlane.Server.Resources;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace ControlPlane.Server.Policies;
+
+public static class PolicyServiceCollectionExtensions
+{
+    /// <summary>
+    /// Routing policies on the embedded store unless another <see cref="IPolicyStore"/> is registered
+    /// first. Unknown instance ids are looked up in the registry's store: call after AddRegistry.
+    /// </summary>
+    public static IServiceCollection AddPolicies(this IServiceCollection services)
+    {
+        services.AddMetrics();
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<ResourceChanges>();
+        services.TryAddSingleton<IPolicyStore>(_ => new InMemoryPolicyStore());
+        services.TryAddSingleton<PolicyMetrics>();
+        services.TryAddSingleton<PolicyRegistry>();
+        services.TryAddSingleton<PolicyService>();
+        return services;
+    }
+}

@@ -1,0 +1,39 @@
+using ControlPlane.Api.V1;
+
+namespace ControlPlane.LoadBalancing.Internal;
+
+internal sealed class RoundRobinPolicy : ILoadBalancingPolicy
+{
+    public string Name => LoadBalancingAlgorithms.RoundRobin;
+
+    public ILoadBalancer Build(EndpointSet endpoints, RoutingPolicy? policy, BalancerOptions options) =>
+        new RoundRobinBalancer(new EndpointTable(endpoints, policy, options), options);
+}
+
+/// <summary>Each usable endpoint in turn, in EndpointSet order, from a random start (<see cref="BalancerOptions.RandomizeStart"/>).</summary>
+internal sealed class RoundRobinBalancer : BalancerBase
+{
+    private readonly Rotation _rotation;
+
+    public RoundRobinBalancer(EndpointTable table, BalancerOptions options)
+        : base(LoadBalancingAlgorithms.RoundRobin, table)
+    {
+        _rotation = new Rotation(table.Usable, StartOf(table.Usable.Length, options));
+    }
+
+    internal static long StartOf(int count, BalancerOptions options) =>
+        options.RandomizeStart && count > 1 ? RandomSource.From(options).Next(count) : 0;
+
+    public override BalancerEndpoint? Pick(in PickContext context) =>
+        At(_rotation.Next(context.Health, Table.Judge(context.Health, Table.Usable), out _));
+
+    public override PickExplanation Explain(in PickContext context)
+    {
+        var ejections = Table.Judge(context.Health, Table.Usable);
+        var picked = _rotation.Next(context.Health, ejections, out var slot);
+        return Explained(picked, Describe(Algorithm, picked < 0 ? null : Table.All[picked], slot, _rotation.Count), context, Table.Usable, ejections);
+    }
+
+    internal static string Describe(string algorithm, BalancerEndpoint? endpoint, int slot, int count) =>
+        $"{algorithm}: {endpoint?.InstanceId} is next in rotation (position {slot + 1} of {count})";
+}

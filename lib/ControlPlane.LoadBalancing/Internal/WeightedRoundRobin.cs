@@ -1,0 +1,182 @@
+using ControlPlane.Api.V1;
+
+namespace ControlPlane.LoadBalancing.Internal;
+
+internal sealed class WeightedRoundRobinPolicy : ILoadBalancingPolicy
+{
+    public string Name => LoadBalancingAlgorithms.WeightedRoundRobin;
+
+    public ILoadBalancer Build(EndpointSet endpoints, RoutingPolicy? policy, BalancerOptions options) =>
+        new WeightedRoundRobinBalancer(new EndpointTable(endpoints, policy, options), options);
+}
+
+/// <summary>
+/// Smooth weighted round robin, nginx's algorithm (ngx_http_upstream_get_peer): on each pick every
+/// endpoint's current weight grows by its weight, the largest (first on a tie) is picked and loses
+/// the total. Weights {5,1,1} give a,a,b,a,c,a,a: proportional, and spread rather than bunched.
+/// <para>
+/// The sequence repeats every sum-of-weights picks (after dividing the weights by their GCD), so when
+/// that cycle is short it is computed once at build and a pick is one interlocked increment and an
+/// array read; a longer cycle runs the algorithm itself under a lock, with the same result. While
+/// some endpoints are ejected, picks are weighted-random among the others (O(n), no shared state),
+/// and the smooth sequence resumes when none is.
+/// </para>
+/// </summary>
+internal sealed class WeightedRoundRobinBalancer : BalancerBase
+{
+    private readonly int[] _members;
+    private readonly int[] _weights;   // reduced by their GCD, by member position
+    private readonly int _total;       // sum of _weights: the cycle length
+    private readonly int _fullTotal;   // sum of the effective weights, for explanations
+    private readonly RandomSource _random;
+
+    // Precomputed cycle (endpoint indexes), when short enough.
+    private readonly int[]? _schedule;
+    private long _cursor;
+
+    // Otherwise nginx's state, under _lock.
+    private readonly object _lock = new();
+    private readonly int[]? _current;
+
+    public WeightedRoundRobinBalancer(EndpointTable table, BalancerOptions options)
+        : base(LoadBalancingAlgorithms.WeightedRoundRobin, table)
+    {
+        _members = table.Usable;
+        _random = RandomSource.From(options);
+        _weights = new int[_members.Length];
+        var gcd = 0;
+        for (var i = 0; i < _members.Length; i++)
+        {
+            var weight = table.All[_members[i]].Weight;
+            _fullTotal += weight;
+            gcd = Gcd(gcd, weight);
+        }
+        for (var i = 0; i < _members.Length; i++)
+        {
+            _weights[i] = table.All[_members[i]].Weight / gcd;
+            _total += _weights[i];
+        }
+        if (_members.Length == 0)
+        {
+            return;
+        }
+        // Building the cycle costs total x members steps: bounded, or the locked form is used.
+        if (_total <= options.MaxScheduleLength && (long)_total * _members.Length <= 16L * 1024 * 1024)
+        {
+            _schedule = new int[_total];
+            var current = new int[_members.Length];
+            for (var step = 0; step < _total; step++)
+            {
+                _schedule[step] = _members[Advance(current)];
+            }
+            _cursor = options.RandomizeStart ? _random.Next(_total) : 0;
+        }
+        else
+        {
+            _current = new int[_members.Length];
+        }
+    }
+
+    public override BalancerEndpoint? Pick(in PickContext context)
+    {
+        var ejections = Table.Judge(context.Health, _members);
+        return At(Choose(context.Health, ejections));
+    }
+
+    public override PickExplanation Explain(in PickContext context)
+    {
+        var ejections = Table.Judge(context.Health, _members);
+        var picked = Choose(context.Health, ejections);
+        var reason = "";
+        if (picked >= 0)
+        {
+            var weight = Table.All[picked].Weight;
+            if (ejections == Ejections.Skip)
+            {
+                var eligible = 0;
+                foreach (var member in _members)
+                {
+                    eligible += context.Health!.IsEjected(member) ? 0 : Table.All[member].Weight;
+                }
+                reason = $"{Algorithm}: {Table.All[picked].InstanceId} weight {weight} of {eligible} (weighted random while endpoints are ejected)";
+            }
+            else
+            {
+                reason = $"{Algorithm}: {Table.All[picked].InstanceId} weight {weight} of {_fullTotal}";
+            }
+        }
+        return Explained(picked, reason, context, _members, ejections);
+    }
+
+    private int Choose(IEndpointHealth? health, Ejections ejections)
+    {
+        if (_members.Length == 0 || ejections == Ejections.NoneLeft)
+        {
+            return -1;
+        }
+        if (ejections == Ejections.Skip)
+        {
+            return WeightedRandom(health!);
+        }
+        if (_schedule is not null)
+        {
+            return _schedule[(ulong)(Interlocked.Increment(ref _cursor) - 1) % (ulong)_schedule.Length];
+        }
+        lock (_lock)
+        {
+            return _members[Advance(_current!)];
+        }
+    }
+
+    /// <summary>One step of nginx's smooth WRR over <paramref name="current"/>; the member position picked.</summary>
+    private int Advance(int[] current)
+    {
+        var best = -1;
+        for (var i = 0; i < current.Length; i++)
+        {
+            current[i] += _weights[i];
+            if (best < 0 || current[i] > current[best])
+            {
+                best = i;
+            }
+        }
+        current[best] -= _total;
+        return best;
+    }
+
+    private int WeightedRandom(IEndpointHealth health)
+    {
+        var total = 0;
+        for (var i = 0; i < _members.Length; i++)
+        {
+            total += health.IsEjected(_members[i]) ? 0 : _weights[i];
+        }
+        if (total == 0)
+        {
+            return -1;
+        }
+        var target = _random.Next(total);
+        for (var i = 0; i < _members.Length; i++)
+        {
+            if (health.IsEjected(_members[i]))
+            {
+                continue;
+            }
+            target -= _weights[i];
+            if (target < 0)
+            {
+                return _members[i];
+            }
+        }
+        return -1;
+    }
+
+    private static int Gcd(int a, int b)
+    {
+        while (b != 0)
+        {
+            (a, b) = (b, a % b);
+        }
+        return a;
+    }
+}

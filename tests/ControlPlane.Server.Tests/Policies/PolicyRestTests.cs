@@ -1,0 +1,219 @@
+using System.Net;
+using System.Text.Json;
+using ControlPlane.Api.V1;
+using ControlPlane.Grpc;
+using ControlPlane.Grpc.Client;
+using ControlPlane.Server.Tests.Ops;
+using static ControlPlane.Server.Tests.Policies.RestCalls;
+
+namespace ControlPlane.Server.Tests.Policies;
+
+/// <summary>The policy API on the real host, over REST as the reference's curl calls it, and over gRPC.</summary>
+public sealed class PolicyRestTests : IAsyncLifetime
+{
+    private const string Token = "s3cret-platform-token";
+    private const string Path = "/v1/policy/img.video.svc";
+    private const string ReferenceBody = """{"algorithm":"weighted_rr","weights":{"i1":2,"i2":1}}""";
+
+    private ControlPlaneFixture _host = null!;
+    private HttpClient _http = null!;
+
+    public async ValueTask InitializeAsync()
+    {
+        _host = await ControlPlaneFixture.StartWithTokenAsync(Token);
+        _http = _host.CreateHttpClient();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _http.Dispose();
+        AssertNoErrorLogs(_host);
+        await _host.DisposeAsync();
+    }
+
+    private Task<HttpResponseMessage> PutAsync(string json, string? token = Token, params (string, string)[] headers) =>
+        SendAsync(_http, HttpMethod.Put, Path, json, token, headers);
+
+    private async Task<JsonElement> GetAsync(string path, HttpStatusCode expected = HttpStatusCode.OK) =>
+        await JsonAsync(await SendAsync(_http, HttpMethod.Get, path), expected);
+
+    [Theory]
+    [InlineData(null, 401, 16)]
+    [InlineData("wrong-token", 403, 7)]
+    public async Task ReferenceCurl_WithoutTheToken_IsRefused_AndChangesNothing(string? token, int status, int code)
+    {
+        var body = await JsonAsync(await PutAsync(ReferenceBody, token), (HttpStatusCode)status);
+        AssertError(body, code, "unauthorized");
+        AssertError(await GetAsync(Path, HttpStatusCode.NotFound), 5, "not_found");
+
+        var delete = await JsonAsync(await SendAsync(_http, HttpMethod.Delete, Path, token: token), (HttpStatusCode)status);
+        AssertError(delete, code, "unauthorized");
+    }
+
+    [Fact]
+    public async Task ReferenceCurl_WithTheToken_SetsThePolicy_AndGetAnswersThePolicyObjectItself()
+    {
+        var set = await JsonAsync(await PutAsync(ReferenceBody), HttpStatusCode.OK);
+
+        Assert.True(set.GetProperty("ok").GetBoolean());
+        var policy = set.GetProperty("policy");
+        Assert.Equal("img.video.svc", policy.GetProperty("image").GetString());
+        Assert.Equal("weighted_rr", policy.GetProperty("algorithm").GetString());
+        Assert.Equal(2, policy.GetProperty("weights").GetProperty("i1").GetInt32());
+        Assert.Equal(1, policy.GetProperty("weights").GetProperty("i2").GetInt32());
+        Assert.Equal("admin", policy.GetProperty("updated_by").GetString());
+        Assert.Matches("^[0-9a-f]{16}$", policy.GetProperty("version").GetString());
+        Assert.Equal(["i1", "i2"], set.GetProperty("unknown_instance_ids").EnumerateArray().Select(e => e.GetString()));
+        Assert.False(set.TryGetProperty("previous", out _));
+
+        var got = await GetAsync(Path);
+        Assert.Equal(policy.ToString(), got.ToString()); // the object itself, not {"policy": ...}
+        Assert.Matches(@"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$", got.GetProperty("updated_at").GetString());
+    }
+
+    [Fact]
+    public async Task Changes_AreCounted_InMetrics()
+    {
+        (await PutAsync(ReferenceBody)).Dispose();
+        (await PutAsync(ReferenceBody)).Dispose();
+        (await PutAsync("""{"algorithm":"fastest"}""")).Dispose();
+        (await SendAsync(_http, HttpMethod.Post, "/v1/route/preview", """{"service":{"image":"img.none"}}""")).Dispose();
+
+        var text = await _http.GetStringAsync("/metrics").DefaultTimeout();
+
+        Assert.Contains("controlplane_policy_changes_total{action=\"set\",result=\"stored\"} 1", text, StringComparison.Ordinal);
+        Assert.Contains("controlplane_policy_changes_total{action=\"set\",result=\"unchanged\"} 1", text, StringComparison.Ordinal);
+        Assert.Contains("controlplane_policy_changes_total{action=\"set\",result=\"invalid\"} 1", text, StringComparison.Ordinal);
+        Assert.Contains("controlplane_route_previews_total{result=\"not_found\"} 1", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task StickyKeyNull_AsInTheReferencesPolicyIn_IsAccepted()
+    {
+        var set = await JsonAsync(await PutAsync("""{"image":"img.video.svc","algorithm":"weighted_rr","weights":{"i1":2,"i2":1},"sticky_key":null}"""), HttpStatusCode.OK);
+        Assert.Equal("", set.GetProperty("policy").GetProperty("sticky_key").GetString());
+    }
+
+    [Fact]
+    public async Task TheAuditTrail_RecordsTheAgent_TheRequestId_AndTheReason()
+    {
+        using (var first = await PutAsync("""{"algorithm":"round_robin"}""", Token, ("X-Agent", "lb-policy-agent"), ("X-Request-ID", "req-77")))
+        {
+            Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        }
+        string generated;
+        using (var second = await PutAsync("""{"algorithm":"consistent_hash","sticky_key":"customer_id","reason":"sessions"}"""))
+        {
+            Assert.Equal(HttpStatusCode.OK, second.StatusCode);
+            generated = Assert.Single(second.Headers.GetValues("X-Request-ID"));
+        }
+
+        var changes = (await GetAsync(Path + "/changes")).GetProperty("changes");
+
+        Assert.Equal(2, changes.GetArrayLength());
+        var newest = changes[0];
+        Assert.Equal("set", newest.GetProperty("action").GetString());
+        Assert.Equal("admin", newest.GetProperty("actor").GetString());
+        Assert.Equal(generated, newest.GetProperty("request_id").GetString());
+        Assert.Equal("sessions", newest.GetProperty("reason").GetString());
+        Assert.Equal("round_robin", newest.GetProperty("before").GetProperty("algorithm").GetString());
+        Assert.Equal("consistent_hash", newest.GetProperty("after").GetProperty("algorithm").GetString());
+        var oldest = changes[1];
+        Assert.Equal("lb-policy-agent", oldest.GetProperty("actor").GetString());
+        Assert.Equal("req-77", oldest.GetProperty("request_id").GetString());
+        Assert.False(oldest.TryGetProperty("before", out _));
+        Assert.Equal("admin", (await GetAsync(Path)).GetProperty("updated_by").GetString()); // the last change's actor
+    }
+
+    [Fact]
+    public async Task List_And_Delete()
+    {
+        (await PutAsync(ReferenceBody)).Dispose();
+        (await SendAsync(_http, HttpMethod.Put, "/v1/policy/img.audio.svc", """{"algorithm":"least_conn"}""", Token)).Dispose();
+
+        var listed = await GetAsync("/v1/policies");
+        Assert.Equal(["img.audio.svc", "img.video.svc"], listed.GetProperty("policies").EnumerateArray().Select(p => p.GetProperty("image").GetString()));
+        var page = await GetAsync("/v1/policies?page_size=1");
+        Assert.Equal(1, page.GetProperty("policies").GetArrayLength());
+        Assert.NotEqual("", page.GetProperty("next_page_token").GetString());
+
+        var deleted = await JsonAsync(await SendAsync(_http, HttpMethod.Delete, Path, token: Token), HttpStatusCode.OK);
+        Assert.True(deleted.GetProperty("deleted").GetBoolean());
+        Assert.Equal("weighted_rr", deleted.GetProperty("previous").GetProperty("algorithm").GetString());
+        AssertError(await GetAsync(Path, HttpStatusCode.NotFound), 5, "not_found");
+        AssertError(await JsonAsync(await SendAsync(_http, HttpMethod.Delete, Path, token: Token), HttpStatusCode.NotFound), 5, "not_found");
+        Assert.Equal("delete", (await GetAsync(Path + "/changes?limit=1")).GetProperty("changes")[0].GetProperty("action").GetString());
+    }
+
+    [Theory]
+    [InlineData("""{"algorithm":"weighted_rr","weights":{"i1":0}}""", "weights[i1]")]
+    [InlineData("""{"algorithm":"consistent_hash"}""", "sticky_key")]
+    [InlineData("""{"algorithm":"fastest"}""", "algorithm")]
+    [InlineData("""{"weights":{"i1":2}}""", "algorithm")]
+    public async Task InvalidPolicy_Is400_PolicyInvalid_WithTheField_AndChangesNothing(string json, string field)
+    {
+        var body = await JsonAsync(await PutAsync(json), HttpStatusCode.BadRequest);
+        AssertError(body, 3, "policy_invalid");
+        Assert.Contains(field, ViolatedFields(body));
+        AssertError(await GetAsync(Path, HttpStatusCode.NotFound), 5, "not_found");
+        Assert.Equal(0, (await GetAsync(Path + "/changes")).GetProperty("changes").GetArrayLength());
+    }
+
+    [Theory]
+    [InlineData("""{"algorithm": "weighted_rr", """, "malformed JSON")]
+    [InlineData("""{"algorithm":"weighted_rr","colour":"blue"}""", "unknown field")]
+    [InlineData("""{"algorithm":"weighted_rr","weights":{"i1":"two"}}""", "weight not a number")]
+    [InlineData("""{"algorithm":"weighted_rr","weights":{"i1":2.5}}""", "weight not whole")]
+    [InlineData("""{"algorithm":"weighted_rr","weights":{"i1":99999999999}}""", "weight beyond int32")]
+    [InlineData("""{"algorithm":"weighted_rr","weights":[1,2]}""", "weights not an object")]
+    [InlineData("""{"algorithm":["weighted_rr"]}""", "algorithm not a string")]
+    [InlineData("""[]""", "not an object")]
+    public async Task HostileJson_Is400_AndChangesNothing(string json, string why)
+    {
+        using var response = await PutAsync(json);
+        Assert.True(response.StatusCode == HttpStatusCode.BadRequest, why);
+        AssertError(await GetAsync(Path, HttpStatusCode.NotFound), 5, "not_found");
+    }
+
+    [Fact]
+    public async Task HugeWeightsMaps_AreRefused_AndTheServerKeepsServing()
+    {
+        var tooMany = "{\"algorithm\":\"weighted_rr\",\"weights\":{" + string.Join(",", Enumerable.Range(0, 10_001).Select(i => $"\"i{i}\":1")) + "}}";
+        var body = await JsonAsync(await PutAsync(tooMany), HttpStatusCode.BadRequest);
+        AssertError(body, 3, "policy_invalid");
+        Assert.Equal(["weights"], ViolatedFields(body));
+
+        var overLimit = "{\"algorithm\":\"weighted_rr\",\"weights\":{" + string.Join(",", Enumerable.Range(0, 100_000).Select(i => $"\"instance-{i}\":1")) + "}}";
+        using (var response = await PutAsync(overLimit))
+        {
+            Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        }
+
+        var most = "{\"algorithm\":\"weighted_rr\",\"weights\":{" + string.Join(",", Enumerable.Range(0, 10_000).Select(i => $"\"i{i}\":{1 + (i % 10_000)}")) + "}}";
+        var set = await JsonAsync(await PutAsync(most), HttpStatusCode.OK);
+        Assert.Equal(10_000, set.GetProperty("policy").GetProperty("weights").EnumerateObject().Count());
+        Assert.Equal("ok", await _http.GetStringAsync("/readyz").DefaultTimeout());
+    }
+
+    [Fact]
+    public async Task OverGrpc_TheTokenAndAgentComeFromMetadata()
+    {
+        var service = PolicyReflection.Descriptor.Services[0];
+        var setPolicy = new Method<SetPolicyRequest, SetPolicyResponse>(service.FindMethodByName("SetPolicy"));
+        var getPolicy = new Method<GetPolicyRequest, GetPolicyResponse>(service.FindMethodByName("GetPolicy"));
+        using var channel = _host.CreateChannel();
+        var request = new SetPolicyRequest { Image = "img.video.svc", Algorithm = "least_conn" };
+
+        var refused = await Assert.ThrowsAsync<RpcException>(() => channel.AsyncUnaryCall(setPolicy, request).ResponseAsync).DefaultTimeout();
+        Assert.Equal(StatusCode.Unauthenticated, refused.StatusCode);
+
+        var headers = new Metadata { { "x-platform-token", Token }, { "x-agent", "incident-bot" }, { "x-request-id", "grpc-req-1" } };
+        var set = await channel.AsyncUnaryCall(setPolicy, request, new CallOptions(headers: headers)).ResponseAsync.DefaultTimeout();
+        Assert.Equal("incident-bot", set.Policy.UpdatedBy);
+
+        var got = await channel.AsyncUnaryCall(getPolicy, new GetPolicyRequest { Image = "img.video.svc" }).ResponseAsync.DefaultTimeout();
+        Assert.Equal(set.Policy, got.Policy);
+        var change = (await GetAsync(Path + "/changes")).GetProperty("changes")[0];
+        Assert.Equal("grpc-req-1", change.GetProperty("request_id").GetString());
+    }
+}
