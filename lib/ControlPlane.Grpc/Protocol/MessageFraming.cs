@@ -140,6 +140,11 @@ internal static class MessageFraming
         where T : IMessage<T>
     {
         var size = message.CalculateSize();
+        if (LegacyCodec<T>.Required)
+        {
+            WriteLegacy(writer, message, compressor, level, maxSize);
+            return;
+        }
         if (compressor is null)
         {
             CheckSendSize(size, maxSize);
@@ -178,6 +183,18 @@ internal static class MessageFraming
         {
             ArrayPool<byte>.Shared.Return(raw);
         }
+    }
+
+    private static void WriteLegacy<T>(IBufferWriter<byte> writer, T message, ICompressionProvider? compressor, CompressionLevel level, int maxSize)
+        where T : IMessage<T>
+    {
+        var bytes = message.ToByteArray();
+        var payload = compressor is null ? bytes : CompressionProviders.Compress(compressor, bytes, level);
+        CheckSendSize(payload.Length, maxSize);
+        var span = writer.GetSpan(GrpcProtocol.HeaderSize + payload.Length);
+        WriteHeader(span, compressor is not null, payload.Length);
+        payload.CopyTo(span[GrpcProtocol.HeaderSize..]);
+        writer.Advance(GrpcProtocol.HeaderSize + payload.Length);
     }
 
     /// <summary>A whole framed message as one array: the unary client request path.</summary>
@@ -242,7 +259,7 @@ internal static class MessageFraming
         }
         try
         {
-            return parser.ParseFrom(payload);
+            return LegacyCodec<T>.Required ? parser.ParseFrom(payload.ToArray()) : parser.ParseFrom(payload);
         }
         catch (InvalidProtocolBufferException ex)
         {

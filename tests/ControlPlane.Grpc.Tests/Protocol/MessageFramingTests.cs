@@ -22,6 +22,27 @@ public sealed class MessageFramingTests
         Assert.Equal(message.ToByteArray(), framed[5..]);
     }
 
+    [Theory]
+    [InlineData(null)]
+    [InlineData("gzip")]
+    public async Task MessagesOfOlderGeneratedCode_RoundTrip(string? encoding)
+    {
+        // Google.Api.CommonProtos 2.0.0 (google.rpc.Status, a NACK's error_detail) predates the span
+        // codec: those types go through protobuf's stream codec, framed the same way.
+        Assert.True(LegacyCodec<Google.Rpc.Status>.Required);
+        Assert.False(LegacyCodec<SimpleRequest>.Required);
+        var compressor = encoding is null ? null : CompressionProviders.Default.Find(encoding);
+        var message = new Google.Rpc.Status { Code = 3, Message = "port 6666 is reserved" };
+        message.Details.Add(Google.Protobuf.WellKnownTypes.Any.Pack(new Google.Rpc.ErrorInfo { Type = "policy_invalid" }));
+        var pipe = new Pipe();
+        MessageFraming.WriteMessage(pipe.Writer, message, compressor, CompressionLevel.Fastest, 1024);
+        await pipe.Writer.CompleteAsync();
+
+        var read = await MessageFraming.ReadMessageAsync(pipe.Reader, Google.Rpc.Status.Parser, compressor, encoding, 1024, CancellationToken.None).DefaultTimeout();
+
+        Assert.Equal(message, read);
+    }
+
     [Fact]
     public async Task ReadsSeveralMessages_ArrivingInOddChunks()
     {
