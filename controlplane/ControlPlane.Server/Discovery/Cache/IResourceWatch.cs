@@ -1,0 +1,50 @@
+namespace ControlPlane.Server.Discovery.Cache;
+
+/// <summary>
+/// The boundary between the resource cache and the stream server (go-control-plane's cache/server
+/// split): streams read immutable per-type snapshots and are told which resources changed; the cache
+/// knows nothing of streams, nodes, nonces or gRPC.
+/// </summary>
+public interface IResourceWatch
+{
+    /// <summary>Increases by one with every applied batch of changes that changed at least one resource.</summary>
+    long Revision { get; }
+
+    /// <summary>Completes once every resource has been loaded from the stores (until then, snapshots are empty).</summary>
+    Task WhenWarm { get; }
+
+    /// <summary>The current snapshot of <paramref name="typeUrl"/> (empty for an unknown type).</summary>
+    ResourceTypeSnapshot Snapshot(string typeUrl);
+
+    /// <summary>
+    /// Calls <paramref name="onChanged"/> after every applied batch that changed something, on the
+    /// cache's thread, one batch at a time: it must return quickly and never block. Dispose to stop.
+    /// </summary>
+    IDisposable Watch(Action<ResourceChangeSet> onChanged);
+}
+
+/// <summary>A resource's identity: its type URL and name.</summary>
+public readonly record struct ResourceKey(string TypeUrl, string Name);
+
+/// <summary>What one applied batch changed (added, changed or removed resources), by type.</summary>
+public sealed class ResourceChangeSet
+{
+    public ResourceChangeSet(long revision, long observedTimestamp, IReadOnlyDictionary<string, IReadOnlySet<string>> namesByType)
+    {
+        ArgumentNullException.ThrowIfNull(namesByType);
+        Revision = revision;
+        ObservedTimestamp = observedTimestamp;
+        NamesByType = namesByType;
+    }
+
+    /// <summary>The cache revision after this batch.</summary>
+    public long Revision { get; }
+
+    /// <summary>When the first change of the batch was signalled (<see cref="TimeProvider.GetTimestamp"/>), to measure push latency.</summary>
+    public long ObservedTimestamp { get; }
+
+    /// <summary>Changed resource names per type URL; types without changes are absent.</summary>
+    public IReadOnlyDictionary<string, IReadOnlySet<string>> NamesByType { get; }
+
+    public int Count => NamesByType.Values.Sum(n => n.Count);
+}

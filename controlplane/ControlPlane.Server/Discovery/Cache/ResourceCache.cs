@@ -1,0 +1,258 @@
+using System.Collections.Concurrent;
+using System.Collections.Immutable;
+using System.Diagnostics;
+using System.Threading.Channels;
+using ControlPlane.Server.Resources;
+
+namespace ControlPlane.Server.Discovery.Cache;
+
+/// <summary>
+/// The current version of every resource, per type and name, rebuilt from the stores when
+/// <see cref="ResourceChanges"/> signals a change. Signals are debounced (<see cref="ChangeDebouncer"/>),
+/// then one worker reads the stores and swaps in new immutable snapshots; a resource whose content
+/// did not change keeps its version and is not reported, so nothing is sent for it. Loads everything
+/// when the host starts and reports warm once done.
+/// </summary>
+internal sealed class ResourceCache : IResourceWatch, IHostedService, IDisposable
+{
+    private static readonly string[] Types = [ResourceTypes.EndpointSet, ResourceTypes.RoutingPolicy];
+
+    private readonly Dictionary<string, Slot> _slots = Types.ToDictionary(t => t, t => new Slot(ResourceTypeSnapshot.Empty(t)), StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<Watcher, byte> _watchers = new();
+    private readonly TaskCompletionSource _warm = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly ResourceChanges _changes;
+    private readonly ResourceLoader _loader;
+    private readonly DiscoveryOptions _options;
+    private readonly TimeProvider _clock;
+    private readonly DiscoveryMetrics _metrics;
+    private readonly ILogger _logger;
+    private readonly ChangeDebouncer _debouncer;
+    private long _revision;
+    private Task? _worker;
+
+    public ResourceCache(
+        ResourceChanges changes, ResourceLoader loader, DiscoveryOptions options, TimeProvider clock, DiscoveryMetrics metrics, ILogger<ResourceCache> logger)
+    {
+        ArgumentNullException.ThrowIfNull(changes);
+        ArgumentNullException.ThrowIfNull(loader);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(clock);
+        ArgumentNullException.ThrowIfNull(metrics);
+        ArgumentNullException.ThrowIfNull(logger);
+        _changes = changes;
+        _loader = loader;
+        _options = options;
+        _clock = clock;
+        _metrics = metrics;
+        _logger = logger;
+        _debouncer = new ChangeDebouncer(clock, options.DebounceWindow, options.MaxDebounceDelay, () => _wake.Writer.TryWrite(true));
+        metrics.Resources = () => _slots.Select(s => (s.Key, s.Value.Current.Count));
+    }
+
+    public long Revision => Interlocked.Read(ref _revision);
+
+    public Task WhenWarm => _warm.Task;
+
+    public bool IsWarm => _warm.Task.IsCompletedSuccessfully;
+
+    public ResourceTypeSnapshot Snapshot(string typeUrl) =>
+        _slots.TryGetValue(typeUrl, out var slot) ? slot.Current : ResourceTypeSnapshot.Empty(typeUrl);
+
+    public IDisposable Watch(Action<ResourceChangeSet> onChanged)
+    {
+        ArgumentNullException.ThrowIfNull(onChanged);
+        var watcher = new Watcher(this, onChanged);
+        _watchers.TryAdd(watcher, 0);
+        return watcher;
+    }
+
+    /// <summary>Open watches (for leak checks).</summary>
+    public int WatchCount => _watchers.Count;
+
+    /// <summary>Changes signalled and waiting for their debounce (for tests and diagnostics).</summary>
+    internal int PendingChanges => _debouncer.PendingCount;
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        // Subscribe before loading: a change made during the load is applied again afterwards,
+        // which is harmless (same content, same version), where a missed one would be stale forever.
+        _changes.Changed += OnChanged;
+        _worker = Task.Run(() => RunAsync(_stopping.Token), CancellationToken.None);
+        return Task.CompletedTask;
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        _changes.Changed -= OnChanged;
+        await _stopping.CancelAsync();
+        if (_worker is not null)
+        {
+            try
+            {
+                await _worker.WaitAsync(cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+    }
+
+    private void OnChanged(string typeUrl, string name)
+    {
+        if (_slots.ContainsKey(typeUrl) && !string.IsNullOrEmpty(name))
+        {
+            _debouncer.Add(new ResourceKey(typeUrl, name));
+        }
+    }
+
+    private async Task RunAsync(CancellationToken cancellationToken)
+    {
+        await WarmUpAsync(cancellationToken);
+        while (true)
+        {
+            await _wake.Reader.ReadAsync(cancellationToken);
+            // One batch per wake-up: changes that arrived while this one was applied wait for their
+            // own debounce, so a burst stays coalesced.
+            if (_debouncer.Take() is { } batch)
+            {
+                await ApplyAsync(batch.Keys, batch.ObservedTimestamp, cancellationToken);
+            }
+        }
+    }
+
+    private async Task WarmUpAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var started = Stopwatch.GetTimestamp();
+            try
+            {
+                var loaded = new Dictionary<string, List<VersionedResource>>(StringComparer.Ordinal);
+                foreach (var type in Types)
+                {
+                    loaded[type] = await _loader.LoadAllAsync(type, cancellationToken);
+                }
+                var revision = Interlocked.Increment(ref _revision);
+                foreach (var (type, resources) in loaded)
+                {
+                    var builder = ImmutableSortedDictionary.CreateBuilder<string, VersionedResource>(StringComparer.Ordinal);
+                    ulong digest = 0;
+                    foreach (var resource in resources)
+                    {
+                        builder[resource.Name] = resource;
+                        digest ^= resource.Digest;
+                    }
+                    _slots[type].Current = new ResourceTypeSnapshot(type, revision, builder.ToImmutable(), digest);
+                }
+                DiscoveryLog.Warm(_logger, loaded[ResourceTypes.EndpointSet].Count, loaded[ResourceTypes.RoutingPolicy].Count, (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                _warm.TrySetResult();
+                return;
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                DiscoveryLog.LoadFailed(_logger, ex, _debouncer.PendingCount, _options.RebuildRetryDelay);
+                await Task.Delay(_options.RebuildRetryDelay, _clock, cancellationToken);
+            }
+        }
+    }
+
+    private async Task ApplyAsync(IReadOnlyCollection<ResourceKey> keys, long observedTimestamp, CancellationToken cancellationToken)
+    {
+        var updates = new List<(Slot Slot, ImmutableSortedDictionary<string, VersionedResource> Resources, ulong Digest, HashSet<string> Changed)>();
+        try
+        {
+            foreach (var group in keys.GroupBy(k => k.TypeUrl, StringComparer.Ordinal))
+            {
+                var names = group.Select(k => k.Name).ToList();
+                var loaded = await _loader.LoadAsync(group.Key, names, cancellationToken);
+                var slot = _slots[group.Key];
+                var current = slot.Current;
+                var builder = current.Resources.ToBuilder();
+                var digest = current.Digest;
+                var changed = new HashSet<string>(StringComparer.Ordinal);
+                foreach (var (name, resource) in loaded)
+                {
+                    var existing = builder.GetValueOrDefault(name);
+                    if (resource?.Version == existing?.Version)
+                    {
+                        continue; // equal content, equal version: nothing to send
+                    }
+                    if (existing is not null)
+                    {
+                        digest ^= existing.Digest;
+                        builder.Remove(name);
+                    }
+                    if (resource is not null)
+                    {
+                        digest ^= resource.Digest;
+                        builder[name] = resource;
+                    }
+                    changed.Add(name);
+                }
+                if (changed.Count > 0)
+                {
+                    updates.Add((slot, builder.ToImmutable(), digest, changed));
+                }
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            _debouncer.Retry(keys, _options.RebuildRetryDelay);
+            DiscoveryLog.LoadFailed(_logger, ex, keys.Count, _options.RebuildRetryDelay);
+            return;
+        }
+        if (updates.Count == 0)
+        {
+            DiscoveryLog.Applied(_logger, Revision, 0, keys.Count);
+            return;
+        }
+
+        var revision = Interlocked.Increment(ref _revision);
+        var byType = new Dictionary<string, IReadOnlySet<string>>(StringComparer.Ordinal);
+        foreach (var (slot, resources, digest, changed) in updates)
+        {
+            slot.Current = new ResourceTypeSnapshot(slot.Current.TypeUrl, revision, resources, digest);
+            byType[slot.Current.TypeUrl] = changed;
+            _metrics.CacheChanged(slot.Current.TypeUrl, changed.Count);
+        }
+        var changeSet = new ResourceChangeSet(revision, observedTimestamp, byType);
+        DiscoveryLog.Applied(_logger, revision, changeSet.Count, keys.Count);
+        foreach (var watcher in _watchers.Keys)
+        {
+            try
+            {
+                watcher.Notify(changeSet);
+            }
+            catch (Exception ex)
+            {
+                DiscoveryLog.WatcherFailed(_logger, ex, revision);
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        _debouncer.Dispose();
+        _stopping.Dispose();
+    }
+
+    private sealed class Slot(ResourceTypeSnapshot initial)
+    {
+        private volatile ResourceTypeSnapshot _current = initial;
+
+        public ResourceTypeSnapshot Current
+        {
+            get => _current;
+            set => _current = value;
+        }
+    }
+
+    private sealed class Watcher(ResourceCache cache, Action<ResourceChangeSet> onChanged) : IDisposable
+    {
+        public void Notify(ResourceChangeSet changes) => onChanged(changes);
+
+        public void Dispose() => cache._watchers.TryRemove(this, out _);
+    }
+}

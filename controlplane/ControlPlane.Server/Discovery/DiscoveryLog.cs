@@ -1,0 +1,38 @@
+namespace ControlPlane.Server.Discovery;
+
+internal static partial class DiscoveryLog
+{
+    [LoggerMessage(EventId = 4001, Level = LogLevel.Information, Message = "Discovery cache is warm: {EndpointSets} endpoint sets and {Policies} routing policies loaded in {ElapsedMs} ms")]
+    public static partial void Warm(ILogger logger, int endpointSets, int policies, long elapsedMs);
+
+    [LoggerMessage(EventId = 4002, Level = LogLevel.Error, Message = "Reading resources from the stores failed ({Changes} changes waiting); retrying in {RetryIn}")]
+    public static partial void LoadFailed(ILogger logger, Exception exception, int changes, TimeSpan retryIn);
+
+    [LoggerMessage(EventId = 4003, Level = LogLevel.Debug, Message = "Cache revision {Revision}: {Changed} of {Signalled} signalled resources changed")]
+    public static partial void Applied(ILogger logger, long revision, int changed, int signalled);
+
+    [LoggerMessage(EventId = 4004, Level = LogLevel.Error, Message = "A resource watcher failed on revision {Revision}")]
+    public static partial void WatcherFailed(ILogger logger, Exception exception, long revision);
+
+    [LoggerMessage(EventId = 4010, Level = LogLevel.Information, Message = "Node {NodeId} opened {Variant} stream {StreamId} from {Peer}")]
+    public static partial void StreamOpened(ILogger logger, string nodeId, string variant, long streamId, string peer);
+
+    [LoggerMessage(EventId = 4011, Level = LogLevel.Information, Message = "Stream {StreamId} of node {NodeId} closed after {Duration}: {Outcome}")]
+    public static partial void StreamClosed(ILogger logger, long streamId, string nodeId, TimeSpan duration, string outcome);
+
+    [LoggerMessage(EventId = 4012, Level = LogLevel.Warning, Message = "Node {NodeId} rejected {TypeUrl} version {Version} (nonce {Nonce}): {Error}")]
+    public static partial void Nack(ILogger logger, string nodeId, string typeUrl, string version, string nonce, string error);
+
+    [LoggerMessage(EventId = 4013, Level = LogLevel.Debug, Message = "Node {NodeId} answered {TypeUrl} nonce {Nonce}, which is not the latest sent ({Latest}): ACK/NACK ignored")]
+    public static partial void StaleNonce(ILogger logger, string nodeId, string typeUrl, string nonce, string latest);
+
+    [LoggerMessage(EventId = 4014, Level = LogLevel.Warning, Message = "Closing stream {StreamId} of node {NodeId}: {Why}")]
+    public static partial void Stuck(ILogger logger, long streamId, string nodeId, string why);
+
+    [LoggerMessage(EventId = 4015, Level = LogLevel.Warning,
+        Message = "No dataplane token is configured ({Variable} or {FileVariable}): discovery streams accept any caller")]
+    public static partial void DataplaneOpen(ILogger logger, string variable, string fileVariable);
+
+    [LoggerMessage(EventId = 4016, Level = LogLevel.Warning, Message = "Refused dataplane call {Method} from {Peer}: {Why}")]
+    public static partial void Refused(ILogger logger, string method, string peer, string why);
+}

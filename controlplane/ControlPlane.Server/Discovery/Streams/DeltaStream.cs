@@ -1,0 +1,393 @@
+using System.Collections.Immutable;
+using ControlPlane.Api.V1;
+using ControlPlane.Server.Discovery.Cache;
+
+namespace ControlPlane.Server.Discovery.Streams;
+
+/// <summary>
+/// An incremental stream (DeltaResources): responses carry only resources whose version differs from
+/// what the node holds, plus explicit removals. The server keeps, per type, what the node holds
+/// (name → version), so a reconnecting node that sends initial_resource_versions gets exactly what
+/// changed while it was away. system_version_info is the version of what the node holds of the type
+/// after applying the response (<see cref="ResourceSetVersion"/>; for a wildcard subscription, the
+/// version of the whole type). Reads top to bottom: a request, then what the next response is.
+/// </summary>
+internal sealed class DeltaStream(StreamServices services, Node node, string peer)
+    : DiscoveryStream<DeltaResourcesRequest, DeltaResourcesResponse, DeltaStream.State>(services, node, peer)
+{
+    /// <summary>Above this many changed names in one batch, a wildcard subscription rescans the type instead of queueing each name.</summary>
+    private const int RescanThreshold = 256;
+
+    public override string Variant => "delta";
+
+    protected override Node? NodeOf(DeltaResourcesRequest request) => request.Node;
+
+    protected override bool HandleCore(DeltaResourcesRequest request)
+    {
+        var max = Services.Options.MaxResourceNamesPerRequest;
+        var type = NodeIdentity.RequireType(request.TypeUrl);
+        NodeIdentity.RequireNames(request.ResourceNamesSubscribe, "resource_names_subscribe", max);
+        NodeIdentity.RequireNames(request.ResourceNamesUnsubscribe, "resource_names_unsubscribe", max);
+        NodeIdentity.RequireNames(request.InitialResourceVersions.Keys, "initial_resource_versions", max);
+        var first = !Types.TryGetValue(type, out var state);
+        if (first)
+        {
+            state = new State(type);
+            Types.Add(type, state);
+        }
+
+        // ACK/NACK of the latest response (a stale nonce's is ignored); subscription changes apply
+        // whatever the nonce (xDS "Incremental xDS": the server must honor subscription changes even
+        // if the nonce is stale).
+        var answered = Answer(state!, request.ResponseNonce, request.ErrorDetail);
+        if (answered)
+        {
+            Settle(state!, rejected: request.ErrorDetail is not null);
+        }
+
+        if (first)
+        {
+            // No subscribe and no unsubscribe on the first request: a wildcard subscription (xDS legacy rule).
+            state!.Wildcard = request.ResourceNamesSubscribe.Count == 0 && request.ResourceNamesUnsubscribe.Count == 0;
+            // Resume: what the node holds from an earlier stream. Only on the first request of a type.
+            foreach (var (name, version) in request.InitialResourceVersions)
+            {
+                if (name != "*")
+                {
+                    state.Hold(VersionedResource.Claimed(type, name, version));
+                }
+            }
+            state.Rescan = true;
+            state.Respond = true; // the first request of a type is always answered (discovery.proto)
+        }
+        foreach (var name in request.ResourceNamesSubscribe)
+        {
+            if (name == "*")
+            {
+                state!.Rescan |= !state.Wildcard;
+                state.Wildcard = true;
+                continue;
+            }
+            state!.Names.Add(name);
+            // xDS "Subscribing to Resources": a subscribed name must be answered even if the server thinks
+            // the node has it. On the first request, initial_resource_versions says what it has.
+            if (!first || !state.Held.ContainsKey(name))
+            {
+                state.Forced.Add(name);
+            }
+        }
+        foreach (var name in request.ResourceNamesUnsubscribe)
+        {
+            if (name == "*")
+            {
+                if (state!.Wildcard)
+                {
+                    state.Wildcard = false;
+                    state.ForgetOutOfScope(); // the node drops what it held only through the wildcard
+                }
+                continue;
+            }
+            state!.Names.Remove(name);
+            if (state.Wildcard)
+            {
+                // xDS "Unsubscribing from Resources": with a wildcard too, the node cannot tell whether it
+                // should keep the resource; answer it (as a resource if it exists, else a removal).
+                state.Forced.Add(name);
+            }
+            else
+            {
+                state.Forget(name); // no answer needed: the node drops it
+            }
+        }
+        if (!state!.AwaitingAck && state.VersionAcked.Length > 0)
+        {
+            // Unsubscribing drops resources on the node without a response: what it holds acknowledged changed.
+            state.VersionAcked = AckedVersion(state);
+        }
+        if (state.HasWork && (first || request.ResourceNamesSubscribe.Count > 0 || request.ResourceNamesUnsubscribe.Count > 0 || answered))
+        {
+            MarkPending(state);
+            return true;
+        }
+        return false;
+    }
+
+    /// <summary>Under the lock: the node answered the outstanding response; a NACK puts back what it held before.</summary>
+    private static void Settle(State state, bool rejected)
+    {
+        if (rejected)
+        {
+            foreach (var (name, previous, sent) in state.Outstanding)
+            {
+                if (!state.InScope(name))
+                {
+                    continue;
+                }
+                // Not sent again until it changes: "" marks a rejected removal.
+                state.Rejected[name] = sent ?? "";
+                if (previous is not null)
+                {
+                    state.Hold(previous);
+                }
+                else
+                {
+                    state.Release(name);
+                }
+            }
+        }
+        state.Outstanding.Clear();
+    }
+
+    protected override bool MarkChanged(State state, IReadOnlySet<string> names)
+    {
+        if (state.Wildcard)
+        {
+            if (names.Count > RescanThreshold)
+            {
+                state.Rescan = true;
+            }
+            else
+            {
+                state.Dirty.UnionWith(names);
+            }
+            return true;
+        }
+        var before = state.Dirty.Count;
+        if (state.Names.Count <= names.Count)
+        {
+            foreach (var name in state.Names)
+            {
+                if (names.Contains(name))
+                {
+                    state.Dirty.Add(name);
+                }
+            }
+        }
+        else
+        {
+            foreach (var name in names)
+            {
+                if (state.Names.Contains(name))
+                {
+                    state.Dirty.Add(name);
+                }
+            }
+        }
+        return state.Dirty.Count > before;
+    }
+
+    protected override DeltaResourcesResponse? BuildNext()
+    {
+        foreach (var state in Types.Values)
+        {
+            // One response per type in flight, so a NACK always names the latest response.
+            if (state.AwaitingAck || !state.HasWork)
+            {
+                continue;
+            }
+            if (Build(state) is { } response)
+            {
+                return response;
+            }
+        }
+        return null;
+    }
+
+    private DeltaResourcesResponse? Build(State state)
+    {
+        var snapshot = Services.Cache.Snapshot(state.TypeUrl);
+        var candidates = new SortedSet<string>(state.Dirty, StringComparer.Ordinal);
+        candidates.UnionWith(state.Forced);
+        if (state.Rescan)
+        {
+            if (state.Wildcard)
+            {
+                candidates.UnionWith(snapshot.Resources.Keys);
+            }
+            candidates.UnionWith(state.Names);
+            candidates.UnionWith(state.Held.Keys);
+        }
+        state.Dirty.Clear();
+        state.Rescan = false;
+
+        var response = new DeltaResourcesResponse { TypeUrl = state.TypeUrl, ControlPlaneId = Services.ControlPlaneId };
+        var budget = Services.Options.MaxDeltaResponseBytes;
+        var bytes = 0;
+        foreach (var name in candidates)
+        {
+            if (bytes >= budget)
+            {
+                // Split: the rest follows once the node has answered this part.
+                state.Dirty.Add(name);
+                continue;
+            }
+            var forced = state.Forced.Remove(name);
+            if (!state.InScope(name))
+            {
+                state.Forget(name);
+                continue;
+            }
+            var current = snapshot.Find(name);
+            var holding = state.Held.GetValueOrDefault(name);
+            var held = holding?.Version;
+            var rejected = state.Rejected.GetValueOrDefault(name);
+            if (current is not null)
+            {
+                if (!forced && (current.Version == held || current.Version == rejected))
+                {
+                    continue; // the node has this version, or rejected it
+                }
+                response.Resources.Add(current.Wire);
+                bytes += current.Size;
+                state.Outstanding.Add((name, holding, current.Version));
+                state.Hold(current);
+                state.Rejected.Remove(name);
+            }
+            else if (held is not null)
+            {
+                if (!forced && rejected is { Length: 0 })
+                {
+                    continue; // the node rejected this removal
+                }
+                response.RemovedResources.Add(name);
+                state.Outstanding.Add((name, holding, null));
+                state.Release(name);
+            }
+            else if (forced)
+            {
+                // xDS "Knowing When a Requested Resource Does Not Exist": a name the node asked for that does not exist.
+                response.RemovedResources.Add(name);
+                state.Outstanding.Add((name, null, null));
+            }
+        }
+        if (response.Resources.Count == 0 && response.RemovedResources.Count == 0 && !state.Respond)
+        {
+            NothingDue(state);
+            return null;
+        }
+        state.ShareWhenInSync(snapshot);
+        response.SystemVersionInfo = ResourceSetVersion.Format(state.HeldDigest);
+        response.Nonce = NextNonce();
+        Sent(state, response.SystemVersionInfo, response.Nonce);
+        return response;
+    }
+
+    public override int PrivateResourceEntries
+    {
+        get
+        {
+            lock (Sync)
+            {
+                return Types.Values.Sum(t => ReferenceEquals(t.Held, Services.Cache.Snapshot(t.TypeUrl).Resources) ? 0 : t.Held.Count);
+            }
+        }
+    }
+
+    /// <summary>What the server believes the node holds, which after an ACK is what the node has acknowledged.</summary>
+    protected override string AckedVersion(State state) => ResourceSetVersion.Format(state.HeldDigest);
+
+    protected override string CurrentVersion(State state)
+    {
+        var snapshot = Services.Cache.Snapshot(state.TypeUrl);
+        if (state.Wildcard)
+        {
+            return snapshot.Version;
+        }
+        ulong digest = 0;
+        foreach (var name in state.Names)
+        {
+            if (snapshot.Find(name) is { } resource)
+            {
+                digest ^= resource.Digest;
+            }
+        }
+        return ResourceSetVersion.Format(digest);
+    }
+
+    internal sealed class State(string typeUrl) : TypeState(typeUrl)
+    {
+        /// <summary>
+        /// What the node holds, as far as the server knows. Immutable, so a wildcard node in sync with
+        /// the cache shares the cache's own snapshot instead of a copy: an idle stream costs no memory
+        /// per resource (see <see cref="ShareWhenInSync"/>).
+        /// </summary>
+        public ImmutableSortedDictionary<string, VersionedResource> Held { get; private set; } = ImmutableSortedDictionary.Create<string, VersionedResource>(StringComparer.Ordinal);
+
+        /// <summary>The set version of <see cref="Held"/>, kept up to date one resource at a time.</summary>
+        public ulong HeldDigest { get; private set; }
+
+        /// <summary>Versions the node rejected, by name ("" for a rejected removal): not sent again until they change.</summary>
+        public Dictionary<string, string> Rejected { get; } = new(StringComparer.Ordinal);
+
+        /// <summary>Names that changed since the last response.</summary>
+        public HashSet<string> Dirty { get; } = new(StringComparer.Ordinal);
+
+        /// <summary>Names that must be answered even if unchanged (subscribed again, or unsubscribed under a wildcard).</summary>
+        public HashSet<string> Forced { get; } = new(StringComparer.Ordinal);
+
+        /// <summary>Compare every subscribed and held name (first request, new wildcard, very large change batches).</summary>
+        public bool Rescan { get; set; }
+
+        /// <summary>What the outstanding response changed: name, version held before, version sent (null for a removal).</summary>
+        public List<(string Name, VersionedResource? Previous, string? Sent)> Outstanding { get; } = [];
+
+        public override bool HasWork => Respond || Rescan || Dirty.Count > 0 || Forced.Count > 0;
+
+        public override int QueueDepth => Dirty.Count + Forced.Count + (Rescan || (Respond && Dirty.Count + Forced.Count == 0) ? 1 : 0);
+
+        public override int ResourceCount => Held.Count;
+
+        public bool InScope(string name) => Wildcard || Names.Contains(name);
+
+        public void Hold(VersionedResource resource)
+        {
+            Release(resource.Name);
+            Held = Held.SetItem(resource.Name, resource);
+            HeldDigest ^= resource.Digest;
+        }
+
+        public void Release(string name)
+        {
+            if (Held.TryGetValue(name, out var held))
+            {
+                Held = Held.Remove(name);
+                HeldDigest ^= held.Digest;
+            }
+        }
+
+        /// <summary>
+        /// A wildcard node that holds exactly the type's snapshot (same set version and count) refers to
+        /// the snapshot's immutable map itself; the next change copies only the path it touches.
+        /// </summary>
+        public void ShareWhenInSync(ResourceTypeSnapshot snapshot)
+        {
+            if (Wildcard && HeldDigest == snapshot.Digest && Held.Count == snapshot.Count && !ReferenceEquals(Held, snapshot.Resources))
+            {
+                Held = snapshot.Resources;
+            }
+        }
+
+        /// <summary>The node no longer wants <paramref name="name"/>: forget everything about it.</summary>
+        public void Forget(string name)
+        {
+            Release(name);
+            Rejected.Remove(name);
+            Dirty.Remove(name);
+            Forced.Remove(name);
+        }
+
+        public void ForgetOutOfScope()
+        {
+            foreach (var name in Held.Keys.Where(n => !InScope(n)).ToList())
+            {
+                Forget(name);
+            }
+            foreach (var name in Rejected.Keys.Where(n => !InScope(n)).ToList())
+            {
+                Rejected.Remove(name);
+            }
+            Dirty.RemoveWhere(n => !InScope(n));
+            Forced.RemoveWhere(n => !InScope(n));
+        }
+    }
+}

@@ -1,0 +1,110 @@
+using System.Collections.Concurrent;
+using ControlPlane.Server.Discovery.Cache;
+using ControlPlane.Server.Discovery.Status;
+
+namespace ControlPlane.Server.Discovery.Streams;
+
+/// <summary>
+/// The discovery streams open on this replica: the read-only view the fleet sync view uses, the
+/// stream gauges, and the sweep that closes stuck streams. A stream is in here exactly while its
+/// call runs.
+/// </summary>
+internal sealed class StreamRegistry : IDataplaneStreams, IDisposable
+{
+    private readonly ConcurrentDictionary<long, IDiscoveryStream> _streams = new();
+    private readonly IResourceWatch _cache;
+    private readonly DiscoveryOptions _options;
+    private readonly TimeProvider _clock;
+    private readonly ILogger _logger;
+    private readonly ITimer _sweep;
+
+    public StreamRegistry(IResourceWatch cache, DiscoveryOptions options, TimeProvider clock, DiscoveryMetrics metrics, ILogger<StreamRegistry> logger)
+    {
+        ArgumentNullException.ThrowIfNull(cache);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(clock);
+        ArgumentNullException.ThrowIfNull(metrics);
+        ArgumentNullException.ThrowIfNull(logger);
+        _cache = cache;
+        _options = options;
+        _clock = clock;
+        _logger = logger;
+        metrics.Streams = Counts;
+        _sweep = clock.CreateTimer(static s => ((StreamRegistry)s!).Sweep(), this, options.StuckCheckInterval, options.StuckCheckInterval);
+    }
+
+    public event Action<DataplaneStreamEvent>? Changed;
+
+    public int Count => _streams.Count;
+
+    /// <summary>The open streams themselves (diagnostics and tests).</summary>
+    internal IEnumerable<IDiscoveryStream> Open => _streams.Values;
+
+    public IReadOnlyList<DataplaneStreamStatus> List() =>
+        _streams.Values.Select(s => s.Snapshot()).OrderBy(s => s.NodeId, StringComparer.Ordinal).ThenBy(s => s.StreamId).ToArray();
+
+    public IReadOnlyList<DataplaneStreamStatus> ForNode(string nodeId) =>
+        _streams.Values.Where(s => s.NodeId == nodeId).Select(s => s.Snapshot()).OrderBy(s => s.StreamId).ToArray();
+
+    public void Add<TStream>(TStream stream)
+        where TStream : IDiscoveryStream
+    {
+        _streams[stream.Id] = stream;
+        var snapshot = stream.Snapshot();
+        DiscoveryLog.StreamOpened(_logger, stream.NodeId, stream.Variant, stream.Id, snapshot.Peer);
+        Raise(new DataplaneStreamEvent(DataplaneStreamEventKind.Opened, stream.NodeId, stream.Id));
+    }
+
+    public void Remove<TStream>(TStream stream, string outcome)
+        where TStream : IDiscoveryStream
+    {
+        if (!_streams.TryRemove(stream.Id, out _))
+        {
+            return;
+        }
+        var final = stream.Snapshot();
+        DiscoveryLog.StreamClosed(_logger, stream.Id, stream.NodeId, _clock.GetUtcNow() - final.ConnectedSince, outcome);
+        Raise(new DataplaneStreamEvent(DataplaneStreamEventKind.Closed, stream.NodeId, stream.Id, final));
+    }
+
+    public void Raise(DataplaneStreamEvent e) => Changed?.Invoke(e);
+
+    /// <summary>Closes the streams whose nodes have held back work for longer than the stuck timeout.</summary>
+    internal void Sweep()
+    {
+        if (!_cache.WhenWarm.IsCompletedSuccessfully)
+        {
+            return; // waiting for the cache is the server's delay, not the node's
+        }
+        foreach (var stream in _streams.Values)
+        {
+            if (stream.CheckStuck(_options.StuckStreamTimeout) is { } why)
+            {
+                stream.Close(why);
+            }
+        }
+    }
+
+    private (int Sotw, int Delta, int Nodes, long Queued) Counts()
+    {
+        int sotw = 0, delta = 0;
+        long queued = 0;
+        var nodes = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var stream in _streams.Values)
+        {
+            if (stream.Variant == "sotw")
+            {
+                sotw++;
+            }
+            else
+            {
+                delta++;
+            }
+            nodes.Add(stream.NodeId);
+            queued += stream.QueueDepth;
+        }
+        return (sotw, delta, nodes.Count, queued);
+    }
+
+    public void Dispose() => _sweep.Dispose();
+}

@@ -1,0 +1,38 @@
+using ControlPlane.Server.Discovery.Cache;
+
+namespace ControlPlane.Server.Discovery.Streams;
+
+/// <summary>What every discovery stream shares: the cache, settings, clock, metrics, the registry of open streams.</summary>
+internal sealed class StreamServices
+{
+    public StreamServices(IResourceWatch cache, DiscoveryOptions options, TimeProvider clock, DiscoveryMetrics metrics, StreamRegistry registry, ILogger<DiscoveryService> logger)
+    {
+        ArgumentNullException.ThrowIfNull(cache);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(clock);
+        ArgumentNullException.ThrowIfNull(metrics);
+        ArgumentNullException.ThrowIfNull(registry);
+        ArgumentNullException.ThrowIfNull(logger);
+        Cache = cache;
+        Options = options;
+        Clock = clock;
+        Metrics = metrics;
+        Registry = registry;
+        Logger = logger;
+        ControlPlaneId = options.ResolveControlPlaneId();
+    }
+
+    public IResourceWatch Cache { get; }
+
+    public DiscoveryOptions Options { get; }
+
+    public TimeProvider Clock { get; }
+
+    public DiscoveryMetrics Metrics { get; }
+
+    public StreamRegistry Registry { get; }
+
+    public ILogger Logger { get; }
+
+    public string ControlPlaneId { get; }
+}

@@ -1,0 +1,121 @@
+using ControlPlane.Api.V1;
+using ControlPlane.Server.Resources;
+using ControlPlane.Server.Tests.Discovery.Fakes;
+
+namespace ControlPlane.Server.Tests.Discovery;
+
+/// <summary>
+/// A rejected version keeps the node on its last accepted one, is recorded, is not sent again, and a
+/// fix goes through. Most run over the in-memory transport (exact ordering); <see cref="OverGrpc_ANackReachesTheServer"/>
+/// shows a NACK's error_detail (google.rpc.Status of Google.Api.CommonProtos, older generated code)
+/// crossing the real gRPC runtime.
+/// </summary>
+public sealed class NackTests
+{
+    private static readonly string Endpoints = ResourceTypes.EndpointSet;
+
+    /// <summary>The node refuses any endpoint on port 6666.</summary>
+    private static FakeNodeOptions Picky() => new()
+    {
+        Reject = r => EndpointSet.Parser.ParseFrom(r.Resource_.Value).Endpoints.FirstOrDefault(e => e.Port == 6666) is { } bad
+            ? $"endpoint_set[{r.Name}].endpoints[{bad.InstanceId}].port: 6666 is reserved"
+            : null,
+    };
+
+    [Fact]
+    public async Task Delta_NackThenFix()
+    {
+        await using var host = await DiscoveryHost.StartAsync();
+        await host.RegisterAsync("i1", "img.a", 8081);
+        await using var node = await FakeDeltaNode.ConnectInMemoryAsync(host, "node-1", Picky());
+        await node.SubscribeAsync(Endpoints, "*");
+        await node.WaitUntilAsync(() => node.HoldsCurrent(host.Cache, Endpoints), "img.a");
+        var good = node.Versions(Endpoints)["img.a"];
+        await host.WaitForStreamsAsync(s => s.ForNode("node-1") is [{ Types: [{ AwaitingAck: false, VersionAcked.Length: > 0 }] }], "the ACK");
+        var goodSystemVersion = Assert.Single(host.Streams.ForNode("node-1")).Types[0].VersionAcked;
+
+        await host.RegisterAsync("i2", "img.a", 6666);
+        await host.WaitForStreamsAsync(s => s.ForNode("node-1") is [{ Types: [{ RejectionError: not null }] }], "the NACK to be recorded");
+        var rejected = Assert.Single(host.Streams.ForNode("node-1")).Types[0];
+        Assert.Equal(good, node.Versions(Endpoints)["img.a"]); // the node stays on its last accepted version
+        Assert.Equal(goodSystemVersion, rejected.VersionAcked);
+        Assert.NotEqual(rejected.VersionAcked, rejected.VersionRejected);
+        Assert.Contains("6666 is reserved", rejected.RejectionError!.Message, StringComparison.Ordinal);
+        Assert.NotNull(rejected.RejectedAt);
+        Assert.NotEqual(rejected.VersionCurrent, rejected.VersionAcked); // not in sync: the fleet view shows NACKED
+        Assert.Contains(host.Logs.Records, r => r.EventId.Id == 4012);
+
+        // Another change to the type: the rejected img.a is not sent again (the fake node would flag it).
+        var responses = node.Received.Count;
+        await host.RegisterAsync("b1", "img.b", 8082);
+        await node.WaitUntilAsync(() => node.Versions(Endpoints).ContainsKey("img.b"), "img.b");
+        Assert.All(node.Received.Skip(responses), r => Assert.DoesNotContain(r.Resources, x => x.Name == "img.a"));
+
+        // The fix: i2 moves to a valid port; the node accepts the new version.
+        await host.RegisterAsync("i2", "img.a", 8082 + 1);
+        await node.WaitUntilAsync(() => node.HoldsCurrent(host.Cache, Endpoints), "the fixed img.a");
+        await host.WaitForStreamsAsync(s => s.ForNode("node-1") is [{ Types: [{ VersionRejected: "", AwaitingAck: false } t] }] && t.VersionAcked == t.VersionCurrent, "the ACK of the fix");
+        var synced = Assert.Single(host.Streams.ForNode("node-1")).Types[0];
+        Assert.Null(synced.RejectionError);
+        node.AssertNoViolations();
+        host.AssertNoUnexpectedErrors();
+    }
+
+    [Fact]
+    public async Task Delta_ContentGoingBackToTheAcceptedVersion_AfterANack_SendsNothing()
+    {
+        await using var host = await DiscoveryHost.StartAsync();
+        await host.RegisterAsync("i1", "img.a", 8081);
+        await using var node = await FakeDeltaNode.ConnectInMemoryAsync(host, "node-1", Picky());
+        await node.SubscribeAsync(Endpoints, "*");
+        await node.WaitUntilAsync(() => node.HoldsCurrent(host.Cache, Endpoints), "img.a");
+        await host.RegisterAsync("i2", "img.a", 6666);
+        await host.WaitForStreamsAsync(s => s.ForNode("node-1") is [{ Types: [{ RejectionError: not null }] }], "the NACK");
+        var responses = node.Received.Count;
+
+        // Removing the bad instance brings back exactly the version the node kept: nothing to send for img.a.
+        await host.DeregisterAsync("i2");
+        await host.RegisterAsync("b1", "img.b", 8082);
+        await node.WaitUntilAsync(() => node.HoldsCurrent(host.Cache, Endpoints), "img.b and the original img.a");
+        Assert.All(node.Received.Skip(responses), r => Assert.DoesNotContain(r.Resources, x => x.Name == "img.a"));
+        node.AssertNoViolations();
+    }
+
+    [Fact]
+    public async Task Sotw_NackThenFix()
+    {
+        await using var host = await DiscoveryHost.StartAsync();
+        await host.RegisterAsync("i1", "img.a", 8081);
+        await using var node = await FakeSotwNode.ConnectInMemoryAsync(host, "node-1", Picky());
+        await node.SubscribeAsync(Endpoints, "*");
+        await node.WaitUntilAsync(() => node.HoldsCurrent(host.Cache, Endpoints), "img.a");
+        var good = node.AcceptedVersion(Endpoints);
+
+        await host.RegisterAsync("i2", "img.a", 6666);
+        await host.WaitForStreamsAsync(s => s.ForNode("node-1") is [{ Types: [{ RejectionError: not null }] }], "the NACK to be recorded");
+        var rejected = Assert.Single(host.Streams.ForNode("node-1")).Types[0];
+        Assert.Equal(good, node.AcceptedVersion(Endpoints));
+        Assert.Equal(good, rejected.VersionAcked);
+        Assert.Equal(node.Received[^1].VersionInfo, rejected.VersionRejected);
+
+        await host.RegisterAsync("i2", "img.a", 8083);
+        await node.WaitUntilAsync(() => node.HoldsCurrent(host.Cache, Endpoints), "the fixed set");
+        await host.WaitForStreamsAsync(s => s.ForNode("node-1") is [{ Types: [{ VersionRejected: "", AwaitingAck: false } t] }] && t.VersionAcked == node.AcceptedVersion(Endpoints), "the ACK of the fix");
+        node.AssertNoViolations();
+        host.AssertNoUnexpectedErrors();
+    }
+
+    [Fact]
+    public async Task OverGrpc_ANackReachesTheServer()
+    {
+        await using var host = await DiscoveryHost.StartAsync();
+        await host.RegisterAsync("i1", "img.a", 6666);
+        await using var node = await FakeDeltaNode.ConnectAsync(host.Channel, "node-1", Picky());
+        await node.SubscribeAsync(Endpoints, "*");
+        // The NACK's error_detail is a google.rpc.Status of Google.Api.CommonProtos (older generated code,
+        // framed through protobuf's stream codec): the server must receive and record it.
+        await host.WaitForStreamsAsync(s => s.ForNode("node-1") is [{ Types: [{ RejectionError: not null }] }], "the NACK to be recorded");
+        Assert.Null(node.EndStatus);
+        Assert.Contains("6666 is reserved", Assert.Single(host.Streams.ForNode("node-1")).Types[0].RejectionError!.Message, StringComparison.Ordinal);
+    }
+}

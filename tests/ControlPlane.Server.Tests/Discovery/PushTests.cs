@@ -1,0 +1,50 @@
+using ControlPlane.Server.Resources;
+using ControlPlane.Server.Tests.Discovery.Fakes;
+
+namespace ControlPlane.Server.Tests.Discovery;
+
+/// <summary>Registry changes reach subscribed nodes, on both variants, with the protocol rules checked on every response.</summary>
+public sealed class PushTests
+{
+    private static readonly string Endpoints = ResourceTypes.EndpointSet;
+
+    [Fact]
+    public async Task Delta_RegisteringAnInstance_PushesTheEndpointSet_AndDeregisteringRemovesIt()
+    {
+        await using var host = await DiscoveryHost.StartAsync();
+        await using var node = await FakeDeltaNode.ConnectAsync(host.Channel, "node-1");
+        await node.SubscribeAsync(Endpoints, "*");
+        await node.WaitUntilAsync(() => node.ResponsesOnStream(Endpoints) == 1, "the answer to the first request");
+        Assert.Empty(node.Versions(Endpoints));
+
+        await host.RegisterAsync("i1", "img.video", 8080);
+        await node.WaitUntilAsync(() => node.Endpoints("img.video") is not null, "the endpoint set of img.video");
+        var set = node.Endpoints("img.video")!;
+        Assert.Equal("i1", Assert.Single(set.Endpoints).InstanceId);
+        Assert.Equal(8080, set.Endpoints[0].Port);
+        Assert.Equal(host.VersionOf(Endpoints, "img.video"), node.Versions(Endpoints)["img.video"]);
+
+        await host.DeregisterAsync("i1");
+        await node.WaitUntilAsync(() => node.Versions(Endpoints).Count == 0, "the removal of img.video");
+        Assert.Contains(node.Received, r => r.RemovedResources.Contains("img.video"));
+        node.AssertNoViolations();
+        host.AssertNoUnexpectedErrors();
+    }
+
+    [Fact]
+    public async Task Sotw_RegisteringAnInstance_PushesTheWholeSet()
+    {
+        await using var host = await DiscoveryHost.StartAsync();
+        await host.RegisterAsync("a1", "img.a", 8081);
+        await using var node = await FakeSotwNode.ConnectAsync(host.Channel, "node-1");
+        await node.SubscribeAsync(Endpoints, "*");
+        await node.WaitUntilAsync(() => node.HoldsCurrent(host.Cache, Endpoints), "img.a");
+
+        await host.RegisterAsync("b1", "img.b", 8082);
+        await node.WaitUntilAsync(() => node.Versions(Endpoints).Count == 2 && node.HoldsCurrent(host.Cache, Endpoints), "img.a and img.b");
+        // State of the world: the second response carried img.a again, unchanged, with img.b.
+        Assert.Equal(["img.a", "img.b"], node.Received[^1].Resources.Select(r => r.Name));
+        node.AssertNoViolations();
+        host.AssertNoUnexpectedErrors();
+    }
+}
