@@ -6,6 +6,8 @@ using ControlPlane.Grpc.Server.Metrics;
 using ControlPlane.Grpc.Transcoding;
 using ControlPlane.Metrics;
 using ControlPlane.Server.Auth;
+using ControlPlane.Server.Discovery;
+using ControlPlane.Server.Fleet;
 using ControlPlane.Server.Ops;
 using ControlPlane.Server.Policies;
 using ControlPlane.Server.Registry;
@@ -61,6 +63,8 @@ public static class ControlPlaneHost
         builder.Services.AddRegistry(builder.Configuration);
         builder.Services.AddPolicies();
         builder.Services.AddRoutePreview();
+        builder.Services.AddDiscovery(builder.Configuration);
+        builder.Services.AddFleetView(builder.Configuration);
         builder.Services.AddPrometheusMetrics();
         // Every method with a google.api.http rule is also served as REST, through the same interceptors.
         builder.Services.AddGrpcJsonTranscoding();
@@ -79,6 +83,8 @@ public static class ControlPlaneHost
         app.MapGrpcService<RegistryService>(ControlPlane.Api.V1.RegistryReflection.Descriptor.Services[0]);
         app.MapGrpcService<PolicyService>(ControlPlane.Api.V1.PolicyReflection.Descriptor.Services[0]);
         app.MapGrpcService<RouteService>(ControlPlane.Api.V1.RouteReflection.Descriptor.Services[0]);
+        app.MapDiscovery();
+        app.MapGrpcService<DataplaneService>(ControlPlane.Api.V1.DataplanesReflection.Descriptor.Services[0]);
         OpsEndpoints.Map(app);
         app.MapPrometheusMetrics();
 

@@ -5,7 +5,7 @@ using ControlPlane.Server.Storage;
 namespace ControlPlane.Server.Ops;
 
 /// <summary>
-/// /healthz (the process is up), /readyz (it can serve: store reachable, registry warm; body "ok"
+/// /healthz (the process is up), /readyz (it can serve: store reachable, registry and resource cache warm; body "ok"
 /// as the reference's health-agent expects, else 503 "not_ready: why"), /version.
 /// </summary>
 internal static class OpsEndpoints
@@ -33,13 +33,14 @@ internal static class OpsEndpoints
         });
     }
 
-    private static async Task<IResult> ReadyAsync(IRegistryStore store, ExpiryScheduler expiry, IHostApplicationLifetime lifetime, CancellationToken cancellationToken)
+    private static async Task<IResult> ReadyAsync(
+        IRegistryStore store, ExpiryScheduler expiry, Discovery.Cache.IResourceWatch resources, IHostApplicationLifetime lifetime, CancellationToken cancellationToken)
     {
         if (lifetime.ApplicationStopping.IsCancellationRequested)
         {
             return NotReady("shutting down");
         }
-        if (!lifetime.ApplicationStarted.IsCancellationRequested || !expiry.Warm.IsCompleted)
+        if (!lifetime.ApplicationStarted.IsCancellationRequested || !expiry.Warm.IsCompleted || !resources.WhenWarm.IsCompletedSuccessfully)
         {
             return NotReady("warming up");
         }

@@ -18,6 +18,10 @@ public static class PolicyServiceCollectionExtensions
         services.TryAddSingleton<PolicyMetrics>();
         services.TryAddSingleton<PolicyRegistry>();
         services.TryAddSingleton<PolicyService>();
+        // Registered before AddDiscovery, whose default is "no policies".
+        services.TryAddSingleton<PolicyStoreRoutingPolicySource>();
+        services.TryAddSingleton<Discovery.IRoutingPolicySource>(sp => sp.GetRequiredService<PolicyStoreRoutingPolicySource>());
+        services.TryAddSingleton<Registry.IImageAlgorithms>(sp => sp.GetRequiredService<PolicyStoreRoutingPolicySource>());
         return services;
     }
 }

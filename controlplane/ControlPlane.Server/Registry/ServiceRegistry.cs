@@ -21,10 +21,22 @@ public sealed class ServiceRegistry
     private readonly RegistryMetrics _metrics;
     private readonly ILogger _logger;
     private readonly ResourceChanges _changes;
+    private readonly IDataplaneDirectory? _dataplanes;
+    private readonly IImageAlgorithms? _algorithms;
 
     public ServiceRegistry(
-        IRegistryStore store, RegistryOptions options, TimeProvider clock, ExpiryScheduler expiry, RegistryMetrics metrics, ResourceChanges changes, ILogger<ServiceRegistry> logger)
+        IRegistryStore store,
+        RegistryOptions options,
+        TimeProvider clock,
+        ExpiryScheduler expiry,
+        RegistryMetrics metrics,
+        ResourceChanges changes,
+        ILogger<ServiceRegistry> logger,
+        IDataplaneDirectory? dataplanes = null,
+        IImageAlgorithms? algorithms = null)
     {
+        _dataplanes = dataplanes;
+        _algorithms = algorithms;
         ArgumentNullException.ThrowIfNull(changes);
         _changes = changes;
         ArgumentNullException.ThrowIfNull(store);
@@ -307,7 +319,8 @@ public sealed class ServiceRegistry
         };
         foreach (var image in records.GroupBy(r => r.Spec.Image).OrderBy(g => g.Key, StringComparer.Ordinal))
         {
-            var topologyImage = new TopologyImage { Image = image.Key };
+            var algorithm = _algorithms is null ? null : await _algorithms.AlgorithmOfAsync(image.Key, cancellationToken).ConfigureAwait(false);
+            var topologyImage = new TopologyImage { Image = image.Key, Algorithm = algorithm ?? "round_robin" };
             foreach (var service in image.GroupBy(r => r.Spec.Name).OrderBy(g => g.Key, StringComparer.Ordinal))
             {
                 var topologyService = new TopologyService { Name = service.Key };
@@ -315,6 +328,10 @@ public sealed class ServiceRegistry
                 topologyImage.Services.Add(topologyService);
             }
             response.Images.Add(topologyImage);
+        }
+        if (_dataplanes is not null)
+        {
+            response.Dataplanes.AddRange(_dataplanes.List());
         }
         return response;
     }

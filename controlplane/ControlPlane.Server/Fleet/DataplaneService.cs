@@ -1,0 +1,73 @@
+using System.Text;
+using ControlPlane.Api.V1;
+using ControlPlane.Grpc;
+using ControlPlane.Grpc.Server;
+
+namespace ControlPlane.Server.Fleet;
+
+/// <summary>controlplane.v1.DataplaneService: the fleet sync view (GET /v1/dataplanes, /v1/dataplanes/{node_id}).</summary>
+public sealed class DataplaneService(FleetView fleet)
+{
+    private const int MaxPageSize = 10_000;
+
+    public Task<ListDataplanesResponse> ListDataplanes(ListDataplanesRequest request, ServerCallContext context)
+    {
+        var errors = new List<FieldViolation>();
+        if (request.PageSize is < 0 or > MaxPageSize)
+        {
+            errors.Add(new("page_size", $"must be between 0 and {MaxPageSize}"));
+        }
+        string? after = null;
+        if (request.PageToken.Length > 0 && !TryDecode(request.PageToken, out after))
+        {
+            errors.Add(new("page_token", "is not a token from a previous page"));
+        }
+        if (errors.Count > 0)
+        {
+            throw RpcErrors.InvalidArgument("invalid_request", errors);
+        }
+        var pageSize = request.PageSize == 0 ? MaxPageSize : request.PageSize;
+        var matches = fleet.List()
+            .Where(d => request.State == SyncState.Unspecified || d.State == request.State)
+            .Where(d => request.Zone.Length == 0 || d.Node.Zone == request.Zone)
+            .Where(d => after is null || string.CompareOrdinal(d.Node.Id, after) > 0)
+            .Take(pageSize + 1)
+            .ToList();
+        var response = new ListDataplanesResponse();
+        response.Dataplanes.AddRange(matches.Take(pageSize));
+        if (matches.Count > pageSize)
+        {
+            response.NextPageToken = Convert.ToBase64String(Encoding.UTF8.GetBytes("after:" + matches[pageSize - 1].Node.Id));
+        }
+        return Task.FromResult(response);
+    }
+
+    public Task<GetDataplaneResponse> GetDataplane(GetDataplaneRequest request, ServerCallContext context)
+    {
+        if (request.NodeId.Length == 0)
+        {
+            throw RpcErrors.InvalidArgument("invalid_request", [new("node_id", "is required")]);
+        }
+        var status = fleet.Get(request.NodeId)
+            ?? throw RpcErrors.Exception(StatusCode.NotFound, "not_found", $"dataplane node '{request.NodeId}' is not known (never connected, or disconnected longer ago than the retention)");
+        return Task.FromResult(new GetDataplaneResponse { Dataplane = status });
+    }
+
+    private static bool TryDecode(string token, out string? after)
+    {
+        after = null;
+        try
+        {
+            var text = Encoding.UTF8.GetString(Convert.FromBase64String(token));
+            if (text.StartsWith("after:", StringComparison.Ordinal))
+            {
+                after = text[6..];
+                return true;
+            }
+        }
+        catch (FormatException)
+        {
+        }
+        return false;
+    }
+}

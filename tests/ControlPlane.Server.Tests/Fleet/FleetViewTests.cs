@@ -1,0 +1,110 @@
+using ControlPlane.Api.V1;
+using ControlPlane.Grpc;
+using ControlPlane.Grpc.Client;
+using ControlPlane.Server.Resources;
+using ControlPlane.Server.Tests.Discovery;
+using ControlPlane.Server.Tests.Discovery.Fakes;
+
+namespace ControlPlane.Server.Tests.Fleet;
+
+/// <summary>The fleet sync view: what each node was sent, acknowledged and rejected, and its state.</summary>
+public sealed class FleetViewTests
+{
+    private static readonly string Endpoints = ResourceTypes.EndpointSet;
+    private static readonly Method<ListDataplanesRequest, ListDataplanesResponse> List = new(DataplanesReflection.Descriptor.Services[0].FindMethodByName("ListDataplanes"));
+    private static readonly Method<GetDataplaneRequest, GetDataplaneResponse> Get = new(DataplanesReflection.Descriptor.Services[0].FindMethodByName("GetDataplane"));
+
+    [Fact]
+    public async Task ASyncedNode_IsListedWithWhatItAcknowledged()
+    {
+        await using var host = await DiscoveryHost.StartAsync();
+        await host.RegisterAsync("i1", "img.a", 8081);
+        await using var node = await FakeDeltaNode.ConnectAsync(host.Channel, "node-1");
+        await node.SubscribeAsync(Endpoints, "*");
+        await host.WaitForStreamsAsync(s => s.ForNode("node-1") is [{ Types: [{ AwaitingAck: false, VersionAcked.Length: > 0 }] }], "the ACK");
+
+        var listed = await host.Channel.AsyncUnaryCall(List, new ListDataplanesRequest()).ResponseAsync.DefaultTimeout();
+
+        var status = Assert.Single(listed.Dataplanes);
+        Assert.Equal("node-1", status.Node.Id);
+        Assert.Equal("eu-central-1a", status.Node.Zone);
+        Assert.Equal(SyncState.Synced, status.State);
+        Assert.Equal("cp-test", status.ControlPlaneId);
+        Assert.Equal("delta", status.StreamKind);
+        Assert.NotNull(status.ConnectedSince);
+        var type = Assert.Single(status.ResourceTypes);
+        Assert.Equal(Endpoints, type.TypeUrl);
+        Assert.Equal(SyncState.Synced, type.State);
+        Assert.True(type.Wildcard);
+        Assert.Equal(type.VersionCurrent, type.VersionAcked);
+        Assert.Equal(type.VersionSent, type.VersionAcked);
+    }
+
+    [Fact]
+    public async Task ANackingNode_IsNacked_WithItsError()
+    {
+        await using var host = await DiscoveryHost.StartAsync();
+        await host.RegisterAsync("i1", "img.a", 6666);
+        var picky = new FakeNodeOptions
+        {
+            Reject = r => EndpointSet.Parser.ParseFrom(r.Resource_.Value).Endpoints.Any(e => e.Port == 6666) ? "port 6666 is reserved" : null,
+        };
+        await using var node = await FakeDeltaNode.ConnectAsync(host.Channel, "node-1", picky);
+        await node.SubscribeAsync(Endpoints, "*");
+        await host.WaitForStreamsAsync(s => s.ForNode("node-1") is [{ Types: [{ RejectionError: not null }] }], "the NACK");
+
+        var status = (await host.Channel.AsyncUnaryCall(Get, new GetDataplaneRequest { NodeId = "node-1" }).ResponseAsync.DefaultTimeout()).Dataplane;
+
+        Assert.Equal(SyncState.Nacked, status.State);
+        var type = Assert.Single(status.ResourceTypes);
+        Assert.Equal(SyncState.Nacked, type.State);
+        Assert.Equal("port 6666 is reserved", type.RejectionError.Message);
+        Assert.Equal(type.VersionSent, type.VersionRejected);
+        var nacked = await host.Channel.AsyncUnaryCall(List, new ListDataplanesRequest { State = SyncState.Nacked }).ResponseAsync.DefaultTimeout();
+        Assert.Single(nacked.Dataplanes);
+        var synced = await host.Channel.AsyncUnaryCall(List, new ListDataplanesRequest { State = SyncState.Synced }).ResponseAsync.DefaultTimeout();
+        Assert.Empty(synced.Dataplanes);
+    }
+
+    [Fact]
+    public async Task ALeavingNode_IsDisconnected_ThenForgottenAfterTheRetention()
+    {
+        await using var host = await DiscoveryHost.StartAsync();
+        await host.RegisterAsync("i1", "img.a", 8081);
+        var node = await FakeDeltaNode.ConnectAsync(host.Channel, "node-1");
+        await node.SubscribeAsync(Endpoints, "*");
+        await host.WaitForStreamsAsync(s => s.ForNode("node-1") is [{ Types: [{ AwaitingAck: false, VersionAcked.Length: > 0 }] }], "the ACK");
+        await node.DisposeAsync();
+        await host.WaitForStreamsAsync(s => s.Count == 0, "the stream to close");
+
+        var status = (await host.Channel.AsyncUnaryCall(Get, new GetDataplaneRequest { NodeId = "node-1" }).ResponseAsync.DefaultTimeout()).Dataplane;
+        Assert.Equal(SyncState.Disconnected, status.State);
+        Assert.NotNull(status.DisconnectedAt);
+        Assert.Null(status.ConnectedSince);
+        Assert.Single(status.ResourceTypes);
+
+        host.Clock.Advance(TimeSpan.FromMinutes(10));
+        var error = await Assert.ThrowsAsync<RpcException>(() => host.Channel.AsyncUnaryCall(Get, new GetDataplaneRequest { NodeId = "node-1" }).ResponseAsync).DefaultTimeout();
+        Assert.Equal(StatusCode.NotFound, error.StatusCode);
+        Assert.Empty((await host.Channel.AsyncUnaryCall(List, new ListDataplanesRequest()).ResponseAsync.DefaultTimeout()).Dataplanes);
+    }
+
+    [Fact]
+    public async Task Topology_ListsConnectedNodes_AndFiltersByZone()
+    {
+        await using var host = await DiscoveryHost.StartAsync();
+        await host.RegisterAsync("i1", "img.a", 8081);
+        await using var a = await FakeDeltaNode.ConnectAsync(host.Channel, "node-a", new FakeNodeOptions { Zone = "zone-a" });
+        await using var b = await FakeDeltaNode.ConnectAsync(host.Channel, "node-b", new FakeNodeOptions { Zone = "zone-b" });
+        await a.SubscribeAsync(Endpoints, "*");
+        await b.SubscribeAsync(Endpoints, "*");
+        await host.WaitForStreamsAsync(s => s.Count == 2, "both streams");
+
+        var topology = await host.Registry.GetTopologyAsync(new GetTopologyRequest()).DefaultTimeout();
+        Assert.Equal(["node-a", "node-b"], topology.Dataplanes.Select(d => d.NodeId));
+        Assert.Equal("zone-b", topology.Dataplanes[1].Zone);
+
+        var inZoneB = await host.Channel.AsyncUnaryCall(List, new ListDataplanesRequest { Zone = "zone-b" }).ResponseAsync.DefaultTimeout();
+        Assert.Equal(["node-b"], inZoneB.Dataplanes.Select(d => d.Node.Id));
+    }
+}
