@@ -32,6 +32,7 @@ public static class ControlPlaneHost
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
+            kestrel.Limits.Http2.MaxStreamsPerConnection = options.MaxStreamsPerConnection;
             var address = IPAddress.Parse(options.BindAddress);
             var certificate = LoadCertificate(options);
             kestrel.Listen(address, options.GrpcPort, listen =>

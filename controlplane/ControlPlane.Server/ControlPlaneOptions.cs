@@ -1,6 +1,6 @@
 namespace ControlPlane.Server;
 
-/// <summary>The "ControlPlane" configuration section: listeners and TLS.</summary>
+/// <summary>The "ControlPlane" configuration section: listeners, TLS and connection limits.</summary>
 public sealed class ControlPlaneOptions
 {
     public const string Section = "ControlPlane";
@@ -19,6 +19,14 @@ public sealed class ControlPlaneOptions
 
     /// <summary>Environment variable holding the certificate password (never put it on the command line).</summary>
     public string TlsCertificatePasswordVariable { get; set; } = "CONTROLPLANE_TLS_PASSWORD";
+
+    /// <summary>
+    /// Most concurrent HTTP/2 streams (calls) one client connection may open, announced in SETTINGS;
+    /// Kestrel's default, 100. Raise it when nodes or agents multiplex many long-lived discovery or
+    /// heartbeat streams over few connections (the fan-out benchmark runs 1,000 per connection);
+    /// clients that reach the limit queue their calls or open more connections.
+    /// </summary>
+    public int MaxStreamsPerConnection { get; set; } = 100;
 
     /// <summary>Put exception messages in UNKNOWN statuses (development only).</summary>
     public bool DetailedErrors { get; set; }

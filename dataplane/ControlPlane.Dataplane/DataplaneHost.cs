@@ -1,0 +1,114 @@
+using System.Net;
+using System.Security.Cryptography.X509Certificates;
+using ControlPlane.Dataplane.Configuration;
+using ControlPlane.Dataplane.Forwarder;
+using ControlPlane.Dataplane.Health;
+using ControlPlane.Dataplane.Ops;
+using ControlPlane.LoadBalancing;
+using ControlPlane.Metrics;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging.Console;
+
+namespace ControlPlane.Dataplane;
+
+/// <summary>
+/// Builds the dataplane node: listeners, the edge proxy on <c>/g/{image}/...</c>, ops endpoints.
+/// Configuration comes from the registered <see cref="IProxyConfigProvider"/>; by default an
+/// <see cref="InMemoryProxyConfigProvider"/> (resolve it from <c>Services</c> to feed it).
+/// </summary>
+public static class DataplaneHost
+{
+    /// <param name="args">Command-line arguments (configuration keys such as <c>--Dataplane:HttpPort=0</c>).</param>
+    /// <param name="configure">Runs before the node reads its options and registers its services: add configuration, replace services (a provider, a <see cref="TimeProvider"/>).</param>
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        configure?.Invoke(builder);
+        var options = builder.Configuration.GetSection(DataplaneOptions.Section).Get<DataplaneOptions>() ?? new DataplaneOptions();
+        builder.Services.TryAddSingleton(options);
+        ConfigureKestrel(builder, options);
+        ConfigureLogging(builder);
+        AddDataplane(builder.Services);
+
+        var app = builder.Build();
+        app.UseMiddleware<RequestIdMiddleware>();
+        // The proxy branch runs before routing: no endpoint matching on the hot path.
+        var proxy = app.Services.GetRequiredService<ProxyHandler>();
+        app.Map("/g", branch => branch.Run(proxy.InvokeAsync));
+        app.UseRouting();
+        OpsEndpoints.Map(app);
+        app.MapPrometheusMetrics();
+        return app;
+    }
+
+    private static void AddDataplane(IServiceCollection services)
+    {
+        // TryAdd: what the configure callback registered (tests, a discovery client) wins.
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton(LoadBalancingPolicies.Default);
+        services.TryAddSingleton(BalancerOptions.Default);
+        services.TryAddSingleton<InMemoryProxyConfigProvider>();
+        services.TryAddSingleton<IProxyConfigProvider>(sp => sp.GetRequiredService<InMemoryProxyConfigProvider>());
+        services.AddOptions<ForwarderOptions>().BindConfiguration(ForwarderOptions.Section);
+        services.AddOptions<PassiveHealthOptions>().BindConfiguration(PassiveHealthOptions.Section);
+        services.TryAddSingleton<UpstreamClient>();
+        services.TryAddSingleton<HttpForwarder>();
+        services.TryAddSingleton<ProxyHandler>();
+        services.TryAddSingleton<DataplaneMetrics>();
+        services.AddPrometheusMetrics();
+    }
+
+    private static void ConfigureKestrel(WebApplicationBuilder builder, DataplaneOptions options)
+    {
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.Http2.MaxStreamsPerConnection = options.MaxStreamsPerConnection;
+            kestrel.Limits.MaxRequestBodySize = options.MaxRequestBodySize;
+            var address = IPAddress.Parse(options.BindAddress);
+            var certificate = LoadCertificate(options);
+            kestrel.Listen(address, options.HttpPort, listen =>
+            {
+                if (certificate is null)
+                {
+                    listen.Protocols = HttpProtocols.Http1;
+                }
+                else
+                {
+                    listen.Protocols = HttpProtocols.Http1AndHttp2;
+                    listen.UseHttps(certificate);
+                }
+            });
+            if (certificate is null && options.Http2Port >= 0)
+            {
+                // Kestrel speaks cleartext HTTP/2 (prior knowledge, what gRPC clients use) only on an HTTP/2-only endpoint.
+                kestrel.Listen(address, options.Http2Port, listen => listen.Protocols = HttpProtocols.Http2);
+            }
+        });
+    }
+
+    private static void ConfigureLogging(WebApplicationBuilder builder)
+    {
+        // JSON lines by default (Logging:Console:FormatterName=simple for humans at a terminal).
+        builder.Logging.AddConsole(console => console.FormatterName ??= ConsoleFormatterNames.Json);
+        builder.Services.Configure<JsonConsoleFormatterOptions>(json =>
+        {
+            json.IncludeScopes = true;
+            json.UseUtcTimestamp = true;
+            json.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
+            json.JsonWriterOptions = new System.Text.Json.JsonWriterOptions { Indented = false };
+        });
+        builder.Logging.Configure(o => o.ActivityTrackingOptions = ActivityTrackingOptions.TraceId | ActivityTrackingOptions.SpanId);
+    }
+
+    private static X509Certificate2? LoadCertificate(DataplaneOptions options)
+    {
+        if (string.IsNullOrEmpty(options.TlsCertificatePath))
+        {
+            return null;
+        }
+        var password = Environment.GetEnvironmentVariable(options.TlsCertificatePasswordVariable);
+        return X509CertificateLoader.LoadPkcs12FromFile(options.TlsCertificatePath, password);
+    }
+}

@@ -1,0 +1,40 @@
+namespace ControlPlane.Dataplane.Forwarder;
+
+/// <summary>How one attempt to forward a request ended.</summary>
+internal enum ForwardOutcome
+{
+    /// <summary>The instance's response (any status) was relayed in full.</summary>
+    Completed,
+
+    /// <summary>No connection could be made: nothing was sent (safe to retry elsewhere).</summary>
+    ConnectFailed,
+
+    /// <summary>No response headers within the request timeout.</summary>
+    Timeout,
+
+    /// <summary>Connected, but no usable response: reset, closed, or a protocol error.</summary>
+    UpstreamFailed,
+
+    /// <summary>The client's request body could not be read.</summary>
+    RequestBodyFailed,
+
+    /// <summary>The client's request cannot be expressed as an upstream request (nothing was sent).</summary>
+    RequestInvalid,
+
+    /// <summary>The instance broke off while sending the response body (the client's response was aborted).</summary>
+    ResponseBodyFailed,
+
+    /// <summary>The client went away.</summary>
+    ClientAborted,
+}
+
+/// <param name="Outcome">How it ended.</param>
+/// <param name="UpstreamStatus">The instance's HTTP status when it answered, else 0.</param>
+/// <param name="Error">What failed, for the log.</param>
+internal readonly record struct ForwardResult(ForwardOutcome Outcome, int UpstreamStatus = 0, Exception? Error = null)
+{
+    /// <summary>Counts against the instance for passive health: it could not be reached, was too slow, broke off, or answered 5xx.</summary>
+    public bool IsUpstreamFailure =>
+        Outcome is ForwardOutcome.ConnectFailed or ForwardOutcome.Timeout or ForwardOutcome.UpstreamFailed or ForwardOutcome.ResponseBodyFailed
+        || (Outcome == ForwardOutcome.Completed && UpstreamStatus >= 500);
+}

@@ -1,0 +1,28 @@
+namespace ControlPlane.Dataplane.Forwarder;
+
+internal static partial class ForwarderLog
+{
+    [LoggerMessage(EventId = 2001, Level = LogLevel.Warning, Message = "Image {Image}: could not connect to instance {InstanceId} at {Upstream}: {Reason}")]
+    public static partial void ConnectFailed(ILogger logger, string image, string instanceId, string upstream, string? reason);
+
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Warning, Message = "Image {Image}: no response headers within {TimeoutMs} ms")]
+    public static partial void Timeout(ILogger logger, string image, double timeoutMs);
+
+    [LoggerMessage(EventId = 2003, Level = LogLevel.Warning, Message = "Image {Image}: the instance failed the request: {Reason}")]
+    public static partial void UpstreamFailed(ILogger logger, string image, string? reason);
+
+    [LoggerMessage(EventId = 2004, Level = LogLevel.Warning, Message = "Image {Image}: instance at {Upstream} broke off the response body; the client's response was aborted")]
+    public static partial void ResponseBodyFailed(ILogger logger, string image, string upstream);
+
+    [LoggerMessage(EventId = 2005, Level = LogLevel.Information, Message = "Image {Image}: the client's request body could not be read: {Reason}")]
+    public static partial void RequestBodyFailed(ILogger logger, string image, string? reason);
+
+    [LoggerMessage(EventId = 2008, Level = LogLevel.Information, Message = "Image {Image}: the request cannot be forwarded as sent: {Reason}")]
+    public static partial void RequestInvalid(ILogger logger, string image, string? reason);
+
+    [LoggerMessage(EventId = 2006, Level = LogLevel.Warning, Message = "Image {Image}: retry budget exhausted, not retrying")]
+    public static partial void RetryBudgetExhausted(ILogger logger, string image);
+
+    [LoggerMessage(EventId = 2007, Level = LogLevel.Warning, Message = "Image {Image}: instance {InstanceId} ejected for {EjectionSeconds} s after {Failures} consecutive failures")]
+    public static partial void Ejected(ILogger logger, string image, string instanceId, double ejectionSeconds, int failures);
+}

@@ -1,0 +1,40 @@
+namespace ControlPlane.Dataplane.Forwarder;
+
+/// <summary>How the node talks to upstream instances (configuration section <c>Dataplane:Forwarder</c>).</summary>
+public sealed class ForwarderOptions
+{
+    public const string Section = "Dataplane:Forwarder";
+
+    /// <summary>Longest wait for a TCP connection to an instance; past it the instance counts as unreachable (502, retried when safe). Default 5 s.</summary>
+    public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Longest wait from sending a request to receiving the instance's response headers: 504
+    /// <c>backend_timeout</c> past it. Streaming after the headers is not limited (long downloads);
+    /// the client's disconnect still cancels it. Not applied to gRPC calls: their deadline
+    /// (<c>grpc-timeout</c>) governs, and watch streams may wait long for their first answer. Default 60 s.
+    /// </summary>
+    public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>How long an idle pooled connection to an instance is kept. Default 60 s.</summary>
+    public TimeSpan PooledConnectionIdleTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>How long a pooled connection is used at most (then replaced, so DNS changes are seen); infinite by default.</summary>
+    public TimeSpan PooledConnectionLifetime { get; set; } = Timeout.InfiniteTimeSpan;
+
+    /// <summary>Connections per instance (HTTP/1.1; HTTP/2 multiplexes and opens more when one is full). Default unlimited.</summary>
+    public int MaxConnectionsPerServer { get; set; } = int.MaxValue;
+
+    /// <summary>
+    /// Retries after a connection failure, each to another endpoint, for idempotent requests
+    /// without a body (GET, HEAD, OPTIONS, TRACE, PUT, DELETE): the request never reached an
+    /// instance, so a retry cannot do anything twice. Default 2; 0 disables retries.
+    /// </summary>
+    public int MaxRetries { get; set; } = 2;
+
+    /// <summary>Retry budget: retries in flight may be at most this percentage of the image's requests in flight. Default 20.</summary>
+    public int RetryBudgetPercent { get; set; } = 20;
+
+    /// <summary>Retry budget floor: this many retries may always be in flight per image. Default 3.</summary>
+    public int MinRetryConcurrency { get; set; } = 3;
+}

@@ -1,0 +1,225 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Net;
+using ControlPlane.Dataplane.Ops;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Options;
+
+namespace ControlPlane.Dataplane.Forwarder;
+
+/// <summary>
+/// Sends one request to one instance and relays the answer: headers as they come, the body chunk
+/// by chunk in both directions (never buffered whole), trailers at the end. It writes nothing to
+/// the client unless the instance answered; the caller turns other outcomes into the proxy's own
+/// answers (or a retry).
+/// </summary>
+internal sealed class HttpForwarder(UpstreamClient client, IOptions<ForwarderOptions> options, DataplaneMetrics metrics, ILogger<HttpForwarder> logger)
+{
+    // Large enough to move bulk bodies with few syscalls; rented per response, so idle costs nothing.
+    private const int BufferSize = 64 * 1024;
+
+    private static readonly UriCreationOptions Verbatim = new() { DangerousDisablePathAndQueryCanonicalization = true };
+
+    private readonly HttpMessageInvoker _invoker = client.Invoker;
+    private readonly ForwarderOptions _options = options.Value;
+
+    public async Task<ForwardResult> ForwardAsync(HttpContext http, ForwardRequest request, UpstreamDestination destination)
+    {
+        HttpRequestMessage? created;
+        try
+        {
+            created = CreateMessage(http, request, destination);
+        }
+        catch (Exception ex) when (ex is UriFormatException or FormatException or InvalidOperationException)
+        {
+            // Something in the client's request cannot be put on the wire: its fault, not the instance's.
+            return new ForwardResult(ForwardOutcome.RequestInvalid, 0, ex);
+        }
+        using var message = created;
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
+        if (!request.Grpc)
+        {
+            // gRPC calls carry their own deadline (grpc-timeout), and watch streams may rightly wait long for their headers.
+            cancel.CancelAfter(_options.RequestTimeout);
+        }
+        var started = Stopwatch.GetTimestamp();
+        HttpResponseMessage response;
+        try
+        {
+            response = await _invoker.SendAsync(message, cancel.Token);
+        }
+        catch (Exception ex)
+        {
+            await StopBodyAsync(request.Body);
+            return Classify(http, request.Body, cancel, ex);
+        }
+        // The request timeout covers the wait for the response headers only: streams may run long.
+        cancel.CancelAfter(Timeout.InfiniteTimeSpan);
+        var status = (int)response.StatusCode;
+        metrics.UpstreamDuration(request.Image, Stopwatch.GetElapsedTime(started), DataplaneMetrics.StatusClass(status));
+        using (response)
+        {
+            try
+            {
+                http.Response.StatusCode = status;
+                ProxyHeaders.CopyResponseHeaders(response, http.Response);
+                http.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+                var outcome = await CopyResponseBodyAsync(http, response, cancel.Token);
+                if (outcome == ForwardOutcome.Completed)
+                {
+                    ProxyHeaders.CopyTrailers(response, http.Response);
+                }
+                else if (outcome == ForwardOutcome.ResponseBodyFailed)
+                {
+                    // The client must not mistake a truncated body for a whole one.
+                    ForwarderLog.ResponseBodyFailed(logger, request.Image, destination.Origin);
+                    http.Abort();
+                }
+                return new ForwardResult(outcome, status);
+            }
+            finally
+            {
+                await StopBodyAsync(request.Body);
+            }
+        }
+    }
+
+    private static HttpRequestMessage CreateMessage(HttpContext http, ForwardRequest request, UpstreamDestination destination)
+    {
+        var incoming = http.Request;
+        var message = new HttpRequestMessage(HttpMethod.Parse(incoming.Method), new Uri(destination.Origin + request.PathAndQuery, in Verbatim))
+        {
+            // gRPC needs HTTP/2 whatever the endpoint's metadata says; never up- or downgrade silently.
+            Version = request.Grpc ? HttpVersion.Version20 : destination.Version,
+            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+        };
+        if (request.Body is not null)
+        {
+            request.Body.FlushHeadersFirst = message.Version == HttpVersion.Version20;
+            message.Content = request.Body;
+        }
+        else if (incoming.Headers.ContentType.Count > 0 || incoming.Headers.ContentLength is not null)
+        {
+            // No body, but content headers to pass on (a POST with Content-Length: 0).
+            message.Content = new ByteArrayContent([]);
+        }
+        ProxyHeaders.CopyRequestHeaders(http, message, request.ForwardedPrefix, request.RequestId);
+        return message;
+    }
+
+    private static ForwardResult Classify(HttpContext http, StreamingRequestContent? body, CancellationTokenSource cancel, Exception ex)
+    {
+        if (http.RequestAborted.IsCancellationRequested)
+        {
+            return new(ForwardOutcome.ClientAborted, 0, ex);
+        }
+        if (body?.ClientError is { } clientError)
+        {
+            return new(ForwardOutcome.RequestBodyFailed, 0, clientError);
+        }
+        if (UpstreamConnectException.Find(ex) is { } connect)
+        {
+            return new(ForwardOutcome.ConnectFailed, 0, connect);
+        }
+        if (ex is OperationCanceledException && cancel.IsCancellationRequested)
+        {
+            return new(ForwardOutcome.Timeout, 0, ex);
+        }
+        return new(ForwardOutcome.UpstreamFailed, 0, ex);
+    }
+
+    /// <summary>
+    /// Relays the body as it arrives. Headers go out before the first chunk, or at once when the
+    /// instance has not sent one yet (a gRPC server stream may wait long before its first message,
+    /// and the client needs the headers meanwhile); an empty body finishes the response with the
+    /// headers alone, so a gRPC Trailers-Only answer stays Trailers-Only.
+    /// </summary>
+    private static async Task<ForwardOutcome> CopyResponseBodyAsync(HttpContext http, HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        Stream body;
+        try
+        {
+            body = await response.Content.ReadAsStreamAsync(cancellationToken);
+        }
+        catch (Exception) when (!http.RequestAborted.IsCancellationRequested)
+        {
+            return ForwardOutcome.ResponseBodyFailed;
+        }
+        catch (Exception)
+        {
+            return ForwardOutcome.ClientAborted;
+        }
+        var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+        try
+        {
+            var read = body.ReadAsync(buffer, cancellationToken);
+            if (!read.IsCompleted && !await TryStartAsync(http, cancellationToken))
+            {
+                await Ignore(read);
+                return ForwardOutcome.ClientAborted;
+            }
+            while (true)
+            {
+                int count;
+                try
+                {
+                    count = await read;
+                }
+                catch (Exception)
+                {
+                    return http.RequestAborted.IsCancellationRequested ? ForwardOutcome.ClientAborted : ForwardOutcome.ResponseBodyFailed;
+                }
+                if (count == 0)
+                {
+                    return ForwardOutcome.Completed;
+                }
+                try
+                {
+                    var flush = await http.Response.BodyWriter.WriteAsync(buffer.AsMemory(0, count), cancellationToken);
+                    if (flush.IsCanceled || flush.IsCompleted)
+                    {
+                        return ForwardOutcome.ClientAborted;
+                    }
+                }
+                catch (Exception)
+                {
+                    return ForwardOutcome.ClientAborted;
+                }
+                read = body.ReadAsync(buffer, cancellationToken);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private static async Task<bool> TryStartAsync(HttpContext http, CancellationToken cancellationToken)
+    {
+        try
+        {
+            // A flush, not just StartAsync: Kestrel sends started headers with the next flush only.
+            var flush = await http.Response.BodyWriter.FlushAsync(cancellationToken);
+            return !flush.IsCanceled && !flush.IsCompleted;
+        }
+        catch (Exception) when (http.RequestAborted.IsCancellationRequested || cancellationToken.IsCancellationRequested)
+        {
+            return false;
+        }
+    }
+
+    private static async Task Ignore(ValueTask<int> read)
+    {
+        try
+        {
+            await read;
+        }
+        catch (Exception)
+        {
+            // The client is gone; what the instance does now does not matter.
+        }
+    }
+
+    /// <summary>The exchange is over: make sure nothing still reads the client's body before the request ends.</summary>
+    private static Task StopBodyAsync(StreamingRequestContent? body) => body is null ? Task.CompletedTask : body.StopAsync();
+}

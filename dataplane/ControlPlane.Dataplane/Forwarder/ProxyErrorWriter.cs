@@ -1,0 +1,75 @@
+using System.Globalization;
+using System.Text.Json;
+using ControlPlane.Grpc;
+using ControlPlane.Grpc.Protocol;
+using Google.Protobuf;
+
+namespace ControlPlane.Dataplane.Forwarder;
+
+/// <summary>Writes the proxy's own answers (<see cref="ProxyErrorCodes"/>): JSON for HTTP callers, a gRPC status for gRPC callers.</summary>
+internal static class ProxyErrorWriter
+{
+    private const string JsonContentType = "application/json; charset=utf-8";
+
+    public static Task WriteAsync(HttpContext http, int statusCode, string code, string detail, bool grpc)
+    {
+        var response = http.Response;
+        if (response.HasStarted)
+        {
+            // Headers are gone already: the only honest signal left is to break the response off.
+            http.Abort();
+            return Task.CompletedTask;
+        }
+        var requestId = response.Headers[ProxyHeaders.RequestId];
+        response.Clear();
+        response.Headers[ProxyHeaders.RequestId] = requestId;
+        if (grpc)
+        {
+            WriteGrpcStatus(response, statusCode, code, detail);
+            return Task.CompletedTask;
+        }
+        response.StatusCode = statusCode;
+        response.ContentType = JsonContentType;
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(128);
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteStartObject("error");
+            json.WriteString("code", code);
+            json.WriteString("detail", detail);
+            json.WriteEndObject();
+            json.WriteEndObject();
+        }
+        response.ContentLength = buffer.WrittenCount;
+        return response.Body.WriteAsync(buffer.WrittenMemory).AsTask();
+    }
+
+    /// <summary>
+    /// Trailers-Only (PROTOCOL-HTTP2.md): HTTP 200 and the status in the only HEADERS frame, with
+    /// the code gRPC clients would derive from <paramref name="httpStatus"/> themselves.
+    /// </summary>
+    private static void WriteGrpcStatus(HttpResponse response, int httpStatus, string code, string detail)
+    {
+        var grpcCode = GrpcCodeFor(httpStatus);
+        var status = RpcErrors.Status(grpcCode, code, detail);
+        response.StatusCode = StatusCodes.Status200OK;
+        response.ContentType = "application/grpc";
+        response.Headers["grpc-status"] = ((int)grpcCode).ToString(CultureInfo.InvariantCulture);
+        response.Headers["grpc-message"] = PercentEncoding.Encode(code + ": " + detail);
+        if (status.Details is not null)
+        {
+            response.Headers["grpc-status-details-bin"] = Convert.ToBase64String(status.Details.ToByteArray()).TrimEnd('=');
+        }
+    }
+
+    /// <summary>doc/http-grpc-status-mapping.md: the status a gRPC client reports for an HTTP status.</summary>
+    internal static StatusCode GrpcCodeFor(int httpStatus) => httpStatus switch
+    {
+        400 => StatusCode.Internal,
+        401 => StatusCode.Unauthenticated,
+        403 => StatusCode.PermissionDenied,
+        404 => StatusCode.Unimplemented,
+        429 or 502 or 503 or 504 => StatusCode.Unavailable,
+        _ => StatusCode.Unknown,
+    };
+}

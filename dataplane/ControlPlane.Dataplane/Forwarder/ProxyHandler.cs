@@ -1,0 +1,209 @@
+using ControlPlane.Dataplane.Configuration;
+using ControlPlane.Dataplane.Health;
+using ControlPlane.Dataplane.LoadBalancing;
+using ControlPlane.Dataplane.Ops;
+using ControlPlane.LoadBalancing;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core.Features;
+using Microsoft.Extensions.Options;
+
+namespace ControlPlane.Dataplane.Forwarder;
+
+/// <summary>
+/// <c>ANY /g/{image}/{path...}</c>: finds the image in the current snapshot (read once: the
+/// request finishes on it whatever is pushed meanwhile), picks an endpoint with the image's
+/// balancer, forwards, reports the outcome to passive health, retries connect failures of
+/// idempotent body-less requests elsewhere within the retry budget, and answers the proxy's own
+/// errors (<see cref="ProxyErrorCodes"/>). Upstream trouble is never a 500.
+/// </summary>
+internal sealed class ProxyHandler(
+    IProxyConfigProvider provider,
+    HttpForwarder forwarder,
+    IOptions<ForwarderOptions> forwarderOptions,
+    IOptions<PassiveHealthOptions> healthOptions,
+    DataplaneMetrics metrics,
+    ILogger<ProxyHandler> logger)
+{
+    private const string UnknownImage = "_unknown";
+
+    private readonly ForwarderOptions _options = forwarderOptions.Value;
+    private readonly PassiveHealthOptions _health = healthOptions.Value;
+
+    public async Task InvokeAsync(HttpContext http)
+    {
+        var grpc = IsGrpc(http.Request);
+        if (!ProxyPath.TryParse(http.Request, out var imageName, out var pathAndQuery))
+        {
+            await AnswerAsync(http, UnknownImage, 404, ProxyErrorCodes.NotFound, "the path names no image: use /g/{image}/{path}", grpc);
+            return;
+        }
+        var config = provider.Current;
+        if (!config.IsLoaded)
+        {
+            await AnswerAsync(http, UnknownImage, 503, ProxyErrorCodes.NotReady, "this node holds no configuration yet", grpc);
+            return;
+        }
+        if (!config.TryGetImage(imageName, out var route))
+        {
+            await AnswerAsync(http, UnknownImage, 404, ProxyErrorCodes.NotFound, $"no image named '{imageName}'", grpc);
+            return;
+        }
+        var sticky = route.StickyKey is null ? StickyValue.None : StickyValue.Find(route.StickyKey, new HttpStickySource(http.Request));
+        var hasBody = http.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody ?? true;
+        if (grpc && http.Features.Get<IHttpMinRequestBodyDataRateFeature>() is { } rate)
+        {
+            // A gRPC client stream may rightly stay quiet for minutes; the instance's deadline governs it.
+            rate.MinDataRate = null;
+        }
+        var request = new ForwardRequest(
+            route.Image,
+            pathAndQuery,
+            ForwardedPrefix: http.Request.PathBase.Value + "/" + route.Image,
+            RequestId: http.Response.Headers[ProxyHeaders.RequestId].ToString(),
+            grpc,
+            hasBody ? new StreamingRequestContent(http.Request.BodyReader) : null);
+        var retriable = !hasBody && IsIdempotent(http.Request.Method) && _options.MaxRetries > 0;
+
+        route.RetryBudget.RequestStarted();
+        try
+        {
+            await ForwardWithRetriesAsync(http, route, request, sticky.Value, retriable);
+        }
+        finally
+        {
+            route.RetryBudget.RequestFinished();
+        }
+    }
+
+    private async Task ForwardWithRetriesAsync(HttpContext http, ImageRoute route, ForwardRequest request, string sticky, bool retriable)
+    {
+        RetryExclusions? tried = null;
+        ForwardResult result = default;
+        for (var attempt = 0; ; attempt++)
+        {
+            var picked = route.Balancer.Pick(new PickContext(sticky, route, tried is null ? (IEndpointHealth)route : tried));
+            if (picked is null || tried?.Tried(picked.Index) == true)
+            {
+                if (attempt > 0)
+                {
+                    route.RetryBudget.RetryFinished();
+                    break; // nowhere else to go: answer with the last failure
+                }
+                await AnswerAsync(http, route.Image, 503, ProxyErrorCodes.NoRoutableEndpoint, $"image '{route.Image}' has no usable endpoint", request.Grpc);
+                return;
+            }
+            if (attempt > 0)
+            {
+                metrics.Retry(route.Image);
+            }
+            var state = route.States[picked.Index];
+            var destination = route.Destinations[picked.Index];
+            state.RequestStarted();
+            try
+            {
+                result = await forwarder.ForwardAsync(http, request, destination);
+            }
+            finally
+            {
+                state.RequestFinished();
+                if (attempt > 0)
+                {
+                    route.RetryBudget.RetryFinished();
+                }
+            }
+            ReportHealth(route, picked, result);
+            if (result.Outcome == ForwardOutcome.ConnectFailed)
+            {
+                ForwarderLog.ConnectFailed(logger, route.Image, picked.InstanceId, destination.Origin, result.Error?.Message);
+            }
+            if (result.Outcome != ForwardOutcome.ConnectFailed || !retriable || attempt >= _options.MaxRetries || http.RequestAborted.IsCancellationRequested)
+            {
+                break;
+            }
+            if (!route.RetryBudget.TryStartRetry(_options.RetryBudgetPercent, _options.MinRetryConcurrency))
+            {
+                ForwarderLog.RetryBudgetExhausted(logger, route.Image);
+                break;
+            }
+            (tried ??= new RetryExclusions(route)).Add(picked.Index);
+        }
+        await FinishAsync(http, route, request, result);
+    }
+
+    private Task FinishAsync(HttpContext http, ImageRoute route, ForwardRequest request, ForwardResult result)
+    {
+        switch (result.Outcome)
+        {
+            case ForwardOutcome.Completed:
+                metrics.Request(route.Image, http.Response.StatusCode);
+                return Task.CompletedTask;
+            case ForwardOutcome.ResponseBodyFailed:
+                metrics.UpstreamError(route.Image, ProxyErrorCodes.BackendUnreachable);
+                metrics.Request(route.Image, 502);
+                return Task.CompletedTask;
+            case ForwardOutcome.ClientAborted:
+                // Nobody to answer; 499 as nginx logs it.
+                metrics.Request(route.Image, 499);
+                return Task.CompletedTask;
+            case ForwardOutcome.ConnectFailed:
+                return AnswerAsync(http, route.Image, 502, ProxyErrorCodes.BackendUnreachable, $"no instance of image '{route.Image}' could be reached", request.Grpc, upstreamError: true);
+            case ForwardOutcome.Timeout:
+                ForwarderLog.Timeout(logger, route.Image, _options.RequestTimeout.TotalMilliseconds);
+                return AnswerAsync(http, route.Image, 504, ProxyErrorCodes.BackendTimeout, $"the instance did not answer within {_options.RequestTimeout.TotalSeconds:0.###} s", request.Grpc, upstreamError: true);
+            case ForwardOutcome.RequestBodyFailed:
+                ForwarderLog.RequestBodyFailed(logger, route.Image, result.Error?.Message);
+                // Kestrel says why: 408 too slow, 413 too large, 400 malformed or cut short.
+                var status = (result.Error as BadHttpRequestException)?.StatusCode ?? StatusCodes.Status400BadRequest;
+                var (code, detail) = status switch
+                {
+                    StatusCodes.Status408RequestTimeout => (ProxyErrorCodes.RequestTimeout, "the request body arrived too slowly"),
+                    StatusCodes.Status413PayloadTooLarge => (ProxyErrorCodes.PayloadTooLarge, "the request body is larger than this node accepts"),
+                    _ => (ProxyErrorCodes.BadRequest, "the request body could not be read"),
+                };
+                return AnswerAsync(http, route.Image, status, code, detail, request.Grpc);
+            case ForwardOutcome.RequestInvalid:
+                ForwarderLog.RequestInvalid(logger, route.Image, result.Error?.Message);
+                return AnswerAsync(http, route.Image, 400, ProxyErrorCodes.BadRequest, "the request cannot be forwarded as sent", request.Grpc);
+            default:
+                ForwarderLog.UpstreamFailed(logger, route.Image, result.Error?.Message);
+                return AnswerAsync(http, route.Image, 502, ProxyErrorCodes.BackendUnreachable, "the instance closed the connection without a valid response", request.Grpc, upstreamError: true);
+        }
+    }
+
+    private void ReportHealth(ImageRoute route, BalancerEndpoint picked, ForwardResult result)
+    {
+        var state = route.States[picked.Index];
+        if (result.IsUpstreamFailure)
+        {
+            if (route.Health.ReportFailure(state, route.States, _health) is { } ejectedFor)
+            {
+                ForwarderLog.Ejected(logger, route.Image, picked.InstanceId, ejectedFor.TotalSeconds, _health.ConsecutiveFailures);
+                metrics.Ejection(route.Image);
+            }
+        }
+        else if (result.Outcome == ForwardOutcome.Completed)
+        {
+            route.Health.ReportSuccess(state, _health);
+        }
+    }
+
+    private Task AnswerAsync(HttpContext http, string image, int status, string code, string detail, bool grpc, bool upstreamError = false)
+    {
+        if (upstreamError)
+        {
+            metrics.UpstreamError(image, code);
+        }
+        metrics.Request(image, status);
+        return ProxyErrorWriter.WriteAsync(http, status, code, detail, grpc);
+    }
+
+    /// <summary>PROTOCOL-HTTP2.md: gRPC requests are HTTP/2 with content-type application/grpc[+proto|+json...].</summary>
+    private static bool IsGrpc(HttpRequest request) =>
+        request.ContentType is { } type && type.StartsWith("application/grpc", StringComparison.OrdinalIgnoreCase)
+        && (type.Length == 16 || type[16] is '+' or ';');
+
+    /// <summary>RFC 9110 §9.2.2 idempotent methods.</summary>
+    private static bool IsIdempotent(string method) =>
+        HttpMethods.IsGet(method) || HttpMethods.IsHead(method) || HttpMethods.IsOptions(method) || HttpMethods.IsTrace(method)
+        || HttpMethods.IsPut(method) || HttpMethods.IsDelete(method);
+}

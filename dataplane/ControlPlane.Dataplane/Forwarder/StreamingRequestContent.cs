@@ -1,0 +1,132 @@
+using System.IO.Pipelines;
+using System.Net;
+
+namespace ControlPlane.Dataplane.Forwarder;
+
+/// <summary>
+/// The client's request body as the upstream request's content, streamed: each chunk read from
+/// Kestrel is written and flushed upstream at once (gRPC messages must not wait for a buffer to
+/// fill), nothing is buffered beyond the pipe's own segments. Sent once only. Records which side
+/// failed, so the forwarder can tell a client that broke off from an instance that went away.
+/// </summary>
+internal sealed class StreamingRequestContent(PipeReader source) : HttpContent
+{
+    private readonly TaskCompletionSource _consumed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _started;
+    private volatile bool _stopping;
+
+    /// <summary>
+    /// Send the request headers before the first body bytes arrive. SocketsHttpHandler holds an
+    /// HTTP/2 HEADERS frame back until the body's first write; a gRPC client that waits for the
+    /// response headers before it sends (or a server stream that answers before reading) would
+    /// then wait forever. Set for HTTP/2 upstreams.
+    /// </summary>
+    public bool FlushHeadersFirst { get; set; }
+
+    /// <summary>True once the handler began sending the body (it may not, e.g. when it could not connect).</summary>
+    public bool Started => Volatile.Read(ref _started) != 0;
+
+    /// <summary>Completes when sending ended, however it ended.</summary>
+    public Task Consumed => _consumed.Task;
+
+    /// <summary>Reading the client's body failed (it disconnected, sent too little, or too slowly).</summary>
+    public bool ClientFailed => ClientError is not null;
+
+    /// <summary>Why reading the client's body failed (Kestrel's <see cref="BadHttpRequestException"/> carries the status to answer).</summary>
+    public Exception? ClientError { get; private set; }
+
+    /// <summary>Writing to the instance failed.</summary>
+    public bool UpstreamFailed { get; private set; }
+
+    /// <summary>Ends a send still running once the exchange is over (the instance answered without reading everything).</summary>
+    public async Task StopAsync()
+    {
+        if (!Started || Consumed.IsCompleted)
+        {
+            return;
+        }
+        _stopping = true;
+        source.CancelPendingRead();
+        await Consumed;
+    }
+
+    protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context) =>
+        SerializeToStreamAsync(stream, context, CancellationToken.None);
+
+    protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context, CancellationToken cancellationToken)
+    {
+        if (Interlocked.Exchange(ref _started, 1) != 0)
+        {
+            throw new InvalidOperationException("The request body is streamed and can be sent once only.");
+        }
+        try
+        {
+            if (FlushHeadersFirst)
+            {
+                try
+                {
+                    await stream.FlushAsync(cancellationToken);
+                }
+                catch (Exception) when (!cancellationToken.IsCancellationRequested)
+                {
+                    UpstreamFailed = true;
+                    throw;
+                }
+            }
+            while (true)
+            {
+                ReadResult result;
+                try
+                {
+                    result = await source.ReadAsync(cancellationToken);
+                }
+                catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+                {
+                    ClientError = ex;
+                    throw;
+                }
+                if (result.IsCanceled || _stopping)
+                {
+                    source.AdvanceTo(result.Buffer.Start);
+                    throw new OperationCanceledException("The exchange ended before the request body was sent.");
+                }
+                var buffer = result.Buffer;
+                try
+                {
+                    foreach (var segment in buffer)
+                    {
+                        await stream.WriteAsync(segment, cancellationToken);
+                    }
+                    if (!buffer.IsEmpty)
+                    {
+                        await stream.FlushAsync(cancellationToken);
+                    }
+                }
+                catch (Exception) when (!cancellationToken.IsCancellationRequested)
+                {
+                    UpstreamFailed = true;
+                    throw;
+                }
+                finally
+                {
+                    source.AdvanceTo(buffer.End);
+                }
+                if (result.IsCompleted)
+                {
+                    return;
+                }
+            }
+        }
+        finally
+        {
+            _consumed.TrySetResult();
+        }
+    }
+
+    protected override bool TryComputeLength(out long length)
+    {
+        // Unknown here: the forwarder sets Content-Length from the client's request when it sent one.
+        length = -1;
+        return false;
+    }
+}

@@ -1,0 +1,63 @@
+using System.Diagnostics.Metrics;
+using ControlPlane.Dataplane.Configuration;
+
+namespace ControlPlane.Dataplane.Ops;
+
+/// <summary>
+/// The node's instruments (meter "ControlPlane.Dataplane"). In Prometheus:
+/// <c>controlplane_dataplane_requests_total{image,status_class}</c> (every proxied request, the
+/// proxy's own answers included; 499 = the client went away),
+/// <c>controlplane_dataplane_upstream_duration_seconds{image,status_class}</c> (request sent to
+/// response headers received), <c>controlplane_dataplane_upstream_errors_total{image,code}</c>,
+/// <c>controlplane_dataplane_retries_total{image}</c>, <c>controlplane_dataplane_ejections_total{image}</c>,
+/// <c>controlplane_dataplane_config_revision</c> and <c>controlplane_dataplane_config_images</c>.
+/// Requests for images the node does not know are counted under <c>image="_unknown"</c>, so
+/// hostile paths cannot grow the series count.
+/// </summary>
+internal sealed class DataplaneMetrics : IDisposable
+{
+    public const string MeterName = "ControlPlane.Dataplane";
+
+    private static readonly string[] StatusClasses = ["1xx", "2xx", "3xx", "4xx", "5xx"];
+
+    private readonly Meter _meter;
+    private readonly Counter<long> _requests;
+    private readonly Histogram<double> _upstreamDuration;
+    private readonly Counter<long> _upstreamErrors;
+    private readonly Counter<long> _retries;
+    private readonly Counter<long> _ejections;
+
+    public DataplaneMetrics(IMeterFactory meterFactory, IProxyConfigProvider config)
+    {
+        ArgumentNullException.ThrowIfNull(meterFactory);
+        ArgumentNullException.ThrowIfNull(config);
+        _meter = meterFactory.Create(MeterName);
+        _requests = _meter.CreateCounter<long>("controlplane.dataplane.requests", "{request}", "Requests to /g/{image}/..., by image and status class.");
+        _upstreamDuration = _meter.CreateHistogram<double>(
+            "controlplane.dataplane.upstream.duration", "s", "Time from sending a request to an instance to receiving its response headers.",
+            tags: null,
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60] });
+        _upstreamErrors = _meter.CreateCounter<long>("controlplane.dataplane.upstream.errors", "{error}", "Requests failed by an instance, by image and error code.");
+        _retries = _meter.CreateCounter<long>("controlplane.dataplane.retries", "{retry}", "Requests retried on another endpoint after a connect failure.");
+        _ejections = _meter.CreateCounter<long>("controlplane.dataplane.ejections", "{ejection}", "Endpoints ejected by passive health.");
+        _meter.CreateObservableGauge("controlplane.dataplane.config.revision", () => config.Current.Revision, "{revision}", "Revision of the configuration in use (0: none yet).");
+        _meter.CreateObservableGauge("controlplane.dataplane.config.images", () => config.Current.Images.Count, "{image}", "Images in the configuration in use.");
+    }
+
+    public static string StatusClass(int status) => status is >= 100 and < 600 ? StatusClasses[status / 100 - 1] : "other";
+
+    public void Request(string image, int status) =>
+        _requests.Add(1, new KeyValuePair<string, object?>("image", image), new KeyValuePair<string, object?>("status_class", StatusClass(status)));
+
+    public void UpstreamDuration(string image, TimeSpan elapsed, string statusClass) =>
+        _upstreamDuration.Record(elapsed.TotalSeconds, new KeyValuePair<string, object?>("image", image), new KeyValuePair<string, object?>("status_class", statusClass));
+
+    public void UpstreamError(string image, string code) =>
+        _upstreamErrors.Add(1, new KeyValuePair<string, object?>("image", image), new KeyValuePair<string, object?>("code", code));
+
+    public void Retry(string image) => _retries.Add(1, new KeyValuePair<string, object?>("image", image));
+
+    public void Ejection(string image) => _ejections.Add(1, new KeyValuePair<string, object?>("image", image));
+
+    public void Dispose() => _meter.Dispose();
+}

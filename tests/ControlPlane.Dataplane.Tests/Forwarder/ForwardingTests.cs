@@ -1,0 +1,258 @@
+using System.Net;
+using System.Net.Http.Headers;
+using ControlPlane.Dataplane.Configuration;
+
+namespace ControlPlane.Dataplane.Tests.Forwarder;
+
+/// <summary>What an instance receives, and what the client gets back, for plain HTTP requests.</summary>
+public sealed class ForwardingTests
+{
+    [Theory]
+    [InlineData("/g/img/api/items/42?x=1&y=%20two", "/api/items/42", "?x=1&y=%20two")]
+    [InlineData("/g/img", "/", "")]
+    [InlineData("/g/img/", "/", "")]
+    [InlineData("/g/img?only=query", "/", "?only=query")]
+    [InlineData("/g/img/a%2Fb/c", "/a%2Fb/c", "")]
+    [InlineData("/g/img/%252F/%3F%23", "/%252F/%3F%23", "")]
+    public async Task PathAndQuery_ReachTheInstance_AsSent(string target, string expectedPath, string expectedQuery)
+    {
+        await using var backend = await TestBackend.StartAsync("b1");
+        await using var node = await DataplaneFixture.StartAsync();
+        node.Route("img", backend);
+        using var client = node.CreateClient();
+
+        using var response = await client.GetAsync(target).DefaultTimeout();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var seen = Assert.Single(backend.Requests);
+        Assert.Equal(expectedPath + expectedQuery, seen.RawTarget);
+        Assert.Equal(expectedQuery, seen.Query);
+        Assert.Equal("b1", response.Headers.GetValues("X-Backend").Single());
+    }
+
+    [Theory]
+    [InlineData("POST")]
+    [InlineData("PUT")]
+    [InlineData("PATCH")]
+    [InlineData("DELETE")]
+    [InlineData("OPTIONS")]
+    public async Task Methods_AndStatus_PassThrough(string method)
+    {
+        await using var backend = await TestBackend.StartAsync("b1");
+        await using var node = await DataplaneFixture.StartAsync();
+        node.Route("img", backend);
+        using var client = node.CreateClient();
+
+        using var request = new HttpRequestMessage(new HttpMethod(method), "/g/img/status/201");
+        using var response = await client.SendAsync(request).DefaultTimeout();
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        Assert.Equal(method, Assert.Single(backend.Requests).Method);
+    }
+
+    [Fact]
+    public async Task UpstreamErrorStatuses_AreRelayed_NotRewritten()
+    {
+        await using var backend = await TestBackend.StartAsync("b1");
+        await using var node = await DataplaneFixture.StartAsync();
+        node.Route("img", backend);
+        using var client = node.CreateClient();
+
+        using var response = await client.GetAsync("/g/img/status/503").DefaultTimeout();
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.Equal("b1", (await TestBackend.Echo.ReadAsync(response)).Instance);
+    }
+
+    [Fact]
+    public async Task XForwardedHeaders_DescribeTheClientsRequest()
+    {
+        await using var backend = await TestBackend.StartAsync("b1");
+        await using var node = await DataplaneFixture.StartAsync();
+        node.Route("img", backend);
+        using var client = node.CreateClient();
+
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/g/img/x");
+        request.Headers.Host = "edge.example:8080";
+        request.Headers.TryAddWithoutValidation("X-Forwarded-For", "203.0.113.7");
+        request.Headers.TryAddWithoutValidation("X-Forwarded-Proto", "https");
+        request.Headers.TryAddWithoutValidation("X-Forwarded-Prefix", "/spoofed");
+        using var response = await client.SendAsync(request).DefaultTimeout();
+
+        var seen = Assert.Single(backend.Requests);
+        Assert.Equal("203.0.113.7, 127.0.0.1", seen.Header("X-Forwarded-For"));
+        Assert.Equal("http", seen.Header("X-Forwarded-Proto"));
+        Assert.Equal("edge.example:8080", seen.Header("X-Forwarded-Host"));
+        Assert.Equal("/g/img", seen.Header("X-Forwarded-Prefix"));
+        // The instance sees its own authority as Host.
+        Assert.Equal($"127.0.0.1:{backend.Port}", seen.Header("Host"));
+    }
+
+    [Fact]
+    public async Task HopByHopRequestHeaders_AreDropped_EndToEndOnesKept()
+    {
+        await using var backend = await TestBackend.StartAsync("b1");
+        await using var node = await DataplaneFixture.StartAsync();
+        node.Route("img", backend);
+
+        // HttpClient rewrites Connection, so the request goes over a bare socket. (Kestrel reduces a
+        // Connection header that holds close or keep-alive to that one token, so the fields it
+        // names alongside cannot be seen: here it names only the hop-by-hop field.)
+        var response = await RawHttp.SendAsync(node.Http,
+            "GET /g/img/x HTTP/1.1\r\nHost: edge\r\nConnection: X-Client-Hop\r\nX-Client-Hop: secret\r\n"
+            + "Keep-Alive: timeout=5\r\nProxy-Authorization: Basic Zm9vOmJhcg==\r\nProxy-Connection: keep-alive\r\nTE: gzip\r\n"
+            + "Upgrade: websocket\r\nTrailer: X-T\r\nX-End-To-End: kept\r\nAuthorization: Bearer t\r\nCookie: a=1; b=2\r\n");
+
+        Assert.Equal(200, response.Status);
+        var seen = Assert.Single(backend.Requests);
+        foreach (var dropped in new[] { "X-Client-Hop", "Keep-Alive", "Proxy-Authorization", "Proxy-Connection", "TE", "Upgrade", "Trailer" })
+        {
+            Assert.Null(seen.Header(dropped));
+        }
+        Assert.Null(seen.Header("Connection"));
+        Assert.Equal("kept", seen.Header("X-End-To-End"));
+        Assert.Equal("Bearer t", seen.Header("Authorization"));
+        Assert.Equal("a=1; b=2", seen.Header("Cookie"));
+    }
+
+    [Fact]
+    public async Task TeTrailers_IsTheOneTeValueForwarded()
+    {
+        await using var backend = await TestBackend.StartAsync("b1");
+        await using var node = await DataplaneFixture.StartAsync();
+        node.Route("img", backend);
+
+        await RawHttp.SendAsync(node.Http, "GET /g/img/x HTTP/1.1\r\nHost: edge\r\nConnection: TE\r\nTE: trailers, deflate\r\n");
+
+        Assert.Equal("trailers", Assert.Single(backend.Requests).Header("TE"));
+    }
+
+    [Fact]
+    public async Task HopByHopResponseHeaders_AreDropped()
+    {
+        await using var backend = await TestBackend.StartAsync("b1");
+        await using var node = await DataplaneFixture.StartAsync();
+        node.Route("img", backend);
+        using var client = node.CreateClient();
+
+        using var response = await client.GetAsync("/g/img/hop").DefaultTimeout();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.False(response.Headers.Contains("X-Backend-Hop"));
+        Assert.False(response.Headers.Contains("Keep-Alive"));
+        Assert.False(response.Headers.Contains("Proxy-Authenticate"));
+        Assert.False(response.Headers.Contains("Alt-Svc"));
+        Assert.Equal("kept", response.Headers.GetValues("X-End-To-End").Single());
+    }
+
+    [Fact]
+    public async Task RequestId_IsCreatedWhenAbsent_AndSentBothWays()
+    {
+        await using var backend = await TestBackend.StartAsync("b1");
+        await using var node = await DataplaneFixture.StartAsync();
+        node.Route("img", backend);
+        using var client = node.CreateClient();
+
+        using var created = await client.GetAsync("/g/img/a").DefaultTimeout();
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/g/img/b");
+        request.Headers.TryAddWithoutValidation("X-Request-ID", "req-123");
+        using var propagated = await client.SendAsync(request).DefaultTimeout();
+
+        var newId = created.Headers.GetValues("X-Request-ID").Single();
+        Assert.Matches("^[0-9a-f]{32}$", newId);
+        Assert.Equal("req-123", propagated.Headers.GetValues("X-Request-ID").Single());
+        var seen = backend.Requests.ToArray();
+        Assert.Equal(newId, seen[0].Header("X-Request-ID"));
+        Assert.Equal("req-123", seen[1].Header("X-Request-ID"));
+    }
+
+    [Fact]
+    public async Task Traceparent_ContinuesTheClientsTrace()
+    {
+        await using var backend = await TestBackend.StartAsync("b1");
+        await using var node = await DataplaneFixture.StartAsync();
+        node.Route("img", backend);
+        using var client = node.CreateClient();
+        const string traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
+        const string parentId = "00f067aa0ba902b7";
+
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/g/img/t");
+        request.Headers.TryAddWithoutValidation("traceparent", $"00-{traceId}-{parentId}-01");
+        request.Headers.TryAddWithoutValidation("tracestate", "vendor=1");
+        using var response = await client.SendAsync(request).DefaultTimeout();
+
+        var seen = Assert.Single(backend.Requests);
+        var traceparent = Assert.Single(seen.Headers["traceparent"]);
+        var parts = traceparent.Split('-');
+        Assert.Equal(traceId, parts[1]);
+        // The proxy's own span sits between the client's and the instance's.
+        Assert.NotEqual(parentId, parts[2]);
+        Assert.Equal("01", parts[3]); // the client's sampling decision is kept
+        Assert.Equal("vendor=1", seen.Header("tracestate"));
+    }
+
+    [Fact]
+    public async Task Http2Clients_AreForwardedToHttp11Instances()
+    {
+        await using var backend = await TestBackend.StartAsync("b1");
+        await using var node = await DataplaneFixture.StartAsync();
+        node.Route("img", backend);
+        using var client = node.CreateH2cClient();
+
+        using var content = new StringContent("hello");
+        using var response = await client.PostAsync("/g/img/echo-body", content).DefaultTimeout();
+
+        Assert.Equal(HttpVersion.Version20, response.Version);
+        Assert.Equal("hello", await response.Content.ReadAsStringAsync().DefaultTimeout());
+        Assert.Equal("HTTP/1.1", Assert.Single(backend.Requests).Protocol);
+    }
+
+    [Fact]
+    public async Task H2cMetadata_MakesTheNodeSpeakHttp2Upstream()
+    {
+        await using var backend = await TestBackend.StartAsync("b1", http2: true);
+        await using var node = await DataplaneFixture.StartAsync();
+        var set = new ControlPlane.Api.V1.EndpointSet { Image = "img" };
+        set.Endpoints.Add(DataplaneFixture.EndpointOf("b1", backend.Port, protocol: "h2c"));
+        node.Config.Update(new ImageConfig("img", set));
+        using var client = node.CreateClient();
+
+        using var response = await client.GetAsync("/g/img/x").DefaultTimeout();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("HTTP/2", Assert.Single(backend.Requests).Protocol);
+    }
+
+    [Fact]
+    public async Task ResponseTrailers_ReachHttp2Clients()
+    {
+        await using var backend = await TestBackend.StartAsync("b1", http2: true);
+        await using var node = await DataplaneFixture.StartAsync();
+        var set = new ControlPlane.Api.V1.EndpointSet { Image = "img" };
+        set.Endpoints.Add(DataplaneFixture.EndpointOf("b1", backend.Port, protocol: "h2c"));
+        node.Config.Update(new ImageConfig("img", set));
+        using var client = node.CreateH2cClient();
+
+        using var response = await client.GetAsync("/g/img/trailers").DefaultTimeout();
+
+        Assert.Equal("body", await response.Content.ReadAsStringAsync().DefaultTimeout());
+        Assert.Equal("trailer-value", response.TrailingHeaders.GetValues("x-backend-trailer").Single());
+    }
+
+    [Fact]
+    public async Task PostWithoutBody_KeepsItsContentHeaders()
+    {
+        await using var backend = await TestBackend.StartAsync("b1");
+        await using var node = await DataplaneFixture.StartAsync();
+        node.Route("img", backend);
+        using var client = node.CreateClient();
+
+        using var content = new ByteArrayContent([]);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        using var response = await client.PostAsync("/g/img/empty", content).DefaultTimeout();
+
+        var seen = Assert.Single(backend.Requests);
+        Assert.Equal("application/json", seen.Header("Content-Type"));
+        Assert.Equal("0", seen.Header("Content-Length"));
+    }
+}

@@ -1,0 +1,168 @@
+using System.Net;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+
+namespace ControlPlane.Dataplane.Tests.Forwarder;
+
+/// <summary>Requests meant to escape the image, exhaust the node or confuse the instance: refused, contained, and harmless.</summary>
+public sealed class HostileInputTests
+{
+    [Theory]
+    [InlineData("/g/img/../../etc/passwd")]
+    [InlineData("/g/img/%2e%2e/%2e%2e/etc/passwd")]
+    [InlineData("/g/img/..%2f..%2fetc/passwd")]
+    public async Task PathTraversal_NeverLeavesTheImage(string target)
+    {
+        await using var backend = await TestBackend.StartAsync("b1");
+        await using var node = await DataplaneFixture.StartAsync();
+        node.Route("img", backend);
+
+        var response = await RawHttp.SendAsync(node.Http, $"GET {target} HTTP/1.1\r\nHost: edge\r\n");
+
+        // Either the node refuses it, or the instance gets a path inside the image without dot-segments.
+        Assert.NotEqual(500, response.Status);
+        foreach (var seen in backend.Requests)
+        {
+            Assert.DoesNotContain("/../", seen.Path + "/", StringComparison.Ordinal);
+            Assert.DoesNotContain("..", seen.RawTarget.Replace("..%2f", "", StringComparison.OrdinalIgnoreCase), StringComparison.Ordinal);
+        }
+    }
+
+    [Theory]
+    [InlineData("/g/img/%zz/x", "/%zz/x")]
+    [InlineData("/g/img/%E2%82%AC?q=%ZZ&r", "/%E2%82%AC?q=%ZZ&r")]
+    [InlineData("/g/img/a;b=c/d@e:f", "/a;b=c/d@e:f")]
+    [InlineData("/g/img/a%00b", null)]
+    [InlineData("/g/img/%C3%28", "/%C3%28")]
+    public async Task OddTargets_AreForwardedVerbatim_OrRefused_NeverA500(string target, string? expected)
+    {
+        await using var backend = await TestBackend.StartAsync("b1");
+        await using var node = await DataplaneFixture.StartAsync();
+        node.Route("img", backend);
+
+        var response = await RawHttp.SendAsync(node.Http, $"GET {target} HTTP/1.1\r\nHost: edge\r\n");
+
+        if (expected is null)
+        {
+            Assert.Equal(400, response.Status);
+            Assert.Empty(backend.Requests);
+        }
+        else
+        {
+            Assert.Equal(200, response.Status);
+            Assert.Equal(expected, Assert.Single(backend.Requests).RawTarget);
+        }
+    }
+
+    [Fact]
+    public async Task NonAsciiHeaderValues_AreRefused_NeverA500()
+    {
+        await using var backend = await TestBackend.StartAsync("b1");
+        await using var node = await DataplaneFixture.StartAsync();
+        node.Route("img", backend);
+
+        await using var raw = await RawHttp.ConnectAsync(node.Http);
+        await raw.WriteAsync([.. "GET /g/img/x HTTP/1.1\r\nHost: edge\r\nX-Name: "u8, 0xC3, 0xA9, 0xFF, .. "\r\n\r\n"u8]);
+        var response = await raw.ReadResponseAsync();
+
+        Assert.Equal(400, response.Status);
+        Assert.Empty(backend.Requests);
+    }
+
+    [Fact]
+    public async Task DotSegments_AreResolvedBeforeRouting()
+    {
+        await using var img = await TestBackend.StartAsync("img");
+        await using var other = await TestBackend.StartAsync("other");
+        await using var node = await DataplaneFixture.StartAsync();
+        node.Config.Update(
+            new Dataplane.Configuration.ImageConfig("img", DataplaneFixture.EndpointsOf("img", img)),
+            new Dataplane.Configuration.ImageConfig("other", DataplaneFixture.EndpointsOf("other", other)));
+
+        var escape = await RawHttp.SendAsync(node.Http, "GET /g/img/../other/secret HTTP/1.1\r\nHost: edge\r\n");
+        var inside = await RawHttp.SendAsync(node.Http, "GET /g/img/a/./b/../c HTTP/1.1\r\nHost: edge\r\n");
+
+        // "/g/img/../other/secret" is "/g/other/secret": the image is chosen after normalization.
+        Assert.Equal(200, escape.Status);
+        Assert.Equal("/secret", Assert.Single(other.Requests).RawTarget);
+        Assert.Equal(200, inside.Status);
+        Assert.Equal("/a/c", Assert.Single(img.Requests).RawTarget);
+    }
+
+    [Fact]
+    public async Task HugeHeaders_Are431_AndNeverReachTheInstance()
+    {
+        await using var backend = await TestBackend.StartAsync("b1");
+        await using var node = await DataplaneFixture.StartAsync();
+        node.Route("img", backend);
+
+        var response = await RawHttp.SendAsync(node.Http, $"GET /g/img/x HTTP/1.1\r\nHost: edge\r\nX-Big: {new string('a', 64 * 1024)}\r\n");
+
+        Assert.Equal(431, response.Status);
+        Assert.Empty(backend.Requests);
+    }
+
+    [Fact]
+    public async Task HugeRequestLine_Is414()
+    {
+        await using var backend = await TestBackend.StartAsync("b1");
+        await using var node = await DataplaneFixture.StartAsync();
+        node.Route("img", backend);
+
+        var response = await RawHttp.SendAsync(node.Http, $"GET /g/img/{new string('a', 16 * 1024)} HTTP/1.1\r\nHost: edge\r\n");
+
+        Assert.Equal(414, response.Status);
+        Assert.Empty(backend.Requests);
+    }
+
+    [Fact]
+    public async Task HostileImageNames_Are404_WithTheNameEscaped()
+    {
+        await using var node = await DataplaneFixture.StartAsync();
+        node.Route("img");
+        using var client = node.CreateClient();
+
+        using var response = await client.GetAsync("/g/%3Cscript%3E%22/x").DefaultTimeout();
+
+        await ErrorAnswerTests.AssertErrorAsync(response, HttpStatusCode.NotFound, "not_found");
+        Assert.DoesNotContain("<script>", await response.Content.ReadAsStringAsync().DefaultTimeout(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task SlowlorisHeaders_AreCutOff()
+    {
+        await using var backend = await TestBackend.StartAsync("b1");
+        await using var node = await DataplaneFixture.StartAsync(builder =>
+            builder.WebHost.ConfigureKestrel(k => k.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(1)));
+        node.Route("img", backend);
+
+        await using var raw = await RawHttp.ConnectAsync(node.Http);
+        await raw.WriteAsync("GET /g/img/x HTTP/1.1\r\nHost: edge\r\nX-Slow: a");
+
+        // Kestrel answers 408 and closes the connection; the request never reaches the instance.
+        var response = await raw.ReadResponseAsync();
+        Assert.Equal(408, response.Status);
+        Assert.True(await raw.IsClosedByServerAsync());
+        Assert.Empty(backend.Requests);
+    }
+
+    [Fact]
+    public async Task SlowlorisBody_IsCutOff_AndTheUpstreamCallCancelled()
+    {
+        await using var backend = await TestBackend.StartAsync("b1");
+        await using var node = await DataplaneFixture.StartAsync(builder =>
+            builder.WebHost.ConfigureKestrel(k => k.Limits.MinRequestBodyDataRate = new MinDataRate(bytesPerSecond: 1000, gracePeriod: TimeSpan.FromSeconds(1.5))));
+        node.Route("img", backend);
+
+        await using var raw = await RawHttp.ConnectAsync(node.Http);
+        await raw.WriteAsync("POST /g/img/upload HTTP/1.1\r\nHost: edge\r\nContent-Length: 1000000\r\n\r\n" + new string('x', 100));
+        await backend.FirstBytes.Task.DefaultTimeout();
+
+        // Nothing more is sent: the node answers 408, closes the connection and drops the call to the instance.
+        var response = await raw.ReadResponseAsync();
+        Assert.Equal(408, response.Status);
+        Assert.Contains("request_timeout", response.Body, StringComparison.Ordinal);
+        Assert.True(await raw.IsClosedByServerAsync());
+        await backend.Aborted.Task.DefaultTimeout();
+    }
+}

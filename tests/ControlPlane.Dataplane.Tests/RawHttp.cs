@@ -1,0 +1,179 @@
+using System.Net.Sockets;
+using System.Text;
+
+namespace ControlPlane.Dataplane.Tests;
+
+/// <summary>
+/// HTTP/1.1 over a bare socket, for requests HttpClient will not send (arbitrary Connection tokens,
+/// unnormalized targets, oversized or trickled input).
+/// </summary>
+public sealed class RawHttp : IAsyncDisposable
+{
+    private readonly TcpClient _tcp;
+    private readonly NetworkStream _stream;
+    private readonly List<byte> _pending = [];
+
+    private RawHttp(TcpClient tcp)
+    {
+        _tcp = tcp;
+        _stream = tcp.GetStream();
+    }
+
+    public static async Task<RawHttp> ConnectAsync(Uri address)
+    {
+        var tcp = new TcpClient { NoDelay = true };
+        await tcp.ConnectAsync(address.Host, address.Port).DefaultTimeout();
+        return new RawHttp(tcp);
+    }
+
+    /// <summary>Sends one request (<paramref name="requestHead"/> without the blank line) and reads one response.</summary>
+    public static async Task<Response> SendAsync(Uri address, string requestHead, string body = "")
+    {
+        await using var raw = await ConnectAsync(address);
+        await raw.WriteAsync(requestHead + "\r\n" + body);
+        return await raw.ReadResponseAsync();
+    }
+
+    public Task WriteAsync(string text) => WriteAsync(Encoding.ASCII.GetBytes(text));
+
+    public async Task WriteAsync(byte[] bytes)
+    {
+        await _stream.WriteAsync(bytes).DefaultTimeout();
+        await _stream.FlushAsync().DefaultTimeout();
+    }
+
+    /// <summary>
+    /// Reads one response: the head, then the body by Content-Length, chunked framing, or up to the
+    /// connection's end. Status 0 when the server closed or reset the connection without answering.
+    /// </summary>
+    public async Task<Response> ReadResponseAsync()
+    {
+        var head = await ReadUntilAsync("\r\n\r\n"u8.ToArray());
+        if (head is null)
+        {
+            return new Response(0, new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase), "");
+        }
+        var lines = Encoding.ASCII.GetString(head).Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
+        var status = int.Parse(lines[0].Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
+        var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var line in lines.Skip(1))
+        {
+            var colon = line.IndexOf(':', StringComparison.Ordinal);
+            headers[line[..colon]] = line[(colon + 1)..].Trim();
+        }
+        var body = new List<byte>();
+        if (headers.TryGetValue("Content-Length", out var length))
+        {
+            body.AddRange(await ReadExactlyAsync(int.Parse(length, System.Globalization.CultureInfo.InvariantCulture)) ?? []);
+        }
+        else if (headers.TryGetValue("Transfer-Encoding", out var te) && te.Contains("chunked", StringComparison.OrdinalIgnoreCase))
+        {
+            while (await ReadUntilAsync("\r\n"u8.ToArray()) is { } sizeLine)
+            {
+                var size = Convert.ToInt32(Encoding.ASCII.GetString(sizeLine).Trim().Split(';')[0], 16);
+                if (size == 0)
+                {
+                    await ReadUntilAsync("\r\n"u8.ToArray());
+                    break;
+                }
+                body.AddRange(await ReadExactlyAsync(size + 2) is { } chunk ? chunk[..^2] : []);
+            }
+        }
+        else if (status is not (204 or 304) && status >= 200)
+        {
+            while (await FillAsync())
+            {
+            }
+            body.AddRange(_pending);
+            _pending.Clear();
+        }
+        return new Response(status, headers, Encoding.UTF8.GetString(body.ToArray()));
+    }
+
+    /// <summary>True when the server closed (or reset) the connection; false if it is still open after the wait.</summary>
+    public async Task<bool> IsClosedByServerAsync()
+    {
+        try
+        {
+            var n = await _stream.ReadAsync(new byte[1]).DefaultTimeout();
+            return n == 0;
+        }
+        catch (IOException)
+        {
+            return true;
+        }
+    }
+
+    private async Task<byte[]?> ReadUntilAsync(byte[] delimiter)
+    {
+        while (true)
+        {
+            var at = IndexOf(delimiter);
+            if (at >= 0)
+            {
+                var result = _pending.GetRange(0, at).ToArray();
+                _pending.RemoveRange(0, at + delimiter.Length);
+                return result;
+            }
+            if (!await FillAsync())
+            {
+                return null;
+            }
+        }
+    }
+
+    private async Task<byte[]?> ReadExactlyAsync(int count)
+    {
+        while (_pending.Count < count)
+        {
+            if (!await FillAsync())
+            {
+                return null;
+            }
+        }
+        var result = _pending.GetRange(0, count).ToArray();
+        _pending.RemoveRange(0, count);
+        return result;
+    }
+
+    private async Task<bool> FillAsync()
+    {
+        var chunk = new byte[16 * 1024];
+        int n;
+        try
+        {
+            n = await _stream.ReadAsync(chunk).DefaultTimeout();
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+        _pending.AddRange(chunk.AsSpan(0, n));
+        return n > 0;
+    }
+
+    private int IndexOf(byte[] delimiter)
+    {
+        for (var i = 0; i + delimiter.Length <= _pending.Count; i++)
+        {
+            var match = true;
+            for (var j = 0; j < delimiter.Length && match; j++)
+            {
+                match = _pending[i + j] == delimiter[j];
+            }
+            if (match)
+            {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stream.DisposeAsync();
+        _tcp.Dispose();
+    }
+
+    public sealed record Response(int Status, IReadOnlyDictionary<string, string> Headers, string Body);
+}
