@@ -35,7 +35,10 @@ internal static class FanoutBenchmark
                 runs.Add(await RunCountAsync(settings, targets.Targets, targets.Baseline, watchers, cancellationToken));
             }
 
-            var section = FanoutReport.Section(settings, DateTimeOffset.UtcNow, etcdVersion, runs);
+            // The control plane alone: what one changed endpoint costs each node among many images.
+            var deltaCost = !settings.EtcdOnly && settings.DeltaImages > 0 ? await DeltaPushCost.MeasureAsync(settings, cancellationToken) : null;
+
+            var section = FanoutReport.Section(settings, DateTimeOffset.UtcNow, etcdVersion, runs, deltaCost);
             Console.WriteLine();
             Console.WriteLine(section);
             if (settings.EtcdOnly)

@@ -9,7 +9,7 @@ internal static class FanoutReport
 {
     public const string Heading = "## Config push fan-out vs etcd watch (issue 4)";
 
-    public static string Section(FanoutSettings s, DateTimeOffset date, string etcdVersion, IReadOnlyList<CountRun> runs)
+    public static string Section(FanoutSettings s, DateTimeOffset date, string etcdVersion, IReadOnlyList<CountRun> runs, DeltaCostResult? deltaCost = null)
     {
         var text = new StringBuilder();
         var first = runs[0];
@@ -38,6 +38,10 @@ internal static class FanoutReport
             Row(text, run, compared, "memory per idle watcher, bytes", t => t.BytesPerIdleWatcher, "N0");
         }
         text.Append('\n');
+        foreach (var i in compared)
+        {
+            Aims(text, runs, i, deltaCost);
+        }
 
         text.Append(Invariant($"""
             How to read it: a *change* is one write that every watcher must see, made just after the previous
@@ -62,6 +66,11 @@ internal static class FanoutReport
         }
         text.Append('\n');
 
+        if (deltaCost is not null)
+        {
+            DeltaCost(text, deltaCost);
+        }
+
         text.Append("Per-change values (p50 / p99 / all converged, ms; write answered, ms; CPU time of the server's own process, if it has one, and of this one, ms) and memory:\n\n");
         foreach (var run in runs)
         {
@@ -82,6 +91,65 @@ internal static class FanoutReport
         }
         return text.ToString().TrimEnd('\n') + "\n";
     }
+
+    /// <summary>The issue's aims for target <paramref name="index"/>, each with what was measured and whether it is met.</summary>
+    private static void Aims(StringBuilder text, IReadOnlyList<CountRun> runs, int index, DeltaCostResult? deltaCost)
+    {
+        var name = runs[0].Targets[index].Name;
+        var baseline = runs[0].Baseline.Name;
+        text.Append(Invariant($"The issue's aims for the {name}:\n\n| aim | measured | met |\n|---|---|---|\n"));
+
+        var atAim = runs.FirstOrDefault(r => r.Watchers == FanoutSettings.AimWatchers);
+        text.Append(Invariant($"| p99 under {FanoutSettings.P99Aim.TotalMilliseconds:0} ms at {FanoutSettings.AimWatchers:N0} watchers | "));
+        text.Append(atAim is null
+            ? Invariant($"not measured in this run (no {FanoutSettings.AimWatchers:N0} watchers) | - |\n")
+            : Invariant($"{atAim.Targets[index].P99.TotalMilliseconds:N1} ms | {YesNo(atAim.Targets[index].P99 < FanoutSettings.P99Aim)} |\n"));
+
+        static double Ratio(double value, double of) => of > 0 ? value / of : double.PositiveInfinity;
+        var slower = runs.Select(r => (r.Watchers,
+            P50: Ratio(r.Targets[index].P50.TotalMilliseconds, r.Baseline.P50.TotalMilliseconds),
+            P99: Ratio(r.Targets[index].P99.TotalMilliseconds, r.Baseline.P99.TotalMilliseconds))).ToArray();
+        text.Append(Invariant($"| no slower than {baseline} at the same count (p50 and p99 ratios at most 1.00) | "));
+        text.Append(string.Join("; ", slower.Select(r => Invariant($"{r.Watchers:N0} watchers: p50 {r.P50:0.00}, p99 {r.P99:0.00}"))));
+        text.Append(Invariant($" | {YesNo(slower.All(r => r.P50 <= 1 && r.P99 <= 1))} |\n"));
+
+        var memory = runs.Select(r => (r.Watchers, Target: r.Targets[index])).ToArray();
+        text.Append(Invariant($"| under {FanoutSettings.BytesPerIdleWatcherAim:N0} bytes per idle stream ({memory[0].Target.Memory[0].Method.Split(" (")[0]}) | "));
+        text.Append(string.Join("; ", memory.Select(m => Invariant($"{m.Watchers:N0} watchers: {m.Target.BytesPerIdleWatcher:N0}")
+            + (m.Target.Memory.Count > 1 ? Invariant($" (managed heap {m.Target.Memory[1].BytesPerWatcher:N0})") : ""))));
+        text.Append(Invariant($" | {YesNo(memory.All(m => m.Target.BytesPerIdleWatcher < FanoutSettings.BytesPerIdleWatcherAim))} |\n"));
+
+        if (deltaCost is not null)
+        {
+            text.Append(Invariant($"| a delta push of one changed endpoint among {deltaCost.Images:N0} images costs each node bytes in proportion to the change (at most 2 average endpoint sets' worth) | "));
+            text.Append(Invariant($"{deltaCost.ChangeBytes:N0} bytes, {deltaCost.ChangeInResources:0.0} endpoint sets' worth; the full state is {deltaCost.InitialBytes:N0} bytes | {YesNo(deltaCost.AimMet)} |\n"));
+        }
+        text.Append('\n');
+    }
+
+    /// <summary>The delta push cost table and how to read it.</summary>
+    private static void DeltaCost(StringBuilder text, DeltaCostResult d)
+    {
+        text.Append(Invariant($"Delta push cost: {d.Images:N0} images of one instance each, {d.Nodes:N0} nodes on delta streams subscribed to every endpoint set; per node, medians over the nodes:\n\n"));
+        text.Append("| what a node received | bytes | responses | share of the full state |\n|---|---:|---:|---:|\n");
+        text.Append(Invariant($"| the full state: {d.Images:N0} endpoint sets | {d.InitialBytes:N0} | {d.InitialResponses:N0} | 1 |\n"));
+        text.Append(Invariant($"| one changed instance ({d.ChangeResources:N0} endpoint set) | {d.ChangeBytes:N0} | {d.ChangeResponses:N0} | {d.ChangeShareOfInitial:0.000000} |\n"));
+        text.Append('\n');
+        text.Append(Invariant($"""
+            How to read it: a fresh control plane in its own process (as above) gets {d.Images:N0} images of one
+            instance each, registered over gRPC; then {d.Nodes:N0} nodes, spread over {FanoutSettings.ConnectionsText(d.Connections)},
+            subscribe to every endpoint set and take the full state (split by the server into responses of about 1 MB,
+            each acknowledged before the next); then one instance of one image registers again on another port. A node's
+            bytes are the gRPC messages it received (protobuf bytes plus the 5-byte length prefix; HTTP/2 framing not
+            counted), for the change everything from just before the registration until {d.QuietPause.TotalSeconds:0.#} s after the last node had it
+            (the most any node received: {d.ChangeBytesMax:N0}). The full state averages {d.InitialBytesPerResource:N0} bytes per endpoint set,
+            so the change cost {d.ChangeInResources:0.0} endpoint sets' worth. The change reached half the nodes in
+            {d.ChangeP50.TotalMilliseconds:0.0} ms and all in {d.ChangeAll.TotalMilliseconds:0.0} ms; the server spent {d.ServerCpu.TotalMilliseconds:0} ms of CPU on it.
+            """));
+        text.Append("\n\n");
+    }
+
+    private static string YesNo(bool met) => met ? "yes" : "no";
 
     private static void Row(StringBuilder text, CountRun run, int[] compared, string metric, Func<TargetRun, double> value, string format)
     {

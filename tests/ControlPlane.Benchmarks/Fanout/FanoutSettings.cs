@@ -13,6 +13,9 @@ internal sealed record FanoutSettings
           --watchers <n,...>  watcher counts, each measured on fresh servers (default 1000,10000)
           --rounds <n>        measured changes per target and count, alternating targets (default 5)
           --connections <n>   HTTP/2 connections the watch streams are spread over (default 10)
+          --delta-images <n>  images (one instance each) for the delta push cost, measured after the
+                              counts on a control plane of its own; 0 skips it (default 10000)
+          --delta-nodes <n>   wildcard nodes holding them all for the delta push cost (default 100)
           --etcd-only         measure etcd's watch fan-out alone and print it; nothing is written
           --output <path>     the markdown file whose section is replaced (default docs/benchmarks.md)
           --no-write          print the results only
@@ -32,6 +35,12 @@ internal sealed record FanoutSettings
     public int Connections { get; init; } = 10;
 
     public bool EtcdOnly { get; init; }
+
+    /// <summary>Images of one instance each in the delta push cost measurement; 0 skips it.</summary>
+    public int DeltaImages { get; init; } = 10_000;
+
+    /// <summary>Wildcard nodes holding every image in the delta push cost measurement.</summary>
+    public int DeltaNodes { get; init; } = 100;
 
     /// <summary>Null: print only.</summary>
     public string? OutputPath { get; init; } = BenchmarksDocument.DefaultPath();
@@ -85,6 +94,8 @@ internal sealed record FanoutSettings
                 "--watchers" => settings with { Watchers = Counts(name, value) },
                 "--rounds" => settings with { Rounds = (int)CommandLine.Number(name, value, 1, 100) },
                 "--connections" => settings with { Connections = (int)CommandLine.Number(name, value, 1, 1000) },
+                "--delta-images" => settings with { DeltaImages = (int)CommandLine.Number(name, value, 0, 40_000) },
+                "--delta-nodes" => settings with { DeltaNodes = (int)CommandLine.Number(name, value, 1, 10_000) },
                 "--output" => settings with { OutputPath = Path.GetFullPath(value) },
                 _ => throw new ArgumentException($"Unknown option '{name}'."),
             };

@@ -4,12 +4,11 @@ namespace ControlPlane.Benchmarks.Fanout;
 internal static class FanoutTargets
 {
     /// <summary>
-    /// The control plane's side: its own server with N nodes on the aggregated discovery stream, each
-    /// subscribed to one image's endpoint set; a change is one registration in that image. It plugs in
-    /// here as an <see cref="IFanoutTarget"/> once ControlPlane.Server serves the discovery streams
-    /// (issue 4); until then it is null and the benchmark runs only with --etcd-only.
+    /// The control plane's side: its own server in its own process with N nodes, each on a delta
+    /// discovery stream subscribed to every endpoint set; a change is one registration in the watched
+    /// image (<see cref="ControlPlaneDiscoveryTarget"/>).
     /// </summary>
-    public static Func<FanoutSettings, IFanoutTarget>? ControlPlane => null;
+    public static Func<FanoutSettings, IFanoutTarget>? ControlPlane => settings => new ControlPlaneDiscoveryTarget(settings);
 
     /// <summary>The baseline.</summary>
     public static IFanoutTarget Etcd(FanoutSettings settings) => new EtcdWatchTarget(settings);
