@@ -12,6 +12,10 @@ namespace ControlPlane.Server.Discovery.Streams;
 internal sealed class StreamRegistry : IDataplaneStreams, IDisposable
 {
     private readonly ConcurrentDictionary<long, IDiscoveryStream> _streams = new();
+
+    // Streams by node id, so that a node's lookup (the fleet view asks on every close) does not scan
+    // every open stream: with N nodes leaving at once that scan made closing O(N²).
+    private readonly Dictionary<string, List<IDiscoveryStream>> _byNode = new(StringComparer.Ordinal);
     private readonly IResourceWatch _cache;
     private readonly DiscoveryOptions _options;
     private readonly TimeProvider _clock;
@@ -43,13 +47,32 @@ internal sealed class StreamRegistry : IDataplaneStreams, IDisposable
     public IReadOnlyList<DataplaneStreamStatus> List() =>
         _streams.Values.Select(s => s.Snapshot()).OrderBy(s => s.NodeId, StringComparer.Ordinal).ThenBy(s => s.StreamId).ToArray();
 
-    public IReadOnlyList<DataplaneStreamStatus> ForNode(string nodeId) =>
-        _streams.Values.Where(s => s.NodeId == nodeId).Select(s => s.Snapshot()).OrderBy(s => s.StreamId).ToArray();
+    public IReadOnlyList<DataplaneStreamStatus> ForNode(string nodeId)
+    {
+        IDiscoveryStream[] streams;
+        lock (_byNode)
+        {
+            if (!_byNode.TryGetValue(nodeId, out var list))
+            {
+                return [];
+            }
+            streams = [.. list];
+        }
+        return streams.Select(s => s.Snapshot()).OrderBy(s => s.StreamId).ToArray();
+    }
 
     public void Add<TStream>(TStream stream)
         where TStream : IDiscoveryStream
     {
         _streams[stream.Id] = stream;
+        lock (_byNode)
+        {
+            if (!_byNode.TryGetValue(stream.NodeId, out var list))
+            {
+                _byNode[stream.NodeId] = list = [];
+            }
+            list.Add(stream);
+        }
         var snapshot = stream.Snapshot();
         DiscoveryLog.StreamOpened(_logger, stream.NodeId, stream.Variant, stream.Id, snapshot.Peer);
         Raise(new DataplaneStreamEvent(DataplaneStreamEventKind.Opened, stream.NodeId, stream.Id));
@@ -61,6 +84,13 @@ internal sealed class StreamRegistry : IDataplaneStreams, IDisposable
         if (!_streams.TryRemove(stream.Id, out _))
         {
             return;
+        }
+        lock (_byNode)
+        {
+            if (_byNode.TryGetValue(stream.NodeId, out var list) && list.Remove(stream) && list.Count == 0)
+            {
+                _byNode.Remove(stream.NodeId);
+            }
         }
         var final = stream.Snapshot();
         DiscoveryLog.StreamClosed(_logger, stream.Id, stream.NodeId, _clock.GetUtcNow() - final.ConnectedSince, outcome);
