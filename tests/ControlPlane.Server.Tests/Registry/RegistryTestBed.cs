@@ -57,11 +57,26 @@ internal sealed class RegistryTestBed : IAsyncDisposable
         Image = image,
         InstanceId = id,
         Host = "10.0.0.1",
-        Port = port == 0 ? 9000 + Math.Abs(id.GetHashCode() % 50000) : port,
+        Port = port == 0 ? PortOf(id) : port,
         Region = "eu-central",
         Metadata = Struct.Parser.ParseJson("{\"weight\": 2}"),
         TtlSeconds = ttl,
     };
+
+    /// <summary>
+    /// A port derived from the id the same way in every process (string.GetHashCode is randomized per
+    /// process, which once gave two ids of one test the same port): an instance registered again keeps
+    /// its port, and the ids the tests use do not collide.
+    /// </summary>
+    public static int PortOf(string id)
+    {
+        var hash = 2166136261u;
+        foreach (var b in System.Text.Encoding.UTF8.GetBytes(id))
+        {
+            hash = (hash ^ b) * 16777619u;
+        }
+        return 10_000 + (int)(hash % 50_000);
+    }
 
     public Task<RegisterResponse> RegisterAsync(RegisterRequest request) => Registry.RegisterAsync(request).DefaultTimeout();
 
