@@ -32,28 +32,8 @@ public sealed class PlatformToken
     /// <summary>Reads the token as the process environment provides it.</summary>
     public static PlatformToken FromEnvironment(Func<string, string?>? getVariable = null)
     {
-        getVariable ??= Environment.GetEnvironmentVariable;
-        var file = getVariable(FileVariableName);
-        if (!string.IsNullOrEmpty(file))
-        {
-            string text;
-            try
-            {
-                text = File.ReadAllText(file);
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                throw new InvalidOperationException($"{FileVariableName} names '{file}', which cannot be read: {ex.Message}", ex);
-            }
-            // Files written by editors and secret mounts often end with a newline that is not part of the token.
-            var token = text.TrimEnd('\r', '\n');
-            if (token.Length == 0)
-            {
-                throw new InvalidOperationException($"{FileVariableName} names '{file}', which is empty.");
-            }
-            return FromValue(token, FileVariableName);
-        }
-        return FromValue(getVariable(VariableName), VariableName);
+        var (token, source) = SecretSource.Read(VariableName, FileVariableName, getVariable);
+        return FromValue(token, source);
     }
 
     /// <summary>True when <paramref name="presented"/> is the token. Time does not depend on where they differ, nor on their lengths.</summary>

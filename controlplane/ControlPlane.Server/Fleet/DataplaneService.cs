@@ -18,7 +18,7 @@ public sealed class DataplaneService(FleetView fleet)
             errors.Add(new("page_size", $"must be between 0 and {MaxPageSize}"));
         }
         string? after = null;
-        if (request.PageToken.Length > 0 && !TryDecode(request.PageToken, out after))
+        if (request.PageToken.Length > 0 && !PageTokens.TryDecode(request.PageToken, out after))
         {
             errors.Add(new("page_token", "is not a token from a previous page"));
         }
@@ -37,7 +37,7 @@ public sealed class DataplaneService(FleetView fleet)
         response.Dataplanes.AddRange(matches.Take(pageSize));
         if (matches.Count > pageSize)
         {
-            response.NextPageToken = Convert.ToBase64String(Encoding.UTF8.GetBytes("after:" + matches[pageSize - 1].Node.Id));
+            response.NextPageToken = PageTokens.After(matches[pageSize - 1].Node.Id);
         }
         return Task.FromResult(response);
     }
@@ -53,21 +53,4 @@ public sealed class DataplaneService(FleetView fleet)
         return Task.FromResult(new GetDataplaneResponse { Dataplane = status });
     }
 
-    private static bool TryDecode(string token, out string? after)
-    {
-        after = null;
-        try
-        {
-            var text = Encoding.UTF8.GetString(Convert.FromBase64String(token));
-            if (text.StartsWith("after:", StringComparison.Ordinal))
-            {
-                after = text[6..];
-                return true;
-            }
-        }
-        catch (FormatException)
-        {
-        }
-        return false;
-    }
 }

@@ -125,7 +125,7 @@ public sealed class PolicyRegistry
             errors.Add(new("page_size", $"must be between 0 and {MaxPageSize} (0 = all)"));
         }
         string? after = null;
-        if (request.PageToken.Length > 0 && !TryDecodePageToken(request.PageToken, out after))
+        if (request.PageToken.Length > 0 && !PageTokens.TryDecode(request.PageToken, out after))
         {
             errors.Add(new("page_token", "is not a token from a previous page"));
         }
@@ -139,7 +139,7 @@ public sealed class PolicyRegistry
         if (request.PageSize > 0 && policies.Count > request.PageSize)
         {
             response.Policies.AddRange(policies.Take(request.PageSize));
-            response.NextPageToken = Convert.ToBase64String(Encoding.UTF8.GetBytes("after:" + policies[request.PageSize - 1].Image));
+            response.NextPageToken = PageTokens.After(policies[request.PageSize - 1].Image);
         }
         else
         {
@@ -229,21 +229,4 @@ public sealed class PolicyRegistry
     private static RpcException NotFound(string image, string what) =>
         RpcErrors.Exception(StatusCode.NotFound, "not_found", $"image '{image}' has no stored policy {what}", new Dictionary<string, string> { ["image"] = image });
 
-    private static bool TryDecodePageToken(string token, out string? after)
-    {
-        after = null;
-        try
-        {
-            var text = Encoding.UTF8.GetString(Convert.FromBase64String(token));
-            if (text.StartsWith("after:", StringComparison.Ordinal) && text.Length > 6)
-            {
-                after = text[6..];
-                return true;
-            }
-        }
-        catch (FormatException)
-        {
-        }
-        return false;
-    }
 }

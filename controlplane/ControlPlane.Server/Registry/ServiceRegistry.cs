@@ -256,7 +256,7 @@ public sealed class ServiceRegistry
             errors.Add(new("page_size", "must not be negative"));
         }
         string? after = null;
-        if (request.PageToken.Length > 0 && !TryDecodePageToken(request.PageToken, out after))
+        if (request.PageToken.Length > 0 && !PageTokens.TryDecode(request.PageToken, out after))
         {
             errors.Add(new("page_token", "is not a token from a previous page"));
         }
@@ -274,7 +274,7 @@ public sealed class ServiceRegistry
         }
         if (records.Count > pageSize)
         {
-            response.NextPageToken = Convert.ToBase64String(Encoding.UTF8.GetBytes("after:" + records[pageSize - 1].InstanceId));
+            response.NextPageToken = PageTokens.After(records[pageSize - 1].InstanceId);
         }
         return response;
     }
@@ -341,21 +341,4 @@ public sealed class ServiceRegistry
 
     private static string? NullIfEmpty(string value) => value.Length == 0 ? null : value;
 
-    private static bool TryDecodePageToken(string token, out string? after)
-    {
-        after = null;
-        try
-        {
-            var text = Encoding.UTF8.GetString(Convert.FromBase64String(token));
-            if (text.StartsWith("after:", StringComparison.Ordinal) && text.Length > 6)
-            {
-                after = text[6..];
-                return true;
-            }
-        }
-        catch (FormatException)
-        {
-        }
-        return false;
-    }
 }

@@ -41,28 +41,8 @@ public sealed class DataplaneToken
     /// <summary>Reads the token as the process environment provides it.</summary>
     public static DataplaneToken FromEnvironment(PlatformToken? platform = null, Func<string, string?>? getVariable = null)
     {
-        getVariable ??= Environment.GetEnvironmentVariable;
-        var file = getVariable(FileVariableName);
-        if (!string.IsNullOrEmpty(file))
-        {
-            string text;
-            try
-            {
-                text = File.ReadAllText(file);
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                throw new InvalidOperationException($"{FileVariableName} names '{file}', which cannot be read: {ex.Message}", ex);
-            }
-            // Secret mounts and editors often end the file with a newline that is not part of the token.
-            var token = text.TrimEnd('\r', '\n');
-            if (token.Length == 0)
-            {
-                throw new InvalidOperationException($"{FileVariableName} names '{file}', which is empty.");
-            }
-            return FromValue(token, platform, FileVariableName);
-        }
-        return FromValue(getVariable(VariableName), platform, VariableName);
+        var (token, source) = SecretSource.Read(VariableName, FileVariableName, getVariable);
+        return FromValue(token, platform, source);
     }
 
     /// <summary>True when <paramref name="presented"/> is the token; constant-time.</summary>
