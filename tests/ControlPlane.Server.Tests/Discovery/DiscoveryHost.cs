@@ -177,6 +177,9 @@ internal sealed class DiscoveryHost : IAsyncDisposable
 
     public void AssertNoUnexpectedErrors(Func<TestLogSink.LogRecord, bool>? expected = null) => _server.AssertNoUnexpectedErrors(expected);
 
+    /// <summary>A channel of the test's own, which outlives this host's shared <see cref="Channel"/>.</summary>
+    public GrpcChannel CreateChannel() => _server.CreateChannel();
+
     public async ValueTask DisposeAsync()
     {
         Channel.Dispose();

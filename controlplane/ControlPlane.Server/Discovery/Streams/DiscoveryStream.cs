@@ -35,6 +35,7 @@ internal abstract class DiscoveryStream<TRequest, TResponse, TState> : IDiscover
     private ServerCallContext? _context;
     private ITimer? _drain;
     private volatile string? _closeReason;
+    private string _closeErrorReason = "stream_stuck";
 
     protected DiscoveryStream(StreamServices services, Node node, string peer)
     {
@@ -111,7 +112,7 @@ internal abstract class DiscoveryStream<TRequest, TResponse, TState> : IDiscover
             if (_closeReason is { } why)
             {
                 outcome = why;
-                throw RpcErrors.Exception(StatusCode.Unavailable, "stream_stuck", why);
+                throw RpcErrors.Exception(StatusCode.Unavailable, _closeErrorReason, why);
             }
             if (finished == reader && reader.IsCompletedSuccessfully)
             {
@@ -365,7 +366,7 @@ internal abstract class DiscoveryStream<TRequest, TResponse, TState> : IDiscover
     /// <see cref="DiscoveryOptions.StuckStreamDrainTimeout"/> to get through, so a node that reads again
     /// receives it and then the UNAVAILABLE status saying why; after that the HTTP/2 stream is reset.
     /// </summary>
-    public void Close(string why)
+    public void Close(string why, bool stuck = true)
     {
         lock (Sync)
         {
@@ -373,11 +374,15 @@ internal abstract class DiscoveryStream<TRequest, TResponse, TState> : IDiscover
             {
                 return;
             }
+            _closeErrorReason = stuck ? "stream_stuck" : "shutting_down";
             _closeReason = why;
             _drain = Services.Clock.CreateTimer(static s => ((DiscoveryStream<TRequest, TResponse, TState>)s!).Reset(), this, Services.Options.StuckStreamDrainTimeout, Timeout.InfiniteTimeSpan);
         }
-        Services.Metrics.StuckStreamClosed();
-        DiscoveryLog.Stuck(Services.Logger, Id, NodeId, why);
+        if (stuck)
+        {
+            Services.Metrics.StuckStreamClosed();
+            DiscoveryLog.Stuck(Services.Logger, Id, NodeId, why);
+        }
         try
         {
             _loops?.Cancel();

@@ -27,7 +27,7 @@ internal interface IDiscoveryStream
     string? CheckStuck(TimeSpan timeout);
 
     /// <summary>Ends the stream with UNAVAILABLE and <paramref name="why"/>.</summary>
-    void Close(string why);
+    void Close(string why, bool stuck = true);
 
     /// <summary>Resources the stream tracks in maps of its own rather than sharing the cache's snapshots (memory diagnostics).</summary>
     int PrivateResourceEntries { get; }

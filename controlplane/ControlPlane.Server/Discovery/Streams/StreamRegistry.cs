@@ -22,8 +22,12 @@ internal sealed class StreamRegistry : IDataplaneStreams, IDisposable
     private readonly ILogger _logger;
     private readonly ITimer _sweep;
 
-    public StreamRegistry(IResourceWatch cache, DiscoveryOptions options, TimeProvider clock, DiscoveryMetrics metrics, ILogger<StreamRegistry> logger)
+    public StreamRegistry(
+        IResourceWatch cache, DiscoveryOptions options, TimeProvider clock, DiscoveryMetrics metrics, ILogger<StreamRegistry> logger, IHostApplicationLifetime? lifetime = null)
     {
+        // On shutdown, end every stream with UNAVAILABLE at once: nodes reconnect to another replica
+        // instead of holding the process until the host's shutdown timeout.
+        lifetime?.ApplicationStopping.Register(static s => ((StreamRegistry)s!).CloseAll("the control plane is shutting down; reconnect to another replica"), this);
         ArgumentNullException.ThrowIfNull(cache);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(clock);
@@ -98,6 +102,14 @@ internal sealed class StreamRegistry : IDataplaneStreams, IDisposable
     }
 
     public void Raise(DataplaneStreamEvent e) => Changed?.Invoke(e);
+
+    internal void CloseAll(string why)
+    {
+        foreach (var stream in _streams.Values)
+        {
+            stream.Close(why, stuck: false);
+        }
+    }
 
     /// <summary>Closes the streams whose nodes have held back work for longer than the stuck timeout.</summary>
     internal void Sweep()
