@@ -1,6 +1,7 @@
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using ControlPlane.Dataplane.Configuration;
+using ControlPlane.Dataplane.Discovery;
 using ControlPlane.Dataplane.Forwarder;
 using ControlPlane.Dataplane.Health;
 using ControlPlane.Dataplane.Ops;
@@ -30,6 +31,7 @@ public static class DataplaneHost
         ConfigureKestrel(builder, options);
         ConfigureLogging(builder);
         AddDataplane(builder.Services);
+        AddDiscovery(builder);
 
         var app = builder.Build();
         app.UseMiddleware<RequestIdMiddleware>();
@@ -57,6 +59,25 @@ public static class DataplaneHost
         services.TryAddSingleton<ProxyHandler>();
         services.TryAddSingleton<DataplaneMetrics>();
         services.AddPrometheusMetrics();
+    }
+
+    private static void AddDiscovery(WebApplicationBuilder builder)
+    {
+        // Only with control planes to talk to: without, the in-memory provider is fed in code.
+        var discovery = builder.Configuration.GetSection(DiscoveryOptions.Section).Get<DiscoveryOptions>() ?? new DiscoveryOptions();
+        if (discovery.ControlPlanes.Count == 0)
+        {
+            return;
+        }
+        builder.Services.TryAddSingleton(discovery);
+        builder.Services.TryAddSingleton(sp => new DiscoveryClient(
+            sp.GetRequiredService<DiscoveryOptions>(),
+            sp.GetRequiredService<InMemoryProxyConfigProvider>(),
+            sp.GetRequiredService<LoadBalancingPolicies>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILogger<DiscoveryClient>>(),
+            sp.GetService<Random>()));
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<DiscoveryClient>());
     }
 
     private static void ConfigureKestrel(WebApplicationBuilder builder, DataplaneOptions options)

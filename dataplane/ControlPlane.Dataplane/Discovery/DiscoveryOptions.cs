@@ -1,0 +1,43 @@
+namespace ControlPlane.Dataplane.Discovery;
+
+/// <summary>
+/// How the node takes its configuration from the control plane (keys of the "Dataplane" section).
+/// The discovery client runs only when <see cref="ControlPlanes"/> names at least one address.
+/// </summary>
+public sealed class DiscoveryOptions
+{
+    public const string Section = "Dataplane";
+
+    /// <summary>Control-plane gRPC addresses (e.g. <c>http://cp-1:8001</c>), tried in turn on reconnect.</summary>
+    public List<string> ControlPlanes { get; set; } = [];
+
+    /// <summary>The node's id, stable across restarts; default the machine name.</summary>
+    public string NodeId { get; set; } = Environment.MachineName;
+
+    /// <summary>Zone the node runs in; optional.</summary>
+    public string? Zone { get; set; }
+
+    /// <summary>Region the node runs in; optional.</summary>
+    public string? Region { get; set; }
+
+    /// <summary>Where the last-known-good configuration is kept; null = not persisted.</summary>
+    public string? StateDirectory { get; set; }
+
+    /// <summary>
+    /// How long the node waits at start for a control plane to answer before it serves its
+    /// last-known-good configuration. Default 3 s.
+    /// </summary>
+    public TimeSpan LastKnownGoodAfter { get; set; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>First reconnect delay bound (full jitter: the delay is uniform in [0, bound]). Default 250 ms.</summary>
+    public TimeSpan ReconnectBaseDelay { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>Largest reconnect delay bound. Default 10 s.</summary>
+    public TimeSpan ReconnectMaxDelay { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Environment variable holding the token sent as <c>x-dataplane-token</c>.</summary>
+    public string TokenVariable { get; set; } = "DATAPLANE_TOKEN";
+
+    /// <summary>Environment variable naming a file that holds the token (used when <see cref="TokenVariable"/> is unset).</summary>
+    public string TokenFileVariable { get; set; } = "DATAPLANE_TOKEN_FILE";
+}

@@ -1,0 +1,227 @@
+using ControlPlane.Api.V1;
+using ControlPlane.Dataplane.Configuration;
+using ControlPlane.Grpc;
+using ControlPlane.LoadBalancing;
+using Google.Protobuf;
+
+namespace ControlPlane.Dataplane.Discovery;
+
+/// <summary>
+/// The full resource set the node holds, per type, and the one place it changes: a response (or the
+/// last-known-good file) is decoded and validated as a whole, then applied to a copy, published with
+/// <see cref="InMemoryProxyConfigProvider.Update(IEnumerable{ImageConfig})"/> and only then committed.
+/// Anything that fails leaves both the held set and the published config untouched and yields the
+/// NACK's <c>error_detail</c>.
+/// </summary>
+internal sealed class DiscoveryState(InMemoryProxyConfigProvider provider, LoadBalancingPolicies balancers)
+{
+    public static readonly string EndpointSetType = "type.googleapis.com/" + EndpointSet.Descriptor.FullName;
+    public static readonly string RoutingPolicyType = "type.googleapis.com/" + RoutingPolicy.Descriptor.FullName;
+
+    /// <summary>The types the node subscribes to, in the order it subscribes.</summary>
+    public static readonly IReadOnlyList<string> Types = [EndpointSetType, RoutingPolicyType];
+
+    /// <summary>Most characters of an error_detail message (the rest is cut, with a count of what was left out).</summary>
+    public const int MaxErrorLength = 4096;
+
+    private readonly Lock _lock = new();
+    private Dictionary<string, Held> _endpoints = new(StringComparer.Ordinal);
+    private Dictionary<string, Held> _policies = new(StringComparer.Ordinal);
+    private bool _live;
+
+    /// <summary>True once a control-plane response has been applied (not only a last-known-good file).</summary>
+    public bool HasLiveConfig
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _live;
+            }
+        }
+    }
+
+    /// <summary>Name → version of what is held of <paramref name="typeUrl"/> (for initial_resource_versions).</summary>
+    public Dictionary<string, string> Versions(string typeUrl)
+    {
+        lock (_lock)
+        {
+            return Map(typeUrl).ToDictionary(kv => kv.Key, kv => kv.Value.Resource.Version, StringComparer.Ordinal);
+        }
+    }
+
+    /// <summary>Every held resource, endpoint sets first, each type ordered by name.</summary>
+    public IReadOnlyList<Resource> Resources()
+    {
+        lock (_lock)
+        {
+            return [.. _endpoints.Values.Concat(_policies.Values).Select(h => h.Resource).OrderBy(r => r.Resource_.TypeUrl, StringComparer.Ordinal).ThenBy(r => r.Name, StringComparer.Ordinal)];
+        }
+    }
+
+    /// <summary>
+    /// Applies one delta response: <paramref name="removed"/> names go, <paramref name="resources"/>
+    /// are added or replace what is held. Returns null when applied (ACK), else the NACK's error.
+    /// </summary>
+    public Google.Rpc.Status? Apply(string typeUrl, IReadOnlyList<Resource> resources, IReadOnlyCollection<string> removed)
+    {
+        if (typeUrl != EndpointSetType && typeUrl != RoutingPolicyType)
+        {
+            return Invalid([$"type_url: '{typeUrl}' is not a type this node subscribes to"]);
+        }
+        var errors = new List<string>();
+        var decoded = Decode(typeUrl, resources, errors);
+        if (errors.Count > 0)
+        {
+            return Invalid(errors);
+        }
+        lock (_lock)
+        {
+            var endpoints = new Dictionary<string, Held>(_endpoints, StringComparer.Ordinal);
+            var policies = new Dictionary<string, Held>(_policies, StringComparer.Ordinal);
+            var target = typeUrl == EndpointSetType ? endpoints : policies;
+            foreach (var name in removed)
+            {
+                target.Remove(name);
+            }
+            foreach (var held in decoded)
+            {
+                target[held.Resource.Name] = held;
+            }
+            if (Publish(endpoints, policies) is { } error)
+            {
+                return error;
+            }
+            _live = true;
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Replaces everything with a persisted set, unless a live response was applied meanwhile.
+    /// Returns the problems (nothing applied), or an empty list when loaded; null when skipped.
+    /// </summary>
+    public IReadOnlyList<string>? LoadLastKnownGood(IReadOnlyList<Resource> resources)
+    {
+        var errors = new List<string>();
+        var endpoints = Decode(EndpointSetType, [.. resources.Where(r => r.Resource_?.TypeUrl == EndpointSetType)], errors);
+        var policies = Decode(RoutingPolicyType, [.. resources.Where(r => r.Resource_?.TypeUrl == RoutingPolicyType)], errors);
+        foreach (var other in resources.Where(r => r.Resource_?.TypeUrl != EndpointSetType && r.Resource_?.TypeUrl != RoutingPolicyType))
+        {
+            errors.Add($"'{other.Name}': type '{other.Resource_?.TypeUrl}' is not one this node uses");
+        }
+        if (errors.Count > 0)
+        {
+            return errors;
+        }
+        lock (_lock)
+        {
+            if (_live)
+            {
+                return null;
+            }
+            var error = Publish(endpoints.ToDictionary(h => h.Resource.Name, StringComparer.Ordinal), policies.ToDictionary(h => h.Resource.Name, StringComparer.Ordinal));
+            return error is null ? [] : [error.Message];
+        }
+    }
+
+    private Google.Rpc.Status? Publish(Dictionary<string, Held> endpoints, Dictionary<string, Held> policies)
+    {
+        var images = new List<ImageConfig>(endpoints.Count + policies.Count);
+        foreach (var name in endpoints.Keys.Union(policies.Keys, StringComparer.Ordinal))
+        {
+            var set = endpoints.GetValueOrDefault(name);
+            var policy = policies.GetValueOrDefault(name);
+            images.Add(new ImageConfig(name, (EndpointSet?)set?.Message, (RoutingPolicy?)policy?.Message)
+            {
+                EndpointsVersion = set?.Resource.Version,
+                PolicyVersion = policy?.Resource.Version,
+            });
+        }
+        try
+        {
+            provider.Update(images);
+        }
+        catch (InvalidProxyConfigException ex)
+        {
+            return Invalid(ex.Errors);
+        }
+        _endpoints = endpoints;
+        _policies = policies;
+        return null;
+    }
+
+    private List<Held> Decode(string typeUrl, IReadOnlyList<Resource> resources, List<string> errors)
+    {
+        var kind = typeUrl == EndpointSetType ? "EndpointSet" : "RoutingPolicy";
+        var decoded = new List<Held>(resources.Count);
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < resources.Count; i++)
+        {
+            var resource = resources[i];
+            var at = $"{kind} '{resource.Name}' (resources[{i}], version '{resource.Version}')";
+            if (string.IsNullOrEmpty(resource.Name))
+            {
+                errors.Add($"{kind} resources[{i}].name: must not be empty");
+                continue;
+            }
+            if (!names.Add(resource.Name))
+            {
+                errors.Add($"{at} name: appears twice in the response");
+                continue;
+            }
+            if (resource.Resource_ is not { } any)
+            {
+                errors.Add($"{at} resource: missing");
+                continue;
+            }
+            if (any.TypeUrl != typeUrl)
+            {
+                errors.Add($"{at} resource.type_url: '{any.TypeUrl}' is not '{typeUrl}'");
+                continue;
+            }
+            IMessage message;
+            ImageConfig config;
+            try
+            {
+                if (typeUrl == EndpointSetType)
+                {
+                    var set = EndpointSet.Parser.ParseFrom(any.Value);
+                    (message, config) = (set, new ImageConfig(resource.Name, set));
+                }
+                else
+                {
+                    var policy = RoutingPolicy.Parser.ParseFrom(any.Value);
+                    (message, config) = (policy, new ImageConfig(resource.Name, null, policy));
+                }
+            }
+            catch (InvalidProtocolBufferException ex)
+            {
+                errors.Add($"{at} resource.value: not a valid {kind} ({ex.Message})");
+                continue;
+            }
+            var problems = ImageConfigValidator.Validate(config, balancers);
+            if (problems.Count > 0)
+            {
+                errors.AddRange(problems.Select(p => $"{at} {p}"));
+                continue;
+            }
+            decoded.Add(new Held(resource, message));
+        }
+        return decoded;
+    }
+
+    private Dictionary<string, Held> Map(string typeUrl) => typeUrl == EndpointSetType ? _endpoints : _policies;
+
+    private static Google.Rpc.Status Invalid(IReadOnlyList<string> errors)
+    {
+        var message = string.Join("; ", errors);
+        if (message.Length > MaxErrorLength)
+        {
+            message = message[..MaxErrorLength] + $"... ({errors.Count} problems in all)";
+        }
+        return new Google.Rpc.Status { Code = (int)StatusCode.InvalidArgument, Message = message };
+    }
+
+    private sealed record Held(Resource Resource, IMessage Message);
+}

@@ -1,0 +1,160 @@
+using ControlPlane.Api.V1;
+using ControlPlane.Dataplane.Configuration;
+using ControlPlane.Dataplane.Discovery;
+using ControlPlane.LoadBalancing;
+using Google.Protobuf;
+using Google.Protobuf.WellKnownTypes;
+
+namespace ControlPlane.Dataplane.Tests.Discovery;
+
+/// <summary>The discovery client's apply logic: validation, NACK messages, keeping the last good config, the on-disk copy.</summary>
+public sealed class DiscoveryStateTests
+{
+    private readonly InMemoryProxyConfigProvider _provider = new();
+    private readonly DiscoveryState _state;
+
+    public DiscoveryStateTests() => _state = new DiscoveryState(_provider, LoadBalancingPolicies.Default);
+
+    [Fact]
+    public void ValidResponse_IsPublishedWithItsVersions()
+    {
+        Assert.Null(_state.Apply(DiscoveryState.EndpointSetType, [Endpoints("img", "v1", 8080)], []));
+        Assert.Null(_state.Apply(DiscoveryState.RoutingPolicyType, [Policy("img", "p1", "least_conn")], []));
+
+        var route = _provider.Current.Images["img"];
+        Assert.Equal("v1", route.EndpointsVersion);
+        Assert.Equal("p1", route.PolicyVersion);
+        Assert.Equal("least_conn", route.Balancer.Algorithm);
+        Assert.True(_state.HasLiveConfig);
+        Assert.Equal(new Dictionary<string, string> { ["img"] = "v1" }, _state.Versions(DiscoveryState.EndpointSetType));
+    }
+
+    [Fact]
+    public void InvalidEndpoint_IsNackedNamingResourceAndField_AndOldConfigStays()
+    {
+        Assert.Null(_state.Apply(DiscoveryState.EndpointSetType, [Endpoints("img", "v1", 8080), Endpoints("other", "o1", 9000)], []));
+        var before = _provider.Current;
+
+        var error = _state.Apply(DiscoveryState.EndpointSetType, [Endpoints("img", "v2", 0), Endpoints("other", "o2", 9001)], []);
+
+        Assert.NotNull(error);
+        Assert.Equal(3, error.Code); // INVALID_ARGUMENT
+        Assert.Contains("EndpointSet 'img'", error.Message, StringComparison.Ordinal);
+        Assert.Contains("version 'v2'", error.Message, StringComparison.Ordinal);
+        Assert.Contains("endpoint_set.endpoints[0].port: 0 is not 1-65535", error.Message, StringComparison.Ordinal);
+        Assert.Same(before, _provider.Current); // nothing published, not even the valid 'other'
+        Assert.Equal(new Dictionary<string, string> { ["img"] = "v1", ["other"] = "o1" }, _state.Versions(DiscoveryState.EndpointSetType));
+    }
+
+    [Fact]
+    public void UnknownAlgorithm_IsNacked()
+    {
+        var error = _state.Apply(DiscoveryState.RoutingPolicyType, [Policy("img", "p1", "random_pick")], []);
+
+        Assert.NotNull(error);
+        Assert.Contains("RoutingPolicy 'img'", error.Message, StringComparison.Ordinal);
+        Assert.Contains("routing_policy.algorithm: 'random_pick' is not one of", error.Message, StringComparison.Ordinal);
+        Assert.False(_provider.Current.IsLoaded);
+        Assert.False(_state.HasLiveConfig);
+    }
+
+    [Fact]
+    public void WrongAnyType_AndUndecodableValue_AreNacked()
+    {
+        var wrongType = Endpoints("a", "v1", 80);
+        wrongType.Resource_ = Any.Pack(new RoutingPolicy { Image = "a" });
+        var garbage = new Resource { Name = "b", Version = "v1", Resource_ = new Any { TypeUrl = DiscoveryState.EndpointSetType, Value = ByteString.CopyFrom(0xFF, 0xFF, 0xFF) } };
+
+        var error = _state.Apply(DiscoveryState.EndpointSetType, [wrongType, garbage], []);
+
+        Assert.NotNull(error);
+        Assert.Contains("EndpointSet 'a' (resources[0], version 'v1') resource.type_url", error.Message, StringComparison.Ordinal);
+        Assert.Contains("EndpointSet 'b' (resources[1], version 'v1') resource.value: not a valid EndpointSet", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void UnknownType_IsNacked()
+    {
+        var error = _state.Apply("type.googleapis.com/controlplane.v1.Nope", [], []);
+        Assert.NotNull(error);
+        Assert.Contains("type_url", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Removal_DropsTheImage()
+    {
+        Assert.Null(_state.Apply(DiscoveryState.EndpointSetType, [Endpoints("a", "v1", 80), Endpoints("b", "v1", 81)], []));
+        Assert.Null(_state.Apply(DiscoveryState.EndpointSetType, [], ["a"]));
+
+        Assert.Equal(["b"], _provider.Current.Images.Keys);
+    }
+
+    [Fact]
+    public void LastKnownGood_RoundTripsThroughTheFile()
+    {
+        var directory = Directory.CreateTempSubdirectory("dp-lkg-").FullName;
+        try
+        {
+            Assert.Null(_state.Apply(DiscoveryState.EndpointSetType, [Endpoints("a", "v1", 80)], []));
+            Assert.Null(_state.Apply(DiscoveryState.RoutingPolicyType, [Policy("a", "p1", "weighted_rr")], []));
+            var store = new LastKnownGoodStore(directory);
+            store.Save(_state.Resources());
+            Assert.Equal([LastKnownGoodStore.FileName], Directory.GetFiles(directory).Select(Path.GetFileName)); // no temp file left
+
+            var restarted = new InMemoryProxyConfigProvider();
+            var state = new DiscoveryState(restarted, LoadBalancingPolicies.Default);
+            Assert.Empty(state.LoadLastKnownGood(store.Load()!)!);
+
+            Assert.Equal("v1", restarted.Current.Images["a"].EndpointsVersion);
+            Assert.Equal("weighted_rr", restarted.Current.Images["a"].Balancer.Algorithm);
+            Assert.False(state.HasLiveConfig);
+            Assert.Equal(new Dictionary<string, string> { ["a"] = "p1" }, state.Versions(DiscoveryState.RoutingPolicyType));
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void LastKnownGood_IsNotLoadedOverALiveConfig()
+    {
+        Assert.Null(_state.Apply(DiscoveryState.EndpointSetType, [Endpoints("live", "v1", 80)], []));
+
+        Assert.Null(_state.LoadLastKnownGood([Endpoints("old", "v0", 80)]));
+        Assert.Equal(["live"], _provider.Current.Images.Keys);
+    }
+
+    [Fact]
+    public void Backoff_IsExponentialWithFullJitter_Capped()
+    {
+        var backoff = new ReconnectBackoff(TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(10), new MaxRandom());
+        var delays = Enumerable.Range(0, 8).Select(_ => backoff.Next().TotalMilliseconds).ToArray();
+        Assert.Equal([250, 500, 1000, 2000, 4000, 8000, 10000, 10000], delays.Select(d => Math.Round(d)));
+        backoff.Reset();
+        Assert.Equal(250, Math.Round(backoff.Next().TotalMilliseconds));
+
+        var jittered = new ReconnectBackoff(TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(10), new Random(7));
+        var bounds = new[] { 250, 500, 1000, 2000, 4000, 8000, 10000 };
+        foreach (var bound in bounds)
+        {
+            Assert.InRange(jittered.Next().TotalMilliseconds, 0, bound);
+        }
+    }
+
+    private static Resource Endpoints(string image, string version, int port)
+    {
+        var set = new EndpointSet { Image = image };
+        set.Endpoints.Add(DataplaneFixture.EndpointOf(image + "-1", port));
+        return new Resource { Name = image, Version = version, Resource_ = Any.Pack(set) };
+    }
+
+    private static Resource Policy(string image, string version, string algorithm) =>
+        new() { Name = image, Version = version, Resource_ = Any.Pack(new RoutingPolicy { Image = image, Algorithm = algorithm }) };
+
+    /// <summary>A Random at the top of its range: the delay equals the bound.</summary>
+    private sealed class MaxRandom : Random
+    {
+        public override double NextDouble() => 1.0;
+    }
+}
