@@ -75,4 +75,35 @@ public sealed class CallShapeTests
         Assert.False(await call.ResponseStream.MoveNext(TestContext.Current.CancellationToken).DefaultTimeout());
         Assert.Equal(StatusCode.OK, call.GetStatus().StatusCode);
     }
+
+    [Fact]
+    public async Task Duplex_RefusedAtOnceByTheServer_WritesReportTheServersStatus()
+    {
+        // A server that refuses a stream before reading (auth) ends it while the client may be writing:
+        // the write must surface the call's status, never a bare cancellation.
+        await using var server = await GrpcTestServer.StartAsync(new GrpcTestServerOptions
+        {
+            ConfigureGrpc = g => g.AddInterceptor<RefuseEverything>(),
+            Map = app => ControlPlane.Grpc.Server.GrpcServerExtensions.MapGrpcService<InteropTestService>(app, InteropMethods.TestService),
+        });
+        using var channel = server.CreateChannel();
+        for (var i = 0; i < 50; i++)
+        {
+            using var call = channel.AsyncDuplexStreamingCall(InteropMethods.FullDuplexCall);
+            var error = await Assert.ThrowsAsync<RpcException>(async () =>
+            {
+                while (true)
+                {
+                    await call.RequestStream.WriteAsync(new StreamingOutputCallRequest()).DefaultTimeout();
+                }
+            });
+            Assert.Equal(StatusCode.PermissionDenied, error.StatusCode);
+        }
+    }
+
+    private sealed class RefuseEverything : ControlPlane.Grpc.Server.IServerInterceptor
+    {
+        public Task InterceptAsync(ControlPlane.Grpc.Server.ServerCallContext context, ControlPlane.Grpc.Server.ServerCallContinuation next) =>
+            throw new RpcException(StatusCode.PermissionDenied, "no");
+    }
 }

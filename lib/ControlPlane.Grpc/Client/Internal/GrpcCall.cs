@@ -364,6 +364,17 @@ internal sealed class GrpcCall<TRequest, TResponse> : IAsyncStreamReader<TRespon
             // The call ended while we wrote: report how it ended, as the status is what matters.
             throw StatusException();
         }
+        catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            // The HTTP/2 stream ended under the write before the response side recorded the status
+            // (a server that refuses a call answers at once and resets the request side): report the
+            // call's status, which the response side sets right after.
+            if (await HasStatusSoonAsync().ConfigureAwait(false))
+            {
+                throw StatusException();
+            }
+            throw Fail(new Status(StatusCode.Unavailable, "The request stream was closed while writing a request message."), ex);
+        }
         catch (Exception ex) when (ex is IOException or HttpRequestException)
         {
             throw Fail(StatusFromException(ex, "Error writing a request message"), ex);
@@ -462,6 +473,19 @@ internal sealed class GrpcCall<TRequest, TResponse> : IAsyncStreamReader<TRespon
         {
         }
         return failure;
+    }
+
+    private async Task<bool> HasStatusSoonAsync()
+    {
+        try
+        {
+            await _statusTcs.Task.WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+            return true;
+        }
+        catch (TimeoutException)
+        {
+            return false;
+        }
     }
 
     private RpcException StatusException() => new(_statusTcs.Task.Result, _trailers ?? []);
