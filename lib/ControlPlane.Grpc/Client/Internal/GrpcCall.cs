@@ -359,12 +359,13 @@ internal sealed class GrpcCall<TRequest, TResponse> : IAsyncStreamReader<TRespon
             await stream.WriteAsync(framed, linked.Token).ConfigureAwait(false);
             await stream.FlushAsync(linked.Token).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is not RpcException && ex is not InvalidOperationException && _statusTcs.Task.IsCompleted)
+        catch (Exception ex) when (ex is not RpcException && (ex is not InvalidOperationException || ex is ObjectDisposedException) && _statusTcs.Task.IsCompleted)
         {
-            // The call ended while we wrote: report how it ended, as the status is what matters.
+            // The call ended while we wrote (its resources may already be released): report how it
+            // ended, as the status is what matters.
             throw StatusException();
         }
-        catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException && !cancellationToken.IsCancellationRequested)
         {
             // The HTTP/2 stream ended under the write before the response side recorded the status
             // (a server that refuses a call answers at once and resets the request side): report the
