@@ -14,6 +14,11 @@ public sealed class InMemoryRegistryStore : IRegistryStore
     private readonly object _lock = new();
     private readonly Dictionary<string, Entry> _byId = new(StringComparer.Ordinal);
     private readonly Dictionary<Endpoint, Entry> _byEndpoint = [];
+
+    // Listings by image (every endpoint-set rebuild) and by name (svc:{name}:instances) read only
+    // their own instances, not the whole registry. An id keeps its name and image for life.
+    private readonly Dictionary<string, HashSet<Entry>> _byImage = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, HashSet<Entry>> _byName = new(StringComparer.Ordinal);
     private readonly PriorityQueue<Entry, long> _deadlines = new();
     private readonly PriorityQueue<Entry, long> _removals = new();
     private readonly HashSet<Entry> _overdue = new(ReferenceEqualityComparer.Instance);
@@ -45,6 +50,8 @@ public sealed class InMemoryRegistryStore : IRegistryStore
             {
                 existing = new Entry(spec, now);
                 _byId.Add(spec.InstanceId, existing);
+                Index(_byImage, spec.Image, existing);
+                Index(_byName, spec.Name, existing);
                 _live++;
                 existing.ExpiresAt = (now + ttl).UtcTicks;
                 _byEndpoint[endpoint] = existing;
@@ -116,6 +123,7 @@ public sealed class InMemoryRegistryStore : IRegistryStore
             {
                 return Result<InstanceRecord?>(null);
             }
+            Unindex(entry);
             entry.Removed = true;
             _overdue.Remove(entry);
             if (entry.Status != InstanceStatus.Expired)
@@ -160,7 +168,10 @@ public sealed class InMemoryRegistryStore : IRegistryStore
         List<InstanceRecord> matches = [];
         lock (_lock)
         {
-            foreach (var entry in _byId.Values)
+            IEnumerable<Entry> candidates = query.Image is not null ? (_byImage.TryGetValue(query.Image, out var inImage) ? inImage : [])
+                : query.Name is not null ? (_byName.TryGetValue(query.Name, out var named) ? named : [])
+                : _byId.Values;
+            foreach (var entry in candidates)
             {
                 if ((query.Name is null || entry.Spec.Name == query.Name)
                     && (query.Image is null || entry.Spec.Image == query.Image)
@@ -255,6 +266,7 @@ public sealed class InMemoryRegistryStore : IRegistryStore
                 {
                     entry.Removed = true;
                     _byId.Remove(entry.Spec.InstanceId);
+                    Unindex(entry);
                     removed.Add(entry.Snapshot());
                 }
             }
@@ -285,6 +297,29 @@ public sealed class InMemoryRegistryStore : IRegistryStore
         }
         _deadlines.Clear();
         _deadlines.EnqueueRange(current);
+    }
+
+    private static void Index(Dictionary<string, HashSet<Entry>> index, string key, Entry entry)
+    {
+        if (!index.TryGetValue(key, out var set))
+        {
+            index[key] = set = new HashSet<Entry>(ReferenceEqualityComparer.Instance);
+        }
+        set.Add(entry);
+    }
+
+    private void Unindex(Entry entry)
+    {
+        Remove(_byImage, entry.Spec.Image, entry);
+        Remove(_byName, entry.Spec.Name, entry);
+
+        static void Remove(Dictionary<string, HashSet<Entry>> index, string key, Entry entry)
+        {
+            if (index.TryGetValue(key, out var set) && set.Remove(entry) && set.Count == 0)
+            {
+                index.Remove(key);
+            }
+        }
     }
 
     private static bool IsCurrentDeadline(Entry entry, long due) => !entry.Removed && entry.Status != InstanceStatus.Expired && entry.ExpiresAt == due;
