@@ -15,12 +15,11 @@ namespace ControlPlane.Benchmarks.Fanout;
 internal sealed class ControlPlaneServer : IAsyncDisposable
 {
     public const string AssemblyName = "ControlPlane.Server.dll";
-    private const int KeptLogLines = 40;
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(10);
 
     private readonly Process _process;
-    private readonly Queue<string> _log = new();
+    private readonly LogTail _log = new();
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(30) };
     private readonly EventHandler _onExit;
     private int _disposed;
@@ -105,8 +104,8 @@ internal sealed class ControlPlaneServer : IAsyncDisposable
         }
         var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start the control plane.");
         var server = new ControlPlaneServer(process, grpcPort, httpPort);
-        process.OutputDataReceived += (_, e) => server.Log(e.Data);
-        process.ErrorDataReceived += (_, e) => server.Log(e.Data);
+        process.OutputDataReceived += (_, e) => server._log.Add(e.Data);
+        process.ErrorDataReceived += (_, e) => server._log.Add(e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         try
@@ -255,13 +254,7 @@ internal sealed class ControlPlaneServer : IAsyncDisposable
         }
     }
 
-    public string RecentLog()
-    {
-        lock (_log)
-        {
-            return string.Join(Environment.NewLine, _log);
-        }
-    }
+    public string RecentLog() => _log.ToString();
 
     private async Task WaitReadyAsync(CancellationToken cancellationToken)
     {
@@ -286,22 +279,6 @@ internal sealed class ControlPlaneServer : IAsyncDisposable
                 throw new TimeoutException($"The control plane was not ready within {StartTimeout.TotalSeconds:0} s:{Environment.NewLine}{RecentLog()}");
             }
             await Task.Delay(100, cancellationToken);
-        }
-    }
-
-    private void Log(string? line)
-    {
-        if (line is null)
-        {
-            return;
-        }
-        lock (_log)
-        {
-            _log.Enqueue(line);
-            while (_log.Count > KeptLogLines)
-            {
-                _log.Dequeue();
-            }
         }
     }
 

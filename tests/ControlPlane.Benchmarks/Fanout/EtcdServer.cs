@@ -15,13 +15,12 @@ namespace ControlPlane.Benchmarks.Fanout;
 internal sealed partial class EtcdServer : IAsyncDisposable
 {
     private const string Executable = "etcd";
-    private const int KeptLogLines = 40;
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(10);
 
     private readonly Process _process;
     private readonly string _dataDir;
-    private readonly Queue<string> _log = new();
+    private readonly LogTail _log = new();
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(10) };
     private readonly EventHandler _onExit;
     private int _disposed;
@@ -119,8 +118,8 @@ internal sealed partial class EtcdServer : IAsyncDisposable
             throw new InvalidOperationException("etcd is not installed: apt-get install etcd-server.", ex);
         }
         var server = new EtcdServer(process, dataDir, clientPort);
-        process.OutputDataReceived += (_, e) => server.Log(e.Data);
-        process.ErrorDataReceived += (_, e) => server.Log(e.Data);
+        process.OutputDataReceived += (_, e) => server._log.Add(e.Data);
+        process.ErrorDataReceived += (_, e) => server._log.Add(e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         try
@@ -173,13 +172,7 @@ internal sealed partial class EtcdServer : IAsyncDisposable
         }
     }
 
-    public string RecentLog()
-    {
-        lock (_log)
-        {
-            return string.Join(Environment.NewLine, _log);
-        }
-    }
+    public string RecentLog() => _log.ToString();
 
     private async Task WaitHealthyAsync(CancellationToken cancellationToken)
     {
@@ -205,22 +198,6 @@ internal sealed partial class EtcdServer : IAsyncDisposable
                 throw new TimeoutException($"etcd did not become healthy within {StartTimeout.TotalSeconds:0} s:{Environment.NewLine}{RecentLog()}");
             }
             await Task.Delay(100, cancellationToken);
-        }
-    }
-
-    private void Log(string? line)
-    {
-        if (line is null)
-        {
-            return;
-        }
-        lock (_log)
-        {
-            _log.Enqueue(line);
-            while (_log.Count > KeptLogLines)
-            {
-                _log.Dequeue();
-            }
         }
     }
 
