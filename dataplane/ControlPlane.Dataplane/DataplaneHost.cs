@@ -1,3 +1,4 @@
+using ControlPlane.Hosting;
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using ControlPlane.Dataplane.Configuration;

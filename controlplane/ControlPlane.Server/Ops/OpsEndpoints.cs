@@ -1,4 +1,4 @@
-using System.Reflection;
+using ControlPlane.Hosting;
 using ControlPlane.Server.Registry;
 using ControlPlane.Server.Storage;
 
@@ -17,20 +17,7 @@ internal static class OpsEndpoints
         var started = app.Services.GetRequiredService<TimeProvider>().GetUtcNow();
         app.MapGet("/healthz", () => Results.Text("ok"));
         app.MapGet("/readyz", ReadyAsync);
-        app.MapGet("/version", () =>
-        {
-            var asm = typeof(OpsEndpoints).Assembly;
-            var info = asm.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0";
-            var plus = info.IndexOf('+', StringComparison.Ordinal);
-            return Results.Json(new
-            {
-                name = "controlplane",
-                version = plus < 0 ? info : info[..plus],
-                git_sha = plus < 0 ? "unknown" : info[(plus + 1)..],
-                build_time = File.GetLastWriteTimeUtc(asm.Location).ToString("yyyy-MM-ddTHH:mm:ssZ"),
-                started_at = started.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ"),
-            });
-        });
+        app.MapVersion("controlplane", typeof(OpsEndpoints).Assembly, started);
     }
 
     private static async Task<IResult> ReadyAsync(

@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
 using ControlPlane.Grpc.Server;
-using ControlPlane.Server.Ops;
+using ControlPlane.Hosting;
 
 namespace ControlPlane.Server.Policies;
 

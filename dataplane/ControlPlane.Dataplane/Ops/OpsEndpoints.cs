@@ -1,5 +1,4 @@
-using System.Globalization;
-using System.Reflection;
+using ControlPlane.Hosting;
 using ControlPlane.Dataplane.Configuration;
 
 namespace ControlPlane.Dataplane.Ops;
@@ -18,20 +17,7 @@ internal static class OpsEndpoints
             lifetime.ApplicationStopping.IsCancellationRequested ? NotReady("shutting down")
             : !config.Current.IsLoaded ? NotReady("no configuration yet")
             : Results.Text("ok"));
-        app.MapGet("/version", () =>
-        {
-            var asm = typeof(OpsEndpoints).Assembly;
-            var info = asm.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0";
-            var plus = info.IndexOf('+', StringComparison.Ordinal);
-            return Results.Json(new
-            {
-                name = "dataplane",
-                version = plus < 0 ? info : info[..plus],
-                git_sha = plus < 0 ? "unknown" : info[(plus + 1)..],
-                build_time = File.GetLastWriteTimeUtc(asm.Location).ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
-                started_at = started.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
-            });
-        });
+        app.MapVersion("dataplane", typeof(OpsEndpoints).Assembly, started);
     }
 
     private static IResult NotReady(string why) => Results.Text("not_ready: " + why, statusCode: StatusCodes.Status503ServiceUnavailable);

@@ -2,10 +2,11 @@ using System.Buffers;
 using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Logging.Console;
 
-namespace ControlPlane.Server.Ops;
+namespace ControlPlane.Hosting;
 
 /// <summary>
 /// One JSON object per line: <c>ts</c>, <c>level</c>, <c>category</c>, <c>event_id</c>,
@@ -13,7 +14,7 @@ namespace ControlPlane.Server.Ops;
 /// <c>request_id</c> (from <see cref="RequestIdScope"/>), the message's named fields, and
 /// <c>exception</c>. Flat fields, so log pipelines and agents can filter on them directly.
 /// </summary>
-internal sealed class JsonLogFormatter() : ConsoleFormatter(FormatterName)
+public sealed class JsonLogFormatter() : ConsoleFormatter(FormatterName)
 {
     public const string FormatterName = "controlplane-json";
 

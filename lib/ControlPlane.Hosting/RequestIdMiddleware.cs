@@ -1,11 +1,14 @@
-namespace ControlPlane.Dataplane.Ops;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace ControlPlane.Hosting;
 
 /// <summary>
 /// Every request carries an <c>X-Request-ID</c>: the caller's when it sent a sane one, else a new
-/// one. It is echoed on the response, sent to the instance, and attached to the request's log
+/// one. It is echoed on the response (a proxy also sends it upstream), and attached to the request's log
 /// lines (with the W3C trace id, which ASP.NET Core continues from the caller's <c>traceparent</c>).
 /// </summary>
-internal sealed class RequestIdMiddleware(RequestDelegate next, ILogger<RequestIdMiddleware> logger)
+public sealed class RequestIdMiddleware(RequestDelegate next, ILogger<RequestIdMiddleware> logger)
 {
     public const string HeaderName = "X-Request-ID";
 
@@ -40,7 +43,7 @@ internal sealed class RequestIdMiddleware(RequestDelegate next, ILogger<RequestI
 }
 
 /// <summary>The log scope carrying the request id (<c>request_id</c> in JSON logs).</summary>
-internal sealed class RequestIdScope(string requestId) : IReadOnlyList<KeyValuePair<string, object?>>
+public sealed class RequestIdScope(string requestId) : IReadOnlyList<KeyValuePair<string, object?>>
 {
     public string RequestId { get; } = requestId;
 
