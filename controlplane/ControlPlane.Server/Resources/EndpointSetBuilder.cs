@@ -14,23 +14,30 @@ public static class EndpointSetBuilder
     {
         ArgumentNullException.ThrowIfNull(records);
         var set = new EndpointSet { Image = image };
-        foreach (var record in records.Where(r => r.IsLive && r.Spec.Image == image).OrderBy(r => r.InstanceId, StringComparer.Ordinal))
+        foreach (var record in records.Where(r => r.IsLive && r.Spec.Image == image).DistinctBy(r => r.InstanceId, StringComparer.Ordinal).OrderBy(r => r.InstanceId, StringComparer.Ordinal))
         {
-            var spec = record.Spec;
-            var metadata = spec.Metadata;
-            set.Endpoints.Add(new Api.V1.Endpoint
-            {
-                InstanceId = spec.InstanceId,
-                ServiceName = spec.Name,
-                Host = spec.Host,
-                Port = spec.Port,
-                Weight = WeightOf(metadata),
-                Region = spec.Region,
-                Status = record.Status == InstanceStatus.Draining ? "draining" : "healthy",
-                Metadata = metadata ?? new Struct(),
-            });
+            set.Endpoints.Add(ToEndpoint(record));
         }
         return set.Endpoints.Count == 0 ? null : set;
+    }
+
+    /// <summary>One live instance as an endpoint.</summary>
+    public static Api.V1.Endpoint ToEndpoint(InstanceRecord record)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        var spec = record.Spec;
+        var metadata = spec.Metadata;
+        return new Api.V1.Endpoint
+        {
+            InstanceId = spec.InstanceId,
+            ServiceName = spec.Name,
+            Host = spec.Host,
+            Port = spec.Port,
+            Weight = WeightOf(metadata),
+            Region = spec.Region,
+            Status = record.Status == InstanceStatus.Draining ? "draining" : "healthy",
+            Metadata = metadata ?? new Struct(),
+        };
     }
 
     /// <summary>The metadata "weight" when it is a whole number 1-10000, else 1.</summary>

@@ -22,10 +22,10 @@ internal sealed class RegistryTestBed : IAsyncDisposable
         Registry = services.GetRequiredService<ServiceRegistry>();
         Store = services.GetRequiredService<IRegistryStore>();
         Expiry = services.GetRequiredService<ExpiryScheduler>();
-        Changes = services.GetRequiredService<Resources.ResourceChanges>();
+        Changes = services.GetRequiredService<Server.Resources.ResourceChanges>();
     }
 
-    public Resources.ResourceChanges Changes { get; }
+    public Server.Resources.ResourceChanges Changes { get; }
 
     public ManualTimeProvider Clock { get; }
 

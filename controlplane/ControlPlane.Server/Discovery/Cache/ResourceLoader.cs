@@ -6,6 +6,8 @@ namespace ControlPlane.Server.Discovery.Cache;
 /// <summary>Reads the current content of resources from the stores (the registry and the policy source).</summary>
 internal sealed class ResourceLoader(IRegistryStore registry, IRoutingPolicySource policies)
 {
+    private readonly EndpointSetEncoder _endpoints = new();
+
     /// <summary>Above this many images in one batch, one full listing is cheaper than one query per image.</summary>
     private const int ListAllThreshold = 16;
 
@@ -18,9 +20,9 @@ internal sealed class ResourceLoader(IRegistryStore registry, IRoutingPolicySour
             var records = await registry.ListAsync(new InstanceQuery(), cancellationToken);
             foreach (var group in records.GroupBy(r => r.Spec.Image, StringComparer.Ordinal))
             {
-                if (EndpointSetBuilder.Build(group.Key, group) is { } set)
+                if (Endpoints(group.Key, group) is { } set)
                 {
-                    loaded.Add(VersionedResource.Create(typeUrl, group.Key, set));
+                    loaded.Add(set);
                 }
             }
         }
@@ -70,6 +72,6 @@ internal sealed class ResourceLoader(IRegistryStore registry, IRoutingPolicySour
         return loaded;
     }
 
-    private static VersionedResource? Endpoints(string image, IEnumerable<InstanceRecord> records) =>
-        EndpointSetBuilder.Build(image, records) is { } set ? VersionedResource.Create(ResourceTypes.EndpointSet, image, set) : null;
+    private VersionedResource? Endpoints(string image, IEnumerable<InstanceRecord> records) =>
+        _endpoints.Encode(image, records) is { } set ? VersionedResource.Create(ResourceTypes.EndpointSet, image, set) : null;
 }

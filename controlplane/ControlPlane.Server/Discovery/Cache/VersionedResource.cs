@@ -51,7 +51,16 @@ public sealed class VersionedResource
         ArgumentException.ThrowIfNullOrEmpty(typeUrl);
         ArgumentException.ThrowIfNullOrEmpty(name);
         ArgumentNullException.ThrowIfNull(content);
-        var bytes = content.ToByteString();
+        return Create(typeUrl, name, content.ToByteString());
+    }
+
+    /// <summary>Wraps <paramref name="content"/>, a resource already encoded (and not changed afterwards).</summary>
+    public static VersionedResource Create(string typeUrl, string name, ByteString content)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(typeUrl);
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        ArgumentNullException.ThrowIfNull(content);
+        var bytes = content;
         var wire = new Resource
         {
             Name = name,
