@@ -1,9 +1,11 @@
 using ControlPlane.Api.V1;
+using ControlPlane.Benchmarks.Http2;
 using ControlPlane.Benchmarks.Measurement;
 using ControlPlane.Benchmarks.V1;
 using ControlPlane.Grpc.Client;
 using ControlPlane.Server.Registry;
 using ControlPlane.Server.Storage;
+using Google.Protobuf;
 
 namespace ControlPlane.Benchmarks.Registry;
 
@@ -58,6 +60,41 @@ internal sealed class RegistrationLoad(Fleet fleet, IRegistryStore store)
         }
     }
 
+    /// <summary>
+    /// As <see cref="OverGrpcAsync"/>, from the lean HTTP/2 client (<see cref="LeanUnaryClient"/>):
+    /// <paramref name="connections"/> connections × <paramref name="callsPerConnection"/> calls in flight.
+    /// </summary>
+    public async Task<Sample> OverLeanHttp2Async(
+        Uri address, Method<RegisterRequest, RegisterResponse> method, bool stored, int connections, int callsPerConnection, TimeSpan ramp, TimeSpan duration, CancellationToken ct)
+    {
+        var clients = new LeanUnaryClient[connections];
+        var first = fleet.Position;
+        try
+        {
+            for (var i = 0; i < clients.Length; i++)
+            {
+                clients[i] = await LeanUnaryClient.ConnectAsync(address, method.Path, ct);
+            }
+            var sample = await LoadRun.MeasureWithCostAsync(connections, (load, worker) =>
+                clients[worker].RunAsync(callsPerConnection, fleet.Next, IsNewRegistration, load), ramp, duration, ct);
+            if (stored)
+            {
+                await Fleet.DeregisterAsync(store, first, fleet.Position);
+            }
+            return sample;
+        }
+        finally
+        {
+            foreach (var client in clients)
+            {
+                if (client is not null)
+                {
+                    await client.DisposeAsync();
+                }
+            }
+        }
+    }
+
     /// <summary><paramref name="callers"/> callers of the registry itself: no transport, no serialization.</summary>
     public async Task<Sample> InProcessAsync(ServiceRegistry registry, int callers, TimeSpan ramp, TimeSpan duration, CancellationToken ct)
     {
@@ -76,6 +113,32 @@ internal sealed class RegistrationLoad(Fleet fleet, IRegistryStore store)
         }, ramp, duration, ct);
         await Fleet.DeregisterAsync(store, first, fleet.Position);
         return sample;
+    }
+
+    /// <summary>
+    /// RegisterResponse says registered = 1 (field 1) and created = true (field 3): read from its
+    /// top-level fields without parsing the instance, as cheaply as the rest of the lean client.
+    /// </summary>
+    private static bool IsNewRegistration(ReadOnlyMemory<byte> message)
+    {
+        var input = new CodedInputStream(message.ToArray());
+        ulong registered = 0, created = 0;
+        for (uint tag; (tag = input.ReadTag()) != 0;)
+        {
+            switch (tag)
+            {
+                case (1 << 3) | 0:
+                    registered = input.ReadUInt64();
+                    break;
+                case (3 << 3) | 0:
+                    created = input.ReadUInt64();
+                    break;
+                default:
+                    input.SkipLastField();
+                    break;
+            }
+        }
+        return registered == 1 && created == 1;
     }
 
     private static void Check(RegisterResponse response)

@@ -112,6 +112,10 @@ internal static class RegistryBenchmark
                 load.OverGrpcAsync(host.Grpc, RegistrationLoad.Register, stored: true, s.Connections, s.CallsPerConnection, ramp, duration, ct)),
             (RegistryReport.Baseline, (ramp, duration) =>
                 load.OverGrpcAsync(host.Grpc, RegistrationLoad.BaselineRegister, stored: false, s.Connections, s.CallsPerConnection, ramp, duration, ct)),
+            (RegistryReport.LeanRegistry, (ramp, duration) =>
+                load.OverLeanHttp2Async(host.Grpc, RegistrationLoad.Register, stored: true, s.Connections, s.CallsPerConnection, ramp, duration, ct)),
+            (RegistryReport.LeanBaseline, (ramp, duration) =>
+                load.OverLeanHttp2Async(host.Grpc, RegistrationLoad.BaselineRegister, stored: false, s.Connections, s.CallsPerConnection, ramp, duration, ct)),
             (RegistryReport.InProcess, (ramp, duration) =>
                 load.InProcessAsync(host.Registry, Environment.ProcessorCount, ramp, duration, ct)),
         ], baseline: 1, ct);
