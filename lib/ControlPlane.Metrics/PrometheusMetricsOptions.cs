@@ -16,6 +16,7 @@ public sealed class PrometheusMetricsOptions
         "Microsoft.AspNetCore.Routing",
         "Microsoft.AspNetCore.Diagnostics",
         "Microsoft.AspNetCore.RateLimiting",
+        "Microsoft.AspNetCore.MemoryPool",
         "System.Net.Http",
         "System.Runtime",
     ];
