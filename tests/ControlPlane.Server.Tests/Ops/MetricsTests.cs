@@ -31,5 +31,8 @@ public sealed class MetricsTests
         Assert.Contains("rpc_server_calls_total{rpc_grpc_status_code=\"NOT_FOUND\",rpc_method=\"Heartbeat\",rpc_service=\"controlplane.v1.RegistryService\"} 1", text, StringComparison.Ordinal);
         Assert.Contains("rpc_server_duration_seconds_bucket{rpc_grpc_status_code=\"OK\",rpc_method=\"Register\",rpc_service=\"controlplane.v1.RegistryService\",le=\"+Inf\"} 1", text, StringComparison.Ordinal);
         Assert.Contains("# TYPE kestrel_active_connections gauge", text, StringComparison.Ordinal);
+        // Kestrel's buffer pool: what it holds idle between bursts, and what it gave back.
+        Assert.Contains("aspnetcore_memory_pool_pooled_bytes{aspnetcore_memory_pool_owner=\"kestrel\"}", text, StringComparison.Ordinal);
+        Assert.Contains("aspnetcore_memory_pool_rented_bytes_total{aspnetcore_memory_pool_owner=\"kestrel\"}", text, StringComparison.Ordinal);
     }
 }
