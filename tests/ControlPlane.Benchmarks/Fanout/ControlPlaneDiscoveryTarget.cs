@@ -2,8 +2,10 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using ControlPlane.Api.V1;
+using ControlPlane.Benchmarks.Http2;
 using ControlPlane.Grpc.Client;
 using ControlPlane.Server.Discovery;
+using ControlPlane.Server.Resources;
 using Google.Protobuf.WellKnownTypes;
 using HealthCheckRequest = Grpc.Health.V1.HealthCheckRequest;
 using HealthCheckResponse = Grpc.Health.V1.HealthCheckResponse;
@@ -15,7 +17,7 @@ namespace ControlPlane.Benchmarks.Fanout;
 /// The control plane's side: its server in a process of its own (<see cref="ControlPlaneServer"/>),
 /// N nodes each on its own DeltaResources stream subscribed to every endpoint set (wildcard), the
 /// streams spread round-robin over the benchmark's HTTP/2 connections, each node acknowledging every
-/// response (<see cref="DeltaNodeClient"/>). The store holds one image with one instance before the
+/// response, on the lean HTTP/2 client (<see cref="LeanStreamConnection"/>) that etcd's watchers use too. The store holds one image with one instance before the
 /// nodes connect, and every node holds that endpoint set before anything is measured. A change is one
 /// RegistryService/Register of a new instance of that image on a connection of its own (a distinct
 /// instance each time, so nothing is undone between changes); a node has it when its stream delivers
@@ -36,11 +38,11 @@ internal sealed class ControlPlaneDiscoveryTarget(FanoutSettings settings) : IFa
     private static readonly Method<HealthCheckRequest, HealthCheckResponse> HealthCheck =
         new(HealthReflection.Descriptor.Services[0].FindMethodByName("Check"));
 
-    private readonly List<DeltaNodeClient> _nodes = [];
-    private readonly List<Task> _watches = [];
+    private static readonly string DeltaResourcesPath = DeltaNodeClient.DeltaResources.Path;
+
     private ControlPlaneServer? _server;
     private string _version = "?";
-    private GrpcChannel[] _channels = [];
+    private LeanStreamConnection[] _connections = [];
     private GrpcChannel? _writer;
     private ConvergenceRecorder? _recorder;
     private TaskCompletionSource[] _opened = [];
@@ -48,6 +50,7 @@ internal sealed class ControlPlaneDiscoveryTarget(FanoutSettings settings) : IFa
     private volatile string? _expected;
     private volatile bool _closing;
     private int _changes;
+    private int _nodes;
 
     public string Name => "control plane";
 
@@ -56,7 +59,7 @@ internal sealed class ControlPlaneDiscoveryTarget(FanoutSettings settings) : IFa
         $"debounce at its default ({new DiscoveryOptions().DebounceWindow.TotalMilliseconds:0} ms; the first change after a quiet window is applied at once), " +
         "`ControlPlane:MaxStreamsPerConnection` set 100 above the watcher count, so that the limit never binds; " +
         "one node per DeltaResources stream, subscribed to every endpoint set (wildcard) and acknowledging every response (after the node has been timed; " +
-        "an ACK is one more message per node and change, which etcd's watchers do not send), streams spread over " +
+        "an ACK is one more message per node and change, which etcd's watchers do not send), on the lean HTTP/2 client, streams spread over " +
         $"{FanoutSettings.ConnectionsText(settings.Connections)}, changes registered on one more connection; " +
         "its resident set is read as the process has it (server GC with DATAS, collecting on its own schedule), like etcd's, and only then is a full collection forced for the managed-heap figure";
 
@@ -87,13 +90,9 @@ internal sealed class ControlPlaneDiscoveryTarget(FanoutSettings settings) : IFa
             _version = await _server.VersionAsync(ct);
             Console.WriteLine($"  control plane {_version}: pid {_server.ProcessId}, {_server.GrpcUrl}, ops {_server.HttpUrl}");
             _writer = GrpcChannel.ForAddress(_server.GrpcUrl);
-            _channels = Enumerable.Range(0, settings.Connections).Select(_ => GrpcChannel.ForAddress(_server.GrpcUrl)).ToArray();
-            // One call on every channel opens its connection (and learns the server's SETTINGS) before any
-            // node, so the baseline memory has the connections and the streams go where they are sent.
-            foreach (var channel in _channels.Append(_writer))
-            {
-                await channel.AsyncUnaryCall(HealthCheck, new HealthCheckRequest(), new CallOptions(cancellationToken: ct));
-            }
+            // The connections are open (and have the server's SETTINGS) before any node, so the baseline memory has them.
+            _connections = await Task.WhenAll(Enumerable.Range(0, settings.Connections).Select(_ => LeanStreamConnection.ConnectAsync(_server.GrpcUrl, ct)));
+            await _writer.AsyncUnaryCall(HealthCheck, new HealthCheckRequest(), new CallOptions(cancellationToken: ct));
             // The state every node holds before measuring: the watched image with one instance.
             await _writer.AsyncUnaryCall(Register, Registration(InstanceId(0), FirstPort), new CallOptions(cancellationToken: ct));
             await _server.WaitForMetricAsync("controlplane_discovery_resources", "type=\"EndpointSet\"", 1, TimeSpan.FromSeconds(30), ct);
@@ -144,40 +143,45 @@ internal sealed class ControlPlaneDiscoveryTarget(FanoutSettings settings) : IFa
         var options = new ParallelOptions { MaxDegreeOfParallelism = settings.OpeningConcurrency, CancellationToken = ct };
         await Parallel.ForEachAsync(Enumerable.Range(0, watchers), options, async (i, token) =>
         {
-            var node = await DeltaNodeClient.OpenAsync(
-                _channels[i % _channels.Length], i, "fanout-node-" + i.ToString("D5", CultureInfo.InvariantCulture), Zone, OnResponse, token);
-            lock (_nodes)
+            var subscribe = new DeltaResourcesRequest
             {
-                _nodes.Add(node);
-                _watches.Add(WatchAsync(node));
-            }
+                Node = new Node { Id = "fanout-node-" + i.ToString("D5", CultureInfo.InvariantCulture), Zone = Zone, UserAgentName = "controlplane-benchmark" },
+                TypeUrl = ResourceTypes.EndpointSet,
+                ResourceNamesSubscribe = { "*" },
+            };
+            Interlocked.Increment(ref _nodes);
+            await _connections[i % _connections.Length].OpenAsync(DeltaResourcesPath, subscribe, message => OnMessage(i, message), ex => OnFailed(i, ex), token);
             await _opened[i].Task.WaitAsync(token);
         });
     }
 
-    /// <summary>A node's reader ending while the benchmark runs fails the node's start or the change being measured.</summary>
-    private async Task WatchAsync(DeltaNodeClient node)
+    /// <summary>On the connection's reader: a node's response, answered with its ACK (after the node has been timed).</summary>
+    private DeltaResourcesRequest OnMessage(int node, ReadOnlyMemory<byte> message)
     {
-        try
+        var response = DeltaResourcesResponse.Parser.ParseFrom(message.Span);
+        OnResponse(node, response);
+        return new DeltaResourcesRequest { TypeUrl = response.TypeUrl, ResponseNonce = response.Nonce };
+    }
+
+    /// <summary>A node's stream ending while the benchmark runs fails the node's start or the change being measured.</summary>
+    private void OnFailed(int node, Exception ex)
+    {
+        if (!_closing)
         {
-            await node.Reader;
-        }
-        catch (Exception ex) when (!_closing)
-        {
-            _opened[node.Index].TrySetException(ex);
+            _opened[node].TrySetException(ex);
             _recorder!.Fail(ex);
         }
     }
 
     /// <summary>On a node's reader: its first response must hold the initial state, every later one the change being measured.</summary>
-    private void OnResponse(DeltaNodeClient node, DeltaResourcesResponse response, int bytes)
+    private void OnResponse(int node, DeltaResourcesResponse response)
     {
-        var opened = _opened[node.Index];
+        var opened = _opened[node];
         if (!opened.Task.IsCompleted)
         {
             if (!Lists(response, InitialInstance))
             {
-                throw new InvalidOperationException($"Node {node.Index}'s first response does not hold {Image} with {InitialInstance}: {Describe(response)}.");
+                throw new InvalidOperationException($"Node {node}'s first response does not hold {Image} with {InitialInstance}: {Describe(response)}.");
             }
             opened.TrySetResult();
             return;
@@ -185,9 +189,9 @@ internal sealed class ControlPlaneDiscoveryTarget(FanoutSettings settings) : IFa
         var expected = _expected;
         if (expected is null || response.RemovedResources.Count > 0 || !Lists(response, expected))
         {
-            throw new InvalidOperationException($"Node {node.Index} received a response that is not the change being measured ({expected ?? "none"}): {Describe(response)}.");
+            throw new InvalidOperationException($"Node {node} received a response that is not the change being measured ({expected ?? "none"}): {Describe(response)}.");
         }
-        _recorder!.Received(node.Index);
+        _recorder!.Received(node);
     }
 
     private static string InitialInstance => InstanceId(0);
@@ -270,28 +274,17 @@ internal sealed class ControlPlaneDiscoveryTarget(FanoutSettings settings) : IFa
             await ReportServerViewAsync(_server);
         }
         _closing = true;
-        DeltaNodeClient[] nodes;
-        Task[] watches;
-        lock (_nodes)
-        {
-            nodes = [.. _nodes];
-            watches = [.. _watches];
-        }
+        var nodes = Volatile.Read(ref _nodes);
         var leaving = Stopwatch.StartNew();
-        var cpu = _server is not null && nodes.Length > 0 ? ProcFs.CpuTime(_server.ProcessId) : TimeSpan.Zero;
-        foreach (var node in nodes)
+        var cpu = _server is not null && nodes > 0 ? ProcFs.CpuTime(_server.ProcessId) : TimeSpan.Zero;
+        foreach (var connection in _connections)
         {
-            node.Close();
-        }
-        foreach (var channel in _channels)
-        {
-            channel.Dispose();
+            await connection.DisposeAsync();
         }
         _writer?.Dispose();
-        await Task.WhenAny(Task.WhenAll(watches), Task.Delay(TimeSpan.FromSeconds(30)));
         if (_server is not null)
         {
-            await ReportReleaseAsync(_server, nodes.Length, leaving, cpu);
+            await ReportReleaseAsync(_server, nodes, leaving, cpu);
             await _server.DisposeAsync();
         }
     }

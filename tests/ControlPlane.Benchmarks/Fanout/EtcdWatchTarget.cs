@@ -1,3 +1,4 @@
+using ControlPlane.Benchmarks.Http2;
 using System.Diagnostics;
 using System.Globalization;
 using ControlPlane.Benchmarks.Fanout.Etcd;
@@ -26,10 +27,9 @@ internal sealed class EtcdWatchTarget(FanoutSettings settings) : IFanoutTarget
     /// <summary>The one watched key.</summary>
     private static readonly ByteString Key = ByteString.CopyFromUtf8("/controlplane/fanout/endpoints");
 
-    private readonly List<Task> _readers = [];
     private EtcdServer? _server;
     private string _version = "?";
-    private GrpcChannel[] _channels = [];
+    private LeanStreamConnection[] _connections = [];
     private GrpcChannel? _writer;
     private ConvergenceRecorder? _recorder;
     private IdleMemory[] _memory = [];
@@ -41,7 +41,7 @@ internal sealed class EtcdWatchTarget(FanoutSettings settings) : IFanoutTarget
 
     public string Description =>
         $"etcd {_version} (Debian etcd-server), one member, its data directory on {(EtcdServer.DataOnTmpfs ? "tmpfs" : "disk")}, " +
-        $"one watcher per gRPC Watch stream, streams spread over {FanoutSettings.ConnectionsText(settings.Connections)}, changes Put on one more connection; " +
+        $"one watcher per gRPC Watch stream, on the lean HTTP/2 client, streams spread over {FanoutSettings.ConnectionsText(settings.Connections)}, changes Put on one more connection; " +
         "Go collects garbage on its own schedule (when the heap has doubled), so both memory figures can include some left from opening the streams";
 
     public IReadOnlyList<IdleMemory> Memory => _memory;
@@ -57,13 +57,9 @@ internal sealed class EtcdWatchTarget(FanoutSettings settings) : IFanoutTarget
             _server = await EtcdServer.StartAsync(ct);
             Console.WriteLine($"  etcd {_version}: pid {_server.ProcessId}, {_server.ClientUrl}, data in {_server.DataDir}");
             _writer = GrpcChannel.ForAddress(_server.ClientUrl);
-            _channels = Enumerable.Range(0, settings.Connections).Select(_ => GrpcChannel.ForAddress(_server.ClientUrl)).ToArray();
-            // One Put on every channel opens its connection (and learns etcd's SETTINGS) before any watcher, so
-            // the baseline memory has the connections and the watch streams go where they are sent.
-            foreach (var channel in _channels.Append(_writer))
-            {
-                await channel.AsyncUnaryCall(Put, new PutRequest { Key = Key, Value = ByteString.CopyFromUtf8("initial") }, new CallOptions(cancellationToken: ct));
-            }
+            // The connections are open (and have etcd's SETTINGS) before any watcher, so the baseline memory has them.
+            _connections = await Task.WhenAll(Enumerable.Range(0, settings.Connections).Select(_ => LeanStreamConnection.ConnectAsync(_server.ClientUrl, ct)));
+            await _writer.AsyncUnaryCall(Put, new PutRequest { Key = Key, Value = ByteString.CopyFromUtf8("initial") }, new CallOptions(cancellationToken: ct));
             var connections = ProcFs.EstablishedConnectionsTo(_server.ClientPort);
 
             await Task.Delay(settings.Settle, ct);
@@ -112,68 +108,58 @@ internal sealed class EtcdWatchTarget(FanoutSettings settings) : IFanoutTarget
         var options = new ParallelOptions { MaxDegreeOfParallelism = settings.OpeningConcurrency, CancellationToken = ct };
         await Parallel.ForEachAsync(Enumerable.Range(0, watchers), options, async (i, token) =>
         {
-            var call = _channels[i % _channels.Length].AsyncDuplexStreamingCall(Watch);
-            lock (_readers)
-            {
-                _readers.Add(ReadAsync(i, call, created[i]));
-            }
-            await call.RequestStream.WriteAsync(create, token);
+            var watcher = new Watcher(i, created[i], this);
+            await _connections[i % _connections.Length].OpenAsync(Watch.Path, create, watcher.OnMessage, watcher.OnFailed, token);
             await created[i].Task.WaitAsync(token);
         });
     }
 
     /// <summary>
-    /// Reads one watch stream until the benchmark ends: the created confirmation first, then one
+    /// One watch stream's reader, on its connection's reader: the created confirmation first, then one
     /// event per change, each of which must carry the value of the change being measured.
     /// </summary>
-    private async Task ReadAsync(int watcher, AsyncDuplexStreamingCall<WatchRequest, WatchResponse> call, TaskCompletionSource created)
+    private sealed class Watcher(int index, TaskCompletionSource created, EtcdWatchTarget target)
     {
-        var recorder = _recorder!;
-        try
+        public IMessage? OnMessage(ReadOnlyMemory<byte> message)
         {
-            while (await call.ResponseStream.MoveNext(CancellationToken.None))
+            var response = WatchResponse.Parser.ParseFrom(message.Span);
+            if (response.Canceled || response.CompactRevision != 0)
             {
-                var response = call.ResponseStream.Current;
-                if (response.Canceled || response.CompactRevision != 0)
-                {
-                    throw new InvalidOperationException($"etcd canceled watcher {watcher}: {response.CancelReason}");
-                }
-                if (response.Created)
-                {
-                    if (!created.TrySetResult())
-                    {
-                        throw new InvalidOperationException($"Watcher {watcher} was created twice.");
-                    }
-                    continue;
-                }
-                if (!created.Task.IsCompleted)
-                {
-                    throw new InvalidOperationException($"Watcher {watcher} received a response before its watch was created.");
-                }
-                foreach (var e in response.Events)
-                {
-                    var expected = _expected;
-                    if (e.Type != Event.Types.EventType.Put || expected is null || !e.Kv.Value.Equals(expected))
-                    {
-                        throw new InvalidOperationException(
-                            $"Watcher {watcher} received an event that is not the change being measured ({e.Type} of '{e.Kv?.Value.ToStringUtf8()}').");
-                    }
-                    recorder.Received(watcher);
-                }
+                throw new InvalidOperationException($"etcd canceled watcher {index}: {response.CancelReason}");
             }
-            if (!_closing)
+            if (response.Created)
             {
-                throw new InvalidOperationException($"etcd ended watch stream {watcher} with {call.GetStatus()}.");
+                if (!created.TrySetResult())
+                {
+                    throw new InvalidOperationException($"Watcher {index} was created twice.");
+                }
+                return null;
             }
+            if (!created.Task.IsCompleted)
+            {
+                throw new InvalidOperationException($"Watcher {index} received a response before its watch was created.");
+            }
+            foreach (var e in response.Events)
+            {
+                var expected = target._expected;
+                if (e.Type != Event.Types.EventType.Put || expected is null || !e.Kv.Value.Equals(expected))
+                {
+                    throw new InvalidOperationException(
+                        $"Watcher {index} received an event that is not the change being measured ({e.Type} of '{e.Kv?.Value.ToStringUtf8()}').");
+                }
+                target._recorder!.Received(index);
+            }
+            return null;
         }
-        catch (Exception ex) when (!_closing)
+
+        /// <summary>The stream ending while the benchmark runs fails the watcher's start or the change being measured.</summary>
+        public void OnFailed(Exception ex)
         {
-            created.TrySetException(ex);
-            recorder.Fail(ex);
-        }
-        catch (Exception) when (_closing)
-        {
-            // Cancelled by DisposeAsync.
+            if (!target._closing)
+            {
+                created.TrySetException(ex);
+                target._recorder!.Fail(ex);
+            }
         }
     }
 
@@ -208,17 +194,11 @@ internal sealed class EtcdWatchTarget(FanoutSettings settings) : IFanoutTarget
     public async ValueTask DisposeAsync()
     {
         _closing = true;
-        foreach (var channel in _channels)
+        foreach (var connection in _connections)
         {
-            channel.Dispose();
+            await connection.DisposeAsync();
         }
         _writer?.Dispose();
-        Task[] readers;
-        lock (_readers)
-        {
-            readers = [.. _readers];
-        }
-        await Task.WhenAny(Task.WhenAll(readers), Task.Delay(TimeSpan.FromSeconds(30)));
         if (_server is not null)
         {
             await _server.DisposeAsync();
