@@ -1,18 +1,20 @@
 using System.Runtime.InteropServices;
 using ControlPlane.Benchmarks.Fanout;
 using ControlPlane.Benchmarks.GrpcRuntime;
+using ControlPlane.Benchmarks.Proxy;
 using ControlPlane.Benchmarks.Registry;
 
 // Benchmarks run from the repository root, in Release, with nothing else building on the machine:
 //   dotnet run -c Release --project tests/ControlPlane.Benchmarks -- grpc-runtime
 //   dotnet run -c Release --project tests/ControlPlane.Benchmarks -- registry
 //   dotnet run -c Release --project tests/ControlPlane.Benchmarks -- fanout
+//   dotnet run -c Release --project tests/ControlPlane.Benchmarks -- proxy
 using var stop = new CancellationTokenSource();
 // On Ctrl-C or SIGTERM, unwind through the finally blocks, so that h2load, etcd and the servers are stopped.
 using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Interrupt);
 using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Interrupt);
 
-var usage = GrpcRuntimeSettings.Usage + Environment.NewLine + RegistrySettings.Usage + Environment.NewLine + FanoutSettings.Usage;
+var usage = GrpcRuntimeSettings.Usage + Environment.NewLine + RegistrySettings.Usage + Environment.NewLine + FanoutSettings.Usage + Environment.NewLine + ProxySettings.Usage;
 if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
 {
     Console.WriteLine(usage);
@@ -53,6 +55,17 @@ switch (args[0])
             return UsageError(ex.Message, FanoutSettings.Usage);
         }
         return await FanoutBenchmark.RunAsync(fanout, stop.Token);
+    case ProxySettings.CommandName:
+        ProxySettings proxy;
+        try
+        {
+            proxy = ProxySettings.Parse(args.AsSpan(1));
+        }
+        catch (ArgumentException ex)
+        {
+            return UsageError(ex.Message, ProxySettings.Usage);
+        }
+        return await ProxyBenchmark.RunAsync(proxy, stop.Token);
     default:
         return UsageError($"Unknown benchmark '{args[0]}'.", usage);
 }

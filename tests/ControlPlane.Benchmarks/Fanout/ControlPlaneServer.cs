@@ -121,7 +121,7 @@ internal sealed class ControlPlaneServer : IAsyncDisposable
     }
 
     /// <summary>The dotnet host running this process (…/dotnet beside shared/Microsoft.NETCore.App/&lt;version&gt;/), else the one on PATH.</summary>
-    private static string DotnetHost()
+    internal static string DotnetHost()
     {
         var runtime = RuntimeEnvironment.GetRuntimeDirectory();
         var host = Path.GetFullPath(Path.Combine(runtime, "..", "..", "..", OperatingSystem.IsWindows() ? "dotnet.exe" : "dotnet"));
