@@ -232,7 +232,10 @@ public sealed class DiscoveryClient : BackgroundService
                 {
                     WatchInitialFetch();
                 }
-                Persist();
+                if (error is null || (holding && !_state.Holding))
+                {
+                    Persist(); // what is published changed: applied, or released by a rejection that ended the initial fetch
+                }
                 await call.RequestStream.WriteAsync(answer, stream.Token).ConfigureAwait(false);
             }
         }
