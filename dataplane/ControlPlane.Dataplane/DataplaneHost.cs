@@ -112,15 +112,11 @@ public static class DataplaneHost
 
     private static void ConfigureLogging(WebApplicationBuilder builder)
     {
-        // JSON lines by default (Logging:Console:FormatterName=simple for humans at a terminal).
-        builder.Logging.AddConsole(console => console.FormatterName ??= ConsoleFormatterNames.Json);
-        builder.Services.Configure<JsonConsoleFormatterOptions>(json =>
-        {
-            json.IncludeScopes = true;
-            json.UseUtcTimestamp = true;
-            json.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
-            json.JsonWriterOptions = new System.Text.Json.JsonWriterOptions { Indented = false };
-        });
+        // The control plane's JSON lines (ts, level, category, event_id, message, trace_id, request_id,
+        // the message's fields), so one log pipeline reads both; Logging:Console:FormatterName=simple
+        // for humans at a terminal.
+        builder.Logging.AddConsole(console => console.FormatterName ??= JsonLogFormatter.FormatterName);
+        builder.Logging.AddConsoleFormatter<JsonLogFormatter, ConsoleFormatterOptions>();
         builder.Logging.Configure(o => o.ActivityTrackingOptions = ActivityTrackingOptions.TraceId | ActivityTrackingOptions.SpanId);
     }
 

@@ -16,7 +16,9 @@ namespace ControlPlane.Dataplane.Discovery;
 /// keeps what it had. A broken stream is retried on the next control-plane address after an
 /// exponential, fully jittered delay, announcing what the node holds in initial_resource_versions.
 /// When no control plane answers within <see cref="DiscoveryOptions.LastKnownGoodAfter"/> of start,
-/// the persisted configuration is served.
+/// the persisted configuration is served. The first configuration is published only once both types
+/// have answered, or <see cref="DiscoveryOptions.InitialFetchTimeout"/> after the first answer
+/// (Envoy's initial fetch), so no request sees an image's endpoints without its policy.
 /// </summary>
 public sealed class DiscoveryClient : BackgroundService
 {
@@ -34,12 +36,14 @@ public sealed class DiscoveryClient : BackgroundService
     private readonly Dictionary<string, GrpcChannel> _channels = new(StringComparer.Ordinal);
     private readonly Lock _streamLock = new();
     private readonly CancellationTokenSource _lifetime = new();
+    private readonly DiscoveryStats _stats = new(DiscoveryState.Types);
+    private readonly Lock _persistLock = new();
+    private ITimer? _initialFetchTimer;
+    private int _initialFetchEnded;
     private Task _lastKnownGoodDelay = Task.CompletedTask;
     private CancellationTokenSource? _stream;
     private volatile string? _connected;
     private volatile bool _answered;
-    private long _acks;
-    private long _nacks;
 
     public DiscoveryClient(
         DiscoveryOptions options,
@@ -59,6 +63,10 @@ public sealed class DiscoveryClient : BackgroundService
         _time = time;
         _logger = logger;
         _state = new DiscoveryState(provider, policies);
+        if (options.InitialFetchTimeout != TimeSpan.Zero)
+        {
+            _state.HoldInitialFetch(DiscoveryState.Types);
+        }
         _store = string.IsNullOrEmpty(options.StateDirectory) ? null : new LastKnownGoodStore(options.StateDirectory);
         _backoff = new ReconnectBackoff(options.ReconnectBaseDelay, options.ReconnectMaxDelay, random ?? Random.Shared);
         var version = typeof(DiscoveryClient).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0";
@@ -80,10 +88,19 @@ public sealed class DiscoveryClient : BackgroundService
     public string? ConnectedControlPlane => _connected;
 
     /// <summary>Responses accepted so far.</summary>
-    public long Acks => Interlocked.Read(ref _acks);
+    public long Acks => _stats.Acks;
 
     /// <summary>Responses rejected so far.</summary>
-    public long Nacks => Interlocked.Read(ref _nacks);
+    public long Nacks => _stats.Nacks;
+
+    /// <summary>The control-plane addresses the node uses, in the order it tries them.</summary>
+    public IReadOnlyList<string> ControlPlanes => _options.ControlPlanes;
+
+    /// <summary>Per resource type: ACKs, NACKs, the last accepted version (for the metrics).</summary>
+    internal DiscoveryStats Stats => _stats;
+
+    /// <summary>The held resources (for the metrics: counts per type, last-known-good in use).</summary>
+    internal DiscoveryState State => _state;
 
     /// <summary>Where the last-known-good configuration is kept; null when not persisted.</summary>
     public string? LastKnownGoodPath => _store?.Path;
@@ -101,6 +118,7 @@ public sealed class DiscoveryClient : BackgroundService
 
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
+        _initialFetchTimer?.Dispose();
         await _lifetime.CancelAsync().ConfigureAwait(false);
         await base.StopAsync(cancellationToken).ConfigureAwait(false);
     }
@@ -197,18 +215,26 @@ public sealed class DiscoveryClient : BackgroundService
                 _answered = true;
                 _connected = address;
                 var answer = new DeltaResourcesRequest { TypeUrl = response.TypeUrl, ResponseNonce = response.Nonce };
+                var holding = _state.Holding;
                 var error = _state.Apply(response.TypeUrl, response.Resources, response.RemovedResources);
                 if (error is null)
                 {
-                    Interlocked.Increment(ref _acks);
+                    _stats.Acked(response.TypeUrl, response.SystemVersionInfo);
                     DiscoveryLog.Acked(_logger, response.TypeUrl, response.SystemVersionInfo, response.Nonce, response.Resources.Count, response.RemovedResources.Count);
-                    Persist();
                 }
                 else
                 {
-                    Interlocked.Increment(ref _nacks);
+                    _stats.Nacked(response.TypeUrl);
                     DiscoveryLog.Nacked(_logger, response.TypeUrl, response.SystemVersionInfo, response.Nonce, error.Message);
                     answer.ErrorDetail = error;
+                }
+                if (holding)
+                {
+                    WatchInitialFetch();
+                }
+                if (error is null || (holding && !_state.Holding))
+                {
+                    Persist(); // what is published changed: applied, or released by a rejection that ended the initial fetch
                 }
                 await call.RequestStream.WriteAsync(answer, stream.Token).ConfigureAwait(false);
             }
@@ -219,6 +245,41 @@ public sealed class DiscoveryClient : BackgroundService
             {
                 _stream = null;
             }
+        }
+    }
+
+    /// <summary>
+    /// After an answer that came while the initial fetch held the config: log its end, or start its
+    /// timeout. Measured from the first answer, not from start (as Envoy does), so a node that
+    /// started before its control plane still gets both types together once it answers.
+    /// </summary>
+    private void WatchInitialFetch()
+    {
+        if (!_state.Holding)
+        {
+            if (Interlocked.Exchange(ref _initialFetchEnded, 1) == 0)
+            {
+                DiscoveryLog.InitialFetchComplete(_logger, _state.Count(DiscoveryState.EndpointSetType), _state.Count(DiscoveryState.RoutingPolicyType));
+            }
+            return;
+        }
+        if (_initialFetchTimer is null && _options.InitialFetchTimeout != Timeout.InfiniteTimeSpan)
+        {
+            _initialFetchTimer = _time.CreateTimer(_ => InitialFetchTimedOut(), null, _options.InitialFetchTimeout, Timeout.InfiniteTimeSpan);
+        }
+    }
+
+    private void InitialFetchTimedOut()
+    {
+        var (missing, published) = _state.EndInitialFetch();
+        if (missing.Count == 0 || Interlocked.Exchange(ref _initialFetchEnded, 1) != 0)
+        {
+            return;
+        }
+        DiscoveryLog.InitialFetchTimedOut(_logger, _options.InitialFetchTimeout, string.Join(", ", missing));
+        if (published)
+        {
+            Persist();
         }
     }
 
@@ -282,13 +343,22 @@ public sealed class DiscoveryClient : BackgroundService
         {
             return;
         }
-        try
+        // One writer at a time (the stream's reader and the initial fetch's timer), each saving the
+        // state as it is when it holds the lock, so an older set never overwrites a newer one.
+        lock (_persistLock)
         {
-            _store.Save(_state.Resources());
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            DiscoveryLog.PersistFailed(_logger, _store.Path, ex);
+            if (_state.PublishedResources() is not { } resources)
+            {
+                return; // held by the initial fetch: a partial set must not be served after a restart either
+            }
+            try
+            {
+                _store.Save(resources);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                DiscoveryLog.PersistFailed(_logger, _store.Path, ex);
+            }
         }
     }
 
@@ -320,6 +390,7 @@ public sealed class DiscoveryClient : BackgroundService
     public override void Dispose()
     {
         base.Dispose();
+        _initialFetchTimer?.Dispose();
         _lifetime.Dispose();
         foreach (var channel in _channels.Values)
         {

@@ -25,6 +25,12 @@ internal static partial class DiscoveryLog
     [LoggerMessage(EventId = 2007, Level = LogLevel.Warning, Message = "Could not persist the last-known-good configuration to {Path}")]
     public static partial void PersistFailed(ILogger logger, string path, Exception exception);
 
+    [LoggerMessage(EventId = 2009, Level = LogLevel.Information, Message = "Initial fetch complete: serving {EndpointSets} endpoint sets and {RoutingPolicies} routing policies")]
+    public static partial void InitialFetchComplete(ILogger logger, int endpointSets, int routingPolicies);
+
+    [LoggerMessage(EventId = 2010, Level = LogLevel.Warning, Message = "Initial fetch timed out after {Timeout}: serving what arrived, without {Missing}")]
+    public static partial void InitialFetchTimedOut(ILogger logger, TimeSpan timeout, string missing);
+
     [LoggerMessage(EventId = 2008, Level = LogLevel.Information, Message = "Sending x-dataplane-token from {Source}")]
     public static partial void TokenSource(ILogger logger, string source);
 }

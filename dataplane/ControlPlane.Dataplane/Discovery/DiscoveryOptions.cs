@@ -29,6 +29,15 @@ public sealed class DiscoveryOptions
     /// </summary>
     public TimeSpan LastKnownGoodAfter { get; set; } = TimeSpan.FromSeconds(3);
 
+    /// <summary>
+    /// Envoy's initial fetch: at start the node publishes nothing until every subscribed type
+    /// (EndpointSet and RoutingPolicy) has answered once, so no request is routed by round_robin
+    /// because an image's endpoints arrived before its policy; this long after the control plane's
+    /// first answer it goes ahead with what it has. Default 5 s; <see cref="TimeSpan.Zero"/>
+    /// publishes each answer at once; <see cref="Timeout.InfiniteTimeSpan"/> waits for every type.
+    /// </summary>
+    public TimeSpan InitialFetchTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>First reconnect delay bound (full jitter: the delay is uniform in [0, bound]). Default 250 ms.</summary>
     public TimeSpan ReconnectBaseDelay { get; set; } = TimeSpan.FromMilliseconds(250);
 

@@ -12,6 +12,11 @@ namespace ControlPlane.Dataplane.Discovery;
 /// <see cref="InMemoryProxyConfigProvider.Update(IEnumerable{ImageConfig})"/> and only then committed.
 /// Anything that fails leaves both the held set and the published config untouched and yields the
 /// NACK's <c>error_detail</c>.
+/// <para>
+/// At start it can hold what it accepts instead of publishing it (<see cref="HoldInitialFetch"/>):
+/// Envoy's initial fetch, so a node never serves a moment of an image's endpoints without the
+/// image's policy (round_robin instead of weighted_rr) because the EndpointSet answer came first.
+/// </para>
 /// </summary>
 internal sealed class DiscoveryState(InMemoryProxyConfigProvider provider, LoadBalancingPolicies balancers)
 {
@@ -28,6 +33,8 @@ internal sealed class DiscoveryState(InMemoryProxyConfigProvider provider, LoadB
     private Dictionary<string, Held> _endpoints = new(StringComparer.Ordinal);
     private Dictionary<string, Held> _policies = new(StringComparer.Ordinal);
     private bool _live;
+    private bool _published;
+    private readonly HashSet<string> _awaited = new(StringComparer.Ordinal);
 
     /// <summary>True once a control-plane response has been applied (not only a last-known-good file).</summary>
     public bool HasLiveConfig
@@ -38,6 +45,65 @@ internal sealed class DiscoveryState(InMemoryProxyConfigProvider provider, LoadB
             {
                 return _live;
             }
+        }
+    }
+
+    /// <summary>True while the initial fetch holds accepted responses back (nothing published yet).</summary>
+    public bool Holding
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _awaited.Count > 0;
+            }
+        }
+    }
+
+    /// <summary>True while what is published came from the last-known-good file, not from a control plane.</summary>
+    public bool ServingLastKnownGood
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _published && !_live;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Until each of <paramref name="typeUrls"/> has answered once (accepted or rejected, as Envoy's
+    /// init targets are released by either), accepted responses are held, not published. Only
+    /// before anything was published; <see cref="EndInitialFetch"/> goes ahead early.
+    /// </summary>
+    public void HoldInitialFetch(IEnumerable<string> typeUrls)
+    {
+        lock (_lock)
+        {
+            if (!_published)
+            {
+                _awaited.UnionWith(typeUrls);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Stops holding (the initial fetch timed out) and publishes what is held. Returns the types that
+    /// never answered (empty when the fetch had already ended), and whether anything was published.
+    /// </summary>
+    public (IReadOnlyList<string> Missing, bool Published) EndInitialFetch()
+    {
+        lock (_lock)
+        {
+            if (_awaited.Count == 0)
+            {
+                return ([], false);
+            }
+            var missing = _awaited.Order(StringComparer.Ordinal).ToArray();
+            _awaited.Clear();
+            // What is held was validated as a whole when it was accepted.
+            return (missing, _live && Publish(_endpoints, _policies) is null);
         }
     }
 
@@ -60,6 +126,27 @@ internal sealed class DiscoveryState(InMemoryProxyConfigProvider provider, LoadB
     }
 
     /// <summary>
+    /// What is published (so worth keeping as last-known-good): every held resource, or null while
+    /// the initial fetch holds a partial set that a restarted node must not serve either.
+    /// </summary>
+    public IReadOnlyList<Resource>? PublishedResources()
+    {
+        lock (_lock)
+        {
+            return _published && _awaited.Count == 0 ? Resources() : null;
+        }
+    }
+
+    /// <summary>Resources held of <paramref name="typeUrl"/>.</summary>
+    public int Count(string typeUrl)
+    {
+        lock (_lock)
+        {
+            return Map(typeUrl).Count;
+        }
+    }
+
+    /// <summary>
     /// Applies one delta response: <paramref name="removed"/> names go, <paramref name="resources"/>
     /// are added or replace what is held. Returns null when applied (ACK), else the NACK's error.
     /// </summary>
@@ -71,12 +158,13 @@ internal sealed class DiscoveryState(InMemoryProxyConfigProvider provider, LoadB
         }
         var errors = new List<string>();
         var decoded = Decode(typeUrl, resources, errors);
-        if (errors.Count > 0)
-        {
-            return Invalid(errors);
-        }
         lock (_lock)
         {
+            if (errors.Count > 0)
+            {
+                Answered(typeUrl);
+                return Invalid(errors);
+            }
             var endpoints = new Dictionary<string, Held>(_endpoints, StringComparer.Ordinal);
             var policies = new Dictionary<string, Held>(_policies, StringComparer.Ordinal);
             var target = typeUrl == EndpointSetType ? endpoints : policies;
@@ -88,12 +176,43 @@ internal sealed class DiscoveryState(InMemoryProxyConfigProvider provider, LoadB
             {
                 target[held.Resource.Name] = held;
             }
+            if (_awaited.Count > 0 && !(_awaited.Count == 1 && _awaited.Contains(typeUrl)))
+            {
+                // Held, not published: other types have yet to answer. Validated as a whole now, so
+                // the ACK means what it always means: this configuration will be used.
+                var problems = Images(endpoints, policies).SelectMany(i => ImageConfigValidator.Validate(i, balancers).Select(p => $"image '{i.Image}': {p}")).ToList();
+                if (problems.Count > 0)
+                {
+                    Answered(typeUrl);
+                    return Invalid(problems);
+                }
+                _endpoints = endpoints;
+                _policies = policies;
+                _live = true;
+                _awaited.Remove(typeUrl);
+                return null;
+            }
+            // The last awaited type (or no initial fetch): everything held is published with it.
+            _awaited.Clear();
             if (Publish(endpoints, policies) is { } error)
             {
+                if (_live && !_published)
+                {
+                    Publish(_endpoints, _policies); // what was held before this response, validated then
+                }
                 return error;
             }
             _live = true;
             return null;
+        }
+    }
+
+    /// <summary>Under the lock: <paramref name="typeUrl"/> answered, but with nothing to use; the last awaited answer ends the hold.</summary>
+    private void Answered(string typeUrl)
+    {
+        if (_awaited.Remove(typeUrl) && _awaited.Count == 0 && _live)
+        {
+            Publish(_endpoints, _policies);
         }
     }
 
@@ -121,11 +240,34 @@ internal sealed class DiscoveryState(InMemoryProxyConfigProvider provider, LoadB
                 return null;
             }
             var error = Publish(endpoints.ToDictionary(h => h.Resource.Name, StringComparer.Ordinal), policies.ToDictionary(h => h.Resource.Name, StringComparer.Ordinal));
-            return error is null ? [] : [error.Message];
+            if (error is not null)
+            {
+                return [error.Message];
+            }
+            // Served from the file: later answers apply at once, on top of it (its policies stay
+            // until the control plane's own RoutingPolicy answer replaces them).
+            _awaited.Clear();
+            return [];
         }
     }
 
     private Google.Rpc.Status? Publish(Dictionary<string, Held> endpoints, Dictionary<string, Held> policies)
+    {
+        try
+        {
+            provider.Update(Images(endpoints, policies));
+        }
+        catch (InvalidProxyConfigException ex)
+        {
+            return Invalid(ex.Errors);
+        }
+        _endpoints = endpoints;
+        _policies = policies;
+        _published = true;
+        return null;
+    }
+
+    private static List<ImageConfig> Images(Dictionary<string, Held> endpoints, Dictionary<string, Held> policies)
     {
         var images = new List<ImageConfig>(endpoints.Count + policies.Count);
         foreach (var name in endpoints.Keys.Union(policies.Keys, StringComparer.Ordinal))
@@ -138,17 +280,7 @@ internal sealed class DiscoveryState(InMemoryProxyConfigProvider provider, LoadB
                 PolicyVersion = policy?.Resource.Version,
             });
         }
-        try
-        {
-            provider.Update(images);
-        }
-        catch (InvalidProxyConfigException ex)
-        {
-            return Invalid(ex.Errors);
-        }
-        _endpoints = endpoints;
-        _policies = policies;
-        return null;
+        return images;
     }
 
     private List<Held> Decode(string typeUrl, IReadOnlyList<Resource> resources, List<string> errors)

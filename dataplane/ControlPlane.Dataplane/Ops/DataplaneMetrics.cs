@@ -1,5 +1,7 @@
 using System.Diagnostics.Metrics;
+using System.Text;
 using ControlPlane.Dataplane.Configuration;
+using ControlPlane.Dataplane.Discovery;
 
 namespace ControlPlane.Dataplane.Ops;
 
@@ -13,6 +15,14 @@ namespace ControlPlane.Dataplane.Ops;
 /// <c>controlplane_dataplane_config_revision</c> and <c>controlplane_dataplane_config_images</c>.
 /// Requests for images the node does not know are counted under <c>image="_unknown"</c>, so
 /// hostile paths cannot grow the series count.
+/// <para>
+/// With a control plane (<see cref="DiscoveryClient"/>), per resource type (<c>type="EndpointSet"</c>,
+/// <c>"RoutingPolicy"</c>): <c>controlplane_dataplane_discovery_acks_total</c>,
+/// <c>controlplane_dataplane_discovery_nacks_total</c>, <c>controlplane_dataplane_config_resources</c>
+/// and <c>controlplane_dataplane_config_version</c>; <c>controlplane_dataplane_control_plane_connected{address}</c>
+/// (1 for the address whose stream is open, 0 for the others) and
+/// <c>controlplane_dataplane_config_last_known_good</c> (1 while serving the persisted config).
+/// </para>
 /// </summary>
 internal sealed class DataplaneMetrics : IDisposable
 {
@@ -27,7 +37,7 @@ internal sealed class DataplaneMetrics : IDisposable
     private readonly Counter<long> _retries;
     private readonly Counter<long> _ejections;
 
-    public DataplaneMetrics(IMeterFactory meterFactory, IProxyConfigProvider config)
+    public DataplaneMetrics(IMeterFactory meterFactory, IProxyConfigProvider config, DiscoveryClient? discovery = null)
     {
         ArgumentNullException.ThrowIfNull(meterFactory);
         ArgumentNullException.ThrowIfNull(config);
@@ -42,6 +52,10 @@ internal sealed class DataplaneMetrics : IDisposable
         _ejections = _meter.CreateCounter<long>("controlplane.dataplane.ejections", "{ejection}", "Endpoints ejected by passive health.");
         _meter.CreateObservableGauge("controlplane.dataplane.config.revision", () => config.Current.Revision, "{revision}", "Revision of the configuration in use (0: none yet).");
         _meter.CreateObservableGauge("controlplane.dataplane.config.images", () => config.Current.Images.Count, "{image}", "Images in the configuration in use.");
+        if (discovery is not null)
+        {
+            AddDiscovery(discovery);
+        }
     }
 
     public static string StatusClass(int status) => status is >= 100 and < 600 ? StatusClasses[status / 100 - 1] : "other";
@@ -58,6 +72,46 @@ internal sealed class DataplaneMetrics : IDisposable
     public void Retry(string image) => _retries.Add(1, new KeyValuePair<string, object?>("image", image));
 
     public void Ejection(string image) => _ejections.Add(1, new KeyValuePair<string, object?>("image", image));
+
+    /// <summary>
+    /// A version text as a gauge value, as Envoy's <c>version</c> stats hash theirs: the first 52 bits
+    /// of its FNV-1a hash (exact in a double). Equal values on two nodes: the same version; the text
+    /// itself is in the control plane's fleet view. A label holding the text would add a series per push.
+    /// </summary>
+    public static long VersionNumber(string? version)
+    {
+        if (string.IsNullOrEmpty(version))
+        {
+            return 0;
+        }
+        var hash = 14695981039346656037UL;
+        foreach (var b in Encoding.UTF8.GetBytes(version))
+        {
+            hash = (hash ^ b) * 1099511628211UL;
+        }
+        return (long)(hash >> 12);
+    }
+
+    private void AddDiscovery(DiscoveryClient discovery)
+    {
+        var stats = discovery.Stats;
+        _meter.CreateObservableCounter("controlplane.dataplane.discovery.acks", () => PerType(stats, t => t.Acks), "{response}", "Discovery responses accepted (ACK), by resource type.");
+        _meter.CreateObservableCounter("controlplane.dataplane.discovery.nacks", () => PerType(stats, t => t.Nacks), "{response}", "Discovery responses rejected (NACK), by resource type.");
+        _meter.CreateObservableGauge("controlplane.dataplane.config.version", () => PerType(stats, t => VersionNumber(t.Version)), "1", "Hash of the system_version_info last accepted, by resource type (0: none yet).");
+        _meter.CreateObservableGauge("controlplane.dataplane.config.resources", () => PerType(stats, t => (long)discovery.State.Count(t.TypeUrl)), "{resource}", "Resources held, by type.");
+        _meter.CreateObservableGauge("controlplane.dataplane.config.last_known_good", () => discovery.State.ServingLastKnownGood ? 1 : 0, "1", "1 while the configuration in use was loaded from the last-known-good file.");
+        _meter.CreateObservableGauge("controlplane.dataplane.control_plane.connected", () => Connected(discovery), "1", "1 for the control plane whose discovery stream is open, 0 for the others.");
+    }
+
+    private static IEnumerable<Measurement<long>> PerType(DiscoveryStats stats, Func<DiscoveryStats.TypeStats, long> value) =>
+        stats.Types.Select(t => new Measurement<long>(value(t), new KeyValuePair<string, object?>("type", t.ShortName)));
+
+    private static IEnumerable<Measurement<int>> Connected(DiscoveryClient discovery)
+    {
+        var connected = discovery.ConnectedControlPlane;
+        return discovery.ControlPlanes.Distinct(StringComparer.Ordinal).Select(address =>
+            new Measurement<int>(address == connected ? 1 : 0, new KeyValuePair<string, object?>("address", address)));
+    }
 
     public void Dispose() => _meter.Dispose();
 }

@@ -142,14 +142,14 @@ public sealed class DiscoveryStateTests
         }
     }
 
-    private static Resource Endpoints(string image, string version, int port)
+    internal static Resource Endpoints(string image, string version, int port)
     {
         var set = new EndpointSet { Image = image };
         set.Endpoints.Add(DataplaneFixture.EndpointOf(image + "-1", port));
         return new Resource { Name = image, Version = version, Resource_ = Any.Pack(set) };
     }
 
-    private static Resource Policy(string image, string version, string algorithm) =>
+    internal static Resource Policy(string image, string version, string algorithm) =>
         new() { Name = image, Version = version, Resource_ = Any.Pack(new RoutingPolicy { Image = image, Algorithm = algorithm }) };
 
     /// <summary>A Random at the top of its range: the delay equals the bound.</summary>

@@ -4,10 +4,13 @@ using ControlPlane.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
-namespace ControlPlane.Server.Tests.Ops;
+namespace ControlPlane.TestCommon;
 
-/// <summary>Formats every log entry with the host's JSON formatter, as the console would print it, and keeps the lines.</summary>
-internal sealed class JsonLogCapture : ILoggerProvider, ISupportExternalScope
+/// <summary>
+/// Formats every log entry with the hosts' JSON formatter (lib/ControlPlane.Hosting), as their
+/// console prints it, and keeps the lines: tests of the control plane's and the dataplane's log shape.
+/// </summary>
+public sealed class JsonLogCapture : ILoggerProvider, ISupportExternalScope
 {
     private readonly JsonLogFormatter _formatter = new();
     private readonly ConcurrentQueue<string> _lines = new();

@@ -1,0 +1,73 @@
+using ControlPlane.Dataplane.Discovery;
+using ControlPlane.Dataplane.Ops;
+using ControlPlane.Dataplane.Tests.Discovery;
+using ControlPlane.LoadBalancing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace ControlPlane.Dataplane.Tests.Ops;
+
+/// <summary>
+/// What an operator scrapes to see a node's link to the control plane: ACKs and NACKs per type, the
+/// version and size of what it holds per type, which control plane it is connected to.
+/// </summary>
+public sealed class DiscoveryMetricsTests
+{
+    private const string Unreachable = "http://127.0.0.1:1";
+
+    [Fact]
+    public async Task Metrics_FollowAcksNacksVersionsAndTheConnectedControlPlane()
+    {
+        await using var controlPlane = await ScriptedControlPlane.StartAsync();
+        await using var node = await DataplaneFixture.StartAsync(
+            null,
+            $"--Dataplane:ControlPlanes:0={controlPlane.Address}",
+            $"--Dataplane:ControlPlanes:1={Unreachable}",
+            "--Dataplane:NodeId=node-metrics");
+        using var http = node.CreateClient();
+        var stream = await controlPlane.NextStreamAsync();
+
+        var before = await http.GetStringAsync("/metrics").DefaultTimeout();
+        Assert.Equal(0, MetricSamples.Get(before, "controlplane_dataplane_discovery_acks_total{type=\"EndpointSet\"}"));
+        Assert.Equal(0, MetricSamples.Get(before, "controlplane_dataplane_config_version{type=\"EndpointSet\"}"));
+        Assert.Equal(0, MetricSamples.Get(before, $"controlplane_dataplane_control_plane_connected{{address=\"{controlPlane.Address}\"}}"));
+
+        await stream.SendAsync(DiscoveryState.EndpointSetType, "e1", [ScriptedControlPlane.EndpointSet("img", "v1", ("i1", 8080)), ScriptedControlPlane.EndpointSet("img2", "v1", ("i2", 8080))]);
+        await stream.SendAsync(DiscoveryState.RoutingPolicyType, "p1", [ScriptedControlPlane.RoutingPolicy("img", "v1", LoadBalancingAlgorithms.LeastConn)]);
+        var nack = await stream.SendAsync(DiscoveryState.EndpointSetType, "e2", [ScriptedControlPlane.EndpointSet("img", "v2", ("i1", 0))]);
+        Assert.NotNull(nack.ErrorDetail);
+
+        var after = await http.GetStringAsync("/metrics").DefaultTimeout();
+        Assert.Equal(1, MetricSamples.Get(after, "controlplane_dataplane_discovery_acks_total{type=\"EndpointSet\"}"));
+        Assert.Equal(1, MetricSamples.Get(after, "controlplane_dataplane_discovery_acks_total{type=\"RoutingPolicy\"}"));
+        Assert.Equal(1, MetricSamples.Get(after, "controlplane_dataplane_discovery_nacks_total{type=\"EndpointSet\"}"));
+        Assert.Equal(0, MetricSamples.Get(after, "controlplane_dataplane_discovery_nacks_total{type=\"RoutingPolicy\"}"));
+        // The version in use is the last accepted one: e1, not the rejected e2.
+        Assert.Equal(DataplaneMetrics.VersionNumber("e1"), MetricSamples.Get(after, "controlplane_dataplane_config_version{type=\"EndpointSet\"}"));
+        Assert.Equal(DataplaneMetrics.VersionNumber("p1"), MetricSamples.Get(after, "controlplane_dataplane_config_version{type=\"RoutingPolicy\"}"));
+        Assert.Equal(2, MetricSamples.Get(after, "controlplane_dataplane_config_resources{type=\"EndpointSet\"}"));
+        Assert.Equal(1, MetricSamples.Get(after, "controlplane_dataplane_config_resources{type=\"RoutingPolicy\"}"));
+        Assert.Equal(1, MetricSamples.Get(after, $"controlplane_dataplane_control_plane_connected{{address=\"{controlPlane.Address}\"}}"));
+        Assert.Equal(0, MetricSamples.Get(after, $"controlplane_dataplane_control_plane_connected{{address=\"{Unreachable}\"}}"));
+        Assert.Equal(0, MetricSamples.Get(after, "controlplane_dataplane_config_last_known_good"));
+        Assert.Contains("# TYPE controlplane_dataplane_discovery_acks_total counter", after, StringComparison.Ordinal);
+
+        // The control plane ends the stream: the node is connected to none until a new stream answers.
+        stream.End();
+        var next = await controlPlane.NextStreamAsync();
+        var disconnected = await http.GetStringAsync("/metrics").DefaultTimeout();
+        Assert.Equal(0, MetricSamples.Get(disconnected, $"controlplane_dataplane_control_plane_connected{{address=\"{controlPlane.Address}\"}}"));
+        Assert.Null(node.Services.GetRequiredService<DiscoveryClient>().ConnectedControlPlane);
+        next.End();
+    }
+
+    [Fact]
+    public void VersionNumber_IsStable_ExactInADouble_AndZeroForNone()
+    {
+        Assert.Equal(0, DataplaneMetrics.VersionNumber(null));
+        Assert.Equal(DataplaneMetrics.VersionNumber("00000000deadbeef"), DataplaneMetrics.VersionNumber("00000000deadbeef"));
+        Assert.NotEqual(DataplaneMetrics.VersionNumber("v1"), DataplaneMetrics.VersionNumber("v2"));
+        var n = DataplaneMetrics.VersionNumber("ffffffffffffffff");
+        Assert.InRange(n, 1, 1L << 52);
+        Assert.Equal(n, (long)(double)n);
+    }
+}

@@ -1,0 +1,29 @@
+namespace ControlPlane.System.Tests.Infrastructure;
+
+/// <summary>A scenario's instances; disposing deregisters them and waits until the nodes have dropped them.</summary>
+internal sealed class Registration(Platform platform, string[] ids) : IAsyncDisposable
+{
+    public IReadOnlyList<string> Ids => ids;
+
+    public string this[int index] => ids[index];
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var id in ids)
+        {
+            platform.Heartbeats.Stop(id);
+        }
+        // Only live instances are in an endpoint set: without one, there is no push to wait for.
+        var statuses = await Task.WhenAll(ids.Select(platform.ControlPlane.InstanceStatusAsync));
+        var registered = ids.Where((_, i) => statuses[i] is not null).ToArray();
+        Task Deregister() => Task.WhenAll(registered.Select(platform.ControlPlane.DeregisterAsync));
+        if (statuses.Any(s => s is "healthy" or "draining"))
+        {
+            await platform.ControlPlane.ChangeAsync("EndpointSet", platform.NodeIds, Deregister);
+        }
+        else
+        {
+            await Deregister();
+        }
+    }
+}
