@@ -1,0 +1,121 @@
+using System.Diagnostics;
+using ControlPlane.Grpc;
+using ControlPlane.Grpc.Client;
+using Google.Protobuf;
+using Microsoft.Extensions.Logging;
+
+namespace ControlPlane.Sdk.Internal;
+
+/// <summary>
+/// The one place calls are made: address choice and failover, request metadata, per-attempt
+/// deadlines, and retries with exponential backoff and full jitter for methods the protos declare
+/// idempotent (<see cref="MethodTraits"/>), after UNAVAILABLE only.
+/// </summary>
+internal sealed class ControlPlaneInvoker : IControlPlaneInvoker, IDisposable
+{
+    /// <summary>Client activities ("controlplane.v1.RegistryService/Register"), for tracing listeners.</summary>
+    public static readonly ActivitySource ActivitySource = new("ControlPlane.Sdk");
+
+    private readonly ControlPlaneClientOptions _options;
+    private readonly TimeProvider _time;
+    private readonly Random _random;
+    private readonly ILogger _logger;
+    private readonly AddressRotation _rotation;
+    private readonly ChannelPool _channels;
+    private readonly CallHeaders _headers;
+
+    public ControlPlaneInvoker(ControlPlaneClientOptions options, TimeProvider time, ILoggerFactory loggerFactory, Random? random = null, Func<string, string?>? getVariable = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(time);
+        ArgumentNullException.ThrowIfNull(loggerFactory);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.Retry.MaxAttempts, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(options.Timeout, TimeSpan.Zero);
+        _options = options;
+        _time = time;
+        _random = random ?? Random.Shared;
+        _logger = loggerFactory.CreateLogger("ControlPlane.Sdk.ControlPlaneClient");
+        _rotation = new AddressRotation(options.Addresses);
+        _channels = new ChannelPool(options, time, loggerFactory);
+        getVariable ??= Environment.GetEnvironmentVariable;
+        var platform = Secret.Read(options.PlatformTokenVariable, options.PlatformTokenFileVariable, getVariable);
+        var dataplane = Secret.Read(options.DataplaneTokenVariable, options.DataplaneTokenFileVariable, getVariable);
+        _headers = new CallHeaders(platform, dataplane, options.SendPlatformTokenOnEveryCall, options.AgentName);
+        SdkLog.Created(_logger, string.Join(", ", _rotation.All), platform?.Source ?? "none", dataplane?.Source ?? "none");
+    }
+
+    public IReadOnlyList<Uri> Addresses => _rotation.All;
+
+    public Uri CurrentAddress => _rotation.Current;
+
+    public async Task<TResponse> UnaryAsync<TRequest, TResponse>(Method<TRequest, TResponse> method, TRequest request, CancellationToken cancellationToken = default)
+        where TRequest : class, IMessage<TRequest>, new()
+        where TResponse : class, IMessage<TResponse>, new()
+    {
+        ArgumentNullException.ThrowIfNull(method);
+        ArgumentNullException.ThrowIfNull(request);
+        if (method.Type != MethodType.Unary)
+        {
+            throw new ArgumentException($"{method.FullName} is not a unary method.", nameof(method));
+        }
+        var traits = MethodTraits.Of(method.Descriptor);
+        using var activity = ActivitySource.StartActivity(method.Path.TrimStart('/'), ActivityKind.Client);
+        var current = activity ?? Activity.Current;
+        // One request id for every attempt: the server's logs show the retries as one request.
+        var headers = _headers.Build(traits, CallHeaders.RequestId(current), current);
+        var maxAttempts = traits.Retryable ? _options.Retry.MaxAttempts : 1;
+        var backoff = new ExponentialBackoff(_options.Retry.InitialBackoff, _options.Retry.MaxBackoff, _random);
+        for (var attempt = 1; ; attempt++)
+        {
+            var address = _rotation.Current;
+            try
+            {
+                using var call = _channels.Get(address).AsyncUnaryCall(method, request, new CallOptions(headers, cancellationToken: cancellationToken) { Timeout = _options.Timeout });
+                return await call.ResponseAsync.ConfigureAwait(false);
+            }
+            catch (RpcException ex) when (cancellationToken.IsCancellationRequested)
+            {
+                throw new OperationCanceledException($"{method.FullName} was cancelled.", ex, cancellationToken);
+            }
+            catch (RpcException ex)
+            {
+                if (ex.StatusCode == StatusCode.Unavailable)
+                {
+                    ReportUnavailable(address);
+                }
+                if (ex.StatusCode != StatusCode.Unavailable || attempt >= maxAttempts)
+                {
+                    activity?.SetStatus(ActivityStatusCode.Error, ex.StatusCode.ToString());
+                    throw new ControlPlaneException(method.FullName, address, attempt, ex);
+                }
+                var delay = backoff.Next();
+                SdkLog.Retrying(_logger, method.FullName, address, ex.StatusCode, ex.Status.Detail, attempt, maxAttempts, delay);
+                await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    public ControlPlaneStream<TRequest, TResponse> OpenDuplexStream<TRequest, TResponse>(Method<TRequest, TResponse> method, CancellationToken cancellationToken = default)
+        where TRequest : class, IMessage<TRequest>, new()
+        where TResponse : class, IMessage<TResponse>, new()
+    {
+        ArgumentNullException.ThrowIfNull(method);
+        var traits = MethodTraits.Of(method.Descriptor);
+        var current = Activity.Current;
+        var headers = _headers.Build(traits, CallHeaders.RequestId(current), current);
+        var address = _rotation.Current;
+        var call = _channels.Get(address).AsyncDuplexStreamingCall(method, new CallOptions(headers, cancellationToken: cancellationToken));
+        return new ControlPlaneStream<TRequest, TResponse>(address, call, ReportUnavailable);
+    }
+
+    public void ReportUnavailable(Uri address)
+    {
+        ArgumentNullException.ThrowIfNull(address);
+        if (_rotation.All.Count > 1 && _rotation.Failed(address))
+        {
+            SdkLog.FailedOver(_logger, address, _rotation.Current);
+        }
+    }
+
+    public void Dispose() => _channels.Dispose();
+}

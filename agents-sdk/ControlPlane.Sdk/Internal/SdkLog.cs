@@ -1,0 +1,16 @@
+using Microsoft.Extensions.Logging;
+
+namespace ControlPlane.Sdk.Internal;
+
+/// <summary>The client's log events (9001-9099). Tokens never appear: only the variable they came from.</summary>
+internal static partial class SdkLog
+{
+    [LoggerMessage(EventId = 9001, Level = LogLevel.Information, Message = "Control-plane client for {Addresses}: platform token from {PlatformTokenSource}, dataplane token from {DataplaneTokenSource}")]
+    public static partial void Created(ILogger logger, string addresses, string platformTokenSource, string dataplaneTokenSource);
+
+    [LoggerMessage(EventId = 9002, Level = LogLevel.Warning, Message = "{Method} at {Address} failed ({Code}: {Detail}); attempt {Attempt} of {MaxAttempts}, retrying in {Delay}")]
+    public static partial void Retrying(ILogger logger, string method, Uri address, Grpc.StatusCode code, string detail, int attempt, int maxAttempts, TimeSpan delay);
+
+    [LoggerMessage(EventId = 9003, Level = LogLevel.Warning, Message = "Control plane {Address} unavailable; moving to {Next}")]
+    public static partial void FailedOver(ILogger logger, Uri address, Uri next);
+}

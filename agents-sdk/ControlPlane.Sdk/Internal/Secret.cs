@@ -1,0 +1,40 @@
+namespace ControlPlane.Sdk.Internal;
+
+/// <summary>
+/// A token and where it came from. <see cref="ToString"/> never shows the value, so a secret that
+/// ends up in a log message or an exception by mistake prints as its source only.
+/// </summary>
+internal sealed class Secret(string value, string source)
+{
+    public string Value { get; } = value;
+
+    /// <summary>The variable it was read from (safe to log).</summary>
+    public string Source { get; } = source;
+
+    public override string ToString() => $"<secret from {Source}>";
+
+    /// <summary>
+    /// Reads a secret as the control plane reads its own: from the file named by
+    /// <paramref name="fileVariable"/> when that is set (it wins), else from
+    /// <paramref name="variable"/>; null when neither is set. Never from arguments or configuration.
+    /// </summary>
+    public static Secret? Read(string variable, string fileVariable, Func<string, string?> getVariable)
+    {
+        if (getVariable(fileVariable) is { Length: > 0 } file)
+        {
+            string text;
+            try
+            {
+                text = File.ReadAllText(file);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                throw new InvalidOperationException($"{fileVariable} names '{file}', which cannot be read: {ex.Message}", ex);
+            }
+            // Secret mounts and editors often end the file with a newline that is not part of the secret.
+            var secret = text.TrimEnd('\r', '\n');
+            return secret.Length > 0 ? new Secret(secret, fileVariable) : throw new InvalidOperationException($"{fileVariable} names '{file}', which is empty.");
+        }
+        return getVariable(variable) is { Length: > 0 } value ? new Secret(value.Trim(), variable) : null;
+    }
+}
