@@ -1,0 +1,82 @@
+using ControlPlane.Api.V1;
+using ControlPlane.Grpc;
+
+namespace ControlPlane.Sdk.Registration;
+
+/// <summary>
+/// One open <c>HeartbeatStream</c>. A round writes the ids in messages of at most
+/// <c>maxPerBeat</c> while reading the answers (pipelined, not one round trip per message); the
+/// server answers every message, in order, with one result per id (registry.proto), which is
+/// checked here: any other answer is a protocol error that ends the session.
+/// </summary>
+internal sealed class HeartbeatSession(ControlPlaneStream<HeartbeatStreamRequest, HeartbeatStreamResponse> stream) : IDisposable
+{
+    private ulong _nextBeatId = 1;
+
+    public Uri Address => stream.Address;
+
+    public void ReportUnavailable() => stream.ReportUnavailable();
+
+    /// <summary>Renews <paramref name="ids"/>; the results are in the order of the ids.</summary>
+    public async Task<(List<HeartbeatResult> Results, int Messages)> BeatAsync(IReadOnlyList<string> ids, int maxPerBeat, CancellationToken cancellationToken)
+    {
+        var chunks = ids.Chunk(maxPerBeat).ToArray();
+        var first = _nextBeatId;
+        _nextBeatId += (ulong)chunks.Length;
+        var reading = ReadAsync(first, chunks, cancellationToken);
+        try
+        {
+            for (var i = 0; i < chunks.Length; i++)
+            {
+                var request = new HeartbeatStreamRequest { BeatId = first + (ulong)i };
+                request.InstanceIds.Add(chunks[i]);
+                await stream.Call.RequestStream.WriteAsync(request, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch
+        {
+            // The call is broken: end it so the reader stops too, and observe its failure.
+            stream.Dispose();
+            await reading.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default).ConfigureAwait(false);
+            throw;
+        }
+        return (await reading.ConfigureAwait(false), chunks.Length);
+    }
+
+    private async Task<List<HeartbeatResult>> ReadAsync(ulong first, string[][] chunks, CancellationToken cancellationToken)
+    {
+        var results = new List<HeartbeatResult>(chunks.Sum(c => c.Length));
+        for (var i = 0; i < chunks.Length; i++)
+        {
+            if (!await stream.Call.ResponseStream.MoveNext(cancellationToken).ConfigureAwait(false))
+            {
+                throw new RpcException(StatusCode.Unavailable, "the control plane ended the heartbeat stream");
+            }
+            var response = stream.Call.ResponseStream.Current;
+            if (response.BeatId != first + (ulong)i || response.Results.Count != chunks[i].Length)
+            {
+                throw new RpcException(StatusCode.Internal, $"heartbeat answer {response.BeatId} with {response.Results.Count} results does not match beat {first + (ulong)i} of {chunks[i].Length} ids");
+            }
+            results.AddRange(response.Results);
+        }
+        return results;
+    }
+
+    /// <summary>Half-closes the stream (the server then ends it with OK) and waits for the end, briefly.</summary>
+    public async Task CloseAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await stream.Call.RequestStream.CompleteAsync().ConfigureAwait(false);
+            while (await stream.Call.ResponseStream.MoveNext(cancellationToken).ConfigureAwait(false))
+            {
+            }
+        }
+        catch (Exception ex) when (ex is RpcException or OperationCanceledException or InvalidOperationException)
+        {
+            // Closing a broken stream: nothing more to say to it.
+        }
+    }
+
+    public void Dispose() => stream.Dispose();
+}
