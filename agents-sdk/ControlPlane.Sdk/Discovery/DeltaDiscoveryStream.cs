@@ -1,0 +1,182 @@
+using ControlPlane.Api.V1;
+using ControlPlane.Grpc;
+using ControlPlane.Sdk.Clients;
+using ControlPlane.Sdk.Internal;
+
+namespace ControlPlane.Sdk.Discovery;
+
+/// <summary>
+/// The client side of <c>DeltaResources</c> (discovery.proto, after Envoy's incremental xDS): one
+/// stream at a time; on open, the node identity and a subscription per type, each with the versions
+/// already held (<c>initial_resource_versions</c>), so a reconnect is answered with only what
+/// changed; every response handed to the <see cref="IDeltaResourceHandler"/> and answered with an
+/// ACK (its nonce) or a NACK (its nonce and <c>error_detail</c>). A stream that ends is reopened
+/// after an exponential, fully jittered delay; one that ended without answering anything moves to
+/// the next control-plane address first. The dataplane node and <see cref="DiscoveryWatcher"/> both
+/// run on it.
+/// </summary>
+public sealed class DeltaDiscoveryStream
+{
+    private readonly IDiscoveryClient _client;
+    private readonly IDeltaResourceHandler _handler;
+    private readonly DeltaDiscoveryOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ExponentialBackoff _backoff;
+    private readonly Lock _streamLock = new();
+    private CancellationTokenSource? _stream;
+    private volatile Uri? _connected;
+    private volatile bool _answered;
+
+    /// <param name="client">Opens the streams (addresses, dataplane token).</param>
+    /// <param name="handler">Holds the resources.</param>
+    /// <param name="options">Node identity, reconnect delays.</param>
+    /// <param name="time">Clock of the reconnect delays; default the system clock.</param>
+    /// <param name="random">Jitter source; default <see cref="Random.Shared"/>.</param>
+    public DeltaDiscoveryStream(IDiscoveryClient client, IDeltaResourceHandler handler, DeltaDiscoveryOptions options, TimeProvider? time = null, Random? random = null)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        ArgumentNullException.ThrowIfNull(handler);
+        ArgumentNullException.ThrowIfNull(options);
+        if (string.IsNullOrEmpty(options.Node?.Id))
+        {
+            throw new ArgumentException("DeltaDiscoveryOptions.Node.Id is required.", nameof(options));
+        }
+        _client = client;
+        _handler = handler;
+        _options = options;
+        _time = time ?? TimeProvider.System;
+        _backoff = new ExponentialBackoff(options.ReconnectBaseDelay, options.ReconnectMaxDelay, random ?? Random.Shared);
+    }
+
+    /// <summary>The control plane whose stream is open and has answered; null otherwise.</summary>
+    public Uri? ConnectedAddress => _connected;
+
+    /// <summary>True once the current stream has answered (a response arrived).</summary>
+    public bool Answered => _answered;
+
+    /// <summary>Runs streams, one after another, until <paramref name="stoppingToken"/> ends.</summary>
+    public async Task RunAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            _answered = false;
+            Uri? address = null;
+            string reason;
+            try
+            {
+                await RunStreamAsync(a => address = a, stoppingToken).ConfigureAwait(false);
+                reason = "closed by the control plane";
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (OperationCanceledException)
+            {
+                reason = "restarted on request";
+            }
+            catch (RpcException ex) when (stoppingToken.IsCancellationRequested && ex.StatusCode == StatusCode.Cancelled)
+            {
+                break;
+            }
+            catch (RpcException ex)
+            {
+                reason = $"{ex.Status.StatusCode}: {ex.Status.Detail}";
+            }
+#pragma warning disable CA1031 // any failure of a stream means: reconnect
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                reason = ex.GetType().Name + ": " + ex.Message;
+            }
+            _connected = null;
+            if (_answered)
+            {
+                _backoff.Reset();
+            }
+            var delay = _backoff.Next();
+            if (address is not null)
+            {
+                _handler.OnStreamEnded(address, reason, delay);
+            }
+            try
+            {
+                await Task.Delay(delay, _time, stoppingToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Ends the current stream (a new one opens after the usual delay) if it has not answered yet,
+    /// e.g. because the handler now holds resources (a last-known-good file) that a new stream
+    /// should announce in initial_resource_versions.
+    /// </summary>
+    public void RestartIfUnanswered()
+    {
+        lock (_streamLock)
+        {
+            if (!_answered)
+            {
+                _stream?.Cancel();
+            }
+        }
+    }
+
+    private async Task RunStreamAsync(Action<Uri> opened, CancellationToken stoppingToken)
+    {
+        using var stream = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        lock (_streamLock)
+        {
+            _stream = stream;
+        }
+        ControlPlaneStream<DeltaResourcesRequest, DeltaResourcesResponse>? call = null;
+        try
+        {
+            call = _client.OpenDeltaStream(stream.Token);
+            opened(call.Address);
+            _handler.OnConnecting(call.Address);
+            var first = true;
+            foreach (var subscription in _handler.Subscriptions)
+            {
+                var request = new DeltaResourcesRequest { TypeUrl = subscription.TypeUrl };
+                if (first)
+                {
+                    request.Node = _options.Node;
+                    first = false;
+                }
+                request.ResourceNamesSubscribe.Add(subscription.Names);
+                foreach (var (name, version) in _handler.Versions(subscription.TypeUrl))
+                {
+                    request.InitialResourceVersions[name] = version;
+                }
+                await call.Call.RequestStream.WriteAsync(request, stream.Token).ConfigureAwait(false);
+            }
+            while (await call.Call.ResponseStream.MoveNext(stream.Token).ConfigureAwait(false))
+            {
+                var response = call.Call.ResponseStream.Current;
+                _answered = true;
+                _connected = call.Address;
+                // A NACK is an answer with error_detail set (never told by versions); both echo the nonce.
+                var answer = new DeltaResourcesRequest { TypeUrl = response.TypeUrl, ResponseNonce = response.Nonce, ErrorDetail = _handler.Apply(response) };
+                await call.Call.RequestStream.WriteAsync(answer, stream.Token).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            if (call is not null && !_answered && !stoppingToken.IsCancellationRequested && !stream.IsCancellationRequested)
+            {
+                // Nothing came back from this address: try the next one first.
+                call.ReportUnavailable();
+            }
+            call?.Dispose();
+            lock (_streamLock)
+            {
+                _stream = null;
+            }
+        }
+    }
+}
