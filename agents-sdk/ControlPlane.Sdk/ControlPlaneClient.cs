@@ -25,6 +25,7 @@ public sealed class ControlPlaneClient : IDisposable
         Stats = new StatsClient(invoker);
         Billing = new BillingClient(invoker);
         Discovery = new DiscoveryClient(invoker);
+        LoadReports = new LoadReportClient(invoker);
     }
 
     /// <summary>
@@ -63,6 +64,9 @@ public sealed class ControlPlaneClient : IDisposable
 
     /// <summary>controlplane.v1.DiscoveryService (raw streams).</summary>
     public IDiscoveryClient Discovery { get; }
+
+    /// <summary>controlplane.v1.LoadReportService (raw stream).</summary>
+    public ILoadReportClient LoadReports { get; }
 
     /// <summary>Closes the connections; calls still open end with CANCELLED.</summary>
     public void Dispose() => _invoker.Dispose();

@@ -13,7 +13,7 @@ public static class ControlPlaneClientServiceCollectionExtensions
     /// Registers one shared <see cref="ControlPlaneClient"/> and each of its typed clients
     /// (<see cref="IRegistryClient"/>, <see cref="IPolicyClient"/>, <see cref="IRouteClient"/>,
     /// <see cref="IDataplaneClient"/>, <see cref="IStatsClient"/>, <see cref="IBillingClient"/>,
-    /// <see cref="IDiscoveryClient"/>, <see cref="IControlPlaneInvoker"/>) as singletons. The
+    /// <see cref="IDiscoveryClient"/>, <see cref="ILoadReportClient"/>, <see cref="IControlPlaneInvoker"/>) as singletons. The
     /// container's <see cref="TimeProvider"/> and logging are used when registered.
     /// </summary>
     public static IServiceCollection AddControlPlaneClient(this IServiceCollection services, Action<ControlPlaneClientOptions> configure)
@@ -35,6 +35,7 @@ public static class ControlPlaneClientServiceCollectionExtensions
         services.TryAddSingleton(sp => sp.GetRequiredService<ControlPlaneClient>().Stats);
         services.TryAddSingleton(sp => sp.GetRequiredService<ControlPlaneClient>().Billing);
         services.TryAddSingleton(sp => sp.GetRequiredService<ControlPlaneClient>().Discovery);
+        services.TryAddSingleton(sp => sp.GetRequiredService<ControlPlaneClient>().LoadReports);
         return services;
     }
 }

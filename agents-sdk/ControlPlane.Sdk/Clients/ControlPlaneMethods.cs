@@ -15,6 +15,7 @@ internal static class ControlPlaneMethods
     public static readonly ServiceDescriptor DiscoveryService = DiscoveryReflection.Descriptor.Services[0];
     public static readonly ServiceDescriptor StatsService = StatsReflection.Descriptor.Services[0];
     public static readonly ServiceDescriptor BillingService = BillingReflection.Descriptor.Services[0];
+    public static readonly ServiceDescriptor LoadReportService = LoadReportReflection.Descriptor.Services[0];
 
     public static readonly Method<RegisterRequest, RegisterResponse> Register = M<RegisterRequest, RegisterResponse>(RegistryService, "Register");
     public static readonly Method<HeartbeatRequest, HeartbeatResponse> Heartbeat = M<HeartbeatRequest, HeartbeatResponse>(RegistryService, "Heartbeat");
@@ -44,6 +45,8 @@ internal static class ControlPlaneMethods
     public static readonly Method<GetInstanceStatsRequest, GetInstanceStatsResponse> GetInstanceStats = M<GetInstanceStatsRequest, GetInstanceStatsResponse>(StatsService, "GetInstanceStats");
 
     public static readonly Method<ExportBillingRequest, ExportBillingResponse> ExportBilling = M<ExportBillingRequest, ExportBillingResponse>(BillingService, "ExportBilling");
+
+    public static readonly Method<ReportLoadRequest, ReportLoadResponse> ReportLoad = M<ReportLoadRequest, ReportLoadResponse>(LoadReportService, "ReportLoad");
 
     private static Method<TRequest, TResponse> M<TRequest, TResponse>(ServiceDescriptor service, string name)
         where TRequest : class, IMessage<TRequest>, new()
