@@ -16,6 +16,6 @@ internal static partial class DiscoveryLog
     [LoggerMessage(EventId = 9204, Level = LogLevel.Warning, Message = "Rejected {TypeUrl} version {Version} (nonce {Nonce}): {Error}")]
     public static partial void Nacked(ILogger logger, string typeUrl, string version, string nonce, string error);
 
-    [LoggerMessage(EventId = 9205, Level = LogLevel.Error, Message = "A Changed handler threw")]
+    [LoggerMessage(EventId = 9205, Level = LogLevel.Error, Message = "A Changed or Rejected handler threw")]
     public static partial void HandlerFailed(ILogger logger, Exception exception);
 }

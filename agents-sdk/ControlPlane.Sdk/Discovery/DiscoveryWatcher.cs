@@ -57,6 +57,9 @@ public sealed class DiscoveryWatcher : IHostedService, IAsyncDisposable, IDeltaR
     /// <summary>Raised after a new snapshot is published (on the stream's reader; keep handlers short).</summary>
     public event EventHandler<DiscoverySnapshot>? Changed;
 
+    /// <summary>Raised when a response is rejected (NACKed); keep handlers short.</summary>
+    public event EventHandler<DiscoveryRejection>? Rejected;
+
     /// <summary>The control plane whose stream is open and has answered; null while disconnected.</summary>
     public Uri? ConnectedAddress => _stream.ConnectedAddress;
 
@@ -132,6 +135,7 @@ public sealed class DiscoveryWatcher : IHostedService, IAsyncDisposable, IDeltaR
         {
             Interlocked.Increment(ref _nacks);
             DiscoveryLog.Nacked(_logger, response.TypeUrl, response.SystemVersionInfo, response.Nonce, error.Message);
+            Raise(Rejected, new DiscoveryRejection(response.TypeUrl, response.SystemVersionInfo, response.Nonce, error.Message));
         }
         return error;
     }
@@ -140,11 +144,13 @@ public sealed class DiscoveryWatcher : IHostedService, IAsyncDisposable, IDeltaR
 
     void IDeltaResourceHandler.OnStreamEnded(Uri address, string reason, TimeSpan reconnectDelay) => DiscoveryLog.StreamEnded(_logger, address, reason, reconnectDelay);
 
-    private void Publish(DiscoverySnapshot snapshot)
+    private void Publish(DiscoverySnapshot snapshot) => Raise(Changed, snapshot);
+
+    private void Raise<T>(EventHandler<T>? handler, T args)
     {
         try
         {
-            Changed?.Invoke(this, snapshot);
+            handler?.Invoke(this, args);
         }
 #pragma warning disable CA1031 // a subscriber's bug must not break the stream
         catch (Exception ex)
