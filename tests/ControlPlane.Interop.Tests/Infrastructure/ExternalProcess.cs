@@ -57,7 +57,7 @@ public sealed class ExternalProcess : IAsyncDisposable
     public string Describe() =>
         $"$ {CommandLine}{(TimedOut ? Environment.NewLine + "(killed: timed out)" : "")}{Environment.NewLine}--- stdout ---{Environment.NewLine}{StandardOutput}--- stderr ---{Environment.NewLine}{StandardError}";
 
-    public static ExternalProcess Start(string fileName, IEnumerable<string> arguments, TimeSpan lifetime, string? workingDirectory = null, bool redirectStdin = false)
+    public static ExternalProcess Start(string fileName, IEnumerable<string> arguments, TimeSpan lifetime, string? workingDirectory = null, bool redirectStdin = false, IReadOnlyDictionary<string, string>? environment = null)
     {
         var info = new ProcessStartInfo(fileName)
         {
@@ -79,6 +79,10 @@ public sealed class ExternalProcess : IAsyncDisposable
         info.Environment["PYTHONDONTWRITEBYTECODE"] = "1";
         info.Environment["PYTHONUNBUFFERED"] = "1";
         info.Environment["NO_COLOR"] = "1";
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[key] = value;
+        }
 
         var process = new Process { StartInfo = info };
         var external = new ExternalProcess(process, lifetime);
@@ -101,9 +105,9 @@ public sealed class ExternalProcess : IAsyncDisposable
     }
 
     /// <summary>Runs a command to its end (or its timeout) and returns its exit code and output.</summary>
-    public static async Task<ProcessResult> RunAsync(string fileName, IEnumerable<string> arguments, TimeSpan timeout, string? workingDirectory = null)
+    public static async Task<ProcessResult> RunAsync(string fileName, IEnumerable<string> arguments, TimeSpan timeout, string? workingDirectory = null, IReadOnlyDictionary<string, string>? environment = null)
     {
-        await using var process = Start(fileName, arguments, timeout, workingDirectory);
+        await using var process = Start(fileName, arguments, timeout, workingDirectory, environment: environment);
         var exitCode = await process.WaitForExitAsync();
         return new ProcessResult(exitCode, process.StandardOutput, process.StandardError, process.Describe());
     }

@@ -79,11 +79,12 @@ def generate(proto_root, files, gen_dir=None, extra_protos=None):
     result = subprocess.run(cmd, capture_output=True, text=True)
     if result.returncode != 0:
         raise RuntimeError(f"protoc failed ({result.returncode}): {result.stderr.strip()}")
-    _make_importable(out)
+    make_importable(out)
     return out
 
 
-def _make_importable(out):
+def make_importable(out):
+    """Puts generated code in `out` on sys.path, beside the installed google.protobuf runtime."""
     sys.path.insert(0, out)
     importlib.invalidate_caches()
     google_dir = os.path.join(out, "google")
