@@ -24,7 +24,7 @@ public sealed class ControlPlaneClientOptions
     /// <summary>How long opening a connection may take before the attempt fails UNAVAILABLE. Default 5 s.</summary>
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>Environment variable holding the platform (admin) token. Default <c>PLATFORM_TOKEN</c>.</summary>
+    /// <summary>Environment variable holding the platform (admin) token. Default <c>PLATFORM_TOKEN</c>; empty never reads one (a dataplane node must not hold it).</summary>
     public string PlatformTokenVariable { get; set; } = "PLATFORM_TOKEN";
 
     /// <summary>
@@ -40,7 +40,7 @@ public sealed class ControlPlaneClientOptions
     /// </summary>
     public bool SendPlatformTokenOnEveryCall { get; set; }
 
-    /// <summary>Environment variable holding the dataplane token, sent as <c>x-dataplane-token</c> on <c>(controlplane.v1.dataplane_only)</c> methods (the discovery streams). Default <c>DATAPLANE_TOKEN</c>.</summary>
+    /// <summary>Environment variable holding the dataplane token, sent as <c>x-dataplane-token</c> on <c>(controlplane.v1.dataplane_only)</c> methods (the discovery streams). Default <c>DATAPLANE_TOKEN</c>; empty never reads one.</summary>
     public string DataplaneTokenVariable { get; set; } = "DATAPLANE_TOKEN";
 
     /// <summary>Environment variable naming a file that holds the dataplane token; wins over <see cref="DataplaneTokenVariable"/>. Default <c>DATAPLANE_TOKEN_FILE</c>.</summary>

@@ -77,7 +77,8 @@ public static class DataplaneHost
             sp.GetRequiredService<LoadBalancingPolicies>(),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<DiscoveryClient>>(),
-            sp.GetService<Random>()));
+            sp.GetService<Random>(),
+            sp.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddHostedService(sp => sp.GetRequiredService<DiscoveryClient>());
     }
 

@@ -17,10 +17,11 @@ internal sealed class Secret(string value, string source)
     /// Reads a secret as the control plane reads its own: from the file named by
     /// <paramref name="fileVariable"/> when that is set (it wins), else from
     /// <paramref name="variable"/>; null when neither is set. Never from arguments or configuration.
+    /// An empty (or null) variable name is never read: that secret is off for this client.
     /// </summary>
-    public static Secret? Read(string variable, string fileVariable, Func<string, string?> getVariable)
+    public static Secret? Read(string? variable, string? fileVariable, Func<string, string?> getVariable)
     {
-        if (getVariable(fileVariable) is { Length: > 0 } file)
+        if (!string.IsNullOrEmpty(fileVariable) && getVariable(fileVariable) is { Length: > 0 } file)
         {
             string text;
             try
@@ -35,6 +36,6 @@ internal sealed class Secret(string value, string source)
             var secret = text.TrimEnd('\r', '\n');
             return secret.Length > 0 ? new Secret(secret, fileVariable) : throw new InvalidOperationException($"{fileVariable} names '{file}', which is empty.");
         }
-        return getVariable(variable) is { Length: > 0 } value ? new Secret(value.Trim(), variable) : null;
+        return !string.IsNullOrEmpty(variable) && getVariable(variable) is { Length: > 0 } value ? new Secret(value.Trim(), variable) : null;
     }
 }

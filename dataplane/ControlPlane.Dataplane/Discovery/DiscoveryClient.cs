@@ -1,49 +1,45 @@
 using System.Reflection;
 using ControlPlane.Api.V1;
 using ControlPlane.Dataplane.Configuration;
-using ControlPlane.Grpc;
-using ControlPlane.Grpc.Client;
 using ControlPlane.LoadBalancing;
+using ControlPlane.Sdk;
+using ControlPlane.Sdk.Discovery;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace ControlPlane.Dataplane.Discovery;
 
 /// <summary>
 /// The node's configuration source: one <c>DeltaResources</c> stream to a control plane, wildcard
-/// subscriptions to EndpointSet and RoutingPolicy. Each response is validated as a whole
+/// subscriptions to EndpointSet and RoutingPolicy. The protocol (subscriptions with
+/// initial_resource_versions, ACK/NACK, reconnect, failover across addresses) is the SDK's
+/// <see cref="DeltaDiscoveryStream"/>; this class holds what is node-specific: each response is validated as a whole
 /// (<see cref="DiscoveryState"/>); a valid one is published atomically, persisted as the
 /// last-known-good configuration and ACKed, an invalid one NACKed with the problem while the node
-/// keeps what it had. A broken stream is retried on the next control-plane address after an
-/// exponential, fully jittered delay, announcing what the node holds in initial_resource_versions.
-/// When no control plane answers within <see cref="DiscoveryOptions.LastKnownGoodAfter"/> of start,
+/// keeps what it had. When no control plane answers within <see cref="DiscoveryOptions.LastKnownGoodAfter"/> of start,
 /// the persisted configuration is served. The first configuration is published only once both types
 /// have answered, or <see cref="DiscoveryOptions.InitialFetchTimeout"/> after the first answer
 /// (Envoy's initial fetch), so no request sees an image's endpoints without its policy.
 /// </summary>
-public sealed class DiscoveryClient : BackgroundService
+public sealed class DiscoveryClient : BackgroundService, IDeltaResourceHandler
 {
-    private static readonly Method<DeltaResourcesRequest, DeltaResourcesResponse> DeltaMethod =
-        new(DiscoveryReflection.Descriptor.Services[0].FindMethodByName("DeltaResources"));
+    private static readonly IReadOnlyList<DeltaSubscription> WildcardSubscriptions =
+        [.. DiscoveryState.Types.Select(t => new DeltaSubscription(t, [ResourceTypeUrls.Wildcard]))];
 
     private readonly DiscoveryOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<DiscoveryClient> _logger;
     private readonly DiscoveryState _state;
     private readonly LastKnownGoodStore? _store;
-    private readonly ReconnectBackoff _backoff;
-    private readonly Metadata _headers = [];
+    private readonly ControlPlaneClient _client;
+    private readonly DeltaDiscoveryStream _stream;
     private readonly Node _node;
-    private readonly Dictionary<string, GrpcChannel> _channels = new(StringComparer.Ordinal);
-    private readonly Lock _streamLock = new();
     private readonly CancellationTokenSource _lifetime = new();
     private readonly DiscoveryStats _stats = new(DiscoveryState.Types);
     private readonly Lock _persistLock = new();
     private ITimer? _initialFetchTimer;
     private int _initialFetchEnded;
     private Task _lastKnownGoodDelay = Task.CompletedTask;
-    private CancellationTokenSource? _stream;
-    private volatile string? _connected;
-    private volatile bool _answered;
 
     public DiscoveryClient(
         DiscoveryOptions options,
@@ -52,7 +48,7 @@ public sealed class DiscoveryClient : BackgroundService
         TimeProvider time,
         ILogger<DiscoveryClient> logger,
         Random? random = null,
-        Func<string, string?>? getVariable = null)
+        ILoggerFactory? loggerFactory = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         if (options.ControlPlanes.Count == 0)
@@ -68,7 +64,6 @@ public sealed class DiscoveryClient : BackgroundService
             _state.HoldInitialFetch(DiscoveryState.Types);
         }
         _store = string.IsNullOrEmpty(options.StateDirectory) ? null : new LastKnownGoodStore(options.StateDirectory);
-        _backoff = new ReconnectBackoff(options.ReconnectBaseDelay, options.ReconnectMaxDelay, random ?? Random.Shared);
         var version = typeof(DiscoveryClient).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0";
         _node = new Node
         {
@@ -78,14 +73,30 @@ public sealed class DiscoveryClient : BackgroundService
             UserAgentName = "controlplane-dataplane",
             UserAgentVersion = version.Split('+')[0],
         };
-        if (ReadToken(options, getVariable ?? Environment.GetEnvironmentVariable) is { } token)
+        var client = new ControlPlaneClientOptions
         {
-            _headers.Add("x-dataplane-token", token);
+            // The node sends its own credential only; the admin token must never be read here.
+            PlatformTokenVariable = "",
+            PlatformTokenFileVariable = "",
+            DataplaneTokenVariable = options.TokenVariable,
+            DataplaneTokenFileVariable = options.TokenFileVariable,
+        };
+        foreach (var address in options.ControlPlanes)
+        {
+            client.Addresses.Add(new Uri(address));
         }
+        _client = ControlPlaneClient.Create(client, time, loggerFactory ?? NullLoggerFactory.Instance);
+        _stream = new DeltaDiscoveryStream(_client.Discovery, this, new DeltaDiscoveryOptions
+        {
+            Node = _node,
+            ReconnectBaseDelay = options.ReconnectBaseDelay,
+            ReconnectMaxDelay = options.ReconnectMaxDelay,
+        }, time, random);
     }
 
-    /// <summary>The control plane whose stream has answered and is open; null while disconnected.</summary>
-    public string? ConnectedControlPlane => _connected;
+    /// <summary>The control plane (as configured) whose stream has answered and is open; null while disconnected.</summary>
+    public string? ConnectedControlPlane =>
+        _stream.ConnectedAddress is { } connected ? _options.ControlPlanes.FirstOrDefault(a => new Uri(a) == connected) ?? connected.ToString() : null;
 
     /// <summary>Responses accepted so far.</summary>
     public long Acks => _stats.Acks;
@@ -126,57 +137,9 @@ public sealed class DiscoveryClient : BackgroundService
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var lastKnownGood = LoadLastKnownGoodAsync(stoppingToken);
-        var index = 0;
         try
         {
-            while (!stoppingToken.IsCancellationRequested)
-            {
-                var address = _options.ControlPlanes[index % _options.ControlPlanes.Count];
-                _answered = false;
-                string reason;
-                try
-                {
-                    await RunStreamAsync(address, stoppingToken).ConfigureAwait(false);
-                    reason = "closed by the control plane";
-                }
-                catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-                {
-                    break;
-                }
-                catch (OperationCanceledException)
-                {
-                    reason = "restarted to resume from the last-known-good configuration";
-                }
-                catch (RpcException ex)
-                {
-                    reason = $"{ex.Status.StatusCode}: {ex.Status.Detail}";
-                }
-#pragma warning disable CA1031 // any failure of a stream means: reconnect
-                catch (Exception ex)
-#pragma warning restore CA1031
-                {
-                    reason = ex.GetType().Name + ": " + ex.Message;
-                }
-                _connected = null;
-                if (_answered)
-                {
-                    _backoff.Reset();
-                }
-                else
-                {
-                    index++;
-                }
-                var delay = _backoff.Next();
-                DiscoveryLog.StreamEnded(_logger, address, reason, delay);
-                try
-                {
-                    await Task.Delay(delay, _time, stoppingToken).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException)
-                {
-                    break;
-                }
-            }
+            await _stream.RunAsync(stoppingToken).ConfigureAwait(false);
         }
         finally
         {
@@ -184,68 +147,39 @@ public sealed class DiscoveryClient : BackgroundService
         }
     }
 
-    private async Task RunStreamAsync(string address, CancellationToken stoppingToken)
+    IReadOnlyList<DeltaSubscription> IDeltaResourceHandler.Subscriptions => WildcardSubscriptions;
+
+    IReadOnlyDictionary<string, string> IDeltaResourceHandler.Versions(string typeUrl) => _state.Versions(typeUrl);
+
+    void IDeltaResourceHandler.OnConnecting(Uri address) => DiscoveryLog.Connecting(_logger, address.ToString(), _node.Id);
+
+    void IDeltaResourceHandler.OnStreamEnded(Uri address, string reason, TimeSpan reconnectDelay) =>
+        DiscoveryLog.StreamEnded(_logger, address.ToString(), reason, reconnectDelay);
+
+    /// <summary>One response, validated and published as a whole (or rejected), then kept as last-known-good.</summary>
+    Google.Rpc.Status? IDeltaResourceHandler.Apply(DeltaResourcesResponse response)
     {
-        using var stream = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-        lock (_streamLock)
+        var holding = _state.Holding;
+        var error = _state.Apply(response.TypeUrl, response.Resources, response.RemovedResources);
+        if (error is null)
         {
-            _stream = stream;
+            _stats.Acked(response.TypeUrl, response.SystemVersionInfo);
+            DiscoveryLog.Acked(_logger, response.TypeUrl, response.SystemVersionInfo, response.Nonce, response.Resources.Count, response.RemovedResources.Count);
         }
-        try
+        else
         {
-            var channel = Channel(address);
-            DiscoveryLog.Connecting(_logger, address, _node.Id);
-            using var call = channel.AsyncDuplexStreamingCall(DeltaMethod, new CallOptions(_headers, cancellationToken: stream.Token));
-            var first = true;
-            foreach (var type in DiscoveryState.Types)
-            {
-                var request = new DeltaResourcesRequest { TypeUrl = type };
-                if (first)
-                {
-                    request.Node = _node;
-                    first = false;
-                }
-                request.ResourceNamesSubscribe.Add("*");
-                request.InitialResourceVersions.Add(_state.Versions(type));
-                await call.RequestStream.WriteAsync(request, stream.Token).ConfigureAwait(false);
-            }
-            while (await call.ResponseStream.MoveNext(stream.Token).ConfigureAwait(false))
-            {
-                var response = call.ResponseStream.Current;
-                _answered = true;
-                _connected = address;
-                var answer = new DeltaResourcesRequest { TypeUrl = response.TypeUrl, ResponseNonce = response.Nonce };
-                var holding = _state.Holding;
-                var error = _state.Apply(response.TypeUrl, response.Resources, response.RemovedResources);
-                if (error is null)
-                {
-                    _stats.Acked(response.TypeUrl, response.SystemVersionInfo);
-                    DiscoveryLog.Acked(_logger, response.TypeUrl, response.SystemVersionInfo, response.Nonce, response.Resources.Count, response.RemovedResources.Count);
-                }
-                else
-                {
-                    _stats.Nacked(response.TypeUrl);
-                    DiscoveryLog.Nacked(_logger, response.TypeUrl, response.SystemVersionInfo, response.Nonce, error.Message);
-                    answer.ErrorDetail = error;
-                }
-                if (holding)
-                {
-                    WatchInitialFetch();
-                }
-                if (error is null || (holding && !_state.Holding))
-                {
-                    Persist(); // what is published changed: applied, or released by a rejection that ended the initial fetch
-                }
-                await call.RequestStream.WriteAsync(answer, stream.Token).ConfigureAwait(false);
-            }
+            _stats.Nacked(response.TypeUrl);
+            DiscoveryLog.Nacked(_logger, response.TypeUrl, response.SystemVersionInfo, response.Nonce, error.Message);
         }
-        finally
+        if (holding)
         {
-            lock (_streamLock)
-            {
-                _stream = null;
-            }
+            WatchInitialFetch();
         }
+        if (error is null || (holding && !_state.Holding))
+        {
+            Persist(); // what is published changed: applied, or released by a rejection that ended the initial fetch
+        }
+        return error;
     }
 
     /// <summary>
@@ -328,13 +262,7 @@ public sealed class DiscoveryClient : BackgroundService
         DiscoveryLog.LastKnownGoodLoaded(_logger, _options.LastKnownGoodAfter, resources.Count, _store.Path);
         // A stream still waiting for its first answer announced nothing: restart it so that it
         // announces what is now held (the control plane then removes what no longer exists).
-        lock (_streamLock)
-        {
-            if (!_answered)
-            {
-                _stream?.Cancel();
-            }
-        }
+        _stream.RestartIfUnanswered();
     }
 
     private void Persist()
@@ -362,40 +290,11 @@ public sealed class DiscoveryClient : BackgroundService
         }
     }
 
-    private GrpcChannel Channel(string address)
-    {
-        if (!_channels.TryGetValue(address, out var channel))
-        {
-            channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions { TimeProvider = _time, ConnectTimeout = TimeSpan.FromSeconds(5) });
-            _channels[address] = channel;
-        }
-        return channel;
-    }
-
-    private string? ReadToken(DiscoveryOptions options, Func<string, string?> getVariable)
-    {
-        if (getVariable(options.TokenVariable) is { Length: > 0 } token)
-        {
-            DiscoveryLog.TokenSource(_logger, options.TokenVariable);
-            return token.Trim();
-        }
-        if (getVariable(options.TokenFileVariable) is { Length: > 0 } file)
-        {
-            DiscoveryLog.TokenSource(_logger, options.TokenFileVariable);
-            return File.ReadAllText(file).Trim();
-        }
-        return null;
-    }
-
     public override void Dispose()
     {
         base.Dispose();
         _initialFetchTimer?.Dispose();
         _lifetime.Dispose();
-        foreach (var channel in _channels.Values)
-        {
-            channel.Dispose();
-        }
-        _channels.Clear();
+        _client.Dispose();
     }
 }

@@ -30,7 +30,4 @@ internal static partial class DiscoveryLog
 
     [LoggerMessage(EventId = 2010, Level = LogLevel.Warning, Message = "Initial fetch timed out after {Timeout}: serving what arrived, without {Missing}")]
     public static partial void InitialFetchTimedOut(ILogger logger, TimeSpan timeout, string missing);
-
-    [LoggerMessage(EventId = 2008, Level = LogLevel.Information, Message = "Sending x-dataplane-token from {Source}")]
-    public static partial void TokenSource(ILogger logger, string source);
 }

@@ -47,6 +47,6 @@ public sealed class DiscoveryOptions
     /// <summary>Environment variable holding the token sent as <c>x-dataplane-token</c>.</summary>
     public string TokenVariable { get; set; } = "DATAPLANE_TOKEN";
 
-    /// <summary>Environment variable naming a file that holds the token (used when <see cref="TokenVariable"/> is unset).</summary>
+    /// <summary>Environment variable naming a file that holds the token; when set it wins over <see cref="TokenVariable"/>, as on the control plane (the SDK reads both and logs which one, never the value).</summary>
     public string TokenFileVariable { get; set; } = "DATAPLANE_TOKEN_FILE";
 }
