@@ -21,6 +21,7 @@ public sealed class DiscoveryWatcher : IHostedService, IAsyncDisposable, IDeltaR
     private readonly ILogger _logger;
     private CancellationTokenSource? _stopping;
     private Task _loop = Task.CompletedTask;
+    private int _disposed;
     private long _acks;
     private long _nacks;
 
@@ -104,8 +105,9 @@ public sealed class DiscoveryWatcher : IHostedService, IAsyncDisposable, IDeltaR
     /// <summary>Closes the stream; <see cref="Current"/> keeps the last snapshot.</summary>
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        if (_stopping is null)
+        if (_stopping is null || _stopping.IsCancellationRequested)
         {
+            await _loop.WaitAsync(cancellationToken).ConfigureAwait(false);
             return;
         }
         await _stopping.CancelAsync().ConfigureAwait(false);
@@ -115,6 +117,11 @@ public sealed class DiscoveryWatcher : IHostedService, IAsyncDisposable, IDeltaR
     /// <summary>Stops watching.</summary>
     public async ValueTask DisposeAsync()
     {
+        // Once: a container that registered it as a hosted service too disposes it twice.
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
         await StopAsync(CancellationToken.None).ConfigureAwait(false);
         _stopping?.Dispose();
     }

@@ -39,6 +39,7 @@ public sealed class InstanceRegistrar : IHostedService, IAsyncDisposable
     private TimeSpan _interval = Timeout.InfiniteTimeSpan;
     private Task _loop = Task.CompletedTask;
     private long _streamsOpened;
+    private int _disposed;
 
     /// <param name="registry">The registry client (from <see cref="ControlPlaneClient.Registry"/> or DI).</param>
     /// <param name="options">Beat interval, batch size, drain period.</param>
@@ -102,9 +103,17 @@ public sealed class InstanceRegistrar : IHostedService, IAsyncDisposable
         return true;
     }
 
-    /// <summary>Starts the heartbeat rounds (the timer is armed before this returns).</summary>
-    public Task StartAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Registers <see cref="InstanceRegistrarOptions.Instances"/> (a refusal fails the start), then
+    /// starts the heartbeat rounds (the timer is armed before this returns).
+    /// </summary>
+    public async Task StartAsync(CancellationToken cancellationToken)
     {
+        var initial = _options.Instances.Where(i => !_instances.ContainsKey(i.InstanceId)).ToList();
+        if (initial.Count > 0)
+        {
+            await AddAsync(initial, cancellationToken).ConfigureAwait(false);
+        }
         lock (_timerLock)
         {
             if (_timer is not null)
@@ -114,7 +123,6 @@ public sealed class InstanceRegistrar : IHostedService, IAsyncDisposable
             _timer = _time.CreateTimer(static s => ((InstanceRegistrar)s!)._beatDue.Writer.TryWrite(true), this, _interval, _interval);
         }
         _loop = Task.Run(() => RunAsync(_stopping.Token), CancellationToken.None);
-        return Task.CompletedTask;
     }
 
     /// <summary>
@@ -147,6 +155,11 @@ public sealed class InstanceRegistrar : IHostedService, IAsyncDisposable
     /// <summary>Stops the heartbeat rounds without draining or deregistering (the leases then run out).</summary>
     public async ValueTask DisposeAsync()
     {
+        // Once: a container that registered it as a hosted service too disposes it twice.
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
         await StopLoopAsync().ConfigureAwait(false);
         _stopping.Dispose();
     }

@@ -3,6 +3,9 @@ namespace ControlPlane.Sdk.Registration;
 /// <summary>Settings of an <see cref="InstanceRegistrar"/>.</summary>
 public sealed class InstanceRegistrarOptions
 {
+    /// <summary>Instances registered when the registrar starts (more can be added later with <c>InstanceRegistrar.AddAsync</c>).</summary>
+    public IList<ControlPlane.Api.V1.RegisterRequest> Instances { get; } = [];
+
     /// <summary>
     /// Time between heartbeat rounds. Null (default): a third of the shortest lease the control
     /// plane granted, so a lease survives two lost rounds before it runs out.

@@ -4,6 +4,7 @@ using ControlPlane.Sdk.Discovery;
 using ControlPlane.Sdk.Registration;
 using ControlPlane.Sdk.Tests.Clients;
 using ControlPlane.Sdk.Tests.Infrastructure;
+using Microsoft.Extensions.Logging;
 
 namespace ControlPlane.Sdk.Tests.Discovery;
 
@@ -88,27 +89,43 @@ public sealed class DiscoveryWatcherTests : IAsyncLifetime
     [Fact]
     public async Task ControlPlaneGone_WatcherFailsOverToTheNext_WhichRemovesWhatItDoesNotHave()
     {
+        var first = await TestControlPlane.StartAsync();
         await using var second = await TestControlPlane.StartAsync();
-        using var secondClient = second.CreateClient();
-        await secondClient.Registry.RegisterAsync(TypedCallTests.Instance("b1", 9601, "img.b")).DefaultTimeout();
-        await _client.Registry.RegisterAsync(TypedCallTests.Instance("a1", 9602, "img.a")).DefaultTimeout();
+        using (var firstClient = first.CreateClient())
+        {
+            await firstClient.Registry.RegisterAsync(TypedCallTests.Instance("a1", 9602, "img.a")).DefaultTimeout();
+        }
+        using (var secondClient = second.CreateClient())
+        {
+            await secondClient.Registry.RegisterAsync(TypedCallTests.Instance("b1", 9601, "img.b")).DefaultTimeout();
+        }
         var options = new ControlPlaneClientOptions();
-        options.Addresses.Add(_host.Grpc);
+        options.Addresses.Add(first.Grpc);
         options.Addresses.Add(second.Grpc);
-        using var client = ControlPlaneClient.Create(options);
-        await using var watcher = new DiscoveryWatcher(client.Discovery, new DiscoveryWatcherOptions { NodeId = "sdk-watch-3", ReconnectBaseDelay = TimeSpan.FromMilliseconds(10) }, random: new ZeroRandom());
+        var logs = new TestLogSink();
+        using var loggers = LoggerFactory.Create(b => b.AddProvider(logs).SetMinimumLevel(LogLevel.Debug));
+        using var client = ControlPlaneClient.Create(options, loggerFactory: loggers);
+        await using var watcher = new DiscoveryWatcher(client.Discovery, new DiscoveryWatcherOptions { NodeId = "sdk-watch-3", ReconnectBaseDelay = TimeSpan.FromMilliseconds(10) },
+            logger: loggers.CreateLogger<DiscoveryWatcher>(), random: new ZeroRandom());
         await watcher.StartAsync(CancellationToken.None);
         await watcher.WaitForAsync(s => s.EndpointSets.ContainsKey("img.a")).DefaultTimeout();
 
-        await _host.DisposeAsync();
-        _host = await TestControlPlane.StartAsync(); // for DisposeAsync; a new port, not in the watcher's list
+        await first.DisposeAsync();
 
         // The second control plane never had img.a: told the watcher holds it, it answers with its removal.
-        var after = await watcher.WaitForAsync(s => s.EndpointSets.ContainsKey("img.b") && !s.EndpointSets.ContainsKey("img.a")).DefaultTimeout();
+        DiscoverySnapshot after;
+        try
+        {
+            after = await watcher.WaitForAsync(s => s.EndpointSets.ContainsKey("img.b") && !s.EndpointSets.ContainsKey("img.a")).DefaultTimeout();
+        }
+        catch (TimeoutException)
+        {
+            Assert.Fail($"connected to {watcher.ConnectedAddress}, holding {string.Join(",", watcher.Current.EndpointSets.Keys)}:{Environment.NewLine}{string.Join(Environment.NewLine, logs.Records)}");
+            throw;
+        }
         Assert.Equal(second.Grpc, watcher.ConnectedAddress);
         Assert.Equal("b1", Assert.Single(after.EndpointSets["img.b"].Endpoints).InstanceId);
-        var resume = second.Calls.Of("DeltaResources");
-        Assert.Single(resume);
+        Assert.Single(second.Calls.Of("DeltaResources"));
     }
 
     [Fact]

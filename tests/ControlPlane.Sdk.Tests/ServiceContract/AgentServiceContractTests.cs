@@ -42,7 +42,14 @@ public sealed class AgentServiceContractTests : IAsyncLifetime
         var registry = agent.Services.GetRequiredService<IRegistryClient>();
         await registry.RegisterAsync(Clients.TypedCallTests.Instance("di1", 9801)).DefaultTimeout();
         Assert.Same(agent.Services.GetRequiredService<ControlPlaneClient>().Registry, registry);
-        Assert.Single((await agent.Services.GetRequiredService<IRegistryClient>().ListServicesAsync(new ListServicesRequest()).DefaultTimeout()).Instances);
+        Assert.Equal(["agent-self", "di1"], (await registry.ListServicesAsync(new ListServicesRequest()).DefaultTimeout()).Instances.Select(i => i.InstanceId));
+
+        // The hosted helpers: the watcher sees the agent's own registration; on stop it is drained and removed.
+        var watcher = agent.Services.GetRequiredService<ControlPlane.Sdk.Discovery.DiscoveryWatcher>();
+        await watcher.WaitForAsync(s => s.EndpointSets.ContainsKey("img.agent")).DefaultTimeout();
+        await agent.DisposeAsync();
+        Assert.Equal(["di1"], (await _host.CreateClient().Registry.ListServicesAsync(new ListServicesRequest()).DefaultTimeout()).Instances.Select(i => i.InstanceId));
+        Assert.Single(_host.Calls.Of("DrainInstance"));
     }
 
     [Fact]
@@ -66,7 +73,7 @@ public sealed class AgentServiceContractTests : IAsyncLifetime
     [Fact]
     public async Task Ready_IsNotReady_WhenTheControlPlaneDoesNotAnswer()
     {
-        await using var agent = await StartAgentAsync(new Uri("http://127.0.0.1:1"));
+        await using var agent = await StartAgentAsync(new Uri("http://127.0.0.1:1"), hostedHelpers: false);
         using var http = new HttpClient { BaseAddress = agent.Address };
 
         var ready = await GetJsonAsync(http, "/ready", HttpStatusCode.ServiceUnavailable);
@@ -74,7 +81,7 @@ public sealed class AgentServiceContractTests : IAsyncLifetime
         Assert.StartsWith("not_ready: http://127.0.0.1:1/: backend_unreachable", ready.GetProperty("checks").GetProperty("control_plane").GetString(), StringComparison.Ordinal);
     }
 
-    private async Task<Agent> StartAgentAsync(Uri controlPlane)
+    private async Task<Agent> StartAgentAsync(Uri controlPlane, bool hostedHelpers = true)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, 0));
@@ -85,6 +92,15 @@ public sealed class AgentServiceContractTests : IAsyncLifetime
             o.PlatformTokenVariable = o.PlatformTokenFileVariable = "SDK_TEST_UNSET_" + Guid.NewGuid().ToString("N");
         });
         builder.Services.AddAgentServiceContract(o => o.Name = "sd-agent");
+        if (hostedHelpers)
+        {
+            builder.Services.AddInstanceRegistrar(o =>
+            {
+                o.Instances.Add(Clients.TypedCallTests.Instance("agent-self", 9811, "img.agent"));
+                o.DrainPeriod = TimeSpan.Zero;
+            });
+            builder.Services.AddDiscoveryWatcher(o => o.NodeId = "agent-watcher");
+        }
         builder.Services.AddControlPlaneReadinessCheck();
         builder.Services.AddSingleton<IReadinessCheck>(_check);
         var app = builder.Build();
@@ -115,12 +131,19 @@ public sealed class AgentServiceContractTests : IAsyncLifetime
 
     private sealed class Agent(WebApplication app, Uri address) : IAsyncDisposable
     {
+        private bool _disposed;
+
         public Uri Address { get; } = address;
 
         public IServiceProvider Services => app.Services;
 
         public async ValueTask DisposeAsync()
         {
+            if (_disposed)
+            {
+                return;
+            }
+            _disposed = true;
             await app.StopAsync().DefaultTimeout();
             await app.DisposeAsync();
         }
