@@ -2,6 +2,8 @@ using System.Diagnostics;
 using ControlPlane.Grpc;
 using ControlPlane.Server.Resources;
 using ControlPlane.Server.Tests.Discovery.Fakes;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 
 namespace ControlPlane.Server.Tests.Discovery;
 
@@ -32,5 +34,22 @@ public sealed class ShutdownTests
         {
             Assert.Equal("shutting_down", reason);
         }
+    }
+
+    [Fact]
+    public async Task StreamOpenedWhileStopping_IsEndedAtOnce_NotHeldUntilTheShutdownTimeout()
+    {
+        await using var host = await DiscoveryHost.StartAsync();
+        using var channel = host.CreateChannel();
+        // ApplicationStopping has fired (the host is on its way down), Kestrel still serves: a node
+        // that reconnects at once to this replica must be sent elsewhere too.
+        host.Services.GetRequiredService<IHostApplicationLifetime>().StopApplication();
+        await using var node = await FakeDeltaNode.ConnectAsync(channel, "node-late");
+        await node.SubscribeAsync(ResourceTypes.EndpointSet, "*");
+
+        var end = await node.WaitForEndAsync().DefaultTimeout();
+
+        Assert.Equal(StatusCode.Unavailable, end.StatusCode);
+        Assert.Equal("shutting_down", end.Reason());
     }
 }

@@ -11,6 +11,8 @@ namespace ControlPlane.Server.Discovery.Streams;
 /// </summary>
 internal sealed class StreamRegistry : IDataplaneStreams, IDisposable
 {
+    private const string ShuttingDown = "the control plane is shutting down; reconnect to another replica";
+
     private readonly ConcurrentDictionary<long, IDiscoveryStream> _streams = new();
 
     // Streams by node id, so that a node's lookup (the fleet view asks on every close) does not scan
@@ -21,13 +23,14 @@ internal sealed class StreamRegistry : IDataplaneStreams, IDisposable
     private readonly TimeProvider _clock;
     private readonly ILogger _logger;
     private readonly ITimer _sweep;
+    private volatile bool _stopping;
 
     public StreamRegistry(
         IResourceWatch cache, DiscoveryOptions options, TimeProvider clock, DiscoveryMetrics metrics, ILogger<StreamRegistry> logger, IHostApplicationLifetime? lifetime = null)
     {
         // On shutdown, end every stream with UNAVAILABLE at once: nodes reconnect to another replica
         // instead of holding the process until the host's shutdown timeout.
-        lifetime?.ApplicationStopping.Register(static s => ((StreamRegistry)s!).CloseAll("the control plane is shutting down; reconnect to another replica"), this);
+        lifetime?.ApplicationStopping.Register(static s => ((StreamRegistry)s!).Stop(), this);
         ArgumentNullException.ThrowIfNull(cache);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(clock);
@@ -80,6 +83,11 @@ internal sealed class StreamRegistry : IDataplaneStreams, IDisposable
         var snapshot = stream.Snapshot();
         DiscoveryLog.StreamOpened(_logger, stream.NodeId, stream.Variant, stream.Id, snapshot.Peer);
         Raise(new DataplaneStreamEvent(DataplaneStreamEventKind.Opened, stream.NodeId, stream.Id));
+        // Added after Stop() read the streams (it sets the flag first, so one of the two sees it).
+        if (_stopping)
+        {
+            stream.Close(ShuttingDown, stuck: false);
+        }
     }
 
     public void Remove<TStream>(TStream stream, string outcome)
@@ -102,6 +110,17 @@ internal sealed class StreamRegistry : IDataplaneStreams, IDisposable
     }
 
     public void Raise(DataplaneStreamEvent e) => Changed?.Invoke(e);
+
+    /// <summary>
+    /// From now on every stream is closed, including one that opens after this: a node that
+    /// reconnects at once (to the same replica, while Kestrel still serves its connection) would
+    /// otherwise hold the process until the host's shutdown timeout, and wait that long itself.
+    /// </summary>
+    private void Stop()
+    {
+        _stopping = true;
+        CloseAll(ShuttingDown);
+    }
 
     internal void CloseAll(string why)
     {
