@@ -11,8 +11,8 @@ namespace ControlPlane.Sdk.Discovery;
 /// already held (<c>initial_resource_versions</c>), so a reconnect is answered with only what
 /// changed; every response handed to the <see cref="IDeltaResourceHandler"/> and answered with an
 /// ACK (its nonce) or a NACK (its nonce and <c>error_detail</c>). A stream that ends is reopened
-/// after an exponential, fully jittered delay; one that ended without answering anything moves to
-/// the next control-plane address first. The dataplane node and <see cref="DiscoveryWatcher"/> both
+/// after an exponential, fully jittered delay; one that ended without answering anything, or with
+/// UNAVAILABLE, moves to the next control-plane address first. The dataplane node and <see cref="DiscoveryWatcher"/> both
 /// run on it.
 /// </summary>
 public sealed class DeltaDiscoveryStream
@@ -164,6 +164,13 @@ public sealed class DeltaDiscoveryStream
                 var answer = new DeltaResourcesRequest { TypeUrl = response.TypeUrl, ResponseNonce = response.Nonce, ErrorDetail = _handler.Apply(response) };
                 await call.Call.RequestStream.WriteAsync(answer, stream.Token).ConfigureAwait(false);
             }
+        }
+        catch (RpcException ex) when (ex.StatusCode == StatusCode.Unavailable && _answered && call is not null)
+        {
+            // The replica went away or is shutting down ("reconnect to another replica"): the next
+            // stream goes to the next address, not back to one on its way down.
+            call.ReportUnavailable();
+            throw;
         }
         finally
         {
