@@ -5,8 +5,10 @@ using ControlPlane.Grpc.Server;
 namespace ControlPlane.Server.Registry;
 
 /// <summary>controlplane.v1.RegistryService over gRPC (and REST, by JSON transcoding of the same methods).</summary>
-public sealed class RegistryService(ServiceRegistry registry, RegistryMetrics metrics)
+public sealed class RegistryService(ServiceRegistry registry, RegistryMetrics metrics, IHostApplicationLifetime? lifetime = null)
 {
+    private readonly CancellationToken _stopping = lifetime?.ApplicationStopping ?? CancellationToken.None;
+
     public Task<RegisterResponse> Register(RegisterRequest request, ServerCallContext context) =>
         registry.RegisterAsync(request, context.CancellationToken);
 
@@ -21,13 +23,20 @@ public sealed class RegistryService(ServiceRegistry registry, RegistryMetrics me
     public async Task HeartbeatStream(IAsyncStreamReader<HeartbeatStreamRequest> requestStream, IServerStreamWriter<HeartbeatStreamResponse> responseStream, ServerCallContext context)
     {
         metrics.HeartbeatStreamOpened();
+        // Shutdown ends the stream with UNAVAILABLE, so the agent moves to another replica at once
+        // instead of holding this process (and its own heartbeats) until the shutdown timeout.
+        using var reading = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, _stopping);
         try
         {
-            while (await requestStream.MoveNext(context.CancellationToken))
+            while (await requestStream.MoveNext(reading.Token))
             {
                 var response = await registry.BeatAsync(requestStream.Current, context.CancellationToken);
                 await responseStream.WriteAsync(response, context.CancellationToken);
             }
+        }
+        catch (OperationCanceledException) when (_stopping.IsCancellationRequested && !context.CancellationToken.IsCancellationRequested)
+        {
+            throw RpcErrors.Exception(StatusCode.Unavailable, "shutting_down", "the control plane is shutting down; reconnect to another replica");
         }
         finally
         {
