@@ -211,8 +211,9 @@ public sealed class InstanceRegistrar : IHostedService, IAsyncDisposable
                 }
             }
         }
-        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        catch (Exception ex) when (stopping.IsCancellationRequested && ex is OperationCanceledException or RpcException or InvalidOperationException)
         {
+            // Stopping cancels the round in flight: its call ends CANCELLED, which is the end we asked for.
         }
         finally
         {
