@@ -7,6 +7,7 @@ using ControlPlane.Grpc.Server.Metrics;
 using ControlPlane.Grpc.Transcoding;
 using ControlPlane.Metrics;
 using ControlPlane.Server.Auth;
+using ControlPlane.Server.Billing;
 using ControlPlane.Server.Discovery;
 using ControlPlane.Server.Fleet;
 using ControlPlane.Server.Ops;
@@ -69,6 +70,7 @@ public static class ControlPlaneHost
         builder.Services.AddDiscovery(builder.Configuration);
         builder.Services.AddFleetView(builder.Configuration);
         builder.Services.AddStats(builder.Configuration);
+        builder.Services.AddBilling();
         builder.Services.AddPrometheusMetrics();
         // Every method with a google.api.http rule is also served as REST, through the same interceptors.
         builder.Services.AddGrpcJsonTranscoding();
@@ -90,6 +92,7 @@ public static class ControlPlaneHost
         app.MapDiscovery();
         app.MapGrpcService<DataplaneService>(ControlPlane.Api.V1.DataplanesReflection.Descriptor.Services[0]);
         app.MapStats();
+        app.MapBilling();
         OpsEndpoints.Map(app);
         app.MapPrometheusMetrics();
 
