@@ -6,6 +6,7 @@ using ControlPlane.Dataplane.Discovery;
 using ControlPlane.Dataplane.Forwarder;
 using ControlPlane.Dataplane.Health;
 using ControlPlane.Dataplane.Ops;
+using ControlPlane.Dataplane.Reporting;
 using ControlPlane.LoadBalancing;
 using ControlPlane.Metrics;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -57,6 +58,7 @@ public static class DataplaneHost
         services.AddOptions<PassiveHealthOptions>().BindConfiguration(PassiveHealthOptions.Section);
         services.TryAddSingleton<UpstreamClient>();
         services.TryAddSingleton<HttpForwarder>();
+        services.TryAddSingleton<LoadRecorder>();
         services.TryAddSingleton<ProxyHandler>();
         services.TryAddSingleton<DataplaneMetrics>();
         services.AddPrometheusMetrics();
