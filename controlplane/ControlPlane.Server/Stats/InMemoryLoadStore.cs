@@ -6,7 +6,7 @@ namespace ControlPlane.Server.Stats;
 /// lock covers both, which is what makes acceptance and counting one step. Buckets and epochs are
 /// trimmed as calls come in, so memory follows traffic, not uptime.
 /// </summary>
-internal sealed class InMemoryLoadStore : ILoadStore
+public sealed class InMemoryLoadStore : ILoadStore
 {
     private readonly Lock _lock = new();
     private readonly StatsOptions _options;

@@ -3,7 +3,7 @@ namespace ControlPlane.Dataplane.Reporting;
 /// <summary>
 /// What the node served, per image and per instance, fed by the proxy once per answered request
 /// (its own 404/502/503/504 answers included). <see cref="Collect"/> closes the current interval and
-/// starts the next; the load reporter calls it every report interval.
+/// starts the next; <see cref="LoadReporter"/> calls it every report interval.
 /// </summary>
 internal sealed class LoadRecorder
 {
