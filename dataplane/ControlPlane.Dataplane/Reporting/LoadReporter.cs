@@ -76,7 +76,7 @@ public sealed class LoadReporter : BackgroundService
             _headers.Add(NodeCredentials.TokenHeader, credential.Token);
         }
         _store = string.IsNullOrEmpty(discovery.StateDirectory) ? null : new ReportStateStore(discovery.StateDirectory);
-        _pending = LoadPending();
+        _pending = PendingReportsLoader.Open(_store, options.MaxPendingReports, logger);
     }
 
     /// <summary>The current sequence space (kept across restarts with a state directory).</summary>
@@ -322,47 +322,6 @@ public sealed class LoadReporter : BackgroundService
         {
             ReportingLog.StoppedWithPending(_logger, _pending.Count, _options.FlushTimeout,
                 _store is null ? "lost, as no Dataplane:StateDirectory keeps them" : $"kept in {_store.Path}, resent at the next start");
-        }
-    }
-
-    private PendingReports LoadPending()
-    {
-        void PersistFailed(Exception ex) => ReportingLog.PersistFailed(_logger, _store!.Path, ex);
-        var max = _options.MaxPendingReports;
-        if (_store is null)
-        {
-            return new PendingReports(PendingReports.NewEpoch(), 0, [], max, null, PersistFailed);
-        }
-        try
-        {
-            if (_store.Load() is { } saved)
-            {
-                ReportingLog.Resumed(_logger, saved.Epoch, saved.LastSequence, saved.Pending.Count, _store.Path);
-                return new PendingReports(saved.Epoch, saved.LastSequence, saved.Pending, max, _store, PersistFailed);
-            }
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidDataException or Google.Protobuf.InvalidProtocolBufferException)
-        {
-            var fresh = new PendingReports(PendingReports.NewEpoch(), 0, [], max, _store, PersistFailed);
-            var aside = TrySetAside();
-            ReportingLog.StateDamaged(_logger, _store.Path, ex.Message, aside, fresh.Epoch);
-            fresh.Persist();
-            return fresh;
-        }
-        var created = new PendingReports(PendingReports.NewEpoch(), 0, [], max, _store, PersistFailed);
-        created.Persist();
-        return created;
-    }
-
-    private string TrySetAside()
-    {
-        try
-        {
-            return _store!.SetAside();
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            return "nowhere (" + ex.Message + ")";
         }
     }
 

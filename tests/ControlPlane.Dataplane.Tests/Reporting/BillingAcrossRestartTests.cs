@@ -56,6 +56,7 @@ public sealed class BillingAcrossRestartTests : IAsyncLifetime
             await SendAsync(http, "status/404", 2, HttpStatusCode.NotFound);
             await SendAsync(http, "status/500", 1, HttpStatusCode.InternalServerError);
             await SendUnknownAsync(http, 2);
+            await ProxyCountingTests.CountedAsync(http);
             clock.Advance(reporter.Interval); // one interval reported and acknowledged while the node runs
             await WaitUntilAsync(reporter, () => reporter.LastSequence == 1 && reporter.PendingCount == 0, "the first report acknowledged");
 
@@ -77,6 +78,7 @@ public sealed class BillingAcrossRestartTests : IAsyncLifetime
             await SendAsync(http, "ok", 25, HttpStatusCode.OK);
             await SendAsync(http, "status/404", 1, HttpStatusCode.NotFound);
             await SendAsync(http, "status/500", 1, HttpStatusCode.InternalServerError);
+            await ProxyCountingTests.CountedAsync(http);
             clock.Advance(reporter.Interval);
             await WaitUntilAsync(reporter, () => reporter.LastSequence == sequenceBeforeRestart + 1 && reporter.PendingCount == 0, "every report acknowledged");
         }

@@ -1,3 +1,4 @@
+using ControlPlane.Dataplane.Reporting;
 using ControlPlane.Server.Auth;
 using ControlPlane.Server.Discovery.Auth;
 using ControlPlane.Server.Stats;
@@ -145,6 +146,22 @@ public sealed class LoadReporterTests : IDisposable
         Assert.Equal(4, await ReportingServer.CountedAsync(after));
         Assert.Equal([(epoch, 2ul, ReportDisposition.Gap), (restarted.Reporter.Epoch, 1ul, ReportDisposition.Accepted)], after.Applied.Select(x => (x.Key.Epoch, x.Sequence, x.Result.Disposition)));
         Assert.Contains(restarted.Logs.Records, r => r.EventId.Id == 3004);
+    }
+
+    [Fact]
+    public async Task ADamagedStateFile_IsSetAside_AndTheNodeStartsANewEpoch()
+    {
+        File.WriteAllBytes(Path.Combine(_stateDirectory, ReportStateStore.FileName), [0x0a, 0xff, 0xff, 0xff]);
+        var store = ReportingServer.NewStore();
+        await using var server = await ReportingServer.StartAsync(store);
+        await using var node = await new ReporterBed([server.Address], _stateDirectory).StartAsync();
+
+        Assert.True(File.Exists(Path.Combine(_stateDirectory, ReportStateStore.FileName + ".damaged")));
+        Assert.Contains(node.Logs.Records, r => r.EventId.Id == 3007);
+        node.Serve("img.a", 2);
+        node.Reporter.CloseInterval();
+        await node.WaitForAllAcknowledgedAsync();
+        Assert.Equal(2, await ReportingServer.CountedAsync(store));
     }
 
     [Fact]

@@ -45,6 +45,7 @@ public sealed class ProxyCountingTests
         await SendAsync("/g/no.such.image/x", HttpStatusCode.NotFound, "_unknown");
         await SendAsync("/g/img.empty/x", HttpStatusCode.ServiceUnavailable, "img.empty");
         await SendAsync("/g/img.dead/x", HttpStatusCode.BadGateway, "img.dead");
+        await CountedAsync(client);
 
         var loads = recorder.Collect().ToImageLoads().ToDictionary(l => l.Image);
 
@@ -63,6 +64,18 @@ public sealed class ProxyCountingTests
         Assert.Empty(loads["img.empty"].Instances);
         Assert.Equal((1L, 1L, received["img.dead"]), (loads["img.dead"].ReqCount, loads["img.dead"].Errors5Xx, loads["img.dead"].BytesTx));
         Assert.Equal(("gone", 1L, 1L), (loads["img.dead"].Instances.Single().InstanceId, loads["img.dead"].Instances.Single().ReqCount, loads["img.dead"].Instances.Single().Errors5Xx));
+    }
+
+    /// <summary>
+    /// A request is counted when the proxy's handler ends, which may be just after the client has read
+    /// the whole answer. Kestrel reads the next HTTP/1.1 request of a connection only once the previous
+    /// handler has ended, so an answered /healthz on the same connection means everything before it
+    /// is counted (and /healthz itself is not proxied, so it counts nothing).
+    /// </summary>
+    internal static async Task CountedAsync(HttpClient sameConnection)
+    {
+        using var barrier = await sameConnection.GetAsync("/healthz").DefaultTimeout();
+        Assert.Equal(HttpStatusCode.OK, barrier.StatusCode);
     }
 
     private static int ClosedPort()
