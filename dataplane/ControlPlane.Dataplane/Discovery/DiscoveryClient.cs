@@ -1,4 +1,3 @@
-using System.Reflection;
 using ControlPlane.Api.V1;
 using ControlPlane.Dataplane.Configuration;
 using ControlPlane.Grpc;
@@ -69,18 +68,11 @@ public sealed class DiscoveryClient : BackgroundService
         }
         _store = string.IsNullOrEmpty(options.StateDirectory) ? null : new LastKnownGoodStore(options.StateDirectory);
         _backoff = new ReconnectBackoff(options.ReconnectBaseDelay, options.ReconnectMaxDelay, random ?? Random.Shared);
-        var version = typeof(DiscoveryClient).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0";
-        _node = new Node
+        _node = NodeCredentials.CreateNode(options);
+        if (NodeCredentials.ReadToken(options, getVariable ?? Environment.GetEnvironmentVariable) is { } credential)
         {
-            Id = options.NodeId,
-            Zone = options.Zone ?? "",
-            Region = options.Region ?? "",
-            UserAgentName = "controlplane-dataplane",
-            UserAgentVersion = version.Split('+')[0],
-        };
-        if (ReadToken(options, getVariable ?? Environment.GetEnvironmentVariable) is { } token)
-        {
-            _headers.Add("x-dataplane-token", token);
+            DiscoveryLog.TokenSource(_logger, credential.Source);
+            _headers.Add(NodeCredentials.TokenHeader, credential.Token);
         }
     }
 
@@ -370,21 +362,6 @@ public sealed class DiscoveryClient : BackgroundService
             _channels[address] = channel;
         }
         return channel;
-    }
-
-    private string? ReadToken(DiscoveryOptions options, Func<string, string?> getVariable)
-    {
-        if (getVariable(options.TokenVariable) is { Length: > 0 } token)
-        {
-            DiscoveryLog.TokenSource(_logger, options.TokenVariable);
-            return token.Trim();
-        }
-        if (getVariable(options.TokenFileVariable) is { Length: > 0 } file)
-        {
-            DiscoveryLog.TokenSource(_logger, options.TokenFileVariable);
-            return File.ReadAllText(file).Trim();
-        }
-        return null;
     }
 
     public override void Dispose()
