@@ -13,6 +13,7 @@ using ControlPlane.Server.Ops;
 using ControlPlane.Server.Policies;
 using ControlPlane.Server.Registry;
 using ControlPlane.Server.Routing;
+using ControlPlane.Server.Storage;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging.Console;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -62,6 +63,7 @@ public static class ControlPlaneHost
         ConfigureLogging(builder);
         // TryAdd: a token registered by the configure callback (tests) wins over the environment's.
         builder.Services.TryAddSingleton(_ => PlatformToken.FromEnvironment());
+        builder.Services.AddStores(builder.Configuration);
         builder.Services.AddRegistry(builder.Configuration);
         builder.Services.AddPolicies();
         builder.Services.AddRoutePreview();
@@ -75,6 +77,7 @@ public static class ControlPlaneHost
             grpc.EnableDetailedErrors = options.DetailedErrors;
             // Outermost first: refused calls are still measured.
             grpc.AddInterceptor<RpcMetricsInterceptor>();
+            grpc.AddInterceptor<StoreUnavailableInterceptor>();
             grpc.AddInterceptor<AdminAuthInterceptor>();
         });
 
