@@ -31,7 +31,7 @@ internal sealed class ControlPlaneFixture : IAsyncDisposable
 
     public static Task<ControlPlaneFixture> StartAsync(params string[] args) => StartAsync(null, args);
 
-    public static Task<ControlPlaneFixture> StartWithStoreAsync(Storage.IRegistryStore store, params string[] args) =>
+    public static Task<ControlPlaneFixture> StartWithStoreAsync(Server.Storage.IRegistryStore store, params string[] args) =>
         StartAsync(services => services.AddSingleton(store), args);
 
     /// <summary>The host with this platform token, as if PLATFORM_TOKEN held it (without touching the process environment).</summary>

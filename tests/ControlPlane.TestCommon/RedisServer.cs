@@ -1,0 +1,165 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace ControlPlane.TestCommon;
+
+/// <summary>
+/// A real redis-server (Debian's /usr/bin/redis-server) on a free loopback port, persisting
+/// nothing (<c>--save "" --appendonly no</c>) in a temporary folder; it can be stopped and started
+/// again on the same port (a Redis outage), and is killed and deleted on dispose. Where the binary
+/// is missing the test skips, or fails in CI.
+/// </summary>
+public sealed class RedisServer : IAsyncDisposable
+{
+    public const string Binary = "/usr/bin/redis-server";
+
+    private readonly string _directory;
+    private readonly string[] _extraArguments;
+    private readonly ConcurrentQueue<string> _log = new();
+    private Process? _process;
+
+    private RedisServer(string directory, int port, string[] extraArguments)
+    {
+        _directory = directory;
+        Port = port;
+        _extraArguments = extraArguments;
+    }
+
+    public int Port { get; }
+
+    /// <summary>The store's URL for this server, database 0.</summary>
+    public string Url => $"redis://127.0.0.1:{Port}/0";
+
+    public bool IsRunning => _process is { HasExited: false };
+
+    /// <summary>True when redis-server is installed; tests call <see cref="Require"/> to skip (or fail in CI) otherwise.</summary>
+    public static bool Installed => File.Exists(Binary);
+
+    public static void Require() => ExternalTools.Require(Binary, "apt-get install redis-server");
+
+    /// <summary>Starts a server; <paramref name="extraArguments"/> are more redis-server options (e.g. "--requirepass", "x").</summary>
+    public static async Task<RedisServer> StartAsync(params string[] extraArguments)
+    {
+        Require();
+        var directory = Directory.CreateTempSubdirectory("redis-test-").FullName;
+        // A free port may be taken between choosing and binding it: try a few.
+        for (var attempt = 1; ; attempt++)
+        {
+            var server = new RedisServer(directory, FreePort(), extraArguments);
+            try
+            {
+                await server.StartAsync();
+                return server;
+            }
+            catch (InvalidOperationException) when (attempt < 3)
+            {
+                await server.StopAsync();
+            }
+            catch
+            {
+                await server.DisposeAsync();
+                throw;
+            }
+        }
+    }
+
+    /// <summary>Starts the server again on its port (after <see cref="StopAsync"/>), empty: nothing was saved.</summary>
+    public async Task StartAsync()
+    {
+        if (IsRunning)
+        {
+            return;
+        }
+        var start = new ProcessStartInfo(Binary)
+        {
+            ArgumentList = { "--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", _directory, "--daemonize", "no" },
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var argument in _extraArguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+        var process = Process.Start(start) ?? throw new InvalidOperationException("redis-server did not start");
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) { _log.Enqueue(e.Data); } };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { _log.Enqueue(e.Data); } };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        _process = process;
+        await WaitForPingAsync(process);
+    }
+
+    /// <summary>Kills the server (no shutdown handshake: a crash, as far as clients can tell) and waits for it to exit.</summary>
+    public async Task StopAsync()
+    {
+        if (_process is null)
+        {
+            return;
+        }
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+        }
+        await _process.WaitForExitAsync().DefaultTimeout();
+        _process.Dispose();
+        _process = null;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        Directory.Delete(_directory, recursive: true);
+    }
+
+    /// <summary>Sends PING over a plain socket until the server answers (any reply: with requirepass it is -NOAUTH).</summary>
+    private async Task WaitForPingAsync(Process process)
+    {
+        using var deadline = new CancellationTokenSource(TaskTimeoutExtensions.Timeout);
+        using var tick = new PeriodicTimer(TimeSpan.FromMilliseconds(20));
+        while (true)
+        {
+            if (process.HasExited)
+            {
+                throw new InvalidOperationException($"redis-server exited ({process.ExitCode}): " + string.Join(Environment.NewLine, _log));
+            }
+            try
+            {
+                using var client = new TcpClient();
+                await client.ConnectAsync(IPAddress.Loopback, Port, deadline.Token);
+                var stream = client.GetStream();
+                await stream.WriteAsync("PING\r\n"u8.ToArray(), deadline.Token);
+                var buffer = new byte[64];
+                var read = await stream.ReadAsync(buffer, deadline.Token);
+                var reply = Encoding.ASCII.GetString(buffer, 0, read);
+                if (reply.StartsWith('+') || reply.StartsWith("-NOAUTH", StringComparison.Ordinal))
+                {
+                    return;
+                }
+            }
+            catch (SocketException)
+            {
+                // Not listening yet.
+            }
+            catch (OperationCanceledException) when (deadline.IsCancellationRequested)
+            {
+                break;
+            }
+            if (!await tick.WaitForNextTickAsync(deadline.Token).AsTask().ContinueWith(t => t.IsCompletedSuccessfully, TaskScheduler.Default))
+            {
+                break;
+            }
+        }
+        throw new TimeoutException($"redis-server on port {Port} did not answer PING within {TaskTimeoutExtensions.Timeout}.");
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
