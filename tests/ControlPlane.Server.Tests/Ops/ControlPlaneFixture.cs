@@ -38,6 +38,9 @@ internal sealed class ControlPlaneFixture : IAsyncDisposable
     public static Task<ControlPlaneFixture> StartWithTokenAsync(string token, params string[] args) =>
         StartAsync(services => services.AddSingleton(Server.Auth.PlatformToken.FromValue(token)), args);
 
+    /// <summary>The host with services of the test's (a clock, a store ...) registered before the host's own.</summary>
+    public static Task<ControlPlaneFixture> StartWithServicesAsync(Action<IServiceCollection> services, params string[] args) => StartAsync(services, args);
+
     private static async Task<ControlPlaneFixture> StartAsync(Action<IServiceCollection>? services, string[] args)
     {
         var logs = new JsonLogCapture();
