@@ -18,20 +18,22 @@ public sealed class RedisServer : IAsyncDisposable
 
     private readonly string _directory;
     private readonly string[] _extraArguments;
+    private readonly bool _tls;
     private readonly ConcurrentQueue<string> _log = new();
     private Process? _process;
 
-    private RedisServer(string directory, int port, string[] extraArguments)
+    private RedisServer(string directory, int port, string[] extraArguments, bool tls)
     {
         _directory = directory;
         Port = port;
         _extraArguments = extraArguments;
+        _tls = tls;
     }
 
     public int Port { get; }
 
-    /// <summary>The store's URL for this server, database 0.</summary>
-    public string Url => $"redis://127.0.0.1:{Port}/0";
+    /// <summary>The store's URL for this server, database 0 (rediss:// when it speaks TLS only).</summary>
+    public string Url => $"{(_tls ? "rediss" : "redis")}://127.0.0.1:{Port}/0";
 
     public bool IsRunning => _process is { HasExited: false };
 
@@ -41,14 +43,20 @@ public sealed class RedisServer : IAsyncDisposable
     public static void Require() => ExternalTools.Require(Binary, "apt-get install redis-server");
 
     /// <summary>Starts a server; <paramref name="extraArguments"/> are more redis-server options (e.g. "--requirepass", "x").</summary>
-    public static async Task<RedisServer> StartAsync(params string[] extraArguments)
+    public static Task<RedisServer> StartAsync(params string[] extraArguments) => StartAsync(extraArguments, tls: false);
+
+    /// <summary>A server that speaks TLS only, with this certificate and key (PEM files); clients are not asked for certificates.</summary>
+    public static Task<RedisServer> StartTlsAsync(string certificateFile, string keyFile) =>
+        StartAsync(["--tls-cert-file", certificateFile, "--tls-key-file", keyFile, "--tls-auth-clients", "no"], tls: true);
+
+    private static async Task<RedisServer> StartAsync(string[] extraArguments, bool tls)
     {
         Require();
         var directory = Directory.CreateTempSubdirectory("redis-test-").FullName;
         // A free port may be taken between choosing and binding it: try a few.
         for (var attempt = 1; ; attempt++)
         {
-            var server = new RedisServer(directory, FreePort(), extraArguments);
+            var server = new RedisServer(directory, FreePort(), extraArguments, tls);
             try
             {
                 await server.StartAsync();
@@ -75,11 +83,16 @@ public sealed class RedisServer : IAsyncDisposable
         }
         var start = new ProcessStartInfo(Binary)
         {
-            ArgumentList = { "--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", _directory, "--daemonize", "no" },
+            ArgumentList = { "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", _directory, "--daemonize", "no" },
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        var port = Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        foreach (var argument in (string[])(_tls ? ["--port", "0", "--tls-port", port] : ["--port", port]))
+        {
+            start.ArgumentList.Add(argument);
+        }
         foreach (var argument in _extraArguments)
         {
             start.ArgumentList.Add(argument);
@@ -115,7 +128,7 @@ public sealed class RedisServer : IAsyncDisposable
         Directory.Delete(_directory, recursive: true);
     }
 
-    /// <summary>Sends PING over a plain socket until the server answers (any reply: with requirepass it is -NOAUTH).</summary>
+    /// <summary>Sends PING (over TLS for a TLS server) until the server answers (any reply: with requirepass it is -NOAUTH).</summary>
     private async Task WaitForPingAsync(Process process)
     {
         using var deadline = new CancellationTokenSource(TaskTimeoutExtensions.Timeout);
@@ -130,7 +143,15 @@ public sealed class RedisServer : IAsyncDisposable
             {
                 using var client = new TcpClient();
                 await client.ConnectAsync(IPAddress.Loopback, Port, deadline.Token);
-                var stream = client.GetStream();
+                Stream stream = client.GetStream();
+                if (_tls)
+                {
+                    // Readiness only: the tests check the certificate through the store.
+                    var tls = new System.Net.Security.SslStream(stream, leaveInnerStreamOpen: false, (_, _, _, _) => true);
+                    await tls.AuthenticateAsClientAsync(new System.Net.Security.SslClientAuthenticationOptions { TargetHost = "localhost" }, deadline.Token);
+                    stream = tls;
+                }
+                await using var owned = stream;
                 await stream.WriteAsync("PING\r\n"u8.ToArray(), deadline.Token);
                 var buffer = new byte[64];
                 var read = await stream.ReadAsync(buffer, deadline.Token);
@@ -140,7 +161,7 @@ public sealed class RedisServer : IAsyncDisposable
                     return;
                 }
             }
-            catch (SocketException)
+            catch (Exception ex) when (ex is SocketException or IOException)
             {
                 // Not listening yet.
             }

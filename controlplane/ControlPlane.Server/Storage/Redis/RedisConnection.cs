@@ -56,6 +56,10 @@ internal sealed class RedisConnection : IDisposable
             ClientName = "controlplane",
         };
         configuration.EndPoints.Add(url.Host, url.Port);
+        if (url.Tls && !string.IsNullOrEmpty(options.TlsCaFile))
+        {
+            configuration.CertificateValidation += RedisTls.TrustOnly(options.TlsCaFile);
+        }
         RedisStoreLog.Connecting(logger, url.ToString(), options.KeyPrefix, string.IsNullOrEmpty(password) ? "none" : source);
         return new RedisConnection(ConnectionMultiplexer.Connect(configuration), options.KeyPrefix, logger);
     }

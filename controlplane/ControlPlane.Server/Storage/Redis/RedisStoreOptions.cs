@@ -21,6 +21,12 @@ public sealed class RedisStoreOptions
     /// </summary>
     public string KeyPrefix { get; set; } = "";
 
+    /// <summary>
+    /// With <c>rediss://</c>: a PEM file of the certificate authority the server's certificate must
+    /// chain to (a private CA). Unset: the system's trusted roots.
+    /// </summary>
+    public string? TlsCaFile { get; set; }
+
     /// <summary>How long one connection attempt may take.</summary>
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
