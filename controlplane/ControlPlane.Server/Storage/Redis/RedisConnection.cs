@@ -16,11 +16,13 @@ internal sealed class RedisConnection : IDisposable
 
     private readonly ConnectionMultiplexer _multiplexer;
     private readonly ILogger _logger;
+    private readonly TimeSpan _commandTimeout;
 
-    private RedisConnection(ConnectionMultiplexer multiplexer, string keyPrefix, ILogger logger)
+    private RedisConnection(ConnectionMultiplexer multiplexer, string keyPrefix, TimeSpan commandTimeout, ILogger logger)
     {
         _multiplexer = multiplexer;
         _logger = logger;
+        _commandTimeout = commandTimeout;
         KeyPrefix = keyPrefix;
         Database = multiplexer.GetDatabase();
         _multiplexer.ConnectionFailed += OnConnectionFailed;
@@ -61,7 +63,7 @@ internal sealed class RedisConnection : IDisposable
             configuration.CertificateValidation += RedisTls.TrustOnly(options.TlsCaFile);
         }
         RedisStoreLog.Connecting(logger, url.ToString(), options.KeyPrefix, string.IsNullOrEmpty(password) ? "none" : source);
-        return new RedisConnection(ConnectionMultiplexer.Connect(configuration), options.KeyPrefix, logger);
+        return new RedisConnection(ConnectionMultiplexer.Connect(configuration), options.KeyPrefix, options.CommandTimeout, logger);
     }
 
     /// <summary>Runs a script; Redis failures that mean "unavailable" become <see cref="StoreUnavailableException"/>.</summary>
@@ -69,15 +71,17 @@ internal sealed class RedisConnection : IDisposable
         RunAsync(db => script.EvaluateAsync(db, arguments), cancellationToken);
 
     /// <summary>
-    /// Runs one call. The client takes no cancellation token: a cancelled caller stops waiting,
-    /// while the command itself may still run (as any request already sent to a server may).
+    /// Runs one call, waiting at most the command timeout: this client version never times out an
+    /// asynchronous command itself, so a Redis that hangs (paused, swapping) would hang the caller.
+    /// The client takes no cancellation token either. A caller that stops waiting (timeout or
+    /// cancellation) does not stop the command, which may still run, as any request already sent may.
     /// </summary>
     public async Task<T> RunAsync<T>(Func<IDatabase, Task<T>> call, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(call);
         try
         {
-            return await call(Database).WaitAsync(cancellationToken);
+            return await call(Database).WaitAsync(_commandTimeout, cancellationToken);
         }
         catch (Exception ex) when (IsUnavailable(ex))
         {

@@ -52,6 +52,32 @@ public sealed class RedisOutageTests
     }
 
     [Fact]
+    public async Task WhileRedisHangs_CallsGiveUpAfterTheCommandTimeout_AsUnavailable()
+    {
+        await using var server = await RedisServer.StartAsync();
+        var timeout = TimeSpan.FromMilliseconds(300);
+        using var connection = RedisConnection.Connect(new RedisStoreOptions { Url = server.Url, CommandTimeout = timeout }, NullLogger.Instance, _ => null);
+        var registry = new RedisRegistryStore(connection);
+        await registry.RegisterAsync(Spec("i1", 8080), T0).DefaultTimeout();
+
+        server.Pause();
+        try
+        {
+            var clock = Stopwatch.StartNew();
+            await Assert.ThrowsAsync<StoreUnavailableException>(() => registry.RenewAsync(["i1"], 0, T0.AddSeconds(1)).AsTask()).DefaultTimeout();
+            await Assert.ThrowsAsync<StoreUnavailableException>(() => registry.PingAsync().AsTask()).DefaultTimeout();
+            Assert.InRange(clock.Elapsed, 2 * timeout, 2 * timeout + TimeSpan.FromSeconds(5));
+        }
+        finally
+        {
+            server.Resume();
+        }
+
+        // The renewal sent before the pause gave up may still have run once Redis woke: either way the instance is live.
+        Assert.Equal(RenewResult.Renewed, (await registry.RenewAsync(["i1"], 0, T0.AddSeconds(2)).DefaultTimeout())[0].Result);
+    }
+
+    [Fact]
     public async Task AStoreStartedWhileRedisIsDown_IsUnavailable_UntilRedisComes()
     {
         await using var server = await RedisServer.StartAsync();
