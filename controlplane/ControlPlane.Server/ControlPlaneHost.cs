@@ -15,6 +15,7 @@ using ControlPlane.Server.Policies;
 using ControlPlane.Server.Registry;
 using ControlPlane.Server.Routing;
 using ControlPlane.Server.Stats;
+using ControlPlane.Server.Storage;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging.Console;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -64,6 +65,7 @@ public static class ControlPlaneHost
         ConfigureLogging(builder);
         // TryAdd: a token registered by the configure callback (tests) wins over the environment's.
         builder.Services.TryAddSingleton(_ => PlatformToken.FromEnvironment());
+        builder.Services.AddStores(builder.Configuration);
         builder.Services.AddRegistry(builder.Configuration);
         builder.Services.AddPolicies();
         builder.Services.AddRoutePreview();
@@ -79,6 +81,7 @@ public static class ControlPlaneHost
             grpc.EnableDetailedErrors = options.DetailedErrors;
             // Outermost first: refused calls are still measured.
             grpc.AddInterceptor<RpcMetricsInterceptor>();
+            grpc.AddInterceptor<StoreUnavailableInterceptor>();
             grpc.AddInterceptor<AdminAuthInterceptor>();
         });
 
