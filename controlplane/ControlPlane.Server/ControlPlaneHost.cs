@@ -7,12 +7,15 @@ using ControlPlane.Grpc.Server.Metrics;
 using ControlPlane.Grpc.Transcoding;
 using ControlPlane.Metrics;
 using ControlPlane.Server.Auth;
+using ControlPlane.Server.Billing;
 using ControlPlane.Server.Discovery;
 using ControlPlane.Server.Fleet;
 using ControlPlane.Server.Ops;
 using ControlPlane.Server.Policies;
 using ControlPlane.Server.Registry;
 using ControlPlane.Server.Routing;
+using ControlPlane.Server.Stats;
+using ControlPlane.Server.Storage;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging.Console;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -62,11 +65,14 @@ public static class ControlPlaneHost
         ConfigureLogging(builder);
         // TryAdd: a token registered by the configure callback (tests) wins over the environment's.
         builder.Services.TryAddSingleton(_ => PlatformToken.FromEnvironment());
+        builder.Services.AddStores(builder.Configuration);
         builder.Services.AddRegistry(builder.Configuration);
         builder.Services.AddPolicies();
         builder.Services.AddRoutePreview();
         builder.Services.AddDiscovery(builder.Configuration);
         builder.Services.AddFleetView(builder.Configuration);
+        builder.Services.AddStats(builder.Configuration);
+        builder.Services.AddBilling();
         builder.Services.AddPrometheusMetrics();
         // Every method with a google.api.http rule is also served as REST, through the same interceptors.
         builder.Services.AddGrpcJsonTranscoding();
@@ -75,6 +81,7 @@ public static class ControlPlaneHost
             grpc.EnableDetailedErrors = options.DetailedErrors;
             // Outermost first: refused calls are still measured.
             grpc.AddInterceptor<RpcMetricsInterceptor>();
+            grpc.AddInterceptor<StoreUnavailableInterceptor>();
             grpc.AddInterceptor<AdminAuthInterceptor>();
         });
 
@@ -87,6 +94,8 @@ public static class ControlPlaneHost
         app.MapGrpcService<RouteService>(ControlPlane.Api.V1.RouteReflection.Descriptor.Services[0]);
         app.MapDiscovery();
         app.MapGrpcService<DataplaneService>(ControlPlane.Api.V1.DataplanesReflection.Descriptor.Services[0]);
+        app.MapStats();
+        app.MapBilling();
         OpsEndpoints.Map(app);
         app.MapPrometheusMetrics();
 

@@ -6,6 +6,7 @@ using ControlPlane.Dataplane.Discovery;
 using ControlPlane.Dataplane.Forwarder;
 using ControlPlane.Dataplane.Health;
 using ControlPlane.Dataplane.Ops;
+using ControlPlane.Dataplane.Reporting;
 using ControlPlane.LoadBalancing;
 using ControlPlane.Metrics;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -57,6 +58,7 @@ public static class DataplaneHost
         services.AddOptions<PassiveHealthOptions>().BindConfiguration(PassiveHealthOptions.Section);
         services.TryAddSingleton<UpstreamClient>();
         services.TryAddSingleton<HttpForwarder>();
+        services.TryAddSingleton<LoadRecorder>();
         services.TryAddSingleton<ProxyHandler>();
         services.TryAddSingleton<DataplaneMetrics>();
         services.AddPrometheusMetrics();
@@ -80,6 +82,26 @@ public static class DataplaneHost
             sp.GetService<Random>(),
             sp.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddHostedService(sp => sp.GetRequiredService<DiscoveryClient>());
+
+        // Load reports go to the same control planes. Registered after the discovery client and, like
+        // every hosted service, before the server: the server stops first, so the reporter's last
+        // interval holds every request answered.
+        var reporting = builder.Configuration.GetSection(ReportingOptions.Section).Get<ReportingOptions>() ?? new ReportingOptions();
+        if (!reporting.Enabled)
+        {
+            return;
+        }
+        reporting.Validate();
+        builder.Services.TryAddSingleton(reporting);
+        builder.Services.TryAddSingleton(sp => new LoadReporter(
+            sp.GetRequiredService<ReportingOptions>(),
+            sp.GetRequiredService<DiscoveryOptions>(),
+            sp.GetRequiredService<LoadRecorder>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILogger<LoadReporter>>(),
+            sp.GetRequiredService<DiscoveryClient>(),
+            sp.GetService<Random>()));
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<LoadReporter>());
     }
 
     private static void ConfigureKestrel(WebApplicationBuilder builder, DataplaneOptions options)

@@ -47,7 +47,9 @@ public sealed class DataplaneFixture : IAsyncDisposable
     {
         var logs = new TestLogSink();
         var app = DataplaneHost.Build(
-            ["--Dataplane:HttpPort=0", "--Dataplane:Http2Port=0", "--Dataplane:BindAddress=127.0.0.1", "--Logging:Console:LogLevel:Default=None", .. args],
+            // Nodes stop at once: a test that needs the last interval flushed on shutdown sets FlushTimeout itself.
+            ["--Dataplane:HttpPort=0", "--Dataplane:Http2Port=0", "--Dataplane:BindAddress=127.0.0.1", "--Logging:Console:LogLevel:Default=None",
+                "--Dataplane:Reporting:FlushTimeout=00:00:00", .. args],
             builder =>
             {
                 builder.Logging.ClearProviders();

@@ -1,6 +1,5 @@
 using ControlPlane.Api.V1;
 using ControlPlane.Grpc.Server;
-using ControlPlane.Server.Auth;
 using ControlPlane.Server.Discovery.Auth;
 using ControlPlane.Server.Discovery.Cache;
 using ControlPlane.Server.Discovery.Status;
@@ -37,16 +36,7 @@ public static class DiscoveryServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ResourceChanges>();
 
-        services.TryAddSingleton(sp => DataplaneToken.FromEnvironment(sp.GetService<PlatformToken>()));
-        services.TryAddSingleton<DataplaneAuthInterceptor>();
-        // After every Configure: the metrics interceptor stays outermost, so refused calls are measured too.
-        services.PostConfigure<GrpcServerOptions>(grpc =>
-        {
-            if (!grpc.Interceptors.Contains(typeof(DataplaneAuthInterceptor)))
-            {
-                grpc.AddInterceptor<DataplaneAuthInterceptor>();
-            }
-        });
+        services.AddDataplaneAuth();
 
         services.TryAddSingleton<DiscoveryMetrics>();
         // Whichever IRoutingPolicySource is registered, before or after this call; none means no policies.

@@ -1,4 +1,3 @@
-using System.Reflection;
 using ControlPlane.Api.V1;
 using ControlPlane.Dataplane.Configuration;
 using ControlPlane.LoadBalancing;
@@ -64,15 +63,7 @@ public sealed class DiscoveryClient : BackgroundService, IDeltaResourceHandler
             _state.HoldInitialFetch(DiscoveryState.Types);
         }
         _store = string.IsNullOrEmpty(options.StateDirectory) ? null : new LastKnownGoodStore(options.StateDirectory);
-        var version = typeof(DiscoveryClient).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0";
-        _node = new Node
-        {
-            Id = options.NodeId,
-            Zone = options.Zone ?? "",
-            Region = options.Region ?? "",
-            UserAgentName = "controlplane-dataplane",
-            UserAgentVersion = version.Split('+')[0],
-        };
+        _node = NodeCredentials.CreateNode(options);
         var client = new ControlPlaneClientOptions
         {
             // The node sends its own credential only; the admin token must never be read here.

@@ -31,7 +31,8 @@ internal enum ForwardOutcome
 /// <param name="Outcome">How it ended.</param>
 /// <param name="UpstreamStatus">The instance's HTTP status when it answered, else 0.</param>
 /// <param name="Error">What failed, for the log.</param>
-internal readonly record struct ForwardResult(ForwardOutcome Outcome, int UpstreamStatus = 0, Exception? Error = null)
+/// <param name="ResponseBytes">Response body bytes written to the client (the load reports' bytes_tx).</param>
+internal readonly record struct ForwardResult(ForwardOutcome Outcome, int UpstreamStatus = 0, Exception? Error = null, long ResponseBytes = 0)
 {
     /// <summary>Counts against the instance for passive health: it could not be reached, was too slow, broke off, or answered 5xx.</summary>
     public bool IsUpstreamFailure =>

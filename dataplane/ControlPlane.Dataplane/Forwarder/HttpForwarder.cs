@@ -64,7 +64,7 @@ internal sealed class HttpForwarder(UpstreamClient client, IOptions<ForwarderOpt
                 http.Response.StatusCode = status;
                 ProxyHeaders.CopyResponseHeaders(response, http.Response);
                 http.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
-                var outcome = await CopyResponseBodyAsync(http, response, cancel.Token);
+                var (outcome, bytes) = await CopyResponseBodyAsync(http, response, cancel.Token);
                 if (outcome == ForwardOutcome.Completed)
                 {
                     ProxyHeaders.CopyTrailers(response, http.Response);
@@ -75,7 +75,7 @@ internal sealed class HttpForwarder(UpstreamClient client, IOptions<ForwarderOpt
                     ForwarderLog.ResponseBodyFailed(logger, request.Image, destination.Origin);
                     http.Abort();
                 }
-                return new ForwardResult(outcome, status);
+                return new ForwardResult(outcome, status, ResponseBytes: bytes);
             }
             finally
             {
@@ -132,9 +132,10 @@ internal sealed class HttpForwarder(UpstreamClient client, IOptions<ForwarderOpt
     /// Relays the body as it arrives. Headers go out before the first chunk, or at once when the
     /// instance has not sent one yet (a gRPC server stream may wait long before its first message,
     /// and the client needs the headers meanwhile); an empty body finishes the response with the
-    /// headers alone, so a gRPC Trailers-Only answer stays Trailers-Only.
+    /// headers alone, so a gRPC Trailers-Only answer stays Trailers-Only. Also returns the body
+    /// bytes handed to the client.
     /// </summary>
-    private static async Task<ForwardOutcome> CopyResponseBodyAsync(HttpContext http, HttpResponseMessage response, CancellationToken cancellationToken)
+    private static async Task<(ForwardOutcome, long)> CopyResponseBodyAsync(HttpContext http, HttpResponseMessage response, CancellationToken cancellationToken)
     {
         Stream body;
         try
@@ -143,20 +144,21 @@ internal sealed class HttpForwarder(UpstreamClient client, IOptions<ForwarderOpt
         }
         catch (Exception) when (!http.RequestAborted.IsCancellationRequested)
         {
-            return ForwardOutcome.ResponseBodyFailed;
+            return (ForwardOutcome.ResponseBodyFailed, 0);
         }
         catch (Exception)
         {
-            return ForwardOutcome.ClientAborted;
+            return (ForwardOutcome.ClientAborted, 0);
         }
         var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+        long sent = 0;
         try
         {
             var read = body.ReadAsync(buffer, cancellationToken);
             if (!read.IsCompleted && !await TryStartAsync(http, cancellationToken))
             {
                 await Ignore(read);
-                return ForwardOutcome.ClientAborted;
+                return (ForwardOutcome.ClientAborted, 0);
             }
             while (true)
             {
@@ -167,24 +169,25 @@ internal sealed class HttpForwarder(UpstreamClient client, IOptions<ForwarderOpt
                 }
                 catch (Exception)
                 {
-                    return http.RequestAborted.IsCancellationRequested ? ForwardOutcome.ClientAborted : ForwardOutcome.ResponseBodyFailed;
+                    return (http.RequestAborted.IsCancellationRequested ? ForwardOutcome.ClientAborted : ForwardOutcome.ResponseBodyFailed, sent);
                 }
                 if (count == 0)
                 {
-                    return ForwardOutcome.Completed;
+                    return (ForwardOutcome.Completed, sent);
                 }
                 try
                 {
                     var flush = await http.Response.BodyWriter.WriteAsync(buffer.AsMemory(0, count), cancellationToken);
                     if (flush.IsCanceled || flush.IsCompleted)
                     {
-                        return ForwardOutcome.ClientAborted;
+                        return (ForwardOutcome.ClientAborted, sent);
                     }
                 }
                 catch (Exception)
                 {
-                    return ForwardOutcome.ClientAborted;
+                    return (ForwardOutcome.ClientAborted, sent);
                 }
+                sent += count;
                 read = body.ReadAsync(buffer, cancellationToken);
             }
         }

@@ -11,14 +11,15 @@ internal static class ProxyErrorWriter
 {
     private const string JsonContentType = "application/json; charset=utf-8";
 
-    public static Task WriteAsync(HttpContext http, int statusCode, string code, string detail, bool grpc)
+    /// <summary>Writes the answer; returns the body bytes written (0 for gRPC's Trailers-Only answer).</summary>
+    public static async ValueTask<long> WriteAsync(HttpContext http, int statusCode, string code, string detail, bool grpc)
     {
         var response = http.Response;
         if (response.HasStarted)
         {
             // Headers are gone already: the only honest signal left is to break the response off.
             http.Abort();
-            return Task.CompletedTask;
+            return 0;
         }
         var requestId = response.Headers[ProxyHeaders.RequestId];
         response.Clear();
@@ -26,7 +27,7 @@ internal static class ProxyErrorWriter
         if (grpc)
         {
             WriteGrpcStatus(response, statusCode, code, detail);
-            return Task.CompletedTask;
+            return 0;
         }
         response.StatusCode = statusCode;
         response.ContentType = JsonContentType;
@@ -41,7 +42,8 @@ internal static class ProxyErrorWriter
             json.WriteEndObject();
         }
         response.ContentLength = buffer.WrittenCount;
-        return response.Body.WriteAsync(buffer.WrittenMemory).AsTask();
+        await response.Body.WriteAsync(buffer.WrittenMemory);
+        return buffer.WrittenCount;
     }
 
     /// <summary>

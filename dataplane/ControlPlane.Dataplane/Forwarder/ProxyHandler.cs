@@ -2,6 +2,7 @@ using ControlPlane.Dataplane.Configuration;
 using ControlPlane.Dataplane.Health;
 using ControlPlane.Dataplane.LoadBalancing;
 using ControlPlane.Dataplane.Ops;
+using ControlPlane.Dataplane.Reporting;
 using ControlPlane.LoadBalancing;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core.Features;
@@ -14,7 +15,9 @@ namespace ControlPlane.Dataplane.Forwarder;
 /// request finishes on it whatever is pushed meanwhile), picks an endpoint with the image's
 /// balancer, forwards, reports the outcome to passive health, retries connect failures of
 /// idempotent body-less requests elsewhere within the retry budget, and answers the proxy's own
-/// errors (<see cref="ProxyErrorCodes"/>). Upstream trouble is never a 500.
+/// errors (<see cref="ProxyErrorCodes"/>). Upstream trouble is never a 500. Every answered request
+/// is counted once (<see cref="Answered"/>): in the metrics and in the load reports, per image, and
+/// per instance when it was forwarded (or attempted) to one, for the instance whose outcome is answered.
 /// </summary>
 internal sealed class ProxyHandler(
     IProxyConfigProvider provider,
@@ -22,8 +25,11 @@ internal sealed class ProxyHandler(
     IOptions<ForwarderOptions> forwarderOptions,
     IOptions<PassiveHealthOptions> healthOptions,
     DataplaneMetrics metrics,
+    LoadRecorder recorder,
+    TimeProvider time,
     ILogger<ProxyHandler> logger)
 {
+    /// <summary>Where requests that name no known image are counted, so hostile paths cannot grow the counters.</summary>
     private const string UnknownImage = "_unknown";
 
     private readonly ForwarderOptions _options = forwarderOptions.Value;
@@ -31,21 +37,22 @@ internal sealed class ProxyHandler(
 
     public async Task InvokeAsync(HttpContext http)
     {
+        var started = time.GetTimestamp();
         var grpc = IsGrpc(http.Request);
         if (!ProxyPath.TryParse(http.Request, out var imageName, out var pathAndQuery))
         {
-            await AnswerAsync(http, UnknownImage, 404, ProxyErrorCodes.NotFound, "the path names no image: use /g/{image}/{path}", grpc);
+            await AnswerAsync(http, UnknownImage, null, started, 404, ProxyErrorCodes.NotFound, "the path names no image: use /g/{image}/{path}", grpc);
             return;
         }
         var config = provider.Current;
         if (!config.IsLoaded)
         {
-            await AnswerAsync(http, UnknownImage, 503, ProxyErrorCodes.NotReady, "this node holds no configuration yet", grpc);
+            await AnswerAsync(http, UnknownImage, null, started, 503, ProxyErrorCodes.NotReady, "this node holds no configuration yet", grpc);
             return;
         }
         if (!config.TryGetImage(imageName, out var route))
         {
-            await AnswerAsync(http, UnknownImage, 404, ProxyErrorCodes.NotFound, $"no image named '{imageName}'", grpc);
+            await AnswerAsync(http, UnknownImage, null, started, 404, ProxyErrorCodes.NotFound, $"no image named '{imageName}'", grpc);
             return;
         }
         var sticky = route.StickyKey is null ? StickyValue.None : StickyValue.Find(route.StickyKey, new HttpStickySource(http.Request));
@@ -67,7 +74,7 @@ internal sealed class ProxyHandler(
         route.RetryBudget.RequestStarted();
         try
         {
-            await ForwardWithRetriesAsync(http, route, request, sticky.Value, retriable);
+            await ForwardWithRetriesAsync(http, route, request, sticky.Value, retriable, started);
         }
         finally
         {
@@ -75,10 +82,11 @@ internal sealed class ProxyHandler(
         }
     }
 
-    private async Task ForwardWithRetriesAsync(HttpContext http, ImageRoute route, ForwardRequest request, string sticky, bool retriable)
+    private async Task ForwardWithRetriesAsync(HttpContext http, ImageRoute route, ForwardRequest request, string sticky, bool retriable, long started)
     {
         RetryExclusions? tried = null;
         ForwardResult result = default;
+        string? instanceId = null;
         for (var attempt = 0; ; attempt++)
         {
             var picked = route.Balancer.Pick(new PickContext(sticky, route, tried is null ? (IEndpointHealth)route : tried));
@@ -89,7 +97,7 @@ internal sealed class ProxyHandler(
                     route.RetryBudget.RetryFinished();
                     break; // nowhere else to go: answer with the last failure
                 }
-                await AnswerAsync(http, route.Image, 503, ProxyErrorCodes.NoRoutableEndpoint, $"image '{route.Image}' has no usable endpoint", request.Grpc);
+                await AnswerAsync(http, route.Image, null, started, 503, ProxyErrorCodes.NoRoutableEndpoint, $"image '{route.Image}' has no usable endpoint", request.Grpc);
                 return;
             }
             if (attempt > 0)
@@ -98,6 +106,7 @@ internal sealed class ProxyHandler(
             }
             var state = route.States[picked.Index];
             var destination = route.Destinations[picked.Index];
+            instanceId = picked.InstanceId; // the instance whose outcome is answered counts the request
             state.RequestStarted();
             try
             {
@@ -127,29 +136,29 @@ internal sealed class ProxyHandler(
             }
             (tried ??= new RetryExclusions(route)).Add(picked.Index);
         }
-        await FinishAsync(http, route, request, result);
+        await FinishAsync(http, route, request, result, instanceId!, started);
     }
 
-    private Task FinishAsync(HttpContext http, ImageRoute route, ForwardRequest request, ForwardResult result)
+    private Task FinishAsync(HttpContext http, ImageRoute route, ForwardRequest request, ForwardResult result, string instanceId, long started)
     {
         switch (result.Outcome)
         {
             case ForwardOutcome.Completed:
-                metrics.Request(route.Image, http.Response.StatusCode);
+                Answered(route.Image, instanceId, started, http.Response.StatusCode, result.ResponseBytes);
                 return Task.CompletedTask;
             case ForwardOutcome.ResponseBodyFailed:
                 metrics.UpstreamError(route.Image, ProxyErrorCodes.BackendUnreachable);
-                metrics.Request(route.Image, 502);
+                Answered(route.Image, instanceId, started, 502, result.ResponseBytes);
                 return Task.CompletedTask;
             case ForwardOutcome.ClientAborted:
                 // Nobody to answer; 499 as nginx logs it.
-                metrics.Request(route.Image, 499);
+                Answered(route.Image, instanceId, started, 499, result.ResponseBytes);
                 return Task.CompletedTask;
             case ForwardOutcome.ConnectFailed:
-                return AnswerAsync(http, route.Image, 502, ProxyErrorCodes.BackendUnreachable, $"no instance of image '{route.Image}' could be reached", request.Grpc, upstreamError: true);
+                return AnswerAsync(http, route.Image, instanceId, started, 502, ProxyErrorCodes.BackendUnreachable, $"no instance of image '{route.Image}' could be reached", request.Grpc, upstreamError: true);
             case ForwardOutcome.Timeout:
                 ForwarderLog.Timeout(logger, route.Image, _options.RequestTimeout.TotalMilliseconds);
-                return AnswerAsync(http, route.Image, 504, ProxyErrorCodes.BackendTimeout, $"the instance did not answer within {_options.RequestTimeout.TotalSeconds:0.###} s", request.Grpc, upstreamError: true);
+                return AnswerAsync(http, route.Image, instanceId, started, 504, ProxyErrorCodes.BackendTimeout, $"the instance did not answer within {_options.RequestTimeout.TotalSeconds:0.###} s", request.Grpc, upstreamError: true);
             case ForwardOutcome.RequestBodyFailed:
                 ForwarderLog.RequestBodyFailed(logger, route.Image, result.Error?.Message);
                 // Kestrel says why: 408 too slow, 413 too large, 400 malformed or cut short.
@@ -160,13 +169,14 @@ internal sealed class ProxyHandler(
                     StatusCodes.Status413PayloadTooLarge => (ProxyErrorCodes.PayloadTooLarge, "the request body is larger than this node accepts"),
                     _ => (ProxyErrorCodes.BadRequest, "the request body could not be read"),
                 };
-                return AnswerAsync(http, route.Image, status, code, detail, request.Grpc);
+                return AnswerAsync(http, route.Image, instanceId, started, status, code, detail, request.Grpc);
             case ForwardOutcome.RequestInvalid:
+                // Nothing reached an instance: the image counts it, no instance does.
                 ForwarderLog.RequestInvalid(logger, route.Image, result.Error?.Message);
-                return AnswerAsync(http, route.Image, 400, ProxyErrorCodes.BadRequest, "the request cannot be forwarded as sent", request.Grpc);
+                return AnswerAsync(http, route.Image, null, started, 400, ProxyErrorCodes.BadRequest, "the request cannot be forwarded as sent", request.Grpc);
             default:
                 ForwarderLog.UpstreamFailed(logger, route.Image, result.Error?.Message);
-                return AnswerAsync(http, route.Image, 502, ProxyErrorCodes.BackendUnreachable, "the instance closed the connection without a valid response", request.Grpc, upstreamError: true);
+                return AnswerAsync(http, route.Image, instanceId, started, 502, ProxyErrorCodes.BackendUnreachable, "the instance closed the connection without a valid response", request.Grpc, upstreamError: true);
         }
     }
 
@@ -187,14 +197,22 @@ internal sealed class ProxyHandler(
         }
     }
 
-    private Task AnswerAsync(HttpContext http, string image, int status, string code, string detail, bool grpc, bool upstreamError = false)
+    /// <summary>The node's own answer; <paramref name="instanceId"/> when the request was forwarded (or attempted) to one.</summary>
+    private async Task AnswerAsync(HttpContext http, string image, string? instanceId, long started, int status, string code, string detail, bool grpc, bool upstreamError = false)
     {
         if (upstreamError)
         {
             metrics.UpstreamError(image, code);
         }
+        var bytes = await ProxyErrorWriter.WriteAsync(http, status, code, detail, grpc);
+        Answered(image, instanceId, started, status, bytes);
+    }
+
+    /// <summary>The one place an answered request is counted: metrics and load reports alike, once.</summary>
+    private void Answered(string image, string? instanceId, long started, int status, long bytesSent)
+    {
         metrics.Request(image, status);
-        return ProxyErrorWriter.WriteAsync(http, status, code, detail, grpc);
+        recorder.Record(image, instanceId, status, bytesSent, time.GetElapsedTime(started));
     }
 
     /// <summary>PROTOCOL-HTTP2.md: gRPC requests are HTTP/2 with content-type application/grpc[+proto|+json...].</summary>

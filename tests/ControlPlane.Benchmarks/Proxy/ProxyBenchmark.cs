@@ -28,7 +28,8 @@ internal static class ProxyBenchmark
 #if DEBUG
         Console.Error.WriteLine("warning: a Debug build; benchmark with -c Release.");
 #endif
-        Console.WriteLine($"{settings.Command}{Environment.NewLine}{Environment.ProcessorCount} cores");
+        var load = ProcFs.LoadAverage();
+        Console.WriteLine($"{settings.Command}{Environment.NewLine}{Environment.ProcessorCount} cores, load average {load}");
         if (!HttpLoadTools.AreInstalled || !NginxServer.IsInstalled)
         {
             Console.Error.WriteLine("The proxy benchmark needs wrk, hey and nginx: apt-get install wrk hey nginx.");
@@ -105,7 +106,7 @@ internal static class ProxyBenchmark
                 }
             }
 
-            var results = new ProxyResults(peaks, atRate, rate, allocated, nginxVersion, loadTools);
+            var results = new ProxyResults(peaks, atRate, rate, allocated, nginxVersion, loadTools, load);
             var section = ProxyReport.Section(settings, DateTimeOffset.UtcNow, results);
             Console.WriteLine();
             Console.WriteLine(section);
@@ -154,4 +155,5 @@ internal sealed record ProxyResults(
     double Rate,
     IReadOnlyList<double> AllocatedPerRequest,
     string NginxVersion,
-    string LoadTools);
+    string LoadTools,
+    string LoadAverage);

@@ -28,7 +28,7 @@ internal static class ProxyReport
         var md = new StringBuilder();
         md.AppendLine(Heading).AppendLine();
         md.AppendLine(CultureInfo.InvariantCulture, $"`{s.Command}`").AppendLine();
-        md.AppendLine(BenchmarksDocument.MachineLine(date, r.NginxVersion, r.LoadTools));
+        md.AppendLine(BenchmarksDocument.MachineLine(date, r.NginxVersion, r.LoadTools) + $" Load average (1, 5, 15 min) at the start: {r.LoadAverage}.");
         md.AppendLine(CultureInfo.InvariantCulture,
             $"Each target warmed up for {s.Warmup.TotalSeconds:0} s, then {s.Rounds} alternating rounds of {s.Duration.TotalSeconds:0} s per load; medians. HTTP/1.1 keep-alive, {s.Connections} connections, a {s.BodyBytes}-byte response body.").AppendLine();
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using ControlPlane.Api.V1;
+using ControlPlane.Benchmarks.Fanout;
 using ControlPlane.Benchmarks.Measurement;
 using ControlPlane.Benchmarks.Reporting;
 using ControlPlane.Grpc;
@@ -27,7 +28,8 @@ internal static class RegistryBenchmark
 #if DEBUG
         Console.Error.WriteLine("warning: a Debug build; benchmark with -c Release.");
 #endif
-        Console.WriteLine($"{settings.Command}{Environment.NewLine}{Environment.ProcessorCount} cores");
+        var load = ProcFs.LoadAverage();
+        Console.WriteLine($"{settings.Command}{Environment.NewLine}{Environment.ProcessorCount} cores, load average {load}");
         var clock = Stopwatch.StartNew();
         try
         {
@@ -43,7 +45,7 @@ internal static class RegistryBenchmark
                 Console.WriteLine($"  registered {memory.Registered:N0} B, after one heartbeat each {memory.AfterOneRound:N0} B, after {memory.Rounds} {memory.AfterRounds:N0} B");
             }
 
-            var section = RegistryReport.Section(settings, DateTimeOffset.UtcNow, registrations, heartbeats, memory);
+            var section = RegistryReport.Section(settings, DateTimeOffset.UtcNow, load, registrations, heartbeats, memory);
             Console.WriteLine();
             Console.WriteLine(section);
             if (settings.Only is not null)

@@ -20,12 +20,12 @@ internal static class RegistryReport
     private const string OurClient = "our GrpcChannel";
     private const string LeanClient = "lean HTTP/2 client";
 
-    public static string Section(RegistrySettings s, DateTimeOffset date, Comparison? registrations, Comparison? heartbeats, MemoryPerInstance? memory)
+    public static string Section(RegistrySettings s, DateTimeOffset date, string loadAverage, Comparison? registrations, Comparison? heartbeats, MemoryPerInstance? memory)
     {
         var md = new StringBuilder();
         md.AppendLine(Heading).AppendLine();
         md.AppendLine(CultureInfo.InvariantCulture, $"`{s.Command}`").AppendLine();
-        md.AppendLine(BenchmarksDocument.MachineLine(date));
+        md.AppendLine(BenchmarksDocument.MachineLine(date) + $" Load average (1, 5, 15 min) at the start: {loadAverage}.");
         md.AppendLine(CultureInfo.InvariantCulture,
             $"Each target warmed up until steady, then {s.Rounds} alternating rounds of {s.Duration.TotalSeconds:0.#} s; medians. The load generator runs in the same process as the control plane.").AppendLine();
 

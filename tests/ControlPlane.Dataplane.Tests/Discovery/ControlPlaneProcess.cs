@@ -29,11 +29,19 @@ public sealed class ControlPlaneProcess : IAsyncDisposable
 
     public HttpClient Client { get; }
 
-    public static async Task<ControlPlaneProcess> StartAsync()
+    /// <param name="time">The control plane's clock (the system's by default).</param>
+    public static async Task<ControlPlaneProcess> StartAsync(TimeProvider? time = null)
     {
         var app = ControlPlaneHost.Build(
             ["--ControlPlane:GrpcPort=0", "--ControlPlane:HttpPort=0", "--ControlPlane:BindAddress=127.0.0.1", "--Logging:Console:LogLevel:Default=None"],
-            builder => builder.Logging.ClearProviders());
+            builder =>
+            {
+                builder.Logging.ClearProviders();
+                if (time is not null)
+                {
+                    builder.Services.AddSingleton(time);
+                }
+            });
         await app.StartAsync().DefaultTimeout();
         return new ControlPlaneProcess(app);
     }

@@ -31,12 +31,15 @@ internal sealed class ControlPlaneFixture : IAsyncDisposable
 
     public static Task<ControlPlaneFixture> StartAsync(params string[] args) => StartAsync(null, args);
 
-    public static Task<ControlPlaneFixture> StartWithStoreAsync(Storage.IRegistryStore store, params string[] args) =>
+    public static Task<ControlPlaneFixture> StartWithStoreAsync(Server.Storage.IRegistryStore store, params string[] args) =>
         StartAsync(services => services.AddSingleton(store), args);
 
     /// <summary>The host with this platform token, as if PLATFORM_TOKEN held it (without touching the process environment).</summary>
     public static Task<ControlPlaneFixture> StartWithTokenAsync(string token, params string[] args) =>
         StartAsync(services => services.AddSingleton(Server.Auth.PlatformToken.FromValue(token)), args);
+
+    /// <summary>The host with services of the test's (a clock, a store ...) registered before the host's own.</summary>
+    public static Task<ControlPlaneFixture> StartWithServicesAsync(Action<IServiceCollection> services, params string[] args) => StartAsync(services, args);
 
     private static async Task<ControlPlaneFixture> StartAsync(Action<IServiceCollection>? services, string[] args)
     {

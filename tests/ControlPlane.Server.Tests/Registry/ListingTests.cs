@@ -79,14 +79,14 @@ public sealed class ListingTests
         await bed.Registry.DrainAsync(new DrainInstanceRequest { InstanceId = "i0" });
         await bed.Registry.DrainAsync(new DrainInstanceRequest { InstanceId = "i0" });
         await bed.Registry.DrainAsync(new DrainInstanceRequest { InstanceId = "i1" });
-        Assert.Equal(new Storage.RegistryCounts(3, 2, 0), await bed.Store.CountAsync());
+        Assert.Equal(new Server.Storage.RegistryCounts(3, 2, 0), await bed.Store.CountAsync());
 
         bed.Clock.Advance(10); // i0 (draining) expires
-        Assert.Equal(new Storage.RegistryCounts(3, 1, 1), await bed.Store.CountAsync());
+        Assert.Equal(new Server.Storage.RegistryCounts(3, 1, 1), await bed.Store.CountAsync());
         await bed.Registry.DeregisterAsync(new DeregisterRequest { InstanceId = "i1" });
         await bed.Registry.DeregisterAsync(new DeregisterRequest { InstanceId = "i0" });
-        Assert.Equal(new Storage.RegistryCounts(3, 0, 0), await bed.Store.CountAsync());
+        Assert.Equal(new Server.Storage.RegistryCounts(3, 0, 0), await bed.Store.CountAsync());
         await bed.RegisterAsync(RegistryTestBed.Instance("i0", ttl: 10));
-        Assert.Equal(new Storage.RegistryCounts(4, 0, 0), await bed.Store.CountAsync());
+        Assert.Equal(new Server.Storage.RegistryCounts(4, 0, 0), await bed.Store.CountAsync());
     }
 }

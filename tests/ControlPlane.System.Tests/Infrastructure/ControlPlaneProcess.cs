@@ -1,3 +1,4 @@
+using ControlPlane.TestCommon;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;

@@ -1,3 +1,4 @@
+using ControlPlane.TestCommon;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 

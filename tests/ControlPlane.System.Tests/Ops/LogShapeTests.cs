@@ -1,3 +1,4 @@
+using ControlPlane.TestCommon;
 using System.Net;
 using System.Text.Json;
 using ControlPlane.System.Tests.Infrastructure;

@@ -1,3 +1,4 @@
+using ControlPlane.TestCommon;
 using System.Net;
 using ControlPlane.System.Tests.Infrastructure;
 

@@ -1,0 +1,100 @@
+using ControlPlane.Api.V1;
+using ControlPlane.Grpc;
+using ControlPlane.Grpc.Server;
+using ControlPlane.Server.Discovery.Streams;
+using Google.Protobuf.WellKnownTypes;
+
+namespace ControlPlane.Server.Stats;
+
+/// <summary>
+/// controlplane.v1.LoadReportService (dataplane_only: the dataplane token interceptor guards it).
+/// Each report is validated whole, then applied to the store exactly once per (node, epoch,
+/// sequence), and answered with the epoch's last accepted sequence, in order, one answer per report.
+/// A stopping replica ends its streams at once with UNAVAILABLE (shutting_down), so nodes resend
+/// their unacknowledged reports to another replica instead of holding the shutdown.
+/// </summary>
+internal sealed class LoadReportService(
+    ILoadStore store, StatsOptions options, StatsMetrics metrics, TimeProvider time, ILogger<LoadReportService> logger, string controlPlaneId, IHostApplicationLifetime? lifetime)
+{
+    public async Task ReportLoad(IAsyncStreamReader<ReportLoadRequest> requestStream, IServerStreamWriter<ReportLoadResponse> responseStream, ServerCallContext context)
+    {
+        var stopping = lifetime?.ApplicationStopping ?? CancellationToken.None;
+        using var call = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, stopping);
+        metrics.StreamOpened();
+        try
+        {
+            await RunAsync(requestStream, responseStream, context.Peer, call.Token);
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested && !context.CancellationToken.IsCancellationRequested)
+        {
+            throw RpcErrors.Exception(StatusCode.Unavailable, "shutting_down", "the control plane is shutting down; resend unacknowledged reports to another replica");
+        }
+        finally
+        {
+            metrics.StreamClosed();
+        }
+    }
+
+    private async Task RunAsync(IAsyncStreamReader<ReportLoadRequest> requests, IServerStreamWriter<ReportLoadResponse> responses, string peer, CancellationToken cancellationToken)
+    {
+        if (!await requests.MoveNext(cancellationToken))
+        {
+            return;
+        }
+        Node node;
+        try
+        {
+            node = NodeIdentity.Validate(requests.Current.Node);
+        }
+        catch (RpcException ex)
+        {
+            Refused(ex, "(unidentified)", peer);
+            throw;
+        }
+        var first = true;
+        do
+        {
+            var report = requests.Current;
+            LoadBatch batch;
+            try
+            {
+                NodeIdentity.CheckSame(report.Node, node);
+                batch = LoadReportValidator.Validate(report, options);
+            }
+            catch (RpcException ex)
+            {
+                // Nothing of this report was counted; the node learns why from the status.
+                Refused(ex, node.Id, peer);
+                throw;
+            }
+            var result = await store.ApplyAsync(new ReportKey(node.Id, report.Epoch), report.Sequence, batch, time.GetUtcNow(), cancellationToken);
+            metrics.Report(result.Disposition, batch.Requests);
+            switch (result.Disposition)
+            {
+                case ReportDisposition.Accepted:
+                    StatsLog.Accepted(logger, node.Id, report.Epoch, report.Sequence, batch.Requests, batch.Images.Count);
+                    break;
+                case ReportDisposition.Duplicate:
+                    StatsLog.Duplicate(logger, node.Id, report.Epoch, report.Sequence, result.LastAccepted);
+                    break;
+                default:
+                    StatsLog.Gap(logger, node.Id, report.Epoch, report.Sequence, result.LastAccepted);
+                    break;
+            }
+            var response = new ReportLoadResponse { Epoch = report.Epoch, AckedSequence = result.LastAccepted, ControlPlaneId = controlPlaneId };
+            if (first && options.ReportInterval is { } interval)
+            {
+                response.ReportInterval = Duration.FromTimeSpan(interval);
+            }
+            first = false;
+            await responses.WriteAsync(response, cancellationToken);
+        }
+        while (await requests.MoveNext(cancellationToken));
+    }
+
+    private void Refused(RpcException ex, string nodeId, string peer)
+    {
+        metrics.Invalid();
+        StatsLog.Invalid(logger, nodeId, peer, ex.Status.Detail);
+    }
+}

@@ -1,0 +1,125 @@
+using ControlPlane.Server.Auth;
+using StackExchange.Redis;
+
+namespace ControlPlane.Server.Storage.Redis;
+
+/// <summary>
+/// The one multiplexed connection both Redis stores share, and the one place where Redis failures
+/// become <see cref="StoreUnavailableException"/>: connection lost, timeouts, and the server
+/// answers that mean "not now" (loading, busy, read-only replica, out of memory, auth refused).
+/// It reconnects by itself; until then every call fails fast.
+/// </summary>
+internal sealed class RedisConnection : IDisposable
+{
+    // Server errors that say the server cannot do the work now, not that the request is wrong.
+    private static readonly string[] UnavailableReplies = ["LOADING", "BUSY", "MASTERDOWN", "READONLY", "NOREPLICAS", "OOM", "NOAUTH", "WRONGPASS", "NOPERM", "CLUSTERDOWN", "TRYAGAIN"];
+
+    private readonly ConnectionMultiplexer _multiplexer;
+    private readonly ILogger _logger;
+    private readonly TimeSpan _commandTimeout;
+
+    private RedisConnection(ConnectionMultiplexer multiplexer, string keyPrefix, TimeSpan commandTimeout, ILogger logger)
+    {
+        _multiplexer = multiplexer;
+        _logger = logger;
+        _commandTimeout = commandTimeout;
+        KeyPrefix = keyPrefix;
+        Database = multiplexer.GetDatabase();
+        _multiplexer.ConnectionFailed += OnConnectionFailed;
+        _multiplexer.ConnectionRestored += OnConnectionRestored;
+    }
+
+    /// <summary>Put before every key (see <see cref="RedisStoreOptions.KeyPrefix"/>).</summary>
+    public string KeyPrefix { get; }
+
+    public IDatabase Database { get; }
+
+    /// <summary>
+    /// Connects (or keeps trying in the background: a Redis that is down at start-up makes the
+    /// server not ready, not fail). The password is read from <see cref="RedisStoreOptions.PasswordVariable"/>
+    /// or the file named by <see cref="RedisStoreOptions.PasswordFileVariable"/>.
+    /// </summary>
+    public static RedisConnection Connect(RedisStoreOptions options, ILogger logger, Func<string, string?>? getVariable = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(logger);
+        var url = RedisUrl.Parse(options.Url);
+        var (password, source) = SecretSource.Read(RedisStoreOptions.PasswordVariable, RedisStoreOptions.PasswordFileVariable, getVariable);
+        var configuration = new ConfigurationOptions
+        {
+            AbortOnConnectFail = false,
+            DefaultDatabase = url.Database,
+            Ssl = url.Tls,
+            SslHost = url.Tls ? url.Host : null,
+            Password = string.IsNullOrEmpty(password) ? null : password,
+            ConnectTimeout = (int)options.ConnectTimeout.TotalMilliseconds,
+            SyncTimeout = (int)options.CommandTimeout.TotalMilliseconds,
+            ResponseTimeout = (int)options.CommandTimeout.TotalMilliseconds,
+            ClientName = "controlplane",
+        };
+        configuration.EndPoints.Add(url.Host, url.Port);
+        if (url.Tls && !string.IsNullOrEmpty(options.TlsCaFile))
+        {
+            configuration.CertificateValidation += RedisTls.TrustOnly(options.TlsCaFile);
+        }
+        RedisStoreLog.Connecting(logger, url.ToString(), options.KeyPrefix, string.IsNullOrEmpty(password) ? "none" : source);
+        return new RedisConnection(ConnectionMultiplexer.Connect(configuration), options.KeyPrefix, options.CommandTimeout, logger);
+    }
+
+    /// <summary>Runs a script; Redis failures that mean "unavailable" become <see cref="StoreUnavailableException"/>.</summary>
+    public Task<RedisResult> EvaluateAsync(RedisScript script, RedisValue[] arguments, CancellationToken cancellationToken) =>
+        RunAsync(db => script.EvaluateAsync(db, arguments), cancellationToken);
+
+    /// <summary>
+    /// Runs one call, waiting at most the command timeout: this client version never times out an
+    /// asynchronous command itself, so a Redis that hangs (paused, swapping) would hang the caller.
+    /// The client takes no cancellation token either. A caller that stops waiting (timeout or
+    /// cancellation) does not stop the command, which may still run, as any request already sent may.
+    /// </summary>
+    public async Task<T> RunAsync<T>(Func<IDatabase, Task<T>> call, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(call);
+        try
+        {
+            return await call(Database).WaitAsync(_commandTimeout, cancellationToken);
+        }
+        catch (Exception ex) when (IsUnavailable(ex))
+        {
+            throw new StoreUnavailableException("Redis is unavailable: " + ex.Message, ex);
+        }
+    }
+
+    public static bool IsUnavailable(Exception ex) => ex switch
+    {
+        RedisConnectionException or TimeoutException or ObjectDisposedException => true,
+        RedisServerException server => UnavailableReplies.Any(r => server.Message.StartsWith(r, StringComparison.Ordinal)),
+        _ => false,
+    };
+
+    private void OnConnectionFailed(object? sender, ConnectionFailedEventArgs e)
+    {
+        // The subscription connection fails and returns with the interactive one: log the outage once.
+        if (e.ConnectionType == ConnectionType.Interactive)
+        {
+            RedisStoreLog.ConnectionLost(_logger, e.EndPoint?.ToString() ?? "?", e.FailureType.ToString());
+        }
+    }
+
+    private void OnConnectionRestored(object? sender, ConnectionFailedEventArgs e)
+    {
+        if (e.ConnectionType == ConnectionType.Interactive)
+        {
+            RedisStoreLog.ConnectionRestored(_logger, e.EndPoint?.ToString() ?? "?");
+        }
+    }
+
+    public void Dispose()
+    {
+        _multiplexer.ConnectionFailed -= OnConnectionFailed;
+        _multiplexer.ConnectionRestored -= OnConnectionRestored;
+        // Close(true), what Dispose does by default, waits out the connect timeout in this client
+        // version (5 s per shutdown); by now the host has drained its calls, so nothing is lost.
+        _multiplexer.Close(allowCommandsToComplete: false);
+        _multiplexer.Dispose();
+    }
+}

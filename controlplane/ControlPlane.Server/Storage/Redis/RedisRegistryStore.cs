@@ -1,0 +1,212 @@
+using System.Globalization;
+using StackExchange.Redis;
+using static ControlPlane.Server.Storage.Redis.RedisInstanceRecords;
+
+namespace ControlPlane.Server.Storage.Redis;
+
+/// <summary>
+/// The registry on Redis (scale-out), with the embedded store's semantics: every change is one Lua
+/// script (Scripts/), so the duplicate-id and port-conflict guards, renewals, expiry and removal
+/// are atomic across every control plane sharing the Redis. Keys (under the configured prefix):
+/// <c>inst:{id}</c> (hash), <c>svc:{name}:instances</c> and <c>img:{image}:instances</c> (sets),
+/// <c>inst_expiry</c> (zset by deadline), <c>inst_expired</c> (zset by expiry time),
+/// <c>inst_endpoints</c> (hash HOST:port → id), <c>inst_draining</c> (set), <c>instances</c>
+/// (zset of ids, for ordered listing). Times are kept as unix milliseconds.
+/// </summary>
+internal sealed class RedisRegistryStore : IRegistryStore
+{
+    /// <summary>Ids per script call when expiring or listing everything: bounds how long one script holds Redis.</summary>
+    internal const int BatchSize = 1000;
+
+    private readonly RedisConnection _redis;
+    private readonly RedisValue _prefix;
+
+    public RedisRegistryStore(RedisConnection redis)
+    {
+        ArgumentNullException.ThrowIfNull(redis);
+        _redis = redis;
+        _prefix = redis.KeyPrefix;
+    }
+
+    public async ValueTask<RegisterOutcome> RegisterAsync(InstanceSpec spec, DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        var reply = (RedisResult[])(await _redis.EvaluateAsync(RedisScripts.Register,
+        [
+            _prefix, spec.InstanceId, spec.Name, spec.Image, spec.Host, spec.Port, spec.Region, spec.MetadataBytes.ToByteArray(),
+            spec.TtlSeconds, ToUnixMilliseconds(now), EndpointField(spec.Host, spec.Port),
+        ], cancellationToken))!;
+        var record = Parse(reply[1]);
+        return (string?)reply[0] switch
+        {
+            "created" => new RegisterOutcome(RegisterResult.Created, record, null),
+            "updated" => new RegisterOutcome(RegisterResult.Updated, record, null),
+            "duplicate_instance_id" => new RegisterOutcome(RegisterResult.DuplicateInstanceId, null, record),
+            "port_conflict" => new RegisterOutcome(RegisterResult.PortConflict, null, record),
+            var other => throw new InvalidDataException($"register.lua answered '{other}'."),
+        };
+    }
+
+    public async ValueTask<RenewOutcome[]> RenewAsync(IReadOnlyList<string> instanceIds, int ttlSeconds, DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(instanceIds);
+        if (instanceIds.Count == 0)
+        {
+            return [];
+        }
+        // One script call for the whole heartbeat message (up to 1000 ids): one round trip.
+        var arguments = new RedisValue[3 + instanceIds.Count];
+        arguments[0] = _prefix;
+        arguments[1] = ToUnixMilliseconds(now);
+        arguments[2] = Math.Max(ttlSeconds, 0);
+        for (var i = 0; i < instanceIds.Count; i++)
+        {
+            arguments[3 + i] = instanceIds[i];
+        }
+        var reply = (RedisResult[])(await _redis.EvaluateAsync(RedisScripts.Renew, arguments, cancellationToken))!;
+        var outcomes = new RenewOutcome[instanceIds.Count];
+        for (var i = 0; i < outcomes.Length; i++)
+        {
+            var state = (int)reply[3 * i];
+            outcomes[i] = state == 0
+                ? new RenewOutcome(RenewResult.NotFound, InstanceStatus.Expired, 0, default)
+                : new RenewOutcome(
+                    RenewResult.Renewed,
+                    state == 2 ? InstanceStatus.Draining : InstanceStatus.Healthy,
+                    (int)reply[(3 * i) + 1],
+                    FromUnixMilliseconds((long)reply[(3 * i) + 2]));
+        }
+        return outcomes;
+    }
+
+    public async ValueTask<InstanceRecord?> DeregisterAsync(string instanceId, CancellationToken cancellationToken = default) =>
+        Parse(await _redis.EvaluateAsync(RedisScripts.Deregister, [_prefix, instanceId], cancellationToken));
+
+    public async ValueTask<InstanceRecord?> SetDrainingAsync(string instanceId, bool draining, CancellationToken cancellationToken = default) =>
+        Parse(await _redis.EvaluateAsync(RedisScripts.SetDraining, [_prefix, instanceId, draining ? "1" : "0"], cancellationToken));
+
+    public async ValueTask<InstanceRecord?> GetAsync(string instanceId, CancellationToken cancellationToken = default)
+    {
+        var reply = (RedisResult[])(await _redis.EvaluateAsync(RedisScripts.Get, [_prefix, instanceId], cancellationToken))!;
+        return Parse(reply[0]);
+    }
+
+    public async ValueTask<IReadOnlyList<InstanceRecord>> ListAsync(InstanceQuery query, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        if (query.Limit <= 0)
+        {
+            return [];
+        }
+        if (query.Image is null && query.Name is null)
+        {
+            return await ListAllAsync(query, cancellationToken);
+        }
+        // A service's or an image's instances: read them all at one moment, then filter and order here.
+        RedisValue[] arguments = query.Image is not null ? [_prefix, "img", query.Image] : [_prefix, "svc", query.Name];
+        var records = ParseMany(await _redis.EvaluateAsync(RedisScripts.ListIndex, arguments, cancellationToken));
+        records.RemoveAll(r => !Matches(query, r));
+        records.Sort(static (a, b) => string.CompareOrdinal(a.InstanceId, b.InstanceId));
+        if (records.Count > query.Limit)
+        {
+            records.RemoveRange(query.Limit, records.Count - query.Limit);
+        }
+        return records;
+    }
+
+    /// <summary>Every instance in id order, a batch per script call, until the page is full.</summary>
+    private async Task<IReadOnlyList<InstanceRecord>> ListAllAsync(InstanceQuery query, CancellationToken cancellationToken)
+    {
+        var matches = new List<InstanceRecord>();
+        var from = query.AfterInstanceId is null ? "-" : "(" + query.AfterInstanceId;
+        var batch = (int)Math.Min(query.Limit, BatchSize);
+        while (true)
+        {
+            var reply = (RedisResult[])(await _redis.EvaluateAsync(RedisScripts.ListAll, [_prefix, from, batch], cancellationToken))!;
+            foreach (var record in ParseMany(reply[2]))
+            {
+                if (Matches(query, record))
+                {
+                    matches.Add(record);
+                    if (matches.Count == query.Limit)
+                    {
+                        return matches;
+                    }
+                }
+            }
+            if ((int)reply[0] < batch)
+            {
+                return matches;
+            }
+            from = "(" + (string?)reply[1];
+            // A filtered listing may skip many: read bigger batches after the first.
+            batch = BatchSize;
+        }
+    }
+
+    private static bool Matches(InstanceQuery query, InstanceRecord record) =>
+        (query.Name is null || record.Spec.Name == query.Name)
+        && (query.Image is null || record.Spec.Image == query.Image)
+        && (query.Status is null || record.Status == query.Status)
+        && (query.AfterInstanceId is null || string.CompareOrdinal(record.InstanceId, query.AfterInstanceId) > 0);
+
+    public async ValueTask<ExpiryScan> ScanExpiryAsync(DateTimeOffset now, TimeSpan retention, int limit, CancellationToken cancellationToken = default)
+    {
+        var reply = (RedisResult[])(await _redis.EvaluateAsync(RedisScripts.ScanExpiry, [_prefix, ToUnixMilliseconds(now), Math.Max(limit, 0)], cancellationToken))!;
+        var overdue = ((RedisResult[])reply[0]!).Select(r => (string)r!).ToArray();
+        DateTimeOffset? next = reply[2].IsNull ? null : FromUnixMilliseconds(Score(reply[2]));
+        if (!reply[3].IsNull)
+        {
+            var removal = FromUnixMilliseconds(Score(reply[3])) + retention;
+            next = next is null || removal < next ? removal : next;
+        }
+        return new ExpiryScan(overdue, (int)reply[1], next);
+    }
+
+    public async ValueTask<IReadOnlyList<InstanceRecord>> ExpireAsync(IReadOnlyList<string> instanceIds, DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(instanceIds);
+        var expired = new List<InstanceRecord>();
+        // A pass may expire many ids: batches keep each script short (every instance is still expired atomically).
+        foreach (var chunk in instanceIds.Chunk(BatchSize))
+        {
+            var arguments = new RedisValue[2 + chunk.Length];
+            arguments[0] = _prefix;
+            arguments[1] = ToUnixMilliseconds(now);
+            for (var i = 0; i < chunk.Length; i++)
+            {
+                arguments[2 + i] = chunk[i];
+            }
+            expired.AddRange(ParseMany(await _redis.EvaluateAsync(RedisScripts.Expire, arguments, cancellationToken)));
+        }
+        return expired;
+    }
+
+    public async ValueTask<IReadOnlyList<InstanceRecord>> RemoveExpiredAsync(DateTimeOffset now, TimeSpan retention, CancellationToken cancellationToken = default)
+    {
+        var cutoff = ToUnixMilliseconds(now - retention);
+        var removed = new List<InstanceRecord>();
+        while (true)
+        {
+            var reply = (RedisResult[])(await _redis.EvaluateAsync(RedisScripts.RemoveExpired, [_prefix, cutoff, BatchSize], cancellationToken))!;
+            removed.AddRange(ParseMany(reply[1]));
+            if ((int)reply[0] < BatchSize)
+            {
+                return removed;
+            }
+        }
+    }
+
+    public async ValueTask<RegistryCounts> CountAsync(CancellationToken cancellationToken = default)
+    {
+        var reply = (RedisResult[])(await _redis.EvaluateAsync(RedisScripts.Count, [_prefix], cancellationToken))!;
+        int live = (int)reply[0], draining = (int)reply[1], expired = (int)reply[2];
+        return new RegistryCounts(live - draining, draining, expired);
+    }
+
+    public async ValueTask PingAsync(CancellationToken cancellationToken = default) =>
+        await _redis.RunAsync(db => db.PingAsync(), cancellationToken);
+
+    // Sorted-set scores come back as text ("1767225630000"); they are whole milliseconds.
+    private static long Score(RedisResult score) => (long)double.Parse((string)score!, NumberStyles.Float, CultureInfo.InvariantCulture);
+}

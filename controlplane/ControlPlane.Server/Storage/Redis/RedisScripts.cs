@@ -1,0 +1,38 @@
+namespace ControlPlane.Server.Storage.Redis;
+
+/// <summary>
+/// The Lua scripts (embedded from Scripts/*.lua), each with its prelude prepended: the registry's
+/// key layout and record shape (_registry.lua), or the policies' (_policy.lua). Every change that
+/// spans keys is one script, so Redis runs it atomically.
+/// </summary>
+internal static class RedisScripts
+{
+    public static readonly RedisScript Register = Registry("register");
+    public static readonly RedisScript Renew = Registry("renew");
+    public static readonly RedisScript Deregister = Registry("deregister");
+    public static readonly RedisScript SetDraining = Registry("set_draining");
+    public static readonly RedisScript Get = Registry("get");
+    public static readonly RedisScript ListIndex = Registry("list_index");
+    public static readonly RedisScript ListAll = Registry("list_all");
+    public static readonly RedisScript ScanExpiry = Registry("scan_expiry");
+    public static readonly RedisScript Expire = Registry("expire");
+    public static readonly RedisScript RemoveExpired = Registry("remove_expired");
+    public static readonly RedisScript Count = Registry("count");
+
+    public static readonly RedisScript SetPolicy = Policy("set_policy");
+    public static readonly RedisScript DeletePolicy = Policy("delete_policy");
+    public static readonly RedisScript ListPolicies = Policy("list_policies");
+
+    private static RedisScript Registry(string name) => new(name, Read("_registry") + "\n" + Read(name));
+
+    private static RedisScript Policy(string name) => new(name, Read("_policy") + "\n" + Read(name));
+
+    private static string Read(string name)
+    {
+        var resource = $"{typeof(RedisScripts).Namespace}.Scripts.{name}.lua";
+        using var stream = typeof(RedisScripts).Assembly.GetManifestResourceStream(resource)
+            ?? throw new InvalidOperationException($"Embedded script {resource} is missing.");
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
+    }
+}

@@ -1,0 +1,13 @@
+namespace ControlPlane.Server.Storage.Redis;
+
+internal static partial class RedisStoreLog
+{
+    [LoggerMessage(EventId = 8002, Level = LogLevel.Information, Message = "Redis store at {Url}, key prefix '{KeyPrefix}', password from {PasswordSource}")]
+    public static partial void Connecting(ILogger logger, string url, string keyPrefix, string passwordSource);
+
+    [LoggerMessage(EventId = 8003, Level = LogLevel.Warning, Message = "Lost the Redis connection to {EndPoint} ({FailureType}); the store is unavailable until it returns")]
+    public static partial void ConnectionLost(ILogger logger, string endPoint, string failureType);
+
+    [LoggerMessage(EventId = 8004, Level = LogLevel.Information, Message = "Redis connection to {EndPoint} restored")]
+    public static partial void ConnectionRestored(ILogger logger, string endPoint);
+}

@@ -1,0 +1,44 @@
+-- Prepended to every registry script (RedisScripts): the key layout under the prefix ARGV[1],
+-- and the record shape that RedisInstanceRecords parses. Times are unix milliseconds.
+-- The scripts derive per-instance index keys (svc:, img:) from the record they read, so they
+-- need a single Redis (or a replicated primary), not Redis Cluster.
+local P = ARGV[1]
+local EXPIRY = P .. 'inst_expiry'        -- ZSET id -> lease deadline; live instances only
+local EXPIRED = P .. 'inst_expired'      -- ZSET id -> expiry time; expired instances kept for retention
+local ENDPOINTS = P .. 'inst_endpoints'  -- HASH HOST:port -> id of the live instance holding it
+local DRAINING = P .. 'inst_draining'    -- SET of draining ids
+local ALL = P .. 'instances'             -- ZSET of every id, score 0: ordered listing by id
+
+local function inst_key(id) return P .. 'inst:' .. id end
+local function svc_key(name) return P .. 'svc:' .. name .. ':instances' end
+local function img_key(image) return P .. 'img:' .. image .. ':instances' end
+
+local FIELDS = { 'instance_id', 'name', 'image', 'host', 'port', 'region', 'metadata', 'ttl_seconds',
+  'status', 'registered_at', 'last_heartbeat', 'expires_at', 'expired_at' }
+local STATUS = 9
+
+-- The record of id in FIELDS order (expired_at is nil while live), or false when there is none.
+local function read(id)
+  local r = redis.call('HMGET', inst_key(id), unpack(FIELDS))
+  if not r[1] then return false end
+  return r
+end
+
+-- Frees endpoint only if id holds it: another instance may have taken it since id let it go.
+local function release_endpoint(id, endpoint)
+  if endpoint and redis.call('HGET', ENDPOINTS, endpoint) == id then
+    redis.call('HDEL', ENDPOINTS, endpoint)
+  end
+end
+
+-- Removes every trace of id (record r): its record, its indexes, its lease or retention entry.
+local function forget(id, r)
+  release_endpoint(id, redis.call('HGET', inst_key(id), 'endpoint'))
+  redis.call('ZREM', EXPIRY, id)
+  redis.call('ZREM', EXPIRED, id)
+  redis.call('SREM', DRAINING, id)
+  redis.call('SREM', svc_key(r[2]), id)
+  redis.call('SREM', img_key(r[3]), id)
+  redis.call('ZREM', ALL, id)
+  redis.call('DEL', inst_key(id))
+end

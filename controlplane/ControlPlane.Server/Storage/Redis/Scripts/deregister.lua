@@ -1,0 +1,6 @@
+-- ARGV: prefix, id. Returns the removed record, or nil when there was none.
+local id = ARGV[2]
+local r = read(id)
+if not r then return false end
+forget(id, r)
+return r

@@ -1,0 +1,35 @@
+using ControlPlane.Server.Policies;
+using ControlPlane.Server.Storage.Redis;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace ControlPlane.Server.Storage;
+
+public static class StorageServiceCollectionExtensions
+{
+    /// <summary>
+    /// The stores <c>ControlPlane:Store:Kind</c> selects: <c>memory</c> (default) leaves the embedded
+    /// stores to AddRegistry and AddPolicies; <c>redis</c> registers the Redis registry and policy
+    /// stores on one shared connection. Call before AddRegistry/AddPolicies. Stores registered
+    /// earlier (tests) win. A bad kind or Redis URL fails here, at start-up, not on the first call.
+    /// </summary>
+    public static IServiceCollection AddStores(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+        var options = configuration.GetSection(StoreOptions.Section).Get<StoreOptions>() ?? new StoreOptions();
+        switch (options.Kind.Trim().ToLowerInvariant())
+        {
+            case StoreOptions.Memory:
+                return services;
+            case StoreOptions.Redis:
+                var redis = configuration.GetSection(RedisStoreOptions.Section).Get<RedisStoreOptions>() ?? new RedisStoreOptions();
+                RedisUrl.Parse(redis.Url);
+                services.TryAddSingleton(sp => RedisConnection.Connect(redis, sp.GetRequiredService<ILogger<RedisConnection>>()));
+                services.TryAddSingleton<IRegistryStore>(sp => new RedisRegistryStore(sp.GetRequiredService<RedisConnection>()));
+                services.TryAddSingleton<IPolicyStore>(sp => new RedisPolicyStore(sp.GetRequiredService<RedisConnection>(), redis.MaxPolicyChangesPerImage));
+                return services;
+            default:
+                throw new InvalidOperationException($"{StoreOptions.Section}:Kind is '{options.Kind}'; expected '{StoreOptions.Memory}' or '{StoreOptions.Redis}'.");
+        }
+    }
+}

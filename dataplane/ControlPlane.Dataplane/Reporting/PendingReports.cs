@@ -1,0 +1,211 @@
+using ControlPlane.Api.V1;
+using Google.Protobuf.WellKnownTypes;
+
+namespace ControlPlane.Dataplane.Reporting;
+
+/// <summary>
+/// The node's side of load_report.proto's exactly-once rules: the epoch, the sequence, and every
+/// report not yet acknowledged, in order, persisted after each change (when a store is given) so a
+/// restarted node resends them under the same epoch. Sent one at a time, oldest first
+/// (<see cref="TakeOldest"/>), so an answer always concerns the report in flight.
+/// </summary>
+internal sealed class PendingReports
+{
+    private readonly Lock _lock = new();
+    private readonly List<Entry> _reports = [];
+    private readonly ReportStateStore? _store;
+    private readonly int _maxPending;
+    private readonly Action<Exception> _persistFailed;
+    private TaskCompletionSource _changed = NewSignal();
+
+    public PendingReports(string epoch, ulong lastSequence, IEnumerable<ReportLoadRequest> pending, int maxPending, ReportStateStore? store, Action<Exception> persistFailed)
+    {
+        Epoch = epoch;
+        LastSequence = lastSequence;
+        _maxPending = maxPending;
+        _store = store;
+        _persistFailed = persistFailed;
+        // Reports read back from disk may have reached a control plane before the restart: never merge into them.
+        _reports.AddRange(pending.Select(p => new Entry(p) { Sent = true }));
+    }
+
+    /// <summary>The current sequence space.</summary>
+    public string Epoch { get; private set; }
+
+    /// <summary>The last sequence assigned in <see cref="Epoch"/> (0: none).</summary>
+    public ulong LastSequence { get; private set; }
+
+    /// <summary>The highest sequence the control plane acknowledged in <see cref="Epoch"/> since this process started (0: none).</summary>
+    public ulong LastAcknowledged { get; private set; }
+
+    public int Count
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _reports.Count;
+            }
+        }
+    }
+
+    /// <summary>Completes at the next change (a report added, acknowledged or renumbered); take it before looking.</summary>
+    public Task Changed
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _changed.Task;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Adds an interval's counts as the next report, or, with <see cref="ReportingOptions.MaxPendingReports"/>
+    /// reached, merges them into the newest report that has not been sent. An interval without
+    /// traffic takes no sequence.
+    /// </summary>
+    public void Add(List<ImageLoad> images, DateTimeOffset start, DateTimeOffset end)
+    {
+        if (images.Count == 0)
+        {
+            return;
+        }
+        lock (_lock)
+        {
+            if (_reports.Count >= _maxPending && _reports[^1] is { Sent: false } newest)
+            {
+                ReportMerge.Into(newest.Report, images, end);
+            }
+            else
+            {
+                var report = new ReportLoadRequest
+                {
+                    Epoch = Epoch,
+                    Sequence = ++LastSequence,
+                    IntervalStart = Timestamp.FromDateTimeOffset(start),
+                    IntervalEnd = Timestamp.FromDateTimeOffset(end),
+                };
+                report.Images.AddRange(images);
+                _reports.Add(new Entry(report));
+            }
+            ChangedLocked();
+        }
+    }
+
+    /// <summary>The oldest unacknowledged report, marked as sent (nothing is merged into it any more); null when none.</summary>
+    public ReportLoadRequest? TakeOldest()
+    {
+        lock (_lock)
+        {
+            if (_reports.Count == 0)
+            {
+                return null;
+            }
+            _reports[0].Sent = true;
+            return _reports[0].Report;
+        }
+    }
+
+    /// <summary>
+    /// Applies an answer to the report <paramref name="inFlight"/>: forgets every report up to
+    /// <paramref name="acked"/>. When the control plane answers below the report before the one in
+    /// flight, it no longer knows this epoch's reports up to there, which the node has forgotten
+    /// (they were acknowledged): the gap cannot be filled, so the kept reports move to a new epoch,
+    /// numbered from 1 (load_report.proto).
+    /// </summary>
+    public AckOutcome Acknowledge(string epoch, ulong acked, ulong inFlight)
+    {
+        lock (_lock)
+        {
+            if (epoch != Epoch)
+            {
+                return AckOutcome.Ignored; // about an epoch the node has left
+            }
+            if (acked >= inFlight)
+            {
+                // Beyond what this process assigned (a state file restored from an older copy): the
+                // control plane counted those sequences already, so new reports must come after them.
+                LastSequence = Math.Max(LastSequence, acked);
+                LastAcknowledged = Math.Max(LastAcknowledged, acked);
+                _reports.RemoveAll(r => r.Report.Sequence <= acked);
+                ChangedLocked();
+                return AckOutcome.Progress;
+            }
+            if (acked + 1 == inFlight)
+            {
+                return AckOutcome.Wait; // an answer sent before the report arrived (e.g. an interval change)
+            }
+            Epoch = NewEpoch();
+            LastSequence = 0;
+            LastAcknowledged = 0;
+            foreach (var entry in _reports)
+            {
+                entry.Report.Epoch = Epoch;
+                entry.Report.Sequence = ++LastSequence;
+            }
+            ChangedLocked();
+            return AckOutcome.Renumbered;
+        }
+    }
+
+    /// <summary>Saves the state now (at start, so a new epoch is on disk before its first report).</summary>
+    public void Persist()
+    {
+        lock (_lock)
+        {
+            PersistLocked();
+        }
+    }
+
+    public static string NewEpoch() => Guid.NewGuid().ToString("N");
+
+    private void ChangedLocked()
+    {
+        PersistLocked();
+        _changed.TrySetResult();
+        _changed = NewSignal();
+    }
+
+    private void PersistLocked()
+    {
+        if (_store is null)
+        {
+            return;
+        }
+        try
+        {
+            _store.Save(Epoch, LastSequence, _reports.Select(r => r.Report));
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            _persistFailed(ex);
+        }
+    }
+
+    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private sealed class Entry(ReportLoadRequest report)
+    {
+        public ReportLoadRequest Report { get; } = report;
+
+        /// <summary>Handed to a stream at least once: its content is final.</summary>
+        public bool Sent { get; set; }
+    }
+}
+
+internal enum AckOutcome
+{
+    /// <summary>The report in flight is acknowledged: send the next.</summary>
+    Progress,
+
+    /// <summary>Not an answer to the report in flight yet: keep reading.</summary>
+    Wait,
+
+    /// <summary>The reports moved to a new epoch: send them again from 1.</summary>
+    Renumbered,
+
+    /// <summary>About another epoch: nothing changed.</summary>
+    Ignored,
+}

@@ -1,0 +1,76 @@
+using ControlPlane.Api.V1;
+using Google.Protobuf;
+
+namespace ControlPlane.Dataplane.Reporting;
+
+/// <summary>
+/// The node's report state on disk, in <c>load-reports.pb</c>: length-delimited
+/// <see cref="ReportLoadRequest"/> messages, the first a header holding only the epoch and the last
+/// sequence assigned, then every unacknowledged report in order. Written to a temporary file,
+/// flushed to disk and renamed over the old one, so a crash leaves the old or the new state, never
+/// half of one; a restarted node resends what it holds with its epoch (load_report.proto).
+/// </summary>
+internal sealed class ReportStateStore(string directory)
+{
+    public const string FileName = "load-reports.pb";
+
+    public string Path { get; } = System.IO.Path.Combine(directory, FileName);
+
+    public void Save(string epoch, ulong lastSequence, IEnumerable<ReportLoadRequest> pending)
+    {
+        Directory.CreateDirectory(directory);
+        var temp = System.IO.Path.Combine(directory, $".{FileName}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+            {
+                new ReportLoadRequest { Epoch = epoch, Sequence = lastSequence }.WriteDelimitedTo(file);
+                foreach (var report in pending)
+                {
+                    report.WriteDelimitedTo(file);
+                }
+                file.Flush(flushToDisk: true);
+            }
+            File.Move(temp, Path, overwrite: true);
+        }
+        catch
+        {
+            File.Delete(temp);
+            throw;
+        }
+    }
+
+    /// <summary>The saved state; null when there is none. Throws <see cref="InvalidDataException"/> or <see cref="InvalidProtocolBufferException"/> on a damaged file.</summary>
+    public (string Epoch, ulong LastSequence, List<ReportLoadRequest> Pending)? Load()
+    {
+        if (!File.Exists(Path))
+        {
+            return null;
+        }
+        using var file = new FileStream(Path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        if (file.Length == 0)
+        {
+            throw new InvalidDataException("the file is empty");
+        }
+        var header = ReportLoadRequest.Parser.ParseDelimitedFrom(file);
+        var pending = new List<ReportLoadRequest>();
+        while (file.Position < file.Length)
+        {
+            pending.Add(ReportLoadRequest.Parser.ParseDelimitedFrom(file));
+        }
+        if (header.Epoch.Length == 0 || pending.Any(p => p.Epoch != header.Epoch || p.Sequence == 0 || p.Sequence > header.Sequence)
+            || pending.Zip(pending.Skip(1)).Any(p => p.Second.Sequence != p.First.Sequence + 1))
+        {
+            throw new InvalidDataException("the reports do not follow the header's epoch and sequence");
+        }
+        return (header.Epoch, header.Sequence, pending);
+    }
+
+    /// <summary>Moves a damaged file aside (for a human to look at) so the node can start afresh.</summary>
+    public string SetAside()
+    {
+        var aside = Path + ".damaged";
+        File.Move(Path, aside, overwrite: true);
+        return aside;
+    }
+}

@@ -1,0 +1,218 @@
+using ControlPlane.Dataplane.Reporting;
+using ControlPlane.Server.Auth;
+using ControlPlane.Server.Discovery.Auth;
+using ControlPlane.Server.Stats;
+
+namespace ControlPlane.Dataplane.Tests.Reporting;
+
+/// <summary>
+/// The node's load reporter against real control-plane replicas on loopback: what it served is
+/// counted exactly once through lost answers, reconnects, failover, restarts and a control plane
+/// that forgot its epoch.
+/// </summary>
+public sealed class LoadReporterTests : IDisposable
+{
+    private readonly string _stateDirectory = Directory.CreateTempSubdirectory("dp-reporter-").FullName;
+
+    public void Dispose() => Directory.Delete(_stateDirectory, recursive: true);
+
+    [Fact]
+    public async Task EachInterval_IsReportedAndAcknowledged_AndCountedExactly()
+    {
+        var store = new ScriptedStore(ReportingServer.NewStore());
+        await using var server = await ReportingServer.StartAsync(store);
+        await using var node = await new ReporterBed([server.Address]).StartAsync();
+
+        node.Serve("img.a", 5);
+        node.Clock.Advance(node.Reporter.Interval); // the timer closes the interval
+        await node.WaitUntilAsync(() => node.Reporter.LastAcknowledged == 1, "report 1 acknowledged");
+        node.Serve("img.a", 3, instance: "i2");
+        node.Serve("img.b", 2, instance: null);
+        node.Clock.Advance(node.Reporter.Interval);
+        await node.WaitForAllAcknowledgedAsync();
+
+        Assert.Equal(8, await ReportingServer.CountedAsync(store, "img.a"));
+        Assert.Equal(2, await ReportingServer.CountedAsync(store, "img.b"));
+        Assert.Equal([1ul, 2ul], store.Applied.Select(a => a.Sequence));
+        Assert.All(store.Applied, a => Assert.Equal(new ReportKey("node-r", node.Reporter.Epoch), a.Key));
+        Assert.Equal(server.Address.TrimEnd('/'), node.Reporter.ConnectedControlPlane?.TrimEnd('/'));
+        // A quiet interval sends nothing and takes no sequence.
+        node.Clock.Advance(node.Reporter.Interval);
+        node.Reporter.CloseInterval();
+        Assert.Equal(2ul, node.Reporter.LastSequence);
+    }
+
+    [Fact]
+    public async Task ALostAnswer_IsResentOnANewStream_AndCountedOnce()
+    {
+        var store = new ScriptedStore(ReportingServer.NewStore());
+        var lost = 0;
+        store.LoseAnswer = s => s == 2 && Interlocked.Increment(ref lost) == 1; // the first answer to report 2 never arrives
+        await using var server = await ReportingServer.StartAsync(store);
+        await using var node = await new ReporterBed([server.Address]).StartAsync();
+
+        node.Serve("img.a", 4);
+        node.Reporter.CloseInterval();
+        node.Serve("img.a", 6);
+        node.Reporter.CloseInterval();
+        node.Serve("img.a", 1);
+        node.Reporter.CloseInterval();
+        await node.WaitForAllAcknowledgedAsync();
+
+        Assert.Equal(11, await ReportingServer.CountedAsync(store));
+        Assert.Equal(
+            [(1ul, ReportDisposition.Accepted), (2ul, ReportDisposition.Accepted), (2ul, ReportDisposition.Duplicate), (3ul, ReportDisposition.Accepted)],
+            store.Applied.Select(a => (a.Sequence, a.Result.Disposition)));
+    }
+
+    [Fact]
+    public async Task Failover_ToAReplicaSharingTheStore_ResendsWhatTheFirstCountedButNeverAnswered_CountedOnce()
+    {
+        var shared = ReportingServer.NewStore();
+        var first = new ScriptedStore(shared) { LoseAnswer = s => s >= 2 }; // replica A dies with report 2 counted, unanswered
+        var second = new ScriptedStore(shared);
+        await using var a = await ReportingServer.StartAsync(first);
+        await using var b = await ReportingServer.StartAsync(second);
+        await using var node = await new ReporterBed([a.Address, b.Address]).StartAsync();
+
+        node.Serve("img.a", 4);
+        node.Reporter.CloseInterval();
+        await node.WaitUntilAsync(() => node.Reporter.LastAcknowledged == 1, "report 1 acknowledged by A");
+        node.Serve("img.a", 6);
+        node.Reporter.CloseInterval();
+        node.Serve("img.a", 5);
+        node.Reporter.CloseInterval();
+        await node.WaitForAllAcknowledgedAsync();
+
+        Assert.Equal(15, await ReportingServer.CountedAsync(shared));
+        Assert.Contains((2ul, ReportDisposition.Accepted), first.Applied.Select(x => (x.Sequence, x.Result.Disposition)));
+        Assert.Equal([(2ul, ReportDisposition.Duplicate), (3ul, ReportDisposition.Accepted)], second.Applied.Select(x => (x.Sequence, x.Result.Disposition)));
+        Assert.Equal(b.Address.TrimEnd('/'), node.Reporter.ConnectedControlPlane?.TrimEnd('/'));
+    }
+
+    [Fact]
+    public async Task ARestartedNode_ResendsItsKeptReportsUnderTheSameEpoch()
+    {
+        string epoch;
+        await using (var down = await new ReporterBed([ReporterBed.Unreachable()], _stateDirectory, instantReconnect: false).StartAsync())
+        {
+            epoch = down.Reporter.Epoch;
+            down.Serve("img.a", 7);
+            down.Reporter.CloseInterval();
+            down.Serve("img.a", 2);
+            // Stopping closes the last interval; with no control plane it stays on disk.
+            await down.StopAsync();
+            Assert.Equal(2, down.Reporter.PendingCount);
+            Assert.True(File.Exists(down.Reporter.StatePath));
+            Assert.Contains(down.Logs.Records, r => r.EventId.Id == 3009);
+        }
+
+        var store = new ScriptedStore(ReportingServer.NewStore());
+        await using var server = await ReportingServer.StartAsync(store);
+        await using var restarted = await new ReporterBed([server.Address], _stateDirectory).StartAsync();
+        Assert.Equal(epoch, restarted.Reporter.Epoch);
+        await restarted.WaitForAllAcknowledgedAsync();
+        restarted.Serve("img.a", 1);
+        restarted.Reporter.CloseInterval();
+        await restarted.WaitForAllAcknowledgedAsync();
+
+        Assert.Equal(10, await ReportingServer.CountedAsync(store));
+        Assert.Equal([1ul, 2ul, 3ul], store.Applied.Select(x => x.Sequence));
+        Assert.All(store.Applied, x => Assert.Equal(epoch, x.Key.Epoch));
+        Assert.Contains(restarted.Logs.Records, r => r.EventId.Id == 3008);
+    }
+
+    [Fact]
+    public async Task AControlPlaneThatForgotTheEpoch_GetsTheKeptReportsUnderANewEpoch()
+    {
+        string epoch;
+        var server = await ReportingServer.StartAsync(ReportingServer.NewStore());
+        await using (var node = await new ReporterBed([server.Address], _stateDirectory).StartAsync())
+        {
+            epoch = node.Reporter.Epoch;
+            node.Serve("img.a", 3);
+            node.Reporter.CloseInterval();
+            await node.WaitForAllAcknowledgedAsync();
+            await server.DisposeAsync();
+            node.Serve("img.a", 4); // report 2: the control plane is gone, it stays on disk
+        }
+
+        // A control plane with a fresh store (the embedded store lost on restart) has never seen the epoch.
+        var after = new ScriptedStore(ReportingServer.NewStore());
+        await using var fresh = await ReportingServer.StartAsync(after);
+        await using var restarted = await new ReporterBed([fresh.Address], _stateDirectory).StartAsync();
+        await restarted.WaitUntilAsync(() => restarted.Reporter.Epoch != epoch && restarted.Reporter.PendingCount == 0, "the kept report acknowledged under a new epoch");
+
+        Assert.Equal(4, await ReportingServer.CountedAsync(after));
+        Assert.Equal([(epoch, 2ul, ReportDisposition.Gap), (restarted.Reporter.Epoch, 1ul, ReportDisposition.Accepted)], after.Applied.Select(x => (x.Key.Epoch, x.Sequence, x.Result.Disposition)));
+        Assert.Contains(restarted.Logs.Records, r => r.EventId.Id == 3004);
+    }
+
+    [Fact]
+    public async Task ADamagedStateFile_IsSetAside_AndTheNodeStartsANewEpoch()
+    {
+        File.WriteAllBytes(Path.Combine(_stateDirectory, ReportStateStore.FileName), [0x0a, 0xff, 0xff, 0xff]);
+        var store = ReportingServer.NewStore();
+        await using var server = await ReportingServer.StartAsync(store);
+        await using var node = await new ReporterBed([server.Address], _stateDirectory).StartAsync();
+
+        Assert.True(File.Exists(Path.Combine(_stateDirectory, ReportStateStore.FileName + ".damaged")));
+        Assert.Contains(node.Logs.Records, r => r.EventId.Id == 3007);
+        node.Serve("img.a", 2);
+        node.Reporter.CloseInterval();
+        await node.WaitForAllAcknowledgedAsync();
+        Assert.Equal(2, await ReportingServer.CountedAsync(store));
+    }
+
+    [Fact]
+    public async Task TheReportIntervalAControlPlaneAsksFor_IsUsed()
+    {
+        await using var server = await ReportingServer.StartAsync(ReportingServer.NewStore(), configure: o => o.ReportInterval = TimeSpan.FromSeconds(2));
+        await using var node = await new ReporterBed([server.Address]).StartAsync();
+        node.Serve("img.a", 1);
+        node.Reporter.CloseInterval();
+        await node.WaitForAllAcknowledgedAsync();
+        Assert.Equal(TimeSpan.FromSeconds(2), node.Reporter.Interval);
+
+        node.Serve("img.a", 1);
+        node.Clock.Advance(TimeSpan.FromSeconds(2)); // the timer now fires every 2 s
+        await node.WaitUntilAsync(() => node.Reporter.LastAcknowledged == 2, "report 2 after 2 s");
+    }
+
+    [Fact]
+    public async Task Stopping_FlushesTheLastInterval()
+    {
+        var store = ReportingServer.NewStore();
+        await using var server = await ReportingServer.StartAsync(store);
+        await using var node = await new ReporterBed([server.Address], _stateDirectory, o => o.FlushTimeout = TimeSpan.FromSeconds(20)).StartAsync();
+        node.Serve("img.a", 9);
+
+        await node.StopAsync();
+
+        Assert.Equal(0, node.Reporter.PendingCount);
+        Assert.Equal(9, await ReportingServer.CountedAsync(store));
+    }
+
+    [Fact]
+    public async Task WithADataplaneToken_OnlyANodePresentingItIsCounted()
+    {
+        var token = DataplaneToken.FromValue("node-secret-2b7", PlatformToken.FromValue("admin-secret-c41"));
+        var store = new ScriptedStore(ReportingServer.NewStore());
+        await using var server = await ReportingServer.StartAsync(store, token);
+
+        await using (var stranger = await new ReporterBed([server.Address], instantReconnect: false).StartAsync())
+        {
+            stranger.Serve("img.a", 5);
+            stranger.Reporter.CloseInterval();
+            await stranger.WaitUntilAsync(() => stranger.Logs.Records.Any(r => r.EventId.Id == 3002 && r.Message.Contains("Unauthenticated", StringComparison.Ordinal)), "the refusal");
+            Assert.Equal(1, stranger.Reporter.PendingCount); // kept, not lost
+        }
+        Assert.Empty(store.Applied);
+
+        await using var member = await new ReporterBed([server.Address], token: "node-secret-2b7").StartAsync();
+        member.Serve("img.a", 5);
+        member.Reporter.CloseInterval();
+        await member.WaitForAllAcknowledgedAsync();
+        Assert.Equal(5, await ReportingServer.CountedAsync(store));
+    }
+}

@@ -1,0 +1,148 @@
+using System.Net;
+using System.Text.Json;
+using ControlPlane.Api.V1;
+using ControlPlane.Grpc;
+using ControlPlane.Grpc.Client;
+using ControlPlane.Server.Auth;
+using ControlPlane.Server.Policies;
+using ControlPlane.Server.Storage;
+using ControlPlane.Server.Storage.Redis;
+using ControlPlane.Server.Tests.Ops;
+using ControlPlane.Server.Tests.Registry;
+using Microsoft.Extensions.DependencyInjection;
+using static ControlPlane.Server.Tests.Policies.RestCalls;
+
+namespace ControlPlane.Server.Tests.Storage.Redis;
+
+/// <summary>The control plane as the README runs it with <c>ControlPlane:Store:Kind=redis</c>, against a real redis-server.</summary>
+public sealed class RedisHostTests
+{
+    private const string Token = "redis-host-test-token-0123456789";
+
+    private static readonly Method<RegisterRequest, RegisterResponse> Register =
+        new(RegistryReflection.Descriptor.Services[0].FindMethodByName("Register"));
+
+    private static string[] RedisArgs(RedisServer server, string prefix) =>
+        ["--ControlPlane:Store:Kind=redis", $"--ControlPlane:Store:Redis:Url={server.Url}", $"--ControlPlane:Store:Redis:KeyPrefix={prefix}"];
+
+    private static Task<HttpResponseMessage> PostRegistrationAsync(HttpClient http, string id, int port, int ttl) =>
+        SendAsync(http, HttpMethod.Post, "/v1/services/register",
+            $$"""{"name":"video-svc","image":"img.video.svc","instance_id":"{{id}}","host":"10.0.0.5","port":{{port}},"metadata":{"weight":2},"ttl_seconds":{{ttl}}}""");
+
+    private static async Task<string[]> IdsAsync(HttpClient http, string query)
+    {
+        var body = await JsonAsync(await http.GetAsync("/v1/services?" + query).DefaultTimeout(), HttpStatusCode.OK);
+        return body.TryGetProperty("instances", out var instances) ? [.. instances.EnumerateArray().Select(i => i.GetProperty("instance_id").GetString()!)] : [];
+    }
+
+    [Fact]
+    public async Task OnRedis_RegisterListHeartbeatExpireDeregister_AndPolicies_WorkOverRestAndGrpc()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        var clock = new ManualTimeProvider();
+        await using var host = await ControlPlaneFixture.StartWithServicesAsync(
+            services => services.AddSingleton<TimeProvider>(clock).AddSingleton(PlatformToken.FromValue(Token)),
+            RedisArgs(redis, "e2e:"));
+        Assert.IsType<RedisRegistryStore>(host.Services.GetRequiredService<IRegistryStore>());
+        Assert.IsType<RedisPolicyStore>(host.Services.GetRequiredService<IPolicyStore>());
+        using var http = host.CreateHttpClient();
+        using var channel = host.CreateChannel();
+
+        await JsonAsync(await PostRegistrationAsync(http, "i1", 8080, ttl: 30), HttpStatusCode.OK);
+        var grpc = await channel.AsyncUnaryCall(Register, RegistryTestBed.Instance("i2", port: 8081, ttl: 5)).ResponseAsync.DefaultTimeout();
+        Assert.True(grpc.Created);
+        Assert.Equal(["i1", "i2"], await IdsAsync(http, "name=video-svc"));
+
+        // The same host:port over the other transport: refused, the holder named.
+        var taken = RegistryTestBed.Instance("i3", port: 8080);
+        taken.Host = "10.0.0.5";
+        var conflict = await Assert.ThrowsAsync<RpcException>(() => channel.AsyncUnaryCall(Register, taken).ResponseAsync).DefaultTimeout();
+        Assert.Equal((StatusCode.AlreadyExists, "port_conflict"), (conflict.StatusCode, conflict.Status.Reason()));
+        Assert.Contains("'i1'", conflict.Status.Detail, StringComparison.Ordinal);
+
+        clock.Advance(3);
+        var beat = await JsonAsync(await http.PutAsync("/v1/services/i1/heartbeat", null).DefaultTimeout(), HttpStatusCode.OK);
+        Assert.Equal(clock.GetUtcNow().AddSeconds(30), beat.GetProperty("expires_at").GetDateTimeOffset());
+
+        // i2's lease (5 s) ends: the expiry pass, on its timer, expires it in Redis.
+        clock.Advance(2);
+        await Eventually.TrueAsync(async () => (await IdsAsync(http, "status=expired")).SequenceEqual(["i2"]), "i2 to expire");
+        Assert.Equal(["i1"], await IdsAsync(http, "status=healthy"));
+
+        // What agents read in Redis (the reference's keys, under the prefix).
+        var db = new RedisKeysProbe(redis);
+        Assert.Equal(["i1", "i2"], await db.MembersAsync("e2e:svc:video-svc:instances"));
+        Assert.Equal(["i1"], await db.ZMembersAsync("e2e:inst_expiry"));
+
+        var set = await SendAsync(http, HttpMethod.Put, "/v1/policy/img.video.svc", """{"algorithm":"weighted_rr","weights":{"i1":2,"i2":1}}""", Token);
+        await JsonAsync(set, HttpStatusCode.OK);
+        var policy = await JsonAsync(await http.GetAsync("/v1/policy/img.video.svc").DefaultTimeout(), HttpStatusCode.OK);
+        Assert.Equal("weighted_rr", policy.GetProperty("algorithm").GetString()); // the object itself, as the reference answers it
+        using (var stored = JsonDocument.Parse(await db.GetAsync("e2e:policy:img.video.svc")))
+        {
+            Assert.Equal(2, stored.RootElement.GetProperty("weights").GetProperty("i1").GetInt32());
+        }
+
+        using (var deleted = await http.DeleteAsync("/v1/services/i1").DefaultTimeout())
+        {
+            Assert.Equal(HttpStatusCode.OK, deleted.StatusCode);
+        }
+        Assert.Equal(["i2"], await IdsAsync(http, ""));
+        AssertNoErrorLogs(host);
+    }
+
+    [Fact]
+    public async Task WhenRedisStops_ReadyzIsNotReady_AndWritesAreUnavailable_UntilItReturns()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var host = await ControlPlaneFixture.StartAsync(RedisArgs(redis, ""));
+        using var http = host.CreateHttpClient();
+        using var channel = host.CreateChannel();
+        await Eventually.TrueAsync(async () => (await http.GetAsync("/readyz")).IsSuccessStatusCode, "ready");
+        await JsonAsync(await PostRegistrationAsync(http, "i1", 8080, ttl: 30), HttpStatusCode.OK);
+
+        await redis.StopAsync();
+
+        using (var ready = await http.GetAsync("/readyz").DefaultTimeout())
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+            Assert.Equal("not_ready: store unreachable", await ready.Content.ReadAsStringAsync().DefaultTimeout());
+        }
+        var rest = await JsonAsync(await PostRegistrationAsync(http, "i2", 8081, ttl: 30), HttpStatusCode.ServiceUnavailable);
+        AssertError(rest, (int)StatusCode.Unavailable, StoreUnavailableInterceptor.Reason);
+        var beat = await JsonAsync(await http.PutAsync("/v1/services/i1/heartbeat", null).DefaultTimeout(), HttpStatusCode.ServiceUnavailable);
+        AssertError(beat, (int)StatusCode.Unavailable, StoreUnavailableInterceptor.Reason);
+        var grpc = await Assert.ThrowsAsync<RpcException>(() => channel.AsyncUnaryCall(Register, RegistryTestBed.Instance("i3")).ResponseAsync).DefaultTimeout();
+        Assert.Equal((StatusCode.Unavailable, StoreUnavailableInterceptor.Reason), (grpc.StatusCode, grpc.Status.Reason()));
+        // No handler failed with an unexpected exception: every failure was mapped.
+        Assert.DoesNotContain(host.Logs.Entries, e => e.ToString().Contains("Exception was thrown by handler", StringComparison.Ordinal));
+
+        await redis.StartAsync();
+        await Eventually.TrueAsync(async () => (await http.GetAsync("/readyz")).IsSuccessStatusCode, "ready again");
+        // The restarted test server kept nothing (no persistence): registering again works.
+        await JsonAsync(await PostRegistrationAsync(http, "i2", 8081, ttl: 30), HttpStatusCode.OK);
+    }
+
+    /// <summary>Reads keys the way an agent would, with a plain client.</summary>
+    private sealed class RedisKeysProbe(RedisServer server)
+    {
+        private async Task<T> WithAsync<T>(Func<StackExchange.Redis.IDatabase, Task<T>> read)
+        {
+            using var connection = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{server.Port}").DefaultTimeout();
+            try
+            {
+                return await read(connection.GetDatabase()).DefaultTimeout();
+            }
+            finally
+            {
+                connection.Close(allowCommandsToComplete: false);
+            }
+        }
+
+        public Task<string[]> MembersAsync(string key) => WithAsync(async db => (await db.SetMembersAsync(key)).Select(v => (string)v!).Order(StringComparer.Ordinal).ToArray());
+
+        public Task<string[]> ZMembersAsync(string key) => WithAsync(async db => (await db.SortedSetRangeByRankAsync(key)).Select(v => (string)v!).ToArray());
+
+        public Task<string> GetAsync(string key) => WithAsync(async db => (string)(await db.StringGetAsync(key))!);
+    }
+}

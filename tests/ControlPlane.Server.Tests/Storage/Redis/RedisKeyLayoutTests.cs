@@ -1,0 +1,120 @@
+using System.Text.Json;
+using ControlPlane.Api.V1;
+using ControlPlane.Server.Policies;
+using ControlPlane.Server.Storage;
+using ControlPlane.Server.Storage.Redis;
+using StackExchange.Redis;
+
+namespace ControlPlane.Server.Tests.Storage.Redis;
+
+/// <summary>
+/// The keys agents and operators read (the reference's <c>policy:{image}</c>, <c>svc:{name}:instances</c>,
+/// <c>inst:{id}</c>, <c>inst_expiry</c>) hold what the README says, and no undocumented key exists.
+/// </summary>
+public sealed class RedisKeyLayoutTests(RedisFixture redis) : IClassFixture<RedisFixture>, IDisposable
+{
+    private static readonly DateTimeOffset T0 = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+    private static readonly long T0Ms = T0.ToUnixTimeMilliseconds();
+    private readonly List<RedisConnection> _connections = [];
+
+    private (RedisRegistryStore Registry, RedisPolicyStore Policies) Stores(string prefix)
+    {
+        var connection = redis.Connect(prefix);
+        _connections.Add(connection);
+        return (new RedisRegistryStore(connection), new RedisPolicyStore(connection));
+    }
+
+    private static InstanceSpec Spec() => new("i1", "video-svc", "img.video.svc", "10.0.0.5", 8080, "eu-central",
+        InstanceSpec.Encode(Google.Protobuf.WellKnownTypes.Struct.Parser.ParseJson("{\"weight\": 2}")), 30);
+
+    private static RoutingPolicy Policy()
+    {
+        var policy = new RoutingPolicy { Image = "img.video.svc", Algorithm = "weighted_rr", Weights = { ["i1"] = 2, ["i2"] = 1 } };
+        policy.Version = PolicyRegistry.VersionOf(policy);
+        return policy;
+    }
+
+    [Fact]
+    public async Task WithoutAPrefix_TheKeysAreTheReferences_AndHoldWhatTheyShould()
+    {
+        redis.Require();
+        await redis.AdminServer.FlushDatabaseAsync(0).DefaultTimeout();
+        var (registry, policies) = Stores("");
+        var db = redis.AdminDatabase;
+
+        await registry.RegisterAsync(Spec(), T0).DefaultTimeout();
+        await policies.SetAsync(Policy(), new PolicyAudit(T0, "ops", "", "r1")).DefaultTimeout();
+
+        Assert.Equal(["i1"], (await db.SetMembersAsync("svc:video-svc:instances").DefaultTimeout()).Select(v => (string)v!));
+        Assert.Equal(["i1"], (await db.SetMembersAsync("img:img.video.svc:instances").DefaultTimeout()).Select(v => (string)v!));
+        Assert.Equal(T0Ms + 30_000, await db.SortedSetScoreAsync("inst_expiry", "i1").DefaultTimeout());
+        Assert.Equal(0, await db.SortedSetScoreAsync("instances", "i1").DefaultTimeout());
+        Assert.Equal("i1", (string?)await db.HashGetAsync("inst_endpoints", "10.0.0.5:8080").DefaultTimeout());
+        var instance = (await db.HashGetAllAsync("inst:i1").DefaultTimeout()).ToDictionary(e => (string)e.Name!, e => e.Value);
+        Assert.Equal(
+            ["endpoint", "expires_at", "host", "image", "instance_id", "last_heartbeat", "metadata", "name", "port", "region", "registered_at", "status", "ttl_seconds"],
+            instance.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(("video-svc", "img.video.svc", "10.0.0.5", "8080", "30", "healthy"),
+            ((string?)instance["name"], (string?)instance["image"], (string?)instance["host"], (string?)instance["port"], (string?)instance["ttl_seconds"], (string?)instance["status"]));
+        Assert.Equal((T0Ms, T0Ms, T0Ms + 30_000), ((long)instance["registered_at"], (long)instance["last_heartbeat"], (long)instance["expires_at"]));
+        Assert.Equal(Spec().MetadataBytes.ToByteArray(), (byte[])instance["metadata"]!);
+
+        using var json = JsonDocument.Parse((string)(await db.StringGetAsync("policy:img.video.svc").DefaultTimeout())!);
+        Assert.Equal("img.video.svc", json.RootElement.GetProperty("image").GetString());
+        Assert.Equal("weighted_rr", json.RootElement.GetProperty("algorithm").GetString());
+        Assert.Equal(2, json.RootElement.GetProperty("weights").GetProperty("i1").GetInt32());
+        Assert.Equal(Policy().Version, json.RootElement.GetProperty("version").GetString());
+        Assert.Equal(0, await db.SortedSetScoreAsync("policies", "img.video.svc").DefaultTimeout());
+        using var change = JsonDocument.Parse((string)(await db.ListGetByIndexAsync("policy_changes:img.video.svc", 0).DefaultTimeout())!);
+        Assert.Equal(("set", "ops"), (change.RootElement.GetProperty("action").GetString(), change.RootElement.GetProperty("actor").GetString()));
+
+        await registry.SetDrainingAsync("i1", true).DefaultTimeout();
+        Assert.True(await db.SetContainsAsync("inst_draining", "i1").DefaultTimeout());
+        Assert.Equal(
+            ["img:img.video.svc:instances", "inst:i1", "inst_draining", "inst_endpoints", "inst_expiry", "instances", "policies", "policy:img.video.svc", "policy_changes:img.video.svc", "svc:video-svc:instances"],
+            await KeysAsync(db));
+
+        // Expired: out of the lease set and the endpoint guard, into the retention set.
+        await registry.ExpireAsync(["i1"], T0.AddSeconds(30)).DefaultTimeout();
+        Assert.Null(await db.SortedSetScoreAsync("inst_expiry", "i1").DefaultTimeout());
+        Assert.Equal(T0Ms + 30_000, await db.SortedSetScoreAsync("inst_expired", "i1").DefaultTimeout());
+        Assert.False(await db.HashExistsAsync("inst_endpoints", "10.0.0.5:8080").DefaultTimeout());
+        Assert.Equal(("expired", T0Ms + 30_000), ((string?)await db.HashGetAsync("inst:i1", "status"), (long)await db.HashGetAsync("inst:i1", "expired_at")));
+
+        // Removed: nothing of the instance is left, only the policy and its trail.
+        await registry.RemoveExpiredAsync(T0.AddSeconds(100), TimeSpan.FromSeconds(60)).DefaultTimeout();
+        Assert.Equal(["policies", "policy:img.video.svc", "policy_changes:img.video.svc"], await KeysAsync(db));
+    }
+
+    [Fact]
+    public async Task WithAPrefix_EveryKeyStartsWithIt()
+    {
+        redis.Require();
+        await redis.AdminServer.FlushDatabaseAsync(0).DefaultTimeout();
+        var prefix = "cp-" + redis.NewPrefix();
+        var (registry, policies) = Stores(prefix);
+
+        await registry.RegisterAsync(Spec(), T0).DefaultTimeout();
+        await registry.SetDrainingAsync("i1", true).DefaultTimeout();
+        await policies.SetAsync(Policy(), new PolicyAudit(T0, "ops", "", "r1")).DefaultTimeout();
+        await registry.RegisterAsync(Spec() with { InstanceId = "i2", Port = 8081, TtlSeconds = 1 }, T0).DefaultTimeout();
+        await registry.ExpireAsync(["i2"], T0.AddSeconds(1)).DefaultTimeout();
+
+        var keys = await KeysAsync(redis.AdminDatabase);
+        Assert.All(keys, k => Assert.StartsWith(prefix, k, StringComparison.Ordinal));
+        Assert.Equal(
+            ["img:img.video.svc:instances", "inst:i1", "inst:i2", "inst_draining", "inst_endpoints", "inst_expired", "inst_expiry", "instances", "policies", "policy:img.video.svc", "policy_changes:img.video.svc", "svc:video-svc:instances"],
+            keys.Select(k => k[prefix.Length..]).Order(StringComparer.Ordinal));
+    }
+
+    private static async Task<string[]> KeysAsync(IDatabase db) =>
+        [.. ((RedisResult[])(await db.ExecuteAsync("KEYS", "*").DefaultTimeout())!).Select(k => (string)k!).Order(StringComparer.Ordinal)];
+
+    public void Dispose()
+    {
+        foreach (var connection in _connections)
+        {
+            connection.Dispose();
+        }
+    }
+}

@@ -1,0 +1,103 @@
+using System.Diagnostics;
+using ControlPlane.Server.Policies;
+using ControlPlane.Server.Storage;
+using ControlPlane.Server.Storage.Redis;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace ControlPlane.Server.Tests.Storage.Redis;
+
+/// <summary>Redis going away and coming back, as the stores see it (each test has its own server to stop).</summary>
+public sealed class RedisOutageTests
+{
+    private static readonly DateTimeOffset T0 = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    private static InstanceSpec Spec(string id, int port) => new(id, "svc", "img", "10.0.0.1", port, "", Google.Protobuf.ByteString.Empty, 30);
+
+    [Fact]
+    public async Task WhileRedisIsDown_EveryCallFailsFast_AsUnavailable_AndWorksAgainWhenItReturns()
+    {
+        await using var server = await RedisServer.StartAsync();
+        using var connection = RedisConnection.Connect(new RedisStoreOptions { Url = server.Url }, NullLogger.Instance, _ => null);
+        var registry = new RedisRegistryStore(connection);
+        var policies = new RedisPolicyStore(connection);
+        await registry.RegisterAsync(Spec("i1", 8080), T0).DefaultTimeout();
+
+        await server.StopAsync();
+
+        var clock = Stopwatch.StartNew();
+        await Assert.ThrowsAsync<StoreUnavailableException>(() => registry.PingAsync().AsTask()).DefaultTimeout();
+        await Assert.ThrowsAsync<StoreUnavailableException>(() => registry.RegisterAsync(Spec("i2", 8081), T0).AsTask()).DefaultTimeout();
+        await Assert.ThrowsAsync<StoreUnavailableException>(() => registry.RenewAsync(["i1"], 0, T0).AsTask()).DefaultTimeout();
+        await Assert.ThrowsAsync<StoreUnavailableException>(() => registry.ListAsync(new InstanceQuery()).AsTask()).DefaultTimeout();
+        await Assert.ThrowsAsync<StoreUnavailableException>(() => policies.GetAsync("img").AsTask()).DefaultTimeout();
+        await Assert.ThrowsAsync<StoreUnavailableException>(() => policies.DeleteAsync("img", new PolicyAudit(T0, "ops", "", "r")).AsTask()).DefaultTimeout();
+        // Fast: a lost connection is known, not waited out for the command timeout (5 s) per call.
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"the failing calls took {clock.Elapsed}");
+
+        // Back (empty: the test server persists nothing), after the client reconnects by itself.
+        await server.StartAsync();
+        await Eventually.TrueAsync(async () =>
+        {
+            try
+            {
+                await registry.PingAsync();
+                return true;
+            }
+            catch (StoreUnavailableException)
+            {
+                return false;
+            }
+        }, "the store to reconnect");
+        Assert.Equal(RegisterResult.Created, (await registry.RegisterAsync(Spec("i2", 8081), T0).DefaultTimeout()).Result);
+    }
+
+    [Fact]
+    public async Task WhileRedisHangs_CallsGiveUpAfterTheCommandTimeout_AsUnavailable()
+    {
+        await using var server = await RedisServer.StartAsync();
+        var timeout = TimeSpan.FromMilliseconds(300);
+        using var connection = RedisConnection.Connect(new RedisStoreOptions { Url = server.Url, CommandTimeout = timeout }, NullLogger.Instance, _ => null);
+        var registry = new RedisRegistryStore(connection);
+        await registry.RegisterAsync(Spec("i1", 8080), T0).DefaultTimeout();
+
+        server.Pause();
+        try
+        {
+            var clock = Stopwatch.StartNew();
+            await Assert.ThrowsAsync<StoreUnavailableException>(() => registry.RenewAsync(["i1"], 0, T0.AddSeconds(1)).AsTask()).DefaultTimeout();
+            await Assert.ThrowsAsync<StoreUnavailableException>(() => registry.PingAsync().AsTask()).DefaultTimeout();
+            Assert.InRange(clock.Elapsed, 2 * timeout, 2 * timeout + TimeSpan.FromSeconds(5));
+        }
+        finally
+        {
+            server.Resume();
+        }
+
+        // The renewal sent before the pause gave up may still have run once Redis woke: either way the instance is live.
+        Assert.Equal(RenewResult.Renewed, (await registry.RenewAsync(["i1"], 0, T0.AddSeconds(2)).DefaultTimeout())[0].Result);
+    }
+
+    [Fact]
+    public async Task AStoreStartedWhileRedisIsDown_IsUnavailable_UntilRedisComes()
+    {
+        await using var server = await RedisServer.StartAsync();
+        await server.StopAsync();
+
+        using var connection = RedisConnection.Connect(new RedisStoreOptions { Url = server.Url, ConnectTimeout = TimeSpan.FromMilliseconds(500) }, NullLogger.Instance, _ => null);
+        var registry = new RedisRegistryStore(connection);
+        await Assert.ThrowsAsync<StoreUnavailableException>(() => registry.CountAsync().AsTask()).DefaultTimeout();
+
+        await server.StartAsync();
+        await Eventually.TrueAsync(async () =>
+        {
+            try
+            {
+                return (await registry.CountAsync()).Live == 0;
+            }
+            catch (StoreUnavailableException)
+            {
+                return false;
+            }
+        }, "the store to connect");
+    }
+}
