@@ -10,13 +10,17 @@ public sealed class DeadlineAndCancellationTests
     {
         var (server, hooks) = await ProbeServer.StartAsync();
         await using var _ = server;
+        using var channel = server.CreateChannel();
+        // The connection is open before the deadline runs, so the call reaches the handler well within it
+        // even on a loaded machine (a call cut off before it was sent has no handler to cancel).
+        hooks.Unary = (_, _) => Task.FromResult(new SimpleResponse());
+        await channel.AsyncUnaryCall(InteropMethods.UnaryCall, new SimpleRequest(), new CallOptions()).ResponseAsync.DefaultTimeout();
         hooks.Unary = async (_, ctx) =>
         {
             await hooks.WaitForCancellationAsync(ctx);
             return new SimpleResponse();
         };
-        using var channel = server.CreateChannel();
-        var call = channel.AsyncUnaryCall(InteropMethods.UnaryCall, new SimpleRequest(), new CallOptions { Timeout = TimeSpan.FromMilliseconds(200) });
+        var call = channel.AsyncUnaryCall(InteropMethods.UnaryCall, new SimpleRequest(), new CallOptions { Timeout = TimeSpan.FromMilliseconds(500) });
         var ex = await Assert.ThrowsAsync<RpcException>(() => call.ResponseAsync.DefaultTimeout());
         Assert.Equal(StatusCode.DeadlineExceeded, ex.StatusCode);
         await hooks.Cancelled.Task.DefaultTimeout();
