@@ -23,9 +23,14 @@ internal static class RedisScripts
     public static readonly RedisScript DeletePolicy = Policy("delete_policy");
     public static readonly RedisScript ListPolicies = Policy("list_policies");
 
+    public static readonly RedisScript ApplyLoad = Load("apply_load");
+    public static readonly RedisScript SumLoad = Load("sum_load");
+
     private static RedisScript Registry(string name) => new(name, Read("_registry") + "\n" + Read(name));
 
     private static RedisScript Policy(string name) => new(name, Read("_policy") + "\n" + Read(name));
+
+    private static RedisScript Load(string name) => new(name, Read("_load") + "\n" + Read(name));
 
     private static string Read(string name)
     {
