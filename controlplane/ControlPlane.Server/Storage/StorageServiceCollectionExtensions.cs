@@ -10,7 +10,8 @@ public static class StorageServiceCollectionExtensions
     /// <summary>
     /// The stores <c>ControlPlane:Store:Kind</c> selects: <c>memory</c> (default) leaves the embedded
     /// stores to AddRegistry, AddPolicies and AddStats; <c>redis</c> registers the Redis registry,
-    /// policy and load stores on one shared connection. Call before AddRegistry/AddPolicies/AddStats.
+    /// policy and load stores and the change feed on one shared connection (replicas sharing it
+    /// agree: see <c>AddReplication</c>). Call before AddRegistry/AddPolicies/AddStats.
     /// Stores registered earlier (tests) win. A bad kind or Redis URL fails here, at start-up, not on the first call.
     /// </summary>
     public static IServiceCollection AddStores(this IServiceCollection services, IConfiguration configuration)
@@ -31,6 +32,7 @@ public static class StorageServiceCollectionExtensions
                 // The stats options and clock are registered by AddStats (and the host); read when first used.
                 services.TryAddSingleton<ILoadStore>(sp => new RedisLoadStore(
                     sp.GetRequiredService<RedisConnection>(), sp.GetService<StatsOptions>() ?? new StatsOptions(), sp.GetService<TimeProvider>() ?? TimeProvider.System));
+                services.TryAddSingleton<IChangeFeed>(sp => new RedisChangeFeed(sp.GetRequiredService<RedisConnection>()));
                 return services;
             default:
                 throw new InvalidOperationException($"{StoreOptions.Section}:Kind is '{options.Kind}'; expected '{StoreOptions.Memory}' or '{StoreOptions.Redis}'.");

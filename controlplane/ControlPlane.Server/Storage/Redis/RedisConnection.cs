@@ -34,6 +34,12 @@ internal sealed class RedisConnection : IDisposable
 
     public IDatabase Database { get; }
 
+    /// <summary>The pub/sub side of the connection (its own socket, resubscribed after reconnects).</summary>
+    public ISubscriber Subscriber => _multiplexer.GetSubscriber();
+
+    /// <summary>Raised when a connection (interactive or subscription) is restored; handlers must be quick and must not throw.</summary>
+    public event Action<ConnectionType>? Reconnected;
+
     /// <summary>
     /// Connects (or keeps trying in the background: a Redis that is down at start-up makes the
     /// server not ready, not fail). The password is read from <see cref="RedisStoreOptions.PasswordVariable"/>
@@ -111,6 +117,7 @@ internal sealed class RedisConnection : IDisposable
         {
             RedisStoreLog.ConnectionRestored(_logger, e.EndPoint?.ToString() ?? "?");
         }
+        Reconnected?.Invoke(e.ConnectionType);
     }
 
     public void Dispose()

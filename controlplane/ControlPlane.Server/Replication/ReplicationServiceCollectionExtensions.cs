@@ -1,0 +1,33 @@
+using ControlPlane.Server.Resources;
+using ControlPlane.Server.Storage;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace ControlPlane.Server.Replication;
+
+public static class ReplicationServiceCollectionExtensions
+{
+    /// <summary>
+    /// With a store that has a change feed (Redis, from <c>AddStores</c>): the change follower that
+    /// keeps this replica's discovery cache in step with every replica's changes. Nothing with the
+    /// embedded store, which has one replica. Call after <c>AddStores</c>.
+    /// </summary>
+    public static IServiceCollection AddReplication(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+        if (!services.Any(d => d.ServiceType == typeof(IChangeFeed)) || services.Any(d => d.ServiceType == typeof(ReplicationOptions)))
+        {
+            return services;
+        }
+        var options = configuration.GetSection(ReplicationOptions.Section).Get<ReplicationOptions>() ?? new ReplicationOptions();
+        options.Validate();
+        services.AddSingleton(options);
+        services.AddMetrics();
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<ResourceChanges>();
+        services.TryAddSingleton<ReplicationMetrics>();
+        services.TryAddSingleton<ChangeFollower>();
+        services.AddHostedService(sp => sp.GetRequiredService<ChangeFollower>());
+        return services;
+    }
+}
