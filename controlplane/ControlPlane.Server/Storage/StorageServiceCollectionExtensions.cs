@@ -1,3 +1,4 @@
+using ControlPlane.Server.Fleet;
 using ControlPlane.Server.Policies;
 using ControlPlane.Server.Stats;
 using ControlPlane.Server.Storage.Redis;
@@ -10,9 +11,10 @@ public static class StorageServiceCollectionExtensions
     /// <summary>
     /// The stores <c>ControlPlane:Store:Kind</c> selects: <c>memory</c> (default) leaves the embedded
     /// stores to AddRegistry, AddPolicies and AddStats; <c>redis</c> registers the Redis registry,
-    /// policy and load stores and the change feed on one shared connection (replicas sharing it
-    /// agree: see <c>AddReplication</c>). Call before AddRegistry/AddPolicies/AddStats.
-    /// Stores registered earlier (tests) win. A bad kind or Redis URL fails here, at start-up, not on the first call.
+    /// policy, load and fleet stores and the change feed on one shared connection (replicas sharing
+    /// it agree: see <c>AddReplication</c>). Call before AddRegistry/AddPolicies/AddStats/AddFleetView.
+    /// Stores registered earlier (tests) win. A bad kind or Redis URL fails here, at start-up, not on
+    /// the first call.
     /// </summary>
     public static IServiceCollection AddStores(this IServiceCollection services, IConfiguration configuration)
     {
@@ -33,6 +35,7 @@ public static class StorageServiceCollectionExtensions
                 services.TryAddSingleton<ILoadStore>(sp => new RedisLoadStore(
                     sp.GetRequiredService<RedisConnection>(), sp.GetService<StatsOptions>() ?? new StatsOptions(), sp.GetService<TimeProvider>() ?? TimeProvider.System));
                 services.TryAddSingleton<IChangeFeed>(sp => new RedisChangeFeed(sp.GetRequiredService<RedisConnection>()));
+                services.TryAddSingleton<IFleetStore>(sp => new RedisFleetStore(sp.GetRequiredService<RedisConnection>()));
                 return services;
             default:
                 throw new InvalidOperationException($"{StoreOptions.Section}:Kind is '{options.Kind}'; expected '{StoreOptions.Memory}' or '{StoreOptions.Redis}'.");

@@ -26,6 +26,9 @@ internal static class RedisScripts
 
     public static readonly RedisScript ChangesSince = Changes("changes_since");
 
+    public static readonly RedisScript PutDataplane = new("put_dataplane", Read("put_dataplane"));
+    public static readonly RedisScript ListDataplanes = new("list_dataplanes", Read("list_dataplanes"));
+
     public static readonly RedisScript ApplyLoad = Load("apply_load");
     public static readonly RedisScript SumLoad = Load("sum_load");
 
