@@ -8,7 +8,8 @@ namespace ControlPlane.Server.Registry;
 /// lease deadline (or retention end), re-armed after each pass and whenever a registration brings
 /// an earlier deadline, and at least every <see cref="RegistryOptions.MaxPassInterval"/> (replicas
 /// sharing a store learn of each other's deadlines only from a pass). Each pass asks
-/// <see cref="SelfPreservation"/> (on the store's numbers) before expiring anything. Passes never overlap; a wake-up during a pass runs another one after it.
+/// <see cref="SelfPreservation"/> (on the store's numbers) and the <see cref="IExpiryGate"/>, if any,
+/// before expiring anything. Passes never overlap; a wake-up during a pass runs another one after it.
 /// </summary>
 public sealed class ExpiryScheduler : IHostedService, IDisposable
 {
@@ -29,8 +30,12 @@ public sealed class ExpiryScheduler : IHostedService, IDisposable
 
     private readonly ResourceChanges _changes;
 
-    public ExpiryScheduler(IRegistryStore store, RegistryOptions options, TimeProvider clock, RegistryMetrics metrics, ResourceChanges changes, ILogger<ExpiryScheduler> logger)
+    private readonly IExpiryGate? _gate;
+
+    public ExpiryScheduler(
+        IRegistryStore store, RegistryOptions options, TimeProvider clock, RegistryMetrics metrics, ResourceChanges changes, ILogger<ExpiryScheduler> logger, IExpiryGate? gate = null)
     {
+        _gate = gate;
         ArgumentNullException.ThrowIfNull(changes);
         _changes = changes;
         ArgumentNullException.ThrowIfNull(store);
@@ -145,6 +150,12 @@ public sealed class ExpiryScheduler : IHostedService, IDisposable
         DateTimeOffset? next = scan.NextDeadline;
         if (allow && scan.Overdue.Count > 0)
         {
+            if (_gate is not null)
+            {
+                // After a store outage, leases are extended before anything expires (see IExpiryGate).
+                // ExpireAsync checks each deadline again, so an extended lease is not expired.
+                await _gate.BeforeExpiryAsync(now).ConfigureAwait(false);
+            }
             // Only the instances this call expired come back: with replicas racing on one store, each
             // expiry is logged and counted by exactly one of them.
             var expired = await _store.ExpireAsync(scan.Overdue, now).ConfigureAwait(false);

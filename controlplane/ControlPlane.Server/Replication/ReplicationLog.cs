@@ -16,4 +16,13 @@ internal static partial class ReplicationLog
 
     [LoggerMessage(EventId = 8105, Level = LogLevel.Error, Message = "Catching up with the store failed; the next revision check retries")]
     public static partial void CatchUpError(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 8111, Level = LogLevel.Warning, Message = "Extended {Count} leases after the store outage '{Outage}': no instance expires for heartbeats that could not be recorded")]
+    public static partial void LeasesExtended(ILogger logger, int count, string outage);
+
+    [LoggerMessage(EventId = 8112, Level = LogLevel.Information, Message = "Leases were already extended after the store outage '{Outage}' by another replica")]
+    public static partial void LeasesAlreadyExtended(ILogger logger, string outage);
+
+    [LoggerMessage(EventId = 8113, Level = LogLevel.Warning, Message = "The store is unreachable: writes fail with UNAVAILABLE; discovery streams keep serving the last snapshot")]
+    public static partial void StoreLost(ILogger logger);
 }

@@ -8,7 +8,7 @@ namespace ControlPlane.Server.Replication;
 /// <c>controlplane_replication_lag</c> (revisions the store was ahead at the last look; 0 when in step),
 /// <c>controlplane_replication_gaps_total</c> (change messages that arrived out of order: one was lost),
 /// <c>controlplane_replication_catch_ups_total{how}</c> (log: missed changes read from the change log;
-/// reload: everything reloaded).
+/// reload: everything reloaded), <c>controlplane_replication_lease_extensions_total</c>.
 /// </summary>
 public sealed class ReplicationMetrics : IDisposable
 {
@@ -17,6 +17,7 @@ public sealed class ReplicationMetrics : IDisposable
     private readonly Meter _meter;
     private readonly Counter<long> _gaps;
     private readonly Counter<long> _catchUps;
+    private readonly Counter<long> _leaseExtensions;
 
     public ReplicationMetrics(IMeterFactory meterFactory)
     {
@@ -24,6 +25,7 @@ public sealed class ReplicationMetrics : IDisposable
         _meter = meterFactory.Create(MeterName);
         _gaps = _meter.CreateCounter<long>("controlplane.replication.gaps", "{message}", "Change messages that did not follow the last applied revision (one before was lost).");
         _catchUps = _meter.CreateCounter<long>("controlplane.replication.catch_ups", "{catch_up}", "Catch-ups with the store: from the change log, or by reloading everything.");
+        _leaseExtensions = _meter.CreateCounter<long>("controlplane.replication.lease_extensions", "{outage}", "Store outages after which this replica extended the leases.");
         _meter.CreateObservableGauge("controlplane.replication.revision", () => Follower?.AppliedRevision ?? -1, "{revision}", "The last store revision whose change this replica applied (-1: not in step yet).");
         _meter.CreateObservableGauge("controlplane.replication.lag", () => Follower?.Lag ?? 0, "{revision}", "Revisions the store was ahead of this replica at the last look.");
     }
@@ -33,6 +35,8 @@ public sealed class ReplicationMetrics : IDisposable
     public void Gap() => _gaps.Add(1);
 
     public void CaughtUp(string how) => _catchUps.Add(1, new KeyValuePair<string, object?>("how", how));
+
+    public void LeasesExtended() => _leaseExtensions.Add(1);
 
     public void Dispose() => _meter.Dispose();
 }

@@ -14,12 +14,21 @@ public sealed class ReplicationOptions
     /// <summary>Change-log entries read per call while catching up.</summary>
     public int CatchUpBatch { get; set; } = 1000;
 
+    /// <summary>
+    /// After a store outage, every live instance's deadline moves to at least now + this; unset (the
+    /// default), now + the instance's own TTL: a full lease to send its next heartbeat.
+    /// </summary>
+    public TimeSpan? LeaseGrace { get; set; }
+
+    /// <summary>How long the marker that one replica extended the leases for an outage is kept.</summary>
+    public TimeSpan LeaseGraceMarkerLifetime { get; set; } = TimeSpan.FromHours(1);
+
     /// <summary>Throws when a setting cannot work (checked when the services are added).</summary>
     public void Validate()
     {
-        if (RevisionCheckInterval <= TimeSpan.Zero || CatchUpBatch <= 0)
+        if (RevisionCheckInterval <= TimeSpan.Zero || CatchUpBatch <= 0 || LeaseGraceMarkerLifetime <= TimeSpan.Zero || LeaseGrace < TimeSpan.Zero)
         {
-            throw new InvalidOperationException($"Invalid {Section} settings: {nameof(RevisionCheckInterval)} and {nameof(CatchUpBatch)} must be positive");
+            throw new InvalidOperationException($"Invalid {Section} settings: {nameof(RevisionCheckInterval)}, {nameof(CatchUpBatch)} and {nameof(LeaseGraceMarkerLifetime)} must be positive, {nameof(LeaseGrace)} not negative");
         }
     }
 }

@@ -29,7 +29,8 @@ public static class StorageServiceCollectionExtensions
                 var redis = configuration.GetSection(RedisStoreOptions.Section).Get<RedisStoreOptions>() ?? new RedisStoreOptions();
                 RedisUrl.Parse(redis.Url);
                 services.TryAddSingleton(sp => RedisConnection.Connect(redis, sp.GetRequiredService<ILogger<RedisConnection>>()));
-                services.TryAddSingleton<IRegistryStore>(sp => new RedisRegistryStore(sp.GetRequiredService<RedisConnection>()));
+                services.TryAddSingleton(sp => new RedisRegistryStore(sp.GetRequiredService<RedisConnection>()));
+                services.TryAddSingleton<IRegistryStore>(sp => sp.GetRequiredService<RedisRegistryStore>());
                 services.TryAddSingleton<IPolicyStore>(sp => new RedisPolicyStore(sp.GetRequiredService<RedisConnection>(), redis.MaxPolicyChangesPerImage));
                 // The stats options and clock are registered by AddStats (and the host); read when first used.
                 services.TryAddSingleton<ILoadStore>(sp => new RedisLoadStore(

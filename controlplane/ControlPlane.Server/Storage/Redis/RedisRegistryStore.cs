@@ -205,6 +205,20 @@ internal sealed class RedisRegistryStore : IRegistryStore
         return new RegistryCounts(live - draining, draining, expired);
     }
 
+    /// <summary>
+    /// After an outage: moves every live instance's deadline to at least <paramref name="now"/> plus
+    /// <paramref name="grace"/> (null: its own TTL), unless the marker <paramref name="outage"/> says
+    /// another replica did it for the same outage. Returns how many deadlines moved, or null when
+    /// another replica had run it.
+    /// </summary>
+    public async ValueTask<int?> ExtendLeasesAsync(DateTimeOffset now, TimeSpan? grace, string outage, TimeSpan markerLifetime, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(outage);
+        var moved = (int)await _redis.EvaluateAsync(RedisScripts.ExtendLeases,
+            [_prefix, ToUnixMilliseconds(now), (long)(grace ?? TimeSpan.Zero).TotalMilliseconds, outage, (long)markerLifetime.TotalMilliseconds], cancellationToken);
+        return moved < 0 ? null : moved;
+    }
+
     public async ValueTask PingAsync(CancellationToken cancellationToken = default) =>
         await _redis.RunAsync(db => db.PingAsync(), cancellationToken);
 

@@ -19,6 +19,7 @@ internal static class RedisScripts
     public static readonly RedisScript Expire = Registry("expire");
     public static readonly RedisScript RemoveExpired = Registry("remove_expired");
     public static readonly RedisScript Count = Registry("count");
+    public static readonly RedisScript ExtendLeases = Registry("extend_leases");
 
     public static readonly RedisScript SetPolicy = Policy("set_policy");
     public static readonly RedisScript DeletePolicy = Policy("delete_policy");
