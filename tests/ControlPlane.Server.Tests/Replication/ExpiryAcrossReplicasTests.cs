@@ -40,19 +40,33 @@ public sealed class ExpiryAcrossReplicasTests
         }
 
         clock.Advance(TimeSpan.FromSeconds(5));
-        await set.WaitFiringTimersAsync("every instance to expire", () => AllAsync(set[0], ids, "expired"));
+        // A replica logs an expiry just after its script returned: wait for the logs, then for one
+        // more complete pass on every replica, so that a second report of any of them would show.
+        await set.WaitFiringTimersAsync("six expiries logged", () => ExpiryLogs(set, 3002).Count() >= 6);
+        await PassOnEveryReplicaAsync(set);
 
         // Each instance's expiry was logged once, by one replica, and counted once across them.
-        var expiryLogs = set.Replicas.SelectMany(r => r.LogsOf(3002)).Select(e => e.GetProperty("InstanceId").GetString()).Order(StringComparer.Ordinal);
-        Assert.Equal(ids, expiryLogs);
+        Assert.Equal(ids, ExpiryLogs(set, 3002).Select(e => e.GetProperty("InstanceId").GetString()).Order(StringComparer.Ordinal));
+        Assert.True(await AllAsync(set[0], ids, "expired"));
         Assert.Equal(6, await SumOfAsync(set, "controlplane_registry_expirations_total"));
 
         // Removal after the retention: once too.
         clock.Advance(TimeSpan.FromSeconds(61));
-        await set.WaitFiringTimersAsync("every instance to be removed", async () =>
-            (await set[0].Registry.ListAsync(new ListServicesRequest()).DefaultTimeout()).Instances.Count == 0);
-        Assert.Equal(6, set.Replicas.SelectMany(r => r.LogsOf(3003)).Sum(e => e.GetProperty("Count").GetInt32()));
+        await set.WaitFiringTimersAsync("six removals logged", () => ExpiryLogs(set, 3003).Sum(e => e.GetProperty("Count").GetInt32()) >= 6);
+        await PassOnEveryReplicaAsync(set);
+        Assert.Equal(6, ExpiryLogs(set, 3003).Sum(e => e.GetProperty("Count").GetInt32()));
+        Assert.Empty((await set[0].Registry.ListAsync(new ListServicesRequest()).DefaultTimeout()).Instances);
         Assert.Equal(6, await SumOfAsync(set, "controlplane_registry_removals_total{reason=\"retention\"}"));
+    }
+
+    private static IEnumerable<System.Text.Json.JsonElement> ExpiryLogs(ReplicaSet set, int eventId) => set.Replicas.SelectMany(r => r.LogsOf(eventId));
+
+    /// <summary>Runs a pass on every replica now and waits until each has completed one (after any pass already running).</summary>
+    private static async Task PassOnEveryReplicaAsync(ReplicaSet set)
+    {
+        var before = set.Replicas.Select(r => r.Expiry.Passes).ToArray();
+        await Task.WhenAll(set.Replicas.Select(r => r.Expiry.RunAsync())).DefaultTimeout();
+        await set.WaitFiringTimersAsync("a complete pass on every replica", () => set.Replicas.Select((r, i) => r.Expiry.Passes > before[i]).All(x => x));
     }
 
     [Fact]
