@@ -13,6 +13,7 @@ using ControlPlane.Server.Fleet;
 using ControlPlane.Server.Ops;
 using ControlPlane.Server.Policies;
 using ControlPlane.Server.Registry;
+using ControlPlane.Server.Replication;
 using ControlPlane.Server.Routing;
 using ControlPlane.Server.Stats;
 using ControlPlane.Server.Storage;
@@ -66,6 +67,7 @@ public static class ControlPlaneHost
         // TryAdd: a token registered by the configure callback (tests) wins over the environment's.
         builder.Services.TryAddSingleton(_ => PlatformToken.FromEnvironment());
         builder.Services.AddStores(builder.Configuration);
+        builder.Services.AddReplication(builder.Configuration);
         builder.Services.AddRegistry(builder.Configuration);
         builder.Services.AddPolicies();
         builder.Services.AddRoutePreview();

@@ -34,4 +34,26 @@ public static class Eventually
         WaitAsync(what, () => Task.FromResult(condition()), timeout);
 
     public static Task TrueAsync(Func<Task<bool>> condition, string what) => WaitAsync(what, condition);
+
+    /// <summary>Calls <paramref name="attempt"/> until it returns instead of throwing (a server coming back); the last failure explains a timeout.</summary>
+    public static async Task<T> ResultAsync<T>(string what, Func<Task<T>> attempt, TimeSpan? timeout = null)
+    {
+        ArgumentNullException.ThrowIfNull(attempt);
+        T result = default!;
+        Exception? last = null;
+        await WaitAsync(what, async () =>
+        {
+            try
+            {
+                result = await attempt();
+                return true;
+            }
+            catch (Exception ex)
+            {
+                last = ex;
+                return false;
+            }
+        }, timeout, () => Task.FromResult("last failure: " + last?.Message));
+        return result;
+    }
 }

@@ -5,12 +5,16 @@ using ControlPlane.Grpc.Server;
 
 namespace ControlPlane.Server.Fleet;
 
-/// <summary>controlplane.v1.DataplaneService: the fleet sync view (GET /v1/dataplanes, /v1/dataplanes/{node_id}).</summary>
+/// <summary>
+/// controlplane.v1.DataplaneService: the fleet sync view (GET /v1/dataplanes, /v1/dataplanes/{node_id}).
+/// On Redis it lists every replica's nodes, and answers UNAVAILABLE while Redis cannot be reached
+/// rather than a partial fleet.
+/// </summary>
 public sealed class DataplaneService(FleetView fleet)
 {
     private const int MaxPageSize = 10_000;
 
-    public Task<ListDataplanesResponse> ListDataplanes(ListDataplanesRequest request, ServerCallContext context)
+    public async Task<ListDataplanesResponse> ListDataplanes(ListDataplanesRequest request, ServerCallContext context)
     {
         var errors = new List<FieldViolation>();
         if (request.PageSize is < 0 or > MaxPageSize)
@@ -27,7 +31,7 @@ public sealed class DataplaneService(FleetView fleet)
             throw RpcErrors.InvalidArgument("invalid_request", errors);
         }
         var pageSize = request.PageSize == 0 ? MaxPageSize : request.PageSize;
-        var matches = fleet.List()
+        var matches = (await fleet.ListAsync(context.CancellationToken))
             .Where(d => request.State == SyncState.Unspecified || d.State == request.State)
             .Where(d => request.Zone.Length == 0 || d.Node.Zone == request.Zone)
             .Where(d => after is null || string.CompareOrdinal(d.Node.Id, after) > 0)
@@ -39,18 +43,18 @@ public sealed class DataplaneService(FleetView fleet)
         {
             response.NextPageToken = PageTokens.After(matches[pageSize - 1].Node.Id);
         }
-        return Task.FromResult(response);
+        return response;
     }
 
-    public Task<GetDataplaneResponse> GetDataplane(GetDataplaneRequest request, ServerCallContext context)
+    public async Task<GetDataplaneResponse> GetDataplane(GetDataplaneRequest request, ServerCallContext context)
     {
         if (request.NodeId.Length == 0)
         {
             throw RpcErrors.InvalidArgument("invalid_request", [new("node_id", "is required")]);
         }
-        var status = fleet.Get(request.NodeId)
+        var status = await fleet.GetAsync(request.NodeId, context.CancellationToken)
             ?? throw RpcErrors.Exception(StatusCode.NotFound, "not_found", $"dataplane node '{request.NodeId}' is not known (never connected, or disconnected longer ago than the retention)");
-        return Task.FromResult(new GetDataplaneResponse { Dataplane = status });
+        return new GetDataplaneResponse { Dataplane = status };
     }
 
 }

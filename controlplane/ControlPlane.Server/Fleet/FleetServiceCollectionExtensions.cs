@@ -5,13 +5,22 @@ namespace ControlPlane.Server.Fleet;
 
 public static class FleetServiceCollectionExtensions
 {
-    /// <summary>The fleet sync view over the discovery streams (needs <c>AddDiscovery</c>); the topology lists its nodes.</summary>
+    /// <summary>
+    /// The fleet sync view over the discovery streams (needs <c>AddDiscovery</c>); the topology lists
+    /// its nodes. When an <see cref="IFleetStore"/> is registered already (<c>AddStores</c> with
+    /// Redis), this replica publishes its nodes there and the view lists every replica's.
+    /// </summary>
     public static IServiceCollection AddFleetView(this IServiceCollection services, IConfiguration configuration)
     {
         var options = configuration.GetSection(FleetOptions.Section).Get<FleetOptions>() ?? new FleetOptions();
         services.AddSingleton(options);
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<FleetView>();
+        if (services.Any(d => d.ServiceType == typeof(IFleetStore)))
+        {
+            services.TryAddSingleton<FleetPublisher>();
+            services.AddHostedService(sp => sp.GetRequiredService<FleetPublisher>());
+        }
         services.TryAddSingleton<IDataplaneDirectory>(sp => sp.GetRequiredService<FleetView>());
         services.TryAddSingleton<DataplaneService>();
         return services;

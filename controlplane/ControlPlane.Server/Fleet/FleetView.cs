@@ -9,17 +9,21 @@ namespace ControlPlane.Server.Fleet;
 /// Every dataplane node this replica knows: those with an open discovery stream (their live
 /// bookkeeping) and those whose last stream closed within <see cref="FleetOptions.DisconnectedRetention"/>
 /// (their final state, DISCONNECTED). Built from <see cref="IDataplaneStreams"/>; holds nothing
-/// else, so a node that left and aged out leaves no trace.
+/// else, so a node that left and aged out leaves no trace. With replicas sharing an
+/// <see cref="IFleetStore"/> (Redis), <see cref="ListAsync"/> and <see cref="GetAsync"/> show the
+/// whole fleet: what every replica published (<see cref="FleetPublisher"/>), this replica's own
+/// nodes as they are now, and a node whose replica stopped publishing as DISCONNECTED.
 /// </summary>
 public sealed class FleetView : IDataplaneDirectory, IDisposable
 {
     private readonly IDataplaneStreams _streams;
     private readonly FleetOptions _options;
     private readonly TimeProvider _clock;
+    private readonly IFleetStore? _store;
     private readonly object _lock = new();
     private readonly Dictionary<string, (DataplaneStreamStatus Final, DateTimeOffset At)> _disconnected = new(StringComparer.Ordinal);
 
-    public FleetView(IDataplaneStreams streams, FleetOptions options, TimeProvider clock)
+    public FleetView(IDataplaneStreams streams, FleetOptions options, TimeProvider clock, IFleetStore? store = null)
     {
         ArgumentNullException.ThrowIfNull(streams);
         ArgumentNullException.ThrowIfNull(options);
@@ -27,10 +31,87 @@ public sealed class FleetView : IDataplaneDirectory, IDisposable
         _streams = streams;
         _options = options;
         _clock = clock;
+        _store = store;
         _streams.Changed += OnChanged;
     }
 
-    /// <summary>Every known node, ordered by node id.</summary>
+    /// <summary>Every node of the fleet, ordered by node id: across replicas when they share a fleet store.</summary>
+    public async ValueTask<IReadOnlyList<DataplaneStatus>> ListAsync(CancellationToken cancellationToken = default)
+    {
+        if (_store is null)
+        {
+            return List();
+        }
+        var merged = new SortedDictionary<string, FleetEntry>(StringComparer.Ordinal);
+        foreach (var entry in await _store.ListAsync(cancellationToken))
+        {
+            merged[entry.NodeId] = entry;
+        }
+        foreach (var nodeId in LocalNodeIds())
+        {
+            if (LocalEntry(nodeId) is { } local && (!merged.TryGetValue(nodeId, out var shared) || shared.StreamOpenedAt <= local.StreamOpenedAt))
+            {
+                merged[nodeId] = local;
+            }
+        }
+        return merged.Values.Select(Shown).ToArray();
+    }
+
+    /// <summary>One node, across replicas when they share a fleet store; null when no replica knows it.</summary>
+    public async ValueTask<DataplaneStatus?> GetAsync(string nodeId, CancellationToken cancellationToken = default)
+    {
+        var local = LocalEntry(nodeId);
+        if (_store is null)
+        {
+            return local?.Status;
+        }
+        var shared = await _store.GetAsync(nodeId, cancellationToken);
+        var newest = local is not null && (shared is null || shared.StreamOpenedAt <= local.StreamOpenedAt) ? local : shared;
+        return newest is null ? null : Shown(newest);
+    }
+
+    /// <summary>This replica's view of one node, as it publishes it; null when it does not know the node.</summary>
+    public FleetEntry? LocalEntry(string nodeId)
+    {
+        var now = _clock.GetUtcNow();
+        var open = _streams.ForNode(nodeId);
+        if (open.Count > 0)
+        {
+            return new FleetEntry(Connected(open[^1]), open[^1].ConnectedSince, now);
+        }
+        lock (_lock)
+        {
+            Purge();
+            return _disconnected.TryGetValue(nodeId, out var entry) ? new FleetEntry(Disconnected(entry.Final, entry.At), entry.Final.ConnectedSince, now) : null;
+        }
+    }
+
+    /// <summary>The nodes this replica knows (open streams and recently disconnected).</summary>
+    public IReadOnlyCollection<string> LocalNodeIds()
+    {
+        var ids = new SortedSet<string>(_streams.List().Select(s => s.NodeId), StringComparer.Ordinal);
+        lock (_lock)
+        {
+            Purge();
+            ids.UnionWith(_disconnected.Keys);
+        }
+        return ids;
+    }
+
+    /// <summary>A shared entry as listed: a connected one its replica stopped refreshing is of a replica that is gone.</summary>
+    private DataplaneStatus Shown(FleetEntry entry)
+    {
+        if (entry.Status.State == SyncState.Disconnected || _clock.GetUtcNow() - entry.PublishedAt <= _options.StaleAfter)
+        {
+            return entry.Status;
+        }
+        var status = entry.Status.Clone();
+        status.State = SyncState.Disconnected;
+        status.DisconnectedAt = Timestamp.FromDateTimeOffset(entry.PublishedAt);
+        return status;
+    }
+
+    /// <summary>Every node this replica knows, ordered by node id.</summary>
     public IReadOnlyList<DataplaneStatus> List()
     {
         var open = _streams.List();
@@ -68,14 +149,15 @@ public sealed class FleetView : IDataplaneDirectory, IDisposable
         }
     }
 
-    IReadOnlyList<TopologyDataplane> IDataplaneDirectory.List() => List().Select(d => new TopologyDataplane
-    {
-        NodeId = d.Node.Id,
-        Region = d.Node.Region,
-        Zone = d.Node.Zone,
-        State = d.State,
-        ConnectedSince = d.ConnectedSince,
-    }).ToArray();
+    async ValueTask<IReadOnlyList<TopologyDataplane>> IDataplaneDirectory.ListAsync(CancellationToken cancellationToken) =>
+        (await ListAsync(cancellationToken)).Select(d => new TopologyDataplane
+        {
+            NodeId = d.Node.Id,
+            Region = d.Node.Region,
+            Zone = d.Node.Zone,
+            State = d.State,
+            ConnectedSince = d.ConnectedSince,
+        }).ToArray();
 
     private void OnChanged(DataplaneStreamEvent change)
     {

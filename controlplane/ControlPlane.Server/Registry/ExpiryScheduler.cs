@@ -6,8 +6,10 @@ namespace ControlPlane.Server.Registry;
 /// <summary>
 /// Expires instances at their deadline, not on the next poll: one timer is armed for the earliest
 /// lease deadline (or retention end), re-armed after each pass and whenever a registration brings
-/// an earlier deadline. Each pass asks <see cref="SelfPreservation"/> before expiring anything.
-/// Passes never overlap; a wake-up during a pass runs another one after it.
+/// an earlier deadline, and at least every <see cref="RegistryOptions.MaxPassInterval"/> (replicas
+/// sharing a store learn of each other's deadlines only from a pass). Each pass asks
+/// <see cref="SelfPreservation"/> (on the store's numbers) and the <see cref="IExpiryGate"/>, if any,
+/// before expiring anything. Passes never overlap; a wake-up during a pass runs another one after it.
 /// </summary>
 public sealed class ExpiryScheduler : IHostedService, IDisposable
 {
@@ -28,8 +30,12 @@ public sealed class ExpiryScheduler : IHostedService, IDisposable
 
     private readonly ResourceChanges _changes;
 
-    public ExpiryScheduler(IRegistryStore store, RegistryOptions options, TimeProvider clock, RegistryMetrics metrics, ResourceChanges changes, ILogger<ExpiryScheduler> logger)
+    private readonly IExpiryGate? _gate;
+
+    public ExpiryScheduler(
+        IRegistryStore store, RegistryOptions options, TimeProvider clock, RegistryMetrics metrics, ResourceChanges changes, ILogger<ExpiryScheduler> logger, IExpiryGate? gate = null)
     {
+        _gate = gate;
         ArgumentNullException.ThrowIfNull(changes);
         _changes = changes;
         ArgumentNullException.ThrowIfNull(store);
@@ -44,6 +50,11 @@ public sealed class ExpiryScheduler : IHostedService, IDisposable
         _logger = logger;
         _selfPreservation = new SelfPreservation(options.SelfPreservation);
     }
+
+    private long _passes;
+
+    /// <summary>Passes completed (diagnostics; tests wait on it).</summary>
+    public long Passes => Interlocked.Read(ref _passes);
 
     /// <summary>True while self-preservation holds expiry.</summary>
     public bool SelfPreservationEngaged => Volatile.Read(ref _engaged) == 1;
@@ -96,6 +107,7 @@ public sealed class ExpiryScheduler : IHostedService, IDisposable
             {
                 Volatile.Write(ref _rerun, 0);
                 await PassAsync().ConfigureAwait(false);
+                Interlocked.Increment(ref _passes);
             }
             while (Volatile.Read(ref _rerun) == 1);
             _warm.TrySetResult();
@@ -118,8 +130,8 @@ public sealed class ExpiryScheduler : IHostedService, IDisposable
             _armedFor = null;
         }
         var now = _clock.GetUtcNow();
-        var scan = await _store.ScanExpiryAsync(now, _options.ExpiredRetention, ScanLimit).ConfigureAwait(false);
-        var allow = _selfPreservation.AllowExpiry(now, scan.Overdue.Count, scan.LiveCount, out var changed);
+        var scan = await _store.ScanExpiryAsync(now, _options.ExpiredRetention, ScanLimit, _options.SelfPreservation.Window).ConfigureAwait(false);
+        var allow = _selfPreservation.AllowExpiry(scan.Overdue.Count, scan.LiveCount, scan.RecentlyExpired, out var changed);
         if (changed)
         {
             Volatile.Write(ref _engaged, allow ? 0 : 1);
@@ -138,8 +150,15 @@ public sealed class ExpiryScheduler : IHostedService, IDisposable
         DateTimeOffset? next = scan.NextDeadline;
         if (allow && scan.Overdue.Count > 0)
         {
+            if (_gate is not null)
+            {
+                // After a store outage, leases are extended before anything expires (see IExpiryGate).
+                // ExpireAsync checks each deadline again, so an extended lease is not expired.
+                await _gate.BeforeExpiryAsync(now).ConfigureAwait(false);
+            }
+            // Only the instances this call expired come back: with replicas racing on one store, each
+            // expiry is logged and counted by exactly one of them.
             var expired = await _store.ExpireAsync(scan.Overdue, now).ConfigureAwait(false);
-            _selfPreservation.RecordExpired(now, expired.Count);
             _metrics.Expired(expired.Count);
             foreach (var record in expired)
             {
@@ -167,10 +186,7 @@ public sealed class ExpiryScheduler : IHostedService, IDisposable
         }
         _metrics.UpdateCounts(await _store.CountAsync().ConfigureAwait(false));
 
-        if (next is { } due)
-        {
-            Notify(due);
-        }
+        Notify(Earliest(next, now + _options.MaxPassInterval)!.Value);
     }
 
     private static DateTimeOffset? Earliest(DateTimeOffset? a, DateTimeOffset b) => a is null || b < a ? b : a;

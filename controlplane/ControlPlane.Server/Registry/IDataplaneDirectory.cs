@@ -5,7 +5,7 @@ namespace ControlPlane.Server.Registry;
 /// <summary>The dataplane nodes the topology shows beside the registry's images (the fleet view provides them).</summary>
 public interface IDataplaneDirectory
 {
-    IReadOnlyList<TopologyDataplane> List();
+    ValueTask<IReadOnlyList<TopologyDataplane>> ListAsync(CancellationToken cancellationToken = default);
 }
 
 /// <summary>The load-balancing algorithm each image is routed with, for the topology (the policy store provides it).</summary>

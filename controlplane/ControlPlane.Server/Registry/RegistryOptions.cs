@@ -15,6 +15,14 @@ public sealed class RegistryOptions
     /// <summary>How long an expired instance stays listed (status <c>expired</c>) before it is removed.</summary>
     public TimeSpan ExpiredRetention { get; set; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// Longest time between two expiry passes. A pass runs at the earliest deadline it knows of;
+    /// replicas sharing a store learn of deadlines set through another replica only from a pass, so
+    /// each one looks at least this often and the fleet's instances expire even when the replica
+    /// that registered them is gone.
+    /// </summary>
+    public TimeSpan MaxPassInterval { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Most instance ids one heartbeat-stream message may carry.</summary>
     public int MaxInstancesPerBeat { get; set; } = 1000;
 

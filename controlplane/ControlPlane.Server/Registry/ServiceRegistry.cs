@@ -331,7 +331,7 @@ public sealed class ServiceRegistry
         }
         if (_dataplanes is not null)
         {
-            response.Dataplanes.AddRange(_dataplanes.List());
+            response.Dataplanes.AddRange(await _dataplanes.ListAsync(cancellationToken).ConfigureAwait(false));
         }
         return response;
     }

@@ -27,9 +27,11 @@ public interface IRegistryStore
 
     /// <summary>
     /// Live instances whose deadline has passed at <paramref name="now"/> (at most <paramref name="limit"/>), and the
-    /// next moment after it when something falls due: a lease deadline, or the end of an expired instance's <paramref name="retention"/>.
+    /// next moment after it when something falls due: a lease deadline, or the end of an expired instance's <paramref name="retention"/>;
+    /// and how many instances expired within <paramref name="recentWindow"/> before <paramref name="now"/> (at most the last hour
+    /// is remembered), whoever expired them: self-preservation decides on the whole store's numbers.
     /// </summary>
-    ValueTask<ExpiryScan> ScanExpiryAsync(DateTimeOffset now, TimeSpan retention, int limit, CancellationToken cancellationToken = default);
+    ValueTask<ExpiryScan> ScanExpiryAsync(DateTimeOffset now, TimeSpan retention, int limit, TimeSpan recentWindow = default, CancellationToken cancellationToken = default);
 
     /// <summary>Expires those of <paramref name="instanceIds"/> still past their deadline (a heartbeat may have won the race); returns the expired ones.</summary>
     ValueTask<IReadOnlyList<InstanceRecord>> ExpireAsync(IReadOnlyList<string> instanceIds, DateTimeOffset now, CancellationToken cancellationToken = default);

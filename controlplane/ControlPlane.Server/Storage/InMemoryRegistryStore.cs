@@ -22,6 +22,9 @@ public sealed class InMemoryRegistryStore : IRegistryStore
     private readonly PriorityQueue<Entry, long> _deadlines = new();
     private readonly PriorityQueue<Entry, long> _removals = new();
     private readonly HashSet<Entry> _overdue = new(ReferenceEqualityComparer.Instance);
+
+    // When instances expired (ticks), oldest first, for self-preservation's window; the last hour only.
+    private readonly Queue<(long At, int Count)> _expirations = new();
     private int _live;
     private int _draining;
 
@@ -190,7 +193,10 @@ public sealed class InMemoryRegistryStore : IRegistryStore
         return Result<IReadOnlyList<InstanceRecord>>(matches);
     }
 
-    public ValueTask<ExpiryScan> ScanExpiryAsync(DateTimeOffset now, TimeSpan retention, int limit, CancellationToken cancellationToken = default)
+    /// <summary>How long expiries are remembered for <see cref="ExpiryScan.RecentlyExpired"/> (the longest self-preservation window that counts).</summary>
+    public static readonly TimeSpan ExpirationsKept = TimeSpan.FromHours(1);
+
+    public ValueTask<ExpiryScan> ScanExpiryAsync(DateTimeOffset now, TimeSpan retention, int limit, TimeSpan recentWindow = default, CancellationToken cancellationToken = default)
     {
         var nowTicks = now.UtcTicks;
         List<string> overdue = [];
@@ -224,7 +230,14 @@ public sealed class InMemoryRegistryStore : IRegistryStore
                 var removal = new DateTimeOffset(firstExpiredAt, TimeSpan.Zero) + retention;
                 next = next is null || removal < next ? removal : next;
             }
-            return Result(new ExpiryScan(overdue, _live, next));
+            TrimExpirations(nowTicks);
+            var since = nowTicks - Math.Min(recentWindow.Ticks, ExpirationsKept.Ticks);
+            var recent = 0;
+            foreach (var (at, count) in _expirations)
+            {
+                recent += at > since && at <= nowTicks ? count : 0;
+            }
+            return Result(new ExpiryScan(overdue, _live, next, recent));
         }
     }
 
@@ -249,8 +262,22 @@ public sealed class InMemoryRegistryStore : IRegistryStore
                     expired.Add(entry.Snapshot());
                 }
             }
+            if (expired.Count > 0)
+            {
+                _expirations.Enqueue((nowTicks, expired.Count));
+                TrimExpirations(nowTicks);
+            }
         }
         return Result<IReadOnlyList<InstanceRecord>>(expired);
+    }
+
+    /// <summary>Under the lock: forgets expiries older than <see cref="ExpirationsKept"/>.</summary>
+    private void TrimExpirations(long nowTicks)
+    {
+        while (_expirations.TryPeek(out var head) && head.At <= nowTicks - ExpirationsKept.Ticks)
+        {
+            _expirations.Dequeue();
+        }
     }
 
     public ValueTask<IReadOnlyList<InstanceRecord>> RemoveExpiredAsync(DateTimeOffset now, TimeSpan retention, CancellationToken cancellationToken = default)

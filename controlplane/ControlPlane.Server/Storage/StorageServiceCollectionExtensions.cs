@@ -1,4 +1,6 @@
+using ControlPlane.Server.Fleet;
 using ControlPlane.Server.Policies;
+using ControlPlane.Server.Stats;
 using ControlPlane.Server.Storage.Redis;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
@@ -8,9 +10,11 @@ public static class StorageServiceCollectionExtensions
 {
     /// <summary>
     /// The stores <c>ControlPlane:Store:Kind</c> selects: <c>memory</c> (default) leaves the embedded
-    /// stores to AddRegistry and AddPolicies; <c>redis</c> registers the Redis registry and policy
-    /// stores on one shared connection. Call before AddRegistry/AddPolicies. Stores registered
-    /// earlier (tests) win. A bad kind or Redis URL fails here, at start-up, not on the first call.
+    /// stores to AddRegistry, AddPolicies and AddStats; <c>redis</c> registers the Redis registry,
+    /// policy, load and fleet stores and the change feed on one shared connection (replicas sharing
+    /// it agree: see <c>AddReplication</c>). Call before AddRegistry/AddPolicies/AddStats/AddFleetView.
+    /// Stores registered earlier (tests) win. A bad kind or Redis URL fails here, at start-up, not on
+    /// the first call.
     /// </summary>
     public static IServiceCollection AddStores(this IServiceCollection services, IConfiguration configuration)
     {
@@ -25,8 +29,14 @@ public static class StorageServiceCollectionExtensions
                 var redis = configuration.GetSection(RedisStoreOptions.Section).Get<RedisStoreOptions>() ?? new RedisStoreOptions();
                 RedisUrl.Parse(redis.Url);
                 services.TryAddSingleton(sp => RedisConnection.Connect(redis, sp.GetRequiredService<ILogger<RedisConnection>>()));
-                services.TryAddSingleton<IRegistryStore>(sp => new RedisRegistryStore(sp.GetRequiredService<RedisConnection>()));
+                services.TryAddSingleton(sp => new RedisRegistryStore(sp.GetRequiredService<RedisConnection>()));
+                services.TryAddSingleton<IRegistryStore>(sp => sp.GetRequiredService<RedisRegistryStore>());
                 services.TryAddSingleton<IPolicyStore>(sp => new RedisPolicyStore(sp.GetRequiredService<RedisConnection>(), redis.MaxPolicyChangesPerImage));
+                // The stats options and clock are registered by AddStats (and the host); read when first used.
+                services.TryAddSingleton<ILoadStore>(sp => new RedisLoadStore(
+                    sp.GetRequiredService<RedisConnection>(), sp.GetService<StatsOptions>() ?? new StatsOptions(), sp.GetService<TimeProvider>() ?? TimeProvider.System));
+                services.TryAddSingleton<IChangeFeed>(sp => new RedisChangeFeed(sp.GetRequiredService<RedisConnection>()));
+                services.TryAddSingleton<IFleetStore>(sp => new RedisFleetStore(sp.GetRequiredService<RedisConnection>()));
                 return services;
             default:
                 throw new InvalidOperationException($"{StoreOptions.Section}:Kind is '{options.Kind}'; expected '{StoreOptions.Memory}' or '{StoreOptions.Redis}'.");

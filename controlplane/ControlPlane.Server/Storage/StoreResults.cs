@@ -32,8 +32,8 @@ public readonly record struct RenewOutcome(RenewResult Result, InstanceStatus St
 /// <summary>Filters of a listing; null matches everything.</summary>
 public sealed record InstanceQuery(string? Name = null, string? Image = null, InstanceStatus? Status = null, string? AfterInstanceId = null, int Limit = int.MaxValue);
 
-/// <summary>Live instances past their deadline, and when the next deadline or removal falls.</summary>
-public sealed record ExpiryScan(IReadOnlyList<string> Overdue, int LiveCount, DateTimeOffset? NextDeadline);
+/// <summary>Live instances past their deadline, when the next deadline or removal falls, and how many expired recently (store-wide).</summary>
+public sealed record ExpiryScan(IReadOnlyList<string> Overdue, int LiveCount, DateTimeOffset? NextDeadline, int RecentlyExpired = 0);
 
 /// <summary>Instance counts by status.</summary>
 public readonly record struct RegistryCounts(int Healthy, int Draining, int Expired)

@@ -180,6 +180,51 @@ public sealed class ResourceCacheTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AReset_ReloadsEverything_AndAppliesOnlyWhatDiffers_RemovalsIncluded()
+    {
+        _policies.Set(new RoutingPolicy { Image = "img.a", Algorithm = "least_conn" });
+        _policies.Set(new RoutingPolicy { Image = "img.b", Algorithm = "least_conn" });
+        await StartAsync(TimeSpan.Zero, beforeStart: () => RegisterAsync("a1", "img.a"));
+        var endpoints = _cache.Snapshot(Endpoints);
+
+        // Changed behind the cache's back (another replica's changes, whose messages were missed).
+        _policies.Set(new RoutingPolicy { Image = "img.a", Algorithm = "round_robin" });
+        _policies.Delete("img.b");
+        _policies.Set(new RoutingPolicy { Image = "img.c", Algorithm = "least_conn" });
+        _services.GetRequiredService<ResourceChanges>().EverythingMayHaveChanged();
+
+        var applied = await NextChangeSetAsync();
+        Assert.Equal(["img.a", "img.b", "img.c"], applied.NamesByType[ResourceTypes.RoutingPolicy].Order(StringComparer.Ordinal));
+        Assert.False(applied.NamesByType.ContainsKey(Endpoints)); // unchanged: nothing to send
+        Assert.Equal(["img.a", "img.c"], _cache.Snapshot(ResourceTypes.RoutingPolicy).Resources.Keys);
+        Assert.Same(endpoints, _cache.Snapshot(Endpoints));
+    }
+
+    [Fact]
+    public async Task AResetWhoseReloadFails_KeepsServingTheSnapshots_AndIsRetried()
+    {
+        _policies.Set(new RoutingPolicy { Image = "img.a", Algorithm = "least_conn" });
+        await StartAsync(TimeSpan.Zero, beforeStart: () => RegisterAsync("a1", "img.a"));
+        var before = (_cache.Snapshot(Endpoints), _cache.Snapshot(ResourceTypes.RoutingPolicy));
+
+        _policies.Failure = new InvalidOperationException("policy store unreachable");
+        _policies.Delete("img.a");
+        _services.GetRequiredService<ResourceChanges>().EverythingMayHaveChanged();
+        await _loadFailed.Task.DefaultTimeout();
+
+        // Nothing was emptied: what nodes are sent stays what it was until a reload succeeds.
+        Assert.Same(before.Item1, _cache.Snapshot(Endpoints));
+        Assert.Same(before.Item2, _cache.Snapshot(ResourceTypes.RoutingPolicy));
+        Assert.NotNull(_cache.Snapshot(ResourceTypes.RoutingPolicy).Find("img.a"));
+
+        _policies.Failure = null;
+        _clock.Advance(TimeSpan.FromSeconds(2));
+        var applied = await NextChangeSetAsync();
+        Assert.Equal(["img.a"], applied.NamesByType[ResourceTypes.RoutingPolicy]);
+        Assert.Null(_cache.Snapshot(ResourceTypes.RoutingPolicy).Find("img.a"));
+    }
+
+    [Fact]
     public void SetVersions_DependOnlyOnContent()
     {
         var a = VersionedResource.Create(Endpoints, "img.a", new EndpointSet { Image = "img.a" });

@@ -53,7 +53,8 @@ public sealed class ReadinessTests
 
         public ValueTask<IReadOnlyList<InstanceRecord>> ListAsync(InstanceQuery query, CancellationToken cancellationToken = default) => _inner.ListAsync(query, cancellationToken);
 
-        public ValueTask<ExpiryScan> ScanExpiryAsync(DateTimeOffset now, TimeSpan retention, int limit, CancellationToken cancellationToken = default) => _inner.ScanExpiryAsync(now, retention, limit, cancellationToken);
+        public ValueTask<ExpiryScan> ScanExpiryAsync(DateTimeOffset now, TimeSpan retention, int limit, TimeSpan recentWindow = default, CancellationToken cancellationToken = default) =>
+            _inner.ScanExpiryAsync(now, retention, limit, recentWindow, cancellationToken);
 
         public ValueTask<IReadOnlyList<InstanceRecord>> ExpireAsync(IReadOnlyList<string> instanceIds, DateTimeOffset now, CancellationToken cancellationToken = default) => _inner.ExpireAsync(instanceIds, now, cancellationToken);
 

@@ -11,7 +11,9 @@ namespace ControlPlane.Server.Discovery.Cache;
 /// <see cref="ResourceChanges"/> signals a change. Signals are debounced (<see cref="ChangeDebouncer"/>),
 /// then one worker reads the stores and swaps in new immutable snapshots; a resource whose content
 /// did not change keeps its version and is not reported, so nothing is sent for it. Loads everything
-/// when the host starts and reports warm once done.
+/// when the host starts and reports warm once done; loads everything again on
+/// <see cref="ResourceChanges.Reset"/> (a replica that missed changes), sending only what differs.
+/// A failed load changes nothing: the snapshots in memory keep serving until a load succeeds.
 /// </summary>
 internal sealed class ResourceCache : IResourceWatch, IHostedService, IDisposable
 {
@@ -29,7 +31,9 @@ internal sealed class ResourceCache : IResourceWatch, IHostedService, IDisposabl
     private readonly DiscoveryMetrics _metrics;
     private readonly ILogger _logger;
     private readonly ChangeDebouncer _debouncer;
+    private readonly ITimer _reloadRetry;
     private long _revision;
+    private int _reloadAll;
     private Task? _worker;
 
     public ResourceCache(
@@ -48,6 +52,7 @@ internal sealed class ResourceCache : IResourceWatch, IHostedService, IDisposabl
         _metrics = metrics;
         _logger = logger;
         _debouncer = new ChangeDebouncer(clock, options.DebounceWindow, options.MaxDebounceDelay, () => _wake.Writer.TryWrite(true));
+        _reloadRetry = clock.CreateTimer(static s => ((ResourceCache)s!)._wake.Writer.TryWrite(true), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         metrics.Resources = () => _slots.Select(s => (s.Key, s.Value.Current.Count));
     }
 
@@ -79,6 +84,7 @@ internal sealed class ResourceCache : IResourceWatch, IHostedService, IDisposabl
         // Subscribe before loading: a change made during the load is applied again afterwards,
         // which is harmless (same content, same version), where a missed one would be stale forever.
         _changes.Changed += OnChanged;
+        _changes.Reset += OnReset;
         _worker = Task.Run(() => RunAsync(_stopping.Token), CancellationToken.None);
         return Task.CompletedTask;
     }
@@ -86,6 +92,7 @@ internal sealed class ResourceCache : IResourceWatch, IHostedService, IDisposabl
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         _changes.Changed -= OnChanged;
+        _changes.Reset -= OnReset;
         await _stopping.CancelAsync();
         if (_worker is not null)
         {
@@ -107,12 +114,24 @@ internal sealed class ResourceCache : IResourceWatch, IHostedService, IDisposabl
         }
     }
 
+    private void OnReset()
+    {
+        // Not debounced: a reset is rare (a replica that lost track of the store's changes) and the
+        // nodes are stale until it is done.
+        Volatile.Write(ref _reloadAll, 1);
+        _wake.Writer.TryWrite(true);
+    }
+
     private async Task RunAsync(CancellationToken cancellationToken)
     {
         await WarmUpAsync(cancellationToken);
         while (true)
         {
             await _wake.Reader.ReadAsync(cancellationToken);
+            if (Interlocked.Exchange(ref _reloadAll, 0) == 1)
+            {
+                await ReloadAllAsync(cancellationToken);
+            }
             // One batch per wake-up: changes that arrived while this one was applied wait for their
             // own debounce, so a burst stays coalesced.
             if (_debouncer.Take() is { } batch)
@@ -120,6 +139,34 @@ internal sealed class ResourceCache : IResourceWatch, IHostedService, IDisposabl
                 await ApplyAsync(batch.Keys, batch.ObservedTimestamp, cancellationToken);
             }
         }
+    }
+
+    /// <summary>Loads every resource and applies what differs from the snapshots, removals included.</summary>
+    private async Task ReloadAllAsync(CancellationToken cancellationToken)
+    {
+        var observed = _clock.GetTimestamp();
+        var loaded = new Dictionary<string, Dictionary<string, VersionedResource?>>(StringComparer.Ordinal);
+        try
+        {
+            foreach (var type in Types)
+            {
+                // Every name held now is looked at: one absent from the store was removed.
+                var byName = _slots[type].Current.Resources.Keys.ToDictionary(n => n, _ => (VersionedResource?)null, StringComparer.Ordinal);
+                foreach (var resource in await _loader.LoadAllAsync(type, cancellationToken))
+                {
+                    byName[resource.Name] = resource;
+                }
+                loaded[type] = byName;
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            Volatile.Write(ref _reloadAll, 1);
+            _reloadRetry.Change(_options.RebuildRetryDelay, Timeout.InfiniteTimeSpan);
+            DiscoveryLog.LoadFailed(_logger, ex, _debouncer.PendingCount, _options.RebuildRetryDelay);
+            return;
+        }
+        Publish(loaded, observed, loaded.Sum(l => l.Value.Count));
     }
 
     private async Task WarmUpAsync(CancellationToken cancellationToken)
@@ -160,41 +207,12 @@ internal sealed class ResourceCache : IResourceWatch, IHostedService, IDisposabl
 
     private async Task ApplyAsync(IReadOnlyCollection<ResourceKey> keys, long observedTimestamp, CancellationToken cancellationToken)
     {
-        var updates = new List<(Slot Slot, ImmutableSortedDictionary<string, VersionedResource> Resources, ulong Digest, HashSet<string> Changed)>();
+        var loaded = new Dictionary<string, Dictionary<string, VersionedResource?>>(StringComparer.Ordinal);
         try
         {
             foreach (var group in keys.GroupBy(k => k.TypeUrl, StringComparer.Ordinal))
             {
-                var names = group.Select(k => k.Name).ToList();
-                var loaded = await _loader.LoadAsync(group.Key, names, cancellationToken);
-                var slot = _slots[group.Key];
-                var current = slot.Current;
-                var builder = current.Resources.ToBuilder();
-                var digest = current.Digest;
-                var changed = new HashSet<string>(StringComparer.Ordinal);
-                foreach (var (name, resource) in loaded)
-                {
-                    var existing = builder.GetValueOrDefault(name);
-                    if (resource?.Version == existing?.Version)
-                    {
-                        continue; // equal content, equal version: nothing to send
-                    }
-                    if (existing is not null)
-                    {
-                        digest ^= existing.Digest;
-                        builder.Remove(name);
-                    }
-                    if (resource is not null)
-                    {
-                        digest ^= resource.Digest;
-                        builder[name] = resource;
-                    }
-                    changed.Add(name);
-                }
-                if (changed.Count > 0)
-                {
-                    updates.Add((slot, builder.ToImmutable(), digest, changed));
-                }
+                loaded[group.Key] = await _loader.LoadAsync(group.Key, group.Select(k => k.Name).ToList(), cancellationToken);
             }
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
@@ -203,9 +221,47 @@ internal sealed class ResourceCache : IResourceWatch, IHostedService, IDisposabl
             DiscoveryLog.LoadFailed(_logger, ex, keys.Count, _options.RebuildRetryDelay);
             return;
         }
+        Publish(loaded, observedTimestamp, keys.Count);
+    }
+
+    /// <summary>Swaps in new snapshots holding what was <paramref name="loaded"/> (null: removed) and tells the watchers what changed.</summary>
+    private void Publish(Dictionary<string, Dictionary<string, VersionedResource?>> loaded, long observedTimestamp, int signalled)
+    {
+        var updates = new List<(Slot Slot, ImmutableSortedDictionary<string, VersionedResource> Resources, ulong Digest, HashSet<string> Changed)>();
+        foreach (var (type, resources) in loaded)
+        {
+            var slot = _slots[type];
+            var current = slot.Current;
+            var builder = current.Resources.ToBuilder();
+            var digest = current.Digest;
+            var changed = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var (name, resource) in resources)
+            {
+                var existing = builder.GetValueOrDefault(name);
+                if (resource?.Version == existing?.Version)
+                {
+                    continue; // equal content, equal version: nothing to send
+                }
+                if (existing is not null)
+                {
+                    digest ^= existing.Digest;
+                    builder.Remove(name);
+                }
+                if (resource is not null)
+                {
+                    digest ^= resource.Digest;
+                    builder[name] = resource;
+                }
+                changed.Add(name);
+            }
+            if (changed.Count > 0)
+            {
+                updates.Add((slot, builder.ToImmutable(), digest, changed));
+            }
+        }
         if (updates.Count == 0)
         {
-            DiscoveryLog.Applied(_logger, Revision, 0, keys.Count);
+            DiscoveryLog.Applied(_logger, Revision, 0, signalled);
             return;
         }
 
@@ -218,7 +274,7 @@ internal sealed class ResourceCache : IResourceWatch, IHostedService, IDisposabl
             _metrics.CacheChanged(slot.Current.TypeUrl, changed.Count);
         }
         var changeSet = new ResourceChangeSet(revision, observedTimestamp, byType);
-        DiscoveryLog.Applied(_logger, revision, changeSet.Count, keys.Count);
+        DiscoveryLog.Applied(_logger, revision, changeSet.Count, signalled);
         foreach (var watcher in _watchers.Keys)
         {
             try
@@ -234,6 +290,7 @@ internal sealed class ResourceCache : IResourceWatch, IHostedService, IDisposabl
 
     public void Dispose()
     {
+        _reloadRetry.Dispose();
         _debouncer.Dispose();
         _stopping.Dispose();
     }

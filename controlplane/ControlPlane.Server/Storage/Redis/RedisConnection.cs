@@ -7,7 +7,9 @@ namespace ControlPlane.Server.Storage.Redis;
 /// The one multiplexed connection both Redis stores share, and the one place where Redis failures
 /// become <see cref="StoreUnavailableException"/>: connection lost, timeouts, and the server
 /// answers that mean "not now" (loading, busy, read-only replica, out of memory, auth refused).
-/// It reconnects by itself; until then every call fails fast.
+/// It reconnects by itself; until then every call fails fast. It also tells when the store became
+/// unreachable (a call failed for that reason, or the connection dropped) and reachable again (the
+/// first call that succeeded after), which the replicas' outage handling builds on.
 /// </summary>
 internal sealed class RedisConnection : IDisposable
 {
@@ -17,6 +19,7 @@ internal sealed class RedisConnection : IDisposable
     private readonly ConnectionMultiplexer _multiplexer;
     private readonly ILogger _logger;
     private readonly TimeSpan _commandTimeout;
+    private int _unavailable;
 
     private RedisConnection(ConnectionMultiplexer multiplexer, string keyPrefix, TimeSpan commandTimeout, ILogger logger)
     {
@@ -33,6 +36,21 @@ internal sealed class RedisConnection : IDisposable
     public string KeyPrefix { get; }
 
     public IDatabase Database { get; }
+
+    /// <summary>The pub/sub side of the connection (its own socket, resubscribed after reconnects).</summary>
+    public ISubscriber Subscriber => _multiplexer.GetSubscriber();
+
+    /// <summary>True from a failure that means "unavailable" until the next call that succeeds.</summary>
+    public bool Unreachable => Volatile.Read(ref _unavailable) == 1;
+
+    /// <summary>Raised once when the store becomes unreachable; handlers must be quick and must not throw.</summary>
+    public event Action? BecameUnreachable;
+
+    /// <summary>Raised once when a call succeeds after the store was unreachable; handlers must be quick and must not throw.</summary>
+    public event Action? BecameReachable;
+
+    /// <summary>Raised when a connection (interactive or subscription) is restored; handlers must be quick and must not throw.</summary>
+    public event Action<ConnectionType>? Reconnected;
 
     /// <summary>
     /// Connects (or keeps trying in the background: a Redis that is down at start-up makes the
@@ -79,13 +97,34 @@ internal sealed class RedisConnection : IDisposable
     public async Task<T> RunAsync<T>(Func<IDatabase, Task<T>> call, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(call);
+        T result;
         try
         {
-            return await call(Database).WaitAsync(_commandTimeout, cancellationToken);
+            result = await call(Database).WaitAsync(_commandTimeout, cancellationToken);
         }
         catch (Exception ex) when (IsUnavailable(ex))
         {
+            MarkUnavailable();
             throw new StoreUnavailableException("Redis is unavailable: " + ex.Message, ex);
+        }
+        MarkAvailable();
+        return result;
+    }
+
+    private void MarkUnavailable()
+    {
+        if (Interlocked.CompareExchange(ref _unavailable, 1, 0) == 0)
+        {
+            BecameUnreachable?.Invoke();
+        }
+    }
+
+    private void MarkAvailable()
+    {
+        if (Volatile.Read(ref _unavailable) == 1 && Interlocked.CompareExchange(ref _unavailable, 0, 1) == 1)
+        {
+            RedisStoreLog.Reachable(_logger);
+            BecameReachable?.Invoke();
         }
     }
 
@@ -102,6 +141,7 @@ internal sealed class RedisConnection : IDisposable
         if (e.ConnectionType == ConnectionType.Interactive)
         {
             RedisStoreLog.ConnectionLost(_logger, e.EndPoint?.ToString() ?? "?", e.FailureType.ToString());
+            MarkUnavailable();
         }
     }
 
@@ -111,6 +151,7 @@ internal sealed class RedisConnection : IDisposable
         {
             RedisStoreLog.ConnectionRestored(_logger, e.EndPoint?.ToString() ?? "?");
         }
+        Reconnected?.Invoke(e.ConnectionType);
     }
 
     public void Dispose()

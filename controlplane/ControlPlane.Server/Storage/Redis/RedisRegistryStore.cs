@@ -150,9 +150,10 @@ internal sealed class RedisRegistryStore : IRegistryStore
         && (query.Status is null || record.Status == query.Status)
         && (query.AfterInstanceId is null || string.CompareOrdinal(record.InstanceId, query.AfterInstanceId) > 0);
 
-    public async ValueTask<ExpiryScan> ScanExpiryAsync(DateTimeOffset now, TimeSpan retention, int limit, CancellationToken cancellationToken = default)
+    public async ValueTask<ExpiryScan> ScanExpiryAsync(DateTimeOffset now, TimeSpan retention, int limit, TimeSpan recentWindow = default, CancellationToken cancellationToken = default)
     {
-        var reply = (RedisResult[])(await _redis.EvaluateAsync(RedisScripts.ScanExpiry, [_prefix, ToUnixMilliseconds(now), Math.Max(limit, 0)], cancellationToken))!;
+        var window = (long)Math.Clamp(recentWindow.TotalMilliseconds, 0, InMemoryRegistryStore.ExpirationsKept.TotalMilliseconds);
+        var reply = (RedisResult[])(await _redis.EvaluateAsync(RedisScripts.ScanExpiry, [_prefix, ToUnixMilliseconds(now), Math.Max(limit, 0), window], cancellationToken))!;
         var overdue = ((RedisResult[])reply[0]!).Select(r => (string)r!).ToArray();
         DateTimeOffset? next = reply[2].IsNull ? null : FromUnixMilliseconds(Score(reply[2]));
         if (!reply[3].IsNull)
@@ -160,7 +161,7 @@ internal sealed class RedisRegistryStore : IRegistryStore
             var removal = FromUnixMilliseconds(Score(reply[3])) + retention;
             next = next is null || removal < next ? removal : next;
         }
-        return new ExpiryScan(overdue, (int)reply[1], next);
+        return new ExpiryScan(overdue, (int)reply[1], next, (int)reply[4]);
     }
 
     public async ValueTask<IReadOnlyList<InstanceRecord>> ExpireAsync(IReadOnlyList<string> instanceIds, DateTimeOffset now, CancellationToken cancellationToken = default)
@@ -202,6 +203,20 @@ internal sealed class RedisRegistryStore : IRegistryStore
         var reply = (RedisResult[])(await _redis.EvaluateAsync(RedisScripts.Count, [_prefix], cancellationToken))!;
         int live = (int)reply[0], draining = (int)reply[1], expired = (int)reply[2];
         return new RegistryCounts(live - draining, draining, expired);
+    }
+
+    /// <summary>
+    /// After an outage: moves every live instance's deadline to at least <paramref name="now"/> plus
+    /// <paramref name="grace"/> (null: its own TTL), unless the marker <paramref name="outage"/> says
+    /// another replica did it for the same outage. Returns how many deadlines moved, or null when
+    /// another replica had run it.
+    /// </summary>
+    public async ValueTask<int?> ExtendLeasesAsync(DateTimeOffset now, TimeSpan? grace, string outage, TimeSpan markerLifetime, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(outage);
+        var moved = (int)await _redis.EvaluateAsync(RedisScripts.ExtendLeases,
+            [_prefix, ToUnixMilliseconds(now), (long)(grace ?? TimeSpan.Zero).TotalMilliseconds, outage, (long)markerLifetime.TotalMilliseconds], cancellationToken);
+        return moved < 0 ? null : moved;
     }
 
     public async ValueTask PingAsync(CancellationToken cancellationToken = default) =>

@@ -2,8 +2,9 @@ namespace ControlPlane.Server.Storage.Redis;
 
 /// <summary>
 /// The Lua scripts (embedded from Scripts/*.lua), each with its prelude prepended: the registry's
-/// key layout and record shape (_registry.lua), or the policies' (_policy.lua). Every change that
-/// spans keys is one script, so Redis runs it atomically.
+/// key layout and record shape (_registry.lua), or the policies' (_policy.lua), then the change
+/// notifications (_changes.lua). Every change that spans keys is one script, so Redis runs it
+/// atomically, its change notification included.
 /// </summary>
 internal static class RedisScripts
 {
@@ -18,14 +19,27 @@ internal static class RedisScripts
     public static readonly RedisScript Expire = Registry("expire");
     public static readonly RedisScript RemoveExpired = Registry("remove_expired");
     public static readonly RedisScript Count = Registry("count");
+    public static readonly RedisScript ExtendLeases = Registry("extend_leases");
 
     public static readonly RedisScript SetPolicy = Policy("set_policy");
     public static readonly RedisScript DeletePolicy = Policy("delete_policy");
     public static readonly RedisScript ListPolicies = Policy("list_policies");
 
-    private static RedisScript Registry(string name) => new(name, Read("_registry") + "\n" + Read(name));
+    public static readonly RedisScript ChangesSince = Changes("changes_since");
 
-    private static RedisScript Policy(string name) => new(name, Read("_policy") + "\n" + Read(name));
+    public static readonly RedisScript PutDataplane = new("put_dataplane", Read("put_dataplane"));
+    public static readonly RedisScript ListDataplanes = new("list_dataplanes", Read("list_dataplanes"));
+
+    public static readonly RedisScript ApplyLoad = Load("apply_load");
+    public static readonly RedisScript SumLoad = Load("sum_load");
+
+    private static RedisScript Registry(string name) => new(name, Read("_registry") + "\n" + Read("_changes") + "\n" + Read(name));
+
+    private static RedisScript Policy(string name) => new(name, Read("_policy") + "\n" + Read("_changes") + "\n" + Read(name));
+
+    private static RedisScript Load(string name) => new(name, Read("_load") + "\n" + Read(name));
+
+    private static RedisScript Changes(string name) => new(name, "local P = ARGV[1]\n" + Read("_changes") + "\n" + Read(name));
 
     private static string Read(string name)
     {

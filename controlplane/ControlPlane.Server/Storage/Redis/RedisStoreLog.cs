@@ -10,4 +10,7 @@ internal static partial class RedisStoreLog
 
     [LoggerMessage(EventId = 8004, Level = LogLevel.Information, Message = "Redis connection to {EndPoint} restored")]
     public static partial void ConnectionRestored(ILogger logger, string endPoint);
+
+    [LoggerMessage(EventId = 8005, Level = LogLevel.Information, Message = "Redis answers again after being unreachable")]
+    public static partial void Reachable(ILogger logger);
 }

@@ -34,6 +34,14 @@ internal sealed class FakeDeltaNode : FakeNode<DeltaResourcesRequest, DeltaResou
         return node;
     }
 
+    /// <summary>A node whose streams open on whichever channel <paramref name="channel"/> names when each opens (failover between replicas).</summary>
+    public static async Task<FakeDeltaNode> ConnectAsync(Func<GrpcChannel> channel, string id, FakeNodeOptions? options = null)
+    {
+        var node = new FakeDeltaNode(Over(channel, DeltaMethod), id, options);
+        await node.OpenAsync();
+        return node;
+    }
+
     /// <summary>A node talking to <paramref name="host"/>'s handler in-process (see <see cref="InMemoryNodeTransport{TRequest, TResponse}"/>).</summary>
     public static async Task<FakeDeltaNode> ConnectInMemoryAsync(DiscoveryHost host, string id, FakeNodeOptions? options = null)
     {

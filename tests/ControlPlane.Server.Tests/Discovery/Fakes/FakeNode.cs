@@ -176,8 +176,11 @@ internal abstract class FakeNode<TRequest, TResponse> : IAsyncDisposable
     }
 
     /// <summary>A transport over the real gRPC client, with the request metadata given.</summary>
-    protected static Func<Metadata, INodeTransport<TRequest, TResponse>> Over(GrpcChannel channel, Method<TRequest, TResponse> method) =>
-        headers => new GrpcNodeTransport<TRequest, TResponse>(channel.AsyncDuplexStreamingCall(method, new CallOptions(headers)));
+    protected static Func<Metadata, INodeTransport<TRequest, TResponse>> Over(GrpcChannel channel, Method<TRequest, TResponse> method) => Over(() => channel, method);
+
+    /// <summary>A transport whose every stream opens on the channel <paramref name="channel"/> names then (a node failing over between replicas).</summary>
+    protected static Func<Metadata, INodeTransport<TRequest, TResponse>> Over(Func<GrpcChannel> channel, Method<TRequest, TResponse> method) =>
+        headers => new GrpcNodeTransport<TRequest, TResponse>(channel().AsyncDuplexStreamingCall(method, new CallOptions(headers)));
 
     /// <summary>Sends a request built under the node's lock (so local state and the wire agree on order).</summary>
     protected async Task SendAsync(Func<long, TRequest> build, bool raw = false)

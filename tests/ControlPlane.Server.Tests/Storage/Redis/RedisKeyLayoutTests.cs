@@ -71,8 +71,12 @@ public sealed class RedisKeyLayoutTests(RedisFixture redis) : IClassFixture<Redi
         await registry.SetDrainingAsync("i1", true).DefaultTimeout();
         Assert.True(await db.SetContainsAsync("inst_draining", "i1").DefaultTimeout());
         Assert.Equal(
-            ["img:img.video.svc:instances", "inst:i1", "inst_draining", "inst_endpoints", "inst_expiry", "instances", "policies", "policy:img.video.svc", "policy_changes:img.video.svc", "svc:video-svc:instances"],
+            ["change_epoch", "change_log", "change_rev", "img:img.video.svc:instances", "inst:i1", "inst_draining", "inst_endpoints", "inst_expiry", "instances", "policies",
+                "policy:img.video.svc", "policy_changes:img.video.svc", "svc:video-svc:instances"],
             await KeysAsync(db));
+        // Every change to what nodes are sent has a revision and a log entry.
+        Assert.Equal(3, (long)await db.StringGetAsync("change_rev").DefaultTimeout());
+        Assert.Equal(["1 endpoints img.video.svc", "2 policy img.video.svc", "3 endpoints img.video.svc"], await LogAsync(db));
 
         // Expired: out of the lease set and the endpoint guard, into the retention set.
         await registry.ExpireAsync(["i1"], T0.AddSeconds(30)).DefaultTimeout();
@@ -81,9 +85,14 @@ public sealed class RedisKeyLayoutTests(RedisFixture redis) : IClassFixture<Redi
         Assert.False(await db.HashExistsAsync("inst_endpoints", "10.0.0.5:8080").DefaultTimeout());
         Assert.Equal(("expired", T0Ms + 30_000), ((string?)await db.HashGetAsync("inst:i1", "status"), (long)await db.HashGetAsync("inst:i1", "expired_at")));
 
-        // Removed: nothing of the instance is left, only the policy and its trail.
+        Assert.Equal((T0Ms + 30_000, "4 endpoints img.video.svc"), ((long)(await db.SortedSetRangeByRankWithScoresAsync("inst_expirations"))[0].Score, (await LogAsync(db))[^1]));
+
+        // Removed: nothing of the instance is left, only the policy and its trail (and the change
+        // log, and the expiry for self-preservation's window); removing an expired instance changes
+        // nothing nodes are sent.
         await registry.RemoveExpiredAsync(T0.AddSeconds(100), TimeSpan.FromSeconds(60)).DefaultTimeout();
-        Assert.Equal(["policies", "policy:img.video.svc", "policy_changes:img.video.svc"], await KeysAsync(db));
+        Assert.Equal(["change_epoch", "change_log", "change_rev", "inst_expirations", "policies", "policy:img.video.svc", "policy_changes:img.video.svc"], await KeysAsync(db));
+        Assert.Equal(4, (long)await db.StringGetAsync("change_rev").DefaultTimeout());
     }
 
     [Fact]
@@ -103,9 +112,13 @@ public sealed class RedisKeyLayoutTests(RedisFixture redis) : IClassFixture<Redi
         var keys = await KeysAsync(redis.AdminDatabase);
         Assert.All(keys, k => Assert.StartsWith(prefix, k, StringComparison.Ordinal));
         Assert.Equal(
-            ["img:img.video.svc:instances", "inst:i1", "inst:i2", "inst_draining", "inst_endpoints", "inst_expired", "inst_expiry", "instances", "policies", "policy:img.video.svc", "policy_changes:img.video.svc", "svc:video-svc:instances"],
+            ["change_epoch", "change_log", "change_rev", "img:img.video.svc:instances", "inst:i1", "inst:i2", "inst_draining", "inst_endpoints", "inst_expirations", "inst_expired", "inst_expiry",
+                "instances", "policies", "policy:img.video.svc", "policy_changes:img.video.svc", "svc:video-svc:instances"],
             keys.Select(k => k[prefix.Length..]).Order(StringComparer.Ordinal));
     }
+
+    private static async Task<string[]> LogAsync(IDatabase db) =>
+        [.. (await db.SortedSetRangeByRankAsync("change_log").DefaultTimeout()).Select(v => (string)v!)];
 
     private static async Task<string[]> KeysAsync(IDatabase db) =>
         [.. ((RedisResult[])(await db.ExecuteAsync("KEYS", "*").DefaultTimeout())!).Select(k => (string)k!).Order(StringComparer.Ordinal)];

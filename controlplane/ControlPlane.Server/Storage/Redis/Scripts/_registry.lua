@@ -8,6 +8,8 @@ local EXPIRED = P .. 'inst_expired'      -- ZSET id -> expiry time; expired inst
 local ENDPOINTS = P .. 'inst_endpoints'  -- HASH HOST:port -> id of the live instance holding it
 local DRAINING = P .. 'inst_draining'    -- SET of draining ids
 local ALL = P .. 'instances'             -- ZSET of every id, score 0: ordered listing by id
+local EXPIRATIONS = P .. 'inst_expirations'  -- ZSET '<time>:<id>' by expiry time: the fleet's expiries of the last hour
+local EXPIRATIONS_KEPT_MS = 3600000
 
 local function inst_key(id) return P .. 'inst:' .. id end
 local function svc_key(name) return P .. 'svc:' .. name .. ':instances' end

@@ -7,4 +7,5 @@ if not before then return false end
 redis.call('DEL', key)
 redis.call('ZREM', POLICIES, image)
 record(image, ARGV[3], before, false, tonumber(ARGV[4]))
+changed('policy', image)
 return before

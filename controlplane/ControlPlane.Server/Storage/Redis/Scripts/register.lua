@@ -1,11 +1,12 @@
 -- ARGV: prefix, id, name, image, host, port, region, metadata (protobuf bytes), ttl_seconds, now, endpoint (HOST:port)
 -- Returns {outcome, record}: outcome 'created' | 'updated' with the instance, or
 -- 'duplicate_instance_id' | 'port_conflict' with the instance in the way (nothing written).
+-- A registration that changes what nodes are sent (new, back from expiry, moved, new metadata) is a change.
 local id, name, image, endpoint = ARGV[2], ARGV[3], ARGV[4], ARGV[11]
 local now, ttl = tonumber(ARGV[10]), tonumber(ARGV[9])
 local key = inst_key(id)
 
-local current = redis.call('HMGET', key, 'instance_id', 'name', 'image', 'status', 'endpoint')
+local current = redis.call('HMGET', key, 'instance_id', 'name', 'image', 'status', 'endpoint', 'host', 'port', 'region', 'metadata')
 local exists = current[1] ~= false
 if exists and (current[2] ~= name or current[3] ~= image) then
   return { 'duplicate_instance_id', read(id) }
@@ -42,4 +43,7 @@ redis.call('HSET', key, 'host', ARGV[5], 'port', ARGV[6], 'region', ARGV[7], 'me
   'ttl_seconds', ttl, 'status', status, 'last_heartbeat', ARGV[10], 'expires_at', expires, 'endpoint', endpoint)
 redis.call('HSET', ENDPOINTS, endpoint, id)
 redis.call('ZADD', EXPIRY, expires, id)
+if not exists or current[4] ~= status or current[6] ~= ARGV[5] or current[7] ~= ARGV[6] or current[8] ~= ARGV[7] or current[9] ~= ARGV[8] then
+  changed('endpoints', image)
+end
 return { outcome, read(id) }

@@ -1,8 +1,10 @@
--- ARGV: prefix, now, limit. Returns {overdue ids (live, deadline <= now, at most limit), live count,
--- the next deadline after now or nil, the earliest expiry time of a retained instance or nil}.
+-- ARGV: prefix, now, limit, window (ms). Returns {overdue ids (live, deadline <= now, at most limit),
+-- live count, the next deadline after now or nil, the earliest expiry time of a retained instance or
+-- nil, how many instances expired within the window before now (every replica's expiries)}.
 local now = ARGV[2]
 local overdue = redis.call('ZRANGEBYSCORE', EXPIRY, '-inf', now, 'LIMIT', 0, tonumber(ARGV[3]))
 local live = redis.call('ZCARD', EXPIRY)
 local nxt = redis.call('ZRANGEBYSCORE', EXPIRY, '(' .. now, '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
 local first = redis.call('ZRANGE', EXPIRED, 0, 0, 'WITHSCORES')
-return { overdue, live, nxt[2] or false, first[2] or false }
+local recent = redis.call('ZCOUNT', EXPIRATIONS, '(' .. (tonumber(now) - tonumber(ARGV[4])), now)
+return { overdue, live, nxt[2] or false, first[2] or false, recent }

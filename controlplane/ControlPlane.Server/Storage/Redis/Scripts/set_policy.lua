@@ -13,4 +13,5 @@ end
 redis.call('SET', key, policy)
 redis.call('ZADD', POLICIES, 0, image)
 record(image, ARGV[5], before, policy, tonumber(ARGV[6]))
+changed('policy', image)
 return { 1, before }

@@ -1,0 +1,28 @@
+namespace ControlPlane.Server.Replication;
+
+internal static partial class ReplicationLog
+{
+    [LoggerMessage(EventId = 8101, Level = LogLevel.Information, Message = "In step with the store at revision {Revision} (epoch {Epoch}): reloading every resource")]
+    public static partial void Synced(ILogger logger, long revision, string epoch);
+
+    [LoggerMessage(EventId = 8102, Level = LogLevel.Warning, Message = "Lost track of the store's changes ({Why}; applied {Applied}, store at {Current}): reloading every resource")]
+    public static partial void Resync(ILogger logger, string why, long applied, long current);
+
+    [LoggerMessage(EventId = 8103, Level = LogLevel.Information, Message = "Caught up {Count} missed changes from the change log, revision {From} to {To}")]
+    public static partial void CaughtUp(ILogger logger, int count, long from, long to);
+
+    [LoggerMessage(EventId = 8104, Level = LogLevel.Debug, Message = "Catching up with the store failed ({Why}); the next revision check retries")]
+    public static partial void CatchUpFailed(ILogger logger, string why);
+
+    [LoggerMessage(EventId = 8105, Level = LogLevel.Error, Message = "Catching up with the store failed; the next revision check retries")]
+    public static partial void CatchUpError(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 8111, Level = LogLevel.Warning, Message = "Extended {Count} leases after the store outage '{Outage}': no instance expires for heartbeats that could not be recorded")]
+    public static partial void LeasesExtended(ILogger logger, int count, string outage);
+
+    [LoggerMessage(EventId = 8112, Level = LogLevel.Information, Message = "Leases were already extended after the store outage '{Outage}' by another replica")]
+    public static partial void LeasesAlreadyExtended(ILogger logger, string outage);
+
+    [LoggerMessage(EventId = 8113, Level = LogLevel.Warning, Message = "The store is unreachable: writes fail with UNAVAILABLE; discovery streams keep serving the last snapshot")]
+    public static partial void StoreLost(ILogger logger);
+}

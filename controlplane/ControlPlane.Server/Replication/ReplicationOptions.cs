@@ -1,0 +1,34 @@
+namespace ControlPlane.Server.Replication;
+
+/// <summary>The "ControlPlane:Replication" configuration section: how replicas sharing a Redis stay in step.</summary>
+public sealed class ReplicationOptions
+{
+    public const string Section = "ControlPlane:Replication";
+
+    /// <summary>
+    /// How often the store's revision is compared with the last one this replica applied, so that a
+    /// lost change message is caught up within this time even when no later message reveals the gap.
+    /// </summary>
+    public TimeSpan RevisionCheckInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Change-log entries read per call while catching up.</summary>
+    public int CatchUpBatch { get; set; } = 1000;
+
+    /// <summary>
+    /// After a store outage, every live instance's deadline moves to at least now + this; unset (the
+    /// default), now + the instance's own TTL: a full lease to send its next heartbeat.
+    /// </summary>
+    public TimeSpan? LeaseGrace { get; set; }
+
+    /// <summary>How long the marker that one replica extended the leases for an outage is kept.</summary>
+    public TimeSpan LeaseGraceMarkerLifetime { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>Throws when a setting cannot work (checked when the services are added).</summary>
+    public void Validate()
+    {
+        if (RevisionCheckInterval <= TimeSpan.Zero || CatchUpBatch <= 0 || LeaseGraceMarkerLifetime <= TimeSpan.Zero || LeaseGrace < TimeSpan.Zero)
+        {
+            throw new InvalidOperationException($"Invalid {Section} settings: {nameof(RevisionCheckInterval)}, {nameof(CatchUpBatch)} and {nameof(LeaseGraceMarkerLifetime)} must be positive, {nameof(LeaseGrace)} not negative");
+        }
+    }
+}

@@ -1,0 +1,96 @@
+using System.Globalization;
+using StackExchange.Redis;
+
+namespace ControlPlane.Server.Storage.Redis;
+
+/// <summary>
+/// The change feed on Redis: the scripts that change what nodes are sent INCR <c>change_rev</c>,
+/// append "&lt;revision&gt; &lt;kind&gt; &lt;name&gt;" to the <c>change_log</c> sorted set (the newest
+/// 10,000, scored by revision) and PUBLISH it on the <c>changes</c> channel, all in the same script
+/// (Scripts/_changes.lua). <c>change_epoch</c> names the revision sequence; the server's run id
+/// tells a restarted Redis (which may have lost its last revisions) from the one seen before.
+/// </summary>
+internal sealed class RedisChangeFeed : IChangeFeed
+{
+    private readonly RedisConnection _redis;
+    private readonly RedisChannel _channel;
+
+    public RedisChangeFeed(RedisConnection redis)
+    {
+        ArgumentNullException.ThrowIfNull(redis);
+        _redis = redis;
+        _channel = new RedisChannel(redis.KeyPrefix + "changes", RedisChannel.PatternMode.Literal);
+    }
+
+    public IDisposable Subscribe(Action<StoreChange> onChange, Action onReconnected)
+    {
+        ArgumentNullException.ThrowIfNull(onChange);
+        ArgumentNullException.ThrowIfNull(onReconnected);
+        var subscription = new Subscription(this, onChange, onReconnected);
+        _redis.Reconnected += subscription.OnReconnected;
+        // The client subscribes in the background (again after every reconnect); a failure here is
+        // only a missed start, which the follower's first read covers.
+        _ = _redis.Subscriber.SubscribeAsync(_channel, subscription.OnMessage).ContinueWith(t => _ = t.Exception, TaskScheduler.Default);
+        return subscription;
+    }
+
+    public async ValueTask<ChangeLogRead> ReadSinceAsync(long afterRevision, int limit, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        var serverId = await _redis.RunAsync(async db => ServerId((string?)await db.ExecuteAsync("INFO", "server")), cancellationToken);
+        var reply = (RedisResult[])(await _redis.EvaluateAsync(RedisScripts.ChangesSince, [_redis.KeyPrefix, afterRevision, limit], cancellationToken))!;
+        var changes = new List<StoreChange>();
+        foreach (var entry in (RedisResult[])reply[3]!)
+        {
+            if (StoreChange.TryParse((string?)entry, out var change))
+            {
+                changes.Add(change);
+            }
+        }
+        long? oldest = reply[2].IsNull ? null : (long)double.Parse((string)reply[2]!, NumberStyles.Float, CultureInfo.InvariantCulture);
+        return new ChangeLogRead((string)reply[0]!, serverId, (long)reply[1], oldest, changes);
+    }
+
+    /// <summary>The run_id line of INFO server: random per server process.</summary>
+    private static string ServerId(string? info)
+    {
+        foreach (var line in (info ?? "").Split('\n'))
+        {
+            if (line.StartsWith("run_id:", StringComparison.Ordinal))
+            {
+                return line["run_id:".Length..].Trim();
+            }
+        }
+        return "";
+    }
+
+    private sealed class Subscription(RedisChangeFeed feed, Action<StoreChange> onChange, Action onReconnected) : IDisposable
+    {
+        private int _disposed;
+
+        public void OnMessage(RedisChannel channel, RedisValue message)
+        {
+            if (Volatile.Read(ref _disposed) == 0 && StoreChange.TryParse(message, out var change))
+            {
+                onChange(change);
+            }
+        }
+
+        public void OnReconnected(ConnectionType type)
+        {
+            if (Volatile.Read(ref _disposed) == 0)
+            {
+                onReconnected();
+            }
+        }
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _disposed, 1) == 0)
+            {
+                feed._redis.Reconnected -= OnReconnected;
+                _ = feed._redis.Subscriber.UnsubscribeAsync(feed._channel, OnMessage).ContinueWith(t => _ = t.Exception, TaskScheduler.Default);
+            }
+        }
+    }
+}

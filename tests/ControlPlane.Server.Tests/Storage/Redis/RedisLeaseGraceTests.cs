@@ -1,0 +1,54 @@
+using ControlPlane.Server.Storage;
+using ControlPlane.Server.Storage.Redis;
+
+namespace ControlPlane.Server.Tests.Storage.Redis;
+
+/// <summary>The lease extension after an outage: every live lease reaches at least now + its TTL (or the grace), once per outage.</summary>
+public sealed class RedisLeaseGraceTests(RedisFixture redis) : IClassFixture<RedisFixture>, IDisposable
+{
+    private static readonly DateTimeOffset T0 = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+    private readonly List<RedisConnection> _connections = [];
+
+    private RedisRegistryStore Store(string prefix)
+    {
+        var connection = redis.Connect(prefix);
+        _connections.Add(connection);
+        return new RedisRegistryStore(connection);
+    }
+
+    private static InstanceSpec Spec(string id, int port, int ttl) => new(id, "svc", "img.a", "10.0.0.1", port, "", Google.Protobuf.ByteString.Empty, ttl);
+
+    [Fact]
+    public async Task EveryLiveLease_ReachesAtLeastNowPlusItsTtl_OncePerOutage()
+    {
+        redis.Require();
+        var prefix = redis.NewPrefix();
+        var (a, b) = (Store(prefix), Store(prefix));
+        await a.RegisterAsync(Spec("short", 8081, ttl: 10), T0).DefaultTimeout();      // deadline T0+10: overdue at T0+15
+        await a.RegisterAsync(Spec("long", 8082, ttl: 3600), T0.AddSeconds(12)).DefaultTimeout(); // renewed just before the outage: T0+3612
+        await a.RegisterAsync(Spec("gone", 8083, ttl: 1), T0).DefaultTimeout();
+        await a.ExpireAsync(["gone"], T0.AddSeconds(1)).DefaultTimeout();              // expired: not live, not extended
+        var now = T0.AddSeconds(15);
+
+        Assert.Equal(2, await a.ExtendLeasesAsync(now, null, "e:7", TimeSpan.FromMinutes(1)).DefaultTimeout());
+        // The other replica that noticed the same outage: nothing left to do.
+        Assert.Null(await b.ExtendLeasesAsync(now.AddSeconds(1), null, "e:7", TimeSpan.FromMinutes(1)).DefaultTimeout());
+
+        Assert.Equal(now.AddSeconds(10), (await a.GetAsync("short").DefaultTimeout())!.ExpiresAt);
+        Assert.Equal(now.AddSeconds(3600), (await a.GetAsync("long").DefaultTimeout())!.ExpiresAt);
+        Assert.Equal(InstanceStatus.Expired, (await a.GetAsync("gone").DefaultTimeout())!.Status);
+        Assert.Empty((await a.ScanExpiryAsync(now, TimeSpan.FromMinutes(1), 10).DefaultTimeout()).Overdue);
+
+        // Another outage (another name), with a fixed grace of 1 h: a lease already that long is not moved.
+        Assert.Equal(1, await b.ExtendLeasesAsync(now, TimeSpan.FromHours(1), "e:8", TimeSpan.FromMinutes(1)).DefaultTimeout());
+        Assert.Equal((now.AddHours(1), now.AddSeconds(3600)), ((await a.GetAsync("short").DefaultTimeout())!.ExpiresAt, (await a.GetAsync("long").DefaultTimeout())!.ExpiresAt));
+    }
+
+    public void Dispose()
+    {
+        foreach (var connection in _connections)
+        {
+            connection.Dispose();
+        }
+    }
+}
