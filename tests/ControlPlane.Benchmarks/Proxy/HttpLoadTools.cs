@@ -26,7 +26,7 @@ internal static partial class HttpLoadTools
         using var process = Process.Start(start) ?? throw new InvalidOperationException("Could not run wrk -v.");
         var banner = (await process.StandardOutput.ReadToEndAsync(cancellationToken)) + await process.StandardError.ReadToEndAsync(cancellationToken);
         await process.WaitForExitAsync(cancellationToken);
-        var wrk = Regex.Match(banner, @"wrk [\d.]+").Value;
+        var wrk = Regex.Match(banner, @"^wrk \S+", RegexOptions.Multiline).Value;
         var dpkg = new ProcessStartInfo("dpkg-query", "-W -f=${Version} hey") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         using var query = Process.Start(dpkg);
         var hey = query is null ? "" : (await query.StandardOutput.ReadToEndAsync(cancellationToken)).Trim();
