@@ -2,6 +2,7 @@ using ControlPlane.Api.V1;
 using ControlPlane.Dataplane.Discovery;
 using ControlPlane.Grpc;
 using ControlPlane.Grpc.Client;
+using ControlPlane.Sdk;
 using Microsoft.Extensions.Logging;
 
 namespace ControlPlane.Dataplane.Reporting;
@@ -28,7 +29,7 @@ public sealed class LoadReporter : BackgroundService
     private readonly TimeProvider _time;
     private readonly ILogger<LoadReporter> _logger;
     private readonly DiscoveryClient? _discoveryClient;
-    private readonly ReconnectBackoff _backoff;
+    private readonly ExponentialBackoff _backoff;
     private readonly ReportStateStore? _store;
     private readonly PendingReports _pending;
     private readonly Metadata _headers = [];
@@ -69,7 +70,7 @@ public sealed class LoadReporter : BackgroundService
         _logger = logger;
         _discoveryClient = discoveryClient;
         Interval = options.Interval;
-        _backoff = new ReconnectBackoff(discovery.ReconnectBaseDelay, discovery.ReconnectMaxDelay, random ?? Random.Shared);
+        _backoff = new ExponentialBackoff(discovery.ReconnectBaseDelay, discovery.ReconnectMaxDelay, random ?? Random.Shared);
         _node = NodeCredentials.CreateNode(discovery);
         if (NodeCredentials.ReadToken(discovery, getVariable ?? Environment.GetEnvironmentVariable) is { } credential)
         {

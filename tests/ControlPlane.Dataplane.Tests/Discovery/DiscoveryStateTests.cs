@@ -125,23 +125,6 @@ public sealed class DiscoveryStateTests
         Assert.Equal(["live"], _provider.Current.Images.Keys);
     }
 
-    [Fact]
-    public void Backoff_IsExponentialWithFullJitter_Capped()
-    {
-        var backoff = new ReconnectBackoff(TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(10), new MaxRandom());
-        var delays = Enumerable.Range(0, 8).Select(_ => backoff.Next().TotalMilliseconds).ToArray();
-        Assert.Equal([250, 500, 1000, 2000, 4000, 8000, 10000, 10000], delays.Select(d => Math.Round(d)));
-        backoff.Reset();
-        Assert.Equal(250, Math.Round(backoff.Next().TotalMilliseconds));
-
-        var jittered = new ReconnectBackoff(TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(10), new Random(7));
-        var bounds = new[] { 250, 500, 1000, 2000, 4000, 8000, 10000 };
-        foreach (var bound in bounds)
-        {
-            Assert.InRange(jittered.Next().TotalMilliseconds, 0, bound);
-        }
-    }
-
     internal static Resource Endpoints(string image, string version, int port)
     {
         var set = new EndpointSet { Image = image };
@@ -151,10 +134,4 @@ public sealed class DiscoveryStateTests
 
     internal static Resource Policy(string image, string version, string algorithm) =>
         new() { Name = image, Version = version, Resource_ = Any.Pack(new RoutingPolicy { Image = image, Algorithm = algorithm }) };
-
-    /// <summary>A Random at the top of its range: the delay equals the bound.</summary>
-    private sealed class MaxRandom : Random
-    {
-        public override double NextDouble() => 1.0;
-    }
 }
