@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Security.Cryptography;
-using System.Threading.Channels;
 using ControlPlane.Api.V1;
 using ControlPlane.Grpc;
 using ControlPlane.Grpc.Server;
@@ -26,7 +25,7 @@ internal abstract class DiscoveryStream<TRequest, TResponse, TState> : IDiscover
     /// <summary>Guards every field below and all of <see cref="Types"/>.</summary>
     protected readonly object Sync = new();
 
-    private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
+    private readonly WakeSignal _wake = new();
     private readonly string _noncePrefix;
     private long _nonceCounter;
     private long _writeStartedAt;
@@ -160,7 +159,7 @@ internal abstract class DiscoveryStream<TRequest, TResponse, TState> : IDiscover
         }
         if (wake)
         {
-            _wake.Writer.TryWrite(true);
+            _wake.Set();
         }
         Services.Registry.Raise(new DataplaneStreamEvent(DataplaneStreamEventKind.Request, NodeId, Id));
     }
@@ -191,7 +190,7 @@ internal abstract class DiscoveryStream<TRequest, TResponse, TState> : IDiscover
             if (response is null)
             {
                 Services.Registry.Raise(new DataplaneStreamEvent(DataplaneStreamEventKind.Idle, NodeId, Id));
-                await _wake.Reader.ReadAsync(loopToken);
+                await _wake.WaitAsync(loopToken);
                 continue;
             }
             Services.Registry.Raise(new DataplaneStreamEvent(DataplaneStreamEventKind.Sending, NodeId, Id));
@@ -236,7 +235,7 @@ internal abstract class DiscoveryStream<TRequest, TResponse, TState> : IDiscover
         }
         if (wake)
         {
-            _wake.Writer.TryWrite(true);
+            _wake.Set();
         }
     }
 
