@@ -15,10 +15,7 @@ internal sealed class StatsReader(ILoadStore store, TimeProvider time)
 
     public async Task<GetImageStatsResponse> GetImageStatsAsync(GetImageStatsRequest request, CancellationToken cancellationToken)
     {
-        var window = StatsWindow.Parse(request.Window, StatsWindow.OneMinute);
-        CheckImageFilter(request.Image);
-        var end = time.GetUtcNow();
-        var totals = await store.SumAsync(LoadScope.Images, After(end - window.Length), After(end), NullIfEmpty(request.Image), cancellationToken);
+        var (window, end, totals) = await SumAsync(LoadScope.Images, request.Window, request.Image, cancellationToken);
         var response = new GetImageStatsResponse { Window = window.Name, WindowEnd = Timestamp.FromDateTimeOffset(end) };
         foreach (var total in totals)
         {
@@ -41,10 +38,7 @@ internal sealed class StatsReader(ILoadStore store, TimeProvider time)
 
     public async Task<GetInstanceStatsResponse> GetInstanceStatsAsync(GetInstanceStatsRequest request, CancellationToken cancellationToken)
     {
-        var window = StatsWindow.Parse(request.Window, StatsWindow.OneMinute);
-        CheckImageFilter(request.Image);
-        var end = time.GetUtcNow();
-        var totals = await store.SumAsync(LoadScope.Instances, After(end - window.Length), After(end), NullIfEmpty(request.Image), cancellationToken);
+        var (window, end, totals) = await SumAsync(LoadScope.Instances, request.Window, request.Image, cancellationToken);
         var response = new GetInstanceStatsResponse { Window = window.Name, WindowEnd = Timestamp.FromDateTimeOffset(end) };
         foreach (var total in totals)
         {
@@ -64,6 +58,17 @@ internal sealed class StatsReader(ILoadStore store, TimeProvider time)
             });
         }
         return response;
+    }
+
+    /// <summary>The totals of <paramref name="scope"/> over the window that ends now.</summary>
+    private async Task<(StatsWindow Window, DateTimeOffset End, IReadOnlyList<LoadTotal> Totals)> SumAsync(
+        LoadScope scope, string windowName, string image, CancellationToken cancellationToken)
+    {
+        var window = StatsWindow.Parse(windowName, StatsWindow.OneMinute);
+        CheckImageFilter(image);
+        var end = time.GetUtcNow();
+        var totals = await store.SumAsync(scope, After(end - window.Length), After(end), NullIfEmpty(image), cancellationToken);
+        return (window, end, totals);
     }
 
     /// <summary>An image filter that names no image returns nothing; one no image could have is an error.</summary>

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text.Json;
+using ControlPlane.Benchmarks.Processes;
 
 namespace ControlPlane.Benchmarks.Fanout;
 
@@ -16,7 +17,6 @@ internal sealed class ControlPlaneServer : IAsyncDisposable
 {
     public const string AssemblyName = "ControlPlane.Server.dll";
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
-    private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(10);
 
     private readonly Process _process;
     private readonly LogTail _log = new();
@@ -285,18 +285,7 @@ internal sealed class ControlPlaneServer : IAsyncDisposable
     /// <summary>Kills the server (its store is in memory; nothing is kept); safe to call more than once.</summary>
     private void Stop()
     {
-        try
-        {
-            if (!_process.HasExited)
-            {
-                _process.Kill(entireProcessTree: true);
-                _process.WaitForExit(StopTimeout);
-            }
-        }
-        catch (InvalidOperationException)
-        {
-            // Already gone.
-        }
+        ChildProcess.Kill(_process);
     }
 
     public ValueTask DisposeAsync()

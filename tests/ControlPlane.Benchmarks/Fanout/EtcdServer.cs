@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.RegularExpressions;
+using ControlPlane.Benchmarks.Processes;
 
 namespace ControlPlane.Benchmarks.Fanout;
 
@@ -16,7 +17,6 @@ internal sealed partial class EtcdServer : IAsyncDisposable
 {
     private const string Executable = "etcd";
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(30);
-    private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(10);
 
     private readonly Process _process;
     private readonly string _dataDir;
@@ -204,18 +204,7 @@ internal sealed partial class EtcdServer : IAsyncDisposable
     /// <summary>Kills etcd (it keeps nothing we need) and deletes its data directory; safe to call more than once.</summary>
     private void Stop()
     {
-        try
-        {
-            if (!_process.HasExited)
-            {
-                _process.Kill(entireProcessTree: true);
-                _process.WaitForExit(StopTimeout);
-            }
-        }
-        catch (InvalidOperationException)
-        {
-            // Already gone.
-        }
+        ChildProcess.Kill(_process);
         try
         {
             if (Directory.Exists(_dataDir))

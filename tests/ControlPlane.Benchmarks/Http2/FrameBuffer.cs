@@ -11,6 +11,20 @@ internal sealed class FrameBuffer
 
     public int Length { get; private set; }
 
+    /// <summary>
+    /// A client's connection preface (RFC 9113 §3.4): the magic, SETTINGS without server push and with
+    /// <paramref name="receiveWindow"/> for every stream, and the connection's window raised to it too.
+    /// </summary>
+    public void ClientPreface(int receiveWindow)
+    {
+        Append(Http2Wire.Preface);
+        Frame(Http2Wire.Settings, 0, 0, 12);
+        Setting(Http2Wire.SettingEnablePush, 0);
+        Setting(Http2Wire.SettingInitialWindowSize, (uint)receiveWindow);
+        Frame(Http2Wire.WindowUpdate, 0, 0, 4);
+        UInt32((uint)(receiveWindow - Http2Wire.DefaultWindow));
+    }
+
     public void Frame(byte type, byte flags, int streamId, int length)
     {
         var span = Reserve(Http2Wire.FrameHeaderSize);

@@ -53,13 +53,7 @@ internal sealed class LeanStreamConnection : IAsyncDisposable
             await socket.ConnectAsync(new DnsEndPoint(address.Host, address.Port), cancellationToken);
             lock (connection._lock)
             {
-                var send = connection._pending;
-                send.Append(Http2Wire.Preface);
-                send.Frame(Http2Wire.Settings, 0, 0, 12);
-                send.Setting(Http2Wire.SettingEnablePush, 0);
-                send.Setting(Http2Wire.SettingInitialWindowSize, ReceiveWindow);
-                send.Frame(Http2Wire.WindowUpdate, 0, 0, 4);
-                send.UInt32(ReceiveWindow - Http2Wire.DefaultWindow);
+                connection._pending.ClientPreface(ReceiveWindow);
             }
             await connection.FlushAsync(cancellationToken);
             connection.Reader = Task.Run(connection.ReadLoopAsync, CancellationToken.None);

@@ -43,12 +43,7 @@ internal sealed class LeanUnaryClient : IAsyncDisposable
         {
             await socket.ConnectAsync(new DnsEndPoint(address.Host, address.Port), cancellationToken);
             var client = new LeanUnaryClient(socket, Http2Wire.GrpcRequestHeaders(path, address.Authority));
-            client._send.Append(Http2Wire.Preface);
-            client._send.Frame(Http2Wire.Settings, 0, 0, 12);
-            client._send.Setting(Http2Wire.SettingEnablePush, 0);
-            client._send.Setting(Http2Wire.SettingInitialWindowSize, ReceiveWindow);
-            client._send.Frame(Http2Wire.WindowUpdate, 0, 0, 4);
-            client._send.UInt32(ReceiveWindow - Http2Wire.DefaultWindow);
+            client._send.ClientPreface(ReceiveWindow);
             await client._send.SendAsync(socket, cancellationToken);
             return client;
         }

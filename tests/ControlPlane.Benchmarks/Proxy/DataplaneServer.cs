@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using ControlPlane.Benchmarks.Fanout;
+using ControlPlane.Benchmarks.Processes;
 
 namespace ControlPlane.Benchmarks.Proxy;
 
@@ -131,18 +132,7 @@ internal sealed class DataplaneServer : IAsyncDisposable
 
     public ValueTask DisposeAsync()
     {
-        try
-        {
-            if (!_process.HasExited)
-            {
-                _process.Kill(entireProcessTree: true);
-                _process.WaitForExit(10_000);
-            }
-        }
-        catch (InvalidOperationException)
-        {
-            // Already gone.
-        }
+        ChildProcess.Kill(_process);
         _process.Dispose();
         _http.Dispose();
         return ValueTask.CompletedTask;

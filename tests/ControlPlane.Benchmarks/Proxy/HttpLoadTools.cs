@@ -55,7 +55,7 @@ internal static partial class HttpLoadTools
             errors += Enumerable.Range(1, 4).Sum(g => long.Parse(socket.Groups[g].Value, CultureInfo.InvariantCulture));
         }
         return new HttpLoadResult(
-            double.Parse(Required(WrkRate(), output, "Requests/sec").Groups[1].Value, CultureInfo.InvariantCulture),
+            double.Parse(Required(RequestsPerSecond(), output, "Requests/sec").Groups[1].Value, CultureInfo.InvariantCulture),
             long.Parse(Required(WrkRequests(), output, "requests in").Groups[1].Value, CultureInfo.InvariantCulture),
             WrkLatency(output, "50%"),
             WrkLatency(output, "99%"),
@@ -78,7 +78,7 @@ internal static partial class HttpLoadTools
         var errorsAt = output.IndexOf("Error distribution:", StringComparison.Ordinal);
         var failed = errorsAt < 0 ? 0 : HeyErrors().Matches(output[errorsAt..]).Sum(m => long.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture));
         return new HttpLoadResult(
-            double.Parse(Required(HeyRate(), output, "Requests/sec").Groups[1].Value, CultureInfo.InvariantCulture),
+            double.Parse(Required(RequestsPerSecond(), output, "Requests/sec").Groups[1].Value, CultureInfo.InvariantCulture),
             all,
             HeyLatency(output, "50%"),
             HeyLatency(output, "99%"),
@@ -143,8 +143,9 @@ internal static partial class HttpLoadTools
             Required(new Regex(@"^\s+" + Regex.Escape(percentile) + @" in ([\d.]+) secs", RegexOptions.Multiline), output, percentile).Groups[1].Value,
             CultureInfo.InvariantCulture));
 
+    /// <summary>Both tools print "Requests/sec:" and the rate.</summary>
     [GeneratedRegex(@"Requests/sec:\s+([\d.]+)")]
-    private static partial Regex WrkRate();
+    private static partial Regex RequestsPerSecond();
 
     [GeneratedRegex(@"(\d+) requests in ")]
     private static partial Regex WrkRequests();
@@ -154,9 +155,6 @@ internal static partial class HttpLoadTools
 
     [GeneratedRegex(@"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)")]
     private static partial Regex SocketErrors();
-
-    [GeneratedRegex(@"Requests/sec:\s+([\d.]+)")]
-    private static partial Regex HeyRate();
 
     [GeneratedRegex(@"\[(\d{3})\]\s+(\d+) responses")]
     private static partial Regex HeyStatus();

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using ControlPlane.Benchmarks.Fanout;
+using ControlPlane.Benchmarks.Processes;
 
 namespace ControlPlane.Benchmarks.Proxy;
 
@@ -163,18 +164,7 @@ internal sealed class NginxServer : IAsyncDisposable
 
     public ValueTask DisposeAsync()
     {
-        try
-        {
-            if (!_process.HasExited)
-            {
-                _process.Kill(entireProcessTree: true);
-                _process.WaitForExit(10_000);
-            }
-        }
-        catch (InvalidOperationException)
-        {
-            // Already gone.
-        }
+        ChildProcess.Kill(_process);
         _process.Dispose();
         try
         {
