@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
@@ -10,7 +11,7 @@ namespace ControlPlane.Hosting;
 
 /// <summary>
 /// One JSON object per line: <c>ts</c>, <c>level</c>, <c>category</c>, <c>event_id</c>,
-/// <c>message</c>, <c>trace_id</c>/<c>span_id</c> (W3C, from the current activity),
+/// <c>message</c>, <c>trace_id</c>/<c>span_id</c> (W3C, from the current activity, else the request's <see cref="RequestTrace"/>),
 /// <c>request_id</c> (from <see cref="RequestIdScope"/>), the message's named fields, and
 /// <c>exception</c>. Flat fields, so log pipelines and agents can filter on them directly.
 /// </summary>
@@ -34,18 +35,21 @@ public sealed class JsonLogFormatter() : ConsoleFormatter(FormatterName)
             json.WriteString("category", logEntry.Category);
             json.WriteNumber("event_id", logEntry.EventId.Id);
             json.WriteString("message", message);
+            var request = FindRequestScope(scopeProvider);
             if (Activity.Current is { } activity)
             {
                 json.WriteString("trace_id", activity.TraceId.ToHexString());
                 json.WriteString("span_id", activity.SpanId.ToHexString());
             }
-            scopeProvider?.ForEachScope(static (scope, json) =>
+            else if (request?.Trace is { } trace)
             {
-                if (scope is RequestIdScope r)
-                {
-                    json.WriteString("request_id", r.RequestId);
-                }
-            }, json);
+                json.WriteString("trace_id", trace.TraceId.ToHexString());
+                json.WriteString("span_id", trace.SpanId.ToHexString());
+            }
+            if (request is not null)
+            {
+                json.WriteString("request_id", request.RequestId);
+            }
             if (logEntry.State is IReadOnlyList<KeyValuePair<string, object?>> fields)
             {
                 foreach (var (key, value) in fields)
@@ -64,6 +68,24 @@ public sealed class JsonLogFormatter() : ConsoleFormatter(FormatterName)
             json.WriteEndObject();
         }
         textWriter.WriteLine(Encoding.UTF8.GetString(buffer.WrittenSpan));
+    }
+
+    /// <summary>The innermost request scope, if the line was logged while serving a request.</summary>
+    private static RequestIdScope? FindRequestScope(IExternalScopeProvider? scopeProvider)
+    {
+        if (scopeProvider is null)
+        {
+            return null;
+        }
+        var found = new StrongBox<RequestIdScope?>();
+        scopeProvider.ForEachScope(static (scope, found) =>
+        {
+            if (scope is RequestIdScope r)
+            {
+                found.Value = r;
+            }
+        }, found);
+        return found.Value;
     }
 
     private static void WriteValue(Utf8JsonWriter json, string key, object? value)

@@ -6,7 +6,8 @@ namespace ControlPlane.Hosting;
 /// <summary>
 /// Every request carries an <c>X-Request-ID</c>: the caller's when it sent a sane one, else a new
 /// one. It is echoed on the response (a proxy also sends it upstream), and attached to the request's log
-/// lines (with the W3C trace id, which ASP.NET Core continues from the caller's <c>traceparent</c>).
+/// lines (with the W3C trace id, which ASP.NET Core continues from the caller's <c>traceparent</c>, or,
+/// when the request has no activity, <see cref="RequestTrace"/> does).
 /// </summary>
 public sealed class RequestIdMiddleware(RequestDelegate next, ILogger<RequestIdMiddleware> logger)
 {
@@ -17,8 +18,16 @@ public sealed class RequestIdMiddleware(RequestDelegate next, ILogger<RequestIdM
         var incoming = context.Request.Headers[HeaderName];
         var id = incoming.Count == 1 && IsSane(incoming[0]) ? incoming[0]! : Guid.NewGuid().ToString("N");
         context.Response.Headers[HeaderName] = id;
-        System.Diagnostics.Activity.Current?.SetTag("request_id", id);
-        using (logger.BeginScope(new RequestIdScope(id)))
+        RequestTrace? trace = null;
+        if (System.Diagnostics.Activity.Current is { } activity)
+        {
+            activity.SetTag("request_id", id);
+        }
+        else if (RequestTrace.TryContinue(context.Request.Headers.TraceParent, out trace))
+        {
+            context.Features.Set(trace);
+        }
+        using (logger.BeginScope(new RequestIdScope(id, trace)))
         {
             await next(context);
         }
@@ -42,10 +51,13 @@ public sealed class RequestIdMiddleware(RequestDelegate next, ILogger<RequestIdM
     }
 }
 
-/// <summary>The log scope carrying the request id (<c>request_id</c> in JSON logs).</summary>
-public sealed class RequestIdScope(string requestId) : IReadOnlyList<KeyValuePair<string, object?>>
+/// <summary>The log scope carrying the request id (<c>request_id</c> in JSON logs) and, for a request without an activity, its trace.</summary>
+public sealed class RequestIdScope(string requestId, RequestTrace? trace = null) : IReadOnlyList<KeyValuePair<string, object?>>
 {
     public string RequestId { get; } = requestId;
+
+    /// <summary>The request's trace when no activity carries it; null otherwise.</summary>
+    public RequestTrace? Trace { get; } = trace;
 
     public int Count => 1;
 

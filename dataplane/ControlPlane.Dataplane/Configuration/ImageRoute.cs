@@ -24,6 +24,7 @@ public sealed class ImageRoute : IEndpointLoad, IEndpointHealth
         RetryBudget retryBudget)
     {
         Image = config.Image;
+        ForwardedPrefix = ProxyPath.Mount + "/" + config.Image;
         Endpoints = endpoints;
         Policy = config.Policy;
         EndpointsVersion = config.EndpointsVersion;
@@ -37,6 +38,9 @@ public sealed class ImageRoute : IEndpointLoad, IEndpointHealth
     }
 
     public string Image { get; }
+
+    /// <summary><c>/g/{image}</c>, the usual <c>X-Forwarded-Prefix</c>, made once.</summary>
+    internal string ForwardedPrefix { get; }
 
     /// <summary>The endpoints, in the order of <see cref="ILoadBalancer.Endpoints"/>. Shared: do not modify.</summary>
     public EndpointSet Endpoints { get; }

@@ -7,4 +7,4 @@ namespace ControlPlane.Dataplane.Forwarder;
 /// <param name="RequestId"><c>X-Request-ID</c>.</param>
 /// <param name="Grpc">A gRPC request: always HTTP/2 upstream, and no request timeout (the call's deadline governs).</param>
 /// <param name="Body">The streamed request body; null when the request has none (only then may it be retried).</param>
-internal sealed record ForwardRequest(string Image, string PathAndQuery, string ForwardedPrefix, string RequestId, bool Grpc, StreamingRequestContent? Body);
+internal readonly record struct ForwardRequest(string Image, string PathAndQuery, string ForwardedPrefix, string RequestId, bool Grpc, StreamingRequestContent? Body);

@@ -13,7 +13,7 @@ namespace ControlPlane.Dataplane.Forwarder;
 /// the client unless the instance answered; the caller turns other outcomes into the proxy's own
 /// answers (or a retry).
 /// </summary>
-internal sealed class HttpForwarder(UpstreamClient client, IOptions<ForwarderOptions> options, DataplaneMetrics metrics, ILogger<HttpForwarder> logger)
+internal sealed class HttpForwarder(UpstreamClient client, UpstreamCancellation cancellation, IOptions<ForwarderOptions> options, DataplaneMetrics metrics, ILogger<HttpForwarder> logger)
 {
     // Large enough to move bulk bodies with few syscalls; rented per response, so idle costs nothing.
     private const int BufferSize = 64 * 1024;
@@ -23,7 +23,7 @@ internal sealed class HttpForwarder(UpstreamClient client, IOptions<ForwarderOpt
     private readonly HttpMessageInvoker _invoker = client.Invoker;
     private readonly ForwarderOptions _options = options.Value;
 
-    public async Task<ForwardResult> ForwardAsync(HttpContext http, ForwardRequest request, UpstreamDestination destination)
+    public async ValueTask<ForwardResult> ForwardAsync(HttpContext http, ForwardRequest request, UpstreamDestination destination)
     {
         HttpRequestMessage? created;
         try
@@ -36,12 +36,8 @@ internal sealed class HttpForwarder(UpstreamClient client, IOptions<ForwarderOpt
             return new ForwardResult(ForwardOutcome.RequestInvalid, 0, ex);
         }
         using var message = created;
-        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
-        if (!request.Grpc)
-        {
-            // gRPC calls carry their own deadline (grpc-timeout), and watch streams may rightly wait long for their headers.
-            cancel.CancelAfter(_options.RequestTimeout);
-        }
+        // gRPC calls carry their own deadline (grpc-timeout), and watch streams may rightly wait long for their headers.
+        using var cancel = cancellation.Rent(http.RequestAborted, request.Grpc ? Timeout.InfiniteTimeSpan : _options.RequestTimeout);
         var started = Stopwatch.GetTimestamp();
         HttpResponseMessage response;
         try
@@ -54,7 +50,7 @@ internal sealed class HttpForwarder(UpstreamClient client, IOptions<ForwarderOpt
             return Classify(http, request.Body, cancel, ex);
         }
         // The request timeout covers the wait for the response headers only: streams may run long.
-        cancel.CancelAfter(Timeout.InfiniteTimeSpan);
+        cancel.StopTimeout();
         var status = (int)response.StatusCode;
         metrics.UpstreamDuration(request.Image, Stopwatch.GetElapsedTime(started), DataplaneMetrics.StatusClass(status));
         using (response)
@@ -107,7 +103,7 @@ internal sealed class HttpForwarder(UpstreamClient client, IOptions<ForwarderOpt
         return message;
     }
 
-    private static ForwardResult Classify(HttpContext http, StreamingRequestContent? body, CancellationTokenSource cancel, Exception ex)
+    private static ForwardResult Classify(HttpContext http, StreamingRequestContent? body, in UpstreamCancellation.Lease cancel, Exception ex)
     {
         if (http.RequestAborted.IsCancellationRequested)
         {
@@ -135,12 +131,13 @@ internal sealed class HttpForwarder(UpstreamClient client, IOptions<ForwarderOpt
     /// headers alone, so a gRPC Trailers-Only answer stays Trailers-Only. Also returns the body
     /// bytes handed to the client.
     /// </summary>
-    private static async Task<(ForwardOutcome, long)> CopyResponseBodyAsync(HttpContext http, HttpResponseMessage response, CancellationToken cancellationToken)
+    private static async ValueTask<(ForwardOutcome, long)> CopyResponseBodyAsync(HttpContext http, HttpResponseMessage response, CancellationToken cancellationToken)
     {
         Stream body;
         try
         {
-            body = await response.Content.ReadAsStreamAsync(cancellationToken);
+            // SocketsHttpHandler's content hands over its stream synchronously: no task for it.
+            body = response.Content.ReadAsStream(cancellationToken);
         }
         catch (Exception) when (!http.RequestAborted.IsCancellationRequested)
         {

@@ -35,25 +35,23 @@ internal sealed class ProxyHandler(
     private readonly ForwarderOptions _options = forwarderOptions.Value;
     private readonly PassiveHealthOptions _health = healthOptions.Value;
 
-    public async Task InvokeAsync(HttpContext http)
+    /// <summary>Serves a request under <see cref="ProxyPath.Mount"/>. Not async itself: a forwarded request costs one state machine.</summary>
+    public Task InvokeAsync(HttpContext http)
     {
         var started = time.GetTimestamp();
         var grpc = IsGrpc(http.Request);
         if (!ProxyPath.TryParse(http.Request, out var imageName, out var pathAndQuery))
         {
-            await AnswerAsync(http, UnknownImage, null, started, 404, ProxyErrorCodes.NotFound, "the path names no image: use /g/{image}/{path}", grpc);
-            return;
+            return AnswerAsync(http, UnknownImage, null, started, 404, ProxyErrorCodes.NotFound, "the path names no image: use /g/{image}/{path}", grpc);
         }
         var config = provider.Current;
         if (!config.IsLoaded)
         {
-            await AnswerAsync(http, UnknownImage, null, started, 503, ProxyErrorCodes.NotReady, "this node holds no configuration yet", grpc);
-            return;
+            return AnswerAsync(http, UnknownImage, null, started, 503, ProxyErrorCodes.NotReady, "this node holds no configuration yet", grpc);
         }
         if (!config.TryGetImage(imageName, out var route))
         {
-            await AnswerAsync(http, UnknownImage, null, started, 404, ProxyErrorCodes.NotFound, $"no image named '{imageName}'", grpc);
-            return;
+            return AnswerAsync(http, UnknownImage, null, started, 404, ProxyErrorCodes.NotFound, $"no image named '{imageName}'", grpc);
         }
         var sticky = route.StickyKey is null ? StickyValue.None : StickyValue.Find(route.StickyKey, new HttpStickySource(http.Request));
         var hasBody = http.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody ?? true;
@@ -65,78 +63,77 @@ internal sealed class ProxyHandler(
         var request = new ForwardRequest(
             route.Image,
             pathAndQuery,
-            ForwardedPrefix: http.Request.PathBase.Value + "/" + route.Image,
+            ProxyPath.ForwardedPrefix(http.Request, route.Image, route.ForwardedPrefix),
             RequestId: http.Response.Headers[ProxyHeaders.RequestId].ToString(),
             grpc,
             hasBody ? new StreamingRequestContent(http.Request.BodyReader) : null);
         var retriable = !hasBody && IsIdempotent(http.Request.Method) && _options.MaxRetries > 0;
+        return ForwardWithRetriesAsync(http, route, request, sticky.Value, retriable, started);
+    }
 
+    private async Task ForwardWithRetriesAsync(HttpContext http, ImageRoute route, ForwardRequest request, string sticky, bool retriable, long started)
+    {
         route.RetryBudget.RequestStarted();
         try
         {
-            await ForwardWithRetriesAsync(http, route, request, sticky.Value, retriable, started);
+            RetryExclusions? tried = null;
+            ForwardResult result = default;
+            string? instanceId = null;
+            for (var attempt = 0; ; attempt++)
+            {
+                var picked = route.Balancer.Pick(new PickContext(sticky, route, tried is null ? (IEndpointHealth)route : tried));
+                if (picked is null || tried?.Tried(picked.Index) == true)
+                {
+                    if (attempt > 0)
+                    {
+                        route.RetryBudget.RetryFinished();
+                        break; // nowhere else to go: answer with the last failure
+                    }
+                    await AnswerAsync(http, route.Image, null, started, 503, ProxyErrorCodes.NoRoutableEndpoint, $"image '{route.Image}' has no usable endpoint", request.Grpc);
+                    return;
+                }
+                if (attempt > 0)
+                {
+                    metrics.Retry(route.Image);
+                }
+                var state = route.States[picked.Index];
+                var destination = route.Destinations[picked.Index];
+                instanceId = picked.InstanceId; // the instance whose outcome is answered counts the request
+                state.RequestStarted();
+                try
+                {
+                    result = await forwarder.ForwardAsync(http, request, destination);
+                }
+                finally
+                {
+                    state.RequestFinished();
+                    if (attempt > 0)
+                    {
+                        route.RetryBudget.RetryFinished();
+                    }
+                }
+                ReportHealth(route, picked, result);
+                if (result.Outcome == ForwardOutcome.ConnectFailed)
+                {
+                    ForwarderLog.ConnectFailed(logger, route.Image, picked.InstanceId, destination.Origin, result.Error?.Message);
+                }
+                if (result.Outcome != ForwardOutcome.ConnectFailed || !retriable || attempt >= _options.MaxRetries || http.RequestAborted.IsCancellationRequested)
+                {
+                    break;
+                }
+                if (!route.RetryBudget.TryStartRetry(_options.RetryBudgetPercent, _options.MinRetryConcurrency))
+                {
+                    ForwarderLog.RetryBudgetExhausted(logger, route.Image);
+                    break;
+                }
+                (tried ??= new RetryExclusions(route)).Add(picked.Index);
+            }
+            await FinishAsync(http, route, request, result, instanceId!, started);
         }
         finally
         {
             route.RetryBudget.RequestFinished();
         }
-    }
-
-    private async Task ForwardWithRetriesAsync(HttpContext http, ImageRoute route, ForwardRequest request, string sticky, bool retriable, long started)
-    {
-        RetryExclusions? tried = null;
-        ForwardResult result = default;
-        string? instanceId = null;
-        for (var attempt = 0; ; attempt++)
-        {
-            var picked = route.Balancer.Pick(new PickContext(sticky, route, tried is null ? (IEndpointHealth)route : tried));
-            if (picked is null || tried?.Tried(picked.Index) == true)
-            {
-                if (attempt > 0)
-                {
-                    route.RetryBudget.RetryFinished();
-                    break; // nowhere else to go: answer with the last failure
-                }
-                await AnswerAsync(http, route.Image, null, started, 503, ProxyErrorCodes.NoRoutableEndpoint, $"image '{route.Image}' has no usable endpoint", request.Grpc);
-                return;
-            }
-            if (attempt > 0)
-            {
-                metrics.Retry(route.Image);
-            }
-            var state = route.States[picked.Index];
-            var destination = route.Destinations[picked.Index];
-            instanceId = picked.InstanceId; // the instance whose outcome is answered counts the request
-            state.RequestStarted();
-            try
-            {
-                result = await forwarder.ForwardAsync(http, request, destination);
-            }
-            finally
-            {
-                state.RequestFinished();
-                if (attempt > 0)
-                {
-                    route.RetryBudget.RetryFinished();
-                }
-            }
-            ReportHealth(route, picked, result);
-            if (result.Outcome == ForwardOutcome.ConnectFailed)
-            {
-                ForwarderLog.ConnectFailed(logger, route.Image, picked.InstanceId, destination.Origin, result.Error?.Message);
-            }
-            if (result.Outcome != ForwardOutcome.ConnectFailed || !retriable || attempt >= _options.MaxRetries || http.RequestAborted.IsCancellationRequested)
-            {
-                break;
-            }
-            if (!route.RetryBudget.TryStartRetry(_options.RetryBudgetPercent, _options.MinRetryConcurrency))
-            {
-                ForwarderLog.RetryBudgetExhausted(logger, route.Image);
-                break;
-            }
-            (tried ??= new RetryExclusions(route)).Add(picked.Index);
-        }
-        await FinishAsync(http, route, request, result, instanceId!, started);
     }
 
     private Task FinishAsync(HttpContext http, ImageRoute route, ForwardRequest request, ForwardResult result, string instanceId, long started)

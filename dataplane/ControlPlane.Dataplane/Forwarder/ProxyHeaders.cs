@@ -1,5 +1,7 @@
+using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
+using ControlPlane.Hosting;
 using Microsoft.Extensions.Primitives;
 using Microsoft.Net.Http.Headers;
 
@@ -20,6 +22,13 @@ internal static class ProxyHeaders
     public const string ForwardedProto = "X-Forwarded-Proto";
     public const string ForwardedHost = "X-Forwarded-Host";
     public const string ForwardedPrefix = "X-Forwarded-Prefix";
+    private const string TraceParent = "traceparent";
+
+    [ThreadStatic]
+    private static IPAddress? t_lastAddress;
+
+    [ThreadStatic]
+    private static string? t_lastAddressText;
 
     /// <summary>Never forwarded as received: hop-by-hop fields, and those the forwarder sets itself.</summary>
     private static readonly HashSet<string> RequestSkipped = new(StringComparer.OrdinalIgnoreCase)
@@ -69,7 +78,7 @@ internal static class ProxyHeaders
         var client = http.Connection.RemoteIpAddress;
         if (client is not null)
         {
-            var ip = (client.IsIPv4MappedToIPv6 ? client.MapToIPv4() : client).ToString();
+            var ip = AddressText(client);
             message.Headers.TryAddWithoutValidation(ForwardedFor, forwardedFor.Count == 0 ? ip : string.Join(", ", forwardedFor.ToArray()) + ", " + ip);
         }
         else if (forwardedFor.Count > 0)
@@ -83,6 +92,13 @@ internal static class ProxyHeaders
         }
         message.Headers.TryAddWithoutValidation(ForwardedPrefix, forwardedPrefix);
         message.Headers.TryAddWithoutValidation(RequestId, requestId);
+        if (Activity.Current is null && http.Features.Get<RequestTrace>() is { } trace)
+        {
+            // No activity for HttpClient to propagate (see ProxyActivityPropagator for when there is one):
+            // the node's own span of the caller's trace becomes the instance's parent. tracestate passed as received.
+            message.Headers.Remove(TraceParent);
+            message.Headers.TryAddWithoutValidation(TraceParent, trace.ToTraceParent());
+        }
     }
 
     /// <summary>Copies the instance's status line fields and headers to the client's response (hop-by-hop ones dropped).</summary>
@@ -135,6 +151,17 @@ internal static class ProxyHeaders
             array[i++] = value;
         }
         return array;
+    }
+
+    /// <summary>The client's address as X-Forwarded-For writes it; the last one's text is kept per thread (most requests come from few addresses).</summary>
+    private static string AddressText(IPAddress address)
+    {
+        if (!address.Equals(t_lastAddress) || t_lastAddressText is null)
+        {
+            t_lastAddressText = (address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address).ToString();
+            t_lastAddress = address;
+        }
+        return t_lastAddressText;
     }
 
     private static bool Add(HttpHeaders target, string name, StringValues values) =>

@@ -3,8 +3,8 @@ using Microsoft.AspNetCore.Http.Features;
 namespace ControlPlane.Dataplane.Forwarder;
 
 /// <summary>
-/// Splits <c>/g/{image}/{path...}</c> (the proxy branch sees <c>/{image}/{path...}</c>, with
-/// <c>/g</c> in PathBase) into the image and the upstream path-and-query.
+/// Splits <c>/g/{image}/{path...}</c> into the image and the upstream path-and-query. The mount
+/// <c>/g</c> matches in any case, as a path segment (<c>/g</c>, <c>/g/...</c>, not <c>/gx</c>).
 /// </summary>
 /// <remarks>
 /// Routing uses Kestrel's decoded and normalized path, so <c>/g/a/../b/x</c> is image <c>b</c> and
@@ -16,10 +16,24 @@ namespace ControlPlane.Dataplane.Forwarder;
 /// </remarks>
 internal static class ProxyPath
 {
-    /// <summary>False when the path names no image (<c>/g</c>, <c>/g/</c>).</summary>
+    /// <summary>Where the proxy is mounted.</summary>
+    public const string Mount = "/g";
+
+    /// <summary>Whether <paramref name="path"/> is under the mount: <c>/g</c> or <c>/g/...</c>, any case.</summary>
+    public static bool IsProxied(PathString path) =>
+        path.Value is { Length: >= 2 } value && value[0] == '/' && (value[1] | 0x20) == 'g' && (value.Length == 2 || value[2] == '/');
+
+    /// <summary>
+    /// <c>X-Forwarded-Prefix</c> for <paramref name="image"/>: <c>/g/{image}</c>, with the mount as
+    /// the client spelled it; <paramref name="cached"/> when that is the usual <c>/g/{image}</c>.
+    /// </summary>
+    public static string ForwardedPrefix(HttpRequest request, string image, string cached) =>
+        request.Path.Value!.StartsWith(Mount, StringComparison.Ordinal) ? cached : string.Concat(request.Path.Value.AsSpan(0, Mount.Length), "/", image);
+
+    /// <summary>False when the path names no image (<c>/g</c>, <c>/g/</c>); call for paths that <see cref="IsProxied"/> only.</summary>
     public static bool TryParse(HttpRequest request, out ReadOnlySpan<char> image, out string pathAndQuery)
     {
-        var path = request.Path.Value.AsSpan();
+        var path = request.Path.Value.AsSpan(Mount.Length);
         image = default;
         pathAndQuery = "";
         if (path.Length < 2 || path[0] != '/')
@@ -32,7 +46,7 @@ internal static class ProxyPath
         {
             return false;
         }
-        var rest = slash < 0 ? ReadOnlySpan<char>.Empty : path[(slash + 1)..];
+        var rest = slash < 0 ? [] : path[(slash + 1)..];
         var raw = RawRest(request);
         var upstreamPath = raw ?? (rest.IsEmpty ? "/" : new PathString(rest.ToString()).ToUriComponent());
         pathAndQuery = request.QueryString.HasValue ? upstreamPath + request.QueryString.Value : upstreamPath;
@@ -53,10 +67,9 @@ internal static class ProxyPath
         {
             return null; // a dot-segment (perhaps escaped) that normalization removed: the raw path would name something else
         }
-        // "/g" (any case, as the branch matched it), then "/{image}", then the rest.
-        var prefix = request.PathBase.Value ?? "";
-        var prefixLength = prefix.Length;
-        if (raw.Length < prefixLength + 2 || !raw.StartsWith(prefix, StringComparison.OrdinalIgnoreCase) || raw[prefixLength] != '/')
+        // "/g" (any case), then "/{image}", then the rest.
+        var prefixLength = Mount.Length;
+        if (raw.Length < prefixLength + 2 || !raw.StartsWith(Mount, StringComparison.OrdinalIgnoreCase) || raw[prefixLength] != '/')
         {
             return null; // the prefix itself was escaped: use the parsed path
         }

@@ -30,6 +30,27 @@ public sealed class ForwardingTests
         Assert.Equal("b1", response.Headers.GetValues("X-Backend").Single());
     }
 
+    [Fact]
+    public async Task Mount_IsOnePathSegment_InAnyCase()
+    {
+        await using var backend = await TestBackend.StartAsync("b1");
+        await using var node = await DataplaneFixture.StartAsync();
+        node.Route("img", backend);
+        using var client = node.CreateClient();
+
+        using var upper = await client.GetAsync("/G/img/a?q=1").DefaultTimeout();
+        using var longer = await client.GetAsync("/gx/img/a").DefaultTimeout();
+
+        Assert.Equal(HttpStatusCode.OK, upper.StatusCode);
+        var seen = Assert.Single(backend.Requests);
+        Assert.Equal("/a?q=1", seen.RawTarget);
+        Assert.Equal("/G/img", seen.Header("X-Forwarded-Prefix"));
+        // Not the proxy's: no proxy answer (its JSON error), nothing forwarded.
+        Assert.Equal(HttpStatusCode.NotFound, longer.StatusCode);
+        Assert.Equal(0, longer.Content.Headers.ContentLength ?? 0);
+        Assert.Single(backend.Requests);
+    }
+
     [Theory]
     [InlineData("POST")]
     [InlineData("PUT")]

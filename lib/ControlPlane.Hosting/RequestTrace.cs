@@ -1,0 +1,50 @@
+using System.Diagnostics;
+
+namespace ControlPlane.Hosting;
+
+/// <summary>
+/// The caller's W3C trace context and this server's span in it, for a request served without an
+/// <see cref="Activity"/> (nothing listens for activities and ASP.NET Core's hosting logger is
+/// off, as on a dataplane node, where an activity per proxied request would be most of the
+/// request's allocations). <see cref="RequestIdMiddleware"/> sets it as a request feature when
+/// the request carries a valid <c>traceparent</c>; log lines carry its ids, and a proxy sends
+/// <see cref="ToTraceParent"/> upstream, so the next hop is a child of this server's span just as
+/// with an activity.
+/// </summary>
+public sealed class RequestTrace
+{
+    private RequestTrace(ActivityContext parent, ActivitySpanId spanId)
+    {
+        TraceId = parent.TraceId;
+        ParentSpanId = parent.SpanId;
+        Flags = parent.TraceFlags;
+        SpanId = spanId;
+    }
+
+    public ActivityTraceId TraceId { get; }
+
+    /// <summary>The caller's span.</summary>
+    public ActivitySpanId ParentSpanId { get; }
+
+    /// <summary>This server's span: new for every request.</summary>
+    public ActivitySpanId SpanId { get; }
+
+    /// <summary>The caller's sampling decision, kept.</summary>
+    public ActivityTraceFlags Flags { get; }
+
+    /// <summary>A trace context continuing the caller's <paramref name="traceParent"/>; false when it is missing or not valid W3C.</summary>
+    public static bool TryContinue(string? traceParent, out RequestTrace? trace)
+    {
+        trace = null;
+        if (string.IsNullOrEmpty(traceParent) || !ActivityContext.TryParse(traceParent, null, isRemote: true, out var parent))
+        {
+            return false;
+        }
+        trace = new RequestTrace(parent, ActivitySpanId.CreateRandom());
+        return true;
+    }
+
+    /// <summary>The <c>traceparent</c> for the next hop: this trace, with this server's span as the parent.</summary>
+    public string ToTraceParent() =>
+        $"00-{TraceId.ToHexString()}-{SpanId.ToHexString()}-{((Flags & ActivityTraceFlags.Recorded) != 0 ? "01" : "00")}";
+}
