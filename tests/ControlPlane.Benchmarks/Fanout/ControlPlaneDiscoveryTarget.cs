@@ -102,9 +102,16 @@ internal sealed class ControlPlaneDiscoveryTarget(FanoutSettings settings) : IFa
             // The resident set first, as the process has it (as etcd's is read); then a full collection for the heap.
             long rssBefore = _server.ResidentBytes(), heapBefore = await _server.ManagedHeapAfterFullGcAsync(ct);
 
+            // In two halves, read between them: the second half's growth is what one more stream costs.
             var clock = Stopwatch.StartNew();
-            await OpenNodesAsync(watchers, ct);
-            var opened = clock.Elapsed;
+            PrepareNodes(watchers);
+            await OpenNodesAsync(0, watchers / 2, ct);
+            var halfOpened = clock.Elapsed;
+            await Task.Delay(settings.Settle, ct);
+            long rssMiddle = _server.ResidentBytes(), heapMiddle = await _server.ManagedHeapAfterFullGcAsync(ct);
+            clock.Restart();
+            await OpenNodesAsync(watchers / 2, watchers, ct);
+            var opened = halfOpened + clock.Elapsed;
             var connectionsAfter = ProcFs.EstablishedConnectionsTo(_server.GrpcPort);
             var streams = await _server.MetricAsync("controlplane_discovery_streams", ct, "variant=\"delta\"");
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -121,8 +128,8 @@ internal sealed class ControlPlaneDiscoveryTarget(FanoutSettings settings) : IFa
             long rssAfter = _server.ResidentBytes(), heapAfter = await _server.ManagedHeapAfterFullGcAsync(ct);
             _memory =
             [
-                new IdleMemory("the control plane's resident set (VmRSS of its process)", rssBefore, rssAfter, watchers),
-                new IdleMemory("its managed heap after a full garbage collection (forced through the diagnostics port after reading the resident set; /metrics dotnet_gc_last_collection_heap_size_bytes, all generations)", heapBefore, heapAfter, watchers),
+                new IdleMemory("the control plane's resident set (VmRSS of its process)", rssBefore, rssMiddle, rssAfter, watchers),
+                new IdleMemory("its managed heap after a full garbage collection (forced through the diagnostics port after reading the resident set; /metrics dotnet_gc_last_collection_heap_size_bytes, all generations)", heapBefore, heapMiddle, heapAfter, watchers),
             ];
         }
         catch (OperationCanceledException) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
@@ -131,8 +138,7 @@ internal sealed class ControlPlaneDiscoveryTarget(FanoutSettings settings) : IFa
         }
     }
 
-    /// <summary>Opens the nodes' streams, a bounded number at a time, each waiting until its node holds the initial endpoint set.</summary>
-    private async Task OpenNodesAsync(int watchers, CancellationToken ct)
+    private void PrepareNodes(int watchers)
     {
         _recorder = new ConvergenceRecorder(watchers);
         _opened = new TaskCompletionSource[watchers];
@@ -140,8 +146,13 @@ internal sealed class ControlPlaneDiscoveryTarget(FanoutSettings settings) : IFa
         {
             _opened[i] = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         }
+    }
+
+    /// <summary>Opens the streams of nodes [<paramref name="from"/>, <paramref name="to"/>), a bounded number at a time, each waiting until its node holds the initial endpoint set.</summary>
+    private async Task OpenNodesAsync(int from, int to, CancellationToken ct)
+    {
         var options = new ParallelOptions { MaxDegreeOfParallelism = settings.OpeningConcurrency, CancellationToken = ct };
-        await Parallel.ForEachAsync(Enumerable.Range(0, watchers), options, async (i, token) =>
+        await Parallel.ForEachAsync(Enumerable.Range(from, to - from), options, async (i, token) =>
         {
             var subscribe = new DeltaResourcesRequest
             {

@@ -32,6 +32,7 @@ internal sealed class EtcdWatchTarget(FanoutSettings settings) : IFanoutTarget
     private LeanStreamConnection[] _connections = [];
     private GrpcChannel? _writer;
     private ConvergenceRecorder? _recorder;
+    private TaskCompletionSource[] _created = [];
     private IdleMemory[] _memory = [];
     private volatile ByteString? _expected;
     private volatile bool _closing;
@@ -65,9 +66,16 @@ internal sealed class EtcdWatchTarget(FanoutSettings settings) : IFanoutTarget
             await Task.Delay(settings.Settle, ct);
             long rssBefore = _server.ResidentBytes(), goBefore = await _server.GoMemoryInUseAsync(ct);
 
+            // In two halves, read between them: the second half's growth is what one more watcher costs.
             var clock = Stopwatch.StartNew();
-            await OpenWatchersAsync(watchers, ct);
-            var opened = clock.Elapsed;
+            PrepareWatchers(watchers);
+            await OpenWatchersAsync(0, watchers / 2, ct);
+            var halfOpened = clock.Elapsed;
+            await Task.Delay(settings.Settle, ct);
+            long rssMiddle = _server.ResidentBytes(), goMiddle = await _server.GoMemoryInUseAsync(ct);
+            clock.Restart();
+            await OpenWatchersAsync(watchers / 2, watchers, ct);
+            var opened = halfOpened + clock.Elapsed;
             var connectionsAfter = ProcFs.EstablishedConnectionsTo(_server.ClientPort);
             // Besides the watch and put connections: this process's HTTP/1.1 client for /health and /metrics,
             // and etcd's own gRPC gateway, which connects to its client port.
@@ -85,8 +93,8 @@ internal sealed class EtcdWatchTarget(FanoutSettings settings) : IFanoutTarget
             long rssAfter = _server.ResidentBytes(), goAfter = await _server.GoMemoryInUseAsync(ct);
             _memory =
             [
-                new IdleMemory("etcd's resident set (VmRSS of its process)", rssBefore, rssAfter, watchers),
-                new IdleMemory("etcd's Go heap spans and goroutine stacks in use (/metrics)", goBefore, goAfter, watchers),
+                new IdleMemory("etcd's resident set (VmRSS of its process)", rssBefore, rssMiddle, rssAfter, watchers),
+                new IdleMemory("etcd's Go heap spans and goroutine stacks in use (/metrics)", goBefore, goMiddle, goAfter, watchers),
             ];
         }
         catch (OperationCanceledException) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
@@ -95,22 +103,26 @@ internal sealed class EtcdWatchTarget(FanoutSettings settings) : IFanoutTarget
         }
     }
 
-    /// <summary>Opens the watch streams, a bounded number at a time, each waiting for etcd to confirm its watcher.</summary>
-    private async Task OpenWatchersAsync(int watchers, CancellationToken ct)
+    private void PrepareWatchers(int watchers)
     {
         _recorder = new ConvergenceRecorder(watchers);
-        var created = new TaskCompletionSource[watchers];
+        _created = new TaskCompletionSource[watchers];
         for (var i = 0; i < watchers; i++)
         {
-            created[i] = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _created[i] = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         }
+    }
+
+    /// <summary>Opens watchers [<paramref name="from"/>, <paramref name="to"/>), a bounded number at a time, each waiting for etcd to confirm it.</summary>
+    private async Task OpenWatchersAsync(int from, int to, CancellationToken ct)
+    {
         var create = new WatchRequest { CreateRequest = new WatchCreateRequest { Key = Key } };
         var options = new ParallelOptions { MaxDegreeOfParallelism = settings.OpeningConcurrency, CancellationToken = ct };
-        await Parallel.ForEachAsync(Enumerable.Range(0, watchers), options, async (i, token) =>
+        await Parallel.ForEachAsync(Enumerable.Range(from, to - from), options, async (i, token) =>
         {
-            var watcher = new Watcher(i, created[i], this);
+            var watcher = new Watcher(i, _created[i], this);
             await _connections[i % _connections.Length].OpenAsync(Watch.Path, create, watcher.OnMessage, watcher.OnFailed, token);
-            await created[i].Task.WaitAsync(token);
+            await _created[i].Task.WaitAsync(token);
         });
     }
 

@@ -84,7 +84,7 @@ internal static class FanoutBenchmark
                 foreach (var memory in target.Memory)
                 {
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"  {memory.Method}: {memory.Before:N0} B without watchers, {memory.After:N0} B with {watchers:N0} idle: {memory.BytesPerWatcher:N0} B per watcher"));
+                        $"  {memory.Method}: {memory.Before:N0} B without watchers, {memory.Middle:N0} B with half, {memory.After:N0} B with {watchers:N0} idle: {memory.BytesPerWatcher:N0} B per watcher, {memory.MarginalBytesPerWatcher:N0} B per watcher of the second half"));
                 }
             }
             for (var w = 1; w <= s.WarmupChanges; w++)

@@ -35,7 +35,8 @@ internal static class FanoutReport
             Row(text, run, compared, "convergence p50, ms", t => t.P50.TotalMilliseconds, "N1");
             Row(text, run, compared, "convergence p99, ms", t => t.P99.TotalMilliseconds, "N1");
             Row(text, run, compared, "all watchers converged, ms", t => t.All.TotalMilliseconds, "N1");
-            Row(text, run, compared, "memory per idle watcher, bytes", t => t.BytesPerIdleWatcher, "N0");
+            Row(text, run, compared, "memory per idle watcher, bytes (over all the watchers)", t => t.BytesPerIdleWatcher, "N0");
+            Row(text, run, compared, "memory per idle watcher, bytes (one more: the second half's growth)", t => t.Memory[0].MarginalBytesPerWatcher, "N0");
         }
         text.Append('\n');
         foreach (var i in compared)
@@ -56,7 +57,7 @@ internal static class FanoutReport
         text.Append("\n\n");
         foreach (var target in first.Targets)
         {
-            text.Append(Invariant($"- *{target.Name}*: {target.Description}. Memory per idle watcher: {target.Memory[0].Method}, with the watchers open and idle minus before they were opened, divided by their number"));
+            text.Append(Invariant($"- *{target.Name}*: {target.Description}. Memory per idle watcher: {target.Memory[0].Method}, with the watchers open and idle minus before they were opened, divided by their number; they are opened in two halves and read between, so the second half's growth divided by its watchers is what one more idle watcher costs, without the one-off costs (code compiled on first use, grown pools) the first half pays"));
             var others = target.Memory.Skip(1).ToArray();
             if (others.Length > 0)
             {
@@ -85,7 +86,7 @@ internal static class FanoutReport
                 text.Append(Invariant($"- {run.Watchers:N0} watchers, {target.Name}: {changes}; write answered {writes}{serverCpu}; this process CPU {thisCpu}\n"));
                 foreach (var memory in target.Memory)
                 {
-                    text.Append(Invariant($"- {run.Watchers:N0} watchers, {target.Name}, {memory.Method}: {memory.Before:N0} B without watchers, {memory.After:N0} B with them, {memory.BytesPerWatcher:N0} B per watcher\n"));
+                    text.Append(Invariant($"- {run.Watchers:N0} watchers, {target.Name}, {memory.Method}: {memory.Before:N0} B without watchers, {memory.Middle:N0} B with half, {memory.After:N0} B with all: {memory.BytesPerWatcher:N0} B per watcher over all, {memory.MarginalBytesPerWatcher:N0} B per watcher of the second half\n"));
                 }
             }
         }
@@ -114,10 +115,10 @@ internal static class FanoutReport
         text.Append(Invariant($" | {YesNo(slower.All(r => r.P50 <= 1 && r.P99 <= 1))} |\n"));
 
         var memory = runs.Select(r => (r.Watchers, Target: r.Targets[index])).ToArray();
-        text.Append(Invariant($"| under {FanoutSettings.BytesPerIdleWatcherAim:N0} bytes per idle stream ({memory[0].Target.Memory[0].Method.Split(" (")[0]}) | "));
-        text.Append(string.Join("; ", memory.Select(m => Invariant($"{m.Watchers:N0} watchers: {m.Target.BytesPerIdleWatcher:N0}")
-            + (m.Target.Memory.Count > 1 ? Invariant($" (managed heap {m.Target.Memory[1].BytesPerWatcher:N0})") : ""))));
-        text.Append(Invariant($" | {YesNo(memory.All(m => m.Target.BytesPerIdleWatcher < FanoutSettings.BytesPerIdleWatcherAim))} |\n"));
+        text.Append(Invariant($"| under {FanoutSettings.BytesPerIdleWatcherAim:N0} bytes per idle stream ({memory[0].Target.Memory[0].Method.Split(" (")[0]}: what one more stream adds, the growth over the second half of the streams) | "));
+        text.Append(string.Join("; ", memory.Select(m => Invariant($"{m.Watchers:N0} watchers: {m.Target.Memory[0].MarginalBytesPerWatcher:N0} (over all the streams {m.Target.BytesPerIdleWatcher:N0}")
+            + (m.Target.Memory.Count > 1 ? Invariant($"; managed heap {m.Target.Memory[1].MarginalBytesPerWatcher:N0}") : "") + ")")));
+        text.Append(Invariant($" | {YesNo(memory.All(m => m.Target.Memory[0].MarginalBytesPerWatcher < FanoutSettings.BytesPerIdleWatcherAim))} |\n"));
 
         if (deltaCost is not null)
         {

@@ -39,12 +39,17 @@ internal interface IFanoutTarget : IAsyncDisposable
 }
 
 /// <summary>
-/// A server's memory with no watchers and with idle watchers, by one <paramref name="Method"/>
-/// (e.g. "etcd's resident set (VmRSS)", "the server's managed heap after a full GC").
+/// A server's memory with no watchers, with the first half of the watchers open (<paramref name="Middle"/>)
+/// and with all of them, idle, by one <paramref name="Method"/> (e.g. "etcd's resident set (VmRSS)",
+/// "the server's managed heap after a full GC").
 /// </summary>
-internal sealed record IdleMemory(string Method, long Before, long After, int Watchers)
+internal sealed record IdleMemory(string Method, long Before, long Middle, long After, int Watchers)
 {
+    /// <summary>Everything the watchers added, spread over them: one-off costs (code compiled on first use, grown thread and buffer pools) included.</summary>
     public double BytesPerWatcher => (After - Before) / (double)Watchers;
+
+    /// <summary>What one more idle watcher costs: the second half's growth over its watchers, after the one-off costs were paid by the first.</summary>
+    public double MarginalBytesPerWatcher => (After - Middle) / (double)(Watchers - Watchers / 2);
 }
 
 /// <summary>
