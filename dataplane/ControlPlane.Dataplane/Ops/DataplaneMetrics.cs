@@ -2,6 +2,7 @@ using System.Diagnostics.Metrics;
 using System.Text;
 using ControlPlane.Dataplane.Configuration;
 using ControlPlane.Dataplane.Discovery;
+using ControlPlane.Dataplane.Reporting;
 
 namespace ControlPlane.Dataplane.Ops;
 
@@ -22,6 +23,8 @@ namespace ControlPlane.Dataplane.Ops;
 /// and <c>controlplane_dataplane_config_version</c>; <c>controlplane_dataplane_control_plane_connected{address}</c>
 /// (1 for the address whose stream is open, 0 for the others) and
 /// <c>controlplane_dataplane_config_last_known_good</c> (1 while serving the persisted config).
+/// With load reporting: <c>controlplane_dataplane_load_reports_pending</c> (reports not yet acknowledged;
+/// growing means the control plane does not take them).
 /// </para>
 /// </summary>
 internal sealed class DataplaneMetrics : IDisposable
@@ -37,7 +40,7 @@ internal sealed class DataplaneMetrics : IDisposable
     private readonly Counter<long> _retries;
     private readonly Counter<long> _ejections;
 
-    public DataplaneMetrics(IMeterFactory meterFactory, IProxyConfigProvider config, DiscoveryClient? discovery = null)
+    public DataplaneMetrics(IMeterFactory meterFactory, IProxyConfigProvider config, DiscoveryClient? discovery = null, LoadReporter? reporter = null)
     {
         ArgumentNullException.ThrowIfNull(meterFactory);
         ArgumentNullException.ThrowIfNull(config);
@@ -55,6 +58,11 @@ internal sealed class DataplaneMetrics : IDisposable
         if (discovery is not null)
         {
             AddDiscovery(discovery);
+        }
+        if (reporter is not null)
+        {
+            _meter.CreateObservableGauge("controlplane.dataplane.load_reports.pending", () => reporter.PendingCount, "{report}",
+                "Load reports made but not yet acknowledged by a control plane (kept on disk with a state directory, resent after a reconnect).");
         }
     }
 
