@@ -15,14 +15,23 @@ internal sealed class PendingReports
     private readonly List<Entry> _reports = [];
     private readonly ReportStateStore? _store;
     private readonly int _maxPending;
+    private readonly int _maxReportBytes;
     private readonly Action<Exception> _persistFailed;
     private TaskCompletionSource _changed = NewSignal();
 
-    public PendingReports(string epoch, ulong lastSequence, IEnumerable<ReportLoadRequest> pending, int maxPending, ReportStateStore? store, Action<Exception> persistFailed)
+    /// <summary>
+    /// Largest report made from one interval, serialized: an interval with more is split by image into
+    /// several reports (each its own sequence, the same interval), so none comes near gRPC's 4 MiB
+    /// default message limit, where a control plane would refuse it on every resend.
+    /// </summary>
+    public const int DefaultMaxReportBytes = 1024 * 1024;
+
+    public PendingReports(string epoch, ulong lastSequence, IEnumerable<ReportLoadRequest> pending, int maxPending, ReportStateStore? store, Action<Exception> persistFailed, int maxReportBytes = DefaultMaxReportBytes)
     {
         Epoch = epoch;
         LastSequence = lastSequence;
         _maxPending = maxPending;
+        _maxReportBytes = maxReportBytes;
         _store = store;
         _persistFailed = persistFailed;
         // Reports read back from disk may have reached a control plane before the restart: never merge into them.
@@ -64,7 +73,8 @@ internal sealed class PendingReports
     /// <summary>
     /// Adds an interval's counts as the next report, or, with <see cref="ReportingOptions.MaxPendingReports"/>
     /// reached, merges them into the newest report that has not been sent. An interval without
-    /// traffic takes no sequence.
+    /// traffic takes no sequence; one larger than <see cref="DefaultMaxReportBytes"/> takes several,
+    /// split by image (an image is never split: its counts and its instances' stay together).
     /// </summary>
     public void Add(List<ImageLoad> images, DateTimeOffset start, DateTimeOffset end)
     {
@@ -80,15 +90,26 @@ internal sealed class PendingReports
             }
             else
             {
-                var report = new ReportLoadRequest
+                ReportLoadRequest? report = null;
+                var size = 0;
+                foreach (var image in images)
                 {
-                    Epoch = Epoch,
-                    Sequence = ++LastSequence,
-                    IntervalStart = Timestamp.FromDateTimeOffset(start),
-                    IntervalEnd = Timestamp.FromDateTimeOffset(end),
-                };
-                report.Images.AddRange(images);
-                _reports.Add(new Entry(report));
+                    var imageSize = image.CalculateSize();
+                    if (report is null || (size + imageSize > _maxReportBytes && report.Images.Count > 0))
+                    {
+                        report = new ReportLoadRequest
+                        {
+                            Epoch = Epoch,
+                            Sequence = ++LastSequence,
+                            IntervalStart = Timestamp.FromDateTimeOffset(start),
+                            IntervalEnd = Timestamp.FromDateTimeOffset(end),
+                        };
+                        _reports.Add(new Entry(report));
+                        size = 0;
+                    }
+                    report.Images.Add(image);
+                    size += imageSize;
+                }
             }
             ChangedLocked();
         }

@@ -1,5 +1,4 @@
 using ControlPlane.Dataplane.Reporting;
-using ControlPlane.Dataplane.Tests.Reporting;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace ControlPlane.Dataplane.Tests.Ops;
@@ -12,7 +11,7 @@ public sealed class ReportingMetricsTests
     {
         await using var node = await DataplaneFixture.StartAsync(
             null,
-            $"--Dataplane:ControlPlanes:0={ReporterBed.Unreachable()}",
+            "--Dataplane:ControlPlanes:0=http://127.0.0.1:1", // nothing listens on a privileged port
             "--Dataplane:NodeId=node-pending");
         using var http = node.CreateClient();
         var reporter = node.Services.GetRequiredService<LoadReporter>();

@@ -97,6 +97,47 @@ public sealed class PendingReportsTests : IDisposable
     }
 
     [Fact]
+    public void ABigInterval_IsSplitByImage_IntoReportsUnderTheSizeLimit_KeepingEverySum()
+    {
+        var images = Loads(Enumerable.Range(0, 40).Select(i => ($"img.{i:D2}", i + 1)).ToArray());
+        var limit = images.Take(10).Sum(i => i.CalculateSize()); // about four reports' worth
+        var pending = new PendingReports(PendingReports.NewEpoch(), 0, [], 360, null, _persistFailures.Add, maxReportBytes: limit);
+
+        pending.Add(images, T0, T0.AddSeconds(10));
+
+        var reports = new List<ReportLoadRequest>();
+        while (pending.TakeOldest() is { } report)
+        {
+            reports.Add(report);
+            pending.Acknowledge(pending.Epoch, report.Sequence, report.Sequence);
+        }
+        Assert.InRange(reports.Count, 4, 5);
+        Assert.Equal(Enumerable.Range(1, reports.Count).Select(i => (ulong)i), reports.Select(r => r.Sequence));
+        Assert.All(reports, r => Assert.True(r.Images.Sum(i => i.CalculateSize()) <= limit, $"report {r.Sequence} is over the limit"));
+        Assert.All(reports, r => Assert.Equal((T0, T0.AddSeconds(10)), (r.IntervalStart.ToDateTimeOffset(), r.IntervalEnd.ToDateTimeOffset())));
+        // Every image once, whole, with its counts.
+        Assert.Equal(images.Select(i => (i.Image, i.ReqCount)), reports.SelectMany(r => r.Images).Select(i => (i.Image, i.ReqCount)));
+    }
+
+    [Fact]
+    public void AnImageBiggerThanTheLimit_IsStillReported_InAReportOfItsOwn()
+    {
+        var images = Loads(("img.small", 1), ("img.big", 50), ("img.after", 2));
+        var pending = new PendingReports(PendingReports.NewEpoch(), 0, [], 360, null, _persistFailures.Add, maxReportBytes: 1);
+
+        pending.Add(images, T0, T0.AddSeconds(10));
+
+        Assert.Equal(3, pending.Count);
+        var reported = new List<string>();
+        while (pending.TakeOldest() is { } report)
+        {
+            reported.Add(report.Images.Single().Image);
+            pending.Acknowledge(pending.Epoch, report.Sequence, report.Sequence);
+        }
+        Assert.Equal(images.Select(i => i.Image), reported);
+    }
+
+    [Fact]
     public void TheStateFile_KeepsEpochSequenceAndUnacknowledgedReports()
     {
         var store = new ReportStateStore(_directory);
