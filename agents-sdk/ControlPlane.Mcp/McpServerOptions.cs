@@ -1,7 +1,7 @@
 namespace ControlPlane.Mcp;
 
 /// <summary>What one MCP server offers, and to whom: an immutable snapshot, checked when the server is built.</summary>
-public sealed class McpServerOptions
+public sealed record McpServerOptions
 {
     /// <summary>The agent identity this server runs for (e.g. <c>lb-stats-agent</c>): the allow-list entry that applies.</summary>
     public required string Agent { get; init; }

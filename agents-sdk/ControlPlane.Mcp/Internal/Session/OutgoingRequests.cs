@@ -23,6 +23,9 @@ internal sealed class OutgoingRequests(MessageWriter writer, TimeProvider time)
     {
         var id = RequestId.ForServer(Interlocked.Increment(ref _sequence));
         var answer = new TaskCompletionSource<JsonElement>(TaskCreationOptions.RunContinuationsAsynchronously);
+        // The timeout runs from before the request leaves, so whoever sees the request sees its clock running.
+        using var timedOut = new CancellationTokenSource(timeout, time);
+        using var giveUp = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timedOut.Token);
         _pending[id.Key] = answer;
         try
         {
@@ -30,19 +33,24 @@ internal sealed class OutgoingRequests(MessageWriter writer, TimeProvider time)
             {
                 throw new ClientRequestFailedException("the client closed its input");
             }
-            await writer.SendAsync(JsonRpcFrames.Request(id, method, writeParams), cancellationToken).ConfigureAwait(false);
             try
             {
-                return await answer.Task.WaitAsync(timeout, time, cancellationToken).ConfigureAwait(false);
+                await writer.SendAsync(JsonRpcFrames.Request(id, method, writeParams), giveUp.Token).ConfigureAwait(false);
+                return await answer.Task.WaitAsync(giveUp.Token).ConfigureAwait(false);
             }
-            catch (Exception ex) when (ex is TimeoutException or OperationCanceledException)
+            catch (OperationCanceledException) when (giveUp.IsCancellationRequested)
             {
+                var reason = timedOut.IsCancellationRequested && !cancellationToken.IsCancellationRequested ? "timed out" : "the call was cancelled";
                 await writer.SendAsync(JsonRpcFrames.Notification("notifications/cancelled", json =>
                 {
                     json.WritePropertyName("requestId");
                     json.WriteRawValue(id.Raw, skipInputValidation: true);
-                    json.WriteString("reason", ex is TimeoutException ? "timed out" : "the call was cancelled");
+                    json.WriteString("reason", reason);
                 }), CancellationToken.None).ConfigureAwait(false);
+                if (reason == "timed out")
+                {
+                    throw new TimeoutException($"No answer to {method} within {timeout}.");
+                }
                 throw;
             }
         }
