@@ -39,6 +39,9 @@ internal static partial class McpLog
     [LoggerMessage(EventId = 11010, Level = LogLevel.Warning, Message = "Agent {agent} has no allow-list entry: it sees and may call no tool")]
     public static partial void NoAllowListEntry(ILogger logger, string agent);
 
+    [LoggerMessage(EventId = 11012, Level = LogLevel.Error, Message = "Handling a message failed")]
+    public static partial void MessageFailed(ILogger logger, Exception exception);
+
     [LoggerMessage(EventId = 11011, Level = LogLevel.Debug, Message = "Call {request_id} cancelled by the client: {reason}")]
     public static partial void CallCancelled(ILogger logger, string request_id, string reason);
 }

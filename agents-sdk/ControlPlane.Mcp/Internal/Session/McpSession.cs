@@ -134,8 +134,10 @@ internal sealed partial class McpSession : IToolCallChannel
         {
             document = JsonDocument.Parse(line, DocumentOptions);
         }
-        catch (JsonException)
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
         {
+            // InvalidOperationException: the duplicate-name check reads every name, and a name
+            // with a lone surrogate escape cannot be read.
             McpLog.MessageRejected(_server.Logger, "not valid JSON");
             await _writer.SendAsync(JsonRpcFrames.Error(null, JsonRpcErrorCodes.ParseError, "Parse error: the message is not valid JSON"), _abort).ConfigureAwait(false);
             return;
@@ -143,18 +145,33 @@ internal sealed partial class McpSession : IToolCallChannel
         using (document)
         {
             var root = document.RootElement;
-            switch (root.ValueKind)
+            if (!JsonStrings.AllReadable(root))
             {
-                case JsonValueKind.Object:
-                    await DeliverAsync(HandleMessage(root, inBatch: false)).ConfigureAwait(false);
-                    break;
-                case JsonValueKind.Array:
-                    await HandleBatchAsync(root).ConfigureAwait(false);
-                    break;
-                default:
-                    McpLog.MessageRejected(_server.Logger, "not a JSON object");
-                    await _writer.SendAsync(JsonRpcFrames.Error(null, JsonRpcErrorCodes.InvalidRequest, "Invalid Request: a message must be a JSON object"), _abort).ConfigureAwait(false);
-                    break;
+                McpLog.MessageRejected(_server.Logger, "invalid UTF-8 or a lone surrogate in a string");
+                await _writer.SendAsync(JsonRpcFrames.Error(null, JsonRpcErrorCodes.ParseError, "Parse error: the message is not valid JSON"), _abort).ConfigureAwait(false);
+                return;
+            }
+            try
+            {
+                switch (root.ValueKind)
+                {
+                    case JsonValueKind.Object:
+                        await DeliverAsync(HandleMessage(root, inBatch: false)).ConfigureAwait(false);
+                        break;
+                    case JsonValueKind.Array:
+                        await HandleBatchAsync(root).ConfigureAwait(false);
+                        break;
+                    default:
+                        McpLog.MessageRejected(_server.Logger, "not a JSON object");
+                        await _writer.SendAsync(JsonRpcFrames.Error(null, JsonRpcErrorCodes.InvalidRequest, "Invalid Request: a message must be a JSON object"), _abort).ConfigureAwait(false);
+                        break;
+                }
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // A bug must cost one message, never the session.
+                McpLog.MessageFailed(_server.Logger, ex);
+                await _writer.SendAsync(JsonRpcFrames.Error(null, JsonRpcErrorCodes.InternalError, "Internal error"), _abort).ConfigureAwait(false);
             }
         }
     }
