@@ -22,7 +22,10 @@ public sealed class McpToolCall
     /// <summary>The tool's name.</summary>
     public string Name { get; }
 
-    /// <summary>The arguments, always a JSON object (empty when the client sent none); valid against the input schema's top level.</summary>
+    /// <summary>
+    /// The arguments, always a JSON object (empty when the client sent none), valid against the input
+    /// schema's top level; a destructive tool's include the <c>approve</c> the client sent, if any.
+    /// </summary>
     public JsonElement Arguments { get; }
 
     /// <summary>The agent identity the server was started for (<see cref="McpServerOptions.Agent"/>).</summary>

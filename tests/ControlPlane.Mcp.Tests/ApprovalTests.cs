@@ -98,6 +98,21 @@ public sealed class ApprovalTests
         Assert.Equal(McpApproval.Elicitation, Assert.Single(host.Probe.Calls).Approval);
     }
 
+    [Fact]
+    public async Task The_question_shows_credential_arguments_redacted()
+    {
+        await using var host = McpTestHost.Start();
+        await host.Client.InitializeAsync("2025-06-18", Elicitation);
+
+        await host.Client.SendRequestAsync(1, "tools/call", new JsonObject { ["name"] = SampleTools.SetPolicy, ["arguments"] = new JsonObject { ["image"] = "img.a", ["algorithm"] = "least_conn", ["token"] = "tok-very-secret" } });
+        var question = await host.Client.ServerMessageAsync("elicitation/create");
+
+        var message = question.GetProperty("params").GetProperty("message").GetString();
+        Assert.Contains("\"image\":\"img.a\"", message);
+        Assert.Contains("\"token\":\"***\"", message);
+        Assert.DoesNotContain("tok-very-secret", message);
+    }
+
     [Theory]
     [InlineData("""{"action":"decline"}""")]
     [InlineData("""{"action":"cancel"}""")]

@@ -15,6 +15,9 @@ internal sealed class ApprovalGate(ServerDefinition server, OutgoingRequests out
 {
     private const int MaxSummaryChars = 1000;
 
+    /// <summary>Argument names that say they hold a credential.</summary>
+    private static readonly string[] SecretMarkers = ["token", "secret", "password", "passwd", "authorization", "apikey", "api_key", "credential"];
+
     public async Task<ApprovalDecision> CheckAsync(RegisteredTool tool, JsonElement arguments, bool clientElicitsForms, string protocolVersion, CancellationToken cancellationToken)
     {
         if (arguments.TryGetProperty(ToolCatalog.ApproveArgument, out var approve) && approve.ValueKind == JsonValueKind.True)
@@ -83,6 +86,10 @@ internal sealed class ApprovalGate(ServerDefinition server, OutgoingRequests out
         json.WriteEndObject();
     }
 
+    /// <summary>An argument whose name says it holds a credential is shown redacted, even to the user.</summary>
+    private static bool LooksSecret(string name) =>
+        SecretMarkers.Any(marker => name.Contains(marker, StringComparison.OrdinalIgnoreCase));
+
     /// <summary>The arguments the user approves (without <c>approve</c>), compact and cut short.</summary>
     private static string Summary(JsonElement arguments)
     {
@@ -92,7 +99,15 @@ internal sealed class ApprovalGate(ServerDefinition server, OutgoingRequests out
             json.WriteStartObject();
             foreach (var argument in arguments.EnumerateObject())
             {
-                if (argument.Name != ToolCatalog.ApproveArgument)
+                if (argument.Name == ToolCatalog.ApproveArgument)
+                {
+                    continue;
+                }
+                if (LooksSecret(argument.Name))
+                {
+                    json.WriteString(argument.Name, "***");
+                }
+                else
                 {
                     argument.WriteTo(json);
                 }

@@ -11,6 +11,9 @@ internal sealed class RegisteredTool
     /// <summary>The schema listed by <c>tools/list</c>.</summary>
     public required JsonElement InputSchema { get; init; }
 
+    /// <summary>The output schema, copied from the host's document.</summary>
+    public JsonElement? OutputSchema { get; init; }
+
     public required IReadOnlyList<string> Required { get; init; }
 
     /// <summary>Each declared property's top-level constraints.</summary>
@@ -32,7 +35,7 @@ internal sealed class RegisteredTool
         json.WriteString("description", Tool.Description);
         json.WritePropertyName("inputSchema");
         InputSchema.WriteTo(json);
-        if (Tool.OutputSchema is { } output && McpProtocolVersions.AtLeast(protocolVersion, McpProtocolVersions.V2025_06_18))
+        if (OutputSchema is { } output && McpProtocolVersions.AtLeast(protocolVersion, McpProtocolVersions.V2025_06_18))
         {
             json.WritePropertyName("outputSchema");
             output.WriteTo(json);

@@ -103,6 +103,7 @@ internal sealed class ToolCatalog
         {
             Tool = tool,
             InputSchema = schema,
+            OutputSchema = tool.OutputSchema?.Clone(),
             Required = required,
             Properties = properties.ToFrozenDictionary(StringComparer.Ordinal),
             ClosedProperties = closed,
