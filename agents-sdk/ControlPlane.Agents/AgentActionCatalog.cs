@@ -1,5 +1,11 @@
+using ControlPlane.Agents.Billing;
+using ControlPlane.Agents.Chaos;
+using ControlPlane.Agents.Health;
+using ControlPlane.Agents.Incident;
 using ControlPlane.Agents.Policy;
 using ControlPlane.Agents.Sd;
+using ControlPlane.Agents.Stats;
+using ControlPlane.Agents.Traffic;
 
 namespace ControlPlane.Agents;
 
@@ -16,6 +22,12 @@ public static class AgentActionCatalog
     [
         .. SdAgent.Actions(),
         .. LbPolicyAgent.Actions(),
+        .. LbStatsAgent.Actions(),
+        .. BillingExportAgent.Actions(),
+        .. HealthAgent.Actions(),
+        .. TrafficGenAgent.Actions(),
+        .. ChaosAgent.Actions(),
+        .. IncidentBot.Actions(),
     ]);
 
     /// <summary>The agents, in the reference's order (§2).</summary>
