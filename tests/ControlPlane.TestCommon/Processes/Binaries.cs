@@ -1,10 +1,10 @@
-namespace ControlPlane.System.Tests.Infrastructure;
+namespace ControlPlane.TestCommon.Processes;
 
 /// <summary>
 /// The programs under test, as the solution built them: each in its own project's output folder
 /// (same configuration as this test assembly), run with <c>dotnet X.dll</c>.
 /// </summary>
-internal static class Binaries
+public static class Binaries
 {
     public static string ControlPlane => Find("controlplane/ControlPlane.Server", "ControlPlane.Server.dll");
 
