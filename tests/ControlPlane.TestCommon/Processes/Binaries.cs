@@ -12,6 +12,8 @@ public static class Binaries
 
     public static string Backend => Find("tests/ControlPlane.TestBackend", "ControlPlane.TestBackend.dll");
 
+    public static string Cpctl => Find("agents-sdk/cpctl", "cpctl.dll");
+
     /// <summary>Debug or Release: the folder this test assembly was built into (bin/{configuration}/net10.0).</summary>
     private static string Configuration => new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)).Parent!.Name;
 
