@@ -91,9 +91,18 @@ public sealed class AgentPlatform : IAsyncLifetime
 
     public Task<string> ControlPlaneMetricsAsync() => ControlPlane.Client.GetStringAsync("/metrics").DefaultTimeout();
 
-    /// <summary>gRPC calls the control plane has handled, all methods (rpc_server_calls_total); <paramref name="method"/> narrows it to one.</summary>
+    /// <summary>
+    /// Unary gRPC calls (REST included: it is transcoded onto them) the control plane has handled
+    /// (rpc_server_calls_total, counted when a call ends); <paramref name="method"/> narrows it to one.
+    /// Streams are left out: a heartbeat or discovery stream of an earlier scenario may end at any time.
+    /// </summary>
     public async Task<double> GrpcCallsAsync(string? method = null) =>
-        Sum(await ControlPlaneMetricsAsync(), "rpc_server_calls_total{", method is null ? null : $"rpc_method=\"{method}\"");
+        (await ControlPlaneMetricsAsync()).Split('\n')
+            .Where(l => l.StartsWith("rpc_server_calls_total{", StringComparison.Ordinal) && !Streams.Any(s => l.Contains($"rpc_method=\"{s}\"", StringComparison.Ordinal)))
+            .Where(l => method is null || l.Contains($"rpc_method=\"{method}\"", StringComparison.Ordinal))
+            .Sum(l => double.Parse(l[(l.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture));
+
+    private static readonly string[] Streams = ["HeartbeatStream", "DeltaResources", "StreamResources", "ReportLoad"];
 
     /// <summary>Requests the dataplane node has proxied (controlplane_dataplane_requests_total).</summary>
     public async Task<double> ProxiedRequestsAsync() => Sum(await Node.MetricsAsync(), "controlplane_dataplane_requests_total{", null);
