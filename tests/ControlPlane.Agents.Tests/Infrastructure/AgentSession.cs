@@ -32,7 +32,20 @@ public sealed class AgentSession : IAsyncDisposable
     {
         var entry = AgentActionCatalog.Find(agent, action) ?? throw new ArgumentException($"no action {agent} {action}");
         var json = input is null ? default : input as JsonElement? ?? JsonSerializer.SerializeToElement(input);
-        var envelope = await entry.RunAsync(json, new AgentRunContext { Runtime = Runtime, Approve = approve, DryRun = dryRun, TraceId = traceId }, cancellationToken);
+        var ran = await entry.RunAsync(json, new AgentRunContext { Runtime = Runtime, Approve = approve, DryRun = dryRun, TraceId = traceId }, cancellationToken);
+        // As a client reads it: through its JSON (which also checks every envelope serializes).
+        var parsed = AgentEnvelope.Parse(ran.ToJson());
+        var envelope = new AgentEnvelope
+        {
+            Agent = parsed.Agent,
+            Action = parsed.Action,
+            TraceId = parsed.TraceId,
+            When = parsed.When,
+            Request = parsed.Request,
+            Result = parsed.Result,
+            Error = parsed.Error,
+            Text = ran.Text,
+        };
         lock (_envelopes)
         {
             _envelopes.Add(envelope);
