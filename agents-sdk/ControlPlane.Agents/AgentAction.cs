@@ -121,10 +121,6 @@ public sealed class AgentAction
         {
             envelope = scope.Fail(AgentErrorCodes.Cancelled, $"{Agent} {Name} was cancelled before it finished");
         }
-        catch (Exception ex) when (ex is InvalidOperationException or ArgumentException && ex.Message.Contains("TOKEN", StringComparison.Ordinal))
-        {
-            envelope = scope.Fail(AgentErrorCodes.ConfigInvalid, ex.Message);
-        }
         catch (HttpRequestException ex)
         {
             envelope = scope.Fail(AgentErrorCodes.BackendUnreachable, ex.Message);
