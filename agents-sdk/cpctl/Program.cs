@@ -24,7 +24,13 @@ namespace ControlPlane.Cli
                 await environment.Error.WriteLineAsync("Run 'cpctl --help' (or 'cpctl <agent> --help') for usage.");
                 return ExitCodes.Usage;
             }
-            var code = await parse.InvokeAsync(new InvocationConfiguration { Output = environment.Output, Error = environment.Error });
+            var code = await parse.InvokeAsync(new InvocationConfiguration
+            {
+                Output = environment.Output,
+                Error = environment.Error,
+                // Ctrl-C cancels the action, which then still drains and deregisters what it holds (sd register): give it the time.
+                ProcessTerminationTimeout = TimeSpan.FromSeconds(15),
+            });
             // A command with subcommands but no action (`cpctl lb-policy`) prints its help: a usage error.
             return parse.Action is null ? ExitCodes.Usage : code;
         }

@@ -65,7 +65,17 @@ internal static class ChaosAgent
         }
         var stoppedAt = scope.Time.GetUtcNow();
         scope.Info("heartbeats stopped; waiting for the lease to run out", ("owned_here", owned), ("expires_at", expiresAt));
-        var expired = await WaitExpiredAsync(scope, input.InstanceId, expiresAt, stoppedAt, TimeSpan.FromSeconds(input.ExpiryGraceS), ct).ConfigureAwait(false);
+        JsonObject expired;
+        try
+        {
+            expired = await WaitExpiredAsync(scope, input.InstanceId, expiresAt, stoppedAt, TimeSpan.FromSeconds(input.ExpiryGraceS), ct).ConfigureAwait(false);
+        }
+        catch (AgentFailure ex) when (ex.Code == AgentErrorCodes.StillHeartbeated && input.LeaseS is not null)
+        {
+            // Its owner keeps it alive: give the lease its own length back, so the experiment leaves no trace.
+            await scope.CallAsync(Rpcs.Registry("Heartbeat"), input.InstanceId, (c, t) => c.Registry.HeartbeatAsync(new HeartbeatRequest { InstanceId = input.InstanceId, TtlSeconds = instance.TtlSeconds }, t), ct).ConfigureAwait(false);
+            throw;
+        }
         var synced = await FailoverCheck.WaitForDataplanesAsync(scope, fleet, TimeSpan.FromSeconds(input.SettleTimeoutS), ct).ConfigureAwait(false);
         var result = new JsonObject
         {

@@ -39,7 +39,7 @@ internal sealed class HeartbeatPool(IRegistryClient registry, TimeProvider time)
     /// <summary>The beat interval used for a lease of <paramref name="ttlSeconds"/>.</summary>
     public static TimeSpan IntervalFor(int ttlSeconds) => TimeSpan.FromSeconds(ttlSeconds / 2.0);
 
-    /// <summary>Registers <paramref name="request"/> and keeps it alive; the response of the registration.</summary>
+    /// <summary>Registers <paramref name="request"/> and keeps it alive (a refused registration throws the SDK's ControlPlaneException).</summary>
     public async Task AddAsync(RegisterRequest request, CancellationToken cancellationToken)
     {
         var registrar = await RegistrarForAsync(request.TtlSeconds, cancellationToken).ConfigureAwait(false);

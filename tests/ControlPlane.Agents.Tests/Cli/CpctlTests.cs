@@ -98,4 +98,42 @@ public sealed class CpctlTests(AgentPlatform platform)
         Assert.True(deregistered.ExitCode == 0, deregistered.ToString());
         Assert.Null(await platform.InstanceAsync("cli-i1"));
     }
+
+    [Fact]
+    public async Task SdRegister_HoldsTheHeartbeats_UntilCtrlC_ThenDeregisters()
+    {
+        var file = Path.Combine(platform.StateDirectory, "hold-" + Guid.NewGuid().ToString("N")[..6] + ".json");
+        await File.WriteAllTextAsync(file, $$"""
+            {"instances": [{"name": "hold-svc", "image": "img.hold", "instance_id": "hold-i1", "host": "127.0.0.1", "port": {{platform.Backends[2].Port}}, "ttl_seconds": 2}]}
+            """);
+        using var process = Cpctl.Start(platform.CpctlEnvironment, "sd", "register", "--file", file, "--quiet");
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        try
+        {
+            // Alive past its 2 s lease: the held process heartbeats it.
+            var registeredAt = DateTimeOffset.UtcNow;
+            await Eventually.WaitAsync("hold-i1 healthy past its first lease", async () =>
+                DateTimeOffset.UtcNow > registeredAt + TimeSpan.FromSeconds(4) && (await platform.InstanceAsync("hold-i1"))?.GetProperty("status").GetString() == "healthy");
+            Assert.False(process.HasExited);
+
+            await Cpctl.InterruptAsync(process);
+            await Cpctl.WaitForExitAsync(process);
+            Assert.True(process.ExitCode == 0, await stderr.DefaultTimeout());
+            Assert.Contains("registered 1 instance", await stdout.DefaultTimeout(), StringComparison.Ordinal);
+            Assert.Contains("deregistered", await stderr.DefaultTimeout(), StringComparison.Ordinal);
+            Assert.Null(await platform.InstanceAsync("hold-i1"));
+        }
+        finally
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+            if (await platform.InstanceAsync("hold-i1") is not null)
+            {
+                await platform.ControlPlane.DeregisterAsync("hold-i1");
+            }
+        }
+    }
 }

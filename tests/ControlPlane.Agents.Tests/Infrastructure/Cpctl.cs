@@ -12,6 +12,16 @@ public static class Cpctl
 
     public static async Task<CpctlResult> RunAsync(IReadOnlyDictionary<string, string> environment, params string[] args)
     {
+        using var process = Start(environment, args);
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await WaitForExitAsync(process);
+        return new CpctlResult(process.ExitCode, await stdout.DefaultTimeout(), await stderr.DefaultTimeout());
+    }
+
+    /// <summary>Starts cpctl and leaves it running (a command that holds, like sd register); stdin is closed.</summary>
+    public static Process Start(IReadOnlyDictionary<string, string> environment, params string[] args)
+    {
         var info = new ProcessStartInfo(DotnetHost())
         {
             UseShellExecute = false,
@@ -39,10 +49,13 @@ public static class Cpctl
         {
             info.Environment[key] = value;
         }
-        using var process = Process.Start(info)!;
+        var process = Process.Start(info)!;
         process.StandardInput.Close();
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
+        return process;
+    }
+
+    public static async Task WaitForExitAsync(Process process)
+    {
         try
         {
             await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(90));
@@ -52,7 +65,14 @@ public static class Cpctl
             process.Kill(entireProcessTree: true);
             throw;
         }
-        return new CpctlResult(process.ExitCode, await stdout.DefaultTimeout(), await stderr.DefaultTimeout());
+    }
+
+    /// <summary>SIGINT, as Ctrl-C at a terminal.</summary>
+    public static async Task InterruptAsync(Process process)
+    {
+        using var kill = Process.Start(new ProcessStartInfo("kill", ["-INT", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]) { UseShellExecute = false })!;
+        await kill.WaitForExitAsync().DefaultTimeout();
+        Assert.Equal(0, kill.ExitCode);
     }
 
     private static string DotnetHost()
