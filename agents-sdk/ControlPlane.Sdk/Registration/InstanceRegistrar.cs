@@ -104,6 +104,26 @@ public sealed class InstanceRegistrar : IHostedService, IAsyncDisposable
     }
 
     /// <summary>
+    /// Stops keeping <paramref name="instanceId"/> alive without deregistering it, so its lease runs
+    /// out and it expires as if its process had died (the chaos-agent's expire-instance, or handing
+    /// the instance to another owner). A round already in flight may renew it once more. False when
+    /// it was not kept.
+    /// </summary>
+    public bool Release(string instanceId)
+    {
+        if (!_instances.TryRemove(instanceId, out _))
+        {
+            return false;
+        }
+        _grantedTtls.TryRemove(instanceId, out _);
+        UpdateInterval();
+        return true;
+    }
+
+    /// <summary>Whether <paramref name="instanceId"/> is kept alive by this registrar.</summary>
+    public bool Contains(string instanceId) => _instances.ContainsKey(instanceId);
+
+    /// <summary>
     /// Registers <see cref="InstanceRegistrarOptions.Instances"/> (a refusal fails the start), then
     /// starts the heartbeat rounds (the timer is armed before this returns).
     /// </summary>

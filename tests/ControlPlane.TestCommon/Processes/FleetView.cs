@@ -1,9 +1,9 @@
 using System.Text.Json;
 
-namespace ControlPlane.System.Tests.Infrastructure;
+namespace ControlPlane.TestCommon.Processes;
 
 /// <summary>The control plane's GET /v1/dataplanes, read as a test needs it: per node and resource type, acknowledged and current versions.</summary>
-internal sealed class FleetView
+public sealed class FleetView
 {
     private readonly Dictionary<string, (string State, Dictionary<string, (string Acked, string Current)> Types)> _nodes;
 

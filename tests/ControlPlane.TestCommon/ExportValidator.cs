@@ -1,14 +1,15 @@
 using System.Diagnostics;
 using System.Text;
 
-namespace ControlPlane.Server.Tests.Billing;
+namespace ControlPlane.TestCommon;
 
 /// <summary>
-/// Checks billing exports with an independent implementation, as the billing-export-agent would:
+/// Checks billing exports with an independent implementation (the control plane's billing tests, and the
+/// billing-export-agent's own validator is held to it):
 /// python's jsonschema (Debian's python3-jsonschema) against contracts/lb_billing_export.schema.json,
 /// and hashlib's SHA-256 over the received bytes with the checksum member cut out.
 /// </summary>
-internal static class ExportValidator
+public static class ExportValidator
 {
     private const string Python = "/usr/bin/python3";
 

@@ -1,14 +1,14 @@
 using System.Globalization;
 using System.Net;
 
-namespace ControlPlane.System.Tests.Infrastructure;
+namespace ControlPlane.TestCommon.Processes;
 
 /// <summary>
 /// A dataplane node (ControlPlane.Dataplane.dll) in its own process: the proxy on a free loopback
 /// port, configured by one control plane, its last-known-good config in its own state directory.
 /// Ready (started) once /readyz says it holds a configuration.
 /// </summary>
-internal sealed class DataplaneNode : IAsyncDisposable
+public sealed class DataplaneNode : IAsyncDisposable
 {
     /// <summary>Consecutive failures that eject an endpoint (the product's default is 5; fewer keeps tests short).</summary>
     public const int ConsecutiveFailures = 3;
@@ -29,6 +29,9 @@ internal sealed class DataplaneNode : IAsyncDisposable
 
     public string NodeId { get; }
 
+    /// <summary>The environment it was started with beyond the defaults (kept for a restart).</summary>
+    public IReadOnlyDictionary<string, string>? Settings { get; private init; }
+
     public string ControlPlane { get; }
 
     public string StateDirectory { get; }
@@ -39,10 +42,11 @@ internal sealed class DataplaneNode : IAsyncDisposable
 
     public HttpClient Client { get; }
 
-    public static Task<DataplaneNode> StartAsync(string nodeId, string controlPlane, string stateDirectory) => ChildProcessStart.WithFreshPortsAsync(async () =>
+    /// <summary>Starts a node; <paramref name="settings"/> adds or overrides environment variables (e.g. a shorter Dataplane__Reporting__Interval).</summary>
+    public static Task<DataplaneNode> StartAsync(string nodeId, string controlPlane, string stateDirectory, IReadOnlyDictionary<string, string>? settings = null) => ChildProcessStart.WithFreshPortsAsync(async () =>
     {
         var port = FreePorts.Next();
-        var process = await ChildProcess.StartAsync("dataplane-" + nodeId, Binaries.Dataplane, new Dictionary<string, string>
+        var environment = new Dictionary<string, string>
         {
             ["Dataplane__HttpPort"] = port.ToString(CultureInfo.InvariantCulture),
             ["Dataplane__Http2Port"] = "-1",
@@ -53,15 +57,20 @@ internal sealed class DataplaneNode : IAsyncDisposable
             // A restarted node waits this long for a control plane before serving its last-known-good config.
             ["Dataplane__LastKnownGoodAfter"] = "00:00:01",
             ["Dataplane__PassiveHealth__ConsecutiveFailures"] = ConsecutiveFailures.ToString(CultureInfo.InvariantCulture),
-        }, new Uri($"http://127.0.0.1:{port}/readyz"));
-        return new DataplaneNode(nodeId, controlPlane, stateDirectory, port, process);
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string>())
+        {
+            environment[key] = value;
+        }
+        var process = await ChildProcess.StartAsync("dataplane-" + nodeId, Binaries.Dataplane, environment, new Uri($"http://127.0.0.1:{port}/readyz"));
+        return new DataplaneNode(nodeId, controlPlane, stateDirectory, port, process) { Settings = settings };
     });
 
     /// <summary>The same node (id, control plane, state directory) started again, as after a crash.</summary>
     public async Task<DataplaneNode> RestartAsync()
     {
         await DisposeAsync();
-        return await StartAsync(NodeId, ControlPlane, StateDirectory);
+        return await StartAsync(NodeId, ControlPlane, StateDirectory, Settings);
     }
 
     /// <summary>GET /g/{image}{path} through this node.</summary>
@@ -95,4 +104,4 @@ internal sealed class DataplaneNode : IAsyncDisposable
 }
 
 /// <summary>What a client got through a node: the status and, when an instance answered, its id.</summary>
-internal sealed record ProxyAnswer(HttpStatusCode Status, string? Instance, string Body);
+public sealed record ProxyAnswer(HttpStatusCode Status, string? Instance, string Body);

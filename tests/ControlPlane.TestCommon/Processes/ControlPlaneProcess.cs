@@ -1,17 +1,17 @@
-using ControlPlane.TestCommon;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Xunit;
 
-namespace ControlPlane.System.Tests.Infrastructure;
+namespace ControlPlane.TestCommon.Processes;
 
 /// <summary>
 /// The control plane (ControlPlane.Server.dll) in its own process with the embedded store, on free
 /// loopback ports, driven over REST as an operator would: registrations, policies (with the admin
 /// token), and the fleet view to know when a change has reached every node.
 /// </summary>
-internal sealed class ControlPlaneProcess : IAsyncDisposable
+public sealed class ControlPlaneProcess : IAsyncDisposable
 {
     public const string AdminToken = "system-tests-admin-token";
 
@@ -30,10 +30,11 @@ internal sealed class ControlPlaneProcess : IAsyncDisposable
     /// <summary>REST and ops.</summary>
     public HttpClient Client { get; }
 
-    public static Task<ControlPlaneProcess> StartAsync() => ChildProcessStart.WithFreshPortsAsync(async () =>
+    /// <summary>Starts the control plane; <paramref name="settings"/> adds or overrides environment variables (e.g. another PLATFORM_TOKEN).</summary>
+    public static Task<ControlPlaneProcess> StartAsync(IReadOnlyDictionary<string, string>? settings = null) => ChildProcessStart.WithFreshPortsAsync(async () =>
     {
         var (grpc, http) = (FreePorts.Next(), FreePorts.Next());
-        var process = await ChildProcess.StartAsync("controlplane", Binaries.ControlPlane, new Dictionary<string, string>
+        var environment = new Dictionary<string, string>
         {
             ["ControlPlane__GrpcPort"] = grpc.ToString(CultureInfo.InvariantCulture),
             ["ControlPlane__HttpPort"] = http.ToString(CultureInfo.InvariantCulture),
@@ -41,7 +42,12 @@ internal sealed class ControlPlaneProcess : IAsyncDisposable
             ["PLATFORM_TOKEN"] = AdminToken,
             // Expiry is under test, not Eureka's self-preservation (a small fleet's one expiry is a large share).
             ["ControlPlane__Registry__SelfPreservation__Enabled"] = "false",
-        }, new Uri($"http://127.0.0.1:{http}/readyz"));
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string>())
+        {
+            environment[key] = value;
+        }
+        var process = await ChildProcess.StartAsync("controlplane", Binaries.ControlPlane, environment, new Uri($"http://127.0.0.1:{http}/readyz"));
         return new ControlPlaneProcess(process, grpc, http);
     });
 

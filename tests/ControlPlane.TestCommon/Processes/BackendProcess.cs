@@ -1,9 +1,9 @@
 using System.Globalization;
 
-namespace ControlPlane.System.Tests.Infrastructure;
+namespace ControlPlane.TestCommon.Processes;
 
 /// <summary>A backend instance (tests/ControlPlane.TestBackend) in its own process: answers with its instance id.</summary>
-internal sealed class BackendProcess : IAsyncDisposable
+public sealed class BackendProcess : IAsyncDisposable
 {
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(10) };
 

@@ -1,13 +1,13 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace ControlPlane.System.Tests.Infrastructure;
+namespace ControlPlane.TestCommon.Processes;
 
 /// <summary>
 /// Loopback ports that were free a moment ago, each handed out once per test run. A port can still be
 /// taken between here and the child's bind; <see cref="ChildProcess.StartAsync"/> retries on new ports then.
 /// </summary>
-internal static class FreePorts
+public static class FreePorts
 {
     private static readonly HashSet<int> Given = [];
 

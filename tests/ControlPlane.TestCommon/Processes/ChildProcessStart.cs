@@ -1,6 +1,6 @@
-namespace ControlPlane.System.Tests.Infrastructure;
+namespace ControlPlane.TestCommon.Processes;
 
-internal static class ChildProcessStart
+public static class ChildProcessStart
 {
     private const int Attempts = 3;
 

@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 
-namespace ControlPlane.System.Tests.Infrastructure;
+namespace ControlPlane.TestCommon.Processes;
 
 /// <summary>
 /// One program under test: <c>dotnet X.dll</c> with its configuration in environment variables, its
@@ -10,7 +10,7 @@ namespace ControlPlane.System.Tests.Infrastructure;
 /// deadline: never a fixed sleep). Killed on dispose, and when the test process exits, so no run
 /// leaves processes behind.
 /// </summary>
-internal sealed class ChildProcess : IAsyncDisposable
+public sealed class ChildProcess : IAsyncDisposable
 {
     /// <summary>How long a program may take to become ready on a busy 2-core machine.</summary>
     public static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(60);
@@ -220,7 +220,7 @@ internal sealed class ChildProcess : IAsyncDisposable
 }
 
 /// <summary>A program under test failed to start; the message carries the end of its output.</summary>
-internal sealed class ChildProcessException(ChildProcess process, string message)
+public sealed class ChildProcessException(ChildProcess process, string message)
     : Exception(message + ":" + Environment.NewLine + string.Join(Environment.NewLine, process.Lines.TakeLast(60)))
 {
     /// <summary>The child's output said its port was taken (another process bound it after we picked it).</summary>

@@ -1,0 +1,118 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace ControlPlane.Agents;
+
+/// <summary>
+/// The reference's message contract (platform-agents-spec §4), the one output of every action:
+/// <c>{agent, action, trace_id, when, request, result, status, error: {code, detail}}</c>.
+/// <c>status</c> is "ok" or "error"; <c>error</c> is null when ok. Tokens never appear in it: the
+/// runtime redacts every string before the envelope is built.
+/// </summary>
+public sealed class AgentEnvelope
+{
+    /// <summary>The agent, e.g. "lb-policy-agent".</summary>
+    public required string Agent { get; init; }
+
+    /// <summary>The action, e.g. "set-policy".</summary>
+    public required string Action { get; init; }
+
+    /// <summary>The correlation id: the X-Request-ID sent with every call the action made.</summary>
+    public required string TraceId { get; init; }
+
+    /// <summary>When the action started (UTC).</summary>
+    public required DateTimeOffset When { get; init; }
+
+    /// <summary>The action's input as understood (or as received, when it could not be parsed).</summary>
+    public JsonNode? Request { get; init; }
+
+    /// <summary>What the action produced (also on some errors, e.g. the diff an approval is needed for).</summary>
+    public JsonNode? Result { get; init; }
+
+    /// <summary>"ok" or "error".</summary>
+    public string Status => Error is null ? "ok" : "error";
+
+    /// <summary>Why the action failed; null when it succeeded.</summary>
+    public AgentError? Error { get; init; }
+
+    /// <summary>True when <see cref="Status"/> is "ok".</summary>
+    public bool Ok => Error is null;
+
+    /// <summary>The human rendering of the result (tables, diffs), printed by cpctl without <c>--output json</c>; not part of the JSON.</summary>
+    public string? Text { get; init; }
+
+    /// <summary>The envelope as one JSON object, members in the reference's order.</summary>
+    public string ToJson(bool indented = false)
+    {
+        var buffer = new ArrayBufferWriter<byte>(512);
+        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = indented, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            WriteTo(json);
+        }
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    /// <summary>Writes the envelope as one JSON object.</summary>
+    public void WriteTo(Utf8JsonWriter json)
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        json.WriteStartObject();
+        json.WriteString("agent", Agent);
+        json.WriteString("action", Action);
+        json.WriteString("trace_id", TraceId);
+        json.WriteString("when", When.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture));
+        json.WritePropertyName("request");
+        WriteNode(json, Request);
+        json.WritePropertyName("result");
+        WriteNode(json, Result);
+        json.WriteString("status", Status);
+        json.WritePropertyName("error");
+        if (Error is null)
+        {
+            json.WriteNullValue();
+        }
+        else
+        {
+            json.WriteStartObject();
+            json.WriteString("code", Error.Code);
+            json.WriteString("detail", Error.Detail);
+            json.WriteEndObject();
+        }
+        json.WriteEndObject();
+    }
+
+    /// <summary>Reads an envelope written by <see cref="ToJson"/> (cpctl's output, an MCP result).</summary>
+    public static AgentEnvelope Parse(string json)
+    {
+        var node = JsonNode.Parse(json)?.AsObject() ?? throw new JsonException("An envelope is a JSON object.");
+        var error = node["error"] as JsonObject;
+        return new AgentEnvelope
+        {
+            Agent = (string?)node["agent"] ?? throw new JsonException("agent is missing."),
+            Action = (string?)node["action"] ?? throw new JsonException("action is missing."),
+            TraceId = (string?)node["trace_id"] ?? throw new JsonException("trace_id is missing."),
+            When = DateTimeOffset.Parse((string?)node["when"] ?? throw new JsonException("when is missing."), CultureInfo.InvariantCulture),
+            Request = node["request"]?.DeepClone(),
+            Result = node["result"]?.DeepClone(),
+            Error = error is null ? null : new AgentError((string?)error["code"] ?? "", (string?)error["detail"] ?? ""),
+        };
+    }
+
+    private static void WriteNode(Utf8JsonWriter json, JsonNode? node)
+    {
+        if (node is null)
+        {
+            json.WriteNullValue();
+        }
+        else
+        {
+            node.WriteTo(json);
+        }
+    }
+}
+
+/// <summary>Why an action failed: a contract code (<see cref="AgentErrorCodes"/>) and a human-readable detail.</summary>
+public sealed record AgentError(string Code, string Detail);

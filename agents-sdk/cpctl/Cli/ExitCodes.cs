@@ -1,0 +1,27 @@
+using ControlPlane.Agents;
+
+namespace ControlPlane.Cli;
+
+/// <summary>cpctl's exit codes.</summary>
+internal static class ExitCodes
+{
+    /// <summary>The action succeeded (a dry run included).</summary>
+    public const int Ok = 0;
+
+    /// <summary>The action failed (the envelope's error says why).</summary>
+    public const int Error = 1;
+
+    /// <summary>The command line (or the configuration) is wrong; nothing was sent.</summary>
+    public const int Usage = 2;
+
+    /// <summary>The action needs a human's approval (--approve); nothing was changed.</summary>
+    public const int ApprovalRequired = 3;
+
+    public static int Of(AgentEnvelope envelope) => envelope.Error?.Code switch
+    {
+        null => Ok,
+        AgentErrorCodes.ApprovalRequired => ApprovalRequired,
+        AgentErrorCodes.InvalidRequest or AgentErrorCodes.ConfigInvalid => Usage,
+        _ => Error,
+    };
+}
