@@ -120,7 +120,7 @@ public sealed class McpServerTests(AgentPlatform platform)
             await SendAsync(request);
             while (true)
             {
-                var line = await _process.StandardOutput.ReadLineAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(60))
+                var line = await _process.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60))
                     ?? throw new InvalidOperationException($"cpctl mcp ended before answering {method}: {await _stderr.DefaultTimeout()}");
                 _stdout.Add(line);
                 var message = JsonNode.Parse(line)!;
