@@ -30,10 +30,16 @@ internal sealed class ControlPlaneProcess : IAsyncDisposable
     /// <summary>REST and ops.</summary>
     public HttpClient Client { get; }
 
-    public static Task<ControlPlaneProcess> StartAsync() => ChildProcessStart.WithFreshPortsAsync(async () =>
+    public static Task<ControlPlaneProcess> StartAsync() => StartAsync("controlplane", new Dictionary<string, string>());
+
+    /// <summary>
+    /// A control plane named <paramref name="name"/> in the logs, with more configuration in
+    /// <paramref name="settings"/> (e.g. a replica: the Redis store and its ControlPlaneId).
+    /// </summary>
+    public static Task<ControlPlaneProcess> StartAsync(string name, IReadOnlyDictionary<string, string> settings) => ChildProcessStart.WithFreshPortsAsync(async () =>
     {
         var (grpc, http) = (FreePorts.Next(), FreePorts.Next());
-        var process = await ChildProcess.StartAsync("controlplane", Binaries.ControlPlane, new Dictionary<string, string>
+        var environment = new Dictionary<string, string>
         {
             ["ControlPlane__GrpcPort"] = grpc.ToString(CultureInfo.InvariantCulture),
             ["ControlPlane__HttpPort"] = http.ToString(CultureInfo.InvariantCulture),
@@ -41,7 +47,12 @@ internal sealed class ControlPlaneProcess : IAsyncDisposable
             ["PLATFORM_TOKEN"] = AdminToken,
             // Expiry is under test, not Eureka's self-preservation (a small fleet's one expiry is a large share).
             ["ControlPlane__Registry__SelfPreservation__Enabled"] = "false",
-        }, new Uri($"http://127.0.0.1:{http}/readyz"));
+        };
+        foreach (var (key, value) in settings)
+        {
+            environment[key] = value;
+        }
+        var process = await ChildProcess.StartAsync(name, Binaries.ControlPlane, environment, new Uri($"http://127.0.0.1:{http}/readyz"));
         return new ControlPlaneProcess(process, grpc, http);
     });
 
