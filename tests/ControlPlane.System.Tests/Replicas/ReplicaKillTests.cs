@@ -87,18 +87,18 @@ public sealed class ReplicaKillTests(Platform platform)
             Assert.All(fleet.NodeIds, id => Assert.Equal("cp-b", fleetView.ControlPlaneId(id)));
             foreach (var node in fleet.Nodes)
             {
-                await AssertWeightedAsync(node);
+                await AssertWeightedAsync(node, Image);
             }
         });
     }
 
-    /// <summary>Smooth weighted round robin over 2:1:1, with the node's requests one after another: exactly 2:1:1, give or take one round.</summary>
-    internal static async Task AssertWeightedAsync(DataplaneNode node)
+    /// <summary>Smooth weighted round robin over b1:b2:b3 = 2:1:1, with the node's requests one after another: exactly 2:1:1, give or take one round.</summary>
+    internal static async Task AssertWeightedAsync(DataplaneNode node, string image)
     {
         var counts = new Dictionary<string, int>(StringComparer.Ordinal);
         for (var i = 0; i < 200; i++)
         {
-            var answer = await node.GetAsync(Image);
+            var answer = await node.GetAsync(image);
             Assert.Equal(HttpStatusCode.OK, answer.Status);
             counts[answer.Instance!] = counts.GetValueOrDefault(answer.Instance!) + 1;
         }
