@@ -2,6 +2,7 @@ using System.Runtime.InteropServices;
 using ControlPlane.Benchmarks.Fanout;
 using ControlPlane.Benchmarks.GrpcRuntime;
 using ControlPlane.Benchmarks.Proxy;
+using ControlPlane.Benchmarks.Redis;
 using ControlPlane.Benchmarks.Registry;
 
 // Benchmarks run from the repository root, in Release, with nothing else building on the machine:
@@ -9,12 +10,13 @@ using ControlPlane.Benchmarks.Registry;
 //   dotnet run -c Release --project tests/ControlPlane.Benchmarks -- registry
 //   dotnet run -c Release --project tests/ControlPlane.Benchmarks -- fanout
 //   dotnet run -c Release --project tests/ControlPlane.Benchmarks -- proxy
+//   dotnet run -c Release --project tests/ControlPlane.Benchmarks -- redis
 using var stop = new CancellationTokenSource();
-// On Ctrl-C or SIGTERM, unwind through the finally blocks, so that h2load, etcd and the servers are stopped.
+// On Ctrl-C or SIGTERM, unwind through the finally blocks, so that h2load, etcd, redis and the servers are stopped.
 using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Interrupt);
 using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Interrupt);
 
-var usage = GrpcRuntimeSettings.Usage + Environment.NewLine + RegistrySettings.Usage + Environment.NewLine + FanoutSettings.Usage + Environment.NewLine + ProxySettings.Usage;
+var usage = GrpcRuntimeSettings.Usage + Environment.NewLine + RegistrySettings.Usage + Environment.NewLine + FanoutSettings.Usage + Environment.NewLine + ProxySettings.Usage + Environment.NewLine + RedisSettings.Usage;
 if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
 {
     Console.WriteLine(usage);
@@ -66,6 +68,17 @@ switch (args[0])
             return UsageError(ex.Message, ProxySettings.Usage);
         }
         return await ProxyBenchmark.RunAsync(proxy, stop.Token);
+    case RedisSettings.CommandName:
+        RedisSettings redis;
+        try
+        {
+            redis = RedisSettings.Parse(args.AsSpan(1));
+        }
+        catch (ArgumentException ex)
+        {
+            return UsageError(ex.Message, RedisSettings.Usage);
+        }
+        return await RedisBenchmark.RunAsync(redis, stop.Token);
     default:
         return UsageError($"Unknown benchmark '{args[0]}'.", usage);
 }

@@ -181,13 +181,15 @@ internal sealed class ChangeFollower : IHostedService, IDisposable
             long from;
             lock (_lock)
             {
-                _storeRevision = read.Current;
                 from = _applied;
-                if (Lost(read) is { } why)
+                if (Lost(read, after) is { } why)
                 {
+                    _storeRevision = read.Current;
                     Reset(read, why);
                     return;
                 }
+                // Messages applied while the read was on its way may be newer than it: never go back.
+                _storeRevision = Math.Max(_storeRevision, read.Current);
                 applied = 0;
                 foreach (var change in read.Changes)
                 {
@@ -216,8 +218,13 @@ internal sealed class ChangeFollower : IHostedService, IDisposable
         }
     }
 
-    /// <summary>Under the lock: why the log cannot bring this replica up to date, or null when it can.</summary>
-    private string? Lost(ChangeLogRead read)
+    /// <summary>
+    /// Under the lock: why the log cannot bring this replica up to date, or null when it can.
+    /// <paramref name="asked"/> is the revision applied when the read was sent: messages (on their own
+    /// connection) may have been applied while its answer was on the way, so a read older than what
+    /// is applied now is no sign of a store that went back; only one older than what was asked for is.
+    /// </summary>
+    private string? Lost(ChangeLogRead read, long asked)
     {
         if (_applied < 0)
         {
@@ -231,7 +238,7 @@ internal sealed class ChangeFollower : IHostedService, IDisposable
         {
             return "the store's server restarted";
         }
-        if (read.Current < _applied)
+        if (read.Current < asked)
         {
             return "the store's revision went back";
         }

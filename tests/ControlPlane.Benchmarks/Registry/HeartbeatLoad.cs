@@ -59,10 +59,15 @@ internal sealed class HeartbeatLoad
     /// <paramref name="inFlight"/> beats sent ahead of their answers (agents do not wait for one
     /// answer before the next beat), reading answers as they come and checking that they match.
     /// </summary>
+    public Task<Sample> OverGrpcAsync(
+        Uri address, Method<HeartbeatStreamRequest, HeartbeatStreamResponse> method, int connections, int inFlight, TimeSpan ramp, TimeSpan duration, CancellationToken ct) =>
+        OverGrpcAsync([address], method, connections, inFlight, ramp, duration, ct);
+
+    /// <summary>As above, the channels spread round-robin over <paramref name="addresses"/> (control-plane replicas sharing one store).</summary>
     public async Task<Sample> OverGrpcAsync(
-        Uri address, Method<HeartbeatStreamRequest, HeartbeatStreamResponse> method, int connections, int inFlight, TimeSpan ramp, TimeSpan duration, CancellationToken ct)
+        IReadOnlyList<Uri> addresses, Method<HeartbeatStreamRequest, HeartbeatStreamResponse> method, int connections, int inFlight, TimeSpan ramp, TimeSpan duration, CancellationToken ct)
     {
-        var channels = Enumerable.Range(0, connections).Select(_ => GrpcChannel.ForAddress(address)).ToArray();
+        var channels = Enumerable.Range(0, connections).Select(i => GrpcChannel.ForAddress(addresses[i % addresses.Count])).ToArray();
         try
         {
             return await LoadRun.MeasureWithCostAsync(Streams, (load, stream) =>

@@ -119,7 +119,7 @@ internal sealed class RegistrationLoad(Fleet fleet, IRegistryStore store)
     /// RegisterResponse says registered = 1 (field 1) and created = true (field 3): read from its
     /// top-level fields without parsing the instance, as cheaply as the rest of the lean client.
     /// </summary>
-    private static bool IsNewRegistration(ReadOnlyMemory<byte> message)
+    internal static bool IsNewRegistration(ReadOnlyMemory<byte> message)
     {
         var input = new CodedInputStream(message.ToArray());
         ulong registered = 0, created = 0;

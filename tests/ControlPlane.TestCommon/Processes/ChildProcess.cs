@@ -136,6 +136,35 @@ public sealed class ChildProcess : IAsyncDisposable
         Live.TryRemove(Id, out _);
     }
 
+    /// <summary>
+    /// Asks the program to stop (SIGTERM, as an orchestrator does: it finishes what its shutdown
+    /// does) and waits until it is gone; its exit code. Killed when it takes longer than <paramref name="timeout"/>.
+    /// </summary>
+    public async Task<int> StopAsync(TimeSpan timeout)
+    {
+        if (!HasExited && Kill(Id, SigTerm) != 0)
+        {
+            throw new InvalidOperationException($"kill({Id}, SIGTERM) failed: errno {Marshal.GetLastPInvokeError()}");
+        }
+        using var deadline = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(deadline.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            await KillAsync();
+            throw new TimeoutException($"{Name} did not stop within {timeout.TotalSeconds:0} s of SIGTERM");
+        }
+        Live.TryRemove(Id, out _);
+        return _process.ExitCode;
+    }
+
+    private const int SigTerm = 15;
+
+    [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int Kill(int pid, int signal);
+
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)

@@ -31,7 +31,13 @@ public sealed class ControlPlaneProcess : IAsyncDisposable
     public HttpClient Client { get; }
 
     /// <summary>Starts the control plane; <paramref name="settings"/> adds or overrides environment variables (e.g. another PLATFORM_TOKEN).</summary>
-    public static Task<ControlPlaneProcess> StartAsync(IReadOnlyDictionary<string, string>? settings = null) => ChildProcessStart.WithFreshPortsAsync(async () =>
+    public static Task<ControlPlaneProcess> StartAsync(IReadOnlyDictionary<string, string>? settings = null) => StartAsync("controlplane", settings ?? new Dictionary<string, string>());
+
+    /// <summary>
+    /// A control plane named <paramref name="name"/> in the logs, with more configuration in
+    /// <paramref name="settings"/> (e.g. a replica: the Redis store and its ControlPlaneId).
+    /// </summary>
+    public static Task<ControlPlaneProcess> StartAsync(string name, IReadOnlyDictionary<string, string> settings) => ChildProcessStart.WithFreshPortsAsync(async () =>
     {
         var (grpc, http) = (FreePorts.Next(), FreePorts.Next());
         var environment = new Dictionary<string, string>
@@ -43,11 +49,11 @@ public sealed class ControlPlaneProcess : IAsyncDisposable
             // Expiry is under test, not Eureka's self-preservation (a small fleet's one expiry is a large share).
             ["ControlPlane__Registry__SelfPreservation__Enabled"] = "false",
         };
-        foreach (var (key, value) in settings ?? new Dictionary<string, string>())
+        foreach (var (key, value) in settings)
         {
             environment[key] = value;
         }
-        var process = await ChildProcess.StartAsync("controlplane", Binaries.ControlPlane, environment, new Uri($"http://127.0.0.1:{http}/readyz"));
+        var process = await ChildProcess.StartAsync(name, Binaries.ControlPlane, environment, new Uri($"http://127.0.0.1:{http}/readyz"));
         return new ControlPlaneProcess(process, grpc, http);
     });
 

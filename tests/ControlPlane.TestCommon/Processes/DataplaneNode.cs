@@ -13,10 +13,13 @@ public sealed class DataplaneNode : IAsyncDisposable
     /// <summary>Consecutive failures that eject an endpoint (the product's default is 5; fewer keeps tests short).</summary>
     public const int ConsecutiveFailures = 3;
 
-    private DataplaneNode(string nodeId, string controlPlane, string stateDirectory, int port, ChildProcess process)
+    private readonly IReadOnlyDictionary<string, string> _settings;
+
+    private DataplaneNode(string nodeId, IReadOnlyList<string> controlPlanes, IReadOnlyDictionary<string, string> settings, string stateDirectory, int port, ChildProcess process)
     {
         NodeId = nodeId;
-        ControlPlane = controlPlane;
+        ControlPlanes = controlPlanes;
+        _settings = settings;
         StateDirectory = stateDirectory;
         Port = port;
         Process = process;
@@ -29,10 +32,11 @@ public sealed class DataplaneNode : IAsyncDisposable
 
     public string NodeId { get; }
 
-    /// <summary>The environment it was started with beyond the defaults (kept for a restart).</summary>
-    public IReadOnlyDictionary<string, string>? Settings { get; private init; }
+    /// <summary>The control plane it tries first.</summary>
+    public string ControlPlane => ControlPlanes[0];
 
-    public string ControlPlane { get; }
+    /// <summary>Every control plane it was given, in the order it tries them.</summary>
+    public IReadOnlyList<string> ControlPlanes { get; }
 
     public string StateDirectory { get; }
 
@@ -43,35 +47,53 @@ public sealed class DataplaneNode : IAsyncDisposable
     public HttpClient Client { get; }
 
     /// <summary>Starts a node; <paramref name="settings"/> adds or overrides environment variables (e.g. a shorter Dataplane__Reporting__Interval).</summary>
-    public static Task<DataplaneNode> StartAsync(string nodeId, string controlPlane, string stateDirectory, IReadOnlyDictionary<string, string>? settings = null) => ChildProcessStart.WithFreshPortsAsync(async () =>
-    {
-        var port = FreePorts.Next();
-        var environment = new Dictionary<string, string>
-        {
-            ["Dataplane__HttpPort"] = port.ToString(CultureInfo.InvariantCulture),
-            ["Dataplane__Http2Port"] = "-1",
-            ["Dataplane__BindAddress"] = "127.0.0.1",
-            ["Dataplane__ControlPlanes__0"] = controlPlane,
-            ["Dataplane__NodeId"] = nodeId,
-            ["Dataplane__StateDirectory"] = stateDirectory,
-            // A restarted node waits this long for a control plane before serving its last-known-good config.
-            ["Dataplane__LastKnownGoodAfter"] = "00:00:01",
-            ["Dataplane__PassiveHealth__ConsecutiveFailures"] = ConsecutiveFailures.ToString(CultureInfo.InvariantCulture),
-        };
-        foreach (var (key, value) in settings ?? new Dictionary<string, string>())
-        {
-            environment[key] = value;
-        }
-        var process = await ChildProcess.StartAsync("dataplane-" + nodeId, Binaries.Dataplane, environment, new Uri($"http://127.0.0.1:{port}/readyz"));
-        return new DataplaneNode(nodeId, controlPlane, stateDirectory, port, process) { Settings = settings };
-    });
+    public static Task<DataplaneNode> StartAsync(string nodeId, string controlPlane, string stateDirectory, IReadOnlyDictionary<string, string>? settings = null) =>
+        StartAsync(nodeId, [controlPlane], stateDirectory, settings ?? new Dictionary<string, string>());
 
-    /// <summary>The same node (id, control plane, state directory) started again, as after a crash.</summary>
+    /// <summary>
+    /// A node given every one of <paramref name="controlPlanes"/> (Dataplane__ControlPlanes__0, 1 ...:
+    /// it uses the first that answers and fails over in that order), with more configuration in <paramref name="settings"/>.
+    /// </summary>
+    public static Task<DataplaneNode> StartAsync(string nodeId, IReadOnlyList<string> controlPlanes, string stateDirectory, IReadOnlyDictionary<string, string> settings) =>
+        ChildProcessStart.WithFreshPortsAsync(async () =>
+        {
+            var port = FreePorts.Next();
+            var environment = new Dictionary<string, string>
+            {
+                ["Dataplane__HttpPort"] = port.ToString(CultureInfo.InvariantCulture),
+                ["Dataplane__Http2Port"] = "-1",
+                ["Dataplane__BindAddress"] = "127.0.0.1",
+                ["Dataplane__NodeId"] = nodeId,
+                ["Dataplane__StateDirectory"] = stateDirectory,
+                // A restarted node waits this long for a control plane before serving its last-known-good config.
+                ["Dataplane__LastKnownGoodAfter"] = "00:00:01",
+                ["Dataplane__PassiveHealth__ConsecutiveFailures"] = ConsecutiveFailures.ToString(CultureInfo.InvariantCulture),
+            };
+            for (var i = 0; i < controlPlanes.Count; i++)
+            {
+                environment[$"Dataplane__ControlPlanes__{i}"] = controlPlanes[i];
+            }
+            foreach (var (key, value) in settings)
+            {
+                environment[key] = value;
+            }
+            var process = await ChildProcess.StartAsync("dataplane-" + nodeId, Binaries.Dataplane, environment, new Uri($"http://127.0.0.1:{port}/readyz"));
+            return new DataplaneNode(nodeId, controlPlanes, settings, stateDirectory, port, process);
+        });
+
+    /// <summary>The same node (id, control planes, settings, state directory) started again, as after a crash.</summary>
     public async Task<DataplaneNode> RestartAsync()
     {
         await DisposeAsync();
-        return await StartAsync(NodeId, ControlPlane, StateDirectory, Settings);
+        return await StartAsync(NodeId, ControlPlanes, StateDirectory, _settings);
     }
+
+    /// <summary>
+    /// 1 when the node's discovery stream to <paramref name="controlPlane"/> is open and has answered
+    /// (its /metrics: controlplane_dataplane_control_plane_connected{address}).
+    /// </summary>
+    public async Task<bool> ConnectedToAsync(string controlPlane) =>
+        MetricSamples.Find(await MetricsAsync(), $"controlplane_dataplane_control_plane_connected{{address=\"{controlPlane}\"}}") == 1;
 
     /// <summary>GET /g/{image}{path} through this node.</summary>
     public async Task<ProxyAnswer> GetAsync(string image, string path = "/x", string? stickyKey = null, string? stickyValue = null)

@@ -10,6 +10,13 @@ namespace ControlPlane.Server.Storage.Redis;
 /// It reconnects by itself; until then every call fails fast. It also tells when the store became
 /// unreachable (a call failed for that reason, or the connection dropped) and reachable again (the
 /// first call that succeeded after), which the replicas' outage handling builds on.
+/// <para>
+/// A command that times out is not taken back: a Redis that hangs (paused, swapping) runs what it
+/// was sent when it wakes. So once the store is known to be unreachable, a script that writes is
+/// not sent until Redis answers a PING again (one PING at a time, shared by the writes waiting on
+/// it): a write refused as unavailable then is never applied later. One already sent when Redis
+/// hung may still be, as any request that times out may have been carried out.
+/// </para>
 /// </summary>
 internal sealed class RedisConnection : IDisposable
 {
@@ -19,6 +26,8 @@ internal sealed class RedisConnection : IDisposable
     private readonly ConnectionMultiplexer _multiplexer;
     private readonly ILogger _logger;
     private readonly TimeSpan _commandTimeout;
+    private readonly Lock _probeLock = new();
+    private Task<bool>? _probe;
     private int _unavailable;
 
     private RedisConnection(ConnectionMultiplexer multiplexer, string keyPrefix, TimeSpan commandTimeout, ILogger logger)
@@ -84,9 +93,45 @@ internal sealed class RedisConnection : IDisposable
         return new RedisConnection(ConnectionMultiplexer.Connect(configuration), options.KeyPrefix, options.CommandTimeout, logger);
     }
 
-    /// <summary>Runs a script; Redis failures that mean "unavailable" become <see cref="StoreUnavailableException"/>.</summary>
-    public Task<RedisResult> EvaluateAsync(RedisScript script, RedisValue[] arguments, CancellationToken cancellationToken) =>
-        RunAsync(db => script.EvaluateAsync(db, arguments), cancellationToken);
+    /// <summary>
+    /// Runs a script; Redis failures that mean "unavailable" become <see cref="StoreUnavailableException"/>.
+    /// A script that writes, while the store is known to be unreachable, is sent only once a PING is answered.
+    /// </summary>
+    public async Task<RedisResult> EvaluateAsync(RedisScript script, RedisValue[] arguments, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(script);
+        if (script.Writes && Unreachable && !await ProbeAsync().WaitAsync(cancellationToken))
+        {
+            throw new StoreUnavailableException($"Redis is unavailable: {script.Name} not sent, Redis has not answered since it became unreachable");
+        }
+        return await RunAsync(db => script.EvaluateAsync(db, arguments), cancellationToken);
+    }
+
+    /// <summary>True when Redis answers a PING (then it is reachable again); one PING in flight at a time.</summary>
+    private Task<bool> ProbeAsync()
+    {
+        lock (_probeLock)
+        {
+            if (_probe is null || _probe.IsCompleted)
+            {
+                _probe = PingAsync();
+            }
+            return _probe;
+        }
+
+        async Task<bool> PingAsync()
+        {
+            try
+            {
+                await RunAsync(db => db.PingAsync(), CancellationToken.None);
+                return true;
+            }
+            catch (StoreUnavailableException)
+            {
+                return false;
+            }
+        }
+    }
 
     /// <summary>
     /// Runs one call, waiting at most the command timeout: this client version never times out an

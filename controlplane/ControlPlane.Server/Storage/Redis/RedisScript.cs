@@ -10,16 +10,20 @@ namespace ControlPlane.Server.Storage.Redis;
 /// </summary>
 internal sealed class RedisScript
 {
-    public RedisScript(string name, string text)
+    public RedisScript(string name, string text, bool writes)
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
         ArgumentException.ThrowIfNullOrEmpty(text);
         Name = name;
         Text = text;
+        Writes = writes;
         Hash = SHA1.HashData(Encoding.UTF8.GetBytes(text));
     }
 
     public string Name { get; }
+
+    /// <summary>The script changes data: not sent while the store is known to be unreachable (<see cref="RedisConnection"/>).</summary>
+    public bool Writes { get; }
 
     public string Text { get; }
 

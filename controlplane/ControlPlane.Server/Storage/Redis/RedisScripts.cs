@@ -8,38 +8,38 @@ namespace ControlPlane.Server.Storage.Redis;
 /// </summary>
 internal static class RedisScripts
 {
-    public static readonly RedisScript Register = Registry("register");
-    public static readonly RedisScript Renew = Registry("renew");
-    public static readonly RedisScript Deregister = Registry("deregister");
-    public static readonly RedisScript SetDraining = Registry("set_draining");
-    public static readonly RedisScript Get = Registry("get");
-    public static readonly RedisScript ListIndex = Registry("list_index");
-    public static readonly RedisScript ListAll = Registry("list_all");
-    public static readonly RedisScript ScanExpiry = Registry("scan_expiry");
-    public static readonly RedisScript Expire = Registry("expire");
-    public static readonly RedisScript RemoveExpired = Registry("remove_expired");
-    public static readonly RedisScript Count = Registry("count");
-    public static readonly RedisScript ExtendLeases = Registry("extend_leases");
+    public static readonly RedisScript Register = Registry("register", writes: true);
+    public static readonly RedisScript Renew = Registry("renew", writes: true);
+    public static readonly RedisScript Deregister = Registry("deregister", writes: true);
+    public static readonly RedisScript SetDraining = Registry("set_draining", writes: true);
+    public static readonly RedisScript Get = Registry("get", writes: false);
+    public static readonly RedisScript ListIndex = Registry("list_index", writes: false);
+    public static readonly RedisScript ListAll = Registry("list_all", writes: false);
+    public static readonly RedisScript ScanExpiry = Registry("scan_expiry", writes: false);
+    public static readonly RedisScript Expire = Registry("expire", writes: true);
+    public static readonly RedisScript RemoveExpired = Registry("remove_expired", writes: true);
+    public static readonly RedisScript Count = Registry("count", writes: false);
+    public static readonly RedisScript ExtendLeases = Registry("extend_leases", writes: true);
 
-    public static readonly RedisScript SetPolicy = Policy("set_policy");
-    public static readonly RedisScript DeletePolicy = Policy("delete_policy");
-    public static readonly RedisScript ListPolicies = Policy("list_policies");
+    public static readonly RedisScript SetPolicy = Policy("set_policy", writes: true);
+    public static readonly RedisScript DeletePolicy = Policy("delete_policy", writes: true);
+    public static readonly RedisScript ListPolicies = Policy("list_policies", writes: false);
 
-    public static readonly RedisScript ChangesSince = Changes("changes_since");
+    public static readonly RedisScript ChangesSince = Changes("changes_since", writes: false);
 
-    public static readonly RedisScript PutDataplane = new("put_dataplane", Read("put_dataplane"));
-    public static readonly RedisScript ListDataplanes = new("list_dataplanes", Read("list_dataplanes"));
+    public static readonly RedisScript PutDataplane = new("put_dataplane", Read("put_dataplane"), writes: true);
+    public static readonly RedisScript ListDataplanes = new("list_dataplanes", Read("list_dataplanes"), writes: false);
 
-    public static readonly RedisScript ApplyLoad = Load("apply_load");
-    public static readonly RedisScript SumLoad = Load("sum_load");
+    public static readonly RedisScript ApplyLoad = Load("apply_load", writes: true);
+    public static readonly RedisScript SumLoad = Load("sum_load", writes: false);
 
-    private static RedisScript Registry(string name) => new(name, Read("_registry") + "\n" + Read("_changes") + "\n" + Read(name));
+    private static RedisScript Registry(string name, bool writes) => new(name, Read("_registry") + "\n" + Read("_changes") + "\n" + Read(name), writes);
 
-    private static RedisScript Policy(string name) => new(name, Read("_policy") + "\n" + Read("_changes") + "\n" + Read(name));
+    private static RedisScript Policy(string name, bool writes) => new(name, Read("_policy") + "\n" + Read("_changes") + "\n" + Read(name), writes);
 
-    private static RedisScript Load(string name) => new(name, Read("_load") + "\n" + Read(name));
+    private static RedisScript Load(string name, bool writes) => new(name, Read("_load") + "\n" + Read(name), writes);
 
-    private static RedisScript Changes(string name) => new(name, "local P = ARGV[1]\n" + Read("_changes") + "\n" + Read(name));
+    private static RedisScript Changes(string name, bool writes) => new(name, "local P = ARGV[1]\n" + Read("_changes") + "\n" + Read(name), writes);
 
     private static string Read(string name)
     {

@@ -79,6 +79,47 @@ public sealed class RedisOutageTests
     }
 
     [Fact]
+    public async Task WhileRedisHangs_AWriteRefusedOnceTheOutageIsKnown_IsNotSent_SoNotAppliedWhenRedisWakes()
+    {
+        await using var server = await RedisServer.StartAsync();
+        using var connection = RedisConnection.Connect(new RedisStoreOptions { Url = server.Url, CommandTimeout = TimeSpan.FromMilliseconds(300) }, NullLogger.Instance, _ => null);
+        var registry = new RedisRegistryStore(connection);
+        var policies = new RedisPolicyStore(connection);
+        await registry.RegisterAsync(Spec("i1", 8080), T0).DefaultTimeout();
+
+        server.Pause();
+        try
+        {
+            await Assert.ThrowsAsync<StoreUnavailableException>(() => registry.PingAsync().AsTask()).DefaultTimeout(); // the outage is known now
+            await Assert.ThrowsAsync<StoreUnavailableException>(() => registry.RegisterAsync(Spec("i2", 8081), T0).AsTask()).DefaultTimeout();
+            await Assert.ThrowsAsync<StoreUnavailableException>(() => registry.DeregisterAsync("i1").AsTask()).DefaultTimeout();
+            await Assert.ThrowsAsync<StoreUnavailableException>(() => policies.DeleteAsync("img", new PolicyAudit(T0, "ops", "", "r")).AsTask()).DefaultTimeout();
+        }
+        finally
+        {
+            server.Resume();
+        }
+        await Eventually.TrueAsync(async () =>
+        {
+            try
+            {
+                await registry.PingAsync();
+                return true;
+            }
+            catch (StoreUnavailableException)
+            {
+                return false;
+            }
+        }, "the store to answer again");
+
+        // Whatever was sent before the ping's answer has run by now (one connection, in order): the
+        // refused writes were not among it. The caller was told they failed, and they did.
+        Assert.NotNull(await registry.GetAsync("i1").DefaultTimeout());
+        Assert.Null(await registry.GetAsync("i2").DefaultTimeout());
+        Assert.Equal(RegisterResult.Created, (await registry.RegisterAsync(Spec("i2", 8081), T0).DefaultTimeout()).Result);
+    }
+
+    [Fact]
     public async Task AStoreStartedWhileRedisIsDown_IsUnavailable_UntilRedisComes()
     {
         await using var server = await RedisServer.StartAsync();
