@@ -11,6 +11,31 @@ internal static class CommandLine
             ? n
             : throw new ArgumentException($"Option '{name}' takes a number from {min} to {max}, not '{value}'.");
 
+    /// <summary>
+    /// Applies <paramref name="args"/> to <paramref name="settings"/> in order: a flag (an option
+    /// without a value, e.g. --no-write) through <paramref name="flag"/>, which answers null for a
+    /// name that is not one; every other option with the value after it through <paramref name="option"/>.
+    /// </summary>
+    public static T Apply<T>(ReadOnlySpan<string> args, T settings, Func<T, string, T?> flag, Func<T, string, string, T> option)
+        where T : class
+    {
+        for (var i = 0; i < args.Length; i++)
+        {
+            var name = args[i];
+            if (flag(settings, name) is { } flagged)
+            {
+                settings = flagged;
+                continue;
+            }
+            if (i + 1 >= args.Length)
+            {
+                throw new ArgumentException($"Option '{name}' needs a value.");
+            }
+            settings = option(settings, name, args[++i]);
+        }
+        return settings;
+    }
+
     /// <summary>A comma-separated subset of <paramref name="known"/> (for --only).</summary>
     public static HashSet<string> Subset(string name, string value, IReadOnlyCollection<string> known)
     {

@@ -71,35 +71,20 @@ internal sealed record FanoutSettings
     public static FanoutSettings Parse(ReadOnlySpan<string> args)
     {
         var settings = new FanoutSettings { Command = BenchmarksDocument.Command(CommandName, args) };
-        for (var i = 0; i < args.Length; i++)
-        {
-            var name = args[i];
-            if (name == "--no-write")
+        settings = CommandLine.Apply(
+            args,
+            settings,
+            static (s, name) => name == "--no-write" ? s with { OutputPath = null } : name == "--etcd-only" ? s with { EtcdOnly = true } : null,
+            static (s, name, value) => name switch
             {
-                settings = settings with { OutputPath = null };
-                continue;
-            }
-            if (name == "--etcd-only")
-            {
-                settings = settings with { EtcdOnly = true };
-                continue;
-            }
-            if (i + 1 >= args.Length)
-            {
-                throw new ArgumentException($"Option '{name}' needs a value.");
-            }
-            var value = args[++i];
-            settings = name switch
-            {
-                "--watchers" => settings with { Watchers = Counts(name, value) },
-                "--rounds" => settings with { Rounds = (int)CommandLine.Number(name, value, 1, 100) },
-                "--connections" => settings with { Connections = (int)CommandLine.Number(name, value, 1, 1000) },
-                "--delta-images" => settings with { DeltaImages = (int)CommandLine.Number(name, value, 0, 40_000) },
-                "--delta-nodes" => settings with { DeltaNodes = (int)CommandLine.Number(name, value, 1, 10_000) },
-                "--output" => settings with { OutputPath = Path.GetFullPath(value) },
+                "--watchers" => s with { Watchers = Counts(name, value) },
+                "--rounds" => s with { Rounds = (int)CommandLine.Number(name, value, 1, 100) },
+                "--connections" => s with { Connections = (int)CommandLine.Number(name, value, 1, 1000) },
+                "--delta-images" => s with { DeltaImages = (int)CommandLine.Number(name, value, 0, 40_000) },
+                "--delta-nodes" => s with { DeltaNodes = (int)CommandLine.Number(name, value, 1, 10_000) },
+                "--output" => s with { OutputPath = Path.GetFullPath(value) },
                 _ => throw new ArgumentException($"Unknown option '{name}'."),
-            };
-        }
+            });
         return settings;
     }
 

@@ -73,32 +73,22 @@ internal sealed record GrpcRuntimeSettings : IRoundSettings
         {
             Command = BenchmarksDocument.Command(CommandName, args),
         };
-        for (var i = 0; i < args.Length; i++)
-        {
-            var name = args[i];
-            if (name == "--no-write")
+        settings = CommandLine.Apply(
+            args,
+            settings,
+            static (s, name) => name == "--no-write" ? s with { OutputPath = null } : null,
+            static (s, name, value) => name switch
             {
-                settings = settings with { OutputPath = null };
-                continue;
-            }
-            if (i + 1 >= args.Length)
-            {
-                throw new ArgumentException($"Option '{name}' needs a value.");
-            }
-            var value = args[++i];
-            settings = name switch
-            {
-                "--duration" => settings with { Duration = TimeSpan.FromSeconds(CommandLine.Number(name, value, 0.5, 600)) },
-                "--rounds" => settings with { Rounds = (int)CommandLine.Number(name, value, 1, 100) },
-                "--connections" => settings with { Connections = (int)CommandLine.Number(name, value, 1, 64) },
-                "--streams" => settings with { Streams = (int)CommandLine.Number(name, value, 1, 100) },
-                "--streaming-calls" => settings with { StreamingCalls = (int)CommandLine.Number(name, value, 1, 100) },
-                "--payload" => settings with { PayloadSize = (int)CommandLine.Number(name, value, 0, 1024 * 1024) },
-                "--only" => settings with { Only = CommandLine.Subset(name, value, Metrics) },
-                "--output" => settings with { OutputPath = Path.GetFullPath(value) },
+                "--duration" => s with { Duration = TimeSpan.FromSeconds(CommandLine.Number(name, value, 0.5, 600)) },
+                "--rounds" => s with { Rounds = (int)CommandLine.Number(name, value, 1, 100) },
+                "--connections" => s with { Connections = (int)CommandLine.Number(name, value, 1, 64) },
+                "--streams" => s with { Streams = (int)CommandLine.Number(name, value, 1, 100) },
+                "--streaming-calls" => s with { StreamingCalls = (int)CommandLine.Number(name, value, 1, 100) },
+                "--payload" => s with { PayloadSize = (int)CommandLine.Number(name, value, 0, 1024 * 1024) },
+                "--only" => s with { Only = CommandLine.Subset(name, value, Metrics) },
+                "--output" => s with { OutputPath = Path.GetFullPath(value) },
                 _ => throw new ArgumentException($"Unknown option '{name}'."),
-            };
-        }
+            });
         return settings;
     }
 }

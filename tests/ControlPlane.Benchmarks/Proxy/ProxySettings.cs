@@ -47,28 +47,18 @@ internal sealed record ProxySettings
     public static ProxySettings Parse(ReadOnlySpan<string> args)
     {
         var settings = new ProxySettings { Command = BenchmarksDocument.Command(CommandName, args) };
-        for (var i = 0; i < args.Length; i++)
-        {
-            var name = args[i];
-            if (name == "--no-write")
+        settings = CommandLine.Apply(
+            args,
+            settings,
+            static (s, name) => name == "--no-write" ? s with { OutputPath = null } : null,
+            static (s, name, value) => name switch
             {
-                settings = settings with { OutputPath = null };
-                continue;
-            }
-            if (i + 1 >= args.Length)
-            {
-                throw new ArgumentException($"Option '{name}' needs a value.");
-            }
-            var value = args[++i];
-            settings = name switch
-            {
-                "--duration" => settings with { Duration = TimeSpan.FromSeconds(CommandLine.Number(name, value, 1, 600)) },
-                "--rounds" => settings with { Rounds = (int)CommandLine.Number(name, value, 1, 100) },
-                "--connections" => settings with { Connections = (int)CommandLine.Number(name, value, 1, 10_000) },
-                "--output" => settings with { OutputPath = Path.GetFullPath(value) },
+                "--duration" => s with { Duration = TimeSpan.FromSeconds(CommandLine.Number(name, value, 1, 600)) },
+                "--rounds" => s with { Rounds = (int)CommandLine.Number(name, value, 1, 100) },
+                "--connections" => s with { Connections = (int)CommandLine.Number(name, value, 1, 10_000) },
+                "--output" => s with { OutputPath = Path.GetFullPath(value) },
                 _ => throw new ArgumentException($"Unknown option '{name}'."),
-            };
-        }
+            });
         return settings;
     }
 }

@@ -78,35 +78,25 @@ internal sealed record RedisSettings : IRoundSettings
     public static RedisSettings Parse(ReadOnlySpan<string> args)
     {
         var settings = new RedisSettings { Command = BenchmarksDocument.Command(CommandName, args) };
-        for (var i = 0; i < args.Length; i++)
-        {
-            var name = args[i];
-            if (name == "--no-write")
+        settings = CommandLine.Apply(
+            args,
+            settings,
+            static (s, name) => name == "--no-write" ? s with { OutputPath = null } : null,
+            static (s, name, value) => name switch
             {
-                settings = settings with { OutputPath = null };
-                continue;
-            }
-            if (i + 1 >= args.Length)
-            {
-                throw new ArgumentException($"Option '{name}' needs a value.");
-            }
-            var value = args[++i];
-            settings = name switch
-            {
-                "--duration" => settings with { Duration = TimeSpan.FromSeconds(CommandLine.Number(name, value, 0.5, 600)) },
-                "--rounds" => settings with { Rounds = (int)CommandLine.Number(name, value, 1, 100) },
-                "--warmup" => settings with { MaxWarmupSlices = (int)CommandLine.Number(name, value, 1, 100) },
-                "--connections" => settings with { Connections = (int)CommandLine.Number(name, value, 1, 64) },
-                "--calls" => settings with { CallsPerConnection = (int)CommandLine.Number(name, value, 1, 100) },
-                "--instances" => settings with { Instances = (int)CommandLine.Number(name, value, 1000, 2_000_000) },
-                "--streams" => settings with { Streams = (int)CommandLine.Number(name, value, 1, 256) },
-                "--in-flight" => settings with { InFlight = (int)CommandLine.Number(name, value, 1, 64) },
-                "--changes" => settings with { Changes = (int)CommandLine.Number(name, value, 10, 100_000) },
-                "--requests" => settings with { RedisBenchmarkRequests = (int)CommandLine.Number(name, value, 1000, 100_000_000) },
-                "--output" => settings with { OutputPath = Path.GetFullPath(value) },
+                "--duration" => s with { Duration = TimeSpan.FromSeconds(CommandLine.Number(name, value, 0.5, 600)) },
+                "--rounds" => s with { Rounds = (int)CommandLine.Number(name, value, 1, 100) },
+                "--warmup" => s with { MaxWarmupSlices = (int)CommandLine.Number(name, value, 1, 100) },
+                "--connections" => s with { Connections = (int)CommandLine.Number(name, value, 1, 64) },
+                "--calls" => s with { CallsPerConnection = (int)CommandLine.Number(name, value, 1, 100) },
+                "--instances" => s with { Instances = (int)CommandLine.Number(name, value, 1000, 2_000_000) },
+                "--streams" => s with { Streams = (int)CommandLine.Number(name, value, 1, 256) },
+                "--in-flight" => s with { InFlight = (int)CommandLine.Number(name, value, 1, 64) },
+                "--changes" => s with { Changes = (int)CommandLine.Number(name, value, 10, 100_000) },
+                "--requests" => s with { RedisBenchmarkRequests = (int)CommandLine.Number(name, value, 1000, 100_000_000) },
+                "--output" => s with { OutputPath = Path.GetFullPath(value) },
                 _ => throw new ArgumentException($"Unknown option '{name}'."),
-            };
-        }
+            });
         if (settings.Instances < settings.Streams * Fleet.BeatSize)
         {
             throw new ArgumentException($"--instances must be at least --streams × {Fleet.BeatSize} ({settings.Streams * Fleet.BeatSize}), so that every stream renews {Fleet.BeatSize} distinct instances per beat.");

@@ -76,33 +76,23 @@ internal sealed record RegistrySettings : IRoundSettings
     public static RegistrySettings Parse(ReadOnlySpan<string> args)
     {
         var settings = new RegistrySettings { Command = BenchmarksDocument.Command(CommandName, args) };
-        for (var i = 0; i < args.Length; i++)
-        {
-            var name = args[i];
-            if (name == "--no-write")
+        settings = CommandLine.Apply(
+            args,
+            settings,
+            static (s, name) => name == "--no-write" ? s with { OutputPath = null } : null,
+            static (s, name, value) => name switch
             {
-                settings = settings with { OutputPath = null };
-                continue;
-            }
-            if (i + 1 >= args.Length)
-            {
-                throw new ArgumentException($"Option '{name}' needs a value.");
-            }
-            var value = args[++i];
-            settings = name switch
-            {
-                "--duration" => settings with { Duration = TimeSpan.FromSeconds(CommandLine.Number(name, value, 0.5, 600)) },
-                "--rounds" => settings with { Rounds = (int)CommandLine.Number(name, value, 1, 100) },
-                "--connections" => settings with { Connections = (int)CommandLine.Number(name, value, 1, 64) },
-                "--calls" => settings with { CallsPerConnection = (int)CommandLine.Number(name, value, 1, 100) },
-                "--instances" => settings with { Instances = (int)CommandLine.Number(name, value, 1000, 2_000_000) },
-                "--streams" => settings with { Streams = (int)CommandLine.Number(name, value, 1, 256) },
-                "--in-flight" => settings with { InFlight = (int)CommandLine.Number(name, value, 1, 64) },
-                "--only" => settings with { Only = CommandLine.Subset(name, value, Parts) },
-                "--output" => settings with { OutputPath = Path.GetFullPath(value) },
+                "--duration" => s with { Duration = TimeSpan.FromSeconds(CommandLine.Number(name, value, 0.5, 600)) },
+                "--rounds" => s with { Rounds = (int)CommandLine.Number(name, value, 1, 100) },
+                "--connections" => s with { Connections = (int)CommandLine.Number(name, value, 1, 64) },
+                "--calls" => s with { CallsPerConnection = (int)CommandLine.Number(name, value, 1, 100) },
+                "--instances" => s with { Instances = (int)CommandLine.Number(name, value, 1000, 2_000_000) },
+                "--streams" => s with { Streams = (int)CommandLine.Number(name, value, 1, 256) },
+                "--in-flight" => s with { InFlight = (int)CommandLine.Number(name, value, 1, 64) },
+                "--only" => s with { Only = CommandLine.Subset(name, value, Parts) },
+                "--output" => s with { OutputPath = Path.GetFullPath(value) },
                 _ => throw new ArgumentException($"Unknown option '{name}'."),
-            };
-        }
+            });
         if (settings.Instances < settings.Streams * Fleet.BeatSize)
         {
             throw new ArgumentException($"--instances must be at least --streams × {Fleet.BeatSize} ({settings.Streams * Fleet.BeatSize}), so that every stream renews {Fleet.BeatSize} distinct instances per beat.");
