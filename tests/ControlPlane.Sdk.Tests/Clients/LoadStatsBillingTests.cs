@@ -58,7 +58,14 @@ public sealed class LoadStatsBillingTests : IAsyncLifetime
         Assert.Equal(("img.stats", 480, 12000, 2), (image.Image, image.ReqCount, image.BytesTx, image.Errors4Xx));
         var instances = await _client.Stats.GetInstanceStatsAsync(new GetInstanceStatsRequest { Image = "img.stats", Window = "5m" }).DefaultTimeout();
         Assert.Equal(("s1", 480), (Assert.Single(instances.Instances).InstanceId, instances.Instances[0].ReqCount));
-        var export = await _client.Billing.ExportBillingAsync(new ExportBillingRequest { Window = "1h" }).DefaultTimeout();
+        // An export ends on a whole second and bills the buckets that start before it: a report counted
+        // in a bucket that began within the current second is billed once that second has passed.
+        ExportBillingResponse export = null!;
+        await Eventually.WaitAsync("the report in a billing export", async () =>
+        {
+            export = await _client.Billing.ExportBillingAsync(new ExportBillingRequest { Window = "1h" }).DefaultTimeout();
+            return export.Images.Count > 0;
+        });
         Assert.Equal(("1h", "1.0"), (export.Window, export.SchemaVersion));
         Assert.Equal(480, Assert.Single(export.Images).ReqCount);
         Assert.Matches("^[0-9a-f]{64}$", export.Checksum);
