@@ -22,65 +22,43 @@ if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
     Console.WriteLine(usage);
     return 0;
 }
-switch (args[0])
+return args[0] switch
 {
-    case GrpcRuntimeSettings.CommandName:
-        GrpcRuntimeSettings grpcRuntime;
-        try
-        {
-            grpcRuntime = GrpcRuntimeSettings.Parse(args.AsSpan(1));
-        }
-        catch (ArgumentException ex)
-        {
-            return UsageError(ex.Message, GrpcRuntimeSettings.Usage);
-        }
-        return await GrpcRuntimeBenchmark.RunAsync(grpcRuntime, stop.Token);
-    case RegistrySettings.CommandName:
-        RegistrySettings registry;
-        try
-        {
-            registry = RegistrySettings.Parse(args.AsSpan(1));
-        }
-        catch (ArgumentException ex)
-        {
-            return UsageError(ex.Message, RegistrySettings.Usage);
-        }
-        return await RegistryBenchmark.RunAsync(registry, stop.Token);
-    case FanoutSettings.CommandName:
-        FanoutSettings fanout;
-        try
-        {
-            fanout = FanoutSettings.Parse(args.AsSpan(1));
-        }
-        catch (ArgumentException ex)
-        {
-            return UsageError(ex.Message, FanoutSettings.Usage);
-        }
-        return await FanoutBenchmark.RunAsync(fanout, stop.Token);
-    case ProxySettings.CommandName:
-        ProxySettings proxy;
-        try
-        {
-            proxy = ProxySettings.Parse(args.AsSpan(1));
-        }
-        catch (ArgumentException ex)
-        {
-            return UsageError(ex.Message, ProxySettings.Usage);
-        }
-        return await ProxyBenchmark.RunAsync(proxy, stop.Token);
-    case RedisSettings.CommandName:
-        RedisSettings redis;
-        try
-        {
-            redis = RedisSettings.Parse(args.AsSpan(1));
-        }
-        catch (ArgumentException ex)
-        {
-            return UsageError(ex.Message, RedisSettings.Usage);
-        }
-        return await RedisBenchmark.RunAsync(redis, stop.Token);
-    default:
-        return UsageError($"Unknown benchmark '{args[0]}'.", usage);
+    GrpcRuntimeSettings.CommandName => await RunAsync(GrpcRuntimeSettings.Parse, GrpcRuntimeSettings.Usage, GrpcRuntimeBenchmark.RunAsync),
+    RegistrySettings.CommandName => await RunAsync(RegistrySettings.Parse, RegistrySettings.Usage, RegistryBenchmark.RunAsync),
+    FanoutSettings.CommandName => await RunAsync(FanoutSettings.Parse, FanoutSettings.Usage, FanoutBenchmark.RunAsync),
+    ProxySettings.CommandName => await RunAsync(ProxySettings.Parse, ProxySettings.Usage, ProxyBenchmark.RunAsync),
+    RedisSettings.CommandName => await RunAsync(RedisSettings.Parse, RedisSettings.Usage, RedisBenchmark.RunAsync),
+    _ => UsageError($"Unknown benchmark '{args[0]}'.", usage),
+};
+
+// Parses the benchmark's options (a usage error names the bad one), runs it, and turns an interruption
+// or a failure of what it drives into an exit code: 130 interrupted, 1 failed.
+async Task<int> RunAsync<TSettings>(Parse<TSettings> parse, string benchmarkUsage, Func<TSettings, CancellationToken, Task<int>> run)
+{
+    TSettings settings;
+    try
+    {
+        settings = parse(args.AsSpan(1));
+    }
+    catch (ArgumentException ex)
+    {
+        return UsageError(ex.Message, benchmarkUsage);
+    }
+    try
+    {
+        return await run(settings, stop.Token);
+    }
+    catch (OperationCanceledException) when (stop.IsCancellationRequested)
+    {
+        Console.Error.WriteLine("Interrupted.");
+        return 130;
+    }
+    catch (Exception ex) when (ex is InvalidOperationException or TimeoutException or HttpRequestException or IOException or ControlPlane.Grpc.RpcException)
+    {
+        Console.Error.WriteLine($"Benchmark failed: {ex}");
+        return 1;
+    }
 }
 
 static int UsageError(string message, string usage)
@@ -95,3 +73,5 @@ void Interrupt(PosixSignalContext context)
     context.Cancel = true;
     stop.Cancel();
 }
+
+internal delegate TSettings Parse<TSettings>(ReadOnlySpan<string> args);

@@ -102,8 +102,9 @@ internal static class McpCommand
                     WithoutApproveArgument(call.Arguments),
                     new AgentRunContext { Runtime = runtime, DryRun = dryRun, Approve = approved, Output = AgentOutput.Json },
                     ct).ConfigureAwait(false);
-                using var document = JsonDocument.Parse(envelope.ToJson());
-                return new McpToolResult { Structured = document.RootElement.Clone(), Text = envelope.ToJson(), IsError = !envelope.Ok };
+                var json = envelope.ToJson();
+                using var document = JsonDocument.Parse(json);
+                return new McpToolResult { Structured = document.RootElement.Clone(), Text = json, IsError = !envelope.Ok };
             },
         };
     }

@@ -25,44 +25,30 @@ internal static class FanoutBenchmark
         }
         Console.WriteLine($"{settings.Command}{Environment.NewLine}{Environment.ProcessorCount} cores, load average {ProcFs.LoadAverage()}");
         var clock = Stopwatch.StartNew();
-        try
+        var etcdVersion = await EtcdServer.VersionAsync(cancellationToken)
+            ?? throw new InvalidOperationException("etcd is not installed: apt-get install etcd-server.");
+        var runs = new List<CountRun>();
+        foreach (var watchers in settings.Watchers)
         {
-            var etcdVersion = await EtcdServer.VersionAsync(cancellationToken)
-                ?? throw new InvalidOperationException("etcd is not installed: apt-get install etcd-server.");
-            var runs = new List<CountRun>();
-            foreach (var watchers in settings.Watchers)
-            {
-                runs.Add(await RunCountAsync(settings, targets.Targets, targets.Baseline, watchers, cancellationToken));
-            }
+            runs.Add(await RunCountAsync(settings, targets.Targets, targets.Baseline, watchers, cancellationToken));
+        }
 
-            // The control plane alone: what one changed endpoint costs each node among many images.
-            var deltaCost = !settings.EtcdOnly && settings.DeltaImages > 0 ? await DeltaPushCost.MeasureAsync(settings, cancellationToken) : null;
+        // The control plane alone: what one changed endpoint costs each node among many images.
+        var deltaCost = !settings.EtcdOnly && settings.DeltaImages > 0 ? await DeltaPushCost.MeasureAsync(settings, cancellationToken) : null;
 
-            var section = FanoutReport.Section(settings, DateTimeOffset.UtcNow, etcdVersion, runs, deltaCost);
-            Console.WriteLine();
-            Console.WriteLine(section);
-            if (settings.EtcdOnly)
-            {
-                Console.WriteLine("Not writing the report: --etcd-only measured the baseline alone.");
-            }
-            else if (settings.OutputPath is { } path)
-            {
-                BenchmarksDocument.WriteSection(path, FanoutReport.Heading, section);
-                Console.WriteLine($"Wrote the section '{FanoutReport.Heading[3..]}' of {path}.");
-            }
-            Console.WriteLine($"Took {clock.Elapsed.TotalSeconds:0} s.");
-            return 0;
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        var section = FanoutReport.Section(settings, DateTimeOffset.UtcNow, etcdVersion, runs, deltaCost);
+        Console.WriteLine();
+        Console.WriteLine(section);
+        if (settings.EtcdOnly)
         {
-            Console.Error.WriteLine("Interrupted.");
-            return 130;
+            Console.WriteLine("Not writing the report: --etcd-only measured the baseline alone.");
         }
-        catch (Exception ex) when (ex is InvalidOperationException or TimeoutException or HttpRequestException or IOException or RpcException)
+        else
         {
-            Console.Error.WriteLine($"Benchmark failed: {ex}");
-            return 1;
+            BenchmarksDocument.Publish(settings.OutputPath, FanoutReport.Heading, section);
         }
+        Console.WriteLine($"Took {clock.Elapsed.TotalSeconds:0} s.");
+        return 0;
     }
 
     /// <summary>One watcher count: starts every target, warms each up, measures changes in alternating order, and stops them all.</summary>

@@ -81,8 +81,6 @@ internal static class BenchmarkReport
         return md.ToString();
     }
 
-    /// <summary>Replaces this benchmark's section of <paramref name="path"/> (or appends it), keeping the rest.</summary>
-    public static void Write(string path, string section) => BenchmarksDocument.WriteSection(path, Heading, section);
 
     private static string Ratio(double ratio) => ratio.ToString("0.00", CultureInfo.InvariantCulture);
 }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using ControlPlane.Benchmarks.Measurement;
+using ControlPlane.Benchmarks.Reporting;
 using ControlPlane.Benchmarks.V1;
 
 namespace ControlPlane.Benchmarks.GrpcRuntime;
@@ -39,23 +40,12 @@ internal static class GrpcRuntimeBenchmark
             {
                 Console.WriteLine("Not writing the report: --only ran part of the benchmark.");
             }
-            else if (settings.OutputPath is { } path)
+            else
             {
-                BenchmarkReport.Write(path, section);
-                Console.WriteLine($"Wrote the section '{BenchmarkReport.Heading[3..]}' of {path}.");
+                BenchmarksDocument.Publish(settings.OutputPath, BenchmarkReport.Heading, section);
             }
             Console.WriteLine($"Took {clock.Elapsed.TotalSeconds:0} s.");
             return 0;
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            Console.Error.WriteLine("Interrupted.");
-            return 130;
-        }
-        catch (Exception ex) when (ex is InvalidOperationException or TimeoutException or HttpRequestException or IOException)
-        {
-            Console.Error.WriteLine($"Benchmark failed: {ex}");
-            return 1;
         }
         finally
         {

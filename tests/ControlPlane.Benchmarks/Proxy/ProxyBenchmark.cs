@@ -36,98 +36,81 @@ internal static class ProxyBenchmark
             return 1;
         }
         var clock = Stopwatch.StartNew();
-        try
+        var nginxVersion = await NginxServer.VersionAsync(cancellationToken);
+        var loadTools = await HttpLoadTools.VersionsAsync(cancellationToken);
+        await using var nginx = await NginxServer.StartAsync(settings.BodyBytes, Prefix, cancellationToken);
+        await using var controlPlane = await ControlPlaneServer.StartAsync(new Dictionary<string, string>(), cancellationToken);
+        using (var channel = GrpcChannel.ForAddress(controlPlane.GrpcUrl))
         {
-            var nginxVersion = await NginxServer.VersionAsync(cancellationToken);
-            var loadTools = await HttpLoadTools.VersionsAsync(cancellationToken);
-            await using var nginx = await NginxServer.StartAsync(settings.BodyBytes, Prefix, cancellationToken);
-            await using var controlPlane = await ControlPlaneServer.StartAsync(new Dictionary<string, string>(), cancellationToken);
-            using (var channel = GrpcChannel.ForAddress(controlPlane.GrpcUrl))
+            await channel.AsyncUnaryCall(Register, new RegisterRequest
             {
-                await channel.AsyncUnaryCall(Register, new RegisterRequest
-                {
-                    Name = "bench-backend",
-                    Image = Image,
-                    InstanceId = "bench-backend-1",
-                    Host = "127.0.0.1",
-                    Port = nginx.BackendPort,
-                    Region = "local",
-                    Metadata = new Struct { Fields = { ["weight"] = Value.ForNumber(1) } },
-                    TtlSeconds = 3600,
-                }, new CallOptions(cancellationToken: cancellationToken));
-            }
-            await using var dataplane = await DataplaneServer.StartAsync(controlPlane.GrpcUrl, Prefix + Path, cancellationToken);
-            Console.WriteLine($"{nginxVersion}: backend on port {nginx.BackendPort}, baseline proxy on port {nginx.ProxyPort}; dataplane pid {dataplane.ProcessId} on port {dataplane.Port}");
+                Name = "bench-backend",
+                Image = Image,
+                InstanceId = "bench-backend-1",
+                Host = "127.0.0.1",
+                Port = nginx.BackendPort,
+                Region = "local",
+                Metadata = new Struct { Fields = { ["weight"] = Value.ForNumber(1) } },
+                TtlSeconds = 3600,
+            }, new CallOptions(cancellationToken: cancellationToken));
+        }
+        await using var dataplane = await DataplaneServer.StartAsync(controlPlane.GrpcUrl, Prefix + Path, cancellationToken);
+        Console.WriteLine($"{nginxVersion}: backend on port {nginx.BackendPort}, baseline proxy on port {nginx.ProxyPort}; dataplane pid {dataplane.ProcessId} on port {dataplane.Port}");
 
-            var targets = new (string Name, Uri Url)[]
-            {
-                (ProxyReport.Dataplane, new Uri(dataplane.Url, Prefix + Path)),
-                (ProxyReport.Nginx, new Uri($"http://127.0.0.1:{nginx.ProxyPort}{Prefix}{Path}")),
-                (ProxyReport.Direct, new Uri($"http://127.0.0.1:{nginx.BackendPort}{Path}")),
-            };
+        var targets = new (string Name, Uri Url)[]
+        {
+            (ProxyReport.Dataplane, new Uri(dataplane.Url, Prefix + Path)),
+            (ProxyReport.Nginx, new Uri($"http://127.0.0.1:{nginx.ProxyPort}{Prefix}{Path}")),
+            (ProxyReport.Direct, new Uri($"http://127.0.0.1:{nginx.BackendPort}{Path}")),
+        };
+        foreach (var (name, url) in targets)
+        {
+            var warm = await HttpLoadTools.PeakAsync(url, settings.Threads, settings.Connections, settings.Warmup, cancellationToken);
+            Console.WriteLine($"  warm-up {name}: {warm.RequestsPerSecond:N0} requests/s");
+        }
+
+        var peaks = targets.ToDictionary(t => t.Name, _ => new List<HttpLoadResult>());
+        var allocated = new List<double>();
+        for (var round = 1; round <= settings.Rounds; round++)
+        {
             foreach (var (name, url) in targets)
             {
-                var warm = await HttpLoadTools.PeakAsync(url, settings.Threads, settings.Connections, settings.Warmup, cancellationToken);
-                Console.WriteLine($"  warm-up {name}: {warm.RequestsPerSecond:N0} requests/s");
-            }
-
-            var peaks = targets.ToDictionary(t => t.Name, _ => new List<HttpLoadResult>());
-            var allocated = new List<double>();
-            for (var round = 1; round <= settings.Rounds; round++)
-            {
-                foreach (var (name, url) in targets)
+                var before = name == ProxyReport.Dataplane ? await dataplane.AllocatedBytesAsync(cancellationToken) : 0;
+                var result = await HttpLoadTools.PeakAsync(url, settings.Threads, settings.Connections, settings.Duration, cancellationToken);
+                if (name == ProxyReport.Dataplane)
                 {
-                    var before = name == ProxyReport.Dataplane ? await dataplane.AllocatedBytesAsync(cancellationToken) : 0;
-                    var result = await HttpLoadTools.PeakAsync(url, settings.Threads, settings.Connections, settings.Duration, cancellationToken);
-                    if (name == ProxyReport.Dataplane)
-                    {
-                        // The scrape itself allocates a little; it is counted against the requests, not subtracted.
-                        allocated.Add((await dataplane.AllocatedBytesAsync(cancellationToken) - before) / result.Requests);
-                    }
-                    ThrowOnErrors(name, result);
-                    peaks[name].Add(result);
-                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"  round {round} {name}: {result.RequestsPerSecond:N0} requests/s, p50 {Ms(result.P50)}, p99 {Ms(result.P99)}{(name == ProxyReport.Dataplane ? $", {allocated[^1]:N0} B allocated per request" : "")}"));
+                    // The scrape itself allocates a little; it is counted against the requests, not subtracted.
+                    allocated.Add((await dataplane.AllocatedBytesAsync(cancellationToken) - before) / result.Requests);
                 }
+                ThrowOnErrors(name, result);
+                peaks[name].Add(result);
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"  round {round} {name}: {result.RequestsPerSecond:N0} requests/s, p50 {Ms(result.P50)}, p99 {Ms(result.P99)}{(name == ProxyReport.Dataplane ? $", {allocated[^1]:N0} B allocated per request" : "")}"));
             }
+        }
 
-            // Half of the node's peak, the same rate for every target: the p99 each proxy adds to the backend's own.
-            var rate = Median(peaks[ProxyReport.Dataplane].Select(r => r.RequestsPerSecond)) / 2;
-            var atRate = targets.ToDictionary(t => t.Name, _ => new List<HttpLoadResult>());
-            for (var round = 1; round <= settings.Rounds; round++)
+        // Half of the node's peak, the same rate for every target: the p99 each proxy adds to the backend's own.
+        var rate = Median(peaks[ProxyReport.Dataplane].Select(r => r.RequestsPerSecond)) / 2;
+        var atRate = targets.ToDictionary(t => t.Name, _ => new List<HttpLoadResult>());
+        for (var round = 1; round <= settings.Rounds; round++)
+        {
+            foreach (var (name, url) in targets)
             {
-                foreach (var (name, url) in targets)
-                {
-                    var result = await HttpLoadTools.AtRateAsync(url, settings.Connections, rate, settings.Duration, cancellationToken);
-                    ThrowOnErrors(name, result);
-                    atRate[name].Add(result);
-                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"  at {rate:N0}/s, round {round} {name}: {result.RequestsPerSecond:N0} requests/s, p50 {Ms(result.P50)}, p99 {Ms(result.P99)}"));
-                }
+                var result = await HttpLoadTools.AtRateAsync(url, settings.Connections, rate, settings.Duration, cancellationToken);
+                ThrowOnErrors(name, result);
+                atRate[name].Add(result);
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"  at {rate:N0}/s, round {round} {name}: {result.RequestsPerSecond:N0} requests/s, p50 {Ms(result.P50)}, p99 {Ms(result.P99)}"));
             }
+        }
 
-            var results = new ProxyResults(peaks, atRate, rate, allocated, nginxVersion, loadTools, load);
-            var section = ProxyReport.Section(settings, DateTimeOffset.UtcNow, results);
-            Console.WriteLine();
-            Console.WriteLine(section);
-            if (settings.OutputPath is { } path)
-            {
-                BenchmarksDocument.WriteSection(path, ProxyReport.Heading, section);
-                Console.WriteLine($"Wrote the section '{ProxyReport.Heading[3..]}' of {path}.");
-            }
-            Console.WriteLine($"Took {clock.Elapsed.TotalSeconds:0} s.");
-            return 0;
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            Console.Error.WriteLine("Interrupted.");
-            return 130;
-        }
-        catch (Exception ex) when (ex is InvalidOperationException or TimeoutException or HttpRequestException or IOException or RpcException)
-        {
-            Console.Error.WriteLine($"Benchmark failed: {ex}");
-            return 1;
-        }
+        var results = new ProxyResults(peaks, atRate, rate, allocated, nginxVersion, loadTools, load);
+        var section = ProxyReport.Section(settings, DateTimeOffset.UtcNow, results);
+        Console.WriteLine();
+        Console.WriteLine(section);
+        BenchmarksDocument.Publish(settings.OutputPath, ProxyReport.Heading, section);
+        Console.WriteLine($"Took {clock.Elapsed.TotalSeconds:0} s.");
+        return 0;
     }
 
     /// <summary>Every response must be a success: a proxy that answers errors fast is not faster.</summary>

@@ -26,77 +26,60 @@ internal static class RedisBenchmark
         var loadBefore = ProcFs.LoadAverage();
         Console.WriteLine($"{settings.Command}{Environment.NewLine}{Environment.ProcessorCount} cores, load average {loadBefore}");
         var clock = Stopwatch.StartNew();
-        try
-        {
-            var redisVersion = await RedisServerProcess.VersionAsync(cancellationToken)
-                ?? throw new InvalidOperationException($"{RedisServerProcess.Executable} is not installed: apt-get install redis-server.");
-            await using var redis = await RedisServerProcess.StartAsync(cancellationToken);
-            Console.WriteLine($"redis-server {redisVersion}: pid {redis.ProcessId}, {redis.Url}");
-            await using var embedded = await ControlPlaneServer.StartAsync(new Dictionary<string, string>(), cancellationToken);
-            await using var a = await ControlPlaneServer.StartAsync(ReplicaSettings(redis, "cp-a"), cancellationToken);
-            await using var b = await ControlPlaneServer.StartAsync(ReplicaSettings(redis, "cp-b"), cancellationToken);
-            var version = await a.VersionAsync(cancellationToken);
-            Console.WriteLine($"control plane {version}: embedded store pid {embedded.ProcessId} {embedded.GrpcUrl}; cp-a pid {a.ProcessId} {a.GrpcUrl}; cp-b pid {b.ProcessId} {b.GrpcUrl}");
+        var redisVersion = await RedisServerProcess.VersionAsync(cancellationToken)
+            ?? throw new InvalidOperationException($"{RedisServerProcess.Executable} is not installed: apt-get install redis-server.");
+        await using var redis = await RedisServerProcess.StartAsync(cancellationToken);
+        Console.WriteLine($"redis-server {redisVersion}: pid {redis.ProcessId}, {redis.Url}");
+        await using var embedded = await ControlPlaneServer.StartAsync(new Dictionary<string, string>(), cancellationToken);
+        await using var a = await ControlPlaneServer.StartAsync(ReplicaSettings(redis, "cp-a"), cancellationToken);
+        await using var b = await ControlPlaneServer.StartAsync(ReplicaSettings(redis, "cp-b"), cancellationToken);
+        var version = await a.VersionAsync(cancellationToken);
+        Console.WriteLine($"control plane {version}: embedded store pid {embedded.ProcessId} {embedded.GrpcUrl}; cp-a pid {a.ProcessId} {a.GrpcUrl}; cp-b pid {b.ProcessId} {b.GrpcUrl}");
 
-            Console.WriteLine();
-            Console.WriteLine("redis-benchmark against the same server (the store's ceiling):");
-            var ceiling = await RedisBenchmarkTool.RunAsync(redis.Port, settings.RedisBenchmarkRequests, cancellationToken);
+        Console.WriteLine();
+        Console.WriteLine("redis-benchmark against the same server (the store's ceiling):");
+        var ceiling = await RedisBenchmarkTool.RunAsync(redis.Port, settings.RedisBenchmarkRequests, cancellationToken);
 
-            var fleet = new Fleet();
-            Uri[] one = [a.GrpcUrl], two = [a.GrpcUrl, b.GrpcUrl];
-            var registrations = await AlternatingRounds.CompareAsync(settings, "registrations/s",
-            [
-                (RedisReport.Embedded, (ramp, duration) =>
-                    ReplicaLoad.RegistrationsAsync([embedded.GrpcUrl], fleet, settings.Connections, settings.CallsPerConnection, ramp, duration, cancellationToken)),
-                (RedisReport.OneReplica, (ramp, duration) => InStepAfterAsync(
-                    ReplicaLoad.RegistrationsAsync(one, fleet, settings.Connections, settings.CallsPerConnection, ramp, duration, cancellationToken), redis, a, b, cancellationToken)),
-                (RedisReport.TwoReplicas, (ramp, duration) => InStepAfterAsync(
-                    ReplicaLoad.RegistrationsAsync(two, fleet, settings.Connections, settings.CallsPerConnection, ramp, duration, cancellationToken), redis, a, b, cancellationToken)),
-            ], baseline: 0, cancellationToken);
+        var fleet = new Fleet();
+        Uri[] one = [a.GrpcUrl], two = [a.GrpcUrl, b.GrpcUrl];
+        var registrations = await AlternatingRounds.CompareAsync(settings, "registrations/s",
+        [
+            (RedisReport.Embedded, (ramp, duration) =>
+                ReplicaLoad.RegistrationsAsync([embedded.GrpcUrl], fleet, settings.Connections, settings.CallsPerConnection, ramp, duration, cancellationToken)),
+            (RedisReport.OneReplica, (ramp, duration) => InStepAfterAsync(
+                ReplicaLoad.RegistrationsAsync(one, fleet, settings.Connections, settings.CallsPerConnection, ramp, duration, cancellationToken), redis, a, b, cancellationToken)),
+            (RedisReport.TwoReplicas, (ramp, duration) => InStepAfterAsync(
+                ReplicaLoad.RegistrationsAsync(two, fleet, settings.Connections, settings.CallsPerConnection, ramp, duration, cancellationToken), redis, a, b, cancellationToken)),
+        ], baseline: 0, cancellationToken);
 
-            Console.WriteLine();
-            var first = fleet.Reserve(settings.Instances);
-            var registering = Stopwatch.StartNew();
-            await Task.WhenAll(
-                ReplicaLoad.RegisterAsync(embedded.GrpcUrl, first, first + settings.Instances, cancellationToken),
-                ReplicaLoad.RegisterAsync(a.GrpcUrl, first, first + settings.Instances, cancellationToken));
-            await InStepAsync(redis, a, b, cancellationToken);
-            Console.WriteLine($"Registered {settings.Instances:N0} instances in each store in {registering.Elapsed.TotalSeconds:0.0} s.");
-            var beats = HeartbeatLoad.Create(first, settings.Instances, settings.Streams);
-            var heartbeats = await AlternatingRounds.CompareAsync(settings, "instance heartbeats/s",
-            [
-                (RedisReport.Embedded, (ramp, duration) =>
-                    beats.OverGrpcAsync([embedded.GrpcUrl], HeartbeatLoad.HeartbeatStream, settings.Connections, settings.InFlight, ramp, duration, cancellationToken)),
-                (RedisReport.OneReplica, (ramp, duration) =>
-                    beats.OverGrpcAsync(one, HeartbeatLoad.HeartbeatStream, settings.Connections, settings.InFlight, ramp, duration, cancellationToken)),
-                (RedisReport.TwoReplicas, (ramp, duration) =>
-                    beats.OverGrpcAsync(two, HeartbeatLoad.HeartbeatStream, settings.Connections, settings.InFlight, ramp, duration, cancellationToken)),
-            ], baseline: 0, cancellationToken);
+        Console.WriteLine();
+        var first = fleet.Reserve(settings.Instances);
+        var registering = Stopwatch.StartNew();
+        await Task.WhenAll(
+            ReplicaLoad.RegisterAsync(embedded.GrpcUrl, first, first + settings.Instances, cancellationToken),
+            ReplicaLoad.RegisterAsync(a.GrpcUrl, first, first + settings.Instances, cancellationToken));
+        await InStepAsync(redis, a, b, cancellationToken);
+        Console.WriteLine($"Registered {settings.Instances:N0} instances in each store in {registering.Elapsed.TotalSeconds:0.0} s.");
+        var beats = HeartbeatLoad.Create(first, settings.Instances, settings.Streams);
+        var heartbeats = await AlternatingRounds.CompareAsync(settings, "instance heartbeats/s",
+        [
+            (RedisReport.Embedded, (ramp, duration) =>
+                beats.OverGrpcAsync([embedded.GrpcUrl], HeartbeatLoad.HeartbeatStream, settings.Connections, settings.InFlight, ramp, duration, cancellationToken)),
+            (RedisReport.OneReplica, (ramp, duration) =>
+                beats.OverGrpcAsync(one, HeartbeatLoad.HeartbeatStream, settings.Connections, settings.InFlight, ramp, duration, cancellationToken)),
+            (RedisReport.TwoReplicas, (ramp, duration) =>
+                beats.OverGrpcAsync(two, HeartbeatLoad.HeartbeatStream, settings.Connections, settings.InFlight, ramp, duration, cancellationToken)),
+        ], baseline: 0, cancellationToken);
 
-            var convergence = await MeasureConvergenceAsync(settings, a, b, cancellationToken);
-            var loadAfter = ProcFs.LoadAverage();
+        var convergence = await MeasureConvergenceAsync(settings, a, b, cancellationToken);
+        var loadAfter = ProcFs.LoadAverage();
 
-            var section = RedisReport.Section(settings, DateTimeOffset.UtcNow, redisVersion, version, loadBefore, loadAfter, ceiling, registrations, heartbeats, convergence);
-            Console.WriteLine();
-            Console.WriteLine(section);
-            if (settings.OutputPath is { } path)
-            {
-                BenchmarksDocument.WriteSection(path, RedisReport.Heading, section);
-                Console.WriteLine($"Wrote the section '{RedisReport.Heading[3..]}' of {path}.");
-            }
-            Console.WriteLine($"Took {clock.Elapsed.TotalSeconds:0} s.");
-            return 0;
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            Console.Error.WriteLine("Interrupted.");
-            return 130;
-        }
-        catch (Exception ex) when (ex is InvalidOperationException or TimeoutException or HttpRequestException or IOException or RpcException)
-        {
-            Console.Error.WriteLine($"Benchmark failed: {ex}");
-            return 1;
-        }
+        var section = RedisReport.Section(settings, DateTimeOffset.UtcNow, redisVersion, version, loadBefore, loadAfter, ceiling, registrations, heartbeats, convergence);
+        Console.WriteLine();
+        Console.WriteLine(section);
+        BenchmarksDocument.Publish(settings.OutputPath, RedisReport.Heading, section);
+        Console.WriteLine($"Took {clock.Elapsed.TotalSeconds:0} s.");
+        return 0;
     }
 
     private static Dictionary<string, string> ReplicaSettings(RedisServerProcess redis, string id) => new()

@@ -31,45 +31,31 @@ internal static class RegistryBenchmark
         var load = ProcFs.LoadAverage();
         Console.WriteLine($"{settings.Command}{Environment.NewLine}{Environment.ProcessorCount} cores, load average {load}");
         var clock = Stopwatch.StartNew();
-        try
+        var (registrations, heartbeats) = settings.Includes(RegistrySettings.Registrations) || settings.Includes(RegistrySettings.Heartbeats)
+            ? await MeasureRatesAsync(settings, cancellationToken)
+            : (null, null);
+        MemoryPerInstance? memory = null;
+        if (settings.Includes(RegistrySettings.Memory))
         {
-            var (registrations, heartbeats) = settings.Includes(RegistrySettings.Registrations) || settings.Includes(RegistrySettings.Heartbeats)
-                ? await MeasureRatesAsync(settings, cancellationToken)
-                : (null, null);
-            MemoryPerInstance? memory = null;
-            if (settings.Includes(RegistrySettings.Memory))
-            {
-                Console.WriteLine();
-                Console.WriteLine($"memory per instance ({settings.Instances:N0} instances, in process)");
-                memory = await MemoryPerInstance.MeasureAsync(settings.Instances, settings.HeartbeatRoundsForMemory, cancellationToken);
-                Console.WriteLine($"  registered {memory.Registered:N0} B, after one heartbeat each {memory.AfterOneRound:N0} B, after {memory.Rounds} {memory.AfterRounds:N0} B");
-            }
-
-            var section = RegistryReport.Section(settings, DateTimeOffset.UtcNow, load, registrations, heartbeats, memory);
             Console.WriteLine();
-            Console.WriteLine(section);
-            if (settings.Only is not null)
-            {
-                Console.WriteLine("Not writing the report: --only ran part of the benchmark.");
-            }
-            else if (settings.OutputPath is { } path)
-            {
-                BenchmarksDocument.WriteSection(path, RegistryReport.Heading, section);
-                Console.WriteLine($"Wrote the section '{RegistryReport.Heading[3..]}' of {path}.");
-            }
-            Console.WriteLine($"Took {clock.Elapsed.TotalSeconds:0} s.");
-            return 0;
+            Console.WriteLine($"memory per instance ({settings.Instances:N0} instances, in process)");
+            memory = await MemoryPerInstance.MeasureAsync(settings.Instances, settings.HeartbeatRoundsForMemory, cancellationToken);
+            Console.WriteLine($"  registered {memory.Registered:N0} B, after one heartbeat each {memory.AfterOneRound:N0} B, after {memory.Rounds} {memory.AfterRounds:N0} B");
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+
+        var section = RegistryReport.Section(settings, DateTimeOffset.UtcNow, load, registrations, heartbeats, memory);
+        Console.WriteLine();
+        Console.WriteLine(section);
+        if (settings.Only is not null)
         {
-            Console.Error.WriteLine("Interrupted.");
-            return 130;
+            Console.WriteLine("Not writing the report: --only ran part of the benchmark.");
         }
-        catch (Exception ex) when (ex is InvalidOperationException or TimeoutException or HttpRequestException or IOException or RpcException)
+        else
         {
-            Console.Error.WriteLine($"Benchmark failed: {ex}");
-            return 1;
+            BenchmarksDocument.Publish(settings.OutputPath, RegistryReport.Heading, section);
         }
+        Console.WriteLine($"Took {clock.Elapsed.TotalSeconds:0} s.");
+        return 0;
     }
 
     /// <summary>The rates, against one control-plane host (in a method of its own, so that nothing of the host stays reachable after it).</summary>

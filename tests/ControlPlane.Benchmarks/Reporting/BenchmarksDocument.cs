@@ -33,6 +33,17 @@ internal static class BenchmarksDocument
             $"Run {date:yyyy-MM-dd HH:mm} UTC: {Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, .NET {Environment.Version}")
         + string.Concat(tools.Select(t => ", " + t)) + ".";
 
+    /// <summary>Writes <paramref name="section"/> under <paramref name="heading"/> of <paramref name="path"/> and says so; null: print only (--no-write).</summary>
+    public static void Publish(string? path, string heading, string section)
+    {
+        if (path is null)
+        {
+            return;
+        }
+        WriteSection(path, heading, section);
+        Console.WriteLine($"Wrote the section '{heading[3..]}' of {path}.");
+    }
+
     /// <summary>Replaces the section under <paramref name="heading"/> of <paramref name="path"/> (or appends it), keeping the rest.</summary>
     public static void WriteSection(string path, string heading, string section)
     {
