@@ -135,7 +135,8 @@ public sealed class BillingAcrossRestartTests : IAsyncLifetime
         while (true)
         {
             var current = node.Config.Current;
-            if (current.Images.ContainsKey(Image))
+            // Both instances: the registrations may reach the node in two pushes, and the counts per instance are checked.
+            if (current.TryGetImage(Image, out var route) && route.Endpoints.Endpoints.Count == 2)
             {
                 return;
             }
