@@ -18,7 +18,6 @@ using ControlPlane.Server.Routing;
 using ControlPlane.Server.Stats;
 using ControlPlane.Server.Storage;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Logging.Console;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using ServingStatus = Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus;
 
@@ -63,7 +62,7 @@ public static class ControlPlaneHost
             });
         });
 
-        ConfigureLogging(builder);
+        HostLogging.UseJsonLines(builder);
         // TryAdd: a token registered by the configure callback (tests) wins over the environment's.
         builder.Services.TryAddSingleton(_ => PlatformToken.FromEnvironment());
         builder.Services.AddStores(builder.Configuration);
@@ -104,14 +103,6 @@ public static class ControlPlaneHost
         var health = app.Services.GetRequiredService<HealthStatusRegistry>();
         app.Lifetime.ApplicationStopping.Register(() => health.SetAll(ServingStatus.NotServing));
         return app;
-    }
-
-    private static void ConfigureLogging(WebApplicationBuilder builder)
-    {
-        // JSON lines by default (Logging:Console:FormatterName=simple for humans at a terminal).
-        builder.Logging.AddConsole(console => console.FormatterName ??= JsonLogFormatter.FormatterName);
-        builder.Logging.AddConsoleFormatter<JsonLogFormatter, ConsoleFormatterOptions>();
-        builder.Logging.Configure(o => o.ActivityTrackingOptions = ActivityTrackingOptions.TraceId | ActivityTrackingOptions.SpanId);
     }
 
     private static X509Certificate2? LoadCertificate(ControlPlaneOptions options)

@@ -11,7 +11,6 @@ using ControlPlane.LoadBalancing;
 using ControlPlane.Metrics;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Logging.Console;
 
 namespace ControlPlane.Dataplane;
 
@@ -22,8 +21,6 @@ namespace ControlPlane.Dataplane;
 /// </summary>
 public static class DataplaneHost
 {
-    private const string HostingDiagnostics = "Microsoft.AspNetCore.Hosting.Diagnostics";
-
     /// <param name="args">Command-line arguments (configuration keys such as <c>--Dataplane:HttpPort=0</c>).</param>
     /// <param name="configure">Runs before the node reads its options and registers its services: add configuration, replace services (a provider, a <see cref="TimeProvider"/>).</param>
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
@@ -33,7 +30,7 @@ public static class DataplaneHost
         var options = builder.Configuration.GetSection(DataplaneOptions.Section).Get<DataplaneOptions>() ?? new DataplaneOptions();
         builder.Services.TryAddSingleton(options);
         ConfigureKestrel(builder, options);
-        ConfigureLogging(builder);
+        HostLogging.UseJsonLines(builder);
         AddDataplane(builder.Services);
         AddDiscovery(builder);
 
@@ -137,25 +134,6 @@ public static class DataplaneHost
                 kestrel.Listen(address, options.Http2Port, listen => listen.Protocols = HttpProtocols.Http2);
             }
         });
-    }
-
-    private static void ConfigureLogging(WebApplicationBuilder builder)
-    {
-        // The control plane's JSON lines (ts, level, category, event_id, message, trace_id, request_id,
-        // the message's fields), so one log pipeline reads both; Logging:Console:FormatterName=simple
-        // for humans at a terminal.
-        builder.Logging.AddConsole(console => console.FormatterName ??= JsonLogFormatter.FormatterName);
-        builder.Logging.AddConsoleFormatter<JsonLogFormatter, ConsoleFormatterOptions>();
-        builder.Logging.Configure(o => o.ActivityTrackingOptions = ActivityTrackingOptions.TraceId | ActivityTrackingOptions.SpanId);
-        // ASP.NET Core starts an Activity and a log scope for every request while its hosting logger is
-        // on (even at Critical), and HttpClient then starts a second one for the upstream request: together
-        // about a third of a proxied request's allocations. The node keeps that category off unless it is
-        // configured, and carries the caller's trace itself (RequestTrace: same log fields, the instance a
-        // child of the node's span). A tracing listener (OpenTelemetry) still gets activities.
-        if (builder.Configuration[$"Logging:LogLevel:{HostingDiagnostics}"] is null)
-        {
-            builder.Logging.AddFilter(HostingDiagnostics, LogLevel.None);
-        }
     }
 
     private static X509Certificate2? LoadCertificate(DataplaneOptions options)
