@@ -1,3 +1,4 @@
+using Google.Protobuf;
 using ControlPlane.Grpc.Client;
 using ControlPlane.Interop.V1;
 
@@ -40,6 +41,49 @@ public sealed class DeadlineAndCancellationTests
         Assert.Empty(body);
         Assert.Equal("4", RawHttp2.GrpcStatus(response));
         release.SetResult(new SimpleResponse());
+    }
+
+    [Fact]
+    public async Task AHandlerCancellingItsOwnRead_GetsOperationCanceled_AndTheStreamStillDeliversEveryMessage()
+    {
+        var (server, hooks) = await ProbeServer.StartAsync();
+        await using var _ = server;
+        var readCancelled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        hooks.Duplex = async (requests, responses, context) =>
+        {
+            // A read waiting on the handler's own token (as a long-lived stream's loop does) is cancelled by it alone.
+            using (var own = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken))
+            {
+                var read = requests.MoveNext(own.Token);
+                await own.CancelAsync();
+                var ex = await Assert.ThrowsAnyAsync<OperationCanceledException>(() => read);
+                Assert.Equal(own.Token, ex.CancellationToken);
+                Assert.False(context.CancellationToken.IsCancellationRequested);
+            }
+            readCancelled.SetResult();
+            // The call goes on: later reads, with other tokens, get every message, none lost and none cancelled.
+            using var other = new CancellationTokenSource();
+            while (await requests.MoveNext(other.Token))
+            {
+                await responses.WriteAsync(new StreamingOutputCallResponse { Payload = requests.Current.Payload });
+            }
+        };
+        using var channel = server.CreateChannel();
+        var call = channel.AsyncDuplexStreamingCall(InteropMethods.FullDuplexCall, new CallOptions());
+        await readCancelled.Task.DefaultTimeout();
+        for (var i = 1; i <= 3; i++)
+        {
+            await call.RequestStream.WriteAsync(new StreamingOutputCallRequest { Payload = new Payload { Body = ByteString.CopyFrom(new byte[i]) } }).DefaultTimeout();
+        }
+        await call.RequestStream.CompleteAsync().DefaultTimeout();
+        var sizes = new List<int>();
+        while (await call.ResponseStream.MoveNext(CancellationToken.None).DefaultTimeout())
+        {
+            sizes.Add(call.ResponseStream.Current.Payload.Body.Length);
+        }
+        Assert.Equal([1, 2, 3], sizes);
+        Assert.Equal(StatusCode.OK, call.GetStatus().StatusCode);
+        server.AssertNoUnexpectedErrors();
     }
 
     [Fact]

@@ -10,6 +10,9 @@ public sealed class ProbeHooks
 
     public Func<StreamingOutputCallRequest, IServerStreamWriter<StreamingOutputCallResponse>, ServerCallContext, Task> ServerStreaming { get; set; } = (_, _, _) => Task.CompletedTask;
 
+    /// <summary>The full-duplex handler; null: echo every request until the client half-closes.</summary>
+    public Func<IAsyncStreamReader<StreamingOutputCallRequest>, IServerStreamWriter<StreamingOutputCallResponse>, ServerCallContext, Task>? Duplex { get; set; }
+
     /// <summary>Completes with the handler's cancellation token once a handler starts.</summary>
     public TaskCompletionSource<CancellationToken> Started { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -66,6 +69,11 @@ public sealed class ProbeService(ProbeHooks hooks)
     public async Task FullDuplexCall(
         IAsyncStreamReader<StreamingOutputCallRequest> requestStream, IServerStreamWriter<StreamingOutputCallResponse> responseStream, ServerCallContext context)
     {
+        if (hooks.Duplex is { } duplex)
+        {
+            await duplex(requestStream, responseStream, context);
+            return;
+        }
         hooks.Started.TrySetResult(context.CancellationToken);
         try
         {

@@ -145,14 +145,31 @@ internal sealed class ServerCall<TRequest, TResponse> : ServerCallContext, IServ
         _buffered ??= new Queue<TRequest>();
         _buffered.Clear();
         _current = null;
-        if (cancellationToken.CanBeCanceled && cancellationToken != _cts.Token)
+        // The read waits on the call's token; the caller's (a long-lived stream's loop token, usually)
+        // cancels it through one registration, rather than a linked source per message.
+        using var registration = cancellationToken.CanBeCanceled && cancellationToken != _cts.Token
+            ? cancellationToken.UnsafeRegister(static s => ((ServerCall<TRequest, TResponse>)s!).CancelPendingRead(), this)
+            : default;
+        while (true)
         {
-            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _cts.Token);
-            await ReadBufferedAsync(linked.Token);
-        }
-        else
-        {
-            await ReadBufferedAsync(_cts.Token);
+            try
+            {
+                await MessageFraming.ReadBufferedMessagesAsync(
+                    _http.Request.BodyReader, _method.RequestParser, _requestDecompressor, _requestEncoding, _method.Options.MaxReceiveMessageSize, _buffered, _cts.Token);
+                break;
+            }
+            catch (Exception ex) when (IsReadAbort(ex))
+            {
+                throw ReadCancelled(ex);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested && !_cts.IsCancellationRequested)
+            {
+                throw new OperationCanceledException(cancellationToken);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested && !_cts.IsCancellationRequested)
+            {
+                // A cancellation meant for an earlier read (its token fired as that read completed): read again.
+            }
         }
         if (_buffered.Count == 0)
         {
@@ -160,6 +177,18 @@ internal sealed class ServerCall<TRequest, TResponse> : ServerCallContext, IServ
         }
         _current = _buffered.Dequeue();
         return true;
+    }
+
+    private void CancelPendingRead()
+    {
+        try
+        {
+            _http.Request.BodyReader.CancelPendingRead();
+        }
+        catch (Exception)
+        {
+            // The body already ended (the client reset the stream, or the call completed): no read waits.
+        }
     }
 
     public Task WriteAsync(TResponse message, CancellationToken cancellationToken = default)
@@ -264,19 +293,6 @@ internal sealed class ServerCall<TRequest, TResponse> : ServerCallContext, IServ
         {
             return await MessageFraming.ReadMessageAsync(
                 _http.Request.BodyReader, _method.RequestParser, _requestDecompressor, _requestEncoding, _method.Options.MaxReceiveMessageSize, cancellationToken);
-        }
-        catch (Exception ex) when (IsReadAbort(ex))
-        {
-            throw ReadCancelled(ex);
-        }
-    }
-
-    private async ValueTask ReadBufferedAsync(CancellationToken cancellationToken)
-    {
-        try
-        {
-            await MessageFraming.ReadBufferedMessagesAsync(
-                _http.Request.BodyReader, _method.RequestParser, _requestDecompressor, _requestEncoding, _method.Options.MaxReceiveMessageSize, _buffered!, cancellationToken);
         }
         catch (Exception ex) when (IsReadAbort(ex))
         {
