@@ -27,8 +27,10 @@ public sealed class ResourceTypeSnapshot
     /// <summary>The resources by name, in ordinal name order.</summary>
     public ImmutableSortedDictionary<string, VersionedResource> Resources { get; }
 
-    /// <summary>The version of the whole type (<see cref="ResourceSetVersion"/>).</summary>
-    public string Version => ResourceSetVersion.Format(Digest);
+    /// <summary>The version of the whole type (<see cref="ResourceSetVersion"/>); one string, shared by every stream in sync with it.</summary>
+    public string Version => _version ??= ResourceSetVersion.Format(Digest);
+
+    private string? _version;
 
     internal ulong Digest { get; }
 

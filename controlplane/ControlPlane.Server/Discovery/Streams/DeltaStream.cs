@@ -33,7 +33,7 @@ internal sealed class DeltaStream(StreamServices services, Node node, string pee
         if (first)
         {
             state = new State(type);
-            Types.Add(type, state);
+            Types.Add(state);
         }
 
         // ACK/NACK of the latest response (a stale nonce's is ignored); subscription changes apply
@@ -196,17 +196,7 @@ internal sealed class DeltaStream(StreamServices services, Node node, string pee
     private DeltaResourcesResponse? Build(State state)
     {
         var snapshot = Services.Cache.Snapshot(state.TypeUrl);
-        var candidates = new SortedSet<string>(state.Dirty, StringComparer.Ordinal);
-        candidates.UnionWith(state.Forced);
-        if (state.Rescan)
-        {
-            if (state.Wildcard)
-            {
-                candidates.UnionWith(snapshot.Resources.Keys);
-            }
-            candidates.UnionWith(state.Names);
-            candidates.UnionWith(state.Held.Keys);
-        }
+        var candidates = Candidates(state, snapshot);
         state.Dirty.Clear();
         state.Rescan = false;
 
@@ -266,10 +256,39 @@ internal sealed class DeltaStream(StreamServices services, Node node, string pee
             return null;
         }
         state.ShareWhenInSync(snapshot);
-        response.SystemVersionInfo = ResourceSetVersion.Format(state.HeldDigest);
+        response.SystemVersionInfo = state.HeldVersion(snapshot);
         response.Nonce = NextNonce();
         Sent(state, response.SystemVersionInfo, response.Nonce);
         return response;
+    }
+
+    /// <summary>The names to compare, in ordinal order (so responses are stable): what changed or must be answered, and on a rescan everything in scope or held.</summary>
+    private static IEnumerable<string> Candidates(State state, ResourceTypeSnapshot snapshot)
+    {
+        if (state.Rescan)
+        {
+            var all = new SortedSet<string>(state.Dirty, StringComparer.Ordinal);
+            all.UnionWith(state.Forced);
+            if (state.Wildcard)
+            {
+                all.UnionWith(snapshot.Resources.Keys);
+            }
+            all.UnionWith(state.Names);
+            all.UnionWith(state.Held.Keys);
+            return all;
+        }
+        // The usual push: a few changed names; a sorted list costs less than a tree.
+        var names = new List<string>(state.Dirty.Count + state.Forced.Count);
+        names.AddRange(state.Dirty);
+        foreach (var name in state.Forced)
+        {
+            if (!state.Dirty.Contains(name))
+            {
+                names.Add(name);
+            }
+        }
+        names.Sort(StringComparer.Ordinal);
+        return names;
     }
 
     public override int PrivateResourceEntries
@@ -284,7 +303,7 @@ internal sealed class DeltaStream(StreamServices services, Node node, string pee
     }
 
     /// <summary>What the server believes the node holds, which after an ACK is what the node has acknowledged.</summary>
-    protected override string AckedVersion(State state) => ResourceSetVersion.Format(state.HeldDigest);
+    protected override string AckedVersion(State state) => state.HeldVersion(Services.Cache.Snapshot(state.TypeUrl));
 
     protected override string CurrentVersion(State state)
     {
@@ -338,6 +357,27 @@ internal sealed class DeltaStream(StreamServices services, Node node, string pee
         public override int ResourceCount => Held.Count;
 
         public bool InScope(string name) => Wildcard || Names.Contains(name);
+
+        private ulong _formattedDigest;
+        private string? _formatted;
+
+        /// <summary>
+        /// The version of <see cref="Held"/>: the snapshot's own string when the node holds the whole
+        /// type, else formatted once per digest, so sent and acknowledged versions share one string.
+        /// </summary>
+        public string HeldVersion(ResourceTypeSnapshot snapshot)
+        {
+            if (HeldDigest == snapshot.Digest)
+            {
+                return snapshot.Version;
+            }
+            if (_formatted is null || _formattedDigest != HeldDigest)
+            {
+                _formatted = ResourceSetVersion.Format(HeldDigest);
+                _formattedDigest = HeldDigest;
+            }
+            return _formatted;
+        }
 
         public void Hold(VersionedResource resource)
         {

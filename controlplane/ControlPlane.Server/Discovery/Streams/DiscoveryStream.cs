@@ -64,7 +64,7 @@ internal abstract class DiscoveryStream<TRequest, TResponse, TState> : IDiscover
     protected StreamServices Services { get; }
 
     /// <summary>Per subscribed type, by type URL (ordinal order, so responses and snapshots are stable).</summary>
-    protected SortedDictionary<string, TState> Types { get; } = new(StringComparer.Ordinal);
+    protected TypeStates<TState> Types { get; } = new();
 
     protected long Now => Services.Clock.GetTimestamp();
 
@@ -220,9 +220,10 @@ internal abstract class DiscoveryStream<TRequest, TResponse, TState> : IDiscover
         var wake = false;
         lock (Sync)
         {
-            foreach (var (type, names) in changes.NamesByType)
+            // The stream's few types, looked up in the batch: enumerating the batch's dictionary would allocate, per stream.
+            foreach (var state in Types.Values)
             {
-                if (Types.TryGetValue(type, out var state) && MarkChanged(state, names))
+                if (changes.NamesByType.TryGetValue(state.TypeUrl, out var names) && MarkChanged(state, names))
                 {
                     if (state.ChangeObservedAt == 0 || changes.ObservedTimestamp < state.ChangeObservedAt)
                     {

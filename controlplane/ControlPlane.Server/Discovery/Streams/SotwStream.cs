@@ -23,7 +23,7 @@ internal sealed class SotwStream(StreamServices services, Node node, string peer
         if (first)
         {
             state = new State(type);
-            Types.Add(type, state);
+            Types.Add(state);
         }
 
         // ACK or NACK of the latest response; a stale nonce's ACK/NACK is ignored, but the subscription
