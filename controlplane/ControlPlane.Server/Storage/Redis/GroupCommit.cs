@@ -25,26 +25,32 @@ internal abstract class GroupBatch
 }
 
 /// <summary>
-/// Group commit: callers add their work to the open batch and wait for it; one write at a time
-/// takes the open batch and writes it. A lone caller's work is written at once (no timer), and while
-/// a write is in flight the next batch grows with the load, so the writes per second stay few and
-/// their cost per item falls as the load rises. Every caller is answered from the batch it joined,
-/// after that batch is written (or with its error).
+/// Group commit: callers add their work to the open batch and wait for it; a writer takes the open
+/// batch and writes it, at most <c>maxWrites</c> at a time. A lone caller's work is written at once
+/// (no timer), and while writes are in flight the next batch grows with the load, so the writes per
+/// second stay few and their cost per item falls as the load rises. Every caller is answered from
+/// the batch it joined, after that batch is written (or with its error). Batches are handed to the
+/// write function in the order they were opened; with more than one write in flight, the write
+/// function must send them in that order (one Redis connection then applies them in order).
 /// </summary>
 internal sealed class GroupCommit<TBatch> where TBatch : GroupBatch
 {
     private readonly Lock _lock = new();
+    private readonly Lock _sendLock = new();
     private readonly Func<TBatch> _create;
     private readonly Func<TBatch, Task> _write;
+    private readonly int _maxWrites;
     private TBatch _open;
-    private bool _writing;
+    private int _writers;
 
-    public GroupCommit(Func<TBatch> create, Func<TBatch, Task> write)
+    public GroupCommit(Func<TBatch> create, Func<TBatch, Task> write, int maxWrites = 1)
     {
         ArgumentNullException.ThrowIfNull(create);
         ArgumentNullException.ThrowIfNull(write);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxWrites);
         _create = create;
         _write = write;
+        _maxWrites = maxWrites;
         _open = create();
     }
 
@@ -58,8 +64,11 @@ internal sealed class GroupCommit<TBatch> where TBatch : GroupBatch
         {
             batch = _open;
             add(batch, state);
-            start = !_writing;
-            _writing = true;
+            start = _writers < _maxWrites;
+            if (start)
+            {
+                _writers++;
+            }
         }
         if (start)
         {
@@ -68,25 +77,33 @@ internal sealed class GroupCommit<TBatch> where TBatch : GroupBatch
         return batch;
     }
 
-    /// <summary>Writes batches until none is waiting; the only writer while <see cref="_writing"/> is set.</summary>
+    /// <summary>One writer: writes batches until none is waiting (at most <see cref="_maxWrites"/> run).</summary>
     private async Task WriteAsync()
     {
         while (true)
         {
             TBatch batch;
-            lock (_lock)
+            Task write;
+            // Writers take and send batches one at a time (callers adding work take only _lock), so
+            // batches are sent in the order they were opened; the write function returns at its first
+            // wait, once it has sent.
+            lock (_sendLock)
             {
-                if (_open.Count == 0)
+                lock (_lock)
                 {
-                    _writing = false;
-                    return;
+                    if (_open.Count == 0)
+                    {
+                        _writers--;
+                        return;
+                    }
+                    batch = _open;
+                    _open = _create();
                 }
-                batch = _open;
-                _open = _create();
+                write = _write(batch);
             }
             try
             {
-                await _write(batch).ConfigureAwait(false);
+                await write.ConfigureAwait(false);
                 batch.Complete(null);
             }
             catch (Exception ex)

@@ -3,8 +3,8 @@ using StackExchange.Redis;
 namespace ControlPlane.Server.Storage.Redis;
 
 /// <summary>
-/// A replica's registrations, group-committed: each adds itself to the open batch; one write at a
-/// time sends the batch as register.lua calls of up to <see cref="CallSize"/> registrations,
+/// A replica's registrations, group-committed: each adds itself to the open batch; a writer (at most
+/// two at a time) sends the batch as register.lua calls of up to <see cref="CallSize"/> registrations,
 /// pipelined. The script runs them in order, each with its own guards and result, and records one
 /// revision per changed image and one change message per call, instead of a script call, a revision
 /// and a message (handled by every replica) per registration. A registration is answered once Redis
@@ -26,7 +26,7 @@ internal sealed class RedisRegistrations
         ArgumentNullException.ThrowIfNull(redis);
         _redis = redis;
         _prefix = redis.KeyPrefix;
-        _commit = new GroupCommit<Batch>(static () => new Batch(), WriteAsync);
+        _commit = new GroupCommit<Batch>(static () => new Batch(), WriteAsync, maxWrites: 2);
     }
 
     /// <summary>register.lua's answer for <paramref name="spec"/>: {outcome, record}.</summary>

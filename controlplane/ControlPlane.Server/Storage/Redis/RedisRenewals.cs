@@ -5,7 +5,8 @@ namespace ControlPlane.Server.Storage.Redis;
 /// <summary>
 /// A replica's lease renewals, group-committed: every heartbeat (a stream's beat of up to 1000 ids,
 /// or a unary heartbeat) adds its renewals to the open batch, each id once (a later renewal of an id
-/// already waiting replaces its beat time, as if applied after it); one write at a time sends the
+/// already waiting replaces its beat time, as if applied after it); a writer (at most two at a time, so
+/// that Redis need not idle while one write's answers are handled; sent in order) sends the
 /// batch as renew.lua calls of up to <see cref="RedisRegistryStore.BatchSize"/> ids, pipelined, and
 /// every beat is answered from those results. So a beat is answered only once Redis holds its new
 /// deadlines, and a write that fails fails every beat waiting on it with the same error.
@@ -21,7 +22,7 @@ internal sealed class RedisRenewals
         ArgumentNullException.ThrowIfNull(redis);
         _redis = redis;
         _prefix = redis.KeyPrefix;
-        _commit = new GroupCommit<Batch>(static () => new Batch(), WriteAsync);
+        _commit = new GroupCommit<Batch>(static () => new Batch(), WriteAsync, maxWrites: 2);
     }
 
     public async ValueTask<RenewOutcome[]> RenewAsync(IReadOnlyList<string> instanceIds, int ttlSeconds, DateTimeOffset now, CancellationToken cancellationToken)

@@ -80,6 +80,32 @@ public sealed class GroupCommitTests
     }
 
     [Fact]
+    public async Task WithTwoWritesAllowed_ASecondStartsWhileTheFirstIsInFlight_AndAThirdBatchWaitsForOne()
+    {
+        var writer = new Writer();
+        var commit = new GroupCommit<Batch>(() => new Batch(), writer.WriteAsync, maxWrites: 2);
+
+        var first = commit.Add(1, static (b, i) => b.Items.Add(i));
+        var (_, firstDone) = await writer.StartedAsync(0);
+        var second = commit.Add(2, static (b, i) => b.Items.Add(i));
+        var (secondBatch, secondDone) = await writer.StartedAsync(1);
+        Assert.Same(second, secondBatch);
+        var third = commit.Add(3, static (b, i) => b.Items.Add(i));
+        var fourth = commit.Add(4, static (b, i) => b.Items.Add(i));
+        Assert.Same(third, fourth);
+        Assert.Equal(2, writer.Concurrent);
+
+        secondDone.SetResult();
+        await second.Written.DefaultTimeout();
+        var (thirdBatch, thirdDone) = await writer.StartedAsync(2);
+        Assert.Equal([3, 4], thirdBatch.Items);
+        firstDone.SetResult();
+        thirdDone.SetResult();
+        await Task.WhenAll(first.Written, third.Written).DefaultTimeout();
+        Assert.Equal(2, writer.MostConcurrent);
+    }
+
+    [Fact]
     public async Task AFailedWrite_FailsEveryoneWaitingOnIt_AndTheNextBatchIsStillWritten()
     {
         var writer = new Writer();
