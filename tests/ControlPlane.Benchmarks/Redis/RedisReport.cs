@@ -75,16 +75,17 @@ internal static class RedisReport
             alternate between cp-a and cp-b. Instances get a 1 h lease, so nothing expires during the run; a
             registration run's instances are deregistered after its window, and a Redis run waits until both
             replicas applied the store's last revision, so every run starts on the same store.
-            On Redis a registration is one `EVALSHA` of register.lua (guards, instance hash, indexes, revision,
-            change log, `PUBLISH`), and every replica then reloads the changed image's endpoint set for its
-            discovery cache (debounced, 100 ms); a heartbeat message renews its {Fleet.BeatSize:N0} instances in one `EVALSHA` of renew.lua.
+            On Redis each replica group-commits: registrations that arrive while its previous write is in flight
+            share one `EVALSHA` of register.lua (each with its own guards, instance hash, indexes; a revision per
+            changed image, one change-log write and one `PUBLISH` per call), and every replica then reloads the
+            changed images' endpoint sets for its discovery cache (debounced, 100 ms); heartbeats likewise share
+            `EVALSHA`s of renew.lua, up to {Fleet.BeatSize:N0} ids each, which move only the ids' deadlines (`HMGET` of
+            the TTLs, `SMISMEMBER` of the draining set, one `ZADD`).
             *redis-benchmark* gives the store's ceiling for such calls. `SET` is Redis's plain command rate. The
-            `EVAL` lines run a one-key script, one call per operation as a registration is: they are the ceiling
-            for registrations/s (a registration's script does more than the one-key script, so the control plane
-            cannot reach them), and the pipelined one is shaped as a replica talks to Redis (StackExchange.Redis
-            multiplexes every concurrent call of a replica over one connection, pipelined). A heartbeat message is
-            one call for 1,000 renewals, so no line here bounds heartbeats/s; Redis's single thread running
-            renew.lua does.
+            `EVAL` lines run a one-key script, one call per operation: a ceiling for one registration per call,
+            which group commit no longer is (one call carries many), and the pipelined one is shaped as a replica
+            talks to Redis (StackExchange.Redis multiplexes every concurrent call of a replica over one connection,
+            pipelined). No line here bounds heartbeats/s; Redis's single thread running renew.lua does.
             The convergence changes are `Register` calls of new instances of one more image through cp-a, {s.PauseBetweenChanges.TotalMilliseconds:0} ms
             apart (longer than the debounce window, so each is pushed at once, as a lone change is), after {s.WarmupChanges} unmeasured
             ones; each watcher is a `DeltaResources` stream subscribed to that image's endpoint set on the fan-out

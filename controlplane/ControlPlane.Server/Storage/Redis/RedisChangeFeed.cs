@@ -6,7 +6,8 @@ namespace ControlPlane.Server.Storage.Redis;
 /// <summary>
 /// The change feed on Redis: the scripts that change what nodes are sent INCR <c>change_rev</c>,
 /// append "&lt;revision&gt; &lt;kind&gt; &lt;name&gt;" to the <c>change_log</c> sorted set (the newest
-/// 10,000, scored by revision) and PUBLISH it on the <c>changes</c> channel, all in the same script
+/// 10,000, scored by revision) and PUBLISH it on the <c>changes</c> channel (a script's changes in one
+/// message, a line each), all in the same script
 /// (Scripts/_changes.lua). <c>change_epoch</c> names the revision sequence; the server's run id
 /// tells a restarted Redis (which may have lost its last revisions) from the one seen before.
 /// </summary>
@@ -68,11 +69,19 @@ internal sealed class RedisChangeFeed : IChangeFeed
     {
         private int _disposed;
 
+        /// <summary>A message carries one change per line, in revision order (a script that changes several resources sends one message).</summary>
         public void OnMessage(RedisChannel channel, RedisValue message)
         {
-            if (Volatile.Read(ref _disposed) == 0 && StoreChange.TryParse(message, out var change))
+            if (Volatile.Read(ref _disposed) != 0)
             {
-                onChange(change);
+                return;
+            }
+            foreach (var line in ((string?)message ?? "").Split('\n'))
+            {
+                if (StoreChange.TryParse(line, out var change))
+                {
+                    onChange(change);
+                }
             }
         }
 

@@ -7,9 +7,12 @@ namespace ControlPlane.Server.Storage.Redis;
 /// <summary>
 /// The registry on Redis (scale-out), with the embedded store's semantics: every change is one Lua
 /// script (Scripts/), so the duplicate-id and port-conflict guards, renewals, expiry and removal
-/// are atomic across every control plane sharing the Redis. Keys (under the configured prefix):
+/// are atomic across every control plane sharing the Redis. Registrations and renewals are
+/// group-committed (<see cref="RedisRegistrations"/>, <see cref="RedisRenewals"/>): many per script
+/// call, each still atomic and answered once Redis holds it. Keys (under the configured prefix):
 /// <c>inst:{id}</c> (hash), <c>svc:{name}:instances</c> and <c>img:{image}:instances</c> (sets),
-/// <c>inst_expiry</c> (zset by deadline), <c>inst_expired</c> (zset by expiry time),
+/// <c>inst_expiry</c> (zset by deadline), <c>inst_ttl</c> (hash id → TTL of live instances),
+/// <c>inst_expired</c> (zset by expiry time),
 /// <c>inst_endpoints</c> (hash HOST:port → id), <c>inst_draining</c> (set), <c>instances</c>
 /// (zset of ids, for ordered listing). Times are kept as unix milliseconds.
 /// </summary>
@@ -20,22 +23,22 @@ internal sealed class RedisRegistryStore : IRegistryStore
 
     private readonly RedisConnection _redis;
     private readonly RedisValue _prefix;
+    private readonly RedisRegistrations _registrations;
+    private readonly RedisRenewals _renewals;
 
     public RedisRegistryStore(RedisConnection redis)
     {
         ArgumentNullException.ThrowIfNull(redis);
         _redis = redis;
         _prefix = redis.KeyPrefix;
+        _registrations = new RedisRegistrations(redis);
+        _renewals = new RedisRenewals(redis);
     }
 
     public async ValueTask<RegisterOutcome> RegisterAsync(InstanceSpec spec, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(spec);
-        var reply = (RedisResult[])(await _redis.EvaluateAsync(RedisScripts.Register,
-        [
-            _prefix, spec.InstanceId, spec.Name, spec.Image, spec.Host, spec.Port, spec.Region, spec.MetadataBytes.ToByteArray(),
-            spec.TtlSeconds, ToUnixMilliseconds(now), EndpointField(spec.Host, spec.Port),
-        ], cancellationToken))!;
+        var reply = await _registrations.RegisterAsync(spec, now, cancellationToken);
         var record = Parse(reply[1]);
         return (string?)reply[0] switch
         {
@@ -47,36 +50,10 @@ internal sealed class RedisRegistryStore : IRegistryStore
         };
     }
 
-    public async ValueTask<RenewOutcome[]> RenewAsync(IReadOnlyList<string> instanceIds, int ttlSeconds, DateTimeOffset now, CancellationToken cancellationToken = default)
+    public ValueTask<RenewOutcome[]> RenewAsync(IReadOnlyList<string> instanceIds, int ttlSeconds, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(instanceIds);
-        if (instanceIds.Count == 0)
-        {
-            return [];
-        }
-        // One script call for the whole heartbeat message (up to 1000 ids): one round trip.
-        var arguments = new RedisValue[3 + instanceIds.Count];
-        arguments[0] = _prefix;
-        arguments[1] = ToUnixMilliseconds(now);
-        arguments[2] = Math.Max(ttlSeconds, 0);
-        for (var i = 0; i < instanceIds.Count; i++)
-        {
-            arguments[3 + i] = instanceIds[i];
-        }
-        var reply = (RedisResult[])(await _redis.EvaluateAsync(RedisScripts.Renew, arguments, cancellationToken))!;
-        var outcomes = new RenewOutcome[instanceIds.Count];
-        for (var i = 0; i < outcomes.Length; i++)
-        {
-            var state = (int)reply[3 * i];
-            outcomes[i] = state == 0
-                ? new RenewOutcome(RenewResult.NotFound, InstanceStatus.Expired, 0, default)
-                : new RenewOutcome(
-                    RenewResult.Renewed,
-                    state == 2 ? InstanceStatus.Draining : InstanceStatus.Healthy,
-                    (int)reply[(3 * i) + 1],
-                    FromUnixMilliseconds((long)reply[(3 * i) + 2]));
-        }
-        return outcomes;
+        return instanceIds.Count == 0 ? ValueTask.FromResult<RenewOutcome[]>([]) : _renewals.RenewAsync(instanceIds, ttlSeconds, now, cancellationToken);
     }
 
     public async ValueTask<InstanceRecord?> DeregisterAsync(string instanceId, CancellationToken cancellationToken = default) =>

@@ -48,6 +48,7 @@ public sealed class RedisKeyLayoutTests(RedisFixture redis) : IClassFixture<Redi
         Assert.Equal(["i1"], (await db.SetMembersAsync("svc:video-svc:instances").DefaultTimeout()).Select(v => (string)v!));
         Assert.Equal(["i1"], (await db.SetMembersAsync("img:img.video.svc:instances").DefaultTimeout()).Select(v => (string)v!));
         Assert.Equal(T0Ms + 30_000, await db.SortedSetScoreAsync("inst_expiry", "i1").DefaultTimeout());
+        Assert.Equal(30, (long)await db.HashGetAsync("inst_ttl", "i1").DefaultTimeout());
         Assert.Equal(0, await db.SortedSetScoreAsync("instances", "i1").DefaultTimeout());
         Assert.Equal("i1", (string?)await db.HashGetAsync("inst_endpoints", "10.0.0.5:8080").DefaultTimeout());
         var instance = (await db.HashGetAllAsync("inst:i1").DefaultTimeout()).ToDictionary(e => (string)e.Name!, e => e.Value);
@@ -71,26 +72,36 @@ public sealed class RedisKeyLayoutTests(RedisFixture redis) : IClassFixture<Redi
         await registry.SetDrainingAsync("i1", true).DefaultTimeout();
         Assert.True(await db.SetContainsAsync("inst_draining", "i1").DefaultTimeout());
         Assert.Equal(
-            ["change_epoch", "change_log", "change_rev", "img:img.video.svc:instances", "inst:i1", "inst_draining", "inst_endpoints", "inst_expiry", "instances", "policies",
+            ["change_epoch", "change_log", "change_rev", "img:img.video.svc:instances", "inst:i1", "inst_draining", "inst_endpoints", "inst_expiry", "inst_ttl", "instances", "policies",
                 "policy:img.video.svc", "policy_changes:img.video.svc", "svc:video-svc:instances"],
             await KeysAsync(db));
         // Every change to what nodes are sent has a revision and a log entry.
         Assert.Equal(3, (long)await db.StringGetAsync("change_rev").DefaultTimeout());
         Assert.Equal(["1 endpoints img.video.svc", "2 policy img.video.svc", "3 endpoints img.video.svc"], await LogAsync(db));
 
-        // Expired: out of the lease set and the endpoint guard, into the retention set.
-        await registry.ExpireAsync(["i1"], T0.AddSeconds(30)).DefaultTimeout();
-        Assert.Null(await db.SortedSetScoreAsync("inst_expiry", "i1").DefaultTimeout());
-        Assert.Equal(T0Ms + 30_000, await db.SortedSetScoreAsync("inst_expired", "i1").DefaultTimeout());
-        Assert.False(await db.HashExistsAsync("inst_endpoints", "10.0.0.5:8080").DefaultTimeout());
-        Assert.Equal(("expired", T0Ms + 30_000), ((string?)await db.HashGetAsync("inst:i1", "status"), (long)await db.HashGetAsync("inst:i1", "expired_at")));
+        // A renewal moves only the deadline; the hash keeps the lease it had, and the record is read from both.
+        await registry.RenewAsync(["i1"], 0, T0.AddSeconds(10)).DefaultTimeout();
+        Assert.Equal(T0Ms + 40_000, await db.SortedSetScoreAsync("inst_expiry", "i1").DefaultTimeout());
+        Assert.Equal(T0Ms + 30_000, (long)await db.HashGetAsync("inst:i1", "expires_at").DefaultTimeout());
+        var renewed = (await registry.GetAsync("i1").DefaultTimeout())!;
+        Assert.Equal((T0.AddSeconds(10), T0.AddSeconds(40)), (renewed.LastHeartbeatAt, renewed.ExpiresAt));
 
-        Assert.Equal((T0Ms + 30_000, "4 endpoints img.video.svc"), ((long)(await db.SortedSetRangeByRankWithScoresAsync("inst_expirations"))[0].Score, (await LogAsync(db))[^1]));
+        // Expired: out of the lease set, the TTLs and the endpoint guard, into the retention set; the
+        // hash keeps the lease the instance ended with.
+        await registry.ExpireAsync(["i1"], T0.AddSeconds(40)).DefaultTimeout();
+        Assert.Null(await db.SortedSetScoreAsync("inst_expiry", "i1").DefaultTimeout());
+        Assert.False(await db.HashExistsAsync("inst_ttl", "i1").DefaultTimeout());
+        Assert.Equal((T0Ms + 10_000, T0Ms + 40_000), ((long)await db.HashGetAsync("inst:i1", "last_heartbeat").DefaultTimeout(), (long)await db.HashGetAsync("inst:i1", "expires_at").DefaultTimeout()));
+        Assert.Equal(T0Ms + 40_000, await db.SortedSetScoreAsync("inst_expired", "i1").DefaultTimeout());
+        Assert.False(await db.HashExistsAsync("inst_endpoints", "10.0.0.5:8080").DefaultTimeout());
+        Assert.Equal(("expired", T0Ms + 40_000), ((string?)await db.HashGetAsync("inst:i1", "status"), (long)await db.HashGetAsync("inst:i1", "expired_at")));
+
+        Assert.Equal((T0Ms + 40_000, "4 endpoints img.video.svc"), ((long)(await db.SortedSetRangeByRankWithScoresAsync("inst_expirations"))[0].Score, (await LogAsync(db))[^1]));
 
         // Removed: nothing of the instance is left, only the policy and its trail (and the change
         // log, and the expiry for self-preservation's window); removing an expired instance changes
         // nothing nodes are sent.
-        await registry.RemoveExpiredAsync(T0.AddSeconds(100), TimeSpan.FromSeconds(60)).DefaultTimeout();
+        await registry.RemoveExpiredAsync(T0.AddSeconds(110), TimeSpan.FromSeconds(60)).DefaultTimeout();
         Assert.Equal(["change_epoch", "change_log", "change_rev", "inst_expirations", "policies", "policy:img.video.svc", "policy_changes:img.video.svc"], await KeysAsync(db));
         Assert.Equal(4, (long)await db.StringGetAsync("change_rev").DefaultTimeout());
     }
@@ -113,7 +124,7 @@ public sealed class RedisKeyLayoutTests(RedisFixture redis) : IClassFixture<Redi
         Assert.All(keys, k => Assert.StartsWith(prefix, k, StringComparison.Ordinal));
         Assert.Equal(
             ["change_epoch", "change_log", "change_rev", "img:img.video.svc:instances", "inst:i1", "inst:i2", "inst_draining", "inst_endpoints", "inst_expirations", "inst_expired", "inst_expiry",
-                "instances", "policies", "policy:img.video.svc", "policy_changes:img.video.svc", "svc:video-svc:instances"],
+                "inst_ttl", "instances", "policies", "policy:img.video.svc", "policy_changes:img.video.svc", "svc:video-svc:instances"],
             keys.Select(k => k[prefix.Length..]).Order(StringComparer.Ordinal));
     }
 

@@ -35,6 +35,8 @@ public sealed class RedisLeaseGraceTests(RedisFixture redis) : IClassFixture<Red
         Assert.Null(await b.ExtendLeasesAsync(now.AddSeconds(1), null, "e:7", TimeSpan.FromMinutes(1)).DefaultTimeout());
 
         Assert.Equal(now.AddSeconds(10), (await a.GetAsync("short").DefaultTimeout())!.ExpiresAt);
+        // The extension is no heartbeat: the last one stays what it was.
+        Assert.Equal(T0, (await a.GetAsync("short").DefaultTimeout())!.LastHeartbeatAt);
         Assert.Equal(now.AddSeconds(3600), (await a.GetAsync("long").DefaultTimeout())!.ExpiresAt);
         Assert.Equal(InstanceStatus.Expired, (await a.GetAsync("gone").DefaultTimeout())!.Status);
         Assert.Empty((await a.ScanExpiryAsync(now, TimeSpan.FromMinutes(1), 10).DefaultTimeout()).Overdue);
@@ -42,6 +44,13 @@ public sealed class RedisLeaseGraceTests(RedisFixture redis) : IClassFixture<Red
         // Another outage (another name), with a fixed grace of 1 h: a lease already that long is not moved.
         Assert.Equal(1, await b.ExtendLeasesAsync(now, TimeSpan.FromHours(1), "e:8", TimeSpan.FromMinutes(1)).DefaultTimeout());
         Assert.Equal((now.AddHours(1), now.AddSeconds(3600)), ((await a.GetAsync("short").DefaultTimeout())!.ExpiresAt, (await a.GetAsync("long").DefaultTimeout())!.ExpiresAt));
+        Assert.Equal(T0, (await a.GetAsync("short").DefaultTimeout())!.LastHeartbeatAt);
+
+        // A heartbeat after the outage: the deadline and the last heartbeat are the beat's again.
+        var beat = (await a.RenewAsync(["short"], 0, now.AddSeconds(5)).DefaultTimeout())[0];
+        Assert.Equal(now.AddSeconds(15), beat.ExpiresAt);
+        var renewed = (await a.GetAsync("short").DefaultTimeout())!;
+        Assert.Equal((now.AddSeconds(5), now.AddSeconds(15)), (renewed.LastHeartbeatAt, renewed.ExpiresAt));
     }
 
     public void Dispose()

@@ -4,7 +4,7 @@
 local CHANGE_REV = P .. 'change_rev'      -- STRING: the revision of the last change (INCR)
 local CHANGE_EPOCH = P .. 'change_epoch'  -- STRING: names this revision sequence; a store that starts afresh gets a new one
 local CHANGE_LOG = P .. 'change_log'      -- ZSET '<revision> <kind> <name>' scored by revision, the newest CHANGE_LOG_MAX
-local CHANGES = P .. 'changes'            -- pub/sub channel: the same '<revision> <kind> <name>'
+local CHANGES = P .. 'changes'            -- pub/sub channel: the same '<revision> <kind> <name>', one or more lines
 local CHANGE_LOG_MAX = 10000
 
 -- The epoch, created on first use (Redis' clock: a store emptied and refilled never reuses one).
@@ -18,15 +18,29 @@ local function change_epoch()
   return epoch
 end
 
+-- Records that resources kind/names[i] may have changed: a revision each (the next ones, in order),
+-- logged, and one message carrying their entries, one per line: a script that changes several
+-- resources (a batch of registrations, an expiry pass) costs one log write and one message.
+local function changed_many(kind, names)
+  if #names == 0 then return nil end
+  change_epoch()
+  local last = redis.call('INCRBY', CHANGE_REV, #names)
+  local first = last - #names
+  local log, entries = {}, {}
+  for i, name in ipairs(names) do
+    local rev = first + i
+    entries[i] = rev .. ' ' .. kind .. ' ' .. name
+    log[2 * i - 1], log[2 * i] = rev, entries[i]
+  end
+  redis.call('ZADD', CHANGE_LOG, unpack(log))
+  if last > CHANGE_LOG_MAX then
+    redis.call('ZREMRANGEBYSCORE', CHANGE_LOG, '-inf', last - CHANGE_LOG_MAX)
+  end
+  redis.call('PUBLISH', CHANGES, table.concat(entries, '\n'))
+  return last
+end
+
 -- Records that resource kind/name may have changed: the next revision, logged and published.
 local function changed(kind, name)
-  change_epoch()
-  local rev = redis.call('INCR', CHANGE_REV)
-  local entry = rev .. ' ' .. kind .. ' ' .. name
-  redis.call('ZADD', CHANGE_LOG, rev, entry)
-  if rev > CHANGE_LOG_MAX then
-    redis.call('ZREMRANGEBYSCORE', CHANGE_LOG, '-inf', rev - CHANGE_LOG_MAX)
-  end
-  redis.call('PUBLISH', CHANGES, entry)
-  return rev
+  return changed_many(kind, { name })
 end

@@ -4,6 +4,7 @@
 -- need a single Redis (or a replicated primary), not Redis Cluster.
 local P = ARGV[1]
 local EXPIRY = P .. 'inst_expiry'        -- ZSET id -> lease deadline; live instances only
+local TTLS = P .. 'inst_ttl'             -- HASH id -> TTL (seconds); live instances only (what a renewal reads)
 local EXPIRED = P .. 'inst_expired'      -- ZSET id -> expiry time; expired instances kept for retention
 local ENDPOINTS = P .. 'inst_endpoints'  -- HASH HOST:port -> id of the live instance holding it
 local DRAINING = P .. 'inst_draining'    -- SET of draining ids
@@ -17,13 +18,41 @@ local function img_key(image) return P .. 'img:' .. image .. ':instances' end
 
 local FIELDS = { 'instance_id', 'name', 'image', 'host', 'port', 'region', 'metadata', 'ttl_seconds',
   'status', 'registered_at', 'last_heartbeat', 'expires_at', 'expired_at' }
-local STATUS = 9
+local TTL, STATUS, LAST_HEARTBEAT, EXPIRES_AT = 8, 9, 11, 12
+
+-- Puts a live record's lease in: a renewal moves only the instance's inst_expiry score (renew.lua),
+-- so the deadline is that score and the last heartbeat the deadline less the TTL, unless the score is
+-- still the deadline the hash holds (register, extend_leases and expiry write both fields).
+local function with_lease(r, deadline)
+  if deadline and r[STATUS] ~= 'expired' then
+    local d = tonumber(deadline)
+    if d ~= tonumber(r[EXPIRES_AT]) then
+      r[EXPIRES_AT], r[LAST_HEARTBEAT] = d, d - tonumber(r[TTL]) * 1000
+    end
+  end
+  return r
+end
 
 -- The record of id in FIELDS order (expired_at is nil while live), or false when there is none.
 local function read(id)
   local r = redis.call('HMGET', inst_key(id), unpack(FIELDS))
   if not r[1] then return false end
-  return r
+  if r[STATUS] == 'expired' then return r end
+  return with_lease(r, redis.call('ZSCORE', EXPIRY, id))
+end
+
+-- The records of ids that exist, in order: read() with the deadlines fetched a thousand at a time.
+local function read_many(ids)
+  local out = {}
+  for from = 1, #ids, 1000 do
+    local to = math.min(from + 999, #ids)
+    local deadlines = redis.call('ZMSCORE', EXPIRY, unpack(ids, from, to))
+    for i = from, to do
+      local r = redis.call('HMGET', inst_key(ids[i]), unpack(FIELDS))
+      if r[1] then out[#out + 1] = with_lease(r, deadlines[i - from + 1]) end
+    end
+  end
+  return out
 end
 
 -- Frees endpoint only if id holds it: another instance may have taken it since id let it go.
@@ -37,6 +66,7 @@ end
 local function forget(id, r)
   release_endpoint(id, redis.call('HGET', inst_key(id), 'endpoint'))
   redis.call('ZREM', EXPIRY, id)
+  redis.call('HDEL', TTLS, id)
   redis.call('ZREM', EXPIRED, id)
   redis.call('SREM', DRAINING, id)
   redis.call('SREM', svc_key(r[2]), id)

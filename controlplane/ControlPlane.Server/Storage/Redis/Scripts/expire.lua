@@ -1,27 +1,31 @@
 -- ARGV: prefix, now, id... Expires those still live and past their deadline (a heartbeat may have
 -- won the race since the scan) and returns their records. Expiring twice finds nothing to do, so of
 -- replicas racing to expire an instance exactly one gets its record back (and reports it).
+-- The hash keeps the lease the instance ended with (renewals move only its inst_expiry score).
 local now = tonumber(ARGV[2])
 local out = {}
 local images = {}
 for i = 3, #ARGV do
   local id = ARGV[i]
   local key = inst_key(id)
-  local r = redis.call('HMGET', key, 'status', 'expires_at', 'endpoint', 'image')
-  if r[1] and r[1] ~= 'expired' and tonumber(r[2]) <= now then
-    release_endpoint(id, r[3])
+  local r = read(id)
+  if r and r[STATUS] ~= 'expired' and tonumber(r[EXPIRES_AT]) <= now then
+    release_endpoint(id, redis.call('HGET', key, 'endpoint'))
     redis.call('SREM', DRAINING, id)
     redis.call('ZREM', EXPIRY, id)
-    redis.call('HSET', key, 'status', 'expired', 'expired_at', ARGV[2])
+    redis.call('HDEL', TTLS, id)
+    redis.call('HSET', key, 'status', 'expired', 'expired_at', ARGV[2], 'last_heartbeat', r[LAST_HEARTBEAT], 'expires_at', r[EXPIRES_AT])
     redis.call('ZADD', EXPIRED, ARGV[2], id)
     redis.call('ZADD', EXPIRATIONS, now, ARGV[2] .. ':' .. id)
-    images[r[4]] = true
-    out[#out + 1] = read(id)
+    if not images[r[3]] then
+      images[r[3]] = true
+      images[#images + 1] = r[3]
+    end
+    r[STATUS], r[13] = 'expired', ARGV[2]
+    out[#out + 1] = r
   end
 end
-for image in pairs(images) do
-  changed('endpoints', image)
-end
+changed_many('endpoints', images)
 -- The self-preservation window is at most EXPIRATIONS_KEPT_MS long: older entries say nothing.
 redis.call('ZREMRANGEBYSCORE', EXPIRATIONS, '-inf', now - EXPIRATIONS_KEPT_MS)
 return out

@@ -13,13 +13,19 @@ local leases = redis.call('ZRANGE', EXPIRY, 0, -1, 'WITHSCORES')
 local moved = 0
 for i = 1, #leases, 2 do
   local id = leases[i]
+  local deadline = tonumber(leases[i + 1])
+  local ttl = tonumber(redis.call('HGET', TTLS, id) or '0')
   local floor = now + grace
   if grace == 0 then
-    floor = now + tonumber(redis.call('HGET', inst_key(id), 'ttl_seconds') or '0') * 1000
+    floor = now + ttl * 1000
   end
-  if tonumber(leases[i + 1]) < floor then
+  if deadline < floor then
+    -- The hash keeps the last heartbeat, which the new deadline no longer tells (read()).
+    local key = inst_key(id)
+    local h = redis.call('HMGET', key, 'expires_at', 'last_heartbeat')
+    local last = tonumber(h[1]) == deadline and h[2] or deadline - ttl * 1000
     redis.call('ZADD', EXPIRY, floor, id)
-    redis.call('HSET', inst_key(id), 'expires_at', floor)
+    redis.call('HSET', key, 'last_heartbeat', last, 'expires_at', floor)
     moved = moved + 1
   end
 end

@@ -1,9 +1,4 @@
 -- ARGV: prefix, lower bound ('-' or '(' .. last id seen), count. Returns the records of the next
 -- count instances by id (ids are ASCII, so byte order is ordinal order) and how many ids were read.
 local ids = redis.call('ZRANGEBYLEX', ALL, ARGV[2], '+', 'LIMIT', 0, tonumber(ARGV[3]))
-local out = {}
-for _, id in ipairs(ids) do
-  local r = read(id)
-  if r then out[#out + 1] = r end
-end
-return { #ids, ids[#ids] or false, out }
+return { #ids, ids[#ids] or false, read_many(ids) }
