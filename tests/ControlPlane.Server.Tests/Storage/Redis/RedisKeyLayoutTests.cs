@@ -35,6 +35,25 @@ public sealed class RedisKeyLayoutTests(RedisFixture redis) : IClassFixture<Redi
     }
 
     [Fact]
+    public async Task AnInstanceRegisteredBeforeInstTtlExisted_IsRenewed_AndGetsItsEntry()
+    {
+        redis.Require();
+        await redis.AdminServer.FlushDatabaseAsync(0).DefaultTimeout();
+        var (registry, _) = Stores("");
+        var db = redis.AdminDatabase;
+        await registry.RegisterAsync(Spec(), T0).DefaultTimeout();
+        // As a store written by an earlier version has it: the instance's hash and lease, no inst_ttl.
+        await db.KeyDeleteAsync("inst_ttl").DefaultTimeout();
+
+        var outcomes = await registry.RenewAsync(["i1", "nobody"], 0, T0.AddSeconds(10)).DefaultTimeout();
+        Assert.Equal((RenewResult.Renewed, T0.AddSeconds(40)), (outcomes[0].Result, outcomes[0].ExpiresAt));
+        Assert.Equal(RenewResult.NotFound, outcomes[1].Result);
+        Assert.Equal(T0Ms + 40_000, await db.SortedSetScoreAsync("inst_expiry", "i1").DefaultTimeout());
+        Assert.Equal(30, (long)await db.HashGetAsync("inst_ttl", "i1").DefaultTimeout());
+        Assert.False(await db.HashExistsAsync("inst_ttl", "nobody").DefaultTimeout());
+    }
+
+    [Fact]
     public async Task WithoutAPrefix_TheKeysAreTheReferences_AndHoldWhatTheyShould()
     {
         redis.Require();

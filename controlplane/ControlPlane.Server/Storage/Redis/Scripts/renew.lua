@@ -12,6 +12,15 @@ local draining = redis.call('SMISMEMBER', DRAINING, unpack(ids))
 local leases, out = {}, {}
 for i = 1, n do
   local ttl = ttls[i]
+  if not ttl then
+    -- Not in inst_ttl: unknown or expired, or live but registered before inst_ttl existed (a store
+    -- written by an earlier version), which gets its entry now instead of being refused.
+    local r = redis.call('HMGET', inst_key(ids[i]), 'status', 'ttl_seconds')
+    if r[1] and r[1] ~= 'expired' and r[2] then
+      ttl = r[2]
+      redis.call('HSET', TTLS, ids[i], ttl)
+    end
+  end
   if ttl then
     ttl = tonumber(ttl)
     local override = tonumber(ARGV[3 * i + 1])
