@@ -34,7 +34,7 @@ public static class StorageServiceCollectionExtensions
                     sp.GetRequiredService<RedisConnection>(), redis, sp.GetService<TimeProvider>() ?? TimeProvider.System, sp.GetRequiredService<ILogger<RedisRegistryStore>>()));
                 services.TryAddSingleton<IRegistryStore>(sp => sp.GetRequiredService<RedisRegistryStore>());
                 // The final lease checkpoint on shutdown (when the registry is the Redis store, not one a test put first).
-                services.AddHostedService(sp => new RedisLeaseShutdown(sp.GetRequiredService<IRegistryStore>()));
+                services.AddHostedService(sp => new RedisLeaseShutdown(sp.GetRequiredService<IRegistryStore>(), sp.GetRequiredService<ILogger<RedisLeaseShutdown>>()));
                 services.TryAddSingleton<IPolicyStore>(sp => new RedisPolicyStore(sp.GetRequiredService<RedisConnection>(), redis.MaxPolicyChangesPerImage));
                 // The stats options and clock are registered by AddStats (and the host); read when first used.
                 services.TryAddSingleton<ILoadStore>(sp => new RedisLoadStore(

@@ -175,21 +175,31 @@ internal sealed class RedisLeaseTable : IDisposable
         }
     }
 
-    /// <summary>A live record read from Redis, with this replica's renewals not yet written.</summary>
+    /// <summary>A live record read from Redis, with this replica's renewals not yet written (when later than what Redis holds).</summary>
     public InstanceRecord Merge(InstanceRecord record)
     {
         if (!record.IsLive || !_leases.TryGetValue(record.InstanceId, out var lease))
         {
             return record;
         }
-        long beat, deadline;
+        long beat;
+        int ttl;
+        bool ttlPending;
         lock (lease)
         {
-            (beat, deadline) = (lease.BeatTime, lease.BeatTime + (lease.Ttl * 1000L));
+            (beat, ttl, ttlPending) = (lease.BeatTime, lease.Ttl, lease.TtlPending);
         }
-        return deadline > ToUnixMilliseconds(record.ExpiresAt)
-            ? record with { LastHeartbeatAt = FromUnixMilliseconds(beat), ExpiresAt = FromUnixMilliseconds(deadline) }
-            : record;
+        if (beat <= ToUnixMilliseconds(record.LastHeartbeatAt) && !ttlPending)
+        {
+            return record;
+        }
+        beat = Math.Max(beat, ToUnixMilliseconds(record.LastHeartbeatAt));
+        return record with
+        {
+            Spec = ttlPending ? record.Spec with { TtlSeconds = ttl } : record.Spec,
+            LastHeartbeatAt = FromUnixMilliseconds(beat),
+            ExpiresAt = FromUnixMilliseconds(beat + (ttl * 1000L)),
+        };
     }
 
     private void OnTimer()

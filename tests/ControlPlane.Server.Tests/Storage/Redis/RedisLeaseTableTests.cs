@@ -85,6 +85,29 @@ public sealed class RedisLeaseTableTests(RedisFixture redis) : IClassFixture<Red
     }
 
     [Fact]
+    public async Task AUnaryHeartbeatsTtl_AnsweredFromMemory_ShowsInReadsHere_AndIsWrittenAtTheCheckpoint()
+    {
+        redis.Require();
+        var (a, b) = TwoReplicas();
+        await a.RegisterAsync(Spec("i1", 8080), T0).DefaultTimeout();
+        await BeatAsync(a, "i1", T0.AddSeconds(1));
+
+        var changed = (await a.RenewAsync(["i1"], 5, T0.AddSeconds(2)).DefaultTimeout()).Single();
+
+        Assert.Equal(new RenewOutcome(RenewResult.Renewed, InstanceStatus.Healthy, 5, T0.AddSeconds(7)), changed);
+        var here = (await a.GetAsync("i1").DefaultTimeout())!;
+        Assert.Equal((5, T0.AddSeconds(2), T0.AddSeconds(7)), (here.Spec.TtlSeconds, here.LastHeartbeatAt, here.ExpiresAt));
+        Assert.Equal(30, (await b.GetAsync("i1").DefaultTimeout())!.Spec.TtlSeconds);
+
+        await NextCheckpointAsync(a);
+
+        Assert.Equal(T0.AddSeconds(7), await DeadlineInRedisAsync("i1"));
+        var there = (await b.GetAsync("i1").DefaultTimeout())!;
+        Assert.Equal((5, T0.AddSeconds(7)), (there.Spec.TtlSeconds, there.ExpiresAt));
+        Assert.Equal(T0.AddSeconds(8), (await BeatAsync(a, "i1", T0.AddSeconds(3))).ExpiresAt);
+    }
+
+    [Fact]
     public async Task ADeregistrationElsewhere_TurnsTheNextButOneAnswerIntoNotFound_WithinOneInterval()
     {
         redis.Require();
