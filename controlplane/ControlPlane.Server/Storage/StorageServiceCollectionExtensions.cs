@@ -28,9 +28,13 @@ public static class StorageServiceCollectionExtensions
             case StoreOptions.Redis:
                 var redis = configuration.GetSection(RedisStoreOptions.Section).Get<RedisStoreOptions>() ?? new RedisStoreOptions();
                 RedisUrl.Parse(redis.Url);
+                redis.EffectiveExpiryLag();
                 services.TryAddSingleton(sp => RedisConnection.Connect(redis, sp.GetRequiredService<ILogger<RedisConnection>>()));
-                services.TryAddSingleton(sp => new RedisRegistryStore(sp.GetRequiredService<RedisConnection>()));
+                services.TryAddSingleton(sp => new RedisRegistryStore(
+                    sp.GetRequiredService<RedisConnection>(), redis, sp.GetService<TimeProvider>() ?? TimeProvider.System, sp.GetRequiredService<ILogger<RedisRegistryStore>>()));
                 services.TryAddSingleton<IRegistryStore>(sp => sp.GetRequiredService<RedisRegistryStore>());
+                // The final lease checkpoint on shutdown (when the registry is the Redis store, not one a test put first).
+                services.AddHostedService(sp => new RedisLeaseShutdown(sp.GetRequiredService<IRegistryStore>(), sp.GetRequiredService<ILogger<RedisLeaseShutdown>>()));
                 services.TryAddSingleton<IPolicyStore>(sp => new RedisPolicyStore(sp.GetRequiredService<RedisConnection>(), redis.MaxPolicyChangesPerImage));
                 // The stats options and clock are registered by AddStats (and the host); read when first used.
                 services.TryAddSingleton<ILoadStore>(sp => new RedisLoadStore(

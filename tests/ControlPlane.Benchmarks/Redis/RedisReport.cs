@@ -78,14 +78,20 @@ internal static class RedisReport
             On Redis each replica group-commits: registrations that arrive while its previous write is in flight
             share one `EVALSHA` of register.lua (each with its own guards, instance hash, indexes; a revision per
             changed image, one change-log write and one `PUBLISH` per call), and every replica then reloads the
-            changed images' endpoint sets for its discovery cache (debounced, 100 ms); heartbeats likewise share
-            `EVALSHA`s of renew.lua, up to {Fleet.BeatSize:N0} ids each, which move only the ids' deadlines (`HMGET` of
-            the TTLs, `SMISMEMBER` of the draining set, one `ZADD`).
+            changed images' endpoint sets for its discovery cache (debounced, 100 ms). Heartbeats are answered from
+            the replica's lease table (`ControlPlane:Store:Redis:RenewalCheckpointInterval`, default 1 s): an id the
+            replica knows is answered at once from memory (renewed, its status as last read from Redis, the deadline beat
+            time + TTL); the first beat of an id on a replica is group-committed and answered once Redis holds it, and seeds
+            the table. Every interval the replica checkpoints the ids renewed since the last one, each once, in `EVALSHA`s
+            of renew.lua of up to {Fleet.BeatSize:N0} ids, which move only the ids' deadlines (`HMGET` of the TTLs,
+            `SMISMEMBER` of the draining set, one `ZADD`), and expiry waits one interval plus a margin past Redis's deadline.
+            So heartbeats/s here measures the replicas' lease tables, not Redis writes; with the interval set to 0 every
+            beat would be group-committed and answered after Redis, as before.
             *redis-benchmark* gives the store's ceiling for such calls. `SET` is Redis's plain command rate. The
             `EVAL` lines run a one-key script, one call per operation: a ceiling for one registration per call,
             which group commit no longer is (one call carries many), and the pipelined one is shaped as a replica
             talks to Redis (StackExchange.Redis multiplexes every concurrent call of a replica over one connection,
-            pipelined). No line here bounds heartbeats/s; Redis's single thread running renew.lua does.
+            pipelined). No line here bounds heartbeats/s: checkpoints write each renewed id once per interval.
             The convergence changes are `Register` calls of new instances of one more image through cp-a, {s.PauseBetweenChanges.TotalMilliseconds:0} ms
             apart (longer than the debounce window, so each is pushed at once, as a lone change is), after {s.WarmupChanges} unmeasured
             ones; each watcher is a `DeltaResources` stream subscribed to that image's endpoint set on the fan-out

@@ -1,4 +1,5 @@
 using ControlPlane.Api.V1;
+using ControlPlane.Server.Storage.Redis;
 
 namespace ControlPlane.Server.Tests.Replication;
 
@@ -39,7 +40,8 @@ public sealed class ExpiryAcrossReplicasTests
             ids.Add(id);
         }
 
-        clock.Advance(TimeSpan.FromSeconds(5));
+        // The deadline, and the expiry lag after it (renewals a replica holds in memory reach Redis within it).
+        clock.Advance(TimeSpan.FromSeconds(5) + RedisStoreOptions.DefaultExpiryLag);
         // A replica logs an expiry just after its script returned: wait for the logs, then for one
         // more complete pass on every replica, so that a second report of any of them would show.
         await set.WaitFiringTimersAsync("six expiries logged", () => ExpiryLogs(set, 3002).Count() >= 6);
@@ -85,7 +87,7 @@ public sealed class ExpiryAcrossReplicasTests
         // i0 and i1 go silent: 2 of 20 (10%) is a normal expiry, carried out by either replica.
         clock.Advance(TimeSpan.FromSeconds(20));
         await a.Registry.BeatAsync(Beat(ids[2..])).DefaultTimeout();
-        clock.Advance(TimeSpan.FromSeconds(10));
+        clock.Advance(TimeSpan.FromSeconds(10) + RedisStoreOptions.DefaultExpiryLag);
         await set.WaitFiringTimersAsync("i0 and i1 to expire", () => AllAsync(a, ids[..2], "expired"));
 
         // Then i2 and i3: with the 2 expired a moment ago, 4 of 20 within the window (20% > 15%).

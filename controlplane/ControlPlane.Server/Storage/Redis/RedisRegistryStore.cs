@@ -1,4 +1,5 @@
 using System.Globalization;
+using Microsoft.Extensions.Logging.Abstractions;
 using StackExchange.Redis;
 using static ControlPlane.Server.Storage.Redis.RedisInstanceRecords;
 
@@ -15,8 +16,14 @@ namespace ControlPlane.Server.Storage.Redis;
 /// <c>inst_expired</c> (zset by expiry time),
 /// <c>inst_endpoints</c> (hash HOST:port → id), <c>inst_draining</c> (set), <c>instances</c>
 /// (zset of ids, for ordered listing). Times are kept as unix milliseconds.
+/// <para>
+/// With a checkpoint interval, heartbeats for ids this replica knows are answered from its lease table
+/// and written every interval (<see cref="RedisLeaseTable"/>); reads here merge in those renewals, and
+/// the expiry scan expires an instance only <see cref="RedisStoreOptions.ExpiryLag"/> after its deadline
+/// in Redis, so no replica expires a renewal another still holds in memory.
+/// </para>
 /// </summary>
-internal sealed class RedisRegistryStore : IRegistryStore
+internal sealed class RedisRegistryStore : IRegistryStore, IDisposable
 {
     /// <summary>Ids per script call when expiring or listing everything: bounds how long one script holds Redis.</summary>
     internal const int BatchSize = 1000;
@@ -25,21 +32,46 @@ internal sealed class RedisRegistryStore : IRegistryStore
     private readonly RedisValue _prefix;
     private readonly RedisRegistrations _registrations;
     private readonly RedisRenewals _renewals;
+    private readonly RedisLeaseTable? _leases;
+    private readonly TimeSpan _expiryLag;
 
-    public RedisRegistryStore(RedisConnection redis)
+    /// <summary>
+    /// The store on <paramref name="redis"/>. Without <paramref name="options"/> (tools, tests) every
+    /// renewal is answered once Redis holds it and nothing expires late, as with a checkpoint interval of 0.
+    /// </summary>
+    public RedisRegistryStore(RedisConnection redis, RedisStoreOptions? options = null, TimeProvider? clock = null, ILogger? logger = null)
     {
         ArgumentNullException.ThrowIfNull(redis);
         _redis = redis;
         _prefix = redis.KeyPrefix;
         _registrations = new RedisRegistrations(redis);
         _renewals = new RedisRenewals(redis);
+        if (options is not null)
+        {
+            _expiryLag = options.EffectiveExpiryLag();
+            if (options.RenewalCheckpointInterval > TimeSpan.Zero)
+            {
+                _leases = new RedisLeaseTable(redis, _renewals, options.RenewalCheckpointInterval, clock ?? TimeProvider.System, logger ?? NullLogger.Instance);
+            }
+        }
     }
+
+    /// <summary>This replica's lease table; null when every renewal is written before it is answered.</summary>
+    internal RedisLeaseTable? Leases => _leases;
+
+    /// <summary>Writes the renewals this replica answered from memory and Redis does not hold yet (shutdown, tests).</summary>
+    internal Task FlushRenewalsAsync(CancellationToken cancellationToken = default) => _leases?.FlushAsync(cancellationToken) ?? Task.CompletedTask;
+
+    /// <summary>Graceful stop: the final checkpoint; heartbeats still coming are then answered once Redis holds them.</summary>
+    internal Task StopRenewalsAsync(CancellationToken cancellationToken) => _leases?.StopAsync(cancellationToken) ?? Task.CompletedTask;
 
     public async ValueTask<RegisterOutcome> RegisterAsync(InstanceSpec spec, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(spec);
         var reply = await _registrations.RegisterAsync(spec, now, cancellationToken);
         var record = Parse(reply[1]);
+        // Registered again (perhaps with another TTL): the registration wrote the lease.
+        _leases?.Forget(spec.InstanceId);
         return (string?)reply[0] switch
         {
             "created" => new RegisterOutcome(RegisterResult.Created, record, null),
@@ -53,20 +85,38 @@ internal sealed class RedisRegistryStore : IRegistryStore
     public ValueTask<RenewOutcome[]> RenewAsync(IReadOnlyList<string> instanceIds, int ttlSeconds, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(instanceIds);
-        return instanceIds.Count == 0 ? ValueTask.FromResult<RenewOutcome[]>([]) : _renewals.RenewAsync(instanceIds, ttlSeconds, now, cancellationToken);
+        if (instanceIds.Count == 0)
+        {
+            return ValueTask.FromResult<RenewOutcome[]>([]);
+        }
+        return _leases is null ? _renewals.RenewAsync(instanceIds, ttlSeconds, now, cancellationToken) : _leases.RenewAsync(instanceIds, ttlSeconds, now, cancellationToken);
     }
 
-    public async ValueTask<InstanceRecord?> DeregisterAsync(string instanceId, CancellationToken cancellationToken = default) =>
-        Parse(await _redis.EvaluateAsync(RedisScripts.Deregister, [_prefix, instanceId], cancellationToken));
+    public async ValueTask<InstanceRecord?> DeregisterAsync(string instanceId, CancellationToken cancellationToken = default)
+    {
+        var record = Parse(await _redis.EvaluateAsync(RedisScripts.Deregister, [_prefix, instanceId], cancellationToken));
+        _leases?.Forget(instanceId);
+        return record;
+    }
 
-    public async ValueTask<InstanceRecord?> SetDrainingAsync(string instanceId, bool draining, CancellationToken cancellationToken = default) =>
-        Parse(await _redis.EvaluateAsync(RedisScripts.SetDraining, [_prefix, instanceId, draining ? "1" : "0"], cancellationToken));
+    public async ValueTask<InstanceRecord?> SetDrainingAsync(string instanceId, bool draining, CancellationToken cancellationToken = default)
+    {
+        var record = Parse(await _redis.EvaluateAsync(RedisScripts.SetDraining, [_prefix, instanceId, draining ? "1" : "0"], cancellationToken));
+        if (record is not null)
+        {
+            _leases?.SetDraining(instanceId, draining);
+        }
+        return Merge(record);
+    }
 
     public async ValueTask<InstanceRecord?> GetAsync(string instanceId, CancellationToken cancellationToken = default)
     {
         var reply = (RedisResult[])(await _redis.EvaluateAsync(RedisScripts.Get, [_prefix, instanceId], cancellationToken))!;
-        return Parse(reply[0]);
+        return Merge(Parse(reply[0]));
     }
+
+    /// <summary>A record as this replica answers it: with its renewals not yet in Redis.</summary>
+    private InstanceRecord? Merge(InstanceRecord? record) => record is null || _leases is null ? record : _leases.Merge(record);
 
     public async ValueTask<IReadOnlyList<InstanceRecord>> ListAsync(InstanceQuery query, CancellationToken cancellationToken = default)
     {
@@ -81,7 +131,7 @@ internal sealed class RedisRegistryStore : IRegistryStore
         }
         // A service's or an image's instances: read them all at one moment, then filter and order here.
         RedisValue[] arguments = query.Image is not null ? [_prefix, "img", query.Image] : [_prefix, "svc", query.Name];
-        var records = ParseMany(await _redis.EvaluateAsync(RedisScripts.ListIndex, arguments, cancellationToken));
+        var records = ParseMany(await _redis.EvaluateAsync(RedisScripts.ListIndex, arguments, cancellationToken)).ConvertAll(r => Merge(r)!);
         records.RemoveAll(r => !Matches(query, r));
         records.Sort(static (a, b) => string.CompareOrdinal(a.InstanceId, b.InstanceId));
         if (records.Count > query.Limit)
@@ -100,8 +150,9 @@ internal sealed class RedisRegistryStore : IRegistryStore
         while (true)
         {
             var reply = (RedisResult[])(await _redis.EvaluateAsync(RedisScripts.ListAll, [_prefix, from, batch], cancellationToken))!;
-            foreach (var record in ParseMany(reply[2]))
+            foreach (var parsed in ParseMany(reply[2]))
             {
+                var record = Merge(parsed)!;
                 if (Matches(query, record))
                 {
                     matches.Add(record);
@@ -127,12 +178,19 @@ internal sealed class RedisRegistryStore : IRegistryStore
         && (query.Status is null || record.Status == query.Status)
         && (query.AfterInstanceId is null || string.CompareOrdinal(record.InstanceId, query.AfterInstanceId) > 0);
 
+    /// <summary>
+    /// Overdue: live instances whose deadline in Redis is older than <paramref name="now"/> less the expiry
+    /// lag, as any replica's renewals not yet checkpointed are at most that old. This replica first writes
+    /// its own pending renewals (a pass is rare; a checkpoint is cheap), so it never expires what it renewed.
+    /// </summary>
     public async ValueTask<ExpiryScan> ScanExpiryAsync(DateTimeOffset now, TimeSpan retention, int limit, TimeSpan recentWindow = default, CancellationToken cancellationToken = default)
     {
+        await FlushRenewalsAsync(cancellationToken);
         var window = (long)Math.Clamp(recentWindow.TotalMilliseconds, 0, InMemoryRegistryStore.ExpirationsKept.TotalMilliseconds);
-        var reply = (RedisResult[])(await _redis.EvaluateAsync(RedisScripts.ScanExpiry, [_prefix, ToUnixMilliseconds(now), Math.Max(limit, 0), window], cancellationToken))!;
+        var reply = (RedisResult[])(await _redis.EvaluateAsync(RedisScripts.ScanExpiry,
+            [_prefix, ToUnixMilliseconds(now), Math.Max(limit, 0), window, ToUnixMilliseconds(now - _expiryLag)], cancellationToken))!;
         var overdue = ((RedisResult[])reply[0]!).Select(r => (string)r!).ToArray();
-        DateTimeOffset? next = reply[2].IsNull ? null : FromUnixMilliseconds(Score(reply[2]));
+        DateTimeOffset? next = reply[2].IsNull ? null : FromUnixMilliseconds(Score(reply[2])) + _expiryLag;
         if (!reply[3].IsNull)
         {
             var removal = FromUnixMilliseconds(Score(reply[3])) + retention;
@@ -144,18 +202,24 @@ internal sealed class RedisRegistryStore : IRegistryStore
     public async ValueTask<IReadOnlyList<InstanceRecord>> ExpireAsync(IReadOnlyList<string> instanceIds, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(instanceIds);
+        await FlushRenewalsAsync(cancellationToken);
         var expired = new List<InstanceRecord>();
         // A pass may expire many ids: batches keep each script short (every instance is still expired atomically).
         foreach (var chunk in instanceIds.Chunk(BatchSize))
         {
-            var arguments = new RedisValue[2 + chunk.Length];
+            var arguments = new RedisValue[3 + chunk.Length];
             arguments[0] = _prefix;
             arguments[1] = ToUnixMilliseconds(now);
+            arguments[2] = ToUnixMilliseconds(now - _expiryLag);
             for (var i = 0; i < chunk.Length; i++)
             {
-                arguments[2 + i] = chunk[i];
+                arguments[3 + i] = chunk[i];
             }
             expired.AddRange(ParseMany(await _redis.EvaluateAsync(RedisScripts.Expire, arguments, cancellationToken)));
+        }
+        foreach (var record in expired)
+        {
+            _leases?.Forget(record.InstanceId);
         }
         return expired;
     }
@@ -195,6 +259,8 @@ internal sealed class RedisRegistryStore : IRegistryStore
             [_prefix, ToUnixMilliseconds(now), (long)(grace ?? TimeSpan.Zero).TotalMilliseconds, outage, (long)markerLifetime.TotalMilliseconds], cancellationToken);
         return moved < 0 ? null : moved;
     }
+
+    public void Dispose() => _leases?.Dispose();
 
     public async ValueTask PingAsync(CancellationToken cancellationToken = default) =>
         await _redis.RunAsync(db => db.PingAsync(), cancellationToken);

@@ -44,26 +44,32 @@ internal sealed class RedisRenewals
         return outcomes;
     }
 
-    /// <summary>The batch's calls, all sent before the first answer is awaited (one round trip, not one per call).</summary>
-    private async Task WriteAsync(Batch batch)
+    private async Task WriteAsync(Batch batch) => batch.Deadlines = await WriteAsync(_redis, _prefix, batch.Ids, batch.Times, batch.Ttls).ConfigureAwait(false);
+
+    /// <summary>
+    /// Runs renew.lua for each id (once each) in calls of up to <see cref="RedisRegistryStore.BatchSize"/>,
+    /// all sent before the first answer is awaited (one round trip, not one per call). Returns per id its new
+    /// deadline (negated: draining), or 0 when not found; the first failed call fails the whole write.
+    /// </summary>
+    internal static async Task<long[]> WriteAsync(RedisConnection redis, RedisValue prefix, IReadOnlyList<string> ids, IReadOnlyList<long> times, IReadOnlyList<int> ttls)
     {
         var calls = new List<(int First, Task<RedisResult> Reply)>();
-        for (var first = 0; first < batch.Count; first += RedisRegistryStore.BatchSize)
+        for (var first = 0; first < ids.Count; first += RedisRegistryStore.BatchSize)
         {
-            var count = Math.Min(RedisRegistryStore.BatchSize, batch.Count - first);
+            var count = Math.Min(RedisRegistryStore.BatchSize, ids.Count - first);
             var arguments = new RedisValue[1 + (3 * count)];
-            arguments[0] = _prefix;
+            arguments[0] = prefix;
             for (var i = 0; i < count; i++)
             {
-                arguments[1 + (3 * i)] = batch.Ids[first + i];
-                arguments[2 + (3 * i)] = batch.Times[first + i];
-                arguments[3 + (3 * i)] = batch.Ttls[first + i];
+                arguments[1 + (3 * i)] = ids[first + i];
+                arguments[2 + (3 * i)] = times[first + i];
+                arguments[3 + (3 * i)] = ttls[first + i];
             }
-            calls.Add((first, _redis.EvaluateAsync(RedisScripts.Renew, arguments, CancellationToken.None)));
+            calls.Add((first, redis.EvaluateAsync(RedisScripts.Renew, arguments, CancellationToken.None)));
         }
         // Every call is awaited (none left unobserved); the first failure fails the batch.
         await Task.WhenAll(calls.Select(c => c.Reply)).ConfigureAwait(false);
-        var deadlines = new long[batch.Count];
+        var deadlines = new long[ids.Count];
         foreach (var (first, reply) in calls)
         {
             var results = (RedisResult[])(await reply.ConfigureAwait(false))!;
@@ -72,7 +78,7 @@ internal sealed class RedisRenewals
                 deadlines[first + i] = (long)results[i];
             }
         }
-        batch.Deadlines = deadlines;
+        return deadlines;
     }
 
     /// <summary>The renewals waiting for one write: one slot per id.</summary>

@@ -13,4 +13,10 @@ internal static partial class RedisStoreLog
 
     [LoggerMessage(EventId = 8005, Level = LogLevel.Information, Message = "Redis answers again after being unreachable")]
     public static partial void Reachable(ILogger logger);
+
+    [LoggerMessage(EventId = 8006, Level = LogLevel.Warning, Message = "Lease checkpoint of {Count} renewals failed; they stay pending for the next checkpoint")]
+    public static partial void CheckpointFailed(ILogger logger, Exception exception, int count);
+
+    [LoggerMessage(EventId = 8007, Level = LogLevel.Warning, Message = "The final lease checkpoint failed as the replica stopped; renewals of up to {Count} instances were not written (the expiry lag covers them)")]
+    public static partial void FinalCheckpointFailed(ILogger logger, Exception exception, int count);
 }

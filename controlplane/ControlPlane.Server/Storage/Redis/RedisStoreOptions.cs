@@ -33,6 +33,40 @@ public sealed class RedisStoreOptions
     /// <summary>How long a command may wait for its answer before the store counts as unavailable.</summary>
     public TimeSpan CommandTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// How often a replica writes the lease renewals it answered from its lease table to Redis
+    /// (<see cref="RedisLeaseTable"/>). 0: no table; every heartbeat is answered only once Redis holds
+    /// its new deadline (slower, exact).
+    /// </summary>
+    public TimeSpan RenewalCheckpointInterval { get; set; } = DefaultRenewalCheckpointInterval;
+
+    public static readonly TimeSpan DefaultRenewalCheckpointInterval = TimeSpan.FromSeconds(1);
+
+    /// <summary>The <see cref="ExpiryLag"/> with the default interval: an instance expires this long after its deadline.</summary>
+    public static TimeSpan DefaultExpiryLag => DefaultRenewalCheckpointInterval + ExpiryLagMargin;
+
+    /// <summary>
+    /// How long after its deadline in Redis an instance may expire: a renewal a replica holds in memory
+    /// reaches Redis within <see cref="RenewalCheckpointInterval"/>, so no replica may expire it before.
+    /// With several replicas on one Redis, every one must use the same value, at least the longest
+    /// checkpoint interval among them (a replica's own expiry pass writes its pending renewals first, so
+    /// a single replica needs none). Unset: the checkpoint interval plus <see cref="ExpiryLagMargin"/>
+    /// (0 when the interval is 0).
+    /// </summary>
+    public TimeSpan? ExpiryLag { get; set; }
+
+    /// <summary>What the default <see cref="ExpiryLag"/> adds to the interval: a checkpoint's own write time, and clock skew between replicas.</summary>
+    public static readonly TimeSpan ExpiryLagMargin = TimeSpan.FromSeconds(1);
+
+    /// <summary>The lag in force (see <see cref="ExpiryLag"/>).</summary>
+    internal TimeSpan EffectiveExpiryLag()
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(RenewalCheckpointInterval, TimeSpan.Zero, nameof(RenewalCheckpointInterval));
+        var lag = ExpiryLag ?? (RenewalCheckpointInterval == TimeSpan.Zero ? TimeSpan.Zero : RenewalCheckpointInterval + ExpiryLagMargin);
+        ArgumentOutOfRangeException.ThrowIfLessThan(lag, TimeSpan.Zero, nameof(ExpiryLag));
+        return lag;
+    }
+
     /// <summary>Audit records kept per image (newest first), as the embedded policy store keeps.</summary>
     public int MaxPolicyChangesPerImage { get; set; } = Policies.InMemoryPolicyStore.DefaultMaxChangesPerImage;
 }

@@ -64,9 +64,15 @@ public sealed class RedisHostTests
         var beat = await JsonAsync(await http.PutAsync("/v1/services/i1/heartbeat", null).DefaultTimeout(), HttpStatusCode.OK);
         Assert.Equal(clock.GetUtcNow().AddSeconds(30), beat.GetProperty("expires_at").GetDateTimeOffset());
 
-        // i2's lease (5 s) ends: the expiry pass, on its timer, expires it in Redis.
-        clock.Advance(2);
-        await Eventually.TrueAsync(async () => (await IdsAsync(http, "status=expired")).SequenceEqual(["i2"]), "i2 to expire");
+        // i2's lease (5 s) ends, and the expiry lag after it (for renewals a replica holds in memory): the
+        // expiry pass, on its timer, expires it in Redis. A pass re-arms its timer when its Redis calls
+        // return, perhaps for a moment the clock has passed: each poll advances by zero to fire it.
+        clock.Advance(TimeSpan.FromSeconds(2) + RedisStoreOptions.DefaultExpiryLag);
+        await Eventually.TrueAsync(async () =>
+        {
+            clock.Advance(TimeSpan.Zero);
+            return (await IdsAsync(http, "status=expired")).SequenceEqual(["i2"]);
+        }, "i2 to expire");
         Assert.Equal(["i1"], await IdsAsync(http, "status=healthy"));
 
         // What agents read in Redis (the reference's keys, under the prefix).
@@ -123,6 +129,30 @@ public sealed class RedisHostTests
         await JsonAsync(await PostRegistrationAsync(http, "i2", 8081, ttl: 30), HttpStatusCode.OK);
     }
 
+    [Fact]
+    public async Task OnRedis_AReplicaStoppedGracefully_WritesTheRenewalsItAnsweredFromItsLeaseTable()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        var clock = new ManualTimeProvider();
+        var db = new RedisKeysProbe(redis);
+        DateTimeOffset answered;
+        await using (var host = await ControlPlaneFixture.StartWithServicesAsync(
+            services => services.AddSingleton<TimeProvider>(clock).AddSingleton(PlatformToken.FromValue(Token)), RedisArgs(redis, "stop:")))
+        {
+            using var http = host.CreateHttpClient();
+            await JsonAsync(await PostRegistrationAsync(http, "i1", 8080, ttl: 30), HttpStatusCode.OK);
+            // Within one checkpoint interval (the clock moves less than 1 s, so no checkpoint runs): the
+            // first beat is written before it is answered, the second answered from the lease table.
+            clock.Advance(0.25);
+            var first = await JsonAsync(await http.PutAsync("/v1/services/i1/heartbeat", null).DefaultTimeout(), HttpStatusCode.OK);
+            clock.Advance(0.5);
+            answered = (await JsonAsync(await http.PutAsync("/v1/services/i1/heartbeat", null).DefaultTimeout(), HttpStatusCode.OK)).GetProperty("expires_at").GetDateTimeOffset();
+            Assert.Equal(first.GetProperty("expires_at").GetDateTimeOffset().ToUnixTimeMilliseconds(), (long)(await db.ScoreAsync("stop:inst_expiry", "i1"))!.Value);
+        }
+
+        Assert.Equal(answered.ToUnixTimeMilliseconds(), (long)(await db.ScoreAsync("stop:inst_expiry", "i1"))!.Value);
+    }
+
     /// <summary>Reads keys the way an agent would, with a plain client.</summary>
     private sealed class RedisKeysProbe(RedisServer server)
     {
@@ -144,5 +174,7 @@ public sealed class RedisHostTests
         public Task<string[]> ZMembersAsync(string key) => WithAsync(async db => (await db.SortedSetRangeByRankAsync(key)).Select(v => (string)v!).ToArray());
 
         public Task<string> GetAsync(string key) => WithAsync(async db => (string)(await db.StringGetAsync(key))!);
+
+        public Task<double?> ScoreAsync(string key, string member) => WithAsync(db => db.SortedSetScoreAsync(key, member));
     }
 }

@@ -1,15 +1,16 @@
--- ARGV: prefix, now, id... Expires those still live and past their deadline (a heartbeat may have
--- won the race since the scan) and returns their records. Expiring twice finds nothing to do, so of
+-- ARGV: prefix, now, cutoff, id... Expires those still live and whose deadline is at or before the
+-- cutoff (now less the expiry lag; a heartbeat may have won the race since the scan) and returns their records. Expiring twice finds nothing to do, so of
 -- replicas racing to expire an instance exactly one gets its record back (and reports it).
 -- The hash keeps the lease the instance ended with (renewals move only its inst_expiry score).
 local now = tonumber(ARGV[2])
+local cutoff = tonumber(ARGV[3])
 local out = {}
 local images = {}
-for i = 3, #ARGV do
+for i = 4, #ARGV do
   local id = ARGV[i]
   local key = inst_key(id)
   local r = read(id)
-  if r and r[STATUS] ~= 'expired' and tonumber(r[EXPIRES_AT]) <= now then
+  if r and r[STATUS] ~= 'expired' and tonumber(r[EXPIRES_AT]) <= cutoff then
     release_endpoint(id, redis.call('HGET', key, 'endpoint'))
     redis.call('SREM', DRAINING, id)
     redis.call('ZREM', EXPIRY, id)

@@ -1,10 +1,12 @@
--- ARGV: prefix, now, limit, window (ms). Returns {overdue ids (live, deadline <= now, at most limit),
--- live count, the next deadline after now or nil, the earliest expiry time of a retained instance or
+-- ARGV: prefix, now, limit, window (ms), cutoff (now less the expiry lag: renewals a replica holds in
+-- memory reach Redis within it). Returns {overdue ids (live, deadline <= cutoff, at most limit),
+-- live count, the next deadline after the cutoff or nil, the earliest expiry time of a retained instance or
 -- nil, how many instances expired within the window before now (every replica's expiries)}.
 local now = ARGV[2]
-local overdue = redis.call('ZRANGEBYSCORE', EXPIRY, '-inf', now, 'LIMIT', 0, tonumber(ARGV[3]))
+local cutoff = ARGV[5]
+local overdue = redis.call('ZRANGEBYSCORE', EXPIRY, '-inf', cutoff, 'LIMIT', 0, tonumber(ARGV[3]))
 local live = redis.call('ZCARD', EXPIRY)
-local nxt = redis.call('ZRANGEBYSCORE', EXPIRY, '(' .. now, '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
+local nxt = redis.call('ZRANGEBYSCORE', EXPIRY, '(' .. cutoff, '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
 local first = redis.call('ZRANGE', EXPIRED, 0, 0, 'WITHSCORES')
 local recent = redis.call('ZCOUNT', EXPIRATIONS, '(' .. (tonumber(now) - tonumber(ARGV[4])), now)
 return { overdue, live, nxt[2] or false, first[2] or false, recent }
