@@ -17,6 +17,10 @@ internal struct Http1ChunkedDecoder
 
     private State _state;
     private long _remaining;
+    private int _scanned;
+
+    /// <summary>How much of an incomplete trailer section was searched already (see <see cref="Http1ResponseParser.TryParseTrailers"/>).</summary>
+    public int TrailerScanned;
 
     public enum Result
     {
@@ -47,20 +51,26 @@ internal struct Http1ChunkedDecoder
             switch (_state)
             {
                 case State.SizeLine:
+                    // Searched from where the last search ended (less one byte: CRLF may straddle), so a
+                    // trickled line costs no repeated scans.
                     var reader = new SequenceReader<byte>(buffer);
-                    if (!reader.TryReadTo(out ReadOnlySequence<byte> line, "\r\n"u8))
+                    reader.Advance(Math.Max(0, _scanned - 1));
+                    if (!reader.TryAdvanceTo((byte)'\n'))
                     {
                         if (buffer.Length > MaxSizeLine)
                         {
                             throw new Http1ProtocolException("A chunk size line is too long.");
                         }
+                        _scanned = (int)buffer.Length;
                         return Result.NeedMoreData;
                     }
-                    if (line.Length > MaxSizeLine)
+                    _scanned = 0;
+                    var lineLength = reader.Consumed - 1;
+                    if (lineLength > MaxSizeLine || lineLength < 1 || !buffer.Slice(lineLength - 1, 1).FirstSpan.SequenceEqual("\r"u8))
                     {
-                        throw new Http1ProtocolException("A chunk size line is too long.");
+                        throw new Http1ProtocolException(lineLength > MaxSizeLine ? "A chunk size line is too long." : "A chunk size line does not end in CRLF.");
                     }
-                    _remaining = ParseSize(line);
+                    _remaining = ParseSize(buffer.Slice(0, lineLength - 1));
                     buffer = buffer.Slice(reader.Position);
                     if (_remaining == 0)
                     {

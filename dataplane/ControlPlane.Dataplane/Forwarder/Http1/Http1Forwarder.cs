@@ -63,6 +63,7 @@ internal sealed class Http1Forwarder(Http1Client client, UpstreamCancellation ca
 
             Task? sending = null;
             var received = false;
+            var scanned = 0;
             int status;
             ReadResult result;
             ReadOnlySequence<byte> buffer;
@@ -90,7 +91,7 @@ internal sealed class Http1Forwarder(Http1Client client, UpstreamCancellation ca
                     result = await read;
                     buffer = result.Buffer;
                     received |= !buffer.IsEmpty;
-                    if (!Http1ResponseParser.TryParseHead(ref buffer, connection, _options.MaxResponseHeadersBytes, _options.MaxResponseHeaderCount, out status, out var minor))
+                    if (!Http1ResponseParser.TryParseHead(ref buffer, connection, _options.MaxResponseHeadersBytes, _options.MaxResponseHeaderCount, ref scanned, out status, out var minor))
                     {
                         if (result.IsCompleted || result.IsCanceled)
                         {
@@ -291,7 +292,7 @@ internal sealed class Http1Forwarder(Http1Client client, UpstreamCancellation ca
                         case Http1ChunkedDecoder.Result.NeedMoreData:
                             return false;
                         default:
-                            if (!Http1ResponseParser.TryParseTrailers(ref buffer, connection, _options.MaxResponseHeadersBytes, _options.MaxResponseHeaderCount))
+                            if (!Http1ResponseParser.TryParseTrailers(ref buffer, connection, _options.MaxResponseHeadersBytes, _options.MaxResponseHeaderCount, ref decoder.TrailerScanned))
                             {
                                 return false;
                             }

@@ -28,12 +28,14 @@ internal static class Http1ResponseParser
     /// Parses the head at the start of <paramref name="buffer"/> into <paramref name="connection"/>'s
     /// <see cref="Http1Connection.Fields"/>; on success <paramref name="buffer"/> is what follows it.
     /// False when the head is not complete yet. Throws <see cref="Http1ProtocolException"/> when it is malformed or too large.
+    /// <paramref name="scanned"/> carries how much of an incomplete head was searched already, so a
+    /// head trickled in byte by byte is not searched again from its start each time (0 at first).
     /// </summary>
-    public static bool TryParseHead(ref ReadOnlySequence<byte> buffer, Http1Connection connection, int maxBytes, int maxFields, out int status, out int minorVersion)
+    public static bool TryParseHead(ref ReadOnlySequence<byte> buffer, Http1Connection connection, int maxBytes, int maxFields, ref int scanned, out int status, out int minorVersion)
     {
         status = 0;
         minorVersion = 0;
-        if (!TryTakeSection(ref buffer, maxBytes, out var section, out var rented))
+        if (!TryTakeSection(ref buffer, maxBytes, ref scanned, out var section, out var rented))
         {
             return false;
         }
@@ -63,7 +65,7 @@ internal static class Http1ResponseParser
     /// Parses the trailer section that follows a chunked body's last chunk (RFC 9112 §7.1.2) into
     /// <see cref="Http1Connection.Fields"/>; on success <paramref name="buffer"/> is what follows it.
     /// </summary>
-    public static bool TryParseTrailers(ref ReadOnlySequence<byte> buffer, Http1Connection connection, int maxBytes, int maxFields)
+    public static bool TryParseTrailers(ref ReadOnlySequence<byte> buffer, Http1Connection connection, int maxBytes, int maxFields, ref int scanned)
     {
         connection.Fields.Clear();
         if (buffer.Length < 2)
@@ -76,7 +78,7 @@ internal static class Http1ResponseParser
             buffer = buffer.Slice(2);
             return true; // no trailers
         }
-        if (!TryTakeSection(ref buffer, maxBytes, out var section, out var rented))
+        if (!TryTakeSection(ref buffer, maxBytes, ref scanned, out var section, out var rented))
         {
             return false;
         }
@@ -95,19 +97,22 @@ internal static class Http1ResponseParser
     }
 
     /// <summary>The lines up to the first empty line (CRLF CRLF), made contiguous (a copy only when the buffer is split).</summary>
-    private static bool TryTakeSection(ref ReadOnlySequence<byte> buffer, int maxBytes, out ReadOnlySpan<byte> section, out byte[]? rented)
+    private static bool TryTakeSection(ref ReadOnlySequence<byte> buffer, int maxBytes, ref int scanned, out ReadOnlySpan<byte> section, out byte[]? rented)
     {
         rented = null;
         section = default;
+        // The delimiter may straddle what was searched and what is new.
+        var from = Math.Max(0, scanned - (HeadEnd.Length - 1));
         long end;
         if (buffer.IsSingleSegment)
         {
-            var at = buffer.FirstSpan.IndexOf(HeadEnd);
-            end = at;
+            var at = buffer.FirstSpan[from..].IndexOf(HeadEnd);
+            end = at < 0 ? -1 : from + at;
         }
         else
         {
             var reader = new SequenceReader<byte>(buffer);
+            reader.Advance(from);
             end = reader.TryReadTo(out ReadOnlySequence<byte> _, HeadEnd, advancePastDelimiter: false) ? reader.Consumed : -1;
         }
         if (end < 0 || end + HeadEnd.Length > maxBytes)
@@ -116,8 +121,10 @@ internal static class Http1ResponseParser
             {
                 throw new Http1ProtocolException($"The response head is larger than {maxBytes} bytes.");
             }
+            scanned = (int)buffer.Length;
             return false;
         }
+        scanned = 0;
         var length = (int)end;
         if (buffer.IsSingleSegment)
         {

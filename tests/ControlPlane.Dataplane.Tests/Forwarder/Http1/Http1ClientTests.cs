@@ -149,6 +149,27 @@ public sealed class Http1ClientTests
         Assert.True(error is HttpRequestException or IOException, error.ToString());
     }
 
+    [Theory]
+    [InlineData("HTTP/1.1 200 OK\r\nContent-Length: 11\r\nX-Long: " + "0123456789" + "\r\n\r\nhello world")]
+    [InlineData("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;name=value\r\nhello\r\n6\r\n world\r\n0\r\nx-t: 1\r\n\r\n")]
+    public async Task ResponseTrickledByteByByte_ArrivesWhole_OnAReusedConnection(string response)
+    {
+        await using var upstream = RawUpstream.Start(async c =>
+        {
+            while (await c.ReadHeadAsync() is not null)
+            {
+                await c.TrickleAsync(response);
+            }
+        });
+        await using var node = await NodeFor(upstream);
+        using var client = node.CreateClient();
+
+        Assert.Equal("hello world", await client.GetStringAsync("/g/img/x").DefaultTimeout());
+        Assert.Equal("hello world", await client.GetStringAsync("/g/img/x").DefaultTimeout());
+
+        Assert.Equal(1, upstream.Accepted);
+    }
+
     [Fact]
     public async Task BodyLongerThanItsLength_IsCutAtTheLength_AndTheConnectionNotReused()
     {

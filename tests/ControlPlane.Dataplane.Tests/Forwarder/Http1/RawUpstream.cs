@@ -110,7 +110,7 @@ public sealed class RawUpstream : IAsyncDisposable
     /// <summary>One accepted connection, read and written by hand.</summary>
     public sealed class RawConnection(RawUpstream owner, TcpClient tcp, int number) : IDisposable
     {
-        private readonly NetworkStream _stream = tcp.GetStream();
+        private readonly NetworkStream _stream = NoDelay(tcp).GetStream();
         private readonly List<byte> _pending = [];
 
         /// <summary>1 for the first connection accepted, and so on.</summary>
@@ -238,6 +238,21 @@ public sealed class RawUpstream : IAsyncDisposable
                 }
             }
             return -1;
+        }
+
+        /// <summary>Writes <paramref name="text"/> a byte at a time, each flushed on its own (Nagle is off): the proxy sees it in many small reads.</summary>
+        public async Task TrickleAsync(string text)
+        {
+            foreach (var b in Encoding.Latin1.GetBytes(text))
+            {
+                await WriteAsync([b]);
+            }
+        }
+
+        private static TcpClient NoDelay(TcpClient tcp)
+        {
+            tcp.NoDelay = true;
+            return tcp;
         }
 
         public void Dispose()
