@@ -20,7 +20,8 @@ namespace ControlPlane.Dataplane.Forwarder.Http1;
 /// after it, the request body sent whole, no <c>Connection: close</c>; anything else closes it.
 /// A request that fails on a reused connection before any response byte arrived (the instance
 /// closed it while idle) is sent once more on a new connection when nothing of its body was taken
-/// from the client yet, as SocketsHttpHandler does.
+/// from the client yet, as SocketsHttpHandler does. It logs under <see cref="HttpForwarder"/>'s
+/// category: one forwarder to operators, whichever client carried the request.
 /// </remarks>
 internal sealed class Http1Forwarder(Http1Client client, UpstreamCancellation cancellation, IOptions<ForwarderOptions> options, DataplaneMetrics metrics, ILogger<HttpForwarder> logger)
 {
