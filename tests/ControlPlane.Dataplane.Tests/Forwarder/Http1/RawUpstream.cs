@@ -17,7 +17,7 @@ public sealed class RawUpstream : IAsyncDisposable
     private readonly TcpListener _listener;
     private readonly Func<RawConnection, Task> _serve;
     private readonly CancellationTokenSource _stop = new();
-    private readonly List<Task> _connections = [];
+    private readonly List<(RawConnection Connection, Task Serving)> _connections = [];
     private readonly Task _accepting;
     private int _accepted;
 
@@ -71,7 +71,7 @@ public sealed class RawUpstream : IAsyncDisposable
             var connection = new RawConnection(this, tcp, number);
             lock (_connections)
             {
-                _connections.Add(RunAsync(connection));
+                _connections.Add((connection, RunAsync(connection)));
             }
         }
     }
@@ -97,13 +97,18 @@ public sealed class RawUpstream : IAsyncDisposable
     {
         await _stop.CancelAsync();
         _listener.Stop();
-        await _accepting;
-        Task[] running;
+        await _accepting.DefaultTimeout();
+        (RawConnection Connection, Task Serving)[] running;
         lock (_connections)
         {
             running = [.. _connections];
         }
-        await Task.WhenAll(running).WaitAsync(TimeSpan.FromSeconds(10)).ContinueWith(_ => { }, TaskScheduler.Default);
+        // Closing the sockets ends every serve still waiting on one (its failure is swallowed by RunAsync).
+        foreach (var (connection, _) in running)
+        {
+            connection.Dispose();
+        }
+        await Task.WhenAll(running.Select(r => r.Serving)).DefaultTimeout();
         _stop.Dispose();
     }
 
