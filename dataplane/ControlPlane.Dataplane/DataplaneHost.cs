@@ -4,6 +4,7 @@ using System.Security.Cryptography.X509Certificates;
 using ControlPlane.Dataplane.Configuration;
 using ControlPlane.Dataplane.Discovery;
 using ControlPlane.Dataplane.Forwarder;
+using ControlPlane.Dataplane.Forwarder.Http1;
 using ControlPlane.Dataplane.Health;
 using ControlPlane.Dataplane.Ops;
 using ControlPlane.Dataplane.Reporting;
@@ -57,6 +58,8 @@ public static class DataplaneHost
         services.AddOptions<PassiveHealthOptions>().BindConfiguration(PassiveHealthOptions.Section);
         services.TryAddSingleton<UpstreamClient>();
         services.TryAddSingleton<UpstreamCancellation>();
+        services.TryAddSingleton<Http1Client>();
+        services.TryAddSingleton<Http1Forwarder>();
         services.TryAddSingleton<HttpForwarder>();
         services.TryAddSingleton<LoadRecorder>();
         services.TryAddSingleton<ProxyHandler>();

@@ -26,6 +26,19 @@ public sealed class ForwarderOptions
     public int MaxConnectionsPerServer { get; set; } = int.MaxValue;
 
     /// <summary>
+    /// HTTP/1.1 instances are spoken to by the node's own HTTP/1.1 client (pooled connections,
+    /// request and response written and parsed straight on the socket's pipes), not HttpClient.
+    /// HTTP/2 instances and gRPC calls always go through HttpClient. Default true.
+    /// </summary>
+    public bool NativeHttp1 { get; set; } = true;
+
+    /// <summary>Largest response head (status line and fields) or trailer section accepted from an HTTP/1.1 instance; past it, 502. Default 64 KiB.</summary>
+    public int MaxResponseHeadersBytes { get; set; } = 64 * 1024;
+
+    /// <summary>Most header (or trailer) fields accepted in one HTTP/1.1 response; past it, 502. Default 256.</summary>
+    public int MaxResponseHeaderCount { get; set; } = 256;
+
+    /// <summary>
     /// Retries after a connection failure, each to another endpoint, for idempotent requests
     /// without a body (GET, HEAD, OPTIONS, TRACE, PUT, DELETE): the request never reached an
     /// instance, so a retry cannot do anything twice. Default 2; 0 disables retries.

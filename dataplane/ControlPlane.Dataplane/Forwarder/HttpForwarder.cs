@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Diagnostics;
 using System.Net;
+using ControlPlane.Dataplane.Forwarder.Http1;
 using ControlPlane.Dataplane.Ops;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
@@ -13,7 +14,7 @@ namespace ControlPlane.Dataplane.Forwarder;
 /// the client unless the instance answered; the caller turns other outcomes into the proxy's own
 /// answers (or a retry).
 /// </summary>
-internal sealed class HttpForwarder(UpstreamClient client, UpstreamCancellation cancellation, IOptions<ForwarderOptions> options, DataplaneMetrics metrics, ILogger<HttpForwarder> logger)
+internal sealed class HttpForwarder(UpstreamClient client, Http1Forwarder http1, UpstreamCancellation cancellation, IOptions<ForwarderOptions> options, DataplaneMetrics metrics, ILogger<HttpForwarder> logger)
 {
     // Large enough to move bulk bodies with few syscalls; rented per response, so idle costs nothing.
     private const int BufferSize = 64 * 1024;
@@ -23,7 +24,13 @@ internal sealed class HttpForwarder(UpstreamClient client, UpstreamCancellation 
     private readonly HttpMessageInvoker _invoker = client.Invoker;
     private readonly ForwarderOptions _options = options.Value;
 
-    public async ValueTask<ForwardResult> ForwardAsync(HttpContext http, ForwardRequest request, UpstreamDestination destination)
+    /// <summary>HTTP/1.1 instances through the node's own client (<see cref="Http1Forwarder"/>) unless configured otherwise; HTTP/2 and gRPC through HttpClient.</summary>
+    public ValueTask<ForwardResult> ForwardAsync(HttpContext http, ForwardRequest request, UpstreamDestination destination) =>
+        _options.NativeHttp1 && !request.Grpc && destination.Version == HttpVersion.Version11
+            ? http1.ForwardAsync(http, request, destination)
+            : ForwardWithHttpClientAsync(http, request, destination);
+
+    private async ValueTask<ForwardResult> ForwardWithHttpClientAsync(HttpContext http, ForwardRequest request, UpstreamDestination destination)
     {
         HttpRequestMessage? created;
         try
@@ -103,7 +110,8 @@ internal sealed class HttpForwarder(UpstreamClient client, UpstreamCancellation 
         return message;
     }
 
-    private static ForwardResult Classify(HttpContext http, StreamingRequestContent? body, in UpstreamCancellation.Lease cancel, Exception ex)
+    /// <summary>What an attempt that got no response means (both clients).</summary>
+    internal static ForwardResult Classify(HttpContext http, StreamingRequestContent? body, in UpstreamCancellation.Lease cancel, Exception ex)
     {
         if (http.RequestAborted.IsCancellationRequested)
         {

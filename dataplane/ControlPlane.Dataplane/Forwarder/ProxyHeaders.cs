@@ -49,29 +49,48 @@ internal static class ProxyHeaders
     /// </summary>
     public static void CopyRequestHeaders(HttpContext http, HttpRequestMessage message, string forwardedPrefix, string requestId)
     {
+        // With an activity current, the handler injects its context (ProxyActivityPropagator).
+        var sink = new MessageSink(message);
+        CopyRequestHeaders(http, ref sink, forwardedPrefix, requestId, injectActivity: false);
+    }
+
+    /// <summary>
+    /// The upstream request's header fields, handed to <paramref name="sink"/> one name at a time:
+    /// the client's, minus hop-by-hop fields, then X-Forwarded-*, X-Request-ID and the trace
+    /// context. With <paramref name="injectActivity"/>, a current activity's context replaces the
+    /// client's trace fields (what HttpClient's propagator does for <see cref="CopyRequestHeaders(HttpContext, HttpRequestMessage, string, string)"/>).
+    /// </summary>
+    public static void CopyRequestHeaders<TSink>(HttpContext http, ref TSink sink, string forwardedPrefix, string requestId, bool injectActivity)
+        where TSink : struct, IRequestHeaderSink
+    {
         var request = http.Request;
         var headers = request.Headers;
         var named = ConnectionOptions(headers.Connection);
+        var activity = injectActivity ? Activity.Current : null;
+        var propagator = activity is null ? null : DistributedContextPropagator.Current;
+        // Without an activity, the node's own span of the caller's trace becomes the instance's parent.
+        var trace = Activity.Current is null ? http.Features.Get<RequestTrace>() : null;
         foreach (var (name, values) in headers)
         {
             if (name.StartsWith(':') || RequestSkipped.Contains(name) || IsProxyHeader(name) || (named is not null && named.Contains(name)))
             {
                 if (string.Equals(name, "TE", StringComparison.OrdinalIgnoreCase) && HasTrailersToken(values))
                 {
-                    message.Headers.TryAddWithoutValidation("TE", "trailers");
+                    sink.Add("TE", "trailers");
                 }
                 continue;
+            }
+            if ((trace is not null && string.Equals(name, TraceParent, StringComparison.OrdinalIgnoreCase)) || (propagator is not null && IsPropagatorField(propagator, name)))
+            {
+                continue; // replaced below
             }
             if (string.Equals(name, HeaderNames.Cookie, StringComparison.OrdinalIgnoreCase) && values.Count > 1)
             {
                 // HTTP/2 clients may split cookies into several fields; HTTP/1.1 allows one (RFC 9113 §8.2.3).
-                message.Headers.TryAddWithoutValidation(name, string.Join("; ", values.ToArray()));
+                sink.Add(name, string.Join("; ", values.ToArray()));
                 continue;
             }
-            if (!Add(message.Headers, name, values) && message.Content is not null)
-            {
-                Add(message.Content.Headers, name, values);
-            }
+            sink.Add(name, values);
         }
 
         var forwardedFor = headers[ForwardedFor];
@@ -79,26 +98,48 @@ internal static class ProxyHeaders
         if (client is not null)
         {
             var ip = AddressText(client);
-            message.Headers.TryAddWithoutValidation(ForwardedFor, forwardedFor.Count == 0 ? ip : string.Join(", ", forwardedFor.ToArray()) + ", " + ip);
+            sink.Add(ForwardedFor, forwardedFor.Count == 0 ? ip : string.Join(", ", forwardedFor.ToArray()) + ", " + ip);
         }
         else if (forwardedFor.Count > 0)
         {
-            message.Headers.TryAddWithoutValidation(ForwardedFor, forwardedFor.ToArray());
+            sink.Add(ForwardedFor, forwardedFor);
         }
-        message.Headers.TryAddWithoutValidation(ForwardedProto, request.Scheme);
+        sink.Add(ForwardedProto, request.Scheme);
         if (request.Host.HasValue)
         {
-            message.Headers.TryAddWithoutValidation(ForwardedHost, request.Host.Value);
+            sink.Add(ForwardedHost, request.Host.Value);
         }
-        message.Headers.TryAddWithoutValidation(ForwardedPrefix, forwardedPrefix);
-        message.Headers.TryAddWithoutValidation(RequestId, requestId);
-        if (Activity.Current is null && http.Features.Get<RequestTrace>() is { } trace)
+        sink.Add(ForwardedPrefix, forwardedPrefix);
+        sink.Add(RequestId, requestId);
+        if (trace is not null)
         {
-            // No activity for HttpClient to propagate (see ProxyActivityPropagator for when there is one):
-            // the node's own span of the caller's trace becomes the instance's parent. tracestate passed as received.
-            message.Headers.Remove(TraceParent);
-            message.Headers.TryAddWithoutValidation(TraceParent, trace.ToTraceParent());
+            // tracestate passes as received.
+            sink.Add(TraceParent, trace.ToTraceParent());
         }
+        else if (propagator is not null)
+        {
+            var setter = new PropagatorCarrier<TSink>(sink);
+            propagator.Inject(activity, setter, static (carrier, name, value) =>
+            {
+                if (value is not null)
+                {
+                    ((PropagatorCarrier<TSink>)carrier!).Add(name, value);
+                }
+            });
+            sink = setter.Sink;
+        }
+    }
+
+    private static bool IsPropagatorField(DistributedContextPropagator propagator, string name)
+    {
+        foreach (var field in propagator.Fields)
+        {
+            if (string.Equals(field, name, StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     /// <summary>Copies the instance's status line fields and headers to the client's response (hop-by-hop ones dropped).</summary>
@@ -122,6 +163,44 @@ internal static class ProxyHeaders
             if (!ResponseSkipped.Contains(name))
             {
                 response.AppendTrailer(name, ToStringValues(values));
+            }
+        }
+    }
+
+    /// <summary>The HTTP/1.1 codec's parsed response fields to the client's response, by the same rules as <see cref="CopyResponseHeaders(HttpResponseMessage, HttpResponse)"/>.</summary>
+    public static void CopyResponseHeaders(List<KeyValuePair<string, string>> fields, HttpResponse response)
+    {
+        HashSet<string>? named = null;
+        foreach (var (name, value) in fields)
+        {
+            if (string.Equals(name, "Connection", StringComparison.OrdinalIgnoreCase))
+            {
+                named = ConnectionOptions(value, named);
+            }
+        }
+        var target = response.Headers;
+        foreach (var (name, value) in fields)
+        {
+            if (ResponseSkipped.Contains(name) || IsProxyHeader(name) || (named is not null && named.Contains(name)))
+            {
+                continue;
+            }
+            target.Append(name, value);
+        }
+    }
+
+    /// <summary>The HTTP/1.1 codec's parsed trailer fields, when the client's protocol carries trailers.</summary>
+    public static void CopyTrailers(List<KeyValuePair<string, string>> fields, HttpResponse response)
+    {
+        if (fields.Count == 0 || !response.SupportsTrailers())
+        {
+            return;
+        }
+        foreach (var (name, value) in fields)
+        {
+            if (!ResponseSkipped.Contains(name))
+            {
+                response.AppendTrailer(name, value);
             }
         }
     }
@@ -185,9 +264,8 @@ internal static class ProxyHeaders
     }
 
     /// <summary>The field names a <c>Connection</c> header lists (RFC 9110 §7.6.1: they are hop-by-hop too); null when none.</summary>
-    private static HashSet<string>? ConnectionOptions(StringValues connection)
+    private static HashSet<string>? ConnectionOptions(StringValues connection, HashSet<string>? named = null)
     {
-        HashSet<string>? named = null;
         foreach (var value in connection)
         {
             foreach (var token in (value ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
@@ -200,4 +278,41 @@ internal static class ProxyHeaders
         }
         return named;
     }
+
+    /// <summary>Adds to an <see cref="HttpRequestMessage"/>: message headers, else content headers when it has content.</summary>
+    private readonly struct MessageSink(HttpRequestMessage message) : IRequestHeaderSink
+    {
+        public void Add(string name, string value)
+        {
+            if (!message.Headers.TryAddWithoutValidation(name, value) && message.Content is not null)
+            {
+                message.Content.Headers.TryAddWithoutValidation(name, value);
+            }
+        }
+
+        public void Add(string name, StringValues values)
+        {
+            if (!ProxyHeaders.Add(message.Headers, name, values) && message.Content is not null)
+            {
+                ProxyHeaders.Add(message.Content.Headers, name, values);
+            }
+        }
+    }
+
+    /// <summary>The propagator's callback gets an object: the sink, boxed once (only when an activity is current).</summary>
+    private sealed class PropagatorCarrier<TSink>(TSink sink)
+        where TSink : struct, IRequestHeaderSink
+    {
+        public TSink Sink = sink;
+
+        public void Add(string name, string value) => Sink.Add(name, value);
+    }
+}
+
+/// <summary>Where <see cref="ProxyHeaders.CopyRequestHeaders{TSink}"/> puts the upstream request's fields.</summary>
+internal interface IRequestHeaderSink
+{
+    void Add(string name, string value);
+
+    void Add(string name, StringValues values);
 }

@@ -23,10 +23,13 @@ internal sealed class UpstreamDestination
     /// <summary>The metadata value for cleartext HTTP/2 (prior knowledge).</summary>
     public const string H2c = "h2c";
 
-    private UpstreamDestination(string origin, Version version)
+    private UpstreamDestination(string origin, Version version, string host, int port, string authority)
     {
         Origin = origin;
         Version = version;
+        Host = host;
+        Port = port;
+        Authority = authority;
     }
 
     /// <summary><c>http://host:port</c>, IPv6 literals in brackets, no trailing slash.</summary>
@@ -35,16 +38,26 @@ internal sealed class UpstreamDestination
     /// <summary>HTTP/1.1 or HTTP/2 (exact: never upgraded or downgraded).</summary>
     public Version Version { get; }
 
+    /// <summary>The host as registered (IPv6 literals without brackets): what to connect to.</summary>
+    public string Host { get; }
+
+    public int Port { get; }
+
+    /// <summary>The <c>Host</c> field sent upstream: <c>host:port</c>, the port left out when it is 80 (as HttpClient writes it).</summary>
+    public string Authority { get; }
+
     public static UpstreamDestination For(Endpoint endpoint)
     {
         var host = endpoint.Host;
+        var raw = host.StartsWith('[') && host.EndsWith(']') ? host[1..^1] : host;
         if (IPAddress.TryParse(host, out var ip) && ip.AddressFamily == AddressFamily.InterNetworkV6 && !host.StartsWith('['))
         {
             host = "[" + host + "]";
         }
         var protocol = endpoint.Metadata?.Fields.TryGetValue(ProtocolKey, out var value) == true ? value.StringValue : null;
         var version = string.Equals(protocol, H2c, StringComparison.OrdinalIgnoreCase) ? HttpVersion.Version20 : HttpVersion.Version11;
-        return new UpstreamDestination($"http://{host}:{endpoint.Port}", version);
+        var port = (int)endpoint.Port;
+        return new UpstreamDestination($"http://{host}:{port}", version, raw, port, port == 80 ? host : $"{host}:{port}");
     }
 
     public override string ToString() => Origin;

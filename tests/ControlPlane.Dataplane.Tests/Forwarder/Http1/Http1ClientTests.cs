@@ -1,0 +1,558 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using ControlPlane.Api.V1;
+using ControlPlane.Dataplane.Configuration;
+using ControlPlane.Dataplane.Forwarder.Http1;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace ControlPlane.Dataplane.Tests.Forwarder.Http1;
+
+/// <summary>
+/// The node's own HTTP/1.1 client against upstreams written byte by byte: framing (length,
+/// chunked with trailers, read to close, none for HEAD/204/304), 1xx, Expect: 100-continue,
+/// connection reuse and when a connection must not be reused, the pool's bound and idle timeout,
+/// and what a broken or hostile upstream gets (502, or the client's response broken off), never a
+/// hang, a leak or a corrupted next response.
+/// </summary>
+public sealed class Http1ClientTests
+{
+    private const string Hello = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Type: text/plain\r\n\r\nhello";
+
+    [Fact]
+    public async Task SequentialRequests_ShareOneConnection()
+    {
+        await using var upstream = RawUpstream.Answering(Hello);
+        await using var node = await NodeFor(upstream);
+        using var client = node.CreateClient();
+
+        for (var i = 0; i < 5; i++)
+        {
+            Assert.Equal("hello", await client.GetStringAsync("/g/img/x").DefaultTimeout());
+        }
+
+        Assert.Equal(1, upstream.Accepted);
+        Assert.Equal(5, upstream.Heads.Count);
+    }
+
+    [Fact]
+    public async Task RequestHead_IsOriginFormWithTheInstancesHost()
+    {
+        await using var upstream = RawUpstream.Answering(Hello);
+        await using var node = await NodeFor(upstream);
+        using var client = node.CreateClient();
+
+        await client.GetStringAsync("/g/img/a%2Fb/c?q=1&r=%20").DefaultTimeout();
+
+        var lines = Assert.Single(upstream.Heads).Split("\r\n");
+        Assert.Equal("GET /a%2Fb/c?q=1&r=%20 HTTP/1.1", lines[0]);
+        Assert.Contains($"Host: 127.0.0.1:{upstream.Port}", lines);
+        Assert.Contains("X-Forwarded-Prefix: /g/img", lines);
+        Assert.DoesNotContain(lines, l => l.StartsWith("Transfer-Encoding", StringComparison.OrdinalIgnoreCase) || l.StartsWith("Content-Length", StringComparison.OrdinalIgnoreCase));
+    }
+
+    [Theory]
+    [InlineData("HTTP/1.1 2OO OK\r\nContent-Length: 0\r\n\r\n")]                                        // status not digits
+    [InlineData("HTTP/2 200 OK\r\nContent-Length: 0\r\n\r\n")]                                           // not HTTP/1.x
+    [InlineData("HTTP/1.1 200 OK\r\nBad Name: x\r\nContent-Length: 0\r\n\r\n")]                         // space in a field name
+    [InlineData("HTTP/1.1 200 OK\r\nX-A : x\r\nContent-Length: 0\r\n\r\n")]                             // space before the colon
+    [InlineData("HTTP/1.1 200 OK\r\nX-A: a\r\n folded\r\nContent-Length: 0\r\n\r\n")]                  // obs-fold
+    [InlineData("HTTP/1.1 200 OK\r\nX-A: caf\u00e9\r\nContent-Length: 0\r\n\r\n")]                      // non-ASCII value
+    [InlineData("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello")]            // disagreeing lengths
+    [InlineData("HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n")]                                       // not a length
+    [InlineData("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n")] // both framings
+    [InlineData("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n")]                                 // a coding we cannot undo
+    [InlineData("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n")]                     // nobody asked to switch
+    [InlineData("HTTP/1.1 200 OK\nContent-Length: 0\n\n")]                                             // bare LF, then closed
+    [InlineData("HTTP/1.1 200 OK\r\nContent-Le")]                                                      // closed mid-head
+    public async Task MalformedResponseHead_Is502(string response)
+    {
+        await using var upstream = RawUpstream.Start(async c =>
+        {
+            if (await c.ReadHeadAsync() is not null)
+            {
+                await c.WriteAsync(response);
+            }
+        });
+        await using var node = await NodeFor(upstream);
+        using var client = node.CreateClient();
+
+        using var answer = await client.GetAsync("/g/img/x").DefaultTimeout();
+
+        await ErrorAnswerTests.AssertErrorAsync(answer, HttpStatusCode.BadGateway, "backend_unreachable");
+    }
+
+    [Fact]
+    public async Task EndlessResponseHead_Is502_AndItsConnectionClosed()
+    {
+        var closed = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var upstream = RawUpstream.Start(async c =>
+        {
+            await c.ReadHeadAsync();
+            try
+            {
+                // 128 KB of one header field that never ends: twice the limit.
+                await c.WriteAsync("HTTP/1.1 200 OK\r\nX-Big: " + new string('a', 128 * 1024));
+                closed.TrySetResult(await c.WaitForCloseAsync());
+            }
+            catch (Exception)
+            {
+                closed.TrySetResult(true); // reset by the proxy while writing
+            }
+        });
+        await using var node = await NodeFor(upstream);
+        using var client = node.CreateClient();
+
+        using var answer = await client.GetAsync("/g/img/x").DefaultTimeout();
+
+        await ErrorAnswerTests.AssertErrorAsync(answer, HttpStatusCode.BadGateway, "backend_unreachable");
+        Assert.True(await closed.Task.DefaultTimeout());
+    }
+
+    [Fact]
+    public async Task TooManyHeaderFields_Is502()
+    {
+        var head = new StringBuilder("HTTP/1.1 200 OK\r\n");
+        for (var i = 0; i < 300; i++)
+        {
+            head.Append("X-F").Append(i).Append(": v\r\n");
+        }
+        await using var upstream = RawUpstream.Answering(head.Append("Content-Length: 0\r\n\r\n").ToString());
+        await using var node = await NodeFor(upstream);
+        using var client = node.CreateClient();
+
+        using var answer = await client.GetAsync("/g/img/x").DefaultTimeout();
+
+        await ErrorAnswerTests.AssertErrorAsync(answer, HttpStatusCode.BadGateway, "backend_unreachable");
+    }
+
+    [Theory]
+    [InlineData("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nzz\r\n")]             // size not hex
+    [InlineData("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello!!\r\n0\r\n\r\n")]         // chunk longer than its size
+    [InlineData("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffffff\r\nhello\r\n")]  // size overflows
+    [InlineData("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten b")]                               // closed before the length
+    [InlineData("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n")]                   // closed before the last chunk
+    public async Task BrokenResponseBody_BreaksOffTheClientsResponse(string response)
+    {
+        await using var upstream = RawUpstream.Start(async c =>
+        {
+            if (await c.ReadHeadAsync() is not null)
+            {
+                await c.WriteAsync(response);
+            }
+        });
+        await using var node = await NodeFor(upstream);
+        using var client = node.CreateClient();
+
+        // Never a clean response: the client must not mistake a truncated body for a whole one.
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => client.GetStringAsync("/g/img/x")).DefaultTimeout();
+        Assert.True(error is HttpRequestException or IOException, error.ToString());
+    }
+
+    [Theory]
+    [InlineData("HTTP/1.1 200 OK\r\nContent-Length: 11\r\nX-Long: " + "0123456789" + "\r\n\r\nhello world")]
+    [InlineData("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;name=value\r\nhello\r\n6\r\n world\r\n0\r\nx-t: 1\r\n\r\n")]
+    public async Task ResponseTrickledByteByByte_ArrivesWhole_OnAReusedConnection(string response)
+    {
+        await using var upstream = RawUpstream.Start(async c =>
+        {
+            while (await c.ReadHeadAsync() is not null)
+            {
+                await c.TrickleAsync(response);
+            }
+        });
+        await using var node = await NodeFor(upstream);
+        using var client = node.CreateClient();
+
+        Assert.Equal("hello world", await client.GetStringAsync("/g/img/x").DefaultTimeout());
+        Assert.Equal("hello world", await client.GetStringAsync("/g/img/x").DefaultTimeout());
+
+        Assert.Equal(1, upstream.Accepted);
+    }
+
+    [Fact]
+    public async Task BodyLongerThanItsLength_IsCutAtTheLength_AndTheConnectionNotReused()
+    {
+        await using var upstream = RawUpstream.Answering("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhelloSMUGGLED");
+        await using var node = await NodeFor(upstream);
+        using var client = node.CreateClient();
+
+        Assert.Equal("hello", await client.GetStringAsync("/g/img/x").DefaultTimeout());
+        Assert.Equal("hello", await client.GetStringAsync("/g/img/x").DefaultTimeout());
+
+        Assert.Equal(2, upstream.Accepted);
+    }
+
+    [Fact]
+    public async Task ResponseWithoutLength_IsReadToTheClose()
+    {
+        await using var upstream = RawUpstream.Start(async c =>
+        {
+            if (await c.ReadHeadAsync() is not null)
+            {
+                await c.WriteAsync("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nhello ");
+                await c.WriteAsync("world");
+            }
+        });
+        await using var node = await NodeFor(upstream);
+        using var client = node.CreateClient();
+
+        Assert.Equal("hello world", await client.GetStringAsync("/g/img/x").DefaultTimeout());
+        Assert.Equal("hello world", await client.GetStringAsync("/g/img/x").DefaultTimeout());
+
+        Assert.Equal(2, upstream.Accepted);
+    }
+
+    [Fact]
+    public async Task ChunkedBody_ArrivesWhole_WithItsTrailersForHttp2Clients_AndTheConnectionIsReused()
+    {
+        await using var upstream = RawUpstream.Answering(
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: x-checksum\r\n\r\n5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nx-checksum: abc\r\n\r\n");
+        await using var node = await NodeFor(upstream);
+        using var http1 = node.CreateClient();
+        using var h2c = node.CreateH2cClient();
+
+        Assert.Equal("hello world", await http1.GetStringAsync("/g/img/x").DefaultTimeout());
+        using var response = await h2c.GetAsync("/g/img/x").DefaultTimeout();
+        Assert.Equal("hello world", await response.Content.ReadAsStringAsync().DefaultTimeout());
+
+        Assert.Equal("abc", Assert.Single(response.TrailingHeaders.GetValues("x-checksum")));
+        Assert.False(response.Headers.Contains("Trailer"));
+        Assert.Equal(1, upstream.Accepted);
+    }
+
+    [Fact]
+    public async Task InformationalResponses_AreNotRelayed()
+    {
+        await using var upstream = RawUpstream.Answering(
+            "HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\nHTTP/1.1 102 Processing\r\n\r\n" + Hello);
+        await using var node = await NodeFor(upstream);
+        using var client = node.CreateClient();
+
+        using var response = await client.GetAsync("/g/img/x").DefaultTimeout();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("hello", await response.Content.ReadAsStringAsync().DefaultTimeout());
+        Assert.False(response.Headers.Contains("Link"));
+    }
+
+    [Fact]
+    public async Task HeadAnd204And304_HaveNoBody_AndKeepTheConnection()
+    {
+        await using var upstream = RawUpstream.Start(async c =>
+        {
+            while (await c.ReadHeadAsync() is { } head)
+            {
+                var answer = head.StartsWith("HEAD ", StringComparison.Ordinal) ? "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n"
+                    : head.StartsWith("GET /204", StringComparison.Ordinal) ? "HTTP/1.1 204 No Content\r\n\r\n"
+                    : head.StartsWith("GET /304", StringComparison.Ordinal) ? "HTTP/1.1 304 Not Modified\r\nETag: \"v1\"\r\n\r\n"
+                    : Hello;
+                await c.WriteAsync(answer);
+            }
+        });
+        await using var node = await NodeFor(upstream);
+        using var client = node.CreateClient();
+
+        using var headRequest = new HttpRequestMessage(HttpMethod.Head, "/g/img/x");
+        using var head = await client.SendAsync(headRequest).DefaultTimeout();
+        using var noContent = await client.GetAsync("/g/img/204").DefaultTimeout();
+        using var notModified = await client.GetAsync("/g/img/304").DefaultTimeout();
+        var after = await client.GetStringAsync("/g/img/x").DefaultTimeout();
+
+        Assert.Equal(HttpStatusCode.OK, head.StatusCode);
+        Assert.Equal(1000, head.Content.Headers.ContentLength);
+        Assert.Equal(HttpStatusCode.NoContent, noContent.StatusCode);
+        Assert.Equal(HttpStatusCode.NotModified, notModified.StatusCode);
+        Assert.Equal("\"v1\"", notModified.Headers.ETag?.Tag);
+        Assert.Equal("hello", after);
+        Assert.Equal(1, upstream.Accepted);
+    }
+
+    [Fact]
+    public async Task ExpectContinue_TheBodyFollowsTheInstances100()
+    {
+        await using var upstream = RawUpstream.Start(async c =>
+        {
+            var head = await c.ReadHeadAsync();
+            Assert.Contains("Expect: 100-continue", head, StringComparison.OrdinalIgnoreCase);
+            await c.WriteAsync("HTTP/1.1 100 Continue\r\n\r\n");
+            var body = Encoding.ASCII.GetString(await c.ReadBytesAsync(7));
+            await c.WriteAsync($"HTTP/1.1 200 OK\r\nContent-Length: {body.Length}\r\n\r\n{body}");
+        });
+        await using var node = await NodeFor(upstream);
+        using var client = node.CreateClient();
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/g/img/x") { Content = new StringContent("payload") };
+        request.Headers.ExpectContinue = true;
+
+        using var response = await client.SendAsync(request).DefaultTimeout();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("payload", await response.Content.ReadAsStringAsync().DefaultTimeout());
+    }
+
+    [Fact]
+    public async Task ExpectContinue_AFinalAnswerWithoutA100_IsRelayed_AndTheUnsentBodysConnectionClosed()
+    {
+        var closed = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var upstream = RawUpstream.Start(async c =>
+        {
+            await c.ReadHeadAsync();
+            await c.WriteAsync("HTTP/1.1 417 Expectation Failed\r\nContent-Length: 0\r\n\r\n");
+            closed.TrySetResult(await c.WaitForCloseAsync());
+        });
+        await using var node = await NodeFor(upstream);
+        using var client = node.CreateClient();
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/g/img/x") { Content = new StringContent("payload") };
+        request.Headers.ExpectContinue = true;
+
+        using var response = await client.SendAsync(request).DefaultTimeout();
+
+        Assert.Equal(HttpStatusCode.ExpectationFailed, response.StatusCode);
+        Assert.True(await closed.Task.DefaultTimeout());
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task RequestBody_KeepsTheClientsFraming(bool chunked)
+    {
+        await using var upstream = RawUpstream.Start(async c =>
+        {
+            while (await c.ReadHeadAsync() is { } head)
+            {
+                var body = head.Contains("Transfer-Encoding: chunked", StringComparison.OrdinalIgnoreCase)
+                    ? await c.ReadChunkedAsync()
+                    : await c.ReadBytesAsync(int.Parse(head.Split("\r\n").Single(l => l.StartsWith("Content-Length:", StringComparison.OrdinalIgnoreCase))[15..], System.Globalization.CultureInfo.InvariantCulture));
+                var text = Encoding.ASCII.GetString(body);
+                await c.WriteAsync($"HTTP/1.1 200 OK\r\nContent-Length: {text.Length}\r\n\r\n{text}");
+            }
+        });
+        await using var node = await NodeFor(upstream);
+        using var client = node.CreateClient();
+        var payload = new string('x', 100_000);
+        HttpContent content = chunked ? new StreamContent(new MemoryStream(Encoding.ASCII.GetBytes(payload))) : new StringContent(payload);
+        if (chunked)
+        {
+            content.Headers.ContentLength = null;
+        }
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/g/img/x") { Content = content };
+        request.Headers.TransferEncodingChunked = chunked;
+
+        using var response = await client.SendAsync(request).DefaultTimeout();
+        Assert.Equal(payload, await response.Content.ReadAsStringAsync().DefaultTimeout());
+
+        var head = upstream.Heads.First();
+        Assert.Equal(chunked, head.Contains("Transfer-Encoding: chunked", StringComparison.OrdinalIgnoreCase));
+        Assert.Equal(!chunked, head.Contains("Content-Length: 100000", StringComparison.OrdinalIgnoreCase));
+    }
+
+    [Theory]
+    [InlineData("GET")]
+    [InlineData("POST")] // without a body: nothing of it can have been consumed
+    public async Task ReusedConnectionClosedBeforeAnswering_IsRetriedOnANewOne(string method)
+    {
+        await using var upstream = RawUpstream.Start(async c =>
+        {
+            await c.ReadHeadAsync();
+            await c.WriteAsync(Hello);
+            if (c.Number == 1)
+            {
+                // The instance drops the kept-alive connection just as the next request arrives on it.
+                await c.ReadHeadAsync();
+                return;
+            }
+            while (await c.ReadHeadAsync() is not null)
+            {
+                await c.WriteAsync(Hello);
+            }
+        });
+        await using var node = await NodeFor(upstream);
+        using var client = node.CreateClient();
+
+        Assert.Equal("hello", await client.GetStringAsync("/g/img/x").DefaultTimeout());
+        using var request = new HttpRequestMessage(new HttpMethod(method), "/g/img/x");
+        using var second = await client.SendAsync(request).DefaultTimeout();
+
+        Assert.Equal(HttpStatusCode.OK, second.StatusCode);
+        Assert.Equal("hello", await second.Content.ReadAsStringAsync().DefaultTimeout());
+        Assert.Equal(2, upstream.Accepted);
+        Assert.Equal(3, upstream.Heads.Count);
+    }
+
+    [Fact]
+    public async Task ConnectionClosedByTheInstanceWhileIdle_IsNotUsedAgain()
+    {
+        await using var upstream = RawUpstream.Start(async c =>
+        {
+            await c.ReadHeadAsync();
+            await c.WriteAsync(Hello); // then closes: the connection ends with serve
+        });
+        await using var node = await NodeFor(upstream);
+        using var client = node.CreateClient();
+
+        Assert.Equal("hello", await client.GetStringAsync("/g/img/x").DefaultTimeout());
+        await upstream.FirstClosed.Task.DefaultTimeout();
+        Assert.Equal("hello", await client.GetStringAsync("/g/img/x").DefaultTimeout());
+
+        Assert.Equal(2, upstream.Accepted);
+    }
+
+    [Fact]
+    public async Task IdleConnections_AreClosedAfterTheIdleTimeout()
+    {
+        await using var upstream = RawUpstream.Answering(Hello);
+        await using var node = await NodeFor(upstream, "--Dataplane:Forwarder:PooledConnectionIdleTimeout=00:00:00.200");
+        using var client = node.CreateClient();
+
+        Assert.Equal("hello", await client.GetStringAsync("/g/img/x").DefaultTimeout());
+
+        Assert.Equal(1, await upstream.FirstClosed.Task.DefaultTimeout());
+        Assert.Equal(new[] { 1 }, upstream.ClosedByProxy.ToArray());
+        Assert.Equal(0, node.Services.GetRequiredService<Http1Client>().OpenConnections);
+    }
+
+    [Fact]
+    public async Task MaxConnectionsPerServer_BoundsTheConnections_AndRequestsWaitTheirTurn()
+    {
+        var answered = 0;
+        var concurrent = 0;
+        var peak = 0;
+        await using var upstream = RawUpstream.Start(async c =>
+        {
+            var now = Interlocked.Increment(ref concurrent);
+            InterlockedMax(ref peak, now);
+            while (await c.ReadHeadAsync() is not null)
+            {
+                Interlocked.Increment(ref answered);
+                await c.WriteAsync(Hello);
+            }
+            Interlocked.Decrement(ref concurrent);
+        });
+        await using var node = await NodeFor(upstream, "--Dataplane:Forwarder:MaxConnectionsPerServer=1");
+        using var client = node.CreateClient();
+
+        var bodies = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => client.GetStringAsync("/g/img/x"))).DefaultTimeout();
+
+        Assert.All(bodies, b => Assert.Equal("hello", b));
+        Assert.Equal(8, answered);
+        Assert.Equal(1, upstream.Accepted);
+        Assert.Equal(1, peak);
+    }
+
+    [Fact]
+    public async Task FailedExchanges_GiveTheirConnectionSlotBack()
+    {
+        await using var upstream = RawUpstream.Start(async c =>
+        {
+            while (await c.ReadHeadAsync() is { } head)
+            {
+                if (head.StartsWith("GET /bad-head", StringComparison.Ordinal))
+                {
+                    await c.WriteAsync("HTTP/1.1 2xx\r\n\r\n");
+                    return;
+                }
+                if (head.StartsWith("GET /cut-body", StringComparison.Ordinal))
+                {
+                    await c.WriteAsync("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc");
+                    return;
+                }
+                await c.WriteAsync(Hello);
+            }
+        });
+        await using var node = await NodeFor(upstream, "--Dataplane:Forwarder:MaxConnectionsPerServer=1");
+        using var client = node.CreateClient();
+
+        for (var i = 0; i < 3; i++)
+        {
+            using var bad = await client.GetAsync("/g/img/bad-head").DefaultTimeout();
+            Assert.Equal(HttpStatusCode.BadGateway, bad.StatusCode);
+            await Assert.ThrowsAnyAsync<Exception>(() => client.GetStringAsync("/g/img/cut-body")).DefaultTimeout();
+            Assert.Equal("hello", await client.GetStringAsync("/g/img/x").DefaultTimeout());
+        }
+
+        // Each failure closed its connection and gave its slot back (with a bound of one, a leaked slot would
+        // have left the next request waiting); only the good connection stays, pooled.
+        Assert.Equal(1, node.Services.GetRequiredService<Http1Client>().OpenConnections);
+    }
+
+    [Fact]
+    public async Task ClientLeavingMidBody_ClosesTheUpstreamConnection()
+    {
+        var closed = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var upstream = RawUpstream.Start(async c =>
+        {
+            await c.ReadHeadAsync();
+            await c.WriteAsync("HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n" + new string('a', 1000));
+            closed.TrySetResult(await c.WaitForCloseAsync());
+        });
+        await using var node = await NodeFor(upstream);
+        using var client = node.CreateClient();
+
+        var response = await client.GetAsync("/g/img/x", HttpCompletionOption.ResponseHeadersRead).DefaultTimeout();
+        var body = await response.Content.ReadAsStreamAsync().DefaultTimeout();
+        await body.ReadExactlyAsync(new byte[1000]).DefaultTimeout();
+        response.Dispose();
+
+        Assert.True(await closed.Task.DefaultTimeout());
+    }
+
+    [Fact]
+    public async Task ForwardedHeaders_AreThoseHttpClientSends()
+    {
+        await using var backend = await TestBackend.StartAsync("b1");
+        await using var native = await DataplaneFixture.StartAsync();
+        await using var httpClient = await DataplaneFixture.StartAsync(null, "--Dataplane:Forwarder:NativeHttp1=false");
+        native.Route("img", backend);
+        httpClient.Route("img", backend);
+
+        var seen = new List<TestBackend.Echo>();
+        foreach (var node in new[] { native, httpClient })
+        {
+            using var client = node.CreateClient();
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/g/img/p?x=1");
+            request.Headers.TryAddWithoutValidation("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+            request.Headers.TryAddWithoutValidation("tracestate", "vendor=1");
+            request.Headers.TryAddWithoutValidation("X-Request-ID", "req-1");
+            request.Headers.TryAddWithoutValidation("X-Forwarded-For", "10.0.0.1");
+            request.Headers.TryAddWithoutValidation("Cookie", "a=1");
+            request.Headers.TryAddWithoutValidation("X-Custom", ["one", "two"]);
+            request.Headers.TryAddWithoutValidation("Connection", "X-Hop");
+            request.Headers.TryAddWithoutValidation("X-Hop", "dropped");
+            request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
+            using var response = await client.SendAsync(request).DefaultTimeout();
+            seen.Add(await TestBackend.Echo.ReadAsync(response));
+        }
+
+        var (ours, theirs) = (seen[0], seen[1]);
+        Assert.Equal(theirs.RawTarget, ours.RawTarget);
+        Assert.Equal(theirs.Headers.Keys.Order(StringComparer.OrdinalIgnoreCase), ours.Headers.Keys.Order(StringComparer.OrdinalIgnoreCase));
+        foreach (var name in theirs.Headers.Keys.Where(n => !n.Equals("traceparent", StringComparison.OrdinalIgnoreCase) && !n.Equals("X-Forwarded-Host", StringComparison.OrdinalIgnoreCase)))
+        {
+            Assert.Equal(theirs.Header(name), ours.Header(name));
+        }
+        Assert.Equal(native.Http.Authority, ours.Header("X-Forwarded-Host"));
+        // The node's own span (new per request) is the parent: same trace, same flags.
+        var (a, b) = (ours.Header("traceparent")!.Split('-'), theirs.Header("traceparent")!.Split('-'));
+        Assert.Equal((b[0], b[1], b[3]), (a[0], a[1], a[3]));
+        Assert.Equal("10.0.0.1, 127.0.0.1", ours.Header("X-Forwarded-For"));
+        Assert.Null(ours.Header("X-Hop"));
+    }
+
+    private static void InterlockedMax(ref int target, int value)
+    {
+        int current;
+        while ((current = Volatile.Read(ref target)) < value && Interlocked.CompareExchange(ref target, value, current) != current)
+        {
+        }
+    }
+
+    private static async Task<DataplaneFixture> NodeFor(RawUpstream upstream, params string[] args)
+    {
+        // Warnings (an upstream failing) are what these tests provoke; errors would still fail them.
+        var node = await DataplaneFixture.StartAsync(null, ["--Dataplane:PassiveHealth:Enabled=false", .. args]);
+        var set = new EndpointSet { Image = "img" };
+        set.Endpoints.Add(DataplaneFixture.EndpointOf("raw", upstream.Port));
+        node.Config.Update(new ImageConfig("img", set));
+        return node;
+    }
+}
