@@ -115,10 +115,13 @@ internal static class FanoutReport
         text.Append(Invariant($" | {YesNo(slower.All(r => r.P50 <= 1 && r.P99 <= 1))} |\n"));
 
         var memory = runs.Select(r => (r.Watchers, Target: r.Targets[index])).ToArray();
-        text.Append(Invariant($"| under {FanoutSettings.BytesPerIdleWatcherAim:N0} bytes per idle stream ({memory[0].Target.Memory[0].Method.Split(" (")[0]}: what one more stream adds, the growth over the second half of the streams) | "));
+        // Judged where the resident set resolves it: the GC commits memory in regions of a few MB, which
+        // over the 500 streams of the 1,000 count's second half is several KB per stream either way.
+        var judged = memory.Any(m => m.Watchers >= FanoutSettings.AimWatchers) ? memory.Where(m => m.Watchers >= FanoutSettings.AimWatchers).ToArray() : memory;
+        text.Append(Invariant($"| under {FanoutSettings.BytesPerIdleWatcherAim:N0} bytes per idle stream ({memory[0].Target.Memory[0].Method.Split(" (")[0]}: what one more stream adds, the growth over the second half of the streams; judged at {judged[0].Watchers:N0} watchers, where a GC region of 4 MB is {4.0 * 1024 * 1024 / (judged[0].Watchers / 2):N0} bytes per stream of the half) | "));
         text.Append(string.Join("; ", memory.Select(m => Invariant($"{m.Watchers:N0} watchers: {m.Target.Memory[0].MarginalBytesPerWatcher:N0} (over all the streams {m.Target.BytesPerIdleWatcher:N0}")
             + (m.Target.Memory.Count > 1 ? Invariant($"; managed heap {m.Target.Memory[1].MarginalBytesPerWatcher:N0}") : "") + ")")));
-        text.Append(Invariant($" | {YesNo(memory.All(m => m.Target.Memory[0].MarginalBytesPerWatcher < FanoutSettings.BytesPerIdleWatcherAim))} |\n"));
+        text.Append(Invariant($" | {YesNo(judged.All(m => m.Target.Memory[0].MarginalBytesPerWatcher < FanoutSettings.BytesPerIdleWatcherAim))} |\n"));
 
         if (deltaCost is not null)
         {
