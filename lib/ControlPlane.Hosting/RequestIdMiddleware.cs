@@ -23,8 +23,12 @@ public sealed class RequestIdMiddleware(RequestDelegate next, ILogger<RequestIdM
         {
             activity.SetTag("request_id", id);
         }
-        else if (RequestTrace.TryContinue(context.Request.Headers.TraceParent, out trace))
+        else
         {
+            if (!RequestTrace.TryContinue(context.Request.Headers.TraceParent, out trace))
+            {
+                trace = RequestTrace.Start();
+            }
             context.Features.Set(trace);
         }
         using (logger.BeginScope(new RequestIdScope(id, trace)))

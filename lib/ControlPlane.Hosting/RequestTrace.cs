@@ -6,8 +6,8 @@ namespace ControlPlane.Hosting;
 /// The caller's W3C trace context and this server's span in it, for a request served without an
 /// <see cref="Activity"/> (nothing listens for activities and ASP.NET Core's hosting logger is
 /// off, as on a dataplane node, where an activity per proxied request would be most of the
-/// request's allocations). <see cref="RequestIdMiddleware"/> sets it as a request feature when
-/// the request carries a valid <c>traceparent</c>; log lines carry its ids, and a proxy sends
+/// request's allocations). <see cref="RequestIdMiddleware"/> sets it as a request feature: the
+/// caller's trace when the request carries a valid <c>traceparent</c>, else a new one; log lines carry its ids, and a proxy sends
 /// <see cref="ToTraceParent"/> upstream, so the next hop is a child of this server's span just as
 /// with an activity.
 /// </summary>
@@ -43,6 +43,10 @@ public sealed class RequestTrace
         trace = new RequestTrace(parent, ActivitySpanId.CreateRandom());
         return true;
     }
+
+    /// <summary>A new trace with this server's span as its root, for a request that brought no valid <c>traceparent</c> (as ASP.NET Core starts one): its log lines still carry a trace id, and a proxy's next hop joins it.</summary>
+    public static RequestTrace Start() =>
+        new(new ActivityContext(ActivityTraceId.CreateRandom(), default, ActivityTraceFlags.None), ActivitySpanId.CreateRandom());
 
     /// <summary>The <c>traceparent</c> for the next hop: this trace, with this server's span as the parent.</summary>
     public string ToTraceParent() =>

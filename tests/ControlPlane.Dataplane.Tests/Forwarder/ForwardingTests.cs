@@ -213,6 +213,27 @@ public sealed class ForwardingTests
     }
 
     [Fact]
+    public async Task WithoutATraceparent_TheNodeStartsATrace_AndEachRequestGetsItsOwn()
+    {
+        await using var backend = await TestBackend.StartAsync("b1");
+        await using var node = await DataplaneFixture.StartAsync();
+        node.Route("img", backend);
+        using var client = node.CreateClient();
+
+        using (await client.GetAsync("/g/img/a").DefaultTimeout())
+        {
+        }
+        using (await client.GetAsync("/g/img/b").DefaultTimeout())
+        {
+        }
+
+        var traces = backend.Requests.Select(r => Assert.Single(r.Headers["traceparent"])!.Split('-')).ToArray();
+        Assert.Equal(2, traces.Length);
+        Assert.All(traces, t => Assert.Matches("^00-[0-9a-f]{32}-[0-9a-f]{16}-00$", string.Join('-', t)));
+        Assert.NotEqual(traces[0][1], traces[1][1]); // a new trace per request, not a shared one
+    }
+
+    [Fact]
     public async Task Http2Clients_AreForwardedToHttp11Instances()
     {
         await using var backend = await TestBackend.StartAsync("b1");
