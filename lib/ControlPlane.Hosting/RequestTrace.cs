@@ -50,5 +50,16 @@ public sealed class RequestTrace
 
     /// <summary>The <c>traceparent</c> for the next hop: this trace, with this server's span as the parent.</summary>
     public string ToTraceParent() =>
-        $"00-{TraceId.ToHexString()}-{SpanId.ToHexString()}-{((Flags & ActivityTraceFlags.Recorded) != 0 ? "01" : "00")}";
+        // One string, its ids written in place (no hex strings of their own): "00-<32>-<16>-<2>".
+        string.Create(55, this, static (chars, trace) =>
+        {
+            Span<byte> raw = stackalloc byte[16];
+            "00-".CopyTo(chars);
+            trace.TraceId.CopyTo(raw);
+            Convert.TryToHexStringLower(raw, chars.Slice(3, 32), out _);
+            chars[35] = '-';
+            trace.SpanId.CopyTo(raw[..8]);
+            Convert.TryToHexStringLower(raw[..8], chars.Slice(36, 16), out _);
+            ((trace.Flags & ActivityTraceFlags.Recorded) != 0 ? "-01" : "-00").CopyTo(chars[52..]);
+        });
 }
