@@ -11,12 +11,13 @@ public sealed class RawHttp : IAsyncDisposable
 {
     private readonly TcpClient _tcp;
     private readonly NetworkStream _stream;
-    private readonly List<byte> _pending = [];
+    private readonly ByteReader _reader;
 
     private RawHttp(TcpClient tcp)
     {
         _tcp = tcp;
         _stream = tcp.GetStream();
+        _reader = new ByteReader(_stream);
     }
 
     public static async Task<RawHttp> ConnectAsync(Uri address)
@@ -48,7 +49,7 @@ public sealed class RawHttp : IAsyncDisposable
     /// </summary>
     public async Task<Response> ReadResponseAsync()
     {
-        var head = await ReadUntilAsync("\r\n\r\n"u8.ToArray());
+        var head = await _reader.ReadUntilAsync("\r\n\r\n"u8.ToArray());
         if (head is null)
         {
             return new Response(0, new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase), "");
@@ -64,28 +65,24 @@ public sealed class RawHttp : IAsyncDisposable
         var body = new List<byte>();
         if (headers.TryGetValue("Content-Length", out var length))
         {
-            body.AddRange(await ReadExactlyAsync(int.Parse(length, System.Globalization.CultureInfo.InvariantCulture)) ?? []);
+            body.AddRange(await _reader.ReadExactlyAsync(int.Parse(length, System.Globalization.CultureInfo.InvariantCulture)) ?? []);
         }
         else if (headers.TryGetValue("Transfer-Encoding", out var te) && te.Contains("chunked", StringComparison.OrdinalIgnoreCase))
         {
-            while (await ReadUntilAsync("\r\n"u8.ToArray()) is { } sizeLine)
+            while (await _reader.ReadUntilAsync("\r\n"u8.ToArray()) is { } sizeLine)
             {
                 var size = Convert.ToInt32(Encoding.ASCII.GetString(sizeLine).Trim().Split(';')[0], 16);
                 if (size == 0)
                 {
-                    await ReadUntilAsync("\r\n"u8.ToArray());
+                    await _reader.ReadUntilAsync("\r\n"u8.ToArray());
                     break;
                 }
-                body.AddRange(await ReadExactlyAsync(size + 2) is { } chunk ? chunk[..^2] : []);
+                body.AddRange(await _reader.ReadExactlyAsync(size + 2) is { } chunk ? chunk[..^2] : []);
             }
         }
         else if (status is not (204 or 304) && status >= 200)
         {
-            while (await FillAsync())
-            {
-            }
-            body.AddRange(_pending);
-            _pending.Clear();
+            body.AddRange(await _reader.ReadToCloseAsync());
         }
         return new Response(status, headers, Encoding.UTF8.GetString(body.ToArray()));
     }
@@ -102,71 +99,6 @@ public sealed class RawHttp : IAsyncDisposable
         {
             return true;
         }
-    }
-
-    private async Task<byte[]?> ReadUntilAsync(byte[] delimiter)
-    {
-        while (true)
-        {
-            var at = IndexOf(delimiter);
-            if (at >= 0)
-            {
-                var result = _pending.GetRange(0, at).ToArray();
-                _pending.RemoveRange(0, at + delimiter.Length);
-                return result;
-            }
-            if (!await FillAsync())
-            {
-                return null;
-            }
-        }
-    }
-
-    private async Task<byte[]?> ReadExactlyAsync(int count)
-    {
-        while (_pending.Count < count)
-        {
-            if (!await FillAsync())
-            {
-                return null;
-            }
-        }
-        var result = _pending.GetRange(0, count).ToArray();
-        _pending.RemoveRange(0, count);
-        return result;
-    }
-
-    private async Task<bool> FillAsync()
-    {
-        var chunk = new byte[16 * 1024];
-        int n;
-        try
-        {
-            n = await _stream.ReadAsync(chunk).DefaultTimeout();
-        }
-        catch (IOException)
-        {
-            return false;
-        }
-        _pending.AddRange(chunk.AsSpan(0, n));
-        return n > 0;
-    }
-
-    private int IndexOf(byte[] delimiter)
-    {
-        for (var i = 0; i + delimiter.Length <= _pending.Count; i++)
-        {
-            var match = true;
-            for (var j = 0; j < delimiter.Length && match; j++)
-            {
-                match = _pending[i + j] == delimiter[j];
-            }
-            if (match)
-            {
-                return i;
-            }
-        }
-        return -1;
     }
 
     public async ValueTask DisposeAsync()

@@ -116,7 +116,9 @@ public sealed class RawUpstream : IAsyncDisposable
     public sealed class RawConnection(RawUpstream owner, TcpClient tcp, int number) : IDisposable
     {
         private readonly NetworkStream _stream = NoDelay(tcp).GetStream();
-        private readonly List<byte> _pending = [];
+        private ByteReader? _reader;
+
+        private ByteReader Reader => _reader ??= new ByteReader(_stream);
 
         /// <summary>1 for the first connection accepted, and so on.</summary>
         public int Number { get; } = number;
@@ -124,38 +126,19 @@ public sealed class RawUpstream : IAsyncDisposable
         /// <summary>Reads one request head (without the blank line); null when the proxy closed the connection first.</summary>
         public async Task<string?> ReadHeadAsync()
         {
-            while (true)
+            if (await Reader.ReadUntilAsync("\r\n\r\n"u8.ToArray()) is not { } bytes)
             {
-                var at = IndexOf("\r\n\r\n"u8);
-                if (at >= 0)
-                {
-                    var head = Encoding.ASCII.GetString(_pending.GetRange(0, at).ToArray());
-                    _pending.RemoveRange(0, at + 4);
-                    owner.Heads.Enqueue(head);
-                    return head;
-                }
-                if (!await FillAsync())
-                {
-                    owner.ClosedByProxy.Enqueue(Number);
-                    return null;
-                }
+                owner.ClosedByProxy.Enqueue(Number);
+                return null;
             }
+            var head = Encoding.ASCII.GetString(bytes);
+            owner.Heads.Enqueue(head);
+            return head;
         }
 
         /// <summary>Reads exactly <paramref name="count"/> body bytes.</summary>
-        public async Task<byte[]> ReadBytesAsync(int count)
-        {
-            while (_pending.Count < count)
-            {
-                if (!await FillAsync())
-                {
-                    throw new IOException("The proxy closed the connection mid-body.");
-                }
-            }
-            var bytes = _pending.GetRange(0, count).ToArray();
-            _pending.RemoveRange(0, count);
-            return bytes;
-        }
+        public async Task<byte[]> ReadBytesAsync(int count) =>
+            await Reader.ReadExactlyAsync(count) ?? throw new IOException("The proxy closed the connection mid-body.");
 
         /// <summary>Reads a chunked request body (no trailers expected).</summary>
         public async Task<byte[]> ReadChunkedAsync()
@@ -185,65 +168,10 @@ public sealed class RawUpstream : IAsyncDisposable
         }
 
         /// <summary>Waits until the proxy closes its end; true when it did (false: it sent more bytes).</summary>
-        public async Task<bool> WaitForCloseAsync()
-        {
-            if (_pending.Count > 0)
-            {
-                return false;
-            }
-            return !await FillAsync();
-        }
+        public async Task<bool> WaitForCloseAsync() => Reader.Buffered == 0 && !await Reader.FillAsync();
 
-        private async Task<string> ReadLineAsync()
-        {
-            while (true)
-            {
-                var at = IndexOf("\r\n"u8);
-                if (at >= 0)
-                {
-                    var line = Encoding.ASCII.GetString(_pending.GetRange(0, at).ToArray());
-                    _pending.RemoveRange(0, at + 2);
-                    return line;
-                }
-                if (!await FillAsync())
-                {
-                    throw new IOException("The proxy closed the connection mid-line.");
-                }
-            }
-        }
-
-        private async Task<bool> FillAsync()
-        {
-            var chunk = new byte[16 * 1024];
-            int n;
-            try
-            {
-                n = await _stream.ReadAsync(chunk).DefaultTimeout();
-            }
-            catch (IOException)
-            {
-                return false;
-            }
-            _pending.AddRange(chunk.AsSpan(0, n));
-            return n > 0;
-        }
-
-        private int IndexOf(ReadOnlySpan<byte> delimiter)
-        {
-            for (var i = 0; i + delimiter.Length <= _pending.Count; i++)
-            {
-                var match = true;
-                for (var j = 0; j < delimiter.Length && match; j++)
-                {
-                    match = _pending[i + j] == delimiter[j];
-                }
-                if (match)
-                {
-                    return i;
-                }
-            }
-            return -1;
-        }
+        private async Task<string> ReadLineAsync() =>
+            Encoding.ASCII.GetString(await Reader.ReadUntilAsync("\r\n"u8.ToArray()) ?? throw new IOException("The proxy closed the connection mid-line."));
 
         /// <summary>Writes <paramref name="text"/> a byte at a time, each flushed on its own (Nagle is off): the proxy sees it in many small reads.</summary>
         public async Task TrickleAsync(string text)

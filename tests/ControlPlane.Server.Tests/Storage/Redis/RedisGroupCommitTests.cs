@@ -188,18 +188,7 @@ public sealed class RedisGroupCommitTests(RedisFixture redis) : IClassFixture<Re
         {
             server.Resume();
         }
-        await Eventually.TrueAsync(async () =>
-        {
-            try
-            {
-                await store.PingAsync();
-                return true;
-            }
-            catch (StoreUnavailableException)
-            {
-                return false;
-            }
-        }, "the store to answer again");
+        await StoreAnswers.AgainAsync(store);
 
         // Whatever was sent before the ping's answer has run by now: none of the refused writes.
         Assert.Equal(T0.AddSeconds(30), (await store.GetAsync("i1").DefaultTimeout())!.ExpiresAt);

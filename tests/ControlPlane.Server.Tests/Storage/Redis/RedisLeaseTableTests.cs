@@ -215,18 +215,7 @@ public sealed class RedisLeaseTableTests(RedisFixture redis) : IClassFixture<Red
         {
             server.Resume();
         }
-        await Eventually.TrueAsync(async () =>
-        {
-            try
-            {
-                await store.PingAsync();
-                return true;
-            }
-            catch (StoreUnavailableException)
-            {
-                return false;
-            }
-        }, "the store to answer again");
+        await StoreAnswers.AgainAsync(store);
 
         await store.FlushRenewalsAsync().DefaultTimeout();
 

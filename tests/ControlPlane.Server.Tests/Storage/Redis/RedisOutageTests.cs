@@ -99,18 +99,7 @@ public sealed class RedisOutageTests
         {
             server.Resume();
         }
-        await Eventually.TrueAsync(async () =>
-        {
-            try
-            {
-                await registry.PingAsync();
-                return true;
-            }
-            catch (StoreUnavailableException)
-            {
-                return false;
-            }
-        }, "the store to answer again");
+        await StoreAnswers.AgainAsync(registry);
 
         // Whatever was sent before the ping's answer has run by now (one connection, in order): the
         // refused writes were not among it. The caller was told they failed, and they did.
