@@ -120,12 +120,13 @@ internal sealed class ReplicaSet : IAsyncDisposable
     /// <paramref name="upTo"/> in all: for passes that retry a second after failing (a pass still
     /// failing as the store came back).
     /// </summary>
-    public Task WaitWhileTimePassesAsync(string what, Func<bool> condition, TimeSpan upTo)
+    public Task WaitWhileTimePassesAsync(string what, Func<bool> condition, TimeSpan upTo, TimeSpan? step = null)
     {
         var end = Clock!.GetUtcNow() + upTo;
+        var by = step ?? TimeSpan.FromSeconds(1);
         return Eventually.WaitAsync(what, () =>
         {
-            Clock.Advance(Clock.GetUtcNow() < end ? TimeSpan.FromSeconds(1) : TimeSpan.Zero);
+            Clock.Advance(Clock.GetUtcNow() < end ? by : TimeSpan.Zero);
             return Task.FromResult(condition());
         });
     }
