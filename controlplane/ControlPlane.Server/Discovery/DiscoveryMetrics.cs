@@ -67,11 +67,13 @@ internal sealed class DiscoveryMetrics : IDisposable
     internal static string ShortType(string typeUrl) =>
         typeUrl == ResourceTypes.EndpointSet ? EndpointSetLabel
         : typeUrl == ResourceTypes.RoutingPolicy ? RoutingPolicyLabel
-        : typeUrl[(typeUrl.LastIndexOf('.') + 1)..];
+        : Cut(typeUrl);
+
+    private static string Cut(string typeUrl) => typeUrl[(typeUrl.LastIndexOf('.') + 1)..];
 
     // The label values of the server's types, cut once: a push records three measurements per stream.
-    private static readonly string EndpointSetLabel = ResourceTypes.EndpointSet[(ResourceTypes.EndpointSet.LastIndexOf('.') + 1)..];
-    private static readonly string RoutingPolicyLabel = ResourceTypes.RoutingPolicy[(ResourceTypes.RoutingPolicy.LastIndexOf('.') + 1)..];
+    private static readonly string EndpointSetLabel = Cut(ResourceTypes.EndpointSet);
+    private static readonly string RoutingPolicyLabel = Cut(ResourceTypes.RoutingPolicy);
 
     private IEnumerable<Measurement<int>> ObserveStreams()
     {

@@ -257,23 +257,7 @@ internal sealed class ControlPlaneDiscoveryTarget(FanoutSettings settings) : IFa
         var registration = Registration(InstanceId(change), FirstPort + change);
         _expected = registration.InstanceId;
         var cpu = ProcFs.CpuTime(_server.ProcessId);
-        var start = _recorder.Arm();
-        TimeSpan answered;
-        try
-        {
-            var response = await _writer.AsyncUnaryCall(Register, registration, new CallOptions(cancellationToken: cancellationToken));
-            answered = Stopwatch.GetElapsedTime(start);
-            if (!response.Created)
-            {
-                throw new InvalidOperationException($"Registering {registration.InstanceId} updated an existing instance instead of adding one.");
-            }
-        }
-        catch (Exception ex)
-        {
-            // No further change can be measured on these nodes.
-            _recorder.Fail(ex);
-            throw;
-        }
+        var answered = await _recorder.RegisterAsync(_writer, registration, cancellationToken);
         var converged = await _recorder.WaitAsync(settings.ChangeTimeout, cancellationToken);
         return new FanoutChange(converged, answered, ProcFs.CpuTime(_server.ProcessId) - cpu);
     }

@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using ControlPlane.Api.V1;
+using ControlPlane.Grpc.Client;
 
 namespace ControlPlane.Benchmarks.Fanout;
 
@@ -67,6 +69,33 @@ internal sealed class ConvergenceRecorder
         if (Interlocked.Decrement(ref _remaining) == 0)
         {
             _all.TrySetResult();
+        }
+    }
+
+    private static readonly Method<RegisterRequest, RegisterResponse> Register =
+        new(RegistryReflection.Descriptor.Services[0].FindMethodByName("Register"));
+
+    /// <summary>
+    /// The change the control-plane targets time: arms, registers <paramref name="registration"/> (a new
+    /// instance) through <paramref name="writer"/>, and returns how long the call took to answer. A call
+    /// that fails, or updates an instance instead of adding one, fails the recorder: no later change can
+    /// be measured on these watchers.
+    /// </summary>
+    public async Task<TimeSpan> RegisterAsync(GrpcChannel writer, RegisterRequest registration, CancellationToken cancellationToken)
+    {
+        var start = Arm();
+        try
+        {
+            var response = await writer.AsyncUnaryCall(Register, registration, new CallOptions(cancellationToken: cancellationToken));
+            var answered = Stopwatch.GetElapsedTime(start);
+            return response.Created
+                ? answered
+                : throw new InvalidOperationException($"Registering {registration.InstanceId} updated an existing instance instead of adding one.");
+        }
+        catch (Exception ex)
+        {
+            Fail(ex);
+            throw;
         }
     }
 

@@ -93,22 +93,7 @@ internal sealed class CrossReplicaConvergence : IAsyncDisposable
         var change = ++_changes;
         var registration = Registration(InstanceId(change));
         _expected = registration.InstanceId;
-        var start = _recorder.Arm();
-        TimeSpan answered;
-        try
-        {
-            var response = await _writer.AsyncUnaryCall(Register, registration, new CallOptions(cancellationToken: ct));
-            answered = Stopwatch.GetElapsedTime(start);
-            if (!response.Created)
-            {
-                throw new InvalidOperationException($"Registering {registration.InstanceId} updated an existing instance instead of adding one.");
-            }
-        }
-        catch (Exception ex)
-        {
-            _recorder.Fail(ex);
-            throw;
-        }
+        var answered = await _recorder.RegisterAsync(_writer, registration, ct);
         var times = await _recorder.WaitAsync(timeout, ct);
         return (times[0], times[1], answered);
     }
