@@ -1,3 +1,4 @@
+using ControlPlane.Grpc.Protocol;
 using Google.Protobuf;
 using Google.Protobuf.Reflection;
 
@@ -50,7 +51,7 @@ public sealed class Method<TRequest, TResponse>
 
     public string FullName => Descriptor.FullName;
 
-    internal MessageParser<TResponse> ResponseParser { get; } = new(static () => new TResponse());
+    internal MessageParser<TResponse> ResponseParser => MessageParsers<TResponse>.Instance;
 
     public override string ToString() => Path;
 }

@@ -2,6 +2,8 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.IO.Compression;
 using System.IO.Pipelines;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using ControlPlane.Grpc.Compression;
 using Google.Protobuf;
 
@@ -18,6 +20,7 @@ internal static class MessageFraming
     /// Throws <see cref="RpcException"/> with INTERNAL for a truncated or malformed frame and
     /// RESOURCE_EXHAUSTED for one over <paramref name="maxSize"/> (before buffering it).
     /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public static async ValueTask<T?> ReadMessageAsync<T>(
         PipeReader reader, MessageParser<T> parser, ICompressionProvider? decompressor, string? encodingName, int maxSize, CancellationToken cancellationToken)
         where T : class, IMessage<T>
@@ -73,7 +76,10 @@ internal static class MessageFraming
     /// one HTTP/2 DATA frame often carries many small messages. False at a clean end of stream.
     /// A frame that cannot be parsed after good ones is left unconsumed, so the good messages are
     /// delivered first and the next call throws for the bad one, as a one-at-a-time reader would.
+    /// A long-lived stream waits here for every message, so the method's state is pooled rather than
+    /// allocated per wait.
     /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public static async ValueTask<bool> ReadBufferedMessagesAsync<T>(
         PipeReader reader, MessageParser<T> parser, ICompressionProvider? decompressor, string? encodingName, int maxSize, Queue<T> output, CancellationToken cancellationToken)
         where T : class, IMessage<T>
@@ -259,7 +265,14 @@ internal static class MessageFraming
         }
         try
         {
-            return LegacyCodec<T>.Required ? parser.ParseFrom(payload.ToArray()) : parser.ParseFrom(payload);
+            if (!LegacyCodec<T>.RequiredFor(payload))
+            {
+                return parser.ParseFrom(payload);
+            }
+            // The stream codec reads an array: the buffer's own when the payload is one piece of one.
+            return payload.IsSingleSegment && MemoryMarshal.TryGetArray(payload.First, out var segment)
+                ? parser.ParseFrom(segment.Array!, segment.Offset, segment.Count)
+                : parser.ParseFrom(payload.ToArray());
         }
         catch (InvalidProtocolBufferException ex)
         {

@@ -1,4 +1,5 @@
 using ControlPlane.Grpc.Compression;
+using ControlPlane.Grpc.Protocol;
 using Google.Protobuf;
 using Google.Protobuf.Reflection;
 using Microsoft.Extensions.Logging;
@@ -23,7 +24,7 @@ internal sealed class ServerMethodContext<TRequest>
 
     public string Path { get; }
 
-    public MessageParser<TRequest> RequestParser { get; } = new(static () => new TRequest());
+    public MessageParser<TRequest> RequestParser => MessageParsers<TRequest>.Instance;
 
     public GrpcServerOptions Options { get; }
 
