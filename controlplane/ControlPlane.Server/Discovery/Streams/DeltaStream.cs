@@ -28,7 +28,10 @@ internal sealed class DeltaStream(StreamServices services, Node node, string pee
         var type = NodeIdentity.RequireType(request.TypeUrl);
         NodeIdentity.RequireNames(request.ResourceNamesSubscribe, "resource_names_subscribe", max);
         NodeIdentity.RequireNames(request.ResourceNamesUnsubscribe, "resource_names_unsubscribe", max);
-        NodeIdentity.RequireNames(request.InitialResourceVersions.Keys, "initial_resource_versions", max);
+        if (request.InitialResourceVersions.Count > 0)
+        {
+            NodeIdentity.RequireNames(request.InitialResourceVersions.Keys, "initial_resource_versions", max);
+        }
         var first = !Types.TryGetValue(type, out var state);
         if (first)
         {
@@ -60,8 +63,10 @@ internal sealed class DeltaStream(StreamServices services, Node node, string pee
             state.Rescan = true;
             state.Respond = true; // the first request of a type is always answered (discovery.proto)
         }
-        foreach (var name in request.ResourceNamesSubscribe)
+        // Indexed loops: enumerating a RepeatedField allocates, and an ACK carries none of these.
+        for (var i = 0; i < request.ResourceNamesSubscribe.Count; i++)
         {
+            var name = request.ResourceNamesSubscribe[i];
             if (name == "*")
             {
                 state!.Rescan |= !state.Wildcard;
@@ -76,8 +81,9 @@ internal sealed class DeltaStream(StreamServices services, Node node, string pee
                 state.Forced.Add(name);
             }
         }
-        foreach (var name in request.ResourceNamesUnsubscribe)
+        for (var i = 0; i < request.ResourceNamesUnsubscribe.Count; i++)
         {
+            var name = request.ResourceNamesUnsubscribe[i];
             if (name == "*")
             {
                 if (state!.Wildcard)
@@ -148,7 +154,7 @@ internal sealed class DeltaStream(StreamServices services, Node node, string pee
             }
             else
             {
-                state.Dirty.UnionWith(names);
+                AddAll(state.Dirty, names);
             }
             return true;
         }
@@ -158,6 +164,16 @@ internal sealed class DeltaStream(StreamServices services, Node node, string pee
             foreach (var name in state.Names)
             {
                 if (names.Contains(name))
+                {
+                    state.Dirty.Add(name);
+                }
+            }
+        }
+        else if (names is HashSet<string> set)
+        {
+            foreach (var name in set)
+            {
+                if (state.Names.Contains(name))
                 {
                     state.Dirty.Add(name);
                 }
@@ -174,6 +190,23 @@ internal sealed class DeltaStream(StreamServices services, Node node, string pee
             }
         }
         return state.Dirty.Count > before;
+    }
+
+    /// <summary>
+    /// Adds a change batch's names. The cache's batches are hash sets, enumerated here without the
+    /// boxed enumerator UnionWith would take: this runs once per stream and change.
+    /// </summary>
+    private static void AddAll(HashSet<string> target, IReadOnlySet<string> names)
+    {
+        if (names is HashSet<string> set)
+        {
+            foreach (var name in set)
+            {
+                target.Add(name);
+            }
+            return;
+        }
+        target.UnionWith(names);
     }
 
     protected override DeltaResourcesResponse? BuildNext()
@@ -199,6 +232,8 @@ internal sealed class DeltaStream(StreamServices services, Node node, string pee
         var candidates = Candidates(state, snapshot);
         state.Dirty.Clear();
         state.Rescan = false;
+        var edits = t_heldEdits ??= [];
+        edits.Clear();
 
         var response = new DeltaResourcesResponse { TypeUrl = state.TypeUrl, ControlPlaneId = Services.ControlPlaneId };
         var budget = Services.Options.MaxDeltaResponseBytes;
@@ -230,7 +265,7 @@ internal sealed class DeltaStream(StreamServices services, Node node, string pee
                 response.Resources.Add(current.Wire);
                 bytes += current.Size;
                 state.Outstanding.Add((name, holding, current.Version));
-                state.Hold(current);
+                edits.Add((name, current));
                 state.Rejected.Remove(name);
             }
             else if (held is not null)
@@ -241,7 +276,7 @@ internal sealed class DeltaStream(StreamServices services, Node node, string pee
                 }
                 response.RemovedResources.Add(name);
                 state.Outstanding.Add((name, holding, null));
-                state.Release(name);
+                edits.Add((name, null));
             }
             else if (forced)
             {
@@ -250,21 +285,35 @@ internal sealed class DeltaStream(StreamServices services, Node node, string pee
                 state.Outstanding.Add((name, null, null));
             }
         }
+        candidates.Clear();
         if (response.Resources.Count == 0 && response.RemovedResources.Count == 0 && !state.Respond)
         {
             NothingDue(state);
             return null;
         }
-        state.ShareWhenInSync(snapshot);
+        state.Apply(edits, snapshot);
+        edits.Clear();
         response.SystemVersionInfo = state.HeldVersion(snapshot);
         response.Nonce = NextNonce();
         Sent(state, response.SystemVersionInfo, response.Nonce);
         return response;
     }
 
+    /// <summary>
+    /// Scratch lists of the response being built, one per thread: a response is built under its
+    /// stream's lock without awaiting, and each stream would otherwise allocate them per push.
+    /// </summary>
+    [ThreadStatic]
+    private static List<string>? t_candidates;
+
+    [ThreadStatic]
+    private static List<(string Name, VersionedResource? Resource)>? t_heldEdits;
+
     /// <summary>The names to compare, in ordinal order (so responses are stable): what changed or must be answered, and on a rescan everything in scope or held.</summary>
-    private static IEnumerable<string> Candidates(State state, ResourceTypeSnapshot snapshot)
+    private static List<string> Candidates(State state, ResourceTypeSnapshot snapshot)
     {
+        var names = t_candidates ??= [];
+        names.Clear();
         if (state.Rescan)
         {
             var all = new SortedSet<string>(state.Dirty, StringComparer.Ordinal);
@@ -275,11 +324,14 @@ internal sealed class DeltaStream(StreamServices services, Node node, string pee
             }
             all.UnionWith(state.Names);
             all.UnionWith(state.Held.Keys);
-            return all;
+            names.AddRange(all);
+            return names;
         }
         // The usual push: a few changed names; a sorted list costs less than a tree.
-        var names = new List<string>(state.Dirty.Count + state.Forced.Count);
-        names.AddRange(state.Dirty);
+        foreach (var name in state.Dirty)
+        {
+            names.Add(name);
+        }
         foreach (var name in state.Forced)
         {
             if (!state.Dirty.Contains(name))
@@ -381,9 +433,47 @@ internal sealed class DeltaStream(StreamServices services, Node node, string pee
 
         public void Hold(VersionedResource resource)
         {
-            Release(resource.Name);
+            if (Held.TryGetValue(resource.Name, out var held))
+            {
+                HeldDigest ^= held.Digest;
+            }
             Held = Held.SetItem(resource.Name, resource);
             HeldDigest ^= resource.Digest;
+        }
+
+        /// <summary>
+        /// What a response gives the node (a resource to hold, or null for a removal; one edit per
+        /// name). A wildcard node that ends up holding exactly the snapshot takes the snapshot's map
+        /// without copying the tree once per edit: the usual push, once per stream.
+        /// </summary>
+        public void Apply(List<(string Name, VersionedResource? Resource)> edits, ResourceTypeSnapshot snapshot)
+        {
+            var digest = HeldDigest;
+            var count = Held.Count;
+            foreach (var (name, resource) in edits)
+            {
+                var held = Held.GetValueOrDefault(name);
+                digest ^= (held?.Digest ?? 0) ^ (resource?.Digest ?? 0);
+                count += (resource is null ? 0 : 1) - (held is null ? 0 : 1);
+            }
+            if (Wildcard && digest == snapshot.Digest && count == snapshot.Count)
+            {
+                Held = snapshot.Resources;
+                HeldDigest = digest;
+                return;
+            }
+            foreach (var (name, resource) in edits)
+            {
+                if (resource is null)
+                {
+                    Release(name);
+                }
+                else
+                {
+                    Hold(resource);
+                }
+            }
+            ShareWhenInSync(snapshot);
         }
 
         public void Release(string name)

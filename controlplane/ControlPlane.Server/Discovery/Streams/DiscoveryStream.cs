@@ -249,7 +249,14 @@ internal abstract class DiscoveryStream<TRequest, TResponse, TState> : IDiscover
         }
     }
 
-    protected string NextNonce() => _noncePrefix + (++_nonceCounter).ToString(CultureInfo.InvariantCulture);
+    /// <summary>The stream's prefix and counter, written as one string (one allocation per response).</summary>
+    protected string NextNonce()
+    {
+        Span<char> nonce = stackalloc char[_noncePrefix.Length + 20];
+        _noncePrefix.CopyTo(nonce);
+        (++_nonceCounter).TryFormat(nonce[_noncePrefix.Length..], out var digits, provider: CultureInfo.InvariantCulture);
+        return new string(nonce[..(_noncePrefix.Length + digits)]);
+    }
 
     /// <summary>Under the lock: the bookkeeping of a response about to be written.</summary>
     protected void Sent(TState state, string version, string nonce)

@@ -70,7 +70,8 @@ internal static class NodeIdentity
         {
             throw RpcErrors.InvalidArgument(Reason, [new(field, $"carries {names.Count} names; at most {max} per request")]);
         }
-        if (names.Any(n => n.Length == 0))
+        // An ACK carries no names: nothing to enumerate (an enumerator is an allocation per request).
+        if (names.Count > 0 && names.Any(n => n.Length == 0))
         {
             throw RpcErrors.InvalidArgument(Reason, [new(field, "contains an empty name")]);
         }
