@@ -12,7 +12,7 @@ namespace ControlPlane.Hosting;
 /// <summary>
 /// One JSON object per line: <c>ts</c>, <c>level</c>, <c>category</c>, <c>event_id</c>,
 /// <c>message</c>, <c>trace_id</c>/<c>span_id</c> (W3C, from the current activity, else the request's <see cref="RequestTrace"/>),
-/// <c>request_id</c> (from <see cref="RequestIdScope"/>), the message's named fields, and
+/// <c>request_id</c> (from the request's <see cref="RequestIdScope"/>), the message's named fields, and
 /// <c>exception</c>. Flat fields, so log pipelines and agents can filter on them directly.
 /// </summary>
 public sealed class JsonLogFormatter() : ConsoleFormatter(FormatterName)
@@ -35,7 +35,7 @@ public sealed class JsonLogFormatter() : ConsoleFormatter(FormatterName)
             json.WriteString("category", logEntry.Category);
             json.WriteNumber("event_id", logEntry.EventId.Id);
             json.WriteString("message", message);
-            var request = FindRequestScope(scopeProvider);
+            var request = RequestIdScope.Current ?? FindRequestScope(scopeProvider);
             if (Activity.Current is { } activity)
             {
                 json.WriteString("trace_id", activity.TraceId.ToHexString());

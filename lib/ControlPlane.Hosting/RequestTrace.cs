@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Diagnostics;
 
 namespace ControlPlane.Hosting;
@@ -13,53 +14,122 @@ namespace ControlPlane.Hosting;
 /// </summary>
 public sealed class RequestTrace
 {
-    private RequestTrace(ActivityContext parent, ActivitySpanId spanId)
+    private const int TraceParentLength = 55; // "00-" + 32 + "-" + 16 + "-" + 2
+
+    // The ids as numbers: ActivityTraceId and ActivitySpanId hold hex strings, made here only when a
+    // line is logged, not for every proxied request.
+    private readonly ulong _traceHigh;
+    private readonly ulong _traceLow;
+    private readonly ulong _parentSpan;
+    private readonly ulong _span;
+
+    private RequestTrace(ulong traceHigh, ulong traceLow, ulong parentSpan, ActivityTraceFlags flags)
     {
-        TraceId = parent.TraceId;
-        ParentSpanId = parent.SpanId;
-        Flags = parent.TraceFlags;
-        SpanId = spanId;
+        _traceHigh = traceHigh;
+        _traceLow = traceLow;
+        _parentSpan = parentSpan;
+        Flags = flags;
+        do
+        {
+            _span = (ulong)Random.Shared.NextInt64(long.MinValue, long.MaxValue);
+        }
+        while (_span == 0);
     }
 
-    public ActivityTraceId TraceId { get; }
+    public ActivityTraceId TraceId
+    {
+        get
+        {
+            Span<byte> bytes = stackalloc byte[16];
+            BinaryPrimitives.WriteUInt64BigEndian(bytes, _traceHigh);
+            BinaryPrimitives.WriteUInt64BigEndian(bytes[8..], _traceLow);
+            return ActivityTraceId.CreateFromBytes(bytes);
+        }
+    }
 
-    /// <summary>The caller's span.</summary>
-    public ActivitySpanId ParentSpanId { get; }
+    /// <summary>The caller's span; default for a trace this server started.</summary>
+    public ActivitySpanId ParentSpanId => _parentSpan == 0 ? default : SpanIdOf(_parentSpan);
 
     /// <summary>This server's span: new for every request.</summary>
-    public ActivitySpanId SpanId { get; }
+    public ActivitySpanId SpanId => SpanIdOf(_span);
 
     /// <summary>The caller's sampling decision, kept.</summary>
     public ActivityTraceFlags Flags { get; }
 
-    /// <summary>A trace context continuing the caller's <paramref name="traceParent"/>; false when it is missing or not valid W3C.</summary>
+    /// <summary>
+    /// A trace context continuing the caller's <paramref name="traceParent"/>; false when it is missing
+    /// or not valid W3C Trace Context (§3.2): lowercase hex fields, version ff refused, version 00 exactly
+    /// 55 characters, a later version possibly followed by more "-" fields, trace and parent ids not all zero.
+    /// </summary>
     public static bool TryContinue(string? traceParent, out RequestTrace? trace)
     {
         trace = null;
-        if (string.IsNullOrEmpty(traceParent) || !ActivityContext.TryParse(traceParent, null, isRemote: true, out var parent))
+        if (traceParent is not { Length: >= TraceParentLength } text || text[2] != '-' || text[35] != '-' || text[52] != '-')
         {
             return false;
         }
-        trace = new RequestTrace(parent, ActivitySpanId.CreateRandom());
+        Span<byte> bytes = stackalloc byte[1 + 16 + 8 + 1];
+        if (!TryLowerHex(text.AsSpan(0, 2), bytes[..1])
+            || !TryLowerHex(text.AsSpan(3, 32), bytes.Slice(1, 16))
+            || !TryLowerHex(text.AsSpan(36, 16), bytes.Slice(17, 8))
+            || !TryLowerHex(text.AsSpan(53, 2), bytes[25..]))
+        {
+            return false;
+        }
+        var version = bytes[0];
+        if (version == 0xFF || (version == 0 && text.Length != TraceParentLength) || (text.Length > TraceParentLength && text[TraceParentLength] != '-'))
+        {
+            return false;
+        }
+        var traceHigh = BinaryPrimitives.ReadUInt64BigEndian(bytes.Slice(1, 8));
+        var traceLow = BinaryPrimitives.ReadUInt64BigEndian(bytes.Slice(9, 8));
+        var parent = BinaryPrimitives.ReadUInt64BigEndian(bytes.Slice(17, 8));
+        if ((traceHigh | traceLow) == 0 || parent == 0)
+        {
+            return false;
+        }
+        trace = new RequestTrace(traceHigh, traceLow, parent, (ActivityTraceFlags)(bytes[25] & (byte)ActivityTraceFlags.Recorded));
         return true;
     }
 
     /// <summary>A new trace with this server's span as its root, for a request that brought no valid <c>traceparent</c> (as ASP.NET Core starts one): its log lines still carry a trace id, and a proxy's next hop joins it.</summary>
-    public static RequestTrace Start() =>
-        new(new ActivityContext(ActivityTraceId.CreateRandom(), default, ActivityTraceFlags.None), ActivitySpanId.CreateRandom());
+    public static RequestTrace Start()
+    {
+        ulong high, low;
+        do
+        {
+            high = (ulong)Random.Shared.NextInt64(long.MinValue, long.MaxValue);
+            low = (ulong)Random.Shared.NextInt64(long.MinValue, long.MaxValue);
+        }
+        while ((high | low) == 0);
+        return new RequestTrace(high, low, 0, ActivityTraceFlags.None);
+    }
 
     /// <summary>The <c>traceparent</c> for the next hop: this trace, with this server's span as the parent.</summary>
     public string ToTraceParent() =>
-        // One string, its ids written in place (no hex strings of their own): "00-<32>-<16>-<2>".
-        string.Create(55, this, static (chars, trace) =>
+        // One string, its ids written in place: "00-<32>-<16>-<2>".
+        string.Create(TraceParentLength, this, static (chars, trace) =>
         {
             Span<byte> raw = stackalloc byte[16];
             "00-".CopyTo(chars);
-            trace.TraceId.CopyTo(raw);
+            BinaryPrimitives.WriteUInt64BigEndian(raw, trace._traceHigh);
+            BinaryPrimitives.WriteUInt64BigEndian(raw[8..], trace._traceLow);
             Convert.TryToHexStringLower(raw, chars.Slice(3, 32), out _);
             chars[35] = '-';
-            trace.SpanId.CopyTo(raw[..8]);
+            BinaryPrimitives.WriteUInt64BigEndian(raw, trace._span);
             Convert.TryToHexStringLower(raw[..8], chars.Slice(36, 16), out _);
             ((trace.Flags & ActivityTraceFlags.Recorded) != 0 ? "-01" : "-00").CopyTo(chars[52..]);
         });
+
+    private static ActivitySpanId SpanIdOf(ulong id)
+    {
+        Span<byte> bytes = stackalloc byte[8];
+        BinaryPrimitives.WriteUInt64BigEndian(bytes, id);
+        return ActivitySpanId.CreateFromBytes(bytes);
+    }
+
+    private static bool TryLowerHex(ReadOnlySpan<char> hex, Span<byte> bytes) =>
+        !hex.ContainsAnyInRange('A', 'F')
+        && Convert.FromHexString(hex, bytes, out var consumed, out var written) == System.Buffers.OperationStatus.Done
+        && consumed == hex.Length && written == bytes.Length;
 }
