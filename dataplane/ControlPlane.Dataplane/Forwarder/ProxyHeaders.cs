@@ -268,11 +268,14 @@ internal static class ProxyHeaders
     {
         foreach (var value in connection)
         {
-            foreach (var token in (value ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+            // Tokens as spans: the usual "keep-alive" or "close" costs no strings.
+            var text = (value ?? "").AsSpan();
+            foreach (var range in text.Split(','))
             {
-                if (!token.Equals("close", StringComparison.OrdinalIgnoreCase) && !token.Equals("keep-alive", StringComparison.OrdinalIgnoreCase))
+                var token = text[range].Trim();
+                if (token.Length > 0 && !token.Equals("close", StringComparison.OrdinalIgnoreCase) && !token.Equals("keep-alive", StringComparison.OrdinalIgnoreCase))
                 {
-                    (named ??= new HashSet<string>(StringComparer.OrdinalIgnoreCase)).Add(token);
+                    (named ??= new HashSet<string>(StringComparer.OrdinalIgnoreCase)).Add(token.ToString());
                 }
             }
         }
