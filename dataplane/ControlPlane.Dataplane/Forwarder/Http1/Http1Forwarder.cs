@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Diagnostics;
 using System.IO.Pipelines;
-using System.Runtime.CompilerServices;
 using ControlPlane.Dataplane.Ops;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
@@ -31,8 +30,6 @@ internal sealed class Http1Forwarder(Http1Client client, UpstreamCancellation ca
 
     private readonly ForwarderOptions _options = options.Value;
 
-    /// <summary>Forwards one request; the method's state (large: it spans the whole exchange) is pooled, not allocated per request.</summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<ForwardResult> ForwardAsync(HttpContext http, ForwardRequest request, UpstreamDestination destination)
     {
         var pool = client.PoolFor(destination);
