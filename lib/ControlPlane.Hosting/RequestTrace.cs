@@ -14,7 +14,8 @@ namespace ControlPlane.Hosting;
 /// </summary>
 public sealed class RequestTrace
 {
-    private const int TraceParentLength = 55; // "00-" + 32 + "-" + 16 + "-" + 2
+    /// <summary>The length of the <c>traceparent</c> this server sends: "00-" + 32 + "-" + 16 + "-" + 2.</summary>
+    public const int TraceParentLength = 55;
 
     // The ids as numbers: ActivityTraceId and ActivitySpanId hold hex strings, made here only when a
     // line is logged, not for every proxied request.
@@ -107,19 +108,22 @@ public sealed class RequestTrace
 
     /// <summary>The <c>traceparent</c> for the next hop: this trace, with this server's span as the parent.</summary>
     public string ToTraceParent() =>
-        // One string, its ids written in place: "00-<32>-<16>-<2>".
-        string.Create(TraceParentLength, this, static (chars, trace) =>
-        {
-            Span<byte> raw = stackalloc byte[16];
-            "00-".CopyTo(chars);
-            BinaryPrimitives.WriteUInt64BigEndian(raw, trace._traceHigh);
-            BinaryPrimitives.WriteUInt64BigEndian(raw[8..], trace._traceLow);
-            Convert.TryToHexStringLower(raw, chars.Slice(3, 32), out _);
-            chars[35] = '-';
-            BinaryPrimitives.WriteUInt64BigEndian(raw, trace._span);
-            Convert.TryToHexStringLower(raw[..8], chars.Slice(36, 16), out _);
-            ((trace.Flags & ActivityTraceFlags.Recorded) != 0 ? "-01" : "-00").CopyTo(chars[52..]);
-        });
+        string.Create(TraceParentLength, this, static (chars, trace) => trace.FormatTraceParent(chars));
+
+    /// <summary>Writes <see cref="ToTraceParent"/>'s <see cref="TraceParentLength"/> characters ("00-&lt;32&gt;-&lt;16&gt;-&lt;2&gt;") into <paramref name="destination"/>.</summary>
+    public void FormatTraceParent(Span<char> destination)
+    {
+        var chars = destination[..TraceParentLength];
+        Span<byte> raw = stackalloc byte[16];
+        "00-".CopyTo(chars);
+        BinaryPrimitives.WriteUInt64BigEndian(raw, _traceHigh);
+        BinaryPrimitives.WriteUInt64BigEndian(raw[8..], _traceLow);
+        Convert.TryToHexStringLower(raw, chars.Slice(3, 32), out _);
+        chars[35] = '-';
+        BinaryPrimitives.WriteUInt64BigEndian(raw, _span);
+        Convert.TryToHexStringLower(raw[..8], chars.Slice(36, 16), out _);
+        ((Flags & ActivityTraceFlags.Recorded) != 0 ? "-01" : "-00").CopyTo(chars[52..]);
+    }
 
     private static ActivitySpanId SpanIdOf(ulong id)
     {

@@ -114,7 +114,9 @@ internal static class ProxyHeaders
         if (trace is not null)
         {
             // tracestate passes as received.
-            sink.Add(TraceParent, trace.ToTraceParent());
+            Span<char> traceParent = stackalloc char[RequestTrace.TraceParentLength];
+            trace.FormatTraceParent(traceParent);
+            sink.Add(TraceParent, traceParent);
         }
         else if (propagator is not null)
         {
@@ -300,6 +302,8 @@ internal static class ProxyHeaders
                 ProxyHeaders.Add(message.Content.Headers, name, values);
             }
         }
+
+        public void Add(string name, ReadOnlySpan<char> value) => Add(name, value.ToString());
     }
 
     /// <summary>The propagator's callback gets an object: the sink, boxed once (only when an activity is current).</summary>
@@ -318,4 +322,7 @@ internal interface IRequestHeaderSink
     void Add(string name, string value);
 
     void Add(string name, StringValues values);
+
+    /// <summary>A value formatted for this request only (a sink that writes bytes makes no string of it).</summary>
+    void Add(string name, ReadOnlySpan<char> value);
 }

@@ -76,7 +76,7 @@ internal static class Http1RequestWriter
         }
     }
 
-    private static void WriteField(PipeWriter writer, string name, string value)
+    private static void WriteField(PipeWriter writer, string name, ReadOnlySpan<char> value)
     {
         WriteToken(writer, name);
         Write(writer, ": "u8);
@@ -114,7 +114,7 @@ internal static class Http1RequestWriter
         WriteAscii(writer, token);
     }
 
-    private static void WriteValue(PipeWriter writer, string value)
+    private static void WriteValue(PipeWriter writer, ReadOnlySpan<char> value)
     {
         var span = writer.GetSpan(value.Length);
         if (System.Text.Ascii.FromUtf16(value, span, out var written) != OperationStatus.Done)
@@ -151,5 +151,7 @@ internal static class Http1RequestWriter
         public void Add(string name, string value) => WriteField(writer, name, value);
 
         public void Add(string name, StringValues values) => WriteField(writer, name, values);
+
+        public void Add(string name, ReadOnlySpan<char> value) => WriteField(writer, name, value);
     }
 }
