@@ -1,7 +1,10 @@
 -- ARGV: prefix, then ten values per registration: id, name, image, host, port, region, metadata
 -- (protobuf bytes), ttl_seconds, now, endpoint (HOST:port).
--- Returns {outcome, record} per registration: outcome 'created' | 'updated' with the instance, or
--- 'duplicate_instance_id' | 'port_conflict' with the instance in the way (nothing written for it).
+-- Returns one flat array, per registration in order its outcome and what the caller cannot know
+-- (it has the spec and now; the record is those, so RedisRegistrations builds it): 'created' (healthy,
+-- registered now); 'updated', status, registered_at; 'duplicate_instance_id' | 'port_conflict', the
+-- record in the way (nothing written for it). Small replies: parsing a record per registration cost
+-- the client more than Redis spent running the script.
 -- The registrations run in order, each with its own guards (a later one sees what an earlier one
 -- wrote), in one atomic script. A registration that changes what nodes are sent (new, back from
 -- expiry, moved, new metadata) changes its image: one revision per such image, after them all.
@@ -14,14 +17,14 @@ local function register(a, changed_images)
   local current = redis.call('HMGET', key, 'instance_id', 'name', 'image', 'status', 'endpoint', 'host', 'port', 'region', 'metadata', 'registered_at')
   local exists = current[1] ~= false
   if exists and (current[2] ~= name or current[3] ~= image) then
-    return { 'duplicate_instance_id', read(id) }
+    return 'duplicate_instance_id', read(id)
   end
   local holder = redis.call('HGET', ENDPOINTS, endpoint)
   if holder and holder ~= id then
     local h = read(holder)
     -- Only a live holder counts (expiry and removal release the endpoint; this is a safety net).
     if h and h[STATUS] ~= 'expired' then
-      return { 'port_conflict', h }
+      return 'port_conflict', h
     end
   end
 
@@ -56,13 +59,22 @@ local function register(a, changed_images)
       changed_images[#changed_images + 1] = image
     end
   end
-  -- The record as read() would return it, from what was just written.
-  return { outcome, { id, name, image, host, port, region, metadata, ttl, status, registered, now, expires, false } }
+  if exists then
+    return outcome, status, registered
+  end
+  return outcome
+end
+
+-- Appends the values of register() to out.
+local function append(out, ...)
+  for i = 1, select('#', ...) do
+    out[#out + 1] = select(i, ...)
+  end
 end
 
 local out, changed_images = {}, {}
 for a = 2, #ARGV, 10 do
-  out[#out + 1] = register(a, changed_images)
+  append(out, register(a, changed_images))
 end
 changed_many('endpoints', changed_images)
 return out
