@@ -15,7 +15,7 @@ internal sealed class RedisRegistrations
     /// <summary>Registrations per script call: bounds how long one call holds Redis (a few milliseconds).</summary>
     internal const int CallSize = 64;
 
-    private const int ArgumentsEach = 10;
+    private const int ArgumentsEach = 11;
 
     private readonly RedisConnection _redis;
     private readonly RedisValue _prefix;
@@ -36,7 +36,7 @@ internal sealed class RedisRegistrations
         RedisValue[] arguments =
         [
             spec.InstanceId, spec.Name, spec.Image, spec.Host, spec.Port, spec.Region, spec.MetadataBytes.ToByteArray(),
-            spec.TtlSeconds, nowMs, RedisInstanceRecords.EndpointField(spec.Host, spec.Port),
+            spec.TtlSeconds, nowMs, RedisInstanceRecords.EndpointField(spec.Host, spec.Port), Expires(spec, nowMs),
         ];
         var entry = new Entry(arguments);
         var batch = _commit.Add(entry, static (b, e) => e.Slot = b.Add(e.Arguments));
@@ -53,7 +53,7 @@ internal sealed class RedisRegistrations
     private static RegisterOutcome Answer(InstanceSpec spec, long nowMs, RedisResult[] items, int at)
     {
         var now = RedisInstanceRecords.FromUnixMilliseconds(nowMs);
-        var expires = RedisInstanceRecords.FromUnixMilliseconds(nowMs + (spec.TtlSeconds * 1000L));
+        var expires = RedisInstanceRecords.FromUnixMilliseconds(Expires(spec, nowMs));
         return (string?)items[at] switch
         {
             "created" => new RegisterOutcome(RegisterResult.Created, new InstanceRecord(spec, InstanceStatus.Healthy, now, now, expires, null), null),
@@ -66,6 +66,9 @@ internal sealed class RedisRegistrations
             var other => throw new InvalidDataException($"register.lua answered '{other}'."),
         };
     }
+
+    /// <summary>The lease deadline a registration at <paramref name="nowMs"/> writes, in unix ms.</summary>
+    private static long Expires(InstanceSpec spec, long nowMs) => nowMs + (spec.TtlSeconds * 1000L);
 
     /// <summary>How many reply items one registration's outcome takes (itself included).</summary>
     private static int ItemsOf(RedisResult outcome) => (string?)outcome switch
