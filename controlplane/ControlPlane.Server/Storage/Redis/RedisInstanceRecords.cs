@@ -42,21 +42,23 @@ internal static class RedisInstanceRecords
             Region: (string?)f[5] ?? "",
             MetadataBytes: f[6].IsNull ? ByteString.Empty : ByteString.CopyFrom((byte[])f[6]!),
             TtlSeconds: (int)f[7]);
-        var status = (string?)f[8] switch
-        {
-            "healthy" => InstanceStatus.Healthy,
-            "draining" => InstanceStatus.Draining,
-            "expired" => InstanceStatus.Expired,
-            var other => throw new InvalidDataException($"Instance '{spec.InstanceId}' has unknown status '{other}' in Redis."),
-        };
         return new InstanceRecord(
             spec,
-            status,
+            ParseStatus(spec.InstanceId, (string?)f[8]),
             FromUnixMilliseconds((long)f[9]),
             FromUnixMilliseconds((long)f[10]),
             FromUnixMilliseconds((long)f[11]),
             f[12].IsNull ? null : FromUnixMilliseconds((long)f[12]));
     }
+
+    /// <summary>A status as the hash holds it (<see cref="StatusName"/>).</summary>
+    public static InstanceStatus ParseStatus(string instanceId, string? status) => status switch
+    {
+        "healthy" => InstanceStatus.Healthy,
+        "draining" => InstanceStatus.Draining,
+        "expired" => InstanceStatus.Expired,
+        var other => throw new InvalidDataException($"Instance '{instanceId}' has unknown status '{other}' in Redis."),
+    };
 
     /// <summary>Records of a reply that is an array of records, skipping nils.</summary>
     public static List<InstanceRecord> ParseMany(RedisResult result)

@@ -15,7 +15,7 @@ internal sealed class RedisRegistrations
     /// <summary>Registrations per script call: bounds how long one call holds Redis (a few milliseconds).</summary>
     internal const int CallSize = 64;
 
-    private const int ArgumentsEach = 10;
+    private const int ArgumentsEach = 11;
 
     private readonly RedisConnection _redis;
     private readonly RedisValue _prefix;
@@ -29,19 +29,54 @@ internal sealed class RedisRegistrations
         _commit = new GroupCommit<Batch>(static () => new Batch(), WriteAsync, maxWrites: 2);
     }
 
-    /// <summary>register.lua's answer for <paramref name="spec"/>: {outcome, record}.</summary>
-    public async ValueTask<RedisResult[]> RegisterAsync(InstanceSpec spec, DateTimeOffset now, CancellationToken cancellationToken)
+    /// <summary>Registers <paramref name="spec"/> at <paramref name="now"/> (the store's answer, the record built from the spec and register.lua's reply).</summary>
+    public async ValueTask<RegisterOutcome> RegisterAsync(InstanceSpec spec, DateTimeOffset now, CancellationToken cancellationToken)
     {
+        var nowMs = RedisInstanceRecords.ToUnixMilliseconds(now);
         RedisValue[] arguments =
         [
             spec.InstanceId, spec.Name, spec.Image, spec.Host, spec.Port, spec.Region, spec.MetadataBytes.ToByteArray(),
-            spec.TtlSeconds, RedisInstanceRecords.ToUnixMilliseconds(now), RedisInstanceRecords.EndpointField(spec.Host, spec.Port),
+            spec.TtlSeconds, nowMs, RedisInstanceRecords.EndpointField(spec.Host, spec.Port), Expires(spec, nowMs),
         ];
         var entry = new Entry(arguments);
         var batch = _commit.Add(entry, static (b, e) => e.Slot = b.Add(e.Arguments));
         await batch.Written.WaitAsync(cancellationToken).ConfigureAwait(false);
-        return batch.Replies[entry.Slot];
+        var (items, at) = batch.Replies[entry.Slot];
+        return Answer(spec, nowMs, items, at);
     }
+
+    /// <summary>
+    /// One registration's answer from its part of register.lua's reply, at <paramref name="at"/>: the
+    /// stored record is the spec as sent, with the lease register.lua wrote (now + TTL) and, when it
+    /// was already registered, its status and first registration as Redis held them.
+    /// </summary>
+    private static RegisterOutcome Answer(InstanceSpec spec, long nowMs, RedisResult[] items, int at)
+    {
+        var now = RedisInstanceRecords.FromUnixMilliseconds(nowMs);
+        var expires = RedisInstanceRecords.FromUnixMilliseconds(Expires(spec, nowMs));
+        return (string?)items[at] switch
+        {
+            "created" => new RegisterOutcome(RegisterResult.Created, new InstanceRecord(spec, InstanceStatus.Healthy, now, now, expires, null), null),
+            "updated" => new RegisterOutcome(
+                RegisterResult.Updated,
+                new InstanceRecord(spec, RedisInstanceRecords.ParseStatus(spec.InstanceId, (string?)items[at + 1]), RedisInstanceRecords.FromUnixMilliseconds((long)items[at + 2]), now, expires, null),
+                null),
+            "duplicate_instance_id" => new RegisterOutcome(RegisterResult.DuplicateInstanceId, null, RedisInstanceRecords.Parse(items[at + 1])),
+            "port_conflict" => new RegisterOutcome(RegisterResult.PortConflict, null, RedisInstanceRecords.Parse(items[at + 1])),
+            var other => throw new InvalidDataException($"register.lua answered '{other}'."),
+        };
+    }
+
+    /// <summary>The lease deadline a registration at <paramref name="nowMs"/> writes, in unix ms.</summary>
+    private static long Expires(InstanceSpec spec, long nowMs) => nowMs + (spec.TtlSeconds * 1000L);
+
+    /// <summary>How many reply items one registration's outcome takes (itself included).</summary>
+    private static int ItemsOf(RedisResult outcome) => (string?)outcome switch
+    {
+        "created" => 1,
+        "updated" => 3,
+        _ => 2,
+    };
 
     private async Task WriteAsync(Batch batch)
     {
@@ -59,13 +94,14 @@ internal sealed class RedisRegistrations
         }
         // Every call is awaited (none left unobserved); the first failure fails the batch.
         await Task.WhenAll(calls).ConfigureAwait(false);
-        var replies = new RedisResult[batch.Count][];
+        var replies = new (RedisResult[] Items, int At)[batch.Count];
         for (var c = 0; c < calls.Count; c++)
         {
-            var results = (RedisResult[])(await calls[c].ConfigureAwait(false))!;
-            for (var i = 0; i < results.Length; i++)
+            var items = (RedisResult[])(await calls[c].ConfigureAwait(false))!;
+            var slot = c * CallSize;
+            for (var at = 0; at < items.Length; at += ItemsOf(items[at]))
             {
-                replies[(c * CallSize) + i] = (RedisResult[])results[i]!;
+                replies[slot++] = (items, at);
             }
         }
         batch.Replies = replies;
@@ -76,8 +112,8 @@ internal sealed class RedisRegistrations
     {
         public List<RedisValue[]> Arguments { get; } = [];
 
-        /// <summary>Per slot, once written: register.lua's {outcome, record}.</summary>
-        public RedisResult[][] Replies { get; set; } = [];
+        /// <summary>Per slot, once written: the reply of its script call, and where its part starts.</summary>
+        public (RedisResult[] Items, int At)[] Replies { get; set; } = [];
 
         public override int Count => Arguments.Count;
 

@@ -68,18 +68,10 @@ internal sealed class RedisRegistryStore : IRegistryStore, IDisposable
     public async ValueTask<RegisterOutcome> RegisterAsync(InstanceSpec spec, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(spec);
-        var reply = await _registrations.RegisterAsync(spec, now, cancellationToken);
-        var record = Parse(reply[1]);
+        var outcome = await _registrations.RegisterAsync(spec, now, cancellationToken);
         // Registered again (perhaps with another TTL): the registration wrote the lease.
         _leases?.Forget(spec.InstanceId);
-        return (string?)reply[0] switch
-        {
-            "created" => new RegisterOutcome(RegisterResult.Created, record, null),
-            "updated" => new RegisterOutcome(RegisterResult.Updated, record, null),
-            "duplicate_instance_id" => new RegisterOutcome(RegisterResult.DuplicateInstanceId, null, record),
-            "port_conflict" => new RegisterOutcome(RegisterResult.PortConflict, null, record),
-            var other => throw new InvalidDataException($"register.lua answered '{other}'."),
-        };
+        return outcome;
     }
 
     public ValueTask<RenewOutcome[]> RenewAsync(IReadOnlyList<string> instanceIds, int ttlSeconds, DateTimeOffset now, CancellationToken cancellationToken = default)

@@ -166,6 +166,63 @@ public sealed class RedisGroupCommitTests(RedisFixture redis) : IClassFixture<Re
     }
 
     [Fact]
+    public async Task RegistrationsSharingWrites_WithEveryOutcome_AreEachAnsweredWithTheRecordRedisHolds()
+    {
+        redis.Require();
+        var store = Store(redis.NewPrefix());
+        await store.RegisterAsync(Spec("drained", 8081), T0).DefaultTimeout();
+        await store.RegisterAsync(Spec("gone", 8082, ttl: 1), T0).DefaultTimeout();
+        await store.RegisterAsync(Spec("owner", 8083, name: "orders"), T0).DefaultTimeout();
+        await store.SetDrainingAsync("drained", true).DefaultTimeout();
+        Assert.Single(await store.ExpireAsync(["gone"], T0.AddSeconds(1)).DefaultTimeout());
+
+        // Started together, twice over, so writes carry outcomes of every kind side by side.
+        var now = T0.AddSeconds(5);
+        var calls = new List<(InstanceSpec Spec, Task<RegisterOutcome> Answer)>();
+        for (var round = 0; round < 2; round++)
+        {
+            InstanceSpec[] specs =
+            [
+                Spec($"new{round}", 9000 + round), Spec("drained", 9010 + round, ttl: 60), Spec($"taker{round}", 8083),
+                Spec("gone", 9020 + round, ttl: 20), Spec("owner", 9030 + round, name: "billing"), Spec($"late{round}", 9010 + round),
+            ];
+            calls.AddRange(specs.Select(spec => (spec, store.RegisterAsync(spec, now.AddMilliseconds(round)).AsTask())));
+        }
+        await Task.WhenAll(calls.Select(c => c.Answer)).DefaultTimeout();
+
+        var owner = await store.GetAsync("owner").DefaultTimeout();
+        var expected = new[]
+        {
+            RegisterResult.Created, RegisterResult.Updated, RegisterResult.PortConflict, RegisterResult.Updated, RegisterResult.DuplicateInstanceId, RegisterResult.PortConflict,
+        };
+        for (var i = 0; i < calls.Count; i++)
+        {
+            var (spec, answer) = (calls[i].Spec, await calls[i].Answer);
+            Assert.Equal(expected[i % expected.Length], answer.Result);
+            if (answer.Result is RegisterResult.PortConflict or RegisterResult.DuplicateInstanceId)
+            {
+                Assert.Null(answer.Instance);
+                // late<n> wants the port "drained" took just before it: the holder is "drained" as registered then.
+                var holder = spec.InstanceId.StartsWith("late", StringComparison.Ordinal) ? (await calls[i - 4].Answer).Instance : owner;
+                Assert.Equal(holder, answer.Holder);
+                continue;
+            }
+            var record = answer.Instance!;
+            Assert.Equal(spec, record.Spec);
+            var at = now.AddMilliseconds(i / expected.Length);
+            Assert.Equal((at, at.AddSeconds(spec.TtlSeconds), (DateTimeOffset?)null), (record.LastHeartbeatAt, record.ExpiresAt, record.ExpiredAt));
+            Assert.Equal(spec.InstanceId.StartsWith("new", StringComparison.Ordinal) ? at : T0, record.RegisteredAt);
+            // Draining stays draining (an operator's decision); an expired instance comes back healthy.
+            Assert.Equal(spec.InstanceId == "drained" ? InstanceStatus.Draining : InstanceStatus.Healthy, record.Status);
+            if (i >= expected.Length)
+            {
+                // The later registration of an id is the last written: what Redis holds now.
+                Assert.Equal(record, await store.GetAsync(spec.InstanceId).DefaultTimeout());
+            }
+        }
+    }
+
+    [Fact]
     public async Task WhileRedisHangs_EveryBeatWaitingOnAFailedWrite_IsUnavailable_AndNoneIsAppliedLater()
     {
         await using var server = await RedisServer.StartAsync();
