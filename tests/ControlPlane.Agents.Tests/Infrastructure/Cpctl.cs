@@ -73,12 +73,24 @@ public static class Cpctl
         }
     }
 
-    /// <summary>SIGINT, as Ctrl-C at a terminal.</summary>
+    /// <summary>
+    /// SIGINT, as Ctrl-C at a terminal. A process started from a shell's background job ignores SIGINT
+    /// (POSIX: so does everything it starts, cpctl included), so there SIGTERM, which cpctl handles the
+    /// same way, stands in for it.
+    /// </summary>
     public static async Task InterruptAsync(Process process)
     {
-        using var kill = Process.Start(new ProcessStartInfo("kill", ["-INT", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]) { UseShellExecute = false })!;
+        var signal = IgnoresSigint(process.Id) ? "-TERM" : "-INT";
+        using var kill = Process.Start(new ProcessStartInfo("kill", [signal, process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]) { UseShellExecute = false })!;
         await kill.WaitForExitAsync().DefaultTimeout();
         Assert.Equal(0, kill.ExitCode);
+    }
+
+    /// <summary>Whether the process ignores SIGINT: bit 1 (signal 2) of SigIgn in /proc/PID/status.</summary>
+    private static bool IgnoresSigint(int pid)
+    {
+        var line = File.ReadLines($"/proc/{pid}/status").FirstOrDefault(l => l.StartsWith("SigIgn:", StringComparison.Ordinal));
+        return line is not null && (Convert.ToUInt64(line["SigIgn:".Length..].Trim(), 16) & 0x2) != 0;
     }
 
     private static string DotnetHost()
