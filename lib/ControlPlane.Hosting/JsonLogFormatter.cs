@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Diagnostics;
-using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
@@ -35,7 +34,7 @@ public sealed class JsonLogFormatter() : ConsoleFormatter(FormatterName)
             json.WriteString("category", logEntry.Category);
             json.WriteNumber("event_id", logEntry.EventId.Id);
             json.WriteString("message", message);
-            var request = RequestIdScope.Current ?? FindRequestScope(scopeProvider);
+            var request = RequestIdScope.Current;
             if (Activity.Current is { } activity)
             {
                 json.WriteString("trace_id", activity.TraceId.ToHexString());
@@ -68,24 +67,6 @@ public sealed class JsonLogFormatter() : ConsoleFormatter(FormatterName)
             json.WriteEndObject();
         }
         textWriter.WriteLine(Encoding.UTF8.GetString(buffer.WrittenSpan));
-    }
-
-    /// <summary>The innermost request scope, if the line was logged while serving a request.</summary>
-    private static RequestIdScope? FindRequestScope(IExternalScopeProvider? scopeProvider)
-    {
-        if (scopeProvider is null)
-        {
-            return null;
-        }
-        var found = new StrongBox<RequestIdScope?>();
-        scopeProvider.ForEachScope(static (scope, found) =>
-        {
-            if (scope is RequestIdScope r)
-            {
-                found.Value = r;
-            }
-        }, found);
-        return found.Value;
     }
 
     private static void WriteValue(Utf8JsonWriter json, string key, object? value)

@@ -57,8 +57,8 @@ public sealed class RequestIdMiddleware(RequestDelegate next)
     }
 }
 
-/// <summary>The log scope carrying the request id (<c>request_id</c> in JSON logs) and, for a request without an activity, its trace.</summary>
-public sealed class RequestIdScope(string requestId, RequestTrace? trace = null) : IReadOnlyList<KeyValuePair<string, object?>>
+/// <summary>The request being served on this flow: its id (<c>request_id</c> in JSON logs) and, for a request without an activity, its trace.</summary>
+public sealed class RequestIdScope(string requestId, RequestTrace? trace = null)
 {
     internal static readonly AsyncLocal<RequestIdScope?> Ambient = new();
 
@@ -69,18 +69,6 @@ public sealed class RequestIdScope(string requestId, RequestTrace? trace = null)
 
     /// <summary>The request's trace when no activity carries it; null otherwise.</summary>
     public RequestTrace? Trace { get; } = trace;
-
-    public int Count => 1;
-
-    public KeyValuePair<string, object?> this[int index] =>
-        index == 0 ? new("request_id", RequestId) : throw new ArgumentOutOfRangeException(nameof(index));
-
-    public IEnumerator<KeyValuePair<string, object?>> GetEnumerator()
-    {
-        yield return this[0];
-    }
-
-    System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
 
     public override string ToString() => "request_id:" + RequestId;
 }

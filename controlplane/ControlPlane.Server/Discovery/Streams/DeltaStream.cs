@@ -169,16 +169,6 @@ internal sealed class DeltaStream(StreamServices services, Node node, string pee
                 }
             }
         }
-        else if (names is HashSet<string> set)
-        {
-            foreach (var name in set)
-            {
-                if (state.Names.Contains(name))
-                {
-                    state.Dirty.Add(name);
-                }
-            }
-        }
         else
         {
             foreach (var name in names)
@@ -380,7 +370,7 @@ internal sealed class DeltaStream(StreamServices services, Node node, string pee
         /// <summary>
         /// What the node holds, as far as the server knows. Immutable, so a wildcard node in sync with
         /// the cache shares the cache's own snapshot instead of a copy: an idle stream costs no memory
-        /// per resource (see <see cref="ShareWhenInSync"/>).
+        /// per resource (see <see cref="Apply"/>).
         /// </summary>
         public ImmutableSortedDictionary<string, VersionedResource> Held { get; private set; } = ImmutableSortedDictionary.Create<string, VersionedResource>(StringComparer.Ordinal);
 
@@ -443,8 +433,9 @@ internal sealed class DeltaStream(StreamServices services, Node node, string pee
 
         /// <summary>
         /// What a response gives the node (a resource to hold, or null for a removal; one edit per
-        /// name). A wildcard node that ends up holding exactly the snapshot takes the snapshot's map
-        /// without copying the tree once per edit: the usual push, once per stream.
+        /// name). A wildcard node that ends up holding exactly the snapshot (same set version and count)
+        /// refers to the snapshot's immutable map itself, without copying the tree once per edit (the
+        /// usual push, once per stream); the next change copies only the path it touches.
         /// </summary>
         public void Apply(List<(string Name, VersionedResource? Resource)> edits, ResourceTypeSnapshot snapshot)
         {
@@ -473,7 +464,6 @@ internal sealed class DeltaStream(StreamServices services, Node node, string pee
                     Hold(resource);
                 }
             }
-            ShareWhenInSync(snapshot);
         }
 
         public void Release(string name)
@@ -482,18 +472,6 @@ internal sealed class DeltaStream(StreamServices services, Node node, string pee
             {
                 Held = Held.Remove(name);
                 HeldDigest ^= held.Digest;
-            }
-        }
-
-        /// <summary>
-        /// A wildcard node that holds exactly the type's snapshot (same set version and count) refers to
-        /// the snapshot's immutable map itself; the next change copies only the path it touches.
-        /// </summary>
-        public void ShareWhenInSync(ResourceTypeSnapshot snapshot)
-        {
-            if (Wildcard && HeldDigest == snapshot.Digest && Held.Count == snapshot.Count && !ReferenceEquals(Held, snapshot.Resources))
-            {
-                Held = snapshot.Resources;
             }
         }
 
