@@ -164,9 +164,9 @@ public sealed class ExpiryScheduler : IHostedService, IDisposable
             {
                 RegistryLog.Expired(_logger, record.InstanceId, record.Spec.Name, record.LastHeartbeatAt);
             }
-            foreach (var image in expired.Select(r => r.Spec.Image).Distinct(StringComparer.Ordinal))
+            foreach (var image in expired.GroupBy(r => r.Spec.Image, StringComparer.Ordinal))
             {
-                _changes.EndpointsChanged(image);
+                _changes.EndpointsChanged(image.Key, image.Select(r => r.InstanceId).ToList());
             }
             if (expired.Count > 0)
             {

@@ -114,7 +114,7 @@ public sealed class ServiceRegistry
             RegistryLog.Registered(_logger, spec.InstanceId, spec.Name, spec.Image, spec.Host, spec.Port, spec.TtlSeconds);
         }
         _expiry.Notify(record.ExpiresAt);
-        _changes.EndpointsChanged(spec.Image);
+        _changes.EndpointsChanged(spec.Image, spec.InstanceId);
         return new RegisterResponse
         {
             Registered = 1,
@@ -210,7 +210,7 @@ public sealed class ServiceRegistry
         var removed = await _store.DeregisterAsync(request.InstanceId, cancellationToken).ConfigureAwait(false)
             ?? throw NotFound(request.InstanceId, "");
         _metrics.Removed(1, "deregistered");
-        _changes.EndpointsChanged(removed.Spec.Image);
+        _changes.EndpointsChanged(removed.Spec.Image, removed.InstanceId);
         RegistryLog.Deregistered(_logger, removed.InstanceId, removed.Spec.Name);
         return new DeregisterResponse { Deregistered = true, Instance = removed.ToApi() };
     }
@@ -222,7 +222,7 @@ public sealed class ServiceRegistry
         var record = await _store.SetDrainingAsync(request.InstanceId, !request.Resume, cancellationToken).ConfigureAwait(false)
             ?? throw NotFound(request.InstanceId, " (unknown or expired)");
         RegistryLog.StatusChanged(_logger, record.InstanceId, record.Status.Name());
-        _changes.EndpointsChanged(record.Spec.Image);
+        _changes.EndpointsChanged(record.Spec.Image, record.InstanceId);
         return new DrainInstanceResponse { Instance = record.ToApi() };
     }
 

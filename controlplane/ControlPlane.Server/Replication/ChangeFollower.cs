@@ -275,7 +275,7 @@ internal sealed class ChangeFollower : IHostedService, IDisposable
         switch (change.Kind)
         {
             case StoreChange.Endpoints:
-                _changes.EndpointsChanged(change.Name);
+                _changes.EndpointsChanged(change.Name, change.InstanceIds);
                 break;
             case StoreChange.Policy:
                 _changes.PolicyChanged(change.Name);

@@ -57,6 +57,48 @@ internal sealed class EndpointSetEncoder
         }
     }
 
+    /// <summary>
+    /// The serialized EndpointSet of <paramref name="image"/> after a change to only
+    /// <paramref name="instanceIds"/>, whose current records are <paramref name="records"/> (in the same
+    /// order; null: unknown): the image's other endpoints are kept as held. An image held by none is
+    /// taken to have no endpoints yet, so this is exact only when every change since the image's last
+    /// <see cref="Encode"/> (or since it had none) was patched in. Null when none is live.
+    /// </summary>
+    public ByteString? Patch(string image, IReadOnlyList<string> instanceIds, IReadOnlyList<InstanceRecord?> records)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        ArgumentNullException.ThrowIfNull(instanceIds);
+        ArgumentNullException.ThrowIfNull(records);
+        ArgumentOutOfRangeException.ThrowIfNotEqual(records.Count, instanceIds.Count);
+        lock (_lock)
+        {
+            if (!_images.TryGetValue(image, out var endpoints))
+            {
+                endpoints = new ImageEndpoints();
+                _images.Add(image, endpoints);
+            }
+            if (!endpoints.Patch(image, instanceIds, records))
+            {
+                _images.Remove(image);
+                return null;
+            }
+            return endpoints.Serialize(image);
+        }
+    }
+
+    /// <summary>Forgets the images not in <paramref name="images"/> (after a full listing found none of theirs live).</summary>
+    public void RetainOnly(IReadOnlySet<string> images)
+    {
+        ArgumentNullException.ThrowIfNull(images);
+        lock (_lock)
+        {
+            foreach (var image in _images.Keys.Where(i => !images.Contains(i)).ToList())
+            {
+                _images.Remove(image);
+            }
+        }
+    }
+
     private sealed class Entry(string instanceId)
     {
         public string InstanceId { get; } = instanceId;
@@ -91,7 +133,6 @@ internal sealed class EndpointSetEncoder
                 {
                     continue;
                 }
-                var draining = record.Status == InstanceStatus.Draining;
                 if (!_byId.TryGetValue(spec.InstanceId, out var entry))
                 {
                     entry = new Entry(spec.InstanceId);
@@ -102,12 +143,7 @@ internal sealed class EndpointSetEncoder
                 {
                     continue; // listed twice: the first one counts, as in EndpointSetBuilder
                 }
-                if (entry.Spec is null || entry.Draining != draining || (!ReferenceEquals(entry.Spec, spec) && !entry.Spec.Equals(spec)))
-                {
-                    entry.Spec = spec;
-                    entry.Draining = draining;
-                    entry.Bytes = EndpointSetBuilder.ToEndpoint(record).ToByteArray();
-                }
+                Refresh(entry, record);
                 entry.Seen = generation;
                 seen++;
             }
@@ -127,6 +163,57 @@ internal sealed class EndpointSetEncoder
                 _ordered = Merge(_ordered, added);
             }
             return _ordered.Count > 0;
+        }
+
+        /// <summary>Brings the entries of <paramref name="instanceIds"/> in line with their <paramref name="records"/>; false when none is live.</summary>
+        public bool Patch(string image, IReadOnlyList<string> instanceIds, IReadOnlyList<InstanceRecord?> records)
+        {
+            List<Entry>? added = null;
+            HashSet<string>? removed = null;
+            for (var i = 0; i < instanceIds.Count; i++)
+            {
+                var id = instanceIds[i];
+                var record = records[i];
+                if (record is null || !record.IsLive || record.Spec.Image != image || record.InstanceId != id)
+                {
+                    if (_byId.Remove(id))
+                    {
+                        (removed ??= new HashSet<string>(StringComparer.Ordinal)).Add(id);
+                    }
+                    continue;
+                }
+                if (!_byId.TryGetValue(id, out var entry))
+                {
+                    entry = new Entry(id);
+                    _byId.Add(id, entry);
+                    (added ??= []).Add(entry);
+                }
+                Refresh(entry, record);
+            }
+            if (removed is not null)
+            {
+                _ordered = _ordered.FindAll(e => !removed.Contains(e.InstanceId));
+                added?.RemoveAll(e => removed.Contains(e.InstanceId));
+            }
+            if (added is not null)
+            {
+                added.Sort(ById);
+                _ordered = Merge(_ordered, added);
+            }
+            return _ordered.Count > 0;
+        }
+
+        /// <summary>Encodes the endpoint again when its instance changed in what nodes are sent.</summary>
+        private static void Refresh(Entry entry, InstanceRecord record)
+        {
+            var spec = record.Spec;
+            var draining = record.Status == InstanceStatus.Draining;
+            if (entry.Spec is null || entry.Draining != draining || (!ReferenceEquals(entry.Spec, spec) && !entry.Spec.Equals(spec)))
+            {
+                entry.Spec = spec;
+                entry.Draining = draining;
+                entry.Bytes = EndpointSetBuilder.ToEndpoint(record).ToByteArray();
+            }
         }
 
         public ByteString Serialize(string image)

@@ -6,19 +6,25 @@ namespace ControlPlane.Server.Resources;
 /// cache): "the resource named <c>name</c> of type <c>typeUrl</c> may have changed", or "anything
 /// may have changed" when a replica cannot tell what it missed. It carries no content: the listener
 /// reads the current state from the stores, so a missed or repeated signal is harmless and equal
-/// content keeps its version.
+/// content keeps its version. An endpoint set's signal may name the instances that changed, so that
+/// the listener reads those instead of the image's every one; null means any of them may have.
 /// </summary>
 public sealed class ResourceChanges
 {
-    public event Action<string, string>? Changed;
+    /// <summary>Type URL, name, and for an endpoint set the instances that changed (null: not named).</summary>
+    public event Action<string, string, IReadOnlyList<string>?>? Changed;
 
     /// <summary>Raised by <see cref="EverythingMayHaveChanged"/>: the listener reloads every resource.</summary>
     public event Action? Reset;
 
     /// <summary>Reports that resource <paramref name="name"/> of <paramref name="typeUrl"/> may have changed.</summary>
-    public void Notify(string typeUrl, string name) => Changed?.Invoke(typeUrl, name);
+    public void Notify(string typeUrl, string name, IReadOnlyList<string>? instanceIds = null) => Changed?.Invoke(typeUrl, name, instanceIds);
 
-    public void EndpointsChanged(string image) => Notify(ResourceTypes.EndpointSet, image);
+    /// <summary>Reports that the endpoint set of <paramref name="image"/> may have changed, in <paramref name="instanceIds"/> when given.</summary>
+    public void EndpointsChanged(string image, IReadOnlyList<string>? instanceIds = null) => Notify(ResourceTypes.EndpointSet, image, instanceIds);
+
+    /// <summary>Reports that instance <paramref name="instanceId"/> of <paramref name="image"/> changed.</summary>
+    public void EndpointsChanged(string image, string instanceId) => Notify(ResourceTypes.EndpointSet, image, [instanceId]);
 
     public void PolicyChanged(string image) => Notify(ResourceTypes.RoutingPolicy, image);
 

@@ -19,8 +19,13 @@ public interface IChangeFeed
     ValueTask<ChangeLogRead> ReadSinceAsync(long afterRevision, int limit, CancellationToken cancellationToken = default);
 }
 
-/// <summary>One change: resource <paramref name="Name"/> of <paramref name="Kind"/> (<see cref="StoreChange.Endpoints"/>, <see cref="StoreChange.Policy"/>, <see cref="StoreChange.Leases"/>) may have changed at <paramref name="Revision"/>.</summary>
-public readonly record struct StoreChange(long Revision, string Kind, string Name)
+/// <summary>
+/// One change: resource <paramref name="Name"/> of <paramref name="Kind"/> (<see cref="StoreChange.Endpoints"/>,
+/// <see cref="StoreChange.Policy"/>, <see cref="StoreChange.Leases"/>) may have changed at <paramref name="Revision"/>.
+/// <paramref name="InstanceIds"/>, for an endpoint set, names the instances whose change it records (null:
+/// not named, any of the image's instances may have changed).
+/// </summary>
+public readonly record struct StoreChange(long Revision, string Kind, string Name, IReadOnlyList<string>? InstanceIds = null)
 {
     /// <summary>An image's endpoint set (an instance registered, drained, expired, removed).</summary>
     public const string Endpoints = "endpoints";
@@ -31,7 +36,11 @@ public readonly record struct StoreChange(long Revision, string Kind, string Nam
     /// <summary>Leases were extended after an outage: nothing nodes are sent.</summary>
     public const string Leases = "leases";
 
-    /// <summary>Parses "&lt;revision&gt; &lt;kind&gt; &lt;name&gt;" (the name may hold spaces); false when malformed.</summary>
+    /// <summary>
+    /// Parses "&lt;revision&gt; &lt;kind&gt; &lt;name&gt;", where an endpoints entry may list instance ids after
+    /// the image ("&lt;revision&gt; endpoints &lt;image&gt; &lt;id&gt; &lt;id&gt;...": neither holds spaces); the name
+    /// of another kind is the rest of the line and may hold spaces. False when malformed.
+    /// </summary>
     public static bool TryParse(string? text, out StoreChange change)
     {
         change = default;
@@ -45,7 +54,15 @@ public readonly record struct StoreChange(long Revision, string Kind, string Nam
         {
             return false;
         }
-        change = new StoreChange(revision, text[(first + 1)..second], text[(second + 1)..]);
+        var kind = text[(first + 1)..second];
+        var third = kind == Endpoints ? text.IndexOf(' ', second + 1) : -1;
+        if (third < 0)
+        {
+            change = new StoreChange(revision, kind, text[(second + 1)..]);
+            return true;
+        }
+        var ids = text[(third + 1)..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        change = new StoreChange(revision, kind, text[(second + 1)..third], ids.Length == 0 ? null : ids);
         return true;
     }
 }

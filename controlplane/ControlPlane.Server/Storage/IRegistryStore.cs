@@ -22,6 +22,9 @@ public interface IRegistryStore
 
     ValueTask<InstanceRecord?> GetAsync(string instanceId, CancellationToken cancellationToken = default);
 
+    /// <summary>The records of <paramref name="instanceIds"/>, in their order: null for an unknown id.</summary>
+    ValueTask<IReadOnlyList<InstanceRecord?>> GetManyAsync(IReadOnlyList<string> instanceIds, CancellationToken cancellationToken = default);
+
     /// <summary>Instances matching <paramref name="query"/>, ordered by instance id.</summary>
     ValueTask<IReadOnlyList<InstanceRecord>> ListAsync(InstanceQuery query, CancellationToken cancellationToken = default);
 

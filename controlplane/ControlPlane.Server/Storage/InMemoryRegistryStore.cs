@@ -165,6 +165,20 @@ public sealed class InMemoryRegistryStore : IRegistryStore
         }
     }
 
+    public ValueTask<IReadOnlyList<InstanceRecord?>> GetManyAsync(IReadOnlyList<string> instanceIds, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(instanceIds);
+        var records = new InstanceRecord?[instanceIds.Count];
+        lock (_lock)
+        {
+            for (var i = 0; i < records.Length; i++)
+            {
+                records[i] = _byId.TryGetValue(instanceIds[i], out var entry) ? entry.Snapshot() : null;
+            }
+        }
+        return ValueTask.FromResult<IReadOnlyList<InstanceRecord?>>(records);
+    }
+
     public ValueTask<IReadOnlyList<InstanceRecord>> ListAsync(InstanceQuery query, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(query);

@@ -51,6 +51,8 @@ public sealed class ReadinessTests
 
         public ValueTask<InstanceRecord?> GetAsync(string instanceId, CancellationToken cancellationToken = default) => _inner.GetAsync(instanceId, cancellationToken);
 
+        public ValueTask<IReadOnlyList<InstanceRecord?>> GetManyAsync(IReadOnlyList<string> instanceIds, CancellationToken cancellationToken = default) => _inner.GetManyAsync(instanceIds, cancellationToken);
+
         public ValueTask<IReadOnlyList<InstanceRecord>> ListAsync(InstanceQuery query, CancellationToken cancellationToken = default) => _inner.ListAsync(query, cancellationToken);
 
         public ValueTask<ExpiryScan> ScanExpiryAsync(DateTimeOffset now, TimeSpan retention, int limit, TimeSpan recentWindow = default, CancellationToken cancellationToken = default) =>

@@ -32,7 +32,7 @@ internal sealed class PolicyTestBed : IAsyncDisposable
         RegistryStore = services.GetRequiredService<IRegistryStore>();
         Expiry = services.GetRequiredService<ExpiryScheduler>();
         Previewer = services.GetRequiredService<RoutePreviewer>();
-        services.GetRequiredService<ResourceChanges>().Changed += (type, name) =>
+        services.GetRequiredService<ResourceChanges>().Changed += (type, name, _) =>
         {
             if (type == ResourceTypes.RoutingPolicy)
             {

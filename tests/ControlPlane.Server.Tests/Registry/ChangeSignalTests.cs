@@ -3,26 +3,26 @@ using ControlPlane.Server.Resources;
 
 namespace ControlPlane.Server.Tests.Registry;
 
-/// <summary>The registry signals endpoint-set changes (what the config push listens to), and heartbeats do not.</summary>
+/// <summary>The registry signals endpoint-set changes (what the config push listens to) with the instances that changed, and heartbeats do not.</summary>
 public sealed class ChangeSignalTests
 {
     [Fact]
     public async Task Register_Drain_Expire_Deregister_SignalTheImage_HeartbeatsDoNot()
     {
         await using var bed = await RegistryTestBed.StartAsync(o => o.SelfPreservation.Enabled = false);
-        var signals = new List<(string Type, string Name)>();
-        bed.Changes.Changed += (type, name) => signals.Add((type, name));
+        var signals = new List<(string Type, string Name, string Instances)>();
+        bed.Changes.Changed += (type, name, ids) => signals.Add((type, name, string.Join(',', ids ?? ["(all)"])));
 
         await bed.RegisterAsync(RegistryTestBed.Instance("a1", image: "img.a", ttl: 10));
         await bed.RegisterAsync(RegistryTestBed.Instance("b1", image: "img.b", ttl: 60));
         await bed.Registry.HeartbeatAsync(new HeartbeatRequest { InstanceId = "b1" });
         await bed.BeatAsync("b1");
-        Assert.Equal([(ResourceTypes.EndpointSet, "img.a"), (ResourceTypes.EndpointSet, "img.b")], signals);
+        Assert.Equal([(ResourceTypes.EndpointSet, "img.a", "a1"), (ResourceTypes.EndpointSet, "img.b", "b1")], signals);
 
         signals.Clear();
         await bed.Registry.DrainAsync(new DrainInstanceRequest { InstanceId = "b1" });
         bed.Clock.Advance(10);
         await bed.Registry.DeregisterAsync(new DeregisterRequest { InstanceId = "b1" });
-        Assert.Equal([(ResourceTypes.EndpointSet, "img.b"), (ResourceTypes.EndpointSet, "img.a"), (ResourceTypes.EndpointSet, "img.b")], signals);
+        Assert.Equal([(ResourceTypes.EndpointSet, "img.b", "b1"), (ResourceTypes.EndpointSet, "img.a", "a1"), (ResourceTypes.EndpointSet, "img.b", "b1")], signals);
     }
 }

@@ -22,7 +22,7 @@ public sealed class ChangeFollowerTests
         var resets = 0;
         var changed = new List<string>();
         changes.Reset += () => Interlocked.Increment(ref resets);
-        changes.Changed += (_, name) => { lock (changed) { changed.Add(name); } };
+        changes.Changed += (_, name, _) => { lock (changed) { changed.Add(name); } };
         using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
         using var follower = new ChangeFollower(feed, changes, new ReplicationOptions(), new ManualTimeProvider(), new ReplicationMetrics(services.GetRequiredService<IMeterFactory>()), NullLogger<ChangeFollower>.Instance);
         await follower.StartAsync(CancellationToken.None);

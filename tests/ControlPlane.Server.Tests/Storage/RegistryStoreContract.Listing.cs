@@ -44,6 +44,26 @@ public abstract partial class RegistryStoreContract
     }
 
     [Fact]
+    public async Task GetMany_AnswersEachIdInOrder_NullForUnknownOnes_AsGetDoes()
+    {
+        var store = await FleetAsync(NewStore());
+        await store.RenewAsync(["v-1"], 0, T0.AddSeconds(5)).DefaultTimeout();
+        string[] ids = ["x-1", "nope", "v-1", "v-2", "v-1"];
+
+        var many = await store.GetManyAsync(ids).DefaultTimeout();
+
+        Assert.Equal(ids.Length, many.Count);
+        for (var i = 0; i < ids.Length; i++)
+        {
+            Assert.Equal(await store.GetAsync(ids[i]).DefaultTimeout(), many[i]);
+        }
+        Assert.Null(many[1]);
+        Assert.Equal((InstanceStatus.Expired, InstanceStatus.Healthy, InstanceStatus.Draining), (many[0]!.Status, many[2]!.Status, many[3]!.Status));
+        Assert.Equal(T0.AddSeconds(5), many[2]!.LastHeartbeatAt);
+        Assert.Empty(await store.GetManyAsync([]).DefaultTimeout());
+    }
+
+    [Fact]
     public async Task List_PagesAfterAnId_UpToALimit()
     {
         var store = await FleetAsync(NewStore());

@@ -106,10 +106,15 @@ internal sealed class ResourceCache : IResourceWatch, IHostedService, IDisposabl
         }
     }
 
-    private void OnChanged(string typeUrl, string name)
+    private void OnChanged(string typeUrl, string name, IReadOnlyList<string>? instanceIds)
     {
         if (_slots.ContainsKey(typeUrl) && !string.IsNullOrEmpty(name))
         {
+            if (typeUrl == ResourceTypes.EndpointSet)
+            {
+                // Before the key is queued: the load that takes the key finds what to read.
+                _loader.NoteEndpoints(name, instanceIds);
+            }
             _debouncer.Add(new ResourceKey(typeUrl, name));
         }
     }

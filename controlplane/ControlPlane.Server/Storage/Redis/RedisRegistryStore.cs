@@ -107,6 +107,26 @@ internal sealed class RedisRegistryStore : IRegistryStore, IDisposable
         return Merge(Parse(reply[0]));
     }
 
+    public async ValueTask<IReadOnlyList<InstanceRecord?>> GetManyAsync(IReadOnlyList<string> instanceIds, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(instanceIds);
+        var records = new List<InstanceRecord?>(instanceIds.Count);
+        foreach (var chunk in instanceIds.Chunk(BatchSize))
+        {
+            var arguments = new RedisValue[chunk.Length + 1];
+            arguments[0] = _prefix;
+            for (var i = 0; i < chunk.Length; i++)
+            {
+                arguments[i + 1] = chunk[i];
+            }
+            foreach (var item in (RedisResult[])(await _redis.EvaluateAsync(RedisScripts.Get, arguments, cancellationToken))!)
+            {
+                records.Add(Merge(Parse(item)));
+            }
+        }
+        return records;
+    }
+
     /// <summary>A record as this replica answers it: with its renewals not yet in Redis.</summary>
     private InstanceRecord? Merge(InstanceRecord? record) => record is null || _leases is null ? record : _leases.Merge(record);
 

@@ -91,13 +91,34 @@ public sealed class RedisChangeFeedTests(RedisFixture redis) : IClassFixture<Red
         await registry.DeregisterAsync("a1").DefaultTimeout();                              // +1
         Assert.True(set.Stored);
 
-        string[] expected = ["endpoints img.a", "endpoints img.a", "endpoints img.a", "endpoints img.b", "endpoints img.b", "endpoints img.b", "policy img.a", "policy img.a", "endpoints img.a"];
+        string[] expected = ["endpoints img.a a1", "endpoints img.a a1", "endpoints img.a a1", "endpoints img.b b1", "endpoints img.b b2", "endpoints img.b b1 b2", "policy img.a", "policy img.a", "endpoints img.a a1"];
         var log = await feed.ReadSinceAsync(start, 100).DefaultTimeout();
         Assert.Equal(start + expected.Length, log.Current);
-        Assert.Equal(expected.Select((e, i) => $"{start + 1 + i} {e}"), log.Changes.Select(c => $"{c.Revision} {c.Kind} {c.Name}"));
+        Assert.Equal(expected.Select((e, i) => $"{start + 1 + i} {e}"), log.Changes.Select(c => $"{c.Revision} {c.Kind} {string.Join(' ', [c.Name, .. c.InstanceIds ?? []])}"));
         var announced = await DrainAsync(messages, start, log.Current);
-        Assert.Equal(log.Changes, announced);
+        Assert.Equal(log.Changes.Select(Text), announced.Select(Text));
         Assert.False(messages.Reader.TryRead(out var extra), $"unexpected {extra}");
+    }
+
+    [Fact]
+    public async Task AnEntry_NamesAtMost64Instances_PastThatTheWholeImage()
+    {
+        redis.Require();
+        var (registry, _, feed) = Stores(redis.NewPrefix());
+        var ids = Enumerable.Range(0, 129).Select(i => $"c{i:D3}").ToArray();
+        for (var i = 0; i < ids.Length; i++)
+        {
+            await registry.RegisterAsync(Spec(ids[i], 9100 + i, image: "img.c", ttl: 5), T0).DefaultTimeout();
+        }
+        var start = (await feed.ReadSinceAsync(0, 1).DefaultTimeout()).Current;
+
+        await registry.ExpireAsync(ids[..64], T0.AddSeconds(5)).DefaultTimeout();
+        await registry.ExpireAsync(ids[64..], T0.AddSeconds(5)).DefaultTimeout();
+
+        var log = await feed.ReadSinceAsync(start, 10).DefaultTimeout();
+        Assert.Equal(2, log.Changes.Count);
+        Assert.Equal(ids[..64], log.Changes[0].InstanceIds!);
+        Assert.Equal(("img.c", null), (log.Changes[1].Name, log.Changes[1].InstanceIds));
     }
 
     [Fact]
@@ -149,13 +170,21 @@ public sealed class RedisChangeFeedTests(RedisFixture redis) : IClassFixture<Red
         return await feed.ReadSinceAsync(0, 10).DefaultTimeout();
     }
 
+    private static string Text(StoreChange c) => $"{c.Revision} {c.Kind} {c.Name} [{string.Join(',', c.InstanceIds ?? ["(all)"])}]";
+
     [Fact]
     public void Messages_AreParsed_NamesMayHoldSpaces_MalformedOnesAreNot()
     {
         Assert.True(StoreChange.TryParse("42 endpoints img.a", out var change));
         Assert.Equal(new StoreChange(42, "endpoints", "img.a"), change);
+        // An endpoints entry may name the instances that changed; other kinds' names may hold spaces.
+        Assert.True(StoreChange.TryParse("43 endpoints img.a i1 i-2:x", out change));
+        Assert.Equal((43L, "endpoints", "img.a"), (change.Revision, change.Kind, change.Name));
+        Assert.Equal(["i1", "i-2:x"], change.InstanceIds!);
+        Assert.True(StoreChange.TryParse("44 endpoints img.a ", out change));
+        Assert.Equal(("img.a", null), (change.Name, change.InstanceIds));
         Assert.True(StoreChange.TryParse("7 policy a b", out change));
-        Assert.Equal("a b", change.Name);
+        Assert.Equal(("a b", null), (change.Name, change.InstanceIds));
         Assert.False(StoreChange.TryParse("x endpoints img.a", out _));
         Assert.False(StoreChange.TryParse("-1 endpoints img.a", out _));
         Assert.False(StoreChange.TryParse("42 endpoints", out _));

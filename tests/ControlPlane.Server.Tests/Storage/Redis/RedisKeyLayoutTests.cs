@@ -96,7 +96,8 @@ public sealed class RedisKeyLayoutTests(RedisFixture redis) : IClassFixture<Redi
             await KeysAsync(db));
         // Every change to what nodes are sent has a revision and a log entry.
         Assert.Equal(3, (long)await db.StringGetAsync("change_rev").DefaultTimeout());
-        Assert.Equal(["1 endpoints img.video.svc", "2 policy img.video.svc", "3 endpoints img.video.svc"], await LogAsync(db));
+        // An endpoints entry names the instances that changed, so that replicas read only those.
+        Assert.Equal(["1 endpoints img.video.svc i1", "2 policy img.video.svc", "3 endpoints img.video.svc i1"], await LogAsync(db));
 
         // A renewal moves only the deadline; the hash keeps the lease it had, and the record is read from both.
         await registry.RenewAsync(["i1"], 0, T0.AddSeconds(10)).DefaultTimeout();
@@ -115,7 +116,7 @@ public sealed class RedisKeyLayoutTests(RedisFixture redis) : IClassFixture<Redi
         Assert.False(await db.HashExistsAsync("inst_endpoints", "10.0.0.5:8080").DefaultTimeout());
         Assert.Equal(("expired", T0Ms + 40_000), ((string?)await db.HashGetAsync("inst:i1", "status"), (long)await db.HashGetAsync("inst:i1", "expired_at")));
 
-        Assert.Equal((T0Ms + 40_000, "4 endpoints img.video.svc"), ((long)(await db.SortedSetRangeByRankWithScoresAsync("inst_expirations"))[0].Score, (await LogAsync(db))[^1]));
+        Assert.Equal((T0Ms + 40_000, "4 endpoints img.video.svc i1"), ((long)(await db.SortedSetRangeByRankWithScoresAsync("inst_expirations"))[0].Score, (await LogAsync(db))[^1]));
 
         // Removed: nothing of the instance is left, only the policy and its trail (and the change
         // log, and the expiry for self-preservation's window); removing an expired instance changes

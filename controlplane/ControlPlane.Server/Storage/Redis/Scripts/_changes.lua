@@ -18,10 +18,17 @@ local function change_epoch()
   return epoch
 end
 
+-- An endpoints entry names at most this many instances; past it, it names none (the whole image changed),
+-- which bounds the log's size (CHANGE_LOG_MAX entries) and the message's.
+local CHANGE_IDS_MAX = 64
+
 -- Records that resources kind/names[i] may have changed: a revision each (the next ones, in order),
 -- logged, and one message carrying their entries, one per line: a script that changes several
--- resources (a batch of registrations, an expiry pass) costs one log write and one message.
-local function changed_many(kind, names)
+-- resources (a batch of registrations, an expiry pass) costs one log write and one message. ids, when
+-- given, maps a name to the instances whose change it records: an endpoints entry lists them after the
+-- image ('<revision> endpoints <image> <id> <id>...'), so a replica re-reads those instances, not the
+-- image's every instance. Names and ids hold no spaces (the registry validates both).
+local function changed_many(kind, names, ids)
   if #names == 0 then return nil end
   change_epoch()
   local last = redis.call('INCRBY', CHANGE_REV, #names)
@@ -29,8 +36,13 @@ local function changed_many(kind, names)
   local log, entries = {}, {}
   for i, name in ipairs(names) do
     local rev = first + i
-    entries[i] = rev .. ' ' .. kind .. ' ' .. name
-    log[2 * i - 1], log[2 * i] = rev, entries[i]
+    local entry = rev .. ' ' .. kind .. ' ' .. name
+    local touched = ids and ids[name]
+    if touched and #touched <= CHANGE_IDS_MAX then
+      entry = entry .. ' ' .. table.concat(touched, ' ')
+    end
+    entries[i] = entry
+    log[2 * i - 1], log[2 * i] = rev, entry
   end
   redis.call('ZADD', CHANGE_LOG, unpack(log))
   if last > CHANGE_LOG_MAX then
@@ -40,7 +52,8 @@ local function changed_many(kind, names)
   return last
 end
 
--- Records that resource kind/name may have changed: the next revision, logged and published.
-local function changed(kind, name)
-  return changed_many(kind, { name })
+-- Records that resource kind/name may have changed: the next revision, logged and published; id, when
+-- given, is the one instance whose change it records.
+local function changed(kind, name, id)
+  return changed_many(kind, { name }, id and { [name] = { id } } or nil)
 end

@@ -18,15 +18,18 @@ for i = 4, #ARGV do
     redis.call('HSET', key, 'status', 'expired', 'expired_at', ARGV[2], 'last_heartbeat', r[LAST_HEARTBEAT], 'expires_at', r[EXPIRES_AT])
     redis.call('ZADD', EXPIRED, ARGV[2], id)
     redis.call('ZADD', EXPIRATIONS, now, ARGV[2] .. ':' .. id)
-    if not images[r[3]] then
-      images[r[3]] = true
+    local ids = images[r[3]]
+    if not ids then
+      ids = {}
+      images[r[3]] = ids
       images[#images + 1] = r[3]
     end
+    ids[#ids + 1] = id
     r[STATUS], r[13] = 'expired', ARGV[2]
     out[#out + 1] = r
   end
 end
-changed_many('endpoints', images)
+changed_many('endpoints', images, images)
 -- The self-preservation window is at most EXPIRATIONS_KEPT_MS long: older entries say nothing.
 redis.call('ZREMRANGEBYSCORE', EXPIRATIONS, '-inf', now - EXPIRATIONS_KEPT_MS)
 return out

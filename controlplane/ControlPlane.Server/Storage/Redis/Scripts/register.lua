@@ -8,7 +8,8 @@
 -- the client more than Redis spent running the script.
 -- The registrations run in order, each with its own guards (a later one sees what an earlier one
 -- wrote), in one atomic script. A registration that changes what nodes are sent (new, back from
--- expiry, moved, new metadata) changes its image: one revision per such image, after them all.
+-- expiry, moved, new metadata) changes its image: one revision per such image, after them all, whose
+-- entry names the image's changed instances.
 
 -- What the guards read (the record, the endpoint) is written by each registration; the indexes no
 -- guard reads (deadlines, TTLs, the listing, the service and image sets) are written once after them
@@ -82,10 +83,13 @@ local function register(a, changed_images)
   ttls[#ttls + 1] = ttl
   written[id] = true
   if not exists or current[4] ~= status or current[6] ~= host or current[7] ~= port or current[8] ~= region or current[9] ~= metadata then
-    if not changed_images[image] then
-      changed_images[image] = true
+    local ids = changed_images[image]
+    if not ids then
+      ids = {}
+      changed_images[image] = ids
       changed_images[#changed_images + 1] = image
     end
+    ids[#ids + 1] = id
   end
   if exists then
     return outcome, status, registered
@@ -118,5 +122,5 @@ end
 for _, set in ipairs(by_image) do
   redis.call('SADD', img_key(set), unpack(by_image[set]))
 end
-changed_many('endpoints', changed_images)
+changed_many('endpoints', changed_images, changed_images)
 return out

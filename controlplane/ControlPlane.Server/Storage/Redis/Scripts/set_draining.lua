@@ -4,7 +4,7 @@ local key = inst_key(id)
 local status = redis.call('HGET', key, 'status')
 if not status or status == 'expired' then return false end
 local target = ARGV[3] == '1' and 'draining' or 'healthy'
-if target ~= status then changed('endpoints', redis.call('HGET', key, 'image')) end
+if target ~= status then changed('endpoints', redis.call('HGET', key, 'image'), id) end
 if ARGV[3] == '1' then
   redis.call('HSET', key, 'status', 'draining')
   redis.call('SADD', DRAINING, id)
