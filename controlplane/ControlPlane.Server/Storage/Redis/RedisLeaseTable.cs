@@ -19,6 +19,13 @@ namespace ControlPlane.Server.Storage.Redis;
 /// come from Redis). A checkpoint that fails keeps its renewals for the next one. Redis's deadlines may
 /// so lag the answers by one interval: the expiry scan allows for that (<see cref="RedisStoreOptions.ExpiryLag"/>).
 /// </para>
+/// <para>
+/// So that every replica allows for it, whatever its own configuration, the table advertises this replica's
+/// lag in Redis (<c>expiry_lags</c>, advertise_lag.lua) before it answers anything from memory, again at every
+/// checkpoint, valid for the lag plus two intervals; the expiry scripts wait the longest lag advertised by a
+/// replica still renewing its advertisement. While an advertisement could not be renewed, every id takes the
+/// exact path.
+/// </para>
 /// </summary>
 internal sealed class RedisLeaseTable : IDisposable
 {
@@ -30,16 +37,25 @@ internal sealed class RedisLeaseTable : IDisposable
     private readonly TimeProvider _clock;
     private readonly ILogger _logger;
     private readonly ITimer _timer;
+    private readonly long _intervalMs;
+    private readonly long _lagMs;
+    private readonly string _replicaId = Guid.NewGuid().ToString("N");
     private int _active;
     private int _stopping;
 
-    public RedisLeaseTable(RedisConnection redis, RedisRenewals exact, TimeSpan interval, TimeProvider clock, ILogger logger)
+    // Whether this replica's lag is advertised in Redis: only then are renewals answered from memory.
+    private volatile bool _advertised;
+
+    public RedisLeaseTable(RedisConnection redis, RedisRenewals exact, TimeSpan interval, TimeSpan expiryLag, TimeProvider clock, ILogger logger)
     {
         ArgumentNullException.ThrowIfNull(redis);
         ArgumentNullException.ThrowIfNull(exact);
         ArgumentNullException.ThrowIfNull(clock);
         ArgumentNullException.ThrowIfNull(logger);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(interval, TimeSpan.Zero);
+        ArgumentOutOfRangeException.ThrowIfLessThan(expiryLag, TimeSpan.Zero);
+        _intervalMs = (long)interval.TotalMilliseconds;
+        _lagMs = (long)expiryLag.TotalMilliseconds;
         _redis = redis;
         _prefix = redis.KeyPrefix;
         _exact = exact;
@@ -59,7 +75,7 @@ internal sealed class RedisLeaseTable : IDisposable
         var time = ToUnixMilliseconds(now);
         var outcomes = new RenewOutcome[ids.Count];
         List<int>? misses = null;
-        if (!_redis.Unreachable && Enter())
+        if (_advertised && !_redis.Unreachable && Enter())
         {
             try
             {
@@ -88,6 +104,11 @@ internal sealed class RedisLeaseTable : IDisposable
         IReadOnlyList<string> ids, List<int>? misses, RenewOutcome[] outcomes, int ttlSeconds, DateTimeOffset now, CancellationToken cancellationToken)
     {
         IReadOnlyList<string> missed = misses is null ? ids : [.. misses.Select(i => ids[i])];
+        if (!_advertised && Volatile.Read(ref _stopping) == 0)
+        {
+            // Before the answers seed the table: other replicas must allow for its lag first.
+            await AdvertiseAsync(ToUnixMilliseconds(_clock.GetUtcNow())).ConfigureAwait(false);
+        }
         var answers = await _exact.RenewAsync(missed, ttlSeconds, now, cancellationToken).ConfigureAwait(false);
         var time = ToUnixMilliseconds(now);
         for (var j = 0; j < answers.Length; j++)
@@ -232,6 +253,31 @@ internal sealed class RedisLeaseTable : IDisposable
         }
         await _timer.DisposeAsync().ConfigureAwait(false);
         await FlushAsync(cancellationToken).ConfigureAwait(false);
+        // Nothing is held in memory any more: the others need not wait for this replica's lag.
+        _advertised = false;
+        try
+        {
+            await _redis.EvaluateAsync(RedisScripts.AdvertiseLag, [_prefix, _replicaId, -1, 0, ToUnixMilliseconds(_clock.GetUtcNow())], cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is StoreUnavailableException or RedisException)
+        {
+            // It lapses on its own within the lag plus two intervals.
+        }
+    }
+
+    /// <summary>Advertises this replica's expiry lag until the lag plus two intervals from <paramref name="now"/>.</summary>
+    private async Task AdvertiseAsync(long now)
+    {
+        try
+        {
+            await _redis.EvaluateAsync(RedisScripts.AdvertiseLag, [_prefix, _replicaId, _lagMs, now + _lagMs + (2 * _intervalMs), now], CancellationToken.None).ConfigureAwait(false);
+            _advertised = Volatile.Read(ref _stopping) == 0;
+        }
+        catch
+        {
+            _advertised = false;
+            throw;
+        }
     }
 
     private bool Enter()
@@ -251,6 +297,18 @@ internal sealed class RedisLeaseTable : IDisposable
         try
         {
             var now = ToUnixMilliseconds(_clock.GetUtcNow());
+            if (_advertised)
+            {
+                try
+                {
+                    await AdvertiseAsync(now).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (logFailure)
+                {
+                    // Answers from memory stop (see AdvertiseAsync) until an advertisement gets through.
+                    RedisStoreLog.AdvertiseFailed(_logger, ex);
+                }
+            }
             var ids = new List<string>();
             var sent = new List<(Lease Lease, long Time, int Ttl)>();
             foreach (var (id, lease) in _leases)

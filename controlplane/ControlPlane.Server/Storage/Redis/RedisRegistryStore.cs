@@ -51,7 +51,7 @@ internal sealed class RedisRegistryStore : IRegistryStore, IDisposable
             _expiryLag = options.EffectiveExpiryLag();
             if (options.RenewalCheckpointInterval > TimeSpan.Zero)
             {
-                _leases = new RedisLeaseTable(redis, _renewals, options.RenewalCheckpointInterval, clock ?? TimeProvider.System, logger ?? NullLogger.Instance);
+                _leases = new RedisLeaseTable(redis, _renewals, options.RenewalCheckpointInterval, _expiryLag, clock ?? TimeProvider.System, logger ?? NullLogger.Instance);
             }
         }
     }
@@ -192,7 +192,8 @@ internal sealed class RedisRegistryStore : IRegistryStore, IDisposable
 
     /// <summary>
     /// Overdue: live instances whose deadline in Redis is older than <paramref name="now"/> less the expiry
-    /// lag, as any replica's renewals not yet checkpointed are at most that old. This replica first writes
+    /// lag in force (this replica's, or the longest any live replica advertises: see <see cref="RedisLeaseTable"/>),
+    /// as any replica's renewals not yet checkpointed are at most that old. This replica first writes
     /// its own pending renewals (a pass is rare; a checkpoint is cheap), so it never expires what it renewed.
     /// </summary>
     public async ValueTask<ExpiryScan> ScanExpiryAsync(DateTimeOffset now, TimeSpan retention, int limit, TimeSpan recentWindow = default, CancellationToken cancellationToken = default)
@@ -200,9 +201,11 @@ internal sealed class RedisRegistryStore : IRegistryStore, IDisposable
         await FlushRenewalsAsync(cancellationToken);
         var window = (long)Math.Clamp(recentWindow.TotalMilliseconds, 0, InMemoryRegistryStore.ExpirationsKept.TotalMilliseconds);
         var reply = (RedisResult[])(await _redis.EvaluateAsync(RedisScripts.ScanExpiry,
-            [_prefix, ToUnixMilliseconds(now), Math.Max(limit, 0), window, ToUnixMilliseconds(now - _expiryLag)], cancellationToken))!;
+            [_prefix, ToUnixMilliseconds(now), Math.Max(limit, 0), window, (long)_expiryLag.TotalMilliseconds], cancellationToken))!;
         var overdue = ((RedisResult[])reply[0]!).Select(r => (string)r!).ToArray();
-        DateTimeOffset? next = reply[2].IsNull ? null : FromUnixMilliseconds(Score(reply[2])) + _expiryLag;
+        // The lag in force: this replica's, or a longer one another live replica advertised.
+        var lag = TimeSpan.FromMilliseconds((long)reply[5]);
+        DateTimeOffset? next = reply[2].IsNull ? null : FromUnixMilliseconds(Score(reply[2])) + lag;
         if (!reply[3].IsNull)
         {
             var removal = FromUnixMilliseconds(Score(reply[3])) + retention;
@@ -222,7 +225,7 @@ internal sealed class RedisRegistryStore : IRegistryStore, IDisposable
             var arguments = new RedisValue[3 + chunk.Length];
             arguments[0] = _prefix;
             arguments[1] = ToUnixMilliseconds(now);
-            arguments[2] = ToUnixMilliseconds(now - _expiryLag);
+            arguments[2] = (long)_expiryLag.TotalMilliseconds;
             for (var i = 0; i < chunk.Length; i++)
             {
                 arguments[3 + i] = chunk[i];

@@ -20,6 +20,7 @@ internal static class RedisScripts
     public static readonly RedisScript RemoveExpired = Registry("remove_expired", writes: true);
     public static readonly RedisScript Count = Registry("count", writes: false);
     public static readonly RedisScript ExtendLeases = Registry("extend_leases", writes: true);
+    public static readonly RedisScript AdvertiseLag = Registry("advertise_lag", writes: true);
 
     public static readonly RedisScript SetPolicy = Policy("set_policy", writes: true);
     public static readonly RedisScript DeletePolicy = Policy("delete_policy", writes: true);

@@ -19,4 +19,7 @@ internal static partial class RedisStoreLog
 
     [LoggerMessage(EventId = 8007, Level = LogLevel.Warning, Message = "The final lease checkpoint failed as the replica stopped; renewals of up to {Count} instances were not written (the expiry lag covers them)")]
     public static partial void FinalCheckpointFailed(ILogger logger, Exception exception, int count);
+
+    [LoggerMessage(EventId = 8008, Level = LogLevel.Warning, Message = "Could not renew this replica's expiry lag advertisement; heartbeats are answered once Redis holds them until it gets through")]
+    public static partial void AdvertiseFailed(ILogger logger, Exception exception);
 }

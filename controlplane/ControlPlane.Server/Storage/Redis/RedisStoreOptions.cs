@@ -48,10 +48,10 @@ public sealed class RedisStoreOptions
     /// <summary>
     /// How long after its deadline in Redis an instance may expire: a renewal a replica holds in memory
     /// reaches Redis within <see cref="RenewalCheckpointInterval"/>, so no replica may expire it before.
-    /// With several replicas on one Redis, every one must use the same value, at least the longest
-    /// checkpoint interval among them (a replica's own expiry pass writes its pending renewals first, so
-    /// a single replica needs none). Unset: the checkpoint interval plus <see cref="ExpiryLagMargin"/>
-    /// (0 when the interval is 0).
+    /// A replica with a lease table advertises its lag in Redis, and every replica's expiry waits for the
+    /// longest lag a live replica advertises, so replicas need not agree on it (a replica's own expiry
+    /// pass writes its pending renewals first, so a single replica needs none). Unset: the checkpoint
+    /// interval plus <see cref="ExpiryLagMargin"/> (0 when the interval is 0).
     /// </summary>
     public TimeSpan? ExpiryLag { get; set; }
 

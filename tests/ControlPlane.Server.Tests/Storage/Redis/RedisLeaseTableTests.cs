@@ -225,6 +225,45 @@ public sealed class RedisLeaseTableTests(RedisFixture redis) : IClassFixture<Red
     }
 
     [Fact]
+    public async Task AReplicaWithAShorterLag_WaitsForTheLongestOneAnotherLiveReplicaAdvertises_UntilItStopsOrLapses()
+    {
+        redis.Require();
+        _prefix = redis.NewPrefix();
+        // a checkpoints every 5 s (lag 6 s); b, configured on its own, would expire 0 s after a deadline.
+        var slowClock = new ManualTimeProvider(T0);
+        var connection = redis.Connect(_prefix);
+        _owned.Add(connection);
+        var a = new RedisRegistryStore(connection, new RedisStoreOptions { RenewalCheckpointInterval = TimeSpan.FromSeconds(5) }, slowClock, NullLogger.Instance);
+        _owned.Add(a);
+        var b = new RedisRegistryStore(redis.Connect(_prefix), new RedisStoreOptions { RenewalCheckpointInterval = TimeSpan.Zero }, _clock, NullLogger.Instance);
+        _owned.Add(b);
+        await a.RegisterAsync(Spec("i1", 8080, ttl: 3), T0).DefaultTimeout();
+        await a.RegisterAsync(Spec("i2", 8081, ttl: 3), T0).DefaultTimeout();
+        await BeatAsync(a, "i1", T0.AddSeconds(1));                 // exact: advertises a's lag, seeds the table
+        Assert.Equal(T0.AddSeconds(7), (await BeatAsync(a, "i1", T0.AddSeconds(4))).ExpiresAt); // from memory only
+        Assert.Equal(T0.AddSeconds(4), await DeadlineInRedisAsync("i1"));
+
+        // Past i1's deadline in Redis by 2 s, and i2's by 3 s: b waits for a's 6 s, so neither is overdue yet.
+        var scan = await b.ScanExpiryAsync(T0.AddSeconds(6), Retention, 10).DefaultTimeout();
+        Assert.Empty(scan.Overdue);
+        Assert.Equal(T0.AddSeconds(9), scan.NextDeadline); // i2's deadline (T0+3 s) plus a's lag
+        Assert.Empty(await b.ExpireAsync(["i1", "i2"], T0.AddSeconds(6)).DefaultTimeout());
+
+        // a stops gracefully: its renewal reaches Redis and its advertisement goes; b's own lag applies again.
+        await a.StopRenewalsAsync(CancellationToken.None).DefaultTimeout();
+        Assert.Equal(T0.AddSeconds(7), await DeadlineInRedisAsync("i1"));
+        Assert.Equal(["i2"], (await b.ScanExpiryAsync(T0.AddSeconds(6), Retention, 10).DefaultTimeout()).Overdue);
+
+        // A replica that stops renewing its advertisement (killed, paused) is waited for only until it lapses:
+        // a new one on a's clock advertises 6 s until T0 + 6 + 10 s.
+        var c = new RedisRegistryStore(connection, new RedisStoreOptions { RenewalCheckpointInterval = TimeSpan.FromSeconds(5) }, slowClock, NullLogger.Instance);
+        _owned.Add(c);
+        await BeatAsync(c, "i1", T0.AddSeconds(1));
+        Assert.DoesNotContain("i1", (await b.ScanExpiryAsync(T0.AddSeconds(7.5), Retention, 10).DefaultTimeout()).Overdue);
+        Assert.Contains("i1", (await b.ScanExpiryAsync(T0.AddSeconds(17.5), Retention, 10).DefaultTimeout()).Overdue);
+    }
+
+    [Fact]
     public async Task WithACheckpointIntervalOf0_EveryBeatIsAnsweredOnceRedisHoldsIt_AndExpiresWithoutLag()
     {
         redis.Require();

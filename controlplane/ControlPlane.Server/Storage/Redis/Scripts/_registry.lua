@@ -11,6 +11,20 @@ local DRAINING = P .. 'inst_draining'    -- SET of draining ids
 local ALL = P .. 'instances'             -- ZSET of every id, score 0: ordered listing by id
 local EXPIRATIONS = P .. 'inst_expirations'  -- ZSET '<time>:<id>' by expiry time: the fleet's expiries of the last hour
 local EXPIRATIONS_KEPT_MS = 3600000
+local LAGS = P .. 'expiry_lags'          -- HASH replica id -> '<lag ms> <until ms>': each live replica's expiry lag (advertise_lag.lua)
+
+-- The expiry lag in force at now (ms): the longest of own and of every lag advertised until now or later.
+-- A replica answers renewals from memory and writes them within its checkpoint interval, so no replica
+-- may expire an instance sooner after its deadline than the slowest live replica's lag.
+local function expiry_lag(now, own)
+  local lag = tonumber(own)
+  local advertised = redis.call('HGETALL', LAGS)
+  for i = 2, #advertised, 2 do
+    local l, u = string.match(advertised[i], '^(%d+) (%d+)$')
+    if l and tonumber(u) >= now and tonumber(l) > lag then lag = tonumber(l) end
+  end
+  return lag
+end
 
 local function inst_key(id) return P .. 'inst:' .. id end
 local function svc_key(name) return P .. 'svc:' .. name .. ':instances' end

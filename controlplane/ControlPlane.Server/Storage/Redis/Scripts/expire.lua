@@ -1,9 +1,10 @@
--- ARGV: prefix, now, cutoff, id... Expires those still live and whose deadline is at or before the
--- cutoff (now less the expiry lag; a heartbeat may have won the race since the scan) and returns their records. Expiring twice finds nothing to do, so of
--- replicas racing to expire an instance exactly one gets its record back (and reports it).
+-- ARGV: prefix, now, this replica's expiry lag (ms), id... Expires those still live and whose deadline is at
+-- or before the cutoff (now less the lag in force, expiry_lag; a heartbeat may have won the race since the
+-- scan) and returns their records. Expiring twice finds nothing to do, so of replicas racing to expire an
+-- instance exactly one gets its record back (and reports it).
 -- The hash keeps the lease the instance ended with (renewals move only its inst_expiry score).
 local now = tonumber(ARGV[2])
-local cutoff = tonumber(ARGV[3])
+local cutoff = now - expiry_lag(now, ARGV[3])
 local out = {}
 local images = {}
 for i = 4, #ARGV do
