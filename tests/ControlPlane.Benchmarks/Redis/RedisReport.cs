@@ -77,8 +77,9 @@ internal static class RedisReport
             replicas applied the store's last revision, so every run starts on the same store.
             On Redis each replica group-commits: registrations that arrive while its previous write is in flight
             share one `EVALSHA` of register.lua (each with its own guards, instance hash, indexes; a revision per
-            changed image, one change-log write and one `PUBLISH` per call), and every replica then reloads the
-            changed images' endpoint sets for its discovery cache (debounced, 100 ms). Heartbeats are answered from
+            changed image, one change-log write and one `PUBLISH` per call), and every replica then re-reads the
+            instances the change entries name (one get.lua call per debounce window of 100 ms) and patches those
+            images' endpoint sets in its discovery cache. Heartbeats are answered from
             the replica's lease table (`ControlPlane:Store:Redis:RenewalCheckpointInterval`, default 1 s): an id the
             replica knows is answered at once from memory (renewed, its status as last read from Redis, the deadline beat
             time + TTL); the first beat of an id on a replica is group-committed and answered once Redis holds it, and seeds
