@@ -180,6 +180,28 @@ public sealed class ResourceCacheTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ABatchWhosePolicyReadFails_AppliesItsEndpointChangesOnTheRetry()
+    {
+        await StartAsync(TimeSpan.FromMilliseconds(100));
+        await RegisterAsync("z1", "img.z");
+        await NextChangeSetAsync(); // the window is busy now: what follows is one batch
+
+        _policies.Failure = new InvalidOperationException("policy store unreachable");
+        _policies.Set(new RoutingPolicy { Image = "img.a", Algorithm = "least_conn" });
+        await RegisterAsync("a1", "img.a"); // signalled first: it names instance a1
+        _services.GetRequiredService<ResourceChanges>().PolicyChanged("img.a");
+        _clock.Advance(TimeSpan.FromMilliseconds(100));
+        await _loadFailed.Task.DefaultTimeout();
+
+        _policies.Failure = null;
+        _clock.Advance(TimeSpan.FromSeconds(2));
+        var applied = await NextChangeSetAsync();
+        Assert.Equal(["img.a"], applied.NamesByType[ResourceTypes.RoutingPolicy]);
+        Assert.Equal(["img.a"], applied.NamesByType[Endpoints]);
+        Assert.Equal(["a1"], EndpointSet.Parser.ParseFrom(_cache.Snapshot(Endpoints).Find("img.a")!.Wire.Resource_.Value).Endpoints.Select(e => e.InstanceId));
+    }
+
+    [Fact]
     public async Task AReset_ReloadsEverything_AndAppliesOnlyWhatDiffers_RemovalsIncluded()
     {
         _policies.Set(new RoutingPolicy { Image = "img.a", Algorithm = "least_conn" });

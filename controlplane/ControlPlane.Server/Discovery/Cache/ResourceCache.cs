@@ -215,7 +215,9 @@ internal sealed class ResourceCache : IResourceWatch, IHostedService, IDisposabl
         var loaded = new Dictionary<string, Dictionary<string, VersionedResource?>>(StringComparer.Ordinal);
         try
         {
-            foreach (var group in keys.GroupBy(k => k.TypeUrl, StringComparer.Ordinal))
+            // Endpoint sets last: their load takes what was noted for them and patches the sets held, so it
+            // must be the last step that can fail (a failure there puts the notes back for the retry).
+            foreach (var group in keys.GroupBy(k => k.TypeUrl, StringComparer.Ordinal).OrderBy(g => g.Key == ResourceTypes.EndpointSet))
             {
                 loaded[group.Key] = await _loader.LoadAsync(group.Key, group.Select(k => k.Name).ToList(), cancellationToken);
             }
