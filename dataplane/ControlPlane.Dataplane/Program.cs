@@ -1,5 +1,7 @@
 using ControlPlane.Dataplane;
 
+// Before any socket exists: the runtime reads the setting when the first one is used.
+SocketCompletions.PreferInline();
 var app = DataplaneHost.Build(args);
 app.Run();
 
