@@ -53,7 +53,15 @@ internal sealed class ReplicaFleet : IAsyncDisposable
         try
         {
             var starting = Enumerable.Range(0, replicas).Select(i => ControlPlaneProcess.StartAsync(ReplicaId(i), ReplicaSettings(redis, i, replicaSettings))).ToArray();
-            await StartedAsync(starting, fleet._replicas);
+            try
+            {
+                await StartedAsync(starting, fleet._replicas);
+            }
+            catch (ChildProcessException ex)
+            {
+                // A replica that never became ready: say what Redis and the replicas that did start saw.
+                throw new InvalidOperationException(ex.Message + Environment.NewLine + await StartFailureContextAsync(redis, fleet._replicas), ex);
+            }
             var started = fleet._replicas;
             var nodes = nodeOrders.Select((order, i) =>
             {
@@ -68,6 +76,37 @@ internal sealed class ReplicaFleet : IAsyncDisposable
             throw;
         }
         return fleet;
+    }
+
+    /// <summary>Redis's clients and stats, and the last lines of each replica that started, for a failed start.</summary>
+    private static async Task<string> StartFailureContextAsync(RedisServer redis, IReadOnlyList<ControlPlaneProcess> started)
+    {
+        var context = new global::System.Text.StringBuilder();
+        foreach (var command in new[] { "CLIENT LIST", "INFO stats" })
+        {
+            context.AppendLine($"redis-cli {command}:");
+            try
+            {
+                using var cli = global::System.Diagnostics.Process.Start(new global::System.Diagnostics.ProcessStartInfo("redis-cli", ["-p", redis.Port.ToString(global::System.Globalization.CultureInfo.InvariantCulture), .. command.Split(' ')])
+                {
+                    RedirectStandardOutput = true,
+                    RedirectStandardError = true,
+                })!;
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+                context.AppendLine(await cli.StandardOutput.ReadToEndAsync(timeout.Token));
+                await cli.WaitForExitAsync(timeout.Token);
+            }
+            catch (Exception ex)
+            {
+                context.AppendLine($"(failed: {ex.Message})");
+            }
+        }
+        foreach (var replica in started)
+        {
+            context.AppendLine($"{replica.Process.Name} (started), its last lines:");
+            context.AppendLine(string.Join(Environment.NewLine, replica.Process.Lines.TakeLast(15)));
+        }
+        return context.ToString();
     }
 
     /// <summary>Waits for every start; keeps what started in <paramref name="started"/> (in order) even when one failed, so that it is stopped too.</summary>
