@@ -133,13 +133,8 @@ internal sealed class EndpointSetEncoder
                 {
                     continue;
                 }
-                if (!_byId.TryGetValue(spec.InstanceId, out var entry))
-                {
-                    entry = new Entry(spec.InstanceId);
-                    _byId.Add(spec.InstanceId, entry);
-                    (added ??= []).Add(entry);
-                }
-                else if (entry.Seen == generation)
+                var entry = GetOrAdd(spec.InstanceId, ref added);
+                if (entry.Seen == generation)
                 {
                     continue; // listed twice: the first one counts, as in EndpointSetBuilder
                 }
@@ -157,11 +152,7 @@ internal sealed class EndpointSetEncoder
                     _byId.Remove(id);
                 }
             }
-            if (added is not null)
-            {
-                added.Sort(ById);
-                _ordered = Merge(_ordered, added);
-            }
+            Insert(added);
             return _ordered.Count > 0;
         }
 
@@ -182,25 +173,37 @@ internal sealed class EndpointSetEncoder
                     }
                     continue;
                 }
-                if (!_byId.TryGetValue(id, out var entry))
-                {
-                    entry = new Entry(id);
-                    _byId.Add(id, entry);
-                    (added ??= []).Add(entry);
-                }
-                Refresh(entry, record);
+                Refresh(GetOrAdd(id, ref added), record);
             }
             if (removed is not null)
             {
                 _ordered = _ordered.FindAll(e => !removed.Contains(e.InstanceId));
                 added?.RemoveAll(e => removed.Contains(e.InstanceId));
             }
+            Insert(added);
+            return _ordered.Count > 0;
+        }
+
+        /// <summary>The entry of <paramref name="id"/>; a new one is also listed in <paramref name="added"/> (not yet in order).</summary>
+        private Entry GetOrAdd(string id, ref List<Entry>? added)
+        {
+            if (!_byId.TryGetValue(id, out var entry))
+            {
+                entry = new Entry(id);
+                _byId.Add(id, entry);
+                (added ??= []).Add(entry);
+            }
+            return entry;
+        }
+
+        /// <summary>Puts the new entries in <paramref name="added"/> into the id order.</summary>
+        private void Insert(List<Entry>? added)
+        {
             if (added is not null)
             {
                 added.Sort(ById);
                 _ordered = Merge(_ordered, added);
             }
-            return _ordered.Count > 0;
         }
 
         /// <summary>Encodes the endpoint again when its instance changed in what nodes are sent.</summary>

@@ -183,12 +183,12 @@ internal sealed class ResourceLoader(IRegistryStore registry, IRoutingPolicySour
         {
             foreach (var (image, instances) in taken)
             {
-                Note(_touched, image, instances?.ToList());
+                Note(_touched, image, instances);
             }
         }
     }
 
-    private static void Note(Dictionary<string, HashSet<string>?> touched, string image, IReadOnlyList<string>? instanceIds)
+    private static void Note(Dictionary<string, HashSet<string>?> touched, string image, IReadOnlyCollection<string>? instanceIds)
     {
         if (instanceIds is null || instanceIds.Count == 0)
         {

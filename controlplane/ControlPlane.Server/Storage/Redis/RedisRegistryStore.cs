@@ -113,18 +113,24 @@ internal sealed class RedisRegistryStore : IRegistryStore, IDisposable
         var records = new List<InstanceRecord?>(instanceIds.Count);
         foreach (var chunk in instanceIds.Chunk(BatchSize))
         {
-            var arguments = new RedisValue[chunk.Length + 1];
-            arguments[0] = _prefix;
-            for (var i = 0; i < chunk.Length; i++)
-            {
-                arguments[i + 1] = chunk[i];
-            }
-            foreach (var item in (RedisResult[])(await _redis.EvaluateAsync(RedisScripts.Get, arguments, cancellationToken))!)
+            foreach (var item in (RedisResult[])(await _redis.EvaluateAsync(RedisScripts.Get, WithIds([_prefix], chunk), cancellationToken))!)
             {
                 records.Add(Merge(Parse(item)));
             }
         }
         return records;
+    }
+
+    /// <summary>A script's arguments: <paramref name="head"/>, then <paramref name="ids"/>.</summary>
+    private static RedisValue[] WithIds(RedisValue[] head, string[] ids)
+    {
+        var arguments = new RedisValue[head.Length + ids.Length];
+        head.CopyTo(arguments, 0);
+        for (var i = 0; i < ids.Length; i++)
+        {
+            arguments[head.Length + i] = ids[i];
+        }
+        return arguments;
     }
 
     /// <summary>A record as this replica answers it: with its renewals not yet in Redis.</summary>
@@ -222,14 +228,7 @@ internal sealed class RedisRegistryStore : IRegistryStore, IDisposable
         // A pass may expire many ids: batches keep each script short (every instance is still expired atomically).
         foreach (var chunk in instanceIds.Chunk(BatchSize))
         {
-            var arguments = new RedisValue[3 + chunk.Length];
-            arguments[0] = _prefix;
-            arguments[1] = ToUnixMilliseconds(now);
-            arguments[2] = (long)_expiryLag.TotalMilliseconds;
-            for (var i = 0; i < chunk.Length; i++)
-            {
-                arguments[3 + i] = chunk[i];
-            }
+            var arguments = WithIds([_prefix, ToUnixMilliseconds(now), (long)_expiryLag.TotalMilliseconds], chunk);
             expired.AddRange(ParseMany(await _redis.EvaluateAsync(RedisScripts.Expire, arguments, cancellationToken)));
         }
         foreach (var record in expired)

@@ -13,6 +13,13 @@ local EXPIRATIONS = P .. 'inst_expirations'  -- ZSET '<time>:<id>' by expiry tim
 local EXPIRATIONS_KEPT_MS = 3600000
 local LAGS = P .. 'expiry_lags'          -- HASH replica id -> '<lag ms> <until ms>': each live replica's expiry lag (advertise_lag.lua)
 
+-- An advertised lag '<lag ms> <until ms>' as numbers; nil for a malformed one.
+local function parse_lag(value)
+  local l, u = string.match(value, '^(%d+) (%d+)$')
+  if l then return tonumber(l), tonumber(u) end
+  return nil
+end
+
 -- The expiry lag in force at now (ms): the longest of own and of every lag advertised until now or later.
 -- A replica answers renewals from memory and writes them within its checkpoint interval, so no replica
 -- may expire an instance sooner after its deadline than the slowest live replica's lag.
@@ -20,10 +27,22 @@ local function expiry_lag(now, own)
   local lag = tonumber(own)
   local advertised = redis.call('HGETALL', LAGS)
   for i = 2, #advertised, 2 do
-    local l, u = string.match(advertised[i], '^(%d+) (%d+)$')
-    if l and tonumber(u) >= now and tonumber(l) > lag then lag = tonumber(l) end
+    local l, u = parse_lag(advertised[i])
+    if l and u >= now and l > lag then lag = l end
   end
   return lag
+end
+
+-- Appends id to groups[key], a list created on first use; groups also lists its keys in the order first
+-- seen (groups[1], groups[2] ...), so a script writes one command (or change entry) per group, in order.
+local function add_member(groups, key, id)
+  local members = groups[key]
+  if not members then
+    members = {}
+    groups[key] = members
+    groups[#groups + 1] = key
+  end
+  members[#members + 1] = id
 end
 
 local function inst_key(id) return P .. 'inst:' .. id end

@@ -9,7 +9,7 @@ else
 end
 local advertised = redis.call('HGETALL', LAGS)
 for i = 2, #advertised, 2 do
-  local u = string.match(advertised[i], ' (%d+)$')
-  if not u or tonumber(u) < now then redis.call('HDEL', LAGS, advertised[i - 1]) end
+  local _, u = parse_lag(advertised[i])
+  if not u or u < now then redis.call('HDEL', LAGS, advertised[i - 1]) end
 end
 return redis.call('HLEN', LAGS)

@@ -19,13 +19,7 @@ for i = 4, #ARGV do
     redis.call('HSET', key, 'status', 'expired', 'expired_at', ARGV[2], 'last_heartbeat', r[LAST_HEARTBEAT], 'expires_at', r[EXPIRES_AT])
     redis.call('ZADD', EXPIRED, ARGV[2], id)
     redis.call('ZADD', EXPIRATIONS, now, ARGV[2] .. ':' .. id)
-    local ids = images[r[3]]
-    if not ids then
-      ids = {}
-      images[r[3]] = ids
-      images[#images + 1] = r[3]
-    end
-    ids[#ids + 1] = id
+    add_member(images, r[3], id)
     r[STATUS], r[13] = 'expired', ARGV[2]
     out[#out + 1] = r
   end

@@ -18,16 +18,6 @@ local deadlines, ttls, listed, by_name, by_image = {}, {}, {}, {}, {}
 -- Ids registered by this call: their hash holds their new deadline, inst_expiry not yet.
 local written = {}
 
-local function add_member(sets, set, id)
-  local members = sets[set]
-  if not members then
-    members = {}
-    sets[set] = members
-    sets[#sets + 1] = set
-  end
-  members[#members + 1] = id
-end
-
 -- read(id), for an id this call may have registered already (then the hash is the whole record).
 local function read_current(id)
   if not written[id] then return read(id) end
@@ -83,13 +73,7 @@ local function register(a, changed_images)
   ttls[#ttls + 1] = ttl
   written[id] = true
   if not exists or current[4] ~= status or current[6] ~= host or current[7] ~= port or current[8] ~= region or current[9] ~= metadata then
-    local ids = changed_images[image]
-    if not ids then
-      ids = {}
-      changed_images[image] = ids
-      changed_images[#changed_images + 1] = image
-    end
-    ids[#ids + 1] = id
+    add_member(changed_images, image, id)
   end
   if exists then
     return outcome, status, registered
