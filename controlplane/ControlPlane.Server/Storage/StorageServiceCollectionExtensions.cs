@@ -29,7 +29,8 @@ public static class StorageServiceCollectionExtensions
                 var redis = configuration.GetSection(RedisStoreOptions.Section).Get<RedisStoreOptions>() ?? new RedisStoreOptions();
                 RedisUrl.Parse(redis.Url);
                 redis.EffectiveExpiryLag();
-                services.TryAddSingleton(sp => RedisConnection.Connect(redis, sp.GetRequiredService<ILogger<RedisConnection>>()));
+                services.TryAddSingleton(sp => RedisConnection.Connect(
+                    redis, sp.GetRequiredService<ILogger<RedisConnection>>(), clock: sp.GetService<TimeProvider>() ?? TimeProvider.System));
                 services.TryAddSingleton(sp => new RedisRegistryStore(
                     sp.GetRequiredService<RedisConnection>(), redis, sp.GetService<TimeProvider>() ?? TimeProvider.System, sp.GetRequiredService<ILogger<RedisRegistryStore>>()));
                 services.TryAddSingleton<IRegistryStore>(sp => sp.GetRequiredService<RedisRegistryStore>());

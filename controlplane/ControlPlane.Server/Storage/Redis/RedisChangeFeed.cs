@@ -29,9 +29,8 @@ internal sealed class RedisChangeFeed : IChangeFeed
         ArgumentNullException.ThrowIfNull(onReconnected);
         var subscription = new Subscription(this, onChange, onReconnected);
         _redis.Reconnected += subscription.OnReconnected;
-        // The client subscribes in the background (again after every reconnect); a failure here is
-        // only a missed start, which the follower's first read covers.
-        _ = _redis.Subscriber.SubscribeAsync(_channel, subscription.OnMessage).ContinueWith(t => _ = t.Exception, TaskScheduler.Default);
+        // A missed start is covered by the follower's first read.
+        _redis.Subscribe(_channel, subscription.OnMessage);
         return subscription;
     }
 
@@ -98,7 +97,7 @@ internal sealed class RedisChangeFeed : IChangeFeed
             if (Interlocked.Exchange(ref _disposed, 1) == 0)
             {
                 feed._redis.Reconnected -= OnReconnected;
-                _ = feed._redis.Subscriber.UnsubscribeAsync(feed._channel, OnMessage).ContinueWith(t => _ = t.Exception, TaskScheduler.Default);
+                feed._redis.Unsubscribe(feed._channel, OnMessage);
             }
         }
     }

@@ -17,37 +17,60 @@ namespace ControlPlane.Server.Storage.Redis;
 /// it): a write refused as unavailable then is never applied later. One already sent when Redis
 /// hung may still be, as any request that times out may have been carried out.
 /// </para>
+/// <para>
+/// A client whose connection stays down longer than <see cref="RedisStoreOptions.StuckConnectionTimeout"/>
+/// is replaced by a fresh one (its subscriptions carried over): StackExchange.Redis 1.x can leave a
+/// connection "connecting" for good (its issue #194), and a replica would then stay unready until
+/// restarted. Replacing a client while Redis is really down costs a connect attempt, nothing more.
+/// </para>
 /// </summary>
 internal sealed class RedisConnection : IDisposable
 {
     // Server errors that say the server cannot do the work now, not that the request is wrong.
     private static readonly string[] UnavailableReplies = ["LOADING", "BUSY", "MASTERDOWN", "READONLY", "NOREPLICAS", "OOM", "NOAUTH", "WRONGPASS", "NOPERM", "CLUSTERDOWN", "TRYAGAIN"];
 
-    private readonly ConnectionMultiplexer _multiplexer;
+    private readonly ConfigurationOptions _configuration;
     private readonly ILogger _logger;
     private readonly TimeSpan _commandTimeout;
+    private readonly TimeSpan _stuckTimeout;
+    private readonly TimeProvider _clock;
     private readonly Lock _probeLock = new();
+    private readonly Lock _clientLock = new();
+    private readonly List<(RedisChannel Channel, Action<RedisChannel, RedisValue> Handler)> _subscriptions = [];
+    private readonly ITimer? _watchdog;
+    private volatile Client _client;
     private Task<bool>? _probe;
     private int _unavailable;
+    private long _downSince;
+    private int _replacing;
+    private int _replacements;
+    private bool _disposed;
 
-    private RedisConnection(ConnectionMultiplexer multiplexer, string keyPrefix, TimeSpan commandTimeout, ILogger logger)
+    private RedisConnection(ConnectionMultiplexer multiplexer, ConfigurationOptions configuration, RedisStoreOptions options, TimeProvider clock, ILogger logger)
     {
-        _multiplexer = multiplexer;
+        _configuration = configuration;
         _logger = logger;
-        _commandTimeout = commandTimeout;
-        KeyPrefix = keyPrefix;
-        Database = multiplexer.GetDatabase();
-        _multiplexer.ConnectionFailed += OnConnectionFailed;
-        _multiplexer.ConnectionRestored += OnConnectionRestored;
+        _commandTimeout = options.CommandTimeout;
+        _stuckTimeout = options.StuckConnectionTimeout;
+        _clock = clock;
+        KeyPrefix = options.KeyPrefix;
+        _client = Attach(multiplexer);
+        if (_stuckTimeout > TimeSpan.Zero)
+        {
+            // Checked a few times per timeout, so a stuck client goes within about 1.25 timeouts of its last connection.
+            var every = TimeSpan.FromTicks(Math.Max(_stuckTimeout.Ticks / 4, TimeSpan.TicksPerMillisecond));
+            _watchdog = clock.CreateTimer(static s => ((RedisConnection)s!).CheckStuck(), this, every, every);
+        }
     }
 
     /// <summary>Put before every key (see <see cref="RedisStoreOptions.KeyPrefix"/>).</summary>
     public string KeyPrefix { get; }
 
-    public IDatabase Database { get; }
+    /// <summary>The current client's database (a replaced client's calls fail as unavailable).</summary>
+    public IDatabase Database => _client.Database;
 
-    /// <summary>The pub/sub side of the connection (its own socket, resubscribed after reconnects).</summary>
-    public ISubscriber Subscriber => _multiplexer.GetSubscriber();
+    /// <summary>How many times a client stuck without a connection was replaced.</summary>
+    internal int Replacements => Volatile.Read(ref _replacements);
 
     /// <summary>True from a failure that means "unavailable" until the next call that succeeds.</summary>
     public bool Unreachable => Volatile.Read(ref _unavailable) == 1;
@@ -66,7 +89,7 @@ internal sealed class RedisConnection : IDisposable
     /// server not ready, not fail). The password is read from <see cref="RedisStoreOptions.PasswordVariable"/>
     /// or the file named by <see cref="RedisStoreOptions.PasswordFileVariable"/>.
     /// </summary>
-    public static RedisConnection Connect(RedisStoreOptions options, ILogger logger, Func<string, string?>? getVariable = null)
+    public static RedisConnection Connect(RedisStoreOptions options, ILogger logger, Func<string, string?>? getVariable = null, TimeProvider? clock = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(logger);
@@ -90,8 +113,36 @@ internal sealed class RedisConnection : IDisposable
             configuration.CertificateValidation += RedisTls.TrustOnly(options.TlsCaFile);
         }
         RedisStoreLog.Connecting(logger, url.ToString(), options.KeyPrefix, string.IsNullOrEmpty(password) ? "none" : source);
-        return new RedisConnection(ConnectionMultiplexer.Connect(configuration), options.KeyPrefix, options.CommandTimeout, logger);
+        return new RedisConnection(ConnectionMultiplexer.Connect(configuration), configuration, options, clock ?? TimeProvider.System, logger);
     }
+
+    /// <summary>
+    /// Subscribes <paramref name="handler"/> to <paramref name="channel"/> on the pub/sub side of the
+    /// connection (its own socket): the client subscribes again after every reconnect, and a client
+    /// that replaces a stuck one subscribes it too. A failure here is only a missed start.
+    /// </summary>
+    public void Subscribe(RedisChannel channel, Action<RedisChannel, RedisValue> handler)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        // Under the lock, so a client replacing this one has every subscription, each once.
+        lock (_clientLock)
+        {
+            _subscriptions.Add((channel, handler));
+            Observe(_client.Multiplexer.GetSubscriber().SubscribeAsync(channel, handler));
+        }
+    }
+
+    public void Unsubscribe(RedisChannel channel, Action<RedisChannel, RedisValue> handler)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        lock (_clientLock)
+        {
+            _subscriptions.Remove((channel, handler));
+            Observe(_client.Multiplexer.GetSubscriber().UnsubscribeAsync(channel, handler));
+        }
+    }
+
+    private static void Observe(Task task) => task.ContinueWith(static t => _ = t.Exception, TaskScheduler.Default);
 
     /// <summary>
     /// Runs a script; Redis failures that mean "unavailable" become <see cref="StoreUnavailableException"/>.
@@ -180,6 +231,85 @@ internal sealed class RedisConnection : IDisposable
         _ => false,
     };
 
+    /// <summary>The watchdog's tick: notes since when the client has had no connection, and replaces it once that exceeds the timeout.</summary>
+    private void CheckStuck()
+    {
+        var client = _client;
+        if (client.Multiplexer.IsConnected)
+        {
+            Volatile.Write(ref _downSince, 0);
+            return;
+        }
+        var now = _clock.GetTimestamp();
+        var since = Volatile.Read(ref _downSince);
+        if (since == 0)
+        {
+            Volatile.Write(ref _downSince, now);
+        }
+        else if (_clock.GetElapsedTime(since, now) >= _stuckTimeout && Interlocked.Exchange(ref _replacing, 1) == 0)
+        {
+            _ = ReplaceAsync(client, _clock.GetElapsedTime(since, now));
+        }
+    }
+
+    /// <summary>Connects a fresh client, moves the subscriptions to it and closes <paramref name="stuck"/>.</summary>
+    private async Task ReplaceAsync(Client stuck, TimeSpan down)
+    {
+        try
+        {
+            RedisStoreLog.ReplacingStuckClient(_logger, _configuration.EndPoints.FirstOrDefault()?.ToString() ?? "?", down.TotalSeconds);
+            // Not connected yet is fine (AbortOnConnectFail is off): the fresh client keeps trying by itself.
+            var fresh = await ConnectionMultiplexer.ConnectAsync(_configuration).ConfigureAwait(false);
+            lock (_clientLock)
+            {
+                if (_disposed)
+                {
+                    Close(Attach(fresh));
+                    return;
+                }
+                _client = Attach(fresh);
+                var subscriber = fresh.GetSubscriber();
+                foreach (var (channel, handler) in _subscriptions)
+                {
+                    Observe(subscriber.SubscribeAsync(channel, handler));
+                }
+            }
+            Volatile.Write(ref _downSince, 0);
+            Interlocked.Increment(ref _replacements);
+            Close(stuck);
+            if (fresh.IsConnected)
+            {
+                // Whatever the stuck client missed is read back by whoever follows the connection.
+                Reconnected?.Invoke(ConnectionType.Subscription);
+            }
+        }
+        catch (Exception ex)
+        {
+            RedisStoreLog.ReplaceFailed(_logger, ex);
+        }
+        finally
+        {
+            Volatile.Write(ref _replacing, 0);
+        }
+    }
+
+    private Client Attach(ConnectionMultiplexer multiplexer)
+    {
+        multiplexer.ConnectionFailed += OnConnectionFailed;
+        multiplexer.ConnectionRestored += OnConnectionRestored;
+        return new Client(multiplexer, multiplexer.GetDatabase());
+    }
+
+    private void Close(Client client)
+    {
+        client.Multiplexer.ConnectionFailed -= OnConnectionFailed;
+        client.Multiplexer.ConnectionRestored -= OnConnectionRestored;
+        // Close(true), what Dispose does by default, waits out the connect timeout in this client
+        // version (5 s per shutdown); by now the host has drained its calls, so nothing is lost.
+        client.Multiplexer.Close(allowCommandsToComplete: false);
+        client.Multiplexer.Dispose();
+    }
+
     private void OnConnectionFailed(object? sender, ConnectionFailedEventArgs e)
     {
         // The subscription connection fails and returns with the interactive one: log the outage once.
@@ -201,11 +331,20 @@ internal sealed class RedisConnection : IDisposable
 
     public void Dispose()
     {
-        _multiplexer.ConnectionFailed -= OnConnectionFailed;
-        _multiplexer.ConnectionRestored -= OnConnectionRestored;
-        // Close(true), what Dispose does by default, waits out the connect timeout in this client
-        // version (5 s per shutdown); by now the host has drained its calls, so nothing is lost.
-        _multiplexer.Close(allowCommandsToComplete: false);
-        _multiplexer.Dispose();
+        _watchdog?.Dispose();
+        Client client;
+        lock (_clientLock)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+            _disposed = true;
+            client = _client;
+        }
+        Close(client);
     }
+
+    /// <summary>One client and its database, swapped together.</summary>
+    private sealed record Client(ConnectionMultiplexer Multiplexer, IDatabase Database);
 }

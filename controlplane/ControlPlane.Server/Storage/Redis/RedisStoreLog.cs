@@ -22,4 +22,10 @@ internal static partial class RedisStoreLog
 
     [LoggerMessage(EventId = 8008, Level = LogLevel.Warning, Message = "Could not renew this replica's expiry lag advertisement; heartbeats are answered once Redis holds them until it gets through")]
     public static partial void AdvertiseFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 8009, Level = LogLevel.Warning, Message = "The Redis client has had no connection to {EndPoint} for {Seconds:0.#} s; replacing it with a fresh one")]
+    public static partial void ReplacingStuckClient(ILogger logger, string endPoint, double seconds);
+
+    [LoggerMessage(EventId = 8010, Level = LogLevel.Warning, Message = "Could not replace the Redis client; the next check tries again")]
+    public static partial void ReplaceFailed(ILogger logger, Exception exception);
 }

@@ -30,6 +30,13 @@ public sealed class RedisStoreOptions
     /// <summary>How long one connection attempt may take.</summary>
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// How long the Redis client may stay without a connection before it is replaced by a fresh one
+    /// (<see cref="RedisConnection"/>); 0 never replaces it. Longer than a few connect attempts, so a
+    /// client that is merely retrying against a Redis that is down keeps its own schedule.
+    /// </summary>
+    public TimeSpan StuckConnectionTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>How long a command may wait for its answer before the store counts as unavailable.</summary>
     public TimeSpan CommandTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
