@@ -254,9 +254,10 @@ internal static class ProxyHeaders
     {
         foreach (var value in values)
         {
-            foreach (var token in (value ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+            var text = (value ?? "").AsSpan();
+            foreach (var range in text.Split(','))
             {
-                if (token.Equals("trailers", StringComparison.OrdinalIgnoreCase))
+                if (text[range].Trim().Equals("trailers", StringComparison.OrdinalIgnoreCase))
                 {
                     return true;
                 }
