@@ -72,6 +72,9 @@ internal sealed class RedisConnection : IDisposable
     /// <summary>How many times a client stuck without a connection was replaced.</summary>
     internal int Replacements => Volatile.Read(ref _replacements);
 
+    /// <summary>The client's own account of its connections (for diagnostics).</summary>
+    internal string Status => _client.Multiplexer.GetStatus();
+
     /// <summary>True from a failure that means "unavailable" until the next call that succeeds.</summary>
     public bool Unreachable => Volatile.Read(ref _unavailable) == 1;
 

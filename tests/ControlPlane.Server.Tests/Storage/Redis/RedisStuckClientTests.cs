@@ -41,18 +41,20 @@ public sealed class RedisStuckClientTests
         // Redis back: calls go through the fresh client, and the subscription made on the one replaced
         // (closed now, so it receives nothing) receives on the fresh one.
         await server.StartAsync();
-        await Eventually.TrueAsync(async () =>
+        var published = 0;
+        await Eventually.WaitAsync("a message published on the channel to reach the subscription", async () =>
         {
             try
             {
                 await connection.RunAsync(db => db.PublishAsync(channel, "hello"), CancellationToken.None);
+                published++;
                 return received.Task.IsCompleted;
             }
             catch (StoreUnavailableException)
             {
                 return false;
             }
-        }, "a message published on the channel to reach the subscription");
+        }, describe: () => Task.FromResult($"published {published} times; replacements {connection.Replacements}; client status:{Environment.NewLine}{connection.Status}"));
         Assert.Equal("hello", await received.Task.DefaultTimeout());
         Assert.Equal(1, connection.Replacements);
     }
