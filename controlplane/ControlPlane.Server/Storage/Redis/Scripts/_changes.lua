@@ -35,7 +35,8 @@ local function changed_many(kind, names, ids)
   local first = last - #names
   local log, entries = {}, {}
   for i, name in ipairs(names) do
-    local rev = first + i
+    -- As text once: the entry and the score share it (a number argument costs Redis a printf).
+    local rev = tostring(first + i)
     local entry = rev .. ' ' .. kind .. ' ' .. name
     local touched = ids and ids[name]
     if touched and #touched <= CHANGE_IDS_MAX then

@@ -13,10 +13,15 @@
 
 -- What the guards read (the record, the endpoint) is written by each registration; the indexes no
 -- guard reads (deadlines, TTLs, the listing, the service and image sets) are written once after them
--- all, a command per index instead of one per registration: Redis' cost is per command.
+-- all, a command per index instead of one per registration: Redis' cost is per command, and per argument.
 local deadlines, ttls, listed, by_name, by_image = {}, {}, {}, {}, {}
 -- Ids registered by this call: their hash holds their new deadline, inst_expiry not yet.
 local written = {}
+-- Whether any record existed before this call (one EXISTS for them all): when none did, the common
+-- case of every id new, a registration reads its record only if this call wrote it.
+local any_record = false
+-- A local: every read of a global is a table lookup.
+local ARGV = ARGV
 
 -- read(id), for an id this call may have registered already (then the hash is the whole record).
 local function read_current(id)
@@ -25,28 +30,38 @@ local function read_current(id)
   return r[1] and r or false
 end
 
-local function register(a, changed_images)
+-- Registers the eleven values at ARGV[a], key their record's key; appends its reply to out.
+local function register(a, key, out, changed_images)
   local id, name, image, host, port, region, metadata = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4], ARGV[a + 5], ARGV[a + 6]
   local ttl, now, endpoint, expires = ARGV[a + 7], ARGV[a + 8], ARGV[a + 9], ARGV[a + 10]
-  local key = inst_key(id)
 
-  local current = redis.call('HMGET', key, 'instance_id', 'name', 'image', 'status', 'endpoint', 'host', 'port', 'region', 'metadata', 'registered_at')
-  local exists = current[1] ~= false
-  if exists and (current[2] ~= name or current[3] ~= image) then
-    return 'duplicate_instance_id', read_current(id)
+  local current, exists = false, false
+  if any_record or written[id] then
+    current = redis.call('HMGET', key, 'instance_id', 'name', 'image', 'status', 'endpoint', 'host', 'port', 'region', 'metadata', 'registered_at')
+    exists = current[1] ~= false
   end
-  local holder = redis.call('HGET', ENDPOINTS, endpoint)
+  if exists and (current[2] ~= name or current[3] ~= image) then
+    local n = #out
+    out[n + 1], out[n + 2] = 'duplicate_instance_id', read_current(id)
+    return
+  end
+  -- A new id takes a free endpoint with one command (HSETNX: written only if free, so a refusal
+  -- below still writes nothing); a taken one, or an update's, is read as before.
+  local taken = not exists and redis.call('HSETNX', ENDPOINTS, endpoint, id) == 1
+  local holder = not taken and redis.call('HGET', ENDPOINTS, endpoint)
   if holder and holder ~= id then
     local h = read_current(holder)
     -- Only a live holder counts (expiry and removal release the endpoint; this is a safety net).
     if h and h[STATUS] ~= 'expired' then
-      return 'port_conflict', h
+      local n = #out
+      out[n + 1], out[n + 2] = 'port_conflict', h
+      return
     end
   end
 
-  local outcome, status, registered = 'created', 'healthy', now
+  local status = 'healthy'
   if exists then
-    outcome, status, registered = 'updated', current[4], current[10]
+    status = current[4]
     if status == 'expired' then
       -- Back before removal: the same instance returns, healthy. A draining one stays draining:
       -- drain is an operator's decision that a re-registering agent must not undo.
@@ -56,8 +71,18 @@ local function register(a, changed_images)
     elseif current[5] ~= endpoint then
       release_endpoint(id, current[5])
     end
-    redis.call('HSET', key, 'host', host, 'port', port, 'region', region, 'metadata', metadata,
-      'ttl_seconds', ttl, 'status', status, 'last_heartbeat', now, 'expires_at', expires, 'endpoint', endpoint)
+    -- Only the fields that differ (in the usual order), and the lease: Redis rewrites a field with
+    -- its own value at the cost of a change, and re-registrations mostly repeat the record.
+    local set, n = {}, 0
+    if current[6] ~= host then set[n + 1], set[n + 2], n = 'host', host, n + 2 end
+    if current[7] ~= port then set[n + 1], set[n + 2], n = 'port', port, n + 2 end
+    if current[8] ~= region then set[n + 1], set[n + 2], n = 'region', region, n + 2 end
+    if current[9] ~= metadata then set[n + 1], set[n + 2], n = 'metadata', metadata, n + 2 end
+    set[n + 1], set[n + 2], n = 'ttl_seconds', ttl, n + 2
+    if current[4] ~= status then set[n + 1], set[n + 2], n = 'status', status, n + 2 end
+    set[n + 1], set[n + 2], set[n + 3], set[n + 4], n = 'last_heartbeat', now, 'expires_at', expires, n + 4
+    if current[5] ~= endpoint then set[n + 1], set[n + 2] = 'endpoint', endpoint end
+    redis.call('HSET', key, unpack(set))
   else
     redis.call('HSET', key, 'instance_id', id, 'name', name, 'image', image, 'registered_at', now, 'host', host, 'port', port,
       'region', region, 'metadata', metadata, 'ttl_seconds', ttl, 'status', status, 'last_heartbeat', now, 'expires_at', expires, 'endpoint', endpoint)
@@ -66,7 +91,10 @@ local function register(a, changed_images)
     listed[#listed + 1] = '0'
     listed[#listed + 1] = id
   end
-  redis.call('HSET', ENDPOINTS, endpoint, id)
+  -- Already id's (HSETNX above, or an update that kept its endpoint): rewriting it would change nothing.
+  if holder ~= id and not taken then
+    redis.call('HSET', ENDPOINTS, endpoint, id)
+  end
   deadlines[#deadlines + 1] = expires
   deadlines[#deadlines + 1] = id
   ttls[#ttls + 1] = id
@@ -76,21 +104,22 @@ local function register(a, changed_images)
     add_member(changed_images, image, id)
   end
   if exists then
-    return outcome, status, registered
-  end
-  return outcome
-end
-
--- Appends the values of register() to out.
-local function append(out, ...)
-  for i = 1, select('#', ...) do
-    out[#out + 1] = select(i, ...)
+    local n = #out
+    out[n + 1], out[n + 2], out[n + 3] = 'updated', status, current[10]
+  else
+    out[#out + 1] = 'created'
   end
 end
 
-local out, changed_images = {}, {}
+local keys, out, changed_images = {}, {}, {}
 for a = 2, #ARGV, 11 do
-  append(out, register(a, changed_images))
+  keys[#keys + 1] = inst_key(ARGV[a])
+end
+if #keys > 0 then
+  any_record = redis.call('EXISTS', unpack(keys)) > 0
+end
+for i, key in ipairs(keys) do
+  register(11 * i - 9, key, out, changed_images)
 end
 -- ZADD and HSET apply their pairs in order: an id registered twice keeps its later deadline and TTL.
 if #deadlines > 0 then
