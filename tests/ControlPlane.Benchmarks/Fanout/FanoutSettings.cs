@@ -12,6 +12,7 @@ internal sealed record FanoutSettings
 
           --watchers <n,...>  watcher counts, each measured on fresh servers (default 1000,10000)
           --rounds <n>        measured changes per target and count, alternating targets (default 5)
+          --warmup-changes <n>  unmeasured changes per target before them (default 2)
           --connections <n>   HTTP/2 connections the watch streams are spread over (default 10)
           --delta-images <n>  images (one instance each) for the delta push cost, measured after the
                               counts on a control plane of its own; 0 skips it (default 10000)
@@ -79,6 +80,7 @@ internal sealed record FanoutSettings
             {
                 "--watchers" => s with { Watchers = Counts(name, value) },
                 "--rounds" => s with { Rounds = (int)CommandLine.Number(name, value, 1, 100) },
+                "--warmup-changes" => s with { WarmupChanges = (int)CommandLine.Number(name, value, 0, 100) },
                 "--connections" => s with { Connections = (int)CommandLine.Number(name, value, 1, 1000) },
                 "--delta-images" => s with { DeltaImages = (int)CommandLine.Number(name, value, 0, 40_000) },
                 "--delta-nodes" => s with { DeltaNodes = (int)CommandLine.Number(name, value, 1, 10_000) },
