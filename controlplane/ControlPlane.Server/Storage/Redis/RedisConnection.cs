@@ -248,10 +248,12 @@ internal sealed class RedisConnection : IDisposable
         if (since == 0)
         {
             Volatile.Write(ref _downSince, now);
+            return;
         }
-        else if (_clock.GetElapsedTime(since, now) >= _stuckTimeout && Interlocked.Exchange(ref _replacing, 1) == 0)
+        var down = _clock.GetElapsedTime(since, now);
+        if (down >= _stuckTimeout && Interlocked.Exchange(ref _replacing, 1) == 0)
         {
-            _ = ReplaceAsync(client, _clock.GetElapsedTime(since, now));
+            _ = ReplaceAsync(client, down);
         }
     }
 
@@ -308,7 +310,8 @@ internal sealed class RedisConnection : IDisposable
         client.Multiplexer.ConnectionFailed -= OnConnectionFailed;
         client.Multiplexer.ConnectionRestored -= OnConnectionRestored;
         // Close(true), what Dispose does by default, waits out the connect timeout in this client
-        // version (5 s per shutdown); by now the host has drained its calls, so nothing is lost.
+        // version (5 s per shutdown). Nothing is lost: on shutdown the host has drained its calls, and
+        // a replaced client had no connection to carry any (its waiting calls time out as unavailable).
         client.Multiplexer.Close(allowCommandsToComplete: false);
         client.Multiplexer.Dispose();
     }
