@@ -77,6 +77,33 @@ public sealed class CallShapeTests
     }
 
     [Fact]
+    public async Task StreamingCalls_ReachTheServer_BeforeTheClientWritesAnything()
+    {
+        // A stream whose server speaks first (a watch that pushes before the node asks) must not wait for the
+        // client's first message: the request headers leave at once. On a connection that is already open,
+        // nothing else would flush them.
+        var (server, hooks) = await ProbeServer.StartAsync();
+        await using var _ = server;
+        using var channel = server.CreateChannel();
+        await channel.AsyncUnaryCall(InteropMethods.UnaryCall, new SimpleRequest(), new CallOptions()).ResponseAsync.DefaultTimeout();
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        hooks.Duplex = async (_, responses, _) =>
+        {
+            started.TrySetResult();
+            await responses.WriteAsync(new StreamingOutputCallResponse { Payload = new Payload { Body = ByteString.CopyFrom(new byte[7]) } });
+        };
+        using var duplex = channel.AsyncDuplexStreamingCall(InteropMethods.FullDuplexCall);
+        await started.Task.DefaultTimeout();
+        Assert.True(await duplex.ResponseStream.MoveNext(TestContext.Current.CancellationToken).DefaultTimeout());
+        Assert.Equal(7, duplex.ResponseStream.Current.Payload.Body.Length);
+
+        using var clientStreaming = channel.AsyncClientStreamingCall(InteropMethods.StreamingInputCall);
+        await hooks.Started.Task.DefaultTimeout();
+        await clientStreaming.RequestStream.CompleteAsync().DefaultTimeout();
+        Assert.Equal(0, (await clientStreaming.ResponseAsync.DefaultTimeout()).AggregatedPayloadSize);
+    }
+
+    [Fact]
     public async Task Duplex_RefusedAtOnceByTheServer_WritesReportTheServersStatus()
     {
         // A server that refuses a stream before reading (auth) ends it while the client may be writing:

@@ -24,6 +24,18 @@ internal sealed class StreamingContent : HttpContent
 
     protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context)
     {
+        // SocketsHttpHandler holds an HTTP/2 request's HEADERS frame back until the body's first write, and
+        // a streaming call may write nothing for a while (its server speaks first): flush them now, before
+        // the stream is handed to writers, so the call reaches the server at once.
+        try
+        {
+            await stream.FlushAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            _stream.TrySetException(ex);
+            throw;
+        }
         _stream.TrySetResult(stream);
         await _done.Task.ConfigureAwait(false);
     }
