@@ -14,7 +14,7 @@ internal sealed record RedisSettings : IRoundSettings
 
           --duration <s>      measured seconds per run (default 2)
           --rounds <n>        alternating runs of each target per metric (default 3)
-          --warmup <n>        most one-second warm-up slices per target (default 5)
+          --warmup <n>        most one-second warm-up slices per target (default 8)
           --connections <n>   HTTP/2 connections of the load generator, spread over the replicas (default 2)
           --calls <n>         concurrent unary Register calls per connection (default 32)
           --instances <n>     instances registered in each store before the heartbeat runs (default 20000)
