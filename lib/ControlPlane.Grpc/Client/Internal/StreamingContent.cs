@@ -26,16 +26,9 @@ internal sealed class StreamingContent : HttpContent
     {
         // SocketsHttpHandler holds an HTTP/2 request's HEADERS frame back until the body's first write, and
         // a streaming call may write nothing for a while (its server speaks first): flush them now, before
-        // the stream is handed to writers, so the call reaches the server at once.
-        try
-        {
-            await stream.FlushAsync().ConfigureAwait(false);
-        }
-        catch (Exception ex)
-        {
-            _stream.TrySetException(ex);
-            throw;
-        }
+        // the stream is handed to writers, so the call reaches the server at once. A failed flush fails
+        // the send, and the call's end aborts this content: writers then report the call's status.
+        await stream.FlushAsync().ConfigureAwait(false);
         _stream.TrySetResult(stream);
         await _done.Task.ConfigureAwait(false);
     }
