@@ -269,7 +269,7 @@ internal sealed class RedisConnection : IDisposable
             {
                 if (_disposed)
                 {
-                    Close(Attach(fresh));
+                    Close(fresh);
                     return;
                 }
                 _client = Attach(fresh);
@@ -281,7 +281,7 @@ internal sealed class RedisConnection : IDisposable
             }
             Volatile.Write(ref _downSince, 0);
             Interlocked.Increment(ref _replacements);
-            Close(stuck);
+            Close(stuck.Multiplexer);
             if (fresh.IsConnected)
             {
                 // Whatever the stuck client missed is read back by whoever follows the connection.
@@ -305,15 +305,15 @@ internal sealed class RedisConnection : IDisposable
         return new Client(multiplexer, multiplexer.GetDatabase());
     }
 
-    private void Close(Client client)
+    private void Close(ConnectionMultiplexer multiplexer)
     {
-        client.Multiplexer.ConnectionFailed -= OnConnectionFailed;
-        client.Multiplexer.ConnectionRestored -= OnConnectionRestored;
+        multiplexer.ConnectionFailed -= OnConnectionFailed;
+        multiplexer.ConnectionRestored -= OnConnectionRestored;
         // Close(true), what Dispose does by default, waits out the connect timeout in this client
         // version (5 s per shutdown). Nothing is lost: on shutdown the host has drained its calls, and
         // a replaced client had no connection to carry any (its waiting calls time out as unavailable).
-        client.Multiplexer.Close(allowCommandsToComplete: false);
-        client.Multiplexer.Dispose();
+        multiplexer.Close(allowCommandsToComplete: false);
+        multiplexer.Dispose();
     }
 
     private void OnConnectionFailed(object? sender, ConnectionFailedEventArgs e)
@@ -348,7 +348,7 @@ internal sealed class RedisConnection : IDisposable
             _disposed = true;
             client = _client;
         }
-        Close(client);
+        Close(client.Multiplexer);
     }
 
     /// <summary>One client and its database, swapped together.</summary>
