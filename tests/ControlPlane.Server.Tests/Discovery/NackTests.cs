@@ -1,4 +1,5 @@
 using ControlPlane.Api.V1;
+using ControlPlane.Server.Fleet;
 using ControlPlane.Server.Resources;
 using ControlPlane.Server.Tests.Discovery.Fakes;
 
@@ -50,6 +51,11 @@ public sealed class NackTests
         await host.RegisterAsync("b1", "img.b", 8082);
         await node.WaitUntilAsync(() => node.Versions(Endpoints).ContainsKey("img.b"), "img.b");
         Assert.All(node.Received.Skip(responses), r => Assert.DoesNotContain(r.Resources, x => x.Name == "img.a"));
+        // The ACK of img.b does not hide the NACK: img.a is still at the version the node rejected.
+        await host.WaitForStreamsAsync(s => s.ForNode("node-1") is [{ Types: [{ AwaitingAck: false } t] }] && t.VersionAcked != goodSystemVersion, "the ACK of img.b");
+        var stillRejected = Assert.Single(host.Streams.ForNode("node-1")).Types[0];
+        Assert.Equal((SyncState.Nacked, rejected.VersionRejected), (SyncStates.Of(stillRejected), stillRejected.VersionRejected));
+        Assert.Contains("6666 is reserved", stillRejected.RejectionError!.Message, StringComparison.Ordinal);
 
         // The fix: i2 moves to a valid port; the node accepts the new version.
         await host.RegisterAsync("i2", "img.a", 8082 + 1);
@@ -78,6 +84,10 @@ public sealed class NackTests
         await host.RegisterAsync("b1", "img.b", 8082);
         await node.WaitUntilAsync(() => node.HoldsCurrent(host.Cache, Endpoints), "img.b and the original img.a");
         Assert.All(node.Received.Skip(responses), r => Assert.DoesNotContain(r.Resources, x => x.Name == "img.a"));
+        // In sync again: the rejected version is no longer what the cache holds, so the view says SYNCED.
+        await host.WaitForStreamsAsync(s => s.ForNode("node-1") is [{ Types: [{ AwaitingAck: false } t] }] && t.VersionAcked == t.VersionCurrent, "the ACK of img.b");
+        var synced = Assert.Single(host.Streams.ForNode("node-1")).Types[0];
+        Assert.Equal((SyncState.Synced, "", null), (SyncStates.Of(synced), synced.VersionRejected, synced.RejectionError));
         node.AssertNoViolations();
     }
 

@@ -35,6 +35,28 @@ public sealed class SubscriptionTests
     }
 
     [Fact]
+    public async Task Delta_ManyNamesThatDoNotExist_AreAnsweredAsRemovals_SplitLikeResources()
+    {
+        // Removals count against the response budget: 400 names of 40 bytes in one response would be
+        // 17 KB against a 1 KB budget (as, at the defaults, 100,000 such names against 1 MiB would
+        // pass the 4 MiB message limit and end the stream).
+        await using var host = await DiscoveryHost.StartAsync(o => o.MaxDeltaResponseBytes = 1000);
+        await host.RegisterAsync("a1", "img.a", 8081);
+        await host.WaitForCacheAsync(c => c.Snapshot(Endpoints).Count == 1, "img.a");
+        await using var node = await FakeDeltaNode.ConnectAsync(host.Channel, "node-1");
+        var missing = Enumerable.Range(0, 400).Select(i => $"img.missing.{i:D4}.{new string('x', 22)}").ToArray();
+        await node.SubscribeAsync(Endpoints, [.. missing, "img.a"]);
+
+        await node.WaitUntilAsync(() => node.Received.SelectMany(r => r.RemovedResources).Count() == missing.Length, "every missing name answered");
+        Assert.Equal(missing.Order(StringComparer.Ordinal), node.Received.SelectMany(r => r.RemovedResources).Order(StringComparer.Ordinal));
+        Assert.Equal(["img.a"], node.Received.SelectMany(r => r.Resources).Select(r => r.Name));
+        Assert.True(node.Received.Count >= 17, $"{node.Received.Count} responses");
+        Assert.All(node.Received, r => Assert.True(r.RemovedResources.Sum(n => n.Length + 4) < 1000 + 44, $"a response of {r.RemovedResources.Count} removals"));
+        node.AssertNoViolations();
+        host.AssertNoUnexpectedErrors();
+    }
+
+    [Fact]
     public async Task Delta_SubscribeAndUnsubscribe_RacingWithChanges_ConvergeOnExactlyTheLastSubscription()
     {
         await using var host = await DiscoveryHost.StartAsync();

@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Text;
 using ControlPlane.Api.V1;
 using ControlPlane.Server.Discovery.Cache;
 
@@ -46,6 +47,10 @@ internal sealed class DeltaStream(StreamServices services, Node node, string pee
         if (answered)
         {
             Settle(state!, rejected: request.ErrorDetail is not null);
+            if (request.ErrorDetail is not null)
+            {
+                state!.LastRejection = (state.VersionRejected, state.RejectionError, state.RejectedAt);
+            }
         }
 
         if (first)
@@ -265,6 +270,7 @@ internal sealed class DeltaStream(StreamServices services, Node node, string pee
                     continue; // the node rejected this removal
                 }
                 response.RemovedResources.Add(name);
+                bytes += RemovalSize(name);
                 state.Outstanding.Add((name, holding, null));
                 edits.Add((name, null));
             }
@@ -272,6 +278,7 @@ internal sealed class DeltaStream(StreamServices services, Node node, string pee
             {
                 // xDS "Knowing When a Requested Resource Does Not Exist": a name the node asked for that does not exist.
                 response.RemovedResources.Add(name);
+                bytes += RemovalSize(name);
                 state.Outstanding.Add((name, null, null));
             }
         }
@@ -288,6 +295,13 @@ internal sealed class DeltaStream(StreamServices services, Node node, string pee
         Sent(state, response.SystemVersionInfo, response.Nonce);
         return response;
     }
+
+    /// <summary>
+    /// What a name in removed_resources adds to a response (its bytes, its tag and length): removals
+    /// count against the split budget as resources do, or a node that unsubscribes from (or asks for)
+    /// many names at once would get one response past the message size limit.
+    /// </summary>
+    private static int RemovalSize(string name) => Encoding.UTF8.GetByteCount(name) + 4;
 
     /// <summary>
     /// Scratch lists of the response being built, one per thread: a response is built under its
@@ -365,8 +379,34 @@ internal sealed class DeltaStream(StreamServices services, Node node, string pee
         return ResourceSetVersion.Format(digest);
     }
 
+    /// <summary>
+    /// A delta ACK covers only the resources of its response, so a NACK stays in the view past later
+    /// ACKs, for as long as it applies: while the cache still holds a version the node rejected (or,
+    /// for a rejected removal, the resource is still gone). Once the cache moves on (a fix, or back to
+    /// what the node holds), it no longer does.
+    /// </summary>
+    protected override (string Version, Google.Rpc.Status? Error, DateTimeOffset? At) Rejection(State state)
+    {
+        if (state.Rejected.Count > 0)
+        {
+            var snapshot = Services.Cache.Snapshot(state.TypeUrl);
+            foreach (var (name, version) in state.Rejected)
+            {
+                var current = snapshot.Find(name);
+                if (version.Length == 0 ? current is null : current?.Version == version)
+                {
+                    return state.LastRejection;
+                }
+            }
+        }
+        return ("", null, null);
+    }
+
     internal sealed class State(string typeUrl) : TypeState(typeUrl)
     {
+        /// <summary>The last NACK of this type (version, error, when), shown while it applies (<see cref="Rejection"/>).</summary>
+        public (string Version, Google.Rpc.Status? Error, DateTimeOffset? At) LastRejection { get; set; } = ("", null, null);
+
         /// <summary>
         /// What the node holds, as far as the server knows. Immutable, so a wildcard node in sync with
         /// the cache shares the cache's own snapshot instead of a copy: an idle stream costs no memory

@@ -80,6 +80,10 @@ internal abstract class DiscoveryStream<TRequest, TResponse, TState> : IDiscover
     /// <summary>The version the node would hold if it had everything the cache now holds for its subscription.</summary>
     protected abstract string CurrentVersion(TState state);
 
+    /// <summary>Under the lock: the rejection the fleet view shows for a type; by default the last NACK's, until an ACK.</summary>
+    protected virtual (string Version, Google.Rpc.Status? Error, DateTimeOffset? At) Rejection(TState state) =>
+        (state.VersionRejected, state.RejectionError, state.RejectedAt);
+
     protected abstract Node? NodeOf(TRequest request);
 
     /// <summary>Resources tracked per stream rather than shared with the cache; none by default.</summary>
@@ -428,22 +432,26 @@ internal abstract class DiscoveryStream<TRequest, TResponse, TState> : IDiscover
         {
             var now = Services.Clock.GetUtcNow();
             var blocked = BlockedSince() is { } since ? now - Services.Clock.GetElapsedTime(since) : (DateTimeOffset?)null;
-            var types = Types.Values.Select(s => new ResourceTypeStatus(
-                s.TypeUrl,
-                s.Wildcard,
-                s.Names.ToArray(),
-                s.ResourceCount,
-                s.VersionSent,
-                s.NonceSent,
-                s.SentAt,
-                s.VersionAcked,
-                s.AckedAt,
-                s.VersionRejected,
-                s.RejectionError?.Clone(),
-                s.RejectedAt,
-                CurrentVersion(s),
-                s.AwaitingAck,
-                s.QueueDepth)).ToArray();
+            var types = Types.Values.Select(s =>
+            {
+                var rejection = Rejection(s);
+                return new ResourceTypeStatus(
+                    s.TypeUrl,
+                    s.Wildcard,
+                    s.Names.ToArray(),
+                    s.ResourceCount,
+                    s.VersionSent,
+                    s.NonceSent,
+                    s.SentAt,
+                    s.VersionAcked,
+                    s.AckedAt,
+                    rejection.Version,
+                    rejection.Error?.Clone(),
+                    rejection.At,
+                    CurrentVersion(s),
+                    s.AwaitingAck,
+                    s.QueueDepth);
+            }).ToArray();
             return new DataplaneStreamStatus(
                 Id, Node, Variant, Peer, Services.ControlPlaneId, ConnectedSince, _lastRequestAt, types.Sum(t => t.QueueDepth), blocked, types);
         }
