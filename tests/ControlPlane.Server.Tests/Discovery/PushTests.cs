@@ -32,6 +32,28 @@ public sealed class PushTests
     }
 
     [Fact]
+    public async Task ReRegisteringTheSameMetadata_InAnotherKeyOrder_IsTheSameContent_AndPushesNothing()
+    {
+        await using var host = await DiscoveryHost.StartAsync();
+        await host.RegisterAsync("i1", "img.video", 8080, """{"zone": "a", "weight": 2, "tags": {"b": 1, "a": [{"y": 1, "x": 2}]}}""");
+        await using var node = await FakeDeltaNode.ConnectAsync(host.Channel, "node-1");
+        await node.SubscribeAsync(Endpoints, "*");
+        await node.WaitUntilAsync(() => node.HoldsCurrent(host.Cache, Endpoints), "img.video");
+        var version = host.VersionOf(Endpoints, "img.video");
+
+        await host.RegisterAsync("i1", "img.video", 8080, """{"tags": {"a": [{"x": 2, "y": 1}], "b": 1}, "weight": 2, "zone": "a"}""");
+        // A marker change after it: once the node has img.marker, img.video's re-registration has been through the cache.
+        await host.RegisterAsync("m1", "img.marker", 8081);
+        await node.WaitUntilAsync(() => node.Versions(Endpoints).ContainsKey("img.marker"), "img.marker");
+
+        Assert.Equal(version, host.VersionOf(Endpoints, "img.video"));
+        Assert.Equal(1, node.Received.Count(r => r.Resources.Any(x => x.Name == "img.video")));
+        Assert.Equal("""{ "tags": { "a": [ { "x": 2, "y": 1 } ], "b": 1 }, "weight": 2, "zone": "a" }""", node.Endpoints("img.video")!.Endpoints[0].Metadata.ToString());
+        node.AssertNoViolations();
+        host.AssertNoUnexpectedErrors();
+    }
+
+    [Fact]
     public async Task Sotw_RegisteringAnInstance_PushesTheWholeSet()
     {
         await using var host = await DiscoveryHost.StartAsync();
