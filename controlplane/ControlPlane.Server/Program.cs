@@ -1,7 +1,7 @@
+using ControlPlane.Hosting;
 using ControlPlane.Server;
 
-var app = ControlPlaneHost.Build(args);
-app.Run();
+return HostRunner.Run("ControlPlane.Server", () => ControlPlaneHost.Build(args));
 
 /// <summary>Entry point; public so functional tests can reference the assembly.</summary>
 public partial class Program;
