@@ -115,12 +115,40 @@ internal static partial class RegistrationValidator
                 break;
             }
         }
+        if (InvalidValue(metadata, "metadata") is { } path)
+        {
+            // A Value with no kind (gRPC can send one) or a NaN or infinite number has no JSON form: the
+            // REST view and the Redis store could not show it as registered.
+            errors.Add(new(path, "must be null, a finite number, a string, a boolean, an object or a list"));
+        }
         if (metadata.Fields.TryGetValue("weight", out var weight)
             && (weight.KindCase != Value.KindOneofCase.NumberValue || weight.NumberValue < 1 || weight.NumberValue > 10_000 || weight.NumberValue != Math.Floor(weight.NumberValue)))
         {
             errors.Add(new("metadata.weight", "must be a whole number between 1 and 10000"));
         }
     }
+
+    /// <summary>The path of the first value in <paramref name="metadata"/> that JSON cannot carry, or null.</summary>
+    private static string? InvalidValue(Struct metadata, string path)
+    {
+        foreach (var (key, value) in metadata.Fields)
+        {
+            if (InvalidValue(value, path + "." + key) is { } invalid)
+            {
+                return invalid;
+            }
+        }
+        return null;
+    }
+
+    private static string? InvalidValue(Value value, string path) => value.KindCase switch
+    {
+        Value.KindOneofCase.None => path,
+        Value.KindOneofCase.NumberValue => double.IsFinite(value.NumberValue) ? null : path,
+        Value.KindOneofCase.StructValue => InvalidValue(value.StructValue, path),
+        Value.KindOneofCase.ListValue => value.ListValue.Values.Select((v, i) => InvalidValue(v, $"{path}[{i}]")).FirstOrDefault(p => p is not null),
+        _ => null,
+    };
 
     private static void Check(List<FieldViolation> errors, string field, string value, Regex pattern, string expected)
     {

@@ -139,6 +139,29 @@ public sealed class RegistrationTests
         Assert.Contains(error.Status.FieldViolations(), v => v.Field == "metadata");
     }
 
+    public static readonly TheoryData<string, Google.Protobuf.WellKnownTypes.Value> ValuesWithoutAJsonForm = new()
+    {
+        { "metadata.a", new Google.Protobuf.WellKnownTypes.Value() },
+        { "metadata.a", Google.Protobuf.WellKnownTypes.Value.ForNumber(double.NaN) },
+        { "metadata.a.b", Google.Protobuf.WellKnownTypes.Value.ForStruct(new() { Fields = { ["b"] = Google.Protobuf.WellKnownTypes.Value.ForNumber(double.PositiveInfinity) } }) },
+        { "metadata.a[1]", Google.Protobuf.WellKnownTypes.Value.ForList(Google.Protobuf.WellKnownTypes.Value.ForNull(), new Google.Protobuf.WellKnownTypes.Value()) },
+    };
+
+    [Theory]
+    [MemberData(nameof(ValuesWithoutAJsonForm))]
+    public async Task MetadataValuesWithoutAJsonForm_AreRefused_ByPath(string path, Google.Protobuf.WellKnownTypes.Value value)
+    {
+        await using var bed = await RegistryTestBed.StartAsync();
+        var request = RegistryTestBed.Instance("i1");
+        request.Metadata.Fields["a"] = value;
+
+        var error = await RegistryTestBed.FailsAsync(() => bed.RegisterAsync(request));
+
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.Equal([path], error.Status.FieldViolations().Select(v => v.Field));
+        Assert.Null(await bed.Store.GetAsync("i1"));
+    }
+
     [Fact]
     public async Task Deregister_RemovesTheInstance_AndUnknownIsNotFound()
     {
