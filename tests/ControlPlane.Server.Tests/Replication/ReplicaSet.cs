@@ -147,7 +147,8 @@ internal sealed class ReplicaSet : IAsyncDisposable
     {
         const string Script = """
             local P = ARGV[1]
-            redis.call('HSET', P .. 'inst:' .. ARGV[2], 'status', 'draining')
+            local key = P .. 'inst:' .. ARGV[2]
+            redis.call('SET', key, (string.gsub(redis.call('GET', key), '"status":"healthy"', '"status":"draining"', 1)))
             redis.call('SADD', P .. 'inst_draining', ARGV[2])
             local rev = redis.call('INCR', P .. 'change_rev')
             redis.call('ZADD', P .. 'change_log', rev, rev .. ' endpoints ' .. ARGV[3])

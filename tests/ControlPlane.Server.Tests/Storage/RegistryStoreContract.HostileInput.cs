@@ -1,5 +1,6 @@
 using ControlPlane.Server.Storage;
 using Google.Protobuf;
+using Google.Protobuf.WellKnownTypes;
 
 namespace ControlPlane.Server.Tests.Storage;
 
@@ -52,8 +53,13 @@ public abstract partial class RegistryStoreContract
     public async Task HugeMetadata_RoundTrips_ByteForByte()
     {
         var store = NewStore();
-        // Arbitrary bytes, not only valid protobuf: the store keeps what it is given.
-        var bytes = Bytes(1 << 20);
+        // A megabyte of text in one value, and many entries: the store keeps them as given, in order.
+        var metadata = new Struct { Fields = { ["blob"] = Value.ForString(Text(1 << 20)) } };
+        for (var i = 0; i < 500; i++)
+        {
+            metadata.Fields["k" + i] = i % 2 == 0 ? Value.ForNumber(i * 1.25) : Value.ForList(Value.ForString("v" + i), Value.ForBool(true), Value.ForNull());
+        }
+        var bytes = InstanceSpec.Encode(metadata);
         var spec = Spec("big") with { MetadataBytes = bytes };
 
         await RegisterAsync(store, spec, T0);
@@ -64,11 +70,27 @@ public abstract partial class RegistryStoreContract
     }
 
     [Fact]
-    public async Task MetadataWithEveryByteValue_RoundTrips()
+    public async Task MetadataWithEveryKindOfCharacter_RoundTrips()
     {
         var store = NewStore();
-        var bytes = ByteString.CopyFrom([.. Enumerable.Range(0, 256).Select(b => (byte)b)]);
-        await RegisterAsync(store, Spec("bytes") with { MetadataBytes = bytes }, T0);
-        Assert.Equal(bytes, (await store.GetAsync("bytes").DefaultTimeout())!.Spec.MetadataBytes);
+        // Control characters, quotes, backslashes, the NUL character, Latin-1, a surrogate pair: in keys and values.
+        var text = new string([.. Enumerable.Range(0, 0x800).Select(c => (char)c)]) + "\U0001F600\"\\/";
+        var metadata = new Struct
+        {
+            Fields =
+            {
+                [text] = Value.ForString(text),
+                ["nested"] = Value.ForStruct(new Struct { Fields = { [text] = Value.ForList(Value.ForString(text), Value.ForNumber(-0.1), Value.ForNumber(1e300)) } }),
+            },
+        };
+        var bytes = InstanceSpec.Encode(metadata);
+        await RegisterAsync(store, Spec("chars") with { MetadataBytes = bytes }, T0);
+        Assert.Equal(bytes, (await store.GetAsync("chars").DefaultTimeout())!.Spec.MetadataBytes);
+    }
+
+    private static string Text(int length)
+    {
+        var random = new Random(length);
+        return new string([.. Enumerable.Range(0, length).Select(_ => (char)random.Next(0x20, 0x7F))]);
     }
 }

@@ -1,13 +1,15 @@
 using System.Globalization;
+using System.Text.Json;
 using Google.Protobuf;
 using StackExchange.Redis;
 
 namespace ControlPlane.Server.Storage.Redis;
 
 /// <summary>
-/// An instance as the <c>inst:{id}</c> hash holds it: the spec's fields as text (metadata as its
-/// protobuf bytes), the status by name, times as unix milliseconds. The field order here is the
-/// scripts' FIELDS order (_registry.lua).
+/// An instance as <c>inst:{id}</c> holds it: JSON in the reference's shape (<c>instance_id name image
+/// host port region ttl_seconds status registered_at last_heartbeat expires_at [expired_at] endpoint
+/// metadata</c>), the status by name, times as unix milliseconds, metadata as its JSON object
+/// (<see cref="MetadataJson"/>). The scripts write it (_registry.lua's encode()).
 /// </summary>
 internal static class RedisInstanceRecords
 {
@@ -25,33 +27,86 @@ internal static class RedisInstanceRecords
 
     public static DateTimeOffset FromUnixMilliseconds(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms);
 
-    /// <summary>Parses a record the scripts returned; null for a nil reply (no such instance).</summary>
+    /// <summary>
+    /// Parses a record the scripts returned, <c>{JSON, inst_expiry score or nil}</c>; null for a nil reply
+    /// (no such instance). A live record's deadline is the score when there is one (renewals move only
+    /// the score), and its last heartbeat that deadline less the TTL, unless the score is still the
+    /// deadline the JSON holds (as _registry.lua's lease() reads it).
+    /// </summary>
     public static InstanceRecord? Parse(RedisResult result)
     {
         if (result.IsNull)
         {
             return null;
         }
-        var f = (RedisResult[])result!;
-        var spec = new InstanceSpec(
-            InstanceId: (string)f[0]!,
-            Name: (string)f[1]!,
-            Image: (string)f[2]!,
-            Host: (string)f[3]!,
-            Port: (int)f[4],
-            Region: (string?)f[5] ?? "",
-            MetadataBytes: f[6].IsNull ? ByteString.Empty : ByteString.CopyFrom((byte[])f[6]!),
-            TtlSeconds: (int)f[7]);
-        return new InstanceRecord(
-            spec,
-            ParseStatus(spec.InstanceId, (string?)f[8]),
-            FromUnixMilliseconds((long)f[9]),
-            FromUnixMilliseconds((long)f[10]),
-            FromUnixMilliseconds((long)f[11]),
-            f[12].IsNull ? null : FromUnixMilliseconds((long)f[12]));
+        var reply = (RedisResult[])result!;
+        var record = FromJson((byte[])reply[0]!);
+        if (reply[1].IsNull || !record.IsLive)
+        {
+            return record;
+        }
+        var deadline = (long)double.Parse((string)reply[1]!, NumberStyles.Float, CultureInfo.InvariantCulture);
+        return deadline == ToUnixMilliseconds(record.ExpiresAt)
+            ? record
+            : record with { ExpiresAt = FromUnixMilliseconds(deadline), LastHeartbeatAt = FromUnixMilliseconds(deadline - (record.Spec.TtlSeconds * 1000L)) };
     }
 
-    /// <summary>A status as the hash holds it (<see cref="StatusName"/>).</summary>
+    /// <summary>An <c>inst:{id}</c> value: the instance as JSON (fields in any order; unknown ones skipped).</summary>
+    public static InstanceRecord FromJson(ReadOnlySpan<byte> json)
+    {
+        string? id = null, name = null, image = null, host = null, region = null, status = null;
+        int? port = null, ttl = null;
+        long? registered = null, heartbeat = null, expires = null, expired = null;
+        var metadata = ByteString.Empty;
+        var reader = new Utf8JsonReader(json);
+        Expect(reader.Read() && reader.TokenType == JsonTokenType.StartObject, "is not a JSON object");
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var property = reader.ValueSpan;
+            if (property.SequenceEqual("metadata"u8))
+            {
+                Expect(reader.Read() && reader.TokenType == JsonTokenType.StartObject, "has metadata that is not an object");
+                var start = (int)reader.TokenStartIndex;
+                reader.Skip();
+                metadata = MetadataJson.FromJson(json[start..(int)reader.BytesConsumed]);
+                continue;
+            }
+            Expect(reader.Read(), "is truncated");
+            if (property.SequenceEqual("instance_id"u8)) id = reader.GetString();
+            else if (property.SequenceEqual("name"u8)) name = reader.GetString();
+            else if (property.SequenceEqual("image"u8)) image = reader.GetString();
+            else if (property.SequenceEqual("host"u8)) host = reader.GetString();
+            else if (property.SequenceEqual("region"u8)) region = reader.GetString();
+            else if (property.SequenceEqual("status"u8)) status = reader.GetString();
+            else if (property.SequenceEqual("port"u8)) port = reader.GetInt32();
+            else if (property.SequenceEqual("ttl_seconds"u8)) ttl = reader.GetInt32();
+            else if (property.SequenceEqual("registered_at"u8)) registered = reader.GetInt64();
+            else if (property.SequenceEqual("last_heartbeat"u8)) heartbeat = reader.GetInt64();
+            else if (property.SequenceEqual("expires_at"u8)) expires = reader.GetInt64();
+            else if (property.SequenceEqual("expired_at"u8)) expired = reader.GetInt64();
+            else reader.Skip();
+        }
+        Expect(id is not null && name is not null && image is not null && host is not null && port is not null && ttl is not null
+            && status is not null && registered is not null && heartbeat is not null && expires is not null, "lacks a field");
+        var spec = new InstanceSpec(id!, name!, image!, host!, port!.Value, region ?? "", metadata, ttl!.Value);
+        return new InstanceRecord(
+            spec,
+            ParseStatus(id!, status),
+            FromUnixMilliseconds(registered!.Value),
+            FromUnixMilliseconds(heartbeat!.Value),
+            FromUnixMilliseconds(expires!.Value),
+            expired is null ? null : FromUnixMilliseconds(expired.Value));
+
+        void Expect(bool condition, string problem)
+        {
+            if (!condition)
+            {
+                throw new InvalidDataException($"An instance record in Redis {problem}.");
+            }
+        }
+    }
+
+    /// <summary>A status as the record holds it (<see cref="StatusName"/>).</summary>
     public static InstanceStatus ParseStatus(string instanceId, string? status) => status switch
     {
         "healthy" => InstanceStatus.Healthy,

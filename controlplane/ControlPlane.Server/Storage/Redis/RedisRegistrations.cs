@@ -35,7 +35,7 @@ internal sealed class RedisRegistrations
         var nowMs = RedisInstanceRecords.ToUnixMilliseconds(now);
         RedisValue[] arguments =
         [
-            spec.InstanceId, spec.Name, spec.Image, spec.Host, spec.Port, spec.Region, spec.MetadataBytes.ToByteArray(),
+            spec.InstanceId, spec.Name, spec.Image, spec.Host, spec.Port, spec.Region, MetadataJson.ToJson(spec.MetadataBytes.Span),
             spec.TtlSeconds, nowMs, RedisInstanceRecords.EndpointField(spec.Host, spec.Port), Expires(spec, nowMs),
         ];
         var entry = new Entry(arguments);

@@ -11,7 +11,7 @@ namespace ControlPlane.Server.Storage.Redis;
 /// are atomic across every control plane sharing the Redis. Registrations and renewals are
 /// group-committed (<see cref="RedisRegistrations"/>, <see cref="RedisRenewals"/>): many per script
 /// call, each still atomic and answered once Redis holds it. Keys (under the configured prefix):
-/// <c>inst:{id}</c> (hash), <c>svc:{name}:instances</c> and <c>img:{image}:instances</c> (sets),
+/// <c>inst:{id}</c> (the instance as JSON), <c>svc:{name}:instances</c> and <c>img:{image}:instances</c> (sets),
 /// <c>inst_expiry</c> (zset by deadline), <c>inst_ttl</c> (hash id → TTL of live instances),
 /// <c>inst_expired</c> (zset by expiry time),
 /// <c>inst_endpoints</c> (hash HOST:port → id), <c>inst_draining</c> (set), <c>instances</c>

@@ -1,7 +1,8 @@
 -- ARGV: prefix, id. Returns the removed record, or nil when there was none.
 local id = ARGV[2]
-local r = read(id)
+local r = load(id)
 if not r then return false end
+local removed = reply(r, r.status ~= 'expired' and redis.call('ZSCORE', EXPIRY, id))
 forget(id, r)
-if r[STATUS] ~= 'expired' then changed('endpoints', r[3], id) end
-return r
+if r.status ~= 'expired' then changed('endpoints', r.image, id) end
+return removed

@@ -20,12 +20,14 @@ for i = 1, #leases, 2 do
     floor = now + ttl * 1000
   end
   if deadline < floor then
-    -- The hash keeps the last heartbeat, which the new deadline no longer tells (read()).
-    local key = inst_key(id)
-    local h = redis.call('HMGET', key, 'expires_at', 'last_heartbeat')
-    local last = tonumber(h[1]) == deadline and h[2] or deadline - ttl * 1000
+    -- The record keeps the last heartbeat, which the new deadline no longer tells (lease()).
+    local r = load(id)
+    if r then
+      r.last_heartbeat = r.expires_at == deadline and r.last_heartbeat or deadline - ttl * 1000
+      r.expires_at = floor
+      store(id, r)
+    end
     redis.call('ZADD', EXPIRY, floor, id)
-    redis.call('HSET', key, 'last_heartbeat', last, 'expires_at', floor)
     moved = moved + 1
   end
 end

@@ -1,5 +1,5 @@
 -- ARGV: prefix, then eleven values per registration: id, name, image, host, port, region, metadata
--- (protobuf bytes), ttl_seconds, now, endpoint (HOST:port), expires (now + ttl_seconds, in ms).
+-- (its JSON text, MetadataJson), ttl_seconds, now, endpoint (HOST:port), expires (now + ttl_seconds, in ms).
 -- Numbers come as text and are stored as sent: formatting a Lua number costs Redis a printf.
 -- Returns one flat array, per registration in order its outcome and what the caller cannot know
 -- (it has the spec and now; the record is those, so RedisRegistrations builds it): 'created' (healthy,
@@ -11,11 +11,11 @@
 -- expiry, moved, new metadata) changes its image: one revision per such image, after them all, whose
 -- entry names the image's changed instances.
 
--- What the guards read (the record, the endpoint) is written by each registration; the indexes no
+-- What the guards read (the record, one SET; the endpoint) is written by each registration; the indexes no
 -- guard reads (deadlines, TTLs, the listing, the service and image sets) are written once after them
 -- all, a command per index instead of one per registration: Redis' cost is per command, and per argument.
 local deadlines, ttls, listed, by_name, by_image = {}, {}, {}, {}, {}
--- Ids registered by this call: their hash holds their new deadline, inst_expiry not yet.
+-- Ids registered by this call: their record holds their new deadline, inst_expiry not yet.
 local written = {}
 -- Whether any record existed before this call (one EXISTS for them all): when none did, the common
 -- case of every id new, a registration reads its record only if this call wrote it.
@@ -23,74 +23,56 @@ local any_record = false
 -- A local: every read of a global is a table lookup.
 local ARGV = ARGV
 
--- read(id), for an id this call may have registered already (then the hash is the whole record).
-local function read_current(id)
-  if not written[id] then return read(id) end
-  local r = redis.call('HMGET', inst_key(id), unpack(FIELDS))
-  return r[1] and r or false
+-- The reply of record r of id, which this call may have registered already (then the record is the whole truth).
+local function reply_current(id, r)
+  if written[id] then return reply(r, false) end
+  return reply(r, redis.call('ZSCORE', EXPIRY, id))
 end
 
--- Registers the eleven values at ARGV[a], key their record's key; appends its reply to out.
-local function register(a, key, out, changed_images)
+-- Registers the eleven values at ARGV[a]; appends its reply to out.
+local function register(a, out, changed_images)
   local id, name, image, host, port, region, metadata = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4], ARGV[a + 5], ARGV[a + 6]
   local ttl, now, endpoint, expires = ARGV[a + 7], ARGV[a + 8], ARGV[a + 9], ARGV[a + 10]
 
-  local current, exists = false, false
-  if any_record or written[id] then
-    current = redis.call('HMGET', key, 'instance_id', 'name', 'image', 'status', 'endpoint', 'host', 'port', 'region', 'metadata', 'registered_at')
-    exists = current[1] ~= false
-  end
-  if exists and (current[2] ~= name or current[3] ~= image) then
+  local current = (any_record or written[id]) and load(id)
+  if current and (current.name ~= name or current.image ~= image) then
     local n = #out
-    out[n + 1], out[n + 2] = 'duplicate_instance_id', read_current(id)
+    out[n + 1], out[n + 2] = 'duplicate_instance_id', reply_current(id, current)
     return
   end
   -- A new id takes a free endpoint with one command (HSETNX: written only if free, so a refusal
   -- below still writes nothing); a taken one, or an update's, is read as before.
-  local taken = not exists and redis.call('HSETNX', ENDPOINTS, endpoint, id) == 1
+  local taken = not current and redis.call('HSETNX', ENDPOINTS, endpoint, id) == 1
   local holder = not taken and redis.call('HGET', ENDPOINTS, endpoint)
   if holder and holder ~= id then
-    local h = read_current(holder)
+    local h = load(holder)
     -- Only a live holder counts (expiry and removal release the endpoint; this is a safety net).
-    if h and h[STATUS] ~= 'expired' then
+    if h and h.status ~= 'expired' then
       local n = #out
-      out[n + 1], out[n + 2] = 'port_conflict', h
+      out[n + 1], out[n + 2] = 'port_conflict', reply_current(holder, h)
       return
     end
   end
 
-  local status = 'healthy'
-  if exists then
-    status = current[4]
+  local status, registered = 'healthy', now
+  if current then
+    status, registered = current.status, current.registered_at
     if status == 'expired' then
       -- Back before removal: the same instance returns, healthy. A draining one stays draining:
       -- drain is an operator's decision that a re-registering agent must not undo.
       status = 'healthy'
       redis.call('ZREM', EXPIRED, id)
-      redis.call('HDEL', key, 'expired_at')
-    elseif current[5] ~= endpoint then
-      release_endpoint(id, current[5])
+    elseif current.endpoint ~= endpoint then
+      release_endpoint(id, current.endpoint)
     end
-    -- Only the fields that differ (in the usual order), and the lease: Redis rewrites a field with
-    -- its own value at the cost of a change, and re-registrations mostly repeat the record.
-    local set, n = {}, 0
-    if current[6] ~= host then set[n + 1], set[n + 2], n = 'host', host, n + 2 end
-    if current[7] ~= port then set[n + 1], set[n + 2], n = 'port', port, n + 2 end
-    if current[8] ~= region then set[n + 1], set[n + 2], n = 'region', region, n + 2 end
-    if current[9] ~= metadata then set[n + 1], set[n + 2], n = 'metadata', metadata, n + 2 end
-    set[n + 1], set[n + 2], n = 'ttl_seconds', ttl, n + 2
-    if current[4] ~= status then set[n + 1], set[n + 2], n = 'status', status, n + 2 end
-    set[n + 1], set[n + 2], set[n + 3], set[n + 4], n = 'last_heartbeat', now, 'expires_at', expires, n + 4
-    if current[5] ~= endpoint then set[n + 1], set[n + 2] = 'endpoint', endpoint end
-    redis.call('HSET', key, unpack(set))
   else
-    redis.call('HSET', key, 'instance_id', id, 'name', name, 'image', image, 'registered_at', now, 'host', host, 'port', port,
-      'region', region, 'metadata', metadata, 'ttl_seconds', ttl, 'status', status, 'last_heartbeat', now, 'expires_at', expires, 'endpoint', endpoint)
     add_member(by_name, name, id)
     add_member(by_image, image, id)
     listed[#listed + 1] = '0'
     listed[#listed + 1] = id
   end
+  store(id, { instance_id = id, name = name, image = image, host = host, port = port, region = region, ttl_seconds = ttl,
+    status = status, registered_at = registered, last_heartbeat = now, expires_at = expires, endpoint = endpoint, metadata = metadata })
   -- Already id's (HSETNX above, or an update that kept its endpoint): rewriting it would change nothing.
   if holder ~= id and not taken then
     redis.call('HSET', ENDPOINTS, endpoint, id)
@@ -100,12 +82,13 @@ local function register(a, key, out, changed_images)
   ttls[#ttls + 1] = id
   ttls[#ttls + 1] = ttl
   written[id] = true
-  if not exists or current[4] ~= status or current[6] ~= host or current[7] ~= port or current[8] ~= region or current[9] ~= metadata then
+  if not current or current.status ~= status or current.host ~= host or current.port ~= tonumber(port)
+    or current.region ~= region or current.metadata ~= metadata then
     add_member(changed_images, image, id)
   end
-  if exists then
+  if current then
     local n = #out
-    out[n + 1], out[n + 2], out[n + 3] = 'updated', status, current[10]
+    out[n + 1], out[n + 2], out[n + 3] = 'updated', status, current.registered_at
   else
     out[#out + 1] = 'created'
   end
@@ -118,8 +101,8 @@ end
 if #keys > 0 then
   any_record = redis.call('EXISTS', unpack(keys)) > 0
 end
-for i, key in ipairs(keys) do
-  register(11 * i - 9, key, out, changed_images)
+for i = 1, #keys do
+  register(11 * i - 9, out, changed_images)
 end
 -- ZADD and HSET apply their pairs in order: an id registered twice keeps its later deadline and TTL.
 if #deadlines > 0 then

@@ -3,10 +3,10 @@
 local ids = redis.call('ZRANGEBYSCORE', EXPIRED, '-inf', ARGV[2], 'LIMIT', 0, tonumber(ARGV[3]))
 local out = {}
 for _, id in ipairs(ids) do
-  local r = read(id)
+  local r = load(id)
   if r then
+    out[#out + 1] = reply(r, false)
     forget(id, r)
-    out[#out + 1] = r
   else
     redis.call('ZREM', EXPIRED, id)
   end

@@ -1,7 +1,7 @@
 -- ARGV: prefix, then three values per instance: id, beat time (unix ms), ttl_seconds (0: keep its own).
 -- Returns one integer per instance: its new deadline (beat time + TTL), negated when it is draining,
 -- or 0 when it is not found (unknown or expired). A renewal moves only the deadline, the instance's
--- inst_expiry score (read() derives the last heartbeat from it), and inst_ttl says both whether an
+-- inst_expiry score (readers derive the last heartbeat from it), and inst_ttl says both whether an
 -- instance is live and its TTL: a call renews up to a thousand instances in three commands, not
 -- three per instance. The callers pass each id once (RedisRenewals).
 local n = (#ARGV - 1) / 3
@@ -15,9 +15,9 @@ for i = 1, n do
   if not ttl then
     -- Not in inst_ttl: unknown or expired, or live but registered before inst_ttl existed (a store
     -- written by an earlier version), which gets its entry now instead of being refused.
-    local r = redis.call('HMGET', inst_key(ids[i]), 'status', 'ttl_seconds')
-    if r[1] and r[1] ~= 'expired' and r[2] then
-      ttl = r[2]
+    local r = load(ids[i])
+    if r and r.status ~= 'expired' and r.ttl_seconds then
+      ttl = r.ttl_seconds
       redis.call('HSET', TTLS, ids[i], ttl)
     end
   end
@@ -28,7 +28,11 @@ for i = 1, n do
       -- A unary heartbeat's ttl_seconds is the instance's TTL from now on.
       ttl = override
       redis.call('HSET', TTLS, ids[i], ttl)
-      redis.call('HSET', inst_key(ids[i]), 'ttl_seconds', ttl)
+      local r = load(ids[i])
+      if r then
+        r.ttl_seconds = ttl
+        store(ids[i], r)
+      end
     end
     local expires = tonumber(ARGV[3 * i]) + ttl * 1000
     leases[#leases + 1] = expires
