@@ -2,7 +2,8 @@ namespace ControlPlane.LoadBalancing.Internal;
 
 /// <summary>
 /// Round robin over a fixed member list: one <see cref="Interlocked.Increment(ref long)"/> per pick.
-/// Ejected members are passed over (the next one in the rotation takes the request).
+/// Members the pick may not use (ejected, or tried by the request being retried) are passed over
+/// (the next one in the rotation takes the request).
 /// </summary>
 internal sealed class Rotation(int[] members, long start)
 {
@@ -10,10 +11,14 @@ internal sealed class Rotation(int[] members, long start)
 
     public int Count => members.Length;
 
-    /// <summary>The next member's endpoint index, or -1; <paramref name="slot"/> is its position in the rotation.</summary>
-    public int Next(IEndpointHealth? health, Ejections ejections, out int slot)
+    /// <summary>
+    /// The next member's endpoint index, or -1 when none may be used; <paramref name="slot"/> is its
+    /// position (from 0) in the rotation of <paramref name="of"/> members.
+    /// </summary>
+    public int Next(in PickFilter filter, Ejections ejections, out int slot, out int of)
     {
         slot = -1;
+        of = members.Length;
         var n = members.Length;
         if (n == 0 || ejections == Ejections.NoneLeft)
         {
@@ -23,7 +28,7 @@ internal sealed class Rotation(int[] members, long start)
         for (var k = 0; k < n; k++)
         {
             var i = first + k < n ? first + k : first + k - n;
-            if (ejections != Ejections.Skip || !health!.IsEjected(members[i]))
+            if (filter.IsEmpty || filter.Allows(members[i]))
             {
                 slot = i;
                 return members[i];

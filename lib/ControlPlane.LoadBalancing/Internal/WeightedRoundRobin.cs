@@ -17,9 +17,12 @@ internal sealed class WeightedRoundRobinPolicy : ILoadBalancingPolicy
 /// <para>
 /// The sequence repeats every sum-of-weights picks (after dividing the weights by their GCD), so when
 /// that cycle is short it is computed once at build and a pick is one interlocked increment and an
-/// array read; a longer cycle runs the algorithm itself under a lock, with the same result. While
-/// some endpoints are ejected, picks are weighted-random among the others (O(n), no shared state),
-/// and the smooth sequence resumes when none is.
+/// array read; a longer cycle runs the algorithm itself under a lock, with the same result.
+/// </para>
+/// <para>
+/// While some endpoints are ejected, picks are weighted-random among the others (O(n), no shared
+/// state), and the smooth sequence resumes when none is. So is a retry, among the endpoints it has
+/// not tried.
 /// </para>
 /// </summary>
 internal sealed class WeightedRoundRobinBalancer : BalancerBase
@@ -79,44 +82,45 @@ internal sealed class WeightedRoundRobinBalancer : BalancerBase
 
     public override BalancerEndpoint? Pick(in PickContext context)
     {
-        var ejections = Table.Judge(context.Health, _members);
-        return At(Choose(context.Health, ejections));
+        var filter = Table.Filter(context, _members, out var ejections);
+        return At(Choose(filter, ejections));
     }
 
     public override PickExplanation Explain(in PickContext context)
     {
-        var ejections = Table.Judge(context.Health, _members);
-        var picked = Choose(context.Health, ejections);
+        var filter = Table.Filter(context, _members, out var ejections);
+        var picked = Choose(filter, ejections);
         var reason = "";
         if (picked >= 0)
         {
             var weight = Table.All[picked].Weight;
-            if (ejections == Ejections.Skip)
+            if (filter.IsEmpty)
+            {
+                reason = $"{Algorithm}: {Table.All[picked].InstanceId} weight {weight} of {_fullTotal}";
+            }
+            else
             {
                 var eligible = 0;
                 foreach (var member in _members)
                 {
-                    eligible += context.Health!.IsEjected(member) ? 0 : Table.All[member].Weight;
+                    eligible += filter.Allows(member) ? Table.All[member].Weight : 0;
                 }
-                reason = $"{Algorithm}: {Table.All[picked].InstanceId} weight {weight} of {eligible} (weighted random while endpoints are ejected)";
-            }
-            else
-            {
-                reason = $"{Algorithm}: {Table.All[picked].InstanceId} weight {weight} of {_fullTotal}";
+                reason = $"{Algorithm}: {Table.All[picked].InstanceId} weight {weight} of {eligible} "
+                    + (filter.IsRetry ? "(weighted random among the endpoints this retry has not tried)" : "(weighted random while endpoints are ejected)");
             }
         }
         return Explained(picked, reason, context, _members, ejections);
     }
 
-    private int Choose(IEndpointHealth? health, Ejections ejections)
+    private int Choose(in PickFilter filter, Ejections ejections)
     {
         if (_members.Length == 0 || ejections == Ejections.NoneLeft)
         {
             return -1;
         }
-        if (ejections == Ejections.Skip)
+        if (!filter.IsEmpty)
         {
-            return WeightedRandom(health!);
+            return WeightedRandom(filter);
         }
         if (_schedule is not null)
         {
@@ -144,31 +148,34 @@ internal sealed class WeightedRoundRobinBalancer : BalancerBase
         return best;
     }
 
-    private int WeightedRandom(IEndpointHealth health)
+    /// <summary>A member the filter allows, at random in proportion to its weight; -1 when none is allowed.</summary>
+    private int WeightedRandom(in PickFilter filter)
     {
         var total = 0;
         for (var i = 0; i < _members.Length; i++)
         {
-            total += health.IsEjected(_members[i]) ? 0 : _weights[i];
+            total += filter.Allows(_members[i]) ? _weights[i] : 0;
         }
         if (total == 0)
         {
             return -1;
         }
         var target = _random.Next(total);
+        var last = -1;
         for (var i = 0; i < _members.Length; i++)
         {
-            if (health.IsEjected(_members[i]))
+            if (!filter.Allows(_members[i]))
             {
                 continue;
             }
+            last = _members[i];
             target -= _weights[i];
             if (target < 0)
             {
-                return _members[i];
+                return last;
             }
         }
-        return -1;
+        return last; // less weight than counted: an ejection began meanwhile
     }
 
     private static int Gcd(int a, int b)
