@@ -12,8 +12,8 @@ internal sealed class RoundRobinPolicy : ILoadBalancingPolicy
 
 /// <summary>
 /// Each usable endpoint in turn, in EndpointSet order, from a random start
-/// (<see cref="BalancerOptions.RandomizeStart"/>). A retry takes its turn, or the next endpoint
-/// after it that it has not tried.
+/// (<see cref="BalancerOptions.RandomizeStart"/>); while some are ejected, each of the others in
+/// turn (<see cref="Rotation"/>). A retry takes its turn, or the next endpoint after it that it has not tried.
 /// </summary>
 internal sealed class RoundRobinBalancer : BalancerBase
 {
@@ -41,6 +41,7 @@ internal sealed class RoundRobinBalancer : BalancerBase
         return Explained(picked, Describe(Algorithm, At(picked), slot, of), context, Table.Usable, ejections);
     }
 
+    /// <summary><paramref name="count"/>: the endpoints the rotation ran over (the usable ones not ejected).</summary>
     internal static string Describe(string algorithm, BalancerEndpoint? endpoint, int slot, int count) =>
         $"{algorithm}: {endpoint?.InstanceId} is next in rotation (position {slot + 1} of {count})";
 }

@@ -20,9 +20,12 @@ internal sealed class WeightedRoundRobinPolicy : ILoadBalancingPolicy
 /// array read; a longer cycle runs the algorithm itself under a lock, with the same result.
 /// </para>
 /// <para>
-/// While some endpoints are ejected, picks are weighted-random among the others (O(n), no shared
-/// state), and the smooth sequence resumes when none is. So is a retry, among the endpoints it has
-/// not tried.
+/// While some endpoints are ejected the algorithm runs over the others alone, under the lock (O(n)
+/// per pick), as nginx does with peers that are down or failed: each of them gets exactly its
+/// weight's share of the others' total, smoothly, and none inherits an ejected endpoint's share.
+/// That state starts afresh whenever the set of others changes; the precomputed cycle resumes where
+/// it was when no endpoint is ejected. A retry is weighted-random among the endpoints it has not
+/// tried (it leaves both sequences alone).
 /// </para>
 /// </summary>
 internal sealed class WeightedRoundRobinBalancer : BalancerBase
@@ -38,8 +41,12 @@ internal sealed class WeightedRoundRobinBalancer : BalancerBase
     private long _cursor;
 
     // Otherwise nginx's state, under _lock.
-    private readonly object _lock = new();
+    private readonly Lock _lock = new();
     private readonly int[]? _current;
+
+    // nginx's state over the endpoints not ejected, under _lock; made at the first ejection.
+    private bool[]? _partialMembers; // by member position: the set _partialCurrent belongs to
+    private int[]? _partialCurrent;
 
     public WeightedRoundRobinBalancer(EndpointTable table, BalancerOptions options)
         : base(LoadBalancingAlgorithms.WeightedRoundRobin, table)
@@ -106,7 +113,7 @@ internal sealed class WeightedRoundRobinBalancer : BalancerBase
                     eligible += filter.Allows(member) ? Table.All[member].Weight : 0;
                 }
                 reason = $"{Algorithm}: {Table.All[picked].InstanceId} weight {weight} of {eligible} "
-                    + (filter.IsRetry ? "(weighted random among the endpoints this retry has not tried)" : "(weighted random while endpoints are ejected)");
+                    + (filter.IsRetry ? "(weighted random among the endpoints this retry has not tried)" : "(over the endpoints not ejected)");
             }
         }
         return Explained(picked, reason, context, _members, ejections);
@@ -118,9 +125,13 @@ internal sealed class WeightedRoundRobinBalancer : BalancerBase
         {
             return -1;
         }
-        if (!filter.IsEmpty)
+        if (filter.IsRetry)
         {
             return WeightedRandom(filter);
+        }
+        if (!filter.IsEmpty)
+        {
+            return SmoothAmongAllowed(filter);
         }
         if (_schedule is not null)
         {
@@ -146,6 +157,50 @@ internal sealed class WeightedRoundRobinBalancer : BalancerBase
         }
         current[best] -= _total;
         return best;
+    }
+
+    /// <summary>One step of nginx's smooth WRR over the members <paramref name="filter"/> allows (their own total).</summary>
+    private int SmoothAmongAllowed(in PickFilter filter)
+    {
+        lock (_lock)
+        {
+            var n = _members.Length;
+            var members = _partialMembers ??= new bool[n];
+            var current = _partialCurrent ??= new int[n];
+            var changed = false;
+            var total = 0;
+            for (var i = 0; i < n; i++)
+            {
+                var allowed = filter.Allows(_members[i]);
+                changed |= allowed != members[i];
+                members[i] = allowed;
+                total += allowed ? _weights[i] : 0;
+            }
+            if (total == 0)
+            {
+                return -1;
+            }
+            if (changed)
+            {
+                // A new set: its cycle starts from the beginning, so it is exact from its first pick.
+                Array.Clear(current);
+            }
+            var best = -1;
+            for (var i = 0; i < n; i++)
+            {
+                if (!members[i])
+                {
+                    continue;
+                }
+                current[i] += _weights[i];
+                if (best < 0 || current[i] > current[best])
+                {
+                    best = i;
+                }
+            }
+            current[best] -= total;
+            return _members[best];
+        }
     }
 
     /// <summary>A member the filter allows, at random in proportion to its weight; -1 when none is allowed.</summary>
