@@ -15,7 +15,8 @@ public interface ILoadBalancer
 
     /// <summary>
     /// Picks the endpoint for one request: thread-safe and allocation-free. Null only when no
-    /// endpoint can be used (an empty set, or every one ejected with the panic threshold disabled).
+    /// endpoint can be used (an empty set, every one ejected with the panic threshold disabled, or
+    /// every one already in <see cref="PickContext.Tried"/>); never an endpoint of <see cref="PickContext.Tried"/>.
     /// </summary>
     BalancerEndpoint? Pick(in PickContext context);
 

@@ -2,16 +2,18 @@ namespace ControlPlane.LoadBalancing;
 
 /// <summary>
 /// What a pick may look at besides the balancer itself: the request's sticky value, the caller's
-/// in-flight counts and passive-health ejections. A ref struct, so the sticky value can be a slice
-/// of the request without a copy; every part is optional (<c>default</c> is a plain pick).
+/// in-flight counts, passive-health ejections and, for a retry, the endpoints the request already
+/// tried. A ref struct, so the sticky value and the tried endpoints can be slices of the caller's
+/// buffers without a copy; every part is optional (<c>default</c> is a plain pick).
 /// </summary>
 public readonly ref struct PickContext
 {
-    public PickContext(ReadOnlySpan<char> stickyValue = default, IEndpointLoad? load = null, IEndpointHealth? health = null)
+    public PickContext(ReadOnlySpan<char> stickyValue = default, IEndpointLoad? load = null, IEndpointHealth? health = null, ReadOnlySpan<int> tried = default)
     {
         StickyValue = stickyValue;
         Load = load;
         Health = health;
+        Tried = tried;
     }
 
     /// <summary>The value consistent_hash hashes; empty = none (consistent_hash then rotates like round_robin).</summary>
@@ -22,6 +24,14 @@ public readonly ref struct PickContext
 
     /// <summary>Endpoints ejected by passive health; null = none.</summary>
     public IEndpointHealth? Health { get; }
+
+    /// <summary>
+    /// Indexes of the endpoints this request already tried (a retry); empty = none. They are not
+    /// ejections: they never count toward the panic threshold, and a pick never returns one of them.
+    /// It goes to an untried endpoint the health rules allow; when the request has tried every one
+    /// of those, to an untried ejected one (unless the panic threshold is disabled); else it returns null.
+    /// </summary>
+    public ReadOnlySpan<int> Tried { get; }
 }
 
 /// <summary>Outstanding (in-flight) requests per endpoint, tracked by the caller (the dataplane).</summary>

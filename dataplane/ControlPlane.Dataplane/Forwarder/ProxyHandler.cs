@@ -81,13 +81,14 @@ internal sealed class ProxyHandler(
             string? instanceId = null;
             for (var attempt = 0; ; attempt++)
             {
-                var picked = route.Balancer.Pick(new PickContext(sticky, route, tried is null ? (IEndpointHealth)route : tried));
-                if (picked is null || tried?.Tried(picked.Index) == true)
+                // A retry's pick never returns an endpoint in Tried; the check is for balancers added through DI.
+                var picked = route.Balancer.Pick(new PickContext(sticky, route, route, tried is null ? default : tried.Tried));
+                if (picked is null || tried?.Contains(picked.Index) == true)
                 {
                     if (attempt > 0)
                     {
                         route.RetryBudget.RetryFinished();
-                        break; // nowhere else to go: answer with the last failure
+                        break; // every usable endpoint was tried: answer with the last failure
                     }
                     await AnswerAsync(http, route.Image, null, started, 503, ProxyErrorCodes.NoRoutableEndpoint, $"image '{route.Image}' has no usable endpoint", request.Grpc);
                     return;
@@ -126,7 +127,7 @@ internal sealed class ProxyHandler(
                     ForwarderLog.RetryBudgetExhausted(logger, route.Image);
                     break;
                 }
-                (tried ??= new RetryExclusions(route)).Add(picked.Index);
+                (tried ??= new RetryExclusions()).Add(picked.Index);
             }
             await FinishAsync(http, route, request, result, instanceId!, started);
         }

@@ -1,23 +1,30 @@
-using ControlPlane.Dataplane.Configuration;
 using ControlPlane.LoadBalancing;
 
 namespace ControlPlane.Dataplane.LoadBalancing;
 
 /// <summary>
-/// The image's passive health plus the endpoints one request already tried, so a retry goes to
-/// another endpoint when one is left (the panic threshold may still hand back a tried one: the
-/// caller then stops retrying). Allocated only when a request is retried.
+/// The endpoints one request already tried, handed to the balancer as <see cref="PickContext.Tried"/>
+/// so that a retry goes to an endpoint the request has not tried while one remains. They are kept
+/// apart from passive health on purpose: counted as ejections they would tip the pick into panic
+/// mode, which ignores exclusions and could hand back a tried endpoint. Allocated only when a
+/// request is retried.
 /// </summary>
-internal sealed class RetryExclusions(ImageRoute route) : IEndpointHealth
+internal sealed class RetryExclusions
 {
-    private readonly IEndpointHealth _health = route;
-    private readonly List<int> _tried = new(2);
+    private int[] _tried = new int[2];
+    private int _count;
 
-    public int EjectedCount => _health.EjectedCount + _tried.Count;
+    /// <summary>The endpoint indexes tried so far, in order.</summary>
+    public ReadOnlySpan<int> Tried => _tried.AsSpan(0, _count);
 
-    public bool IsEjected(int endpointIndex) => _tried.Contains(endpointIndex) || _health.IsEjected(endpointIndex);
+    public bool Contains(int endpointIndex) => Tried.Contains(endpointIndex);
 
-    public bool Tried(int endpointIndex) => _tried.Contains(endpointIndex);
-
-    public void Add(int endpointIndex) => _tried.Add(endpointIndex);
+    public void Add(int endpointIndex)
+    {
+        if (_count == _tried.Length)
+        {
+            Array.Resize(ref _tried, _count * 2);
+        }
+        _tried[_count++] = endpointIndex;
+    }
 }

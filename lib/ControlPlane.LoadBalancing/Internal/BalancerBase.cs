@@ -18,6 +18,6 @@ internal abstract class BalancerBase(string algorithm, EndpointTable table) : IL
     protected PickExplanation Explained(int picked, string reason, in PickContext context, int[] members, Ejections ejections, bool drainingConsidered = true) =>
         new(At(picked),
             (picked < 0 ? $"{Algorithm}: no endpoint can be picked" : reason) + Table.Notes(ejections, drainingConsidered),
-            Table.Candidates(context.Health, members, ejections),
-            ejections == Ejections.Panic);
+            Table.Candidates(context, members, ejections),
+            ejections is Ejections.Panic or Ejections.TriedAllOthers);
 }

@@ -16,12 +16,19 @@ internal enum Ejections
 
     /// <summary>Every endpoint is ejected and panic is disabled: nothing can be picked.</summary>
     NoneLeft,
+
+    /// <summary>
+    /// A retry has tried every endpoint that is not ejected: the untried ejected ones are used (for
+    /// this request none is left, the panic case; never when panic is disabled).
+    /// </summary>
+    TriedAllOthers,
 }
 
 /// <summary>
 /// The endpoints of one balancer and the rules every algorithm shares (resources.proto): healthy
 /// endpoints take new traffic; draining ones only when no endpoint is healthy; passive-health
-/// ejections are skipped unless fewer than the panic threshold would remain.
+/// ejections are skipped unless fewer than the panic threshold would remain; a retry never goes
+/// back to an endpoint it tried (<see cref="Filter"/>).
 /// </summary>
 internal sealed class EndpointTable
 {
@@ -70,7 +77,7 @@ internal sealed class EndpointTable
     }
 
     /// <summary>How a pick among <paramref name="members"/> treats ejections. O(1) unless ejections could trip the panic threshold.</summary>
-    public Ejections Judge(IEndpointHealth? health, int[] members)
+    private Ejections Judge(IEndpointHealth? health, int[] members)
     {
         var ejected = health?.EjectedCount ?? 0;
         if (ejected <= 0 || members.Length == 0)
@@ -93,9 +100,32 @@ internal sealed class EndpointTable
         return eligible < minimum ? Ejections.Panic : eligible == 0 ? Ejections.NoneLeft : eligible == members.Length ? Ejections.None : Ejections.Skip;
     }
 
-    /// <summary>Every endpoint with whether a pick among <paramref name="members"/> could use it.</summary>
-    public CandidateExplanation[] Candidates(IEndpointHealth? health, int[] members, Ejections ejections)
+    /// <summary>
+    /// What one pick among <paramref name="members"/> may use. Ejections are judged on passive
+    /// health alone (<see cref="Judge"/>): the endpoints a request tried are not ejections, so
+    /// excluding them never tips a retry into panic, where it could be handed a tried endpoint
+    /// while an untried one remains. The filter then leaves out both the skipped ejections and the
+    /// tried endpoints. O(1) for a first attempt; a retry among ejections costs one O(n) count.
+    /// </summary>
+    public PickFilter Filter(in PickContext context, int[] members, out Ejections ejections)
     {
+        ejections = Judge(context.Health, members);
+        var filter = new PickFilter(ejections == Ejections.Skip ? context.Health : null, context.Tried);
+        if (ejections == Ejections.Skip && filter.IsRetry && _panicPercent > 0 && filter.CountAllowed(members) == 0)
+        {
+            // Every endpoint passive health allows failed this request: an ejected one may be back,
+            // the tried ones have just failed. The panic threshold's reasoning, for one request.
+            ejections = Ejections.TriedAllOthers;
+            filter = new PickFilter(null, context.Tried);
+        }
+        return filter;
+    }
+
+    /// <summary>Every endpoint with whether a pick among <paramref name="members"/> could use it.</summary>
+    public CandidateExplanation[] Candidates(in PickContext context, int[] members, Ejections ejections)
+    {
+        var health = context.Health;
+        var tried = context.Tried;
         var isMember = new bool[All.Length];
         foreach (var index in members)
         {
@@ -106,6 +136,7 @@ internal sealed class EndpointTable
         {
             candidates[endpoint.Index] =
                 !isMember[endpoint.Index] ? new(endpoint, false, ExcludedReasons.Draining)
+                : tried.Contains(endpoint.Index) ? new(endpoint, false, ExcludedReasons.Tried)
                 : ejections is Ejections.Skip or Ejections.NoneLeft && health!.IsEjected(endpoint.Index) ? new(endpoint, false, ExcludedReasons.Ejected)
                 : new(endpoint, true, null);
         }
@@ -127,6 +158,10 @@ internal sealed class EndpointTable
         if (ejections == Ejections.NoneLeft)
         {
             notes += "; every endpoint is ejected";
+        }
+        if (ejections == Ejections.TriedAllOthers)
+        {
+            notes += "; this retry has tried every endpoint that is not ejected, so ejected ones are used";
         }
         return notes;
     }

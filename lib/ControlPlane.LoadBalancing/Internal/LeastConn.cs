@@ -14,7 +14,8 @@ internal sealed class LeastConnPolicy : ILoadBalancingPolicy
 /// Least outstanding requests by the power of two choices (Mitzenmacher; Envoy's LEAST_REQUEST,
 /// YARP's PowerOfTwoChoices): two distinct usable endpoints drawn at random, the one with fewer
 /// in-flight requests wins (the first drawn on a tie). O(1) per pick, no shared state but the
-/// random sequence; it never picks the most loaded endpoint when loads differ.
+/// random sequence; it never picks the most loaded endpoint when loads differ. Ejected endpoints,
+/// and for a retry the endpoints already tried, are never drawn.
 /// </summary>
 internal sealed class LeastConnBalancer(EndpointTable table, RandomSource random) : BalancerBase(LoadBalancingAlgorithms.LeastConn, table)
 {
@@ -23,14 +24,14 @@ internal sealed class LeastConnBalancer(EndpointTable table, RandomSource random
 
     public override BalancerEndpoint? Pick(in PickContext context)
     {
-        var ejections = Table.Judge(context.Health, Table.Usable);
-        return At(Choose(context, ejections, out _, out _));
+        var filter = Table.Filter(context, Table.Usable, out var ejections);
+        return At(Choose(context, filter, ejections, out _, out _));
     }
 
     public override PickExplanation Explain(in PickContext context)
     {
-        var ejections = Table.Judge(context.Health, Table.Usable);
-        var picked = Choose(context, ejections, out var first, out var second);
+        var filter = Table.Filter(context, Table.Usable, out var ejections);
+        var picked = Choose(context, filter, ejections, out var first, out var second);
         string reason;
         if (picked < 0)
         {
@@ -51,7 +52,7 @@ internal sealed class LeastConnBalancer(EndpointTable table, RandomSource random
         return Explained(picked, reason, context, Table.Usable, ejections);
     }
 
-    private int Choose(in PickContext context, Ejections ejections, out int first, out int second)
+    private int Choose(in PickContext context, in PickFilter filter, Ejections ejections, out int first, out int second)
     {
         var members = Table.Usable;
         first = second = -1;
@@ -59,13 +60,12 @@ internal sealed class LeastConnBalancer(EndpointTable table, RandomSource random
         {
             return -1;
         }
-        var health = ejections == Ejections.Skip ? context.Health : null;
-        first = Draw(members, health, -1);
+        first = Draw(members, filter, -1);
         if (first < 0)
         {
             return -1;
         }
-        second = members.Length > 1 ? Draw(members, health, first) : -1;
+        second = members.Length > 1 ? Draw(members, filter, first) : -1;
         if (second < 0 || context.Load is not { } load)
         {
             return first;
@@ -73,8 +73,8 @@ internal sealed class LeastConnBalancer(EndpointTable table, RandomSource random
         return load.GetOutstandingRequests(second) < load.GetOutstandingRequests(first) ? second : first;
     }
 
-    /// <summary>A random usable member other than <paramref name="not"/> (an endpoint index), or -1.</summary>
-    private int Draw(int[] members, IEndpointHealth? health, int not)
+    /// <summary>A random member the filter allows, other than <paramref name="not"/> (an endpoint index), or -1.</summary>
+    private int Draw(int[] members, in PickFilter filter, int not)
     {
         var n = members.Length;
         for (var attempt = 0; attempt < Attempts; attempt++)
@@ -93,21 +93,31 @@ internal sealed class LeastConnBalancer(EndpointTable table, RandomSource random
                     candidate = members[n - 1];
                 }
             }
-            if (health is null || !health.IsEjected(candidate))
+            if (filter.IsEmpty || filter.Allows(candidate))
             {
                 return candidate;
             }
         }
-        // Many ejected: scan from a random start for a usable one.
-        var start = random.Next(n);
-        for (var k = 0; k < n; k++)
+        // Many left out (ejected, or tried by this retry): draw uniformly among the rest. (Scanning
+        // from a random start would favour whichever member follows a run of left-out ones.)
+        var allowed = filter.CountAllowed(members) - (not >= 0 && filter.Allows(not) ? 1 : 0);
+        if (allowed <= 0)
         {
-            var candidate = members[(start + k) % n];
-            if (candidate != not && (health is null || !health.IsEjected(candidate)))
+            return -1;
+        }
+        var k = random.Next(allowed);
+        var last = -1;
+        foreach (var candidate in members)
+        {
+            if (candidate != not && filter.Allows(candidate))
             {
-                return candidate;
+                if (k-- == 0)
+                {
+                    return candidate;
+                }
+                last = candidate;
             }
         }
-        return -1;
+        return last; // fewer than counted: an ejection began meanwhile
     }
 }

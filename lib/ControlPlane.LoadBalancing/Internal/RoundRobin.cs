@@ -10,7 +10,11 @@ internal sealed class RoundRobinPolicy : ILoadBalancingPolicy
         new RoundRobinBalancer(new EndpointTable(endpoints, policy, options), options);
 }
 
-/// <summary>Each usable endpoint in turn, in EndpointSet order, from a random start (<see cref="BalancerOptions.RandomizeStart"/>).</summary>
+/// <summary>
+/// Each usable endpoint in turn, in EndpointSet order, from a random start
+/// (<see cref="BalancerOptions.RandomizeStart"/>); while some are ejected, each of the others in
+/// turn (<see cref="Rotation"/>). A retry takes its turn, or the next endpoint after it that it has not tried.
+/// </summary>
 internal sealed class RoundRobinBalancer : BalancerBase
 {
     private readonly Rotation _rotation;
@@ -24,16 +28,20 @@ internal sealed class RoundRobinBalancer : BalancerBase
     internal static long StartOf(int count, BalancerOptions options) =>
         options.RandomizeStart && count > 1 ? RandomSource.From(options).Next(count) : 0;
 
-    public override BalancerEndpoint? Pick(in PickContext context) =>
-        At(_rotation.Next(context.Health, Table.Judge(context.Health, Table.Usable), out _));
+    public override BalancerEndpoint? Pick(in PickContext context)
+    {
+        var filter = Table.Filter(context, Table.Usable, out var ejections);
+        return At(_rotation.Next(filter, ejections, out _, out _));
+    }
 
     public override PickExplanation Explain(in PickContext context)
     {
-        var ejections = Table.Judge(context.Health, Table.Usable);
-        var picked = _rotation.Next(context.Health, ejections, out var slot);
-        return Explained(picked, Describe(Algorithm, picked < 0 ? null : Table.All[picked], slot, _rotation.Count), context, Table.Usable, ejections);
+        var filter = Table.Filter(context, Table.Usable, out var ejections);
+        var picked = _rotation.Next(filter, ejections, out var slot, out var of);
+        return Explained(picked, Describe(Algorithm, At(picked), slot, of), context, Table.Usable, ejections);
     }
 
+    /// <summary><paramref name="count"/>: the endpoints the rotation ran over (the usable ones not ejected).</summary>
     internal static string Describe(string algorithm, BalancerEndpoint? endpoint, int slot, int count) =>
         $"{algorithm}: {endpoint?.InstanceId} is next in rotation (position {slot + 1} of {count})";
 }

@@ -17,9 +17,15 @@ internal sealed class WeightedRoundRobinPolicy : ILoadBalancingPolicy
 /// <para>
 /// The sequence repeats every sum-of-weights picks (after dividing the weights by their GCD), so when
 /// that cycle is short it is computed once at build and a pick is one interlocked increment and an
-/// array read; a longer cycle runs the algorithm itself under a lock, with the same result. While
-/// some endpoints are ejected, picks are weighted-random among the others (O(n), no shared state),
-/// and the smooth sequence resumes when none is.
+/// array read; a longer cycle runs the algorithm itself under a lock, with the same result.
+/// </para>
+/// <para>
+/// While some endpoints are ejected the algorithm runs over the others alone, under the lock (O(n)
+/// per pick), as nginx does with peers that are down or failed: each of them gets exactly its
+/// weight's share of the others' total, smoothly, and none inherits an ejected endpoint's share.
+/// That state starts afresh whenever the set of others changes; the precomputed cycle resumes where
+/// it was when no endpoint is ejected. A retry is weighted-random among the endpoints it has not
+/// tried (it leaves both sequences alone).
 /// </para>
 /// </summary>
 internal sealed class WeightedRoundRobinBalancer : BalancerBase
@@ -35,8 +41,12 @@ internal sealed class WeightedRoundRobinBalancer : BalancerBase
     private long _cursor;
 
     // Otherwise nginx's state, under _lock.
-    private readonly object _lock = new();
+    private readonly Lock _lock = new();
     private readonly int[]? _current;
+
+    // nginx's state over the endpoints not ejected, under _lock; made at the first ejection.
+    private bool[]? _partialMembers; // by member position: the set _partialCurrent belongs to
+    private int[]? _partialCurrent;
 
     public WeightedRoundRobinBalancer(EndpointTable table, BalancerOptions options)
         : base(LoadBalancingAlgorithms.WeightedRoundRobin, table)
@@ -79,44 +89,49 @@ internal sealed class WeightedRoundRobinBalancer : BalancerBase
 
     public override BalancerEndpoint? Pick(in PickContext context)
     {
-        var ejections = Table.Judge(context.Health, _members);
-        return At(Choose(context.Health, ejections));
+        var filter = Table.Filter(context, _members, out var ejections);
+        return At(Choose(filter, ejections));
     }
 
     public override PickExplanation Explain(in PickContext context)
     {
-        var ejections = Table.Judge(context.Health, _members);
-        var picked = Choose(context.Health, ejections);
+        var filter = Table.Filter(context, _members, out var ejections);
+        var picked = Choose(filter, ejections);
         var reason = "";
         if (picked >= 0)
         {
             var weight = Table.All[picked].Weight;
-            if (ejections == Ejections.Skip)
+            if (filter.IsEmpty)
+            {
+                reason = $"{Algorithm}: {Table.All[picked].InstanceId} weight {weight} of {_fullTotal}";
+            }
+            else
             {
                 var eligible = 0;
                 foreach (var member in _members)
                 {
-                    eligible += context.Health!.IsEjected(member) ? 0 : Table.All[member].Weight;
+                    eligible += filter.Allows(member) ? Table.All[member].Weight : 0;
                 }
-                reason = $"{Algorithm}: {Table.All[picked].InstanceId} weight {weight} of {eligible} (weighted random while endpoints are ejected)";
-            }
-            else
-            {
-                reason = $"{Algorithm}: {Table.All[picked].InstanceId} weight {weight} of {_fullTotal}";
+                reason = $"{Algorithm}: {Table.All[picked].InstanceId} weight {weight} of {eligible} "
+                    + (filter.IsRetry ? "(weighted random among the endpoints this retry has not tried)" : "(over the endpoints not ejected)");
             }
         }
         return Explained(picked, reason, context, _members, ejections);
     }
 
-    private int Choose(IEndpointHealth? health, Ejections ejections)
+    private int Choose(in PickFilter filter, Ejections ejections)
     {
         if (_members.Length == 0 || ejections == Ejections.NoneLeft)
         {
             return -1;
         }
-        if (ejections == Ejections.Skip)
+        if (filter.IsRetry)
         {
-            return WeightedRandom(health!);
+            return WeightedRandom(filter);
+        }
+        if (!filter.IsEmpty)
+        {
+            return SmoothAmongAllowed(filter);
         }
         if (_schedule is not null)
         {
@@ -144,31 +159,78 @@ internal sealed class WeightedRoundRobinBalancer : BalancerBase
         return best;
     }
 
-    private int WeightedRandom(IEndpointHealth health)
+    /// <summary>One step of nginx's smooth WRR over the members <paramref name="filter"/> allows (their own total).</summary>
+    private int SmoothAmongAllowed(in PickFilter filter)
+    {
+        lock (_lock)
+        {
+            var n = _members.Length;
+            var members = _partialMembers ??= new bool[n];
+            var current = _partialCurrent ??= new int[n];
+            var changed = false;
+            var total = 0;
+            for (var i = 0; i < n; i++)
+            {
+                var allowed = filter.Allows(_members[i]);
+                changed |= allowed != members[i];
+                members[i] = allowed;
+                total += allowed ? _weights[i] : 0;
+            }
+            if (total == 0)
+            {
+                return -1;
+            }
+            if (changed)
+            {
+                // A new set: its cycle starts from the beginning, so it is exact from its first pick.
+                Array.Clear(current);
+            }
+            var best = -1;
+            for (var i = 0; i < n; i++)
+            {
+                if (!members[i])
+                {
+                    continue;
+                }
+                current[i] += _weights[i];
+                if (best < 0 || current[i] > current[best])
+                {
+                    best = i;
+                }
+            }
+            current[best] -= total;
+            return _members[best];
+        }
+    }
+
+    /// <summary>A member the filter allows, at random in proportion to its weight; -1 when none is allowed.</summary>
+    private int WeightedRandom(in PickFilter filter)
     {
         var total = 0;
         for (var i = 0; i < _members.Length; i++)
         {
-            total += health.IsEjected(_members[i]) ? 0 : _weights[i];
+            total += filter.Allows(_members[i]) ? _weights[i] : 0;
         }
         if (total == 0)
         {
             return -1;
         }
         var target = _random.Next(total);
+        var last = -1;
         for (var i = 0; i < _members.Length; i++)
         {
-            if (health.IsEjected(_members[i]))
+            if (!filter.Allows(_members[i]))
             {
                 continue;
             }
+            last = _members[i];
             target -= _weights[i];
             if (target < 0)
             {
-                return _members[i];
+                return last;
             }
         }
-        return -1;
+        return last; // less weight than counted: an ejection began meanwhile
     }
 
     private static int Gcd(int a, int b)
