@@ -63,7 +63,10 @@ public sealed class Http1ClientTests
     [InlineData("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n")] // both framings
     [InlineData("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n")]                                 // a coding we cannot undo
     [InlineData("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n")]                     // nobody asked to switch
-    [InlineData("HTTP/1.1 200 OK\nContent-Length: 0\n\n")]                                             // bare LF, then closed
+    [InlineData("HTTP/1.1 200 OK\rContent-Length: 0\r\n\r\n")]                                         // bare CR ending a line
+    [InlineData("HTTP/1.1 200 OK\r\nX-A: a\rb\r\nContent-Length: 0\r\n\r\n")]                         // bare CR in a value
+    [InlineData("HTTP/1.1 200 OK\nX-A: a\n folded\nContent-Length: 0\n\n")]                              // obs-fold, lines ending in LF
+    [InlineData("HTTP/1.1 200 OK\nX-A : a\nContent-Length: 0\n\n")]                                      // space before the colon, LF
     [InlineData("HTTP/1.1 200 OK\r\nContent-Le")]                                                      // closed mid-head
     public async Task MalformedResponseHead_Is502(string response)
     {
@@ -80,6 +83,27 @@ public sealed class Http1ClientTests
         using var answer = await client.GetAsync("/g/img/x").DefaultTimeout();
 
         await ErrorAnswerTests.AssertErrorAsync(answer, HttpStatusCode.BadGateway, "backend_unreachable");
+    }
+
+    [Theory]
+    [InlineData("HTTP/1.1 200 OK\nContent-Length: 2\nX-A: b\n\nok")]                                    // LF alone throughout
+    [InlineData("HTTP/1.1 200 OK\r\nContent-Length: 2\nX-A: b\r\n\nok")]                                // CRLF and LF mixed
+    [InlineData("HTTP/1.1 200 OK\nTransfer-Encoding: chunked\nX-A: b\n\n2\r\nok\r\n0\r\n\n")]        // chunked, its end a bare LF
+    public async Task ResponseHeadWithBareLfLineEnds_IsAccepted_OnAReusedConnection(string response)
+    {
+        // RFC 9112 §2.2: a recipient may take LF alone as a line's end.
+        await using var upstream = RawUpstream.Answering(response);
+        await using var node = await NodeFor(upstream);
+        using var client = node.CreateClient();
+
+        for (var i = 0; i < 2; i++)
+        {
+            using var answer = await client.GetAsync("/g/img/x").DefaultTimeout();
+            Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+            Assert.Equal("ok", await answer.Content.ReadAsStringAsync().DefaultTimeout());
+            Assert.Equal("b", Assert.Single(answer.Headers.GetValues("X-A")));
+        }
+        Assert.Equal(1, upstream.Accepted);
     }
 
     [Fact]
@@ -152,6 +176,7 @@ public sealed class Http1ClientTests
     [Theory]
     [InlineData("HTTP/1.1 200 OK\r\nContent-Length: 11\r\nX-Long: " + "0123456789" + "\r\n\r\nhello world")]
     [InlineData("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;name=value\r\nhello\r\n6\r\n world\r\n0\r\nx-t: 1\r\n\r\n")]
+    [InlineData("HTTP/1.1 200 OK\nContent-Length: 11\nX-Long: 0123456789\r\n\nhello world")]
     public async Task ResponseTrickledByteByByte_ArrivesWhole_OnAReusedConnection(string response)
     {
         await using var upstream = RawUpstream.Start(async c =>
