@@ -11,8 +11,8 @@ namespace ControlPlane.Dataplane.Forwarder;
 /// Header rules of the forwarder. The client's connection and the upstream connection are
 /// separate hops, so hop-by-hop fields (RFC 9110 §7.6.1: <c>Connection</c> and every field it
 /// names, <c>Keep-Alive</c>, <c>Proxy-*</c>, <c>TE</c>, <c>Trailer</c>, <c>Transfer-Encoding</c>,
-/// <c>Upgrade</c>; RFC 9113 §8.2.2 for HTTP/2) are dropped in both directions; <c>TE: trailers</c>
-/// alone goes through because gRPC requires it. The upstream gets its own <c>Host</c> (its
+/// <c>Upgrade</c>; RFC 9113 §8.2.2 for HTTP/2) are dropped in both directions; in requests,
+/// <c>TE: trailers</c> alone goes through because gRPC requires it. The upstream gets its own <c>Host</c> (its
 /// authority, from the request URI); the client's is kept in <c>X-Forwarded-Host</c>.
 /// </summary>
 internal static class ProxyHeaders
@@ -37,10 +37,14 @@ internal static class ProxyHeaders
         RequestId, ForwardedFor, ForwardedProto, ForwardedHost, ForwardedPrefix,
     };
 
-    /// <summary>Hop-by-hop fields of a response, and <c>Alt-Svc</c>, which would point clients past the proxy at the instance.</summary>
+    /// <summary>
+    /// Hop-by-hop fields of a response, and <c>Alt-Svc</c>, which would point clients past the proxy at
+    /// the instance. <c>TE</c> describes the sender's own connection whatever its value: relayed, it would
+    /// make an HTTP/2 client reset the stream (RFC 9113 §8.2.2 allows it in requests only).
+    /// </summary>
     private static readonly HashSet<string> ResponseSkipped = new(StringComparer.OrdinalIgnoreCase)
     {
-        "Connection", "Keep-Alive", "Trailer", "Transfer-Encoding", "Upgrade", "HTTP2-Settings", "Alt-Svc", RequestId,
+        "Connection", "Keep-Alive", "TE", "Trailer", "Transfer-Encoding", "Upgrade", "HTTP2-Settings", "Alt-Svc", RequestId,
     };
 
     /// <summary>
