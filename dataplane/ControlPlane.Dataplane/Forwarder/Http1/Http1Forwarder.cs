@@ -69,6 +69,7 @@ internal sealed class Http1Forwarder(Http1Client client, UpstreamCancellation ca
             ReadResult result;
             ReadOnlySequence<byte> buffer;
             Http1ResponseFraming framing;
+            var response = http.Response;
             try
             {
                 await connection.Writer.FlushAsync();
@@ -117,6 +118,10 @@ internal sealed class Http1Forwarder(Http1Client client, UpstreamCancellation ca
                     }
                     connection.Reader.AdvanceTo(buffer.Start);
                 }
+                // Kestrel refuses some fields as an instance may send them (InvalidOperationException):
+                // a broken response like any other, and nothing has gone to the client yet.
+                response.StatusCode = status;
+                ProxyHeaders.CopyResponseHeaders(connection.Fields, response);
             }
             catch (Exception ex)
             {
@@ -139,12 +144,10 @@ internal sealed class Http1Forwarder(Http1Client client, UpstreamCancellation ca
             // The request timeout covers the wait for the response head only: streams may run long.
             cancel.StopTimeout();
             metrics.UpstreamDuration(request.Image, Stopwatch.GetElapsedTime(started), DataplaneMetrics.StatusClass(status));
-            var response = http.Response;
-            response.StatusCode = status;
-            ProxyHeaders.CopyResponseHeaders(connection.Fields, response);
             http.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
 
             var outcome = ForwardOutcome.Completed;
+            Exception? failure = null;
             long sent = 0;
             var leftover = false;
             if (framing.Kind != Http1BodyKind.None)
@@ -161,9 +164,11 @@ internal sealed class Http1Forwarder(Http1Client client, UpstreamCancellation ca
                     {
                         done = Decode(framing.Kind, ref buffer, ref remaining, ref decoder, result.IsCompleted, writer, connection, response, ref wrote);
                     }
-                    catch (Http1ProtocolException)
+                    catch (Exception ex) when (ex is Http1ProtocolException or InvalidOperationException)
                     {
-                        outcome = ForwardOutcome.ResponseBodyFailed;
+                        // A broken body, or one Kestrel refuses to send. What was relayed before is still counted.
+                        sent += wrote;
+                        (outcome, failure) = (ForwardOutcome.ResponseBodyFailed, ex);
                         break;
                     }
                     sent += wrote;
@@ -173,7 +178,8 @@ internal sealed class Http1Forwarder(Http1Client client, UpstreamCancellation ca
                     }
                     if (result.IsCompleted || result.IsCanceled)
                     {
-                        outcome = ForwardOutcome.ResponseBodyFailed; // closed before the body's end
+                        // Closed before the body's end.
+                        (outcome, failure) = (ForwardOutcome.ResponseBodyFailed, new Http1ProtocolException("The instance closed the connection before the body's end."));
                         break;
                     }
                     connection.Reader.AdvanceTo(buffer.Start, buffer.End);
@@ -191,9 +197,9 @@ internal sealed class Http1Forwarder(Http1Client client, UpstreamCancellation ca
                                 break;
                             }
                         }
-                        catch (Exception)
+                        catch (Exception ex)
                         {
-                            outcome = ForwardOutcome.ClientAborted;
+                            (outcome, failure) = (HttpForwarder.WriteFailure(http, ex), ex);
                             break;
                         }
                     }
@@ -202,9 +208,9 @@ internal sealed class Http1Forwarder(Http1Client client, UpstreamCancellation ca
                         result = await connection.Reader.ReadAsync();
                         buffer = result.Buffer;
                     }
-                    catch (Exception)
+                    catch (Exception ex)
                     {
-                        outcome = http.RequestAborted.IsCancellationRequested ? ForwardOutcome.ClientAborted : ForwardOutcome.ResponseBodyFailed;
+                        (outcome, failure) = (http.RequestAborted.IsCancellationRequested ? ForwardOutcome.ClientAborted : ForwardOutcome.ResponseBodyFailed, ex);
                         break;
                     }
                 }
@@ -233,9 +239,9 @@ internal sealed class Http1Forwarder(Http1Client client, UpstreamCancellation ca
                         outcome = ForwardOutcome.ClientAborted;
                     }
                 }
-                catch (Exception)
+                catch (Exception ex)
                 {
-                    outcome = ForwardOutcome.ClientAborted;
+                    (outcome, failure) = (HttpForwarder.WriteFailure(http, ex), ex);
                 }
             }
             registration.Dispose();
@@ -255,11 +261,17 @@ internal sealed class Http1Forwarder(Http1Client client, UpstreamCancellation ca
             }
             if (outcome == ForwardOutcome.ResponseBodyFailed)
             {
+                if (!response.HasStarted && sent == 0)
+                {
+                    // Nothing of the answer has gone out, nor waits in the response's buffer (which no
+                    // answer of ours could take back): the client gets the proxy's 502 instead.
+                    return new ForwardResult(ForwardOutcome.UpstreamFailed, 0, failure);
+                }
                 // The client must not mistake a truncated body for a whole one.
                 ForwarderLog.ResponseBodyFailed(logger, request.Image, destination.Origin);
                 http.Abort();
             }
-            return new ForwardResult(outcome, status, ResponseBytes: sent);
+            return new ForwardResult(outcome, status, failure, sent);
         }
     }
 
