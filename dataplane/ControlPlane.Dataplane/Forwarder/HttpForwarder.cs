@@ -54,7 +54,11 @@ internal sealed class HttpForwarder(UpstreamClient client, Http1Forwarder http1,
         }
         using var message = created;
         // gRPC calls carry their own deadline (grpc-timeout), and watch streams may rightly wait long for their headers.
-        using var cancel = cancellation.Rent(http.RequestAborted, request.Grpc ? Timeout.InfiniteTimeSpan : _options.RequestTimeout);
+        using var cancel = cancellation.Rent(http.RequestAborted, request.Grpc ? Timeout.InfiniteTimeSpan : _options.ActivityTimeout);
+        if (request.Body is not null)
+        {
+            request.Body.UpstreamTimeout = cancel;
+        }
         var started = Stopwatch.GetTimestamp();
         HttpResponseMessage response;
         try
@@ -66,8 +70,6 @@ internal sealed class HttpForwarder(UpstreamClient client, Http1Forwarder http1,
             await StopBodyAsync(request.Body);
             return Classify(http, request.Body, cancel, ex);
         }
-        // The request timeout covers the wait for the response headers only: streams may run long.
-        cancel.StopTimeout();
         var status = (int)response.StatusCode;
         metrics.UpstreamDuration(request.Image, Stopwatch.GetElapsedTime(started), DataplaneMetrics.StatusClass(status));
         using (response)
@@ -85,7 +87,9 @@ internal sealed class HttpForwarder(UpstreamClient client, Http1Forwarder http1,
                     return new ForwardResult(ForwardOutcome.UpstreamFailed, 0, ex);
                 }
                 http.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
-                var (outcome, bytes, failure) = await CopyResponseBodyAsync(http, response, cancel.Token);
+                var (outcome, bytes, failure) = await CopyResponseBodyAsync(http, response, cancel);
+                // The instance's part is over; what follows waits on the client only.
+                cancel.Stop();
                 if (outcome == ForwardOutcome.Completed)
                 {
                     ProxyHeaders.CopyTrailers(response, http.Response);
@@ -98,7 +102,7 @@ internal sealed class HttpForwarder(UpstreamClient client, Http1Forwarder http1,
                         return new ForwardResult(ForwardOutcome.UpstreamFailed, 0, failure);
                     }
                     // The client must not mistake a truncated body for a whole one.
-                    ForwarderLog.ResponseBodyFailed(logger, request.Image, destination.Origin);
+                    ForwarderLog.ResponseBodyBrokenOff(logger, http, request.Image, destination.Origin, cancel, _options.ActivityTimeout);
                     http.Abort();
                 }
                 return new ForwardResult(outcome, status, failure, bytes);
@@ -134,7 +138,7 @@ internal sealed class HttpForwarder(UpstreamClient client, Http1Forwarder http1,
     }
 
     /// <summary>What an attempt that got no response means (both clients).</summary>
-    internal static ForwardResult Classify(HttpContext http, StreamingRequestContent? body, in UpstreamCancellation.Lease cancel, Exception ex)
+    internal static ForwardResult Classify(HttpContext http, StreamingRequestContent? body, UpstreamTimeout cancel, Exception ex)
     {
         if (http.RequestAborted.IsCancellationRequested)
         {
@@ -167,11 +171,13 @@ internal sealed class HttpForwarder(UpstreamClient client, Http1Forwarder http1,
     /// Relays the body as it arrives. Headers go out before the first chunk, or at once when the
     /// instance has not sent one yet (a gRPC server stream may wait long before its first message,
     /// and the client needs the headers meanwhile); an empty body finishes the response with the
-    /// headers alone, so a gRPC Trailers-Only answer stays Trailers-Only. Also returns the body
-    /// bytes handed to the client, and what failed.
+    /// headers alone, so a gRPC Trailers-Only answer stays Trailers-Only. Each wait for the instance's
+    /// next bytes is timed by <paramref name="cancel"/>; waits on the client are not. Also returns the
+    /// body bytes handed to the client, and what failed.
     /// </summary>
-    private static async ValueTask<(ForwardOutcome, long, Exception?)> CopyResponseBodyAsync(HttpContext http, HttpResponseMessage response, CancellationToken cancellationToken)
+    private static async ValueTask<(ForwardOutcome, long, Exception?)> CopyResponseBodyAsync(HttpContext http, HttpResponseMessage response, UpstreamTimeout cancel)
     {
+        var cancellationToken = cancel.Token;
         Stream body;
         try
         {
@@ -190,10 +196,11 @@ internal sealed class HttpForwarder(UpstreamClient client, Http1Forwarder http1,
         long sent = 0;
         try
         {
+            cancel.Restart();
             var read = ReadAsync(body, buffer, cancellationToken);
             if (!read.IsCompleted)
             {
-                var (started, startFailure) = await TryStartAsync(http, cancellationToken);
+                var (started, startFailure) = await TryStartAsync(http, cancel);
                 if (!started)
                 {
                     await Ignore(read);
@@ -217,7 +224,7 @@ internal sealed class HttpForwarder(UpstreamClient client, Http1Forwarder http1,
                 }
                 try
                 {
-                    var flush = await http.Response.BodyWriter.WriteAsync(buffer.AsMemory(0, count), cancellationToken);
+                    var flush = await cancel.OnClientAsync(http.Response.BodyWriter.WriteAsync(buffer.AsMemory(0, count), cancellationToken));
                     if (flush.IsCanceled || flush.IsCompleted)
                     {
                         return (ForwardOutcome.ClientAborted, sent, null);
@@ -228,6 +235,7 @@ internal sealed class HttpForwarder(UpstreamClient client, Http1Forwarder http1,
                     return (WriteFailure(http, ex), sent, ex);
                 }
                 sent += count;
+                cancel.Restart();
                 read = ReadAsync(body, buffer, cancellationToken);
             }
         }
@@ -254,15 +262,15 @@ internal sealed class HttpForwarder(UpstreamClient client, Http1Forwarder http1,
     }
 
     /// <summary>Sends the headers; false when the client is gone or Kestrel refused them (then with what it threw).</summary>
-    private static async Task<(bool Started, Exception? Failure)> TryStartAsync(HttpContext http, CancellationToken cancellationToken)
+    private static async Task<(bool Started, Exception? Failure)> TryStartAsync(HttpContext http, UpstreamTimeout cancel)
     {
         try
         {
             // A flush, not just StartAsync: Kestrel sends started headers with the next flush only.
-            var flush = await http.Response.BodyWriter.FlushAsync(cancellationToken);
+            var flush = await cancel.OnClientAsync(http.Response.BodyWriter.FlushAsync(cancel.Token));
             return (!flush.IsCanceled && !flush.IsCompleted, null);
         }
-        catch (Exception ex) when (http.RequestAborted.IsCancellationRequested || cancellationToken.IsCancellationRequested || ex is InvalidOperationException)
+        catch (Exception ex) when (http.RequestAborted.IsCancellationRequested || cancel.IsCancellationRequested || ex is InvalidOperationException)
         {
             return (false, ex is InvalidOperationException ? ex : null);
         }

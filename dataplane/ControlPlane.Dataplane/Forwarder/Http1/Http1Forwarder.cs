@@ -34,7 +34,7 @@ internal sealed class Http1Forwarder(Http1Client client, UpstreamCancellation ca
     {
         var pool = client.PoolFor(destination);
         var body = request.Body;
-        using var cancel = cancellation.Rent(http.RequestAborted, _options.RequestTimeout);
+        using var cancel = cancellation.Rent(http.RequestAborted, _options.ActivityTimeout);
         var started = Stopwatch.GetTimestamp();
         var fresh = false;
         while (true)
@@ -48,7 +48,7 @@ internal sealed class Http1Forwarder(Http1Client client, UpstreamCancellation ca
             {
                 return Classify(http, body, cancel, ex);
             }
-            // The client leaving or the request timing out breaks the connection off: every read and write on it ends.
+            // The client leaving or the instance's silence timing out breaks the connection off: every read and write on it ends.
             var registration = cancel.Token.UnsafeRegister(static c => ((Http1Connection)c!).Abort(), connection);
             bool chunked;
             try
@@ -76,7 +76,7 @@ internal sealed class Http1Forwarder(Http1Client client, UpstreamCancellation ca
                 var expectContinue = body is not null && ExpectsContinue(http.Request);
                 if (body is not null && !expectContinue)
                 {
-                    sending = body.SendHttp1Async(connection, chunked);
+                    sending = body.SendHttp1Async(connection, chunked, cancel);
                 }
                 while (true)
                 {
@@ -86,7 +86,7 @@ internal sealed class Http1Forwarder(Http1Client client, UpstreamCancellation ca
                         var pending = read.AsTask();
                         if (!await AnsweredWithinAsync(pending, ExpectContinueTimeout, cancel.Token))
                         {
-                            sending = body.SendHttp1Async(connection, chunked);
+                            sending = body.SendHttp1Async(connection, chunked, cancel);
                         }
                         read = new ValueTask<ReadResult>(pending);
                     }
@@ -114,7 +114,7 @@ internal sealed class Http1Forwarder(Http1Client client, UpstreamCancellation ca
                     }
                     if (status == 100 && body is not null && sending is null)
                     {
-                        sending = body.SendHttp1Async(connection, chunked);
+                        sending = body.SendHttp1Async(connection, chunked, cancel);
                     }
                     connection.Reader.AdvanceTo(buffer.Start);
                 }
@@ -141,8 +141,6 @@ internal sealed class Http1Forwarder(Http1Client client, UpstreamCancellation ca
                 return Classify(http, body, cancel, ex);
             }
 
-            // The request timeout covers the wait for the response head only: streams may run long.
-            cancel.StopTimeout();
             metrics.UpstreamDuration(request.Image, Stopwatch.GetElapsedTime(started), DataplaneMetrics.StatusClass(status));
             http.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
 
@@ -190,7 +188,7 @@ internal sealed class Http1Forwarder(Http1Client client, UpstreamCancellation ca
                         relayed = true;
                         try
                         {
-                            var flush = await writer.FlushAsync(cancel.Token);
+                            var flush = await cancel.OnClientAsync(writer.FlushAsync(cancel.Token));
                             if (flush.IsCanceled || flush.IsCompleted)
                             {
                                 outcome = ForwardOutcome.ClientAborted;
@@ -205,6 +203,8 @@ internal sealed class Http1Forwarder(Http1Client client, UpstreamCancellation ca
                     }
                     try
                     {
+                        // The wait for the instance's next bytes: timed from here.
+                        cancel.Restart();
                         result = await connection.Reader.ReadAsync();
                         buffer = result.Buffer;
                     }
@@ -215,6 +215,8 @@ internal sealed class Http1Forwarder(Http1Client client, UpstreamCancellation ca
                     }
                 }
             }
+            // The instance's part is over; what follows waits on the client only.
+            cancel.Stop();
             if (outcome == ForwardOutcome.Completed)
             {
                 // Bytes past the response's end answer nothing we asked: the connection's framing cannot be trusted.
@@ -268,7 +270,7 @@ internal sealed class Http1Forwarder(Http1Client client, UpstreamCancellation ca
                     return new ForwardResult(ForwardOutcome.UpstreamFailed, 0, failure);
                 }
                 // The client must not mistake a truncated body for a whole one.
-                ForwarderLog.ResponseBodyFailed(logger, request.Image, destination.Origin);
+                ForwarderLog.ResponseBodyBrokenOff(logger, http, request.Image, destination.Origin, cancel, _options.ActivityTimeout);
                 http.Abort();
             }
             return new ForwardResult(outcome, status, failure, sent);
@@ -326,7 +328,7 @@ internal sealed class Http1Forwarder(Http1Client client, UpstreamCancellation ca
     }
 
     /// <summary>As for HttpClient, except that a timeout shows as whatever the aborted connection threw.</summary>
-    private static ForwardResult Classify(HttpContext http, StreamingRequestContent? body, in UpstreamCancellation.Lease cancel, Exception ex) =>
+    private static ForwardResult Classify(HttpContext http, StreamingRequestContent? body, UpstreamTimeout cancel, Exception ex) =>
         cancel.IsCancellationRequested && !http.RequestAborted.IsCancellationRequested && body?.ClientError is null && UpstreamConnectException.Find(ex) is null
             ? new ForwardResult(ForwardOutcome.Timeout, 0, ex)
             : HttpForwarder.Classify(http, body, cancel, ex);
