@@ -182,6 +182,7 @@ public sealed class TestBackend : IAsyncDisposable
                 context.Response.Headers["Connection"] = "X-Backend-Hop";
                 context.Response.Headers["X-Backend-Hop"] = "must-be-dropped";
                 context.Response.Headers["Keep-Alive"] = "timeout=5";
+                context.Response.Headers["TE"] = "trailers";
                 context.Response.Headers["Proxy-Authenticate"] = "Basic";
                 context.Response.Headers["Alt-Svc"] = "h3=\":443\"";
                 context.Response.Headers["X-End-To-End"] = "kept";

@@ -9,7 +9,7 @@ internal enum ForwardOutcome
     /// <summary>No connection could be made: nothing was sent (safe to retry elsewhere).</summary>
     ConnectFailed,
 
-    /// <summary>No response headers within the request timeout.</summary>
+    /// <summary>The instance kept the exchange waiting past the activity timeout before its response headers.</summary>
     Timeout,
 
     /// <summary>Connected, but no usable response: reset, closed, or a protocol error.</summary>
@@ -21,7 +21,7 @@ internal enum ForwardOutcome
     /// <summary>The client's request cannot be expressed as an upstream request (nothing was sent).</summary>
     RequestInvalid,
 
-    /// <summary>The instance broke off while sending the response body (the client's response was aborted).</summary>
+    /// <summary>The instance broke off, or went silent past the activity timeout, while sending the response body (the client's response was aborted).</summary>
     ResponseBodyFailed,
 
     /// <summary>The client went away.</summary>
@@ -34,7 +34,7 @@ internal enum ForwardOutcome
 /// <param name="ResponseBytes">Response body bytes written to the client (the load reports' bytes_tx).</param>
 internal readonly record struct ForwardResult(ForwardOutcome Outcome, int UpstreamStatus = 0, Exception? Error = null, long ResponseBytes = 0)
 {
-    /// <summary>Counts against the instance for passive health: it could not be reached, was too slow, broke off, or answered 5xx.</summary>
+    /// <summary>Counts against the instance for passive health: it could not be reached, kept the exchange waiting, broke off, or answered 5xx.</summary>
     public bool IsUpstreamFailure =>
         Outcome is ForwardOutcome.ConnectFailed or ForwardOutcome.Timeout or ForwardOutcome.UpstreamFailed or ForwardOutcome.ResponseBodyFailed
         || (Outcome == ForwardOutcome.Completed && UpstreamStatus >= 500);

@@ -5,7 +5,7 @@ internal static partial class ForwarderLog
     [LoggerMessage(EventId = 2001, Level = LogLevel.Warning, Message = "Image {Image}: could not connect to instance {InstanceId} at {Upstream}: {Reason}")]
     public static partial void ConnectFailed(ILogger logger, string image, string instanceId, string upstream, string? reason);
 
-    [LoggerMessage(EventId = 2002, Level = LogLevel.Warning, Message = "Image {Image}: no response headers within {TimeoutMs} ms")]
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Warning, Message = "Image {Image}: the instance kept the request waiting {TimeoutMs} ms without its response headers")]
     public static partial void Timeout(ILogger logger, string image, double timeoutMs);
 
     [LoggerMessage(EventId = 2003, Level = LogLevel.Warning, Message = "Image {Image}: the instance failed the request: {Reason}")]
@@ -13,6 +13,22 @@ internal static partial class ForwarderLog
 
     [LoggerMessage(EventId = 2004, Level = LogLevel.Warning, Message = "Image {Image}: instance at {Upstream} broke off the response body; the client's response was aborted")]
     public static partial void ResponseBodyFailed(ILogger logger, string image, string upstream);
+
+    /// <summary>Why the instance's response body was broken off: it went silent past the activity timeout, or it failed.</summary>
+    public static void ResponseBodyBrokenOff(ILogger logger, HttpContext http, string image, string upstream, UpstreamTimeout cancel, TimeSpan activityTimeout)
+    {
+        if (cancel.IsCancellationRequested && !http.RequestAborted.IsCancellationRequested)
+        {
+            ResponseBodyStalled(logger, image, upstream, activityTimeout.TotalMilliseconds);
+        }
+        else
+        {
+            ResponseBodyFailed(logger, image, upstream);
+        }
+    }
+
+    [LoggerMessage(EventId = 2009, Level = LogLevel.Warning, Message = "Image {Image}: instance at {Upstream} sent nothing of its response body for {TimeoutMs} ms; the client's response was aborted")]
+    public static partial void ResponseBodyStalled(ILogger logger, string image, string upstream, double timeoutMs);
 
     [LoggerMessage(EventId = 2005, Level = LogLevel.Information, Message = "Image {Image}: the client's request body could not be read: {Reason}")]
     public static partial void RequestBodyFailed(ILogger logger, string image, string? reason);

@@ -8,13 +8,43 @@ public sealed class ForwarderOptions
     /// <summary>Longest wait for a TCP connection to an instance; past it the instance counts as unreachable (502, retried when safe). Default 5 s.</summary>
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
+    private static readonly TimeSpan DefaultActivityTimeout = TimeSpan.FromSeconds(60);
+
+    private TimeSpan _activityTimeout = DefaultActivityTimeout;
+    private TimeSpan? _formerRequestTimeout;
+
     /// <summary>
-    /// Longest wait from sending a request to receiving the instance's response headers: 504
-    /// <c>backend_timeout</c> past it. Streaming after the headers is not limited (long downloads);
-    /// the client's disconnect still cancels it. Not applied to gRPC calls: their deadline
-    /// (<c>grpc-timeout</c>) governs, and watch streams may wait long for their first answer. Default 60 s.
+    /// Longest the instance may keep an exchange waiting: for a connection, to take the next piece
+    /// of the request body, for its response headers once the request is sent, for the next bytes of
+    /// its response body. The clock starts over at every step forward and stands still while the
+    /// node waits on the client (a slow upload or a slow reader is Kestrel's to judge: 408 below its
+    /// minimum data rate), so it measures the instance's silence only, as nginx's
+    /// <c>proxy_read_timeout</c> and YARP's <c>ActivityTimeout</c> do. Past it before the response
+    /// headers: 504 <c>backend_timeout</c>; after: the client's response is aborted. Either counts
+    /// against the instance. A long download or stream is never cut while bytes flow. Not applied to
+    /// gRPC calls: their deadline (<c>grpc-timeout</c>) governs, and watch streams may stay quiet
+    /// long. Default 60 s.
     /// </summary>
-    public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(60);
+    public TimeSpan ActivityTimeout
+    {
+        // The former name's value applies unless this one was given its own. The binder sets back every
+        // property it reads, defaults included, so "given" can only mean "not the default", whatever the
+        // order it binds them in.
+        get => _activityTimeout == DefaultActivityTimeout && _formerRequestTimeout is { } former ? former : _activityTimeout;
+        set => _activityTimeout = value;
+    }
+
+    /// <summary>
+    /// The former name of <see cref="ActivityTimeout"/> (it counted from the request's start to the
+    /// response headers, the client's upload included), still read so existing settings keep their
+    /// value while <see cref="ActivityTimeout"/> is not set.
+    /// </summary>
+    [Obsolete("Renamed ActivityTimeout (an idle timeout on the instance).")]
+    public TimeSpan? RequestTimeout
+    {
+        get => _formerRequestTimeout;
+        set => _formerRequestTimeout = value;
+    }
 
     /// <summary>How long an idle pooled connection to an instance is kept. Default 60 s.</summary>
     public TimeSpan PooledConnectionIdleTimeout { get; set; } = TimeSpan.FromSeconds(60);

@@ -21,12 +21,22 @@ internal sealed class HttpForwarder(UpstreamClient client, Http1Forwarder http1,
 
     private static readonly UriCreationOptions Verbatim = new() { DangerousDisablePathAndQueryCanonicalization = true };
 
+    /// <summary>
+    /// CONNECT asks the proxy for a tunnel, which a <c>/g/{image}</c> route is not: forwarded, it would
+    /// reach the instance as <c>CONNECT /path</c>, and a 2xx answer to it has no body by definition.
+    /// Refused before any instance sees it: 400, the request cannot be forwarded as sent (Envoy's
+    /// HTTP/1.1 codec answered CONNECT with 400 too before it supported tunnels).
+    /// </summary>
+    private static readonly ForwardResult ConnectRefused =
+        new(ForwardOutcome.RequestInvalid, 0, new NotSupportedException("CONNECT asks for a tunnel, which this proxy does not open."));
+
     private readonly HttpMessageInvoker _invoker = client.Invoker;
     private readonly ForwarderOptions _options = options.Value;
 
     /// <summary>HTTP/1.1 instances through the node's own client (<see cref="Http1Forwarder"/>) unless configured otherwise; HTTP/2 and gRPC through HttpClient.</summary>
     public ValueTask<ForwardResult> ForwardAsync(HttpContext http, ForwardRequest request, UpstreamDestination destination) =>
-        _options.NativeHttp1 && !request.Grpc && destination.Version == HttpVersion.Version11
+        HttpMethods.IsConnect(http.Request.Method) ? new(ConnectRefused)
+        : _options.NativeHttp1 && !request.Grpc && destination.Version == HttpVersion.Version11
             ? http1.ForwardAsync(http, request, destination)
             : ForwardWithHttpClientAsync(http, request, destination);
 
@@ -44,7 +54,11 @@ internal sealed class HttpForwarder(UpstreamClient client, Http1Forwarder http1,
         }
         using var message = created;
         // gRPC calls carry their own deadline (grpc-timeout), and watch streams may rightly wait long for their headers.
-        using var cancel = cancellation.Rent(http.RequestAborted, request.Grpc ? Timeout.InfiniteTimeSpan : _options.RequestTimeout);
+        using var cancel = cancellation.Rent(http.RequestAborted, request.Grpc ? Timeout.InfiniteTimeSpan : _options.ActivityTimeout);
+        if (request.Body is not null)
+        {
+            request.Body.UpstreamTimeout = cancel;
+        }
         var started = Stopwatch.GetTimestamp();
         HttpResponseMessage response;
         try
@@ -56,29 +70,42 @@ internal sealed class HttpForwarder(UpstreamClient client, Http1Forwarder http1,
             await StopBodyAsync(request.Body);
             return Classify(http, request.Body, cancel, ex);
         }
-        // The request timeout covers the wait for the response headers only: streams may run long.
-        cancel.StopTimeout();
         var status = (int)response.StatusCode;
         metrics.UpstreamDuration(request.Image, Stopwatch.GetElapsedTime(started), DataplaneMetrics.StatusClass(status));
         using (response)
         {
             try
             {
-                http.Response.StatusCode = status;
-                ProxyHeaders.CopyResponseHeaders(response, http.Response);
+                try
+                {
+                    http.Response.StatusCode = status;
+                    ProxyHeaders.CopyResponseHeaders(response, http.Response);
+                }
+                catch (InvalidOperationException ex)
+                {
+                    // A field Kestrel refuses as the instance sent it: a broken response, and nothing has gone out yet.
+                    return new ForwardResult(ForwardOutcome.UpstreamFailed, 0, ex);
+                }
                 http.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
-                var (outcome, bytes) = await CopyResponseBodyAsync(http, response, cancel.Token);
+                var (outcome, bytes, failure) = await CopyResponseBodyAsync(http, response, cancel);
+                // The instance's part is over; what follows waits on the client only.
+                cancel.Stop();
                 if (outcome == ForwardOutcome.Completed)
                 {
                     ProxyHeaders.CopyTrailers(response, http.Response);
                 }
                 else if (outcome == ForwardOutcome.ResponseBodyFailed)
                 {
+                    if (!http.Response.HasStarted && bytes == 0)
+                    {
+                        // Nothing of the answer has gone out: the client gets the proxy's 502 instead.
+                        return new ForwardResult(ForwardOutcome.UpstreamFailed, 0, failure);
+                    }
                     // The client must not mistake a truncated body for a whole one.
-                    ForwarderLog.ResponseBodyFailed(logger, request.Image, destination.Origin);
+                    ForwarderLog.ResponseBodyBrokenOff(logger, http, request.Image, destination.Origin, cancel, _options.ActivityTimeout);
                     http.Abort();
                 }
-                return new ForwardResult(outcome, status, ResponseBytes: bytes);
+                return new ForwardResult(outcome, status, failure, bytes);
             }
             finally
             {
@@ -111,7 +138,7 @@ internal sealed class HttpForwarder(UpstreamClient client, Http1Forwarder http1,
     }
 
     /// <summary>What an attempt that got no response means (both clients).</summary>
-    internal static ForwardResult Classify(HttpContext http, StreamingRequestContent? body, in UpstreamCancellation.Lease cancel, Exception ex)
+    internal static ForwardResult Classify(HttpContext http, StreamingRequestContent? body, UpstreamTimeout cancel, Exception ex)
     {
         if (http.RequestAborted.IsCancellationRequested)
         {
@@ -133,37 +160,52 @@ internal sealed class HttpForwarder(UpstreamClient client, Http1Forwarder http1,
     }
 
     /// <summary>
+    /// How a failed write to the client's response ended: Kestrel refusing what the instance sent
+    /// (<see cref="InvalidOperationException"/>, e.g. content for a 205) is the instance's broken
+    /// response; anything else is the client gone.
+    /// </summary>
+    internal static ForwardOutcome WriteFailure(HttpContext http, Exception ex) =>
+        ex is InvalidOperationException && !http.RequestAborted.IsCancellationRequested ? ForwardOutcome.ResponseBodyFailed : ForwardOutcome.ClientAborted;
+
+    /// <summary>
     /// Relays the body as it arrives. Headers go out before the first chunk, or at once when the
     /// instance has not sent one yet (a gRPC server stream may wait long before its first message,
     /// and the client needs the headers meanwhile); an empty body finishes the response with the
-    /// headers alone, so a gRPC Trailers-Only answer stays Trailers-Only. Also returns the body
-    /// bytes handed to the client.
+    /// headers alone, so a gRPC Trailers-Only answer stays Trailers-Only. Each wait for the instance's
+    /// next bytes is timed by <paramref name="cancel"/>; waits on the client are not. Also returns the
+    /// body bytes handed to the client, and what failed.
     /// </summary>
-    private static async ValueTask<(ForwardOutcome, long)> CopyResponseBodyAsync(HttpContext http, HttpResponseMessage response, CancellationToken cancellationToken)
+    private static async ValueTask<(ForwardOutcome, long, Exception?)> CopyResponseBodyAsync(HttpContext http, HttpResponseMessage response, UpstreamTimeout cancel)
     {
+        var cancellationToken = cancel.Token;
         Stream body;
         try
         {
             // SocketsHttpHandler's content hands over its stream synchronously: no task for it.
             body = response.Content.ReadAsStream(cancellationToken);
         }
-        catch (Exception) when (!http.RequestAborted.IsCancellationRequested)
+        catch (Exception ex) when (!http.RequestAborted.IsCancellationRequested)
         {
-            return (ForwardOutcome.ResponseBodyFailed, 0);
+            return (ForwardOutcome.ResponseBodyFailed, 0, ex);
         }
-        catch (Exception)
+        catch (Exception ex)
         {
-            return (ForwardOutcome.ClientAborted, 0);
+            return (ForwardOutcome.ClientAborted, 0, ex);
         }
         var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
         long sent = 0;
         try
         {
-            var read = body.ReadAsync(buffer, cancellationToken);
-            if (!read.IsCompleted && !await TryStartAsync(http, cancellationToken))
+            cancel.Restart();
+            var read = ReadAsync(body, buffer, cancellationToken);
+            if (!read.IsCompleted)
             {
-                await Ignore(read);
-                return (ForwardOutcome.ClientAborted, 0);
+                var (started, startFailure) = await TryStartAsync(http, cancel);
+                if (!started)
+                {
+                    await Ignore(read);
+                    return (startFailure is null ? ForwardOutcome.ClientAborted : WriteFailure(http, startFailure), 0, startFailure);
+                }
             }
             while (true)
             {
@@ -172,28 +214,29 @@ internal sealed class HttpForwarder(UpstreamClient client, Http1Forwarder http1,
                 {
                     count = await read;
                 }
-                catch (Exception)
+                catch (Exception ex)
                 {
-                    return (http.RequestAborted.IsCancellationRequested ? ForwardOutcome.ClientAborted : ForwardOutcome.ResponseBodyFailed, sent);
+                    return (http.RequestAborted.IsCancellationRequested ? ForwardOutcome.ClientAborted : ForwardOutcome.ResponseBodyFailed, sent, ex);
                 }
                 if (count == 0)
                 {
-                    return (ForwardOutcome.Completed, sent);
+                    return (ForwardOutcome.Completed, sent, null);
                 }
                 try
                 {
-                    var flush = await http.Response.BodyWriter.WriteAsync(buffer.AsMemory(0, count), cancellationToken);
+                    var flush = await cancel.OnClientAsync(http.Response.BodyWriter.WriteAsync(buffer.AsMemory(0, count), cancellationToken));
                     if (flush.IsCanceled || flush.IsCompleted)
                     {
-                        return (ForwardOutcome.ClientAborted, sent);
+                        return (ForwardOutcome.ClientAborted, sent, null);
                     }
                 }
-                catch (Exception)
+                catch (Exception ex)
                 {
-                    return (ForwardOutcome.ClientAborted, sent);
+                    return (WriteFailure(http, ex), sent, ex);
                 }
                 sent += count;
-                read = body.ReadAsync(buffer, cancellationToken);
+                cancel.Restart();
+                read = ReadAsync(body, buffer, cancellationToken);
             }
         }
         finally
@@ -202,17 +245,34 @@ internal sealed class HttpForwarder(UpstreamClient client, Http1Forwarder http1,
         }
     }
 
-    private static async Task<bool> TryStartAsync(HttpContext http, CancellationToken cancellationToken)
+    /// <summary>
+    /// A read of the instance's body whose failure always shows in the returned read: SocketsHttpHandler
+    /// parses chunk framing already buffered before it returns, and throws there when it is broken.
+    /// </summary>
+    private static ValueTask<int> ReadAsync(Stream body, byte[] buffer, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return body.ReadAsync(buffer, cancellationToken);
+        }
+        catch (Exception ex)
+        {
+            return ValueTask.FromException<int>(ex);
+        }
+    }
+
+    /// <summary>Sends the headers; false when the client is gone or Kestrel refused them (then with what it threw).</summary>
+    private static async Task<(bool Started, Exception? Failure)> TryStartAsync(HttpContext http, UpstreamTimeout cancel)
     {
         try
         {
             // A flush, not just StartAsync: Kestrel sends started headers with the next flush only.
-            var flush = await http.Response.BodyWriter.FlushAsync(cancellationToken);
-            return !flush.IsCanceled && !flush.IsCompleted;
+            var flush = await cancel.OnClientAsync(http.Response.BodyWriter.FlushAsync(cancel.Token));
+            return (!flush.IsCanceled && !flush.IsCompleted, null);
         }
-        catch (Exception) when (http.RequestAborted.IsCancellationRequested || cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (http.RequestAborted.IsCancellationRequested || cancel.IsCancellationRequested || ex is InvalidOperationException)
         {
-            return false;
+            return (false, ex is InvalidOperationException ? ex : null);
         }
     }
 

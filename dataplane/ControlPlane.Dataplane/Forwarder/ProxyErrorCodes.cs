@@ -22,7 +22,7 @@ public static class ProxyErrorCodes
     /// <summary>502 (gRPC UNAVAILABLE): the instance refused or dropped the connection, or answered with a broken response.</summary>
     public const string BackendUnreachable = "backend_unreachable";
 
-    /// <summary>504 (gRPC UNAVAILABLE): the instance sent no response headers within the request timeout.</summary>
+    /// <summary>504 (gRPC UNAVAILABLE): the instance kept the request waiting longer than the activity timeout for its response headers.</summary>
     public const string BackendTimeout = "backend_timeout";
 
     /// <summary>400 (gRPC INTERNAL): the client's request body could not be read (malformed, or cut short).</summary>

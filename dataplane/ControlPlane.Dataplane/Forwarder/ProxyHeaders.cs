@@ -11,8 +11,8 @@ namespace ControlPlane.Dataplane.Forwarder;
 /// Header rules of the forwarder. The client's connection and the upstream connection are
 /// separate hops, so hop-by-hop fields (RFC 9110 §7.6.1: <c>Connection</c> and every field it
 /// names, <c>Keep-Alive</c>, <c>Proxy-*</c>, <c>TE</c>, <c>Trailer</c>, <c>Transfer-Encoding</c>,
-/// <c>Upgrade</c>; RFC 9113 §8.2.2 for HTTP/2) are dropped in both directions; <c>TE: trailers</c>
-/// alone goes through because gRPC requires it. The upstream gets its own <c>Host</c> (its
+/// <c>Upgrade</c>; RFC 9113 §8.2.2 for HTTP/2) are dropped in both directions; in requests,
+/// <c>TE: trailers</c> alone goes through because gRPC requires it. The upstream gets its own <c>Host</c> (its
 /// authority, from the request URI); the client's is kept in <c>X-Forwarded-Host</c>.
 /// </summary>
 internal static class ProxyHeaders
@@ -37,10 +37,14 @@ internal static class ProxyHeaders
         RequestId, ForwardedFor, ForwardedProto, ForwardedHost, ForwardedPrefix,
     };
 
-    /// <summary>Hop-by-hop fields of a response, and <c>Alt-Svc</c>, which would point clients past the proxy at the instance.</summary>
+    /// <summary>
+    /// Hop-by-hop fields of a response, and <c>Alt-Svc</c>, which would point clients past the proxy at
+    /// the instance. <c>TE</c> describes the sender's own connection whatever its value: relayed, it would
+    /// make an HTTP/2 client reset the stream (RFC 9113 §8.2.2 allows it in requests only).
+    /// </summary>
     private static readonly HashSet<string> ResponseSkipped = new(StringComparer.OrdinalIgnoreCase)
     {
-        "Connection", "Keep-Alive", "Trailer", "Transfer-Encoding", "Upgrade", "HTTP2-Settings", "Alt-Svc", RequestId,
+        "Connection", "Keep-Alive", "TE", "Trailer", "Transfer-Encoding", "Upgrade", "HTTP2-Settings", "Alt-Svc", RequestId,
     };
 
     /// <summary>
@@ -144,12 +148,16 @@ internal static class ProxyHeaders
         return false;
     }
 
-    /// <summary>Copies the instance's status line fields and headers to the client's response (hop-by-hop ones dropped).</summary>
+    /// <summary>
+    /// Copies the instance's headers to the client's response, whose status is set already
+    /// (hop-by-hop ones dropped). Throws <see cref="InvalidOperationException"/> when Kestrel refuses
+    /// a value as the instance sent it (a broken response: nothing was sent to the client yet).
+    /// </summary>
     public static void CopyResponseHeaders(HttpResponseMessage message, HttpResponse response)
     {
         var named = ConnectionOptions(message.Headers.NonValidated.TryGetValues("Connection", out var connection) ? connection.ToString() : null);
-        CopyResponseFields(message.Headers.NonValidated, response.Headers, named);
-        CopyResponseFields(message.Content.Headers.NonValidated, response.Headers, named);
+        CopyResponseFields(message.Headers.NonValidated, response.Headers, named, dropContentLength: false);
+        CopyResponseFields(message.Content.Headers.NonValidated, response.Headers, named, DropsContentLength(response.StatusCode));
     }
 
     /// <summary>Copies the instance's trailers (gRPC's grpc-status and grpc-message among them) when the client's protocol carries trailers.</summary>
@@ -172,6 +180,7 @@ internal static class ProxyHeaders
     /// <summary>The HTTP/1.1 codec's parsed response fields to the client's response, by the same rules as <see cref="CopyResponseHeaders(HttpResponseMessage, HttpResponse)"/>.</summary>
     public static void CopyResponseHeaders(List<KeyValuePair<string, string>> fields, HttpResponse response)
     {
+        var dropContentLength = DropsContentLength(response.StatusCode);
         HashSet<string>? named = null;
         foreach (var (name, value) in fields)
         {
@@ -183,7 +192,8 @@ internal static class ProxyHeaders
         var target = response.Headers;
         foreach (var (name, value) in fields)
         {
-            if (ResponseSkipped.Contains(name) || IsProxyHeader(name) || (named is not null && named.Contains(name)))
+            if (ResponseSkipped.Contains(name) || IsProxyHeader(name) || (named is not null && named.Contains(name))
+                || (dropContentLength && IsContentLength(name)))
             {
                 continue;
             }
@@ -207,17 +217,27 @@ internal static class ProxyHeaders
         }
     }
 
-    private static void CopyResponseFields(HttpHeadersNonValidated source, IHeaderDictionary target, HashSet<string>? named)
+    private static void CopyResponseFields(HttpHeadersNonValidated source, IHeaderDictionary target, HashSet<string>? named, bool dropContentLength)
     {
         foreach (var (name, values) in source)
         {
-            if (ResponseSkipped.Contains(name) || IsProxyHeader(name) || (named is not null && named.Contains(name)))
+            if (ResponseSkipped.Contains(name) || IsProxyHeader(name) || (named is not null && named.Contains(name))
+                || (dropContentLength && IsContentLength(name)))
             {
                 continue;
             }
             target[name] = ToStringValues(values);
         }
     }
+
+    /// <summary>
+    /// A 1xx or 204 response has no body whatever its fields say (RFC 9112 §6.3), and a server must
+    /// not send it a Content-Length (RFC 9110 §8.6; Kestrel refuses one). An instance that does gets
+    /// its answer relayed without it, as YARP does, rather than turned into an error.
+    /// </summary>
+    private static bool DropsContentLength(int status) => status is < 200 or StatusCodes.Status204NoContent;
+
+    private static bool IsContentLength(string name) => string.Equals(name, HeaderNames.ContentLength, StringComparison.OrdinalIgnoreCase);
 
     private static StringValues ToStringValues(HeaderStringValues values)
     {

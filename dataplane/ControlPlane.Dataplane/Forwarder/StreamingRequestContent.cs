@@ -12,6 +12,9 @@ namespace ControlPlane.Dataplane.Forwarder;
 /// fill), nothing is buffered beyond the pipe's own segments. Sent once only. Records which side
 /// failed, so the forwarder can tell a client that broke off from an instance that went away.
 /// HttpClient sends it as content (HTTP/2 upstreams); the HTTP/1.1 codec through <see cref="SendHttp1Async"/>.
+/// Both keep the attempt's <see cref="Forwarder.UpstreamTimeout"/> informed: its clock stands still
+/// while the client's next bytes are awaited, and starts over each time the instance took a piece,
+/// the last one included (the wait for the response headers begins there).
 /// </summary>
 internal sealed class StreamingRequestContent(PipeReader source) : HttpContent
 {
@@ -26,6 +29,9 @@ internal sealed class StreamingRequestContent(PipeReader source) : HttpContent
     /// then wait forever. Set for HTTP/2 upstreams.
     /// </summary>
     public bool FlushHeadersFirst { get; set; }
+
+    /// <summary>The current attempt's timeout, for HttpClient's send (the HTTP/1.1 codec passes its own).</summary>
+    public UpstreamTimeout? UpstreamTimeout { get; set; }
 
     /// <summary>True once the handler began sending the body (it may not, e.g. when it could not connect).</summary>
     public bool Started => Volatile.Read(ref _started) != 0;
@@ -51,7 +57,7 @@ internal sealed class StreamingRequestContent(PipeReader source) : HttpContent
     /// §7.1, ending with the last chunk and no trailers). When the client's body fails the
     /// connection is aborted, so the exchange waiting for the response ends at once.
     /// </summary>
-    public async Task SendHttp1Async(Http1Connection connection, bool chunked)
+    public async Task SendHttp1Async(Http1Connection connection, bool chunked, UpstreamTimeout timeout)
     {
         if (Interlocked.Exchange(ref _started, 1) != 0)
         {
@@ -63,7 +69,7 @@ internal sealed class StreamingRequestContent(PipeReader source) : HttpContent
             ReadResult result;
             try
             {
-                result = await source.ReadAsync().ConfigureAwait(false);
+                result = await timeout.OnClientAsync(source.ReadAsync()).ConfigureAwait(false);
             }
             catch (Exception ex)
             {
@@ -107,6 +113,7 @@ internal sealed class StreamingRequestContent(PipeReader source) : HttpContent
                 if (!buffer.IsEmpty || result.IsCompleted)
                 {
                     await upstream.FlushAsync().ConfigureAwait(false);
+                    timeout.Restart();
                 }
             }
             catch (Exception)
@@ -189,11 +196,13 @@ internal sealed class StreamingRequestContent(PipeReader source) : HttpContent
         }
         try
         {
+            var timeout = UpstreamTimeout;
             if (FlushHeadersFirst)
             {
                 try
                 {
                     await stream.FlushAsync(cancellationToken);
+                    timeout?.Restart();
                 }
                 catch (Exception) when (!cancellationToken.IsCancellationRequested)
                 {
@@ -206,7 +215,8 @@ internal sealed class StreamingRequestContent(PipeReader source) : HttpContent
                 ReadResult result;
                 try
                 {
-                    result = await source.ReadAsync(cancellationToken);
+                    var read = source.ReadAsync(cancellationToken);
+                    result = timeout is null ? await read : await timeout.OnClientAsync(read);
                 }
                 catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
                 {
@@ -228,6 +238,10 @@ internal sealed class StreamingRequestContent(PipeReader source) : HttpContent
                     if (!buffer.IsEmpty)
                     {
                         await stream.FlushAsync(cancellationToken);
+                    }
+                    if (!buffer.IsEmpty || result.IsCompleted)
+                    {
+                        timeout?.Restart();
                     }
                 }
                 catch (Exception) when (!cancellationToken.IsCancellationRequested)

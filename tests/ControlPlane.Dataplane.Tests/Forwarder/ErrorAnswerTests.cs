@@ -69,11 +69,13 @@ public sealed class ErrorAnswerTests
         await AssertErrorAsync(post, HttpStatusCode.BadGateway, "backend_unreachable");
     }
 
-    [Fact]
-    public async Task SlowBackend_Is504BackendTimeout_AndTheUpstreamCallIsCancelled()
+    [Theory]
+    [InlineData("ActivityTimeout")]
+    [InlineData("RequestTimeout")] // its former name, still read
+    public async Task SlowBackend_Is504BackendTimeout_AndTheUpstreamCallIsCancelled(string setting)
     {
         await using var backend = await TestBackend.StartAsync("b1");
-        await using var node = await DataplaneFixture.StartAsync(null, "--Dataplane:Forwarder:RequestTimeout=00:00:00.300");
+        await using var node = await DataplaneFixture.StartAsync(null, $"--Dataplane:Forwarder:{setting}=00:00:00.300");
         node.Route("img", backend);
         using var client = node.CreateClient();
 

@@ -89,6 +89,23 @@ public sealed class HostileInputTests
         Assert.Equal("/a/c", Assert.Single(img.Requests).RawTarget);
     }
 
+    [Theory]
+    [InlineData("CONNECT /g/img/x HTTP/1.1\r\nHost: edge\r\n", "")]
+    [InlineData("CONNECT /g/img/x HTTP/1.1\r\nHost: edge\r\nContent-Length: 5\r\n", "hello")]
+    public async Task Connect_IsRefused_AndNeverForwarded(string head, string body)
+    {
+        // The proxy opens no tunnels (Envoy: 400 for CONNECT on a route without connect support).
+        await using var backend = await TestBackend.StartAsync("b1");
+        await using var node = await DataplaneFixture.StartAsync();
+        node.Route("img", backend);
+
+        var response = await RawHttp.SendAsync(node.Http, head, body);
+
+        Assert.Equal(400, response.Status);
+        Assert.Contains("\"bad_request\"", response.Body, StringComparison.Ordinal);
+        Assert.Empty(backend.Requests);
+    }
+
     [Fact]
     public async Task HugeHeaders_Are431_AndNeverReachTheInstance()
     {

@@ -10,7 +10,7 @@ public sealed class LeakTests
     public async Task AfterEveryKindOfEnding_NothingIsLeftInFlight()
     {
         await using var live = await TestBackend.StartAsync("live");
-        await using var node = await DataplaneFixture.StartAsync(null, "--Dataplane:Forwarder:RequestTimeout=00:00:00.200", "--Dataplane:PassiveHealth:Enabled=false");
+        await using var node = await DataplaneFixture.StartAsync(null, "--Dataplane:Forwarder:ActivityTimeout=00:00:00.200", "--Dataplane:PassiveHealth:Enabled=false");
         var set = new EndpointSet { Image = "img" };
         set.Endpoints.Add(DataplaneFixture.EndpointOf("dead", ErrorAnswerTests.ClosedPort()));
         set.Endpoints.Add(DataplaneFixture.EndpointOf("live", live.Port));

@@ -34,7 +34,7 @@ internal sealed class Http1Forwarder(Http1Client client, UpstreamCancellation ca
     {
         var pool = client.PoolFor(destination);
         var body = request.Body;
-        using var cancel = cancellation.Rent(http.RequestAborted, _options.RequestTimeout);
+        using var cancel = cancellation.Rent(http.RequestAborted, _options.ActivityTimeout);
         var started = Stopwatch.GetTimestamp();
         var fresh = false;
         while (true)
@@ -48,7 +48,7 @@ internal sealed class Http1Forwarder(Http1Client client, UpstreamCancellation ca
             {
                 return Classify(http, body, cancel, ex);
             }
-            // The client leaving or the request timing out breaks the connection off: every read and write on it ends.
+            // The client leaving or the instance's silence timing out breaks the connection off: every read and write on it ends.
             var registration = cancel.Token.UnsafeRegister(static c => ((Http1Connection)c!).Abort(), connection);
             bool chunked;
             try
@@ -69,13 +69,14 @@ internal sealed class Http1Forwarder(Http1Client client, UpstreamCancellation ca
             ReadResult result;
             ReadOnlySequence<byte> buffer;
             Http1ResponseFraming framing;
+            var response = http.Response;
             try
             {
                 await connection.Writer.FlushAsync();
                 var expectContinue = body is not null && ExpectsContinue(http.Request);
                 if (body is not null && !expectContinue)
                 {
-                    sending = body.SendHttp1Async(connection, chunked);
+                    sending = body.SendHttp1Async(connection, chunked, cancel);
                 }
                 while (true)
                 {
@@ -85,7 +86,7 @@ internal sealed class Http1Forwarder(Http1Client client, UpstreamCancellation ca
                         var pending = read.AsTask();
                         if (!await AnsweredWithinAsync(pending, ExpectContinueTimeout, cancel.Token))
                         {
-                            sending = body.SendHttp1Async(connection, chunked);
+                            sending = body.SendHttp1Async(connection, chunked, cancel);
                         }
                         read = new ValueTask<ReadResult>(pending);
                     }
@@ -113,10 +114,14 @@ internal sealed class Http1Forwarder(Http1Client client, UpstreamCancellation ca
                     }
                     if (status == 100 && body is not null && sending is null)
                     {
-                        sending = body.SendHttp1Async(connection, chunked);
+                        sending = body.SendHttp1Async(connection, chunked, cancel);
                     }
                     connection.Reader.AdvanceTo(buffer.Start);
                 }
+                // Kestrel refuses some fields as an instance may send them (InvalidOperationException):
+                // a broken response like any other, and nothing has gone to the client yet.
+                response.StatusCode = status;
+                ProxyHeaders.CopyResponseHeaders(connection.Fields, response);
             }
             catch (Exception ex)
             {
@@ -136,15 +141,11 @@ internal sealed class Http1Forwarder(Http1Client client, UpstreamCancellation ca
                 return Classify(http, body, cancel, ex);
             }
 
-            // The request timeout covers the wait for the response head only: streams may run long.
-            cancel.StopTimeout();
             metrics.UpstreamDuration(request.Image, Stopwatch.GetElapsedTime(started), DataplaneMetrics.StatusClass(status));
-            var response = http.Response;
-            response.StatusCode = status;
-            ProxyHeaders.CopyResponseHeaders(connection.Fields, response);
             http.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
 
             var outcome = ForwardOutcome.Completed;
+            Exception? failure = null;
             long sent = 0;
             var leftover = false;
             if (framing.Kind != Http1BodyKind.None)
@@ -161,9 +162,11 @@ internal sealed class Http1Forwarder(Http1Client client, UpstreamCancellation ca
                     {
                         done = Decode(framing.Kind, ref buffer, ref remaining, ref decoder, result.IsCompleted, writer, connection, response, ref wrote);
                     }
-                    catch (Http1ProtocolException)
+                    catch (Exception ex) when (ex is Http1ProtocolException or InvalidOperationException)
                     {
-                        outcome = ForwardOutcome.ResponseBodyFailed;
+                        // A broken body, or one Kestrel refuses to send. What was relayed before is still counted.
+                        sent += wrote;
+                        (outcome, failure) = (ForwardOutcome.ResponseBodyFailed, ex);
                         break;
                     }
                     sent += wrote;
@@ -173,7 +176,8 @@ internal sealed class Http1Forwarder(Http1Client client, UpstreamCancellation ca
                     }
                     if (result.IsCompleted || result.IsCanceled)
                     {
-                        outcome = ForwardOutcome.ResponseBodyFailed; // closed before the body's end
+                        // Closed before the body's end.
+                        (outcome, failure) = (ForwardOutcome.ResponseBodyFailed, new Http1ProtocolException("The instance closed the connection before the body's end."));
                         break;
                     }
                     connection.Reader.AdvanceTo(buffer.Start, buffer.End);
@@ -184,31 +188,35 @@ internal sealed class Http1Forwarder(Http1Client client, UpstreamCancellation ca
                         relayed = true;
                         try
                         {
-                            var flush = await writer.FlushAsync(cancel.Token);
+                            var flush = await cancel.OnClientAsync(writer.FlushAsync(cancel.Token));
                             if (flush.IsCanceled || flush.IsCompleted)
                             {
                                 outcome = ForwardOutcome.ClientAborted;
                                 break;
                             }
                         }
-                        catch (Exception)
+                        catch (Exception ex)
                         {
-                            outcome = ForwardOutcome.ClientAborted;
+                            (outcome, failure) = (HttpForwarder.WriteFailure(http, ex), ex);
                             break;
                         }
                     }
                     try
                     {
+                        // The wait for the instance's next bytes: timed from here.
+                        cancel.Restart();
                         result = await connection.Reader.ReadAsync();
                         buffer = result.Buffer;
                     }
-                    catch (Exception)
+                    catch (Exception ex)
                     {
-                        outcome = http.RequestAborted.IsCancellationRequested ? ForwardOutcome.ClientAborted : ForwardOutcome.ResponseBodyFailed;
+                        (outcome, failure) = (http.RequestAborted.IsCancellationRequested ? ForwardOutcome.ClientAborted : ForwardOutcome.ResponseBodyFailed, ex);
                         break;
                     }
                 }
             }
+            // The instance's part is over; what follows waits on the client only.
+            cancel.Stop();
             if (outcome == ForwardOutcome.Completed)
             {
                 // Bytes past the response's end answer nothing we asked: the connection's framing cannot be trusted.
@@ -233,9 +241,9 @@ internal sealed class Http1Forwarder(Http1Client client, UpstreamCancellation ca
                         outcome = ForwardOutcome.ClientAborted;
                     }
                 }
-                catch (Exception)
+                catch (Exception ex)
                 {
-                    outcome = ForwardOutcome.ClientAborted;
+                    (outcome, failure) = (HttpForwarder.WriteFailure(http, ex), ex);
                 }
             }
             registration.Dispose();
@@ -255,11 +263,17 @@ internal sealed class Http1Forwarder(Http1Client client, UpstreamCancellation ca
             }
             if (outcome == ForwardOutcome.ResponseBodyFailed)
             {
+                if (!response.HasStarted && sent == 0)
+                {
+                    // Nothing of the answer has gone out, nor waits in the response's buffer (which no
+                    // answer of ours could take back): the client gets the proxy's 502 instead.
+                    return new ForwardResult(ForwardOutcome.UpstreamFailed, 0, failure);
+                }
                 // The client must not mistake a truncated body for a whole one.
-                ForwarderLog.ResponseBodyFailed(logger, request.Image, destination.Origin);
+                ForwarderLog.ResponseBodyBrokenOff(logger, http, request.Image, destination.Origin, cancel, _options.ActivityTimeout);
                 http.Abort();
             }
-            return new ForwardResult(outcome, status, ResponseBytes: sent);
+            return new ForwardResult(outcome, status, failure, sent);
         }
     }
 
@@ -314,7 +328,7 @@ internal sealed class Http1Forwarder(Http1Client client, UpstreamCancellation ca
     }
 
     /// <summary>As for HttpClient, except that a timeout shows as whatever the aborted connection threw.</summary>
-    private static ForwardResult Classify(HttpContext http, StreamingRequestContent? body, in UpstreamCancellation.Lease cancel, Exception ex) =>
+    private static ForwardResult Classify(HttpContext http, StreamingRequestContent? body, UpstreamTimeout cancel, Exception ex) =>
         cancel.IsCancellationRequested && !http.RequestAborted.IsCancellationRequested && body?.ClientError is null && UpstreamConnectException.Find(ex) is null
             ? new ForwardResult(ForwardOutcome.Timeout, 0, ex)
             : HttpForwarder.Classify(http, body, cancel, ex);

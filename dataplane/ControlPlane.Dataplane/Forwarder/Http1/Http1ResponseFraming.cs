@@ -6,8 +6,10 @@ internal readonly record struct Http1ResponseFraming(Http1BodyKind Kind, long Co
     /// <summary>
     /// Reads the framing from the parsed fields. A response to HEAD, and 1xx, 204 and 304, have no
     /// body whatever their fields say; otherwise chunked, else <c>Content-Length</c>, else the body
-    /// runs to the connection's close. Both at once, a transfer coding other than chunked, or
-    /// disagreeing lengths are protocol errors: each is how response smuggling starts (§6.3 ¶3-5).
+    /// runs to the connection's close. Both at once, a transfer coding other than chunked, or a
+    /// <c>Content-Length</c> that is not one decimal number (repeated, or a list, even of equal
+    /// values: §6.3 ¶5 and RFC 9110 §8.6 let a recipient refuse it, and Kestrel could not relay it as
+    /// sent) are protocol errors: each is how response smuggling starts (§6.3 ¶3-5).
     /// </summary>
     public static Http1ResponseFraming From(List<KeyValuePair<string, string>> fields, int status, int minorVersion, bool headRequest)
     {
@@ -19,15 +21,11 @@ internal readonly record struct Http1ResponseFraming(Http1BodyKind Kind, long Co
         {
             if (ReferenceEquals(name, Http1KnownHeaders.Name(Http1KnownHeaders.ContentLength)))
             {
-                foreach (var part in value.AsSpan().Split(','))
+                if (contentLength >= 0)
                 {
-                    var length = ParseLength(value.AsSpan(part).Trim(" \t"));
-                    if (contentLength >= 0 && contentLength != length)
-                    {
-                        throw new Http1ProtocolException("The instance sent disagreeing Content-Length values.");
-                    }
-                    contentLength = length;
+                    throw new Http1ProtocolException("The instance sent Content-Length more than once.");
                 }
+                contentLength = ParseLength(value);
             }
             else if (ReferenceEquals(name, Http1KnownHeaders.Name(Http1KnownHeaders.TransferEncoding)))
             {
@@ -60,6 +58,11 @@ internal readonly record struct Http1ResponseFraming(Http1BodyKind Kind, long Co
         {
             return new(Http1BodyKind.None, 0, persistent);
         }
+        if (status == 205 && contentLength > 0)
+        {
+            // RFC 9110 §15.3.6: a 205 has no content (and Kestrel would refuse to relay it).
+            throw new Http1ProtocolException("The instance sent content with a 205 (Reset Content).");
+        }
         if (transferEncoding is not null)
         {
             return new(Http1BodyKind.Chunked, -1, persistent);
@@ -73,9 +76,10 @@ internal readonly record struct Http1ResponseFraming(Http1BodyKind Kind, long Co
 
     private static long ParseLength(ReadOnlySpan<char> text)
     {
+        // Digits only: no sign, no list ("5, 5"); the parser trimmed the value's whitespace already.
         if (text.IsEmpty || text.Length > 18 || text.ContainsAnyExceptInRange('0', '9'))
         {
-            throw new Http1ProtocolException("The instance sent an invalid Content-Length.");
+            throw new Http1ProtocolException("The instance sent an invalid Content-Length (one decimal number expected).");
         }
         return long.Parse(text, System.Globalization.CultureInfo.InvariantCulture);
     }

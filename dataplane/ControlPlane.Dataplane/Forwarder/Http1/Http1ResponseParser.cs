@@ -5,17 +5,15 @@ namespace ControlPlane.Dataplane.Forwarder.Http1;
 
 /// <summary>
 /// Parses a response head (status line and fields) and a chunked body's trailer section
-/// (RFC 9112 §4, §5, §7.1.2). Strict where leniency would let a broken or hostile instance
-/// confuse the proxy: lines end in CRLF, no whitespace before a field's colon, no obs-fold
-/// (§5.2 lets a proxy answer 502 instead), values of visible ASCII only (the client's response is
-/// written by Kestrel, which sends ASCII), and the head's size and field count are bounded.
+/// (RFC 9112 §4, §5, §7.1.2). Lines end in CRLF or in LF alone, which §2.2 lets a recipient
+/// accept (the proxy re-frames everything it relays, so no other parser can read those lines
+/// differently). Strict where leniency would let a broken or hostile instance confuse the proxy:
+/// no bare CR (§2.2), no whitespace before a field's colon, no obs-fold (§5.2 lets a proxy answer
+/// 502 instead), values of visible ASCII only (the client's response is written by Kestrel, which
+/// sends ASCII), and the head's size and field count are bounded.
 /// </summary>
 internal static class Http1ResponseParser
 {
-    private static ReadOnlySpan<byte> HeadEnd => "\r\n\r\n"u8;
-
-    private static ReadOnlySpan<byte> Crlf => "\r\n"u8;
-
     /// <summary>tchar (RFC 9110 §5.6.2).</summary>
     private static readonly SearchValues<byte> TokenChars =
         SearchValues.Create("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"u8);
@@ -42,13 +40,12 @@ internal static class Http1ResponseParser
         try
         {
             var span = section;
-            var end = span.IndexOf(Crlf);
-            var statusLine = end < 0 ? span : span[..end];
-            ParseStatusLine(statusLine, out status, out minorVersion);
+            var end = span.IndexOf((byte)'\n');
+            ParseStatusLine(WithoutCr(end < 0 ? span : span[..end]), out status, out minorVersion);
             connection.Fields.Clear();
             if (end >= 0)
             {
-                ParseFields(span[(end + 2)..], connection, maxFields);
+                ParseFields(span[(end + 1)..], connection, maxFields);
             }
             return true;
         }
@@ -68,15 +65,28 @@ internal static class Http1ResponseParser
     public static bool TryParseTrailers(ref ReadOnlySequence<byte> buffer, Http1Connection connection, int maxBytes, int maxFields, ref int scanned)
     {
         connection.Fields.Clear();
-        if (buffer.Length < 2)
+        if (buffer.IsEmpty)
         {
             return false;
         }
-        var first = buffer.FirstSpan.Length >= 2 ? buffer.FirstSpan[..2] : buffer.Slice(0, 2).ToArray();
-        if (first.SequenceEqual(Crlf))
+        // No trailers: the empty line at once (CRLF, or LF alone).
+        var first = buffer.FirstSpan[0];
+        if (first == '\n')
         {
-            buffer = buffer.Slice(2);
-            return true; // no trailers
+            buffer = buffer.Slice(1);
+            return true;
+        }
+        if (first == '\r')
+        {
+            if (buffer.Length < 2)
+            {
+                return false;
+            }
+            if (buffer.Slice(1, 1).FirstSpan[0] == '\n')
+            {
+                buffer = buffer.Slice(2);
+                return true;
+            }
         }
         if (!TryTakeSection(ref buffer, maxBytes, ref scanned, out var section, out var rented))
         {
@@ -96,26 +106,19 @@ internal static class Http1ResponseParser
         }
     }
 
-    /// <summary>The lines up to the first empty line (CRLF CRLF), made contiguous (a copy only when the buffer is split).</summary>
+    /// <summary>
+    /// The lines up to the first empty line, made contiguous (a copy only when the buffer is split),
+    /// without the empty line nor the end of the line before it; <paramref name="buffer"/> is left
+    /// past the empty line.
+    /// </summary>
     private static bool TryTakeSection(ref ReadOnlySequence<byte> buffer, int maxBytes, ref int scanned, out ReadOnlySpan<byte> section, out byte[]? rented)
     {
         rented = null;
         section = default;
-        // The delimiter may straddle what was searched and what is new.
-        var from = Math.Max(0, scanned - (HeadEnd.Length - 1));
-        long end;
-        if (buffer.IsSingleSegment)
-        {
-            var at = buffer.FirstSpan[from..].IndexOf(HeadEnd);
-            end = at < 0 ? -1 : from + at;
-        }
-        else
-        {
-            var reader = new SequenceReader<byte>(buffer);
-            reader.Advance(from);
-            end = reader.TryReadTo(out ReadOnlySequence<byte> _, HeadEnd, advancePastDelimiter: false) ? reader.Consumed : -1;
-        }
-        if (end < 0 || end + HeadEnd.Length > maxBytes)
+        // The section's end (LF, then LF or CR LF) may straddle what was searched and what is new.
+        var from = Math.Max(0, scanned - 2);
+        var end = FindEmptyLine(buffer, from, out var consumed);
+        if (end < 0 || consumed > maxBytes)
         {
             if (buffer.Length > maxBytes || end >= 0)
             {
@@ -136,9 +139,56 @@ internal static class Http1ResponseParser
             buffer.Slice(0, length).CopyTo(rented);
             section = rented.AsSpan(0, length);
         }
-        buffer = buffer.Slice(length + HeadEnd.Length);
+        section = WithoutCr(section);
+        buffer = buffer.Slice(consumed);
         return true;
     }
+
+    /// <summary>
+    /// Where the first empty line starts: the position of the LF ending the line before it (-1 when
+    /// there is none yet), searched from <paramref name="from"/>; <paramref name="consumed"/> is
+    /// where the empty line ends.
+    /// </summary>
+    private static long FindEmptyLine(in ReadOnlySequence<byte> buffer, int from, out long consumed)
+    {
+        consumed = 0;
+        if (buffer.IsSingleSegment)
+        {
+            var span = buffer.FirstSpan;
+            while (from < span.Length)
+            {
+                var at = span[from..].IndexOf((byte)'\n');
+                if (at < 0)
+                {
+                    break;
+                }
+                var lf = from + at;
+                var next = span[(lf + 1)..];
+                if (next.StartsWith((byte)'\n') || next.StartsWith("\r\n"u8))
+                {
+                    consumed = lf + 1 + (next[0] == '\n' ? 1 : 2);
+                    return lf;
+                }
+                from = lf + 1;
+            }
+            return -1;
+        }
+        var reader = new SequenceReader<byte>(buffer);
+        reader.Advance(from);
+        while (reader.TryAdvanceTo((byte)'\n'))
+        {
+            var lf = reader.Consumed - 1;
+            if (reader.IsNext((byte)'\n') || reader.IsNext("\r\n"u8))
+            {
+                consumed = lf + 1 + (reader.IsNext((byte)'\n') ? 1 : 2);
+                return lf;
+            }
+        }
+        return -1;
+    }
+
+    /// <summary>A line without the CR of its CRLF ending (a CR anywhere else stays, for the line's checks to reject).</summary>
+    private static ReadOnlySpan<byte> WithoutCr(ReadOnlySpan<byte> line) => line.EndsWith((byte)'\r') ? line[..^1] : line;
 
     /// <summary>HTTP/1.x SP 3DIGIT [SP reason-phrase] (RFC 9112 §4).</summary>
     private static void ParseStatusLine(ReadOnlySpan<byte> line, out int status, out int minorVersion)
@@ -165,9 +215,9 @@ internal static class Http1ResponseParser
         var fields = connection.Fields;
         while (!lines.IsEmpty)
         {
-            var end = lines.IndexOf(Crlf);
-            var line = end < 0 ? lines : lines[..end];
-            lines = end < 0 ? default : lines[(end + 2)..];
+            var end = lines.IndexOf((byte)'\n');
+            var line = WithoutCr(end < 0 ? lines : lines[..end]);
+            lines = end < 0 ? default : lines[(end + 1)..];
             if (fields.Count >= maxFields)
             {
                 throw new Http1ProtocolException($"The instance sent more than {maxFields} header fields.");

@@ -4,6 +4,8 @@ using System.Text;
 using ControlPlane.Api.V1;
 using ControlPlane.Dataplane.Configuration;
 using ControlPlane.Dataplane.Forwarder.Http1;
+using ControlPlane.Dataplane.Reporting;
+using ControlPlane.Dataplane.Tests.Reporting;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace ControlPlane.Dataplane.Tests.Forwarder.Http1;
@@ -59,11 +61,16 @@ public sealed class Http1ClientTests
     [InlineData("HTTP/1.1 200 OK\r\nX-A: a\r\n folded\r\nContent-Length: 0\r\n\r\n")]                  // obs-fold
     [InlineData("HTTP/1.1 200 OK\r\nX-A: caf\u00e9\r\nContent-Length: 0\r\n\r\n")]                      // non-ASCII value
     [InlineData("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello")]            // disagreeing lengths
+    [InlineData("HTTP/1.1 200 OK\r\nContent-Length: 2, 2\r\n\r\nok")]                                   // a list, even of equal lengths
+    [InlineData("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nok")]                // a length sent twice
     [InlineData("HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n")]                                       // not a length
     [InlineData("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n")] // both framings
     [InlineData("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n")]                                 // a coding we cannot undo
     [InlineData("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n")]                     // nobody asked to switch
-    [InlineData("HTTP/1.1 200 OK\nContent-Length: 0\n\n")]                                             // bare LF, then closed
+    [InlineData("HTTP/1.1 200 OK\rContent-Length: 0\r\n\r\n")]                                         // bare CR ending a line
+    [InlineData("HTTP/1.1 200 OK\r\nX-A: a\rb\r\nContent-Length: 0\r\n\r\n")]                         // bare CR in a value
+    [InlineData("HTTP/1.1 200 OK\nX-A: a\n folded\nContent-Length: 0\n\n")]                              // obs-fold, lines ending in LF
+    [InlineData("HTTP/1.1 200 OK\nX-A : a\nContent-Length: 0\n\n")]                                      // space before the colon, LF
     [InlineData("HTTP/1.1 200 OK\r\nContent-Le")]                                                      // closed mid-head
     public async Task MalformedResponseHead_Is502(string response)
     {
@@ -80,6 +87,88 @@ public sealed class Http1ClientTests
         using var answer = await client.GetAsync("/g/img/x").DefaultTimeout();
 
         await ErrorAnswerTests.AssertErrorAsync(answer, HttpStatusCode.BadGateway, "backend_unreachable");
+    }
+
+    [Theory]
+    [InlineData("HTTP/1.1 200 OK\nContent-Length: 2\nX-A: b\n\nok")]                                    // LF alone throughout
+    [InlineData("HTTP/1.1 200 OK\r\nContent-Length: 2\nX-A: b\r\n\nok")]                                // CRLF and LF mixed
+    [InlineData("HTTP/1.1 200 OK\nTransfer-Encoding: chunked\nX-A: b\n\n2\r\nok\r\n0\r\n\n")]        // chunked, its end a bare LF
+    public async Task ResponseHeadWithBareLfLineEnds_IsAccepted_OnAReusedConnection(string response)
+    {
+        // RFC 9112 §2.2: a recipient may take LF alone as a line's end.
+        await using var upstream = RawUpstream.Answering(response);
+        await using var node = await NodeFor(upstream);
+        using var client = node.CreateClient();
+
+        for (var i = 0; i < 2; i++)
+        {
+            using var answer = await client.GetAsync("/g/img/x").DefaultTimeout();
+            Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+            Assert.Equal("ok", await answer.Content.ReadAsStringAsync().DefaultTimeout());
+            Assert.Equal("b", Assert.Single(answer.Headers.GetValues("X-A")));
+        }
+        Assert.Equal(1, upstream.Accepted);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task NoContentCarryingAContentLength_IsRelayedWithoutIt(bool nativeHttp1)
+    {
+        // RFC 9110 §8.6: no Content-Length on a 204; RFC 9112 §6.3: a 204 has no body whatever its fields say.
+        await using var upstream = RawUpstream.Answering("HTTP/1.1 204 No Content\r\nContent-Length: 5\r\nX-A: b\r\n\r\n");
+        await using var node = await NodeFor(upstream, $"--Dataplane:Forwarder:NativeHttp1={nativeHttp1}");
+        await using var raw = await RawHttp.ConnectAsync(node.Http);
+
+        for (var i = 0; i < 2; i++)
+        {
+            await raw.WriteAsync("DELETE /g/img/x HTTP/1.1\r\nHost: edge\r\n\r\n");
+            var answer = await raw.ReadResponseAsync();
+            Assert.Equal(204, answer.Status);
+            Assert.Equal("b", answer.Headers["X-A"]);
+            Assert.False(answer.Headers.ContainsKey("Content-Length"));
+        }
+    }
+
+    [Theory]
+    [InlineData(true, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n")] // first chunk's size not hex
+    [InlineData(false, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n")]
+    [InlineData(true, "HTTP/1.1 205 Reset Content\r\nContent-Length: 5\r\n\r\nhello")]                  // a body Kestrel may not send
+    [InlineData(false, "HTTP/1.1 200 OK\r\nContent-Length: 2, 2\r\n\r\nok")]
+    public async Task BrokenResponse_BeforeAnythingWasRelayed_Is502_NotAResetOrA500(bool nativeHttp1, string response)
+    {
+        await using var upstream = RawUpstream.Answering(response);
+        await using var node = await NodeFor(upstream, $"--Dataplane:Forwarder:NativeHttp1={nativeHttp1}");
+        using var client = node.CreateClient();
+
+        using var answer = await client.GetAsync("/g/img/x").DefaultTimeout();
+
+        await ErrorAnswerTests.AssertErrorAsync(answer, HttpStatusCode.BadGateway, "backend_unreachable");
+    }
+
+    [Fact]
+    public async Task BrokenResponse_IsCountedAsA502_AndAgainstTheInstance()
+    {
+        await using var upstream = RawUpstream.Answering("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n");
+        await using var node = await DataplaneFixture.StartAsync(null, "--Dataplane:PassiveHealth:ConsecutiveFailures=1");
+        var set = new EndpointSet { Image = "img" };
+        set.Endpoints.Add(DataplaneFixture.EndpointOf("raw", upstream.Port));
+        node.Config.Update(new ImageConfig("img", set));
+        var recorder = node.Services.GetRequiredService<LoadRecorder>();
+        recorder.Collect();
+        using var client = node.CreateClient();
+
+        using var answer = await client.GetAsync("/g/img/x").DefaultTimeout();
+        await ErrorAnswerTests.AssertErrorAsync(answer, HttpStatusCode.BadGateway, "backend_unreachable");
+        await ProxyCountingTests.CountedAsync(client);
+
+        var load = recorder.Collect().ToImageLoads().Single(l => l.Image == "img");
+        Assert.Equal(("raw", 1L, 1L), (load.Instances.Single().InstanceId, load.Instances.Single().ReqCount, load.Instances.Single().Errors5Xx));
+        var metrics = await client.GetStringAsync("/metrics").DefaultTimeout();
+        Assert.Contains("controlplane_dataplane_requests_total{image=\"img\",status_class=\"5xx\"} 1", metrics, StringComparison.Ordinal);
+        Assert.Contains(metrics.Split('\n'), l => l.StartsWith("controlplane_dataplane_upstream_errors_total{", StringComparison.Ordinal)
+            && l.Contains("code=\"backend_unreachable\"", StringComparison.Ordinal) && l.Contains("image=\"img\"", StringComparison.Ordinal) && l.EndsWith(" 1", StringComparison.Ordinal));
+        Assert.Contains("controlplane_dataplane_ejections_total{image=\"img\"} 1", metrics, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -152,6 +241,7 @@ public sealed class Http1ClientTests
     [Theory]
     [InlineData("HTTP/1.1 200 OK\r\nContent-Length: 11\r\nX-Long: " + "0123456789" + "\r\n\r\nhello world")]
     [InlineData("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;name=value\r\nhello\r\n6\r\n world\r\n0\r\nx-t: 1\r\n\r\n")]
+    [InlineData("HTTP/1.1 200 OK\nContent-Length: 11\nX-Long: 0123456789\r\n\nhello world")]
     public async Task ResponseTrickledByteByByte_ArrivesWhole_OnAReusedConnection(string response)
     {
         await using var upstream = RawUpstream.Start(async c =>
