@@ -51,6 +51,9 @@ public sealed class RequestTrace
     /// <summary>The caller's span; default for a trace this server started.</summary>
     public ActivitySpanId ParentSpanId => _parentSpan == 0 ? default : SpanIdOf(_parentSpan);
 
+    /// <summary>True when this continues the caller's trace; false for a trace this server started.</summary>
+    public bool IsContinued => _parentSpan != 0;
+
     /// <summary>This server's span: new for every request.</summary>
     public ActivitySpanId SpanId => SpanIdOf(_span);
 

@@ -74,6 +74,11 @@ internal sealed class HttpForwarder(UpstreamClient client, Http1Forwarder http1,
         metrics.UpstreamDuration(request.Image, Stopwatch.GetElapsedTime(started), DataplaneMetrics.StatusClass(status));
         using (response)
         {
+            if (status > 599)
+            {
+                // RFC 9110 §15: not a status a client can read (HttpClient takes 100-999); as the HTTP/1.1 client refuses it.
+                return new ForwardResult(ForwardOutcome.UpstreamFailed, 0, new HttpRequestException($"The instance sent status {status}."));
+            }
             try
             {
                 try

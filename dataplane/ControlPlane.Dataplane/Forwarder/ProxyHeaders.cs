@@ -23,6 +23,7 @@ internal static class ProxyHeaders
     public const string ForwardedHost = "X-Forwarded-Host";
     public const string ForwardedPrefix = "X-Forwarded-Prefix";
     private const string TraceParent = "traceparent";
+    private const string TraceState = "tracestate";
 
     [ThreadStatic]
     private static IPAddress? t_lastAddress;
@@ -88,6 +89,10 @@ internal static class ProxyHeaders
             {
                 continue; // replaced below
             }
+            if (trace is { IsContinued: false } && string.Equals(name, TraceState, StringComparison.OrdinalIgnoreCase))
+            {
+                continue; // a tracestate belongs to the traceparent it came with, which was not valid: the new trace starts without it (W3C Trace Context §3.3)
+            }
             if (string.Equals(name, HeaderNames.Cookie, StringComparison.OrdinalIgnoreCase) && values.Count > 1)
             {
                 // HTTP/2 clients may split cookies into several fields; HTTP/1.1 allows one (RFC 9113 §8.2.3).
@@ -117,7 +122,7 @@ internal static class ProxyHeaders
         sink.Add(RequestId, requestId);
         if (trace is not null)
         {
-            // tracestate passes as received.
+            // tracestate passes as received when the caller's trace continues (dropped above otherwise).
             Span<char> traceParent = stackalloc char[RequestTrace.TraceParentLength];
             trace.FormatTraceParent(traceParent);
             sink.Add(TraceParent, traceParent);

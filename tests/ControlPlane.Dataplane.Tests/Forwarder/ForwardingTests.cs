@@ -219,6 +219,25 @@ public sealed class ForwardingTests
     }
 
     [Fact]
+    public async Task AnInvalidTraceparent_StartsANewTrace_WithoutTheClientsTracestate()
+    {
+        await using var backend = await TestBackend.StartAsync("b1");
+        await using var node = await DataplaneFixture.StartAsync();
+        node.Route("img", backend);
+        using var client = node.CreateClient();
+
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/g/img/t");
+        request.Headers.TryAddWithoutValidation("traceparent", "00-NOT-A-TRACE-01");
+        request.Headers.TryAddWithoutValidation("tracestate", "vendor=1");
+        using var response = await client.SendAsync(request).DefaultTimeout();
+
+        var seen = Assert.Single(backend.Requests);
+        Assert.Matches("^00-[0-9a-f]{32}-[0-9a-f]{16}-00$", Assert.Single(seen.Headers["traceparent"]));
+        // W3C Trace Context §3.3: a tracestate goes with the traceparent it came with, which was thrown away.
+        Assert.Null(seen.Header("tracestate"));
+    }
+
+    [Fact]
     public async Task WithoutATraceparent_TheNodeStartsATrace_AndEachRequestGetsItsOwn()
     {
         await using var backend = await TestBackend.StartAsync("b1");
@@ -269,6 +288,24 @@ public sealed class ForwardingTests
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("HTTP/2", Assert.Single(backend.Requests).Protocol);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task AStatusPast599_IsABrokenReply_Answered502(bool h2c)
+    {
+        await using var backend = await TestBackend.StartAsync("b1", http2: h2c);
+        await using var node = await DataplaneFixture.StartAsync();
+        var set = new ControlPlane.Api.V1.EndpointSet { Image = "img" };
+        set.Endpoints.Add(DataplaneFixture.EndpointOf("b1", backend.Port, protocol: h2c ? "h2c" : null));
+        node.Config.Update(new ImageConfig("img", set));
+        using var client = node.CreateClient();
+
+        using var response = await client.GetAsync("/g/img/status/600").DefaultTimeout();
+
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        Assert.Contains("backend_unreachable", await response.Content.ReadAsStringAsync().DefaultTimeout(), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -204,8 +204,9 @@ internal static class Http1ResponseParser
         }
         minorVersion = line[7] - '0';
         status = (line[9] - '0') * 100 + (line[10] - '0') * 10 + (line[11] - '0');
-        if (status < 100)
+        if (status is < 100 or > 599)
         {
+            // RFC 9110 §15: status codes run from 100 to 599; anything else is not a response a client can read.
             throw new Http1ProtocolException($"The instance sent status {status}.");
         }
     }

@@ -55,6 +55,7 @@ public sealed class Http1ClientTests
 
     [Theory]
     [InlineData("HTTP/1.1 2OO OK\r\nContent-Length: 0\r\n\r\n")]                                        // status not digits
+    [InlineData("HTTP/1.1 600 Beyond\r\nContent-Length: 0\r\n\r\n")]                                    // past 599
     [InlineData("HTTP/2 200 OK\r\nContent-Length: 0\r\n\r\n")]                                           // not HTTP/1.x
     [InlineData("HTTP/1.1 200 OK\r\nBad Name: x\r\nContent-Length: 0\r\n\r\n")]                         // space in a field name
     [InlineData("HTTP/1.1 200 OK\r\nX-A : x\r\nContent-Length: 0\r\n\r\n")]                             // space before the colon
