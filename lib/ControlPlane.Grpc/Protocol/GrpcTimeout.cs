@@ -8,6 +8,13 @@ public static class GrpcTimeout
 {
     private const long MaxValue = 99_999_999;
 
+    /// <summary>
+    /// The longest timeout a call is given: what a timer can wait (uint.MaxValue - 1 ms, about 49.7
+    /// days). A longer one (the header allows 8 digits of hours) is no deadline at all, as gRPC's own
+    /// implementations treat a timeout beyond their range.
+    /// </summary>
+    public static readonly TimeSpan Longest = TimeSpan.FromMilliseconds(uint.MaxValue - 1);
+
     /// <summary>Parses a header value; false for anything malformed (empty, &gt;8 digits, sign, unknown unit).</summary>
     public static bool TryParse(string? value, out TimeSpan timeout)
     {

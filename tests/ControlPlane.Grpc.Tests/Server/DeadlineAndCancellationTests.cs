@@ -43,6 +43,28 @@ public sealed class DeadlineAndCancellationTests
         release.SetResult(new SimpleResponse());
     }
 
+    [Theory]
+    [InlineData("1194H")]      // just past what a timer can wait
+    [InlineData("99999999H")]  // the largest the header can say: past DateTime's range too
+    public async Task ATimeoutLongerThanATimerCanWait_IsNoDeadline_AndTheCallRuns(string timeout)
+    {
+        var (server, hooks) = await ProbeServer.StartAsync();
+        await using var _ = server;
+        DateTime? deadline = null;
+        hooks.Unary = (_, ctx) =>
+        {
+            deadline = ctx.Deadline;
+            return Task.FromResult(new SimpleResponse());
+        };
+        using var http = RawHttp2.CreateClient();
+        var response = await RawHttp2.PostAsync(http, server, "/interop.v1.TestService/UnaryCall", RawHttp2.Frame(new SimpleRequest()), ("grpc-timeout", timeout));
+        await response.Content.ReadAsByteArrayAsync().DefaultTimeout();
+
+        Assert.Equal("0", RawHttp2.GrpcStatus(response));
+        Assert.Equal(DateTime.MaxValue, deadline);
+        server.AssertNoUnexpectedErrors();
+    }
+
     [Fact]
     public async Task AHandlerCancellingItsOwnRead_GetsOperationCanceled_AndTheStreamStillDeliversEveryMessage()
     {

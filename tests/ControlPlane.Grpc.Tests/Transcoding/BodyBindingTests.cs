@@ -95,6 +95,34 @@ public sealed class BodyBindingTests
     }
 
     [Theory]
+    [InlineData("""{"name": "a\ud800b"}""")]                // a lone high surrogate escape
+    [InlineData("""{"labels": {"\udc00": "x"}}""")]          // a lone low surrogate, in a map key
+    [InlineData("""{"metadata": {"k": ["\ud800"]}}""")]       // inside a Struct
+    public async Task StringsThatAreNotUnicodeText_AreA400_NotA500(string json)
+    {
+        await using var rest = await RestTestServer.StartAsync();
+        var error = await (await rest.SendAsync(HttpMethod.Post, "/v1/items", json)).JsonAsync(HttpStatusCode.BadRequest);
+        Assert.Equal("invalid_request", error.Reason());
+        Assert.Contains("not valid Unicode", (string?)error["message"]);
+        rest.Server.AssertNoUnexpectedErrors();
+    }
+
+    [Fact]
+    public async Task BytesThatAreNotUtf8_AreA400_NotReplaced()
+    {
+        await using var rest = await RestTestServer.StartAsync();
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/items")
+        {
+            Content = new ByteArrayContent([.. "{\"name\": \"a"u8, 0xFF, 0xFE, .. "\"}"u8]),
+        };
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        using var response = await rest.Http.SendAsync(request).DefaultTimeout();
+        var error = await response.JsonAsync(HttpStatusCode.BadRequest);
+        Assert.Equal("invalid_request", error.Reason());
+        rest.Server.AssertNoUnexpectedErrors();
+    }
+
+    [Theory]
     [InlineData("""{"port": "abc"}""", "port")]
     [InlineData("""{"port": 1.5}""", "port")]
     [InlineData("""{"enabled": "yes"}""", "enabled")]

@@ -262,7 +262,7 @@ internal sealed class ServerCall<TRequest, TResponse> : ServerCallContext, IServ
         }
 
         var timeoutHeader = headers[GrpcProtocol.TimeoutHeader].ToString();
-        if (timeoutHeader.Length > 0 && GrpcTimeout.TryParse(timeoutHeader, out var timeout))
+        if (timeoutHeader.Length > 0 && GrpcTimeout.TryParse(timeoutHeader, out var timeout) && timeout <= GrpcTimeout.Longest)
         {
             var clock = _method.Options.TimeProvider;
             _timeout = timeout;

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text;
+using System.Text.Unicode;
 using System.Text.Json;
 using Google.Protobuf;
 
@@ -17,11 +18,18 @@ internal sealed class JsonBodyParser(JsonTypeResolver types)
 
     private readonly JsonBodyNormalizer _normalizer = new(types);
 
+    private const string NotUnicode = "The request body holds text that is not valid Unicode (bytes that are not UTF-8, or a lone surrogate escape).";
+
     /// <summary>Parses <paramref name="body"/> (not empty) into a new request message.</summary>
     public IMessage Parse(ReadOnlyMemory<byte> body, HttpRuleBinding binding)
     {
         var descriptor = binding.Method.InputType;
         var bodyField = binding.BodyField;
+        if (!Utf8.IsValid(body.Span))
+        {
+            // Read on, its bad bytes would become U+FFFD and be stored as if sent.
+            throw TranscodingErrors.InvalidRequest(NotUnicode, bodyField?.Name);
+        }
         JsonDocument document;
         try
         {
@@ -36,26 +44,35 @@ internal sealed class JsonBodyParser(JsonTypeResolver types)
         {
             var unknown = new List<FieldViolation>();
             var buffer = new ArrayBufferWriter<byte>(body.Length + 16);
-            using (var writer = new Utf8JsonWriter(buffer))
+            string json;
+            try
             {
-                if (bodyField is null)
+                using (var writer = new Utf8JsonWriter(buffer))
                 {
-                    _normalizer.WriteMessage(writer, document.RootElement, descriptor, "", unknown);
+                    if (bodyField is null)
+                    {
+                        _normalizer.WriteMessage(writer, document.RootElement, descriptor, "", unknown);
+                    }
+                    else
+                    {
+                        // The field's value goes under its name, so one parser call handles every field type.
+                        writer.WriteStartObject();
+                        writer.WritePropertyName(bodyField.Name);
+                        _normalizer.WriteFieldValue(writer, document.RootElement, bodyField, bodyField.Name, unknown);
+                        writer.WriteEndObject();
+                    }
                 }
-                else
-                {
-                    // The field's value goes under its name, so one parser call handles every field type.
-                    writer.WriteStartObject();
-                    writer.WritePropertyName(bodyField.Name);
-                    _normalizer.WriteFieldValue(writer, document.RootElement, bodyField, bodyField.Name, unknown);
-                    writer.WriteEndObject();
-                }
+                json = Encoding.UTF8.GetString(buffer.WrittenSpan);
+            }
+            catch (Exception ex) when (ex is InvalidOperationException or ArgumentException)
+            {
+                // A string System.Text.Json cannot carry as text: an escaped lone surrogate ("\ud800").
+                throw TranscodingErrors.InvalidRequest(NotUnicode, bodyField?.Name);
             }
             if (unknown.Count > 0)
             {
                 throw TranscodingErrors.InvalidRequest(unknown);
             }
-            var json = Encoding.UTF8.GetString(buffer.WrittenSpan);
             var parser = types.Parser;
             try
             {

@@ -40,7 +40,7 @@ internal sealed class TranscodedCall<TRequest, TResponse> : ServerCallContext, I
         _http = http;
         _pathValues = pathValues;
         _body = body;
-        if (GrpcTimeout.TryParse(http.Request.Headers[GrpcProtocol.TimeoutHeader].ToString(), out var timeout))
+        if (GrpcTimeout.TryParse(http.Request.Headers[GrpcProtocol.TimeoutHeader].ToString(), out var timeout) && timeout <= GrpcTimeout.Longest)
         {
             // A REST client may bound the call like a gRPC one; the handler sees it as the deadline.
             var clock = method.ServerOptions.TimeProvider;
