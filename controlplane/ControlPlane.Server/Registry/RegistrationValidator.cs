@@ -18,7 +18,7 @@ internal static partial class RegistrationValidator
     [GeneratedRegex("^[A-Za-z0-9]([A-Za-z0-9._-]{0,126}[A-Za-z0-9])?$")]
     private static partial Regex NamePattern();
 
-    [GeneratedRegex("^[A-Za-z0-9]([A-Za-z0-9._:/@-]{0,253}[A-Za-z0-9])?$")]
+    [GeneratedRegex("^[A-Za-z0-9]([A-Za-z0-9._:-]{0,251}[A-Za-z0-9])?$")]
     private static partial Regex ImagePattern();
 
     // Instance ids appear in URL paths: no '/', no spaces, no control characters.
@@ -32,7 +32,7 @@ internal static partial class RegistrationValidator
     {
         var errors = new List<FieldViolation>();
         Check(errors, "name", request.Name, NamePattern(), "a service name: letters, digits, '.', '_' or '-', up to 128 characters");
-        Check(errors, "image", request.Image, ImagePattern(), "an image name such as 'img.video.svc': letters, digits and . _ : / @ -, up to 255 characters");
+        Check(errors, "image", request.Image, ImagePattern(), "an image name such as 'img.video.svc': letters, digits and . _ : -, up to 253 characters (no '/': an image is one path segment of /g/{image}/...)");
         Check(errors, "instance_id", request.InstanceId, InstanceIdPattern(), "letters, digits, '.', '_', ':' or '-', up to 128 characters");
         if (request.Host.Length == 0)
         {
@@ -79,7 +79,7 @@ internal static partial class RegistrationValidator
 
     /// <summary>Null when <paramref name="image"/> is a valid image name, else what is wrong with it (policies and the route preview name images too).</summary>
     public static string? ImageProblem(string image) =>
-        image.Length == 0 ? "is required" : ImagePattern().IsMatch(image) ? null : $"'{Truncate(image)}' is not valid: expected an image name such as 'img.video.svc': letters, digits and . _ : / @ -, up to 255 characters";
+        image.Length == 0 ? "is required" : ImagePattern().IsMatch(image) ? null : $"'{Truncate(image)}' is not valid: expected an image name such as 'img.video.svc': letters, digits and . _ : -, up to 253 characters (no '/': an image is one path segment of /g/{image}/...)";
 
     /// <summary>Null when <paramref name="name"/> is a valid service name, else what is wrong with it.</summary>
     public static string? NameProblem(string name) =>

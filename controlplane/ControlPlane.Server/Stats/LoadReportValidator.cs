@@ -30,8 +30,8 @@ internal static partial class LoadReportValidator
     [GeneratedRegex("^[A-Za-z0-9._:-]{1,64}$")]
     private static partial Regex EpochPattern();
 
-    // The registry's image names (letters, digits and . _ : / @ -, up to 255 characters).
-    [GeneratedRegex("^[A-Za-z0-9]([A-Za-z0-9._:/@-]{0,253}[A-Za-z0-9])?$")]
+    // The registry's image names (letters, digits and . _ : -, up to 253 characters).
+    [GeneratedRegex("^[A-Za-z0-9]([A-Za-z0-9._:-]{0,251}[A-Za-z0-9])?$")]
     private static partial Regex ImagePattern();
 
     // The registry's instance ids.
@@ -75,7 +75,7 @@ internal static partial class LoadReportValidator
     {
         if (image.Image != UnknownImage && !ImagePattern().IsMatch(image.Image))
         {
-            errors.Add(path + ".image", image.Image.Length == 0 ? "is required" : "must be an image name (letters, digits and . _ : / @ -, up to 255 characters) or \"_unknown\"");
+            errors.Add(path + ".image", image.Image.Length == 0 ? "is required" : "must be an image name (letters, digits and . _ : -, up to 253 characters) or \"_unknown\"");
         }
         else if (!seen.Add(image.Image))
         {

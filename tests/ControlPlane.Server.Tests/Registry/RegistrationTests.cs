@@ -124,6 +124,28 @@ public sealed class RegistrationTests
     }
 
     [Theory]
+    [InlineData("img/b")]   // a path segment of /g/{image}/... and /v1/policy/{image}: never routable
+    [InlineData("img@sha")]
+    [InlineData("-img")]
+    public async Task ImagesOutsideTheContract_AreRefused(string image)
+    {
+        await using var bed = await RegistryTestBed.StartAsync();
+        var error = await RegistryTestBed.FailsAsync(() => bed.RegisterAsync(RegistryTestBed.Instance("i1", image: image)));
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.Equal(["image"], error.Status.FieldViolations().Select(v => v.Field));
+        Assert.Null(await bed.Store.GetAsync("i1"));
+    }
+
+    [Fact]
+    public async Task ImagesOf253Characters_AreTheLongestAccepted()
+    {
+        await using var bed = await RegistryTestBed.StartAsync();
+        Assert.True((await bed.RegisterAsync(RegistryTestBed.Instance("i1", image: "img:" + new string('a', 249)))).Created);
+        var error = await RegistryTestBed.FailsAsync(() => bed.RegisterAsync(RegistryTestBed.Instance("i2", image: "img:" + new string('a', 250))));
+        Assert.Equal(["image"], error.Status.FieldViolations().Select(v => v.Field));
+    }
+
+    [Theory]
     [InlineData(0)]
     [InlineData(4000)]
     public async Task OversizedMetadata_IsRefused(int dummy)
