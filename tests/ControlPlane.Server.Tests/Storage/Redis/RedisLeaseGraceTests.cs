@@ -41,16 +41,25 @@ public sealed class RedisLeaseGraceTests(RedisFixture redis) : IClassFixture<Red
         Assert.Equal(InstanceStatus.Expired, (await a.GetAsync("gone").DefaultTimeout())!.Status);
         Assert.Empty((await a.ScanExpiryAsync(now, TimeSpan.FromMinutes(1), 10).DefaultTimeout()).Overdue);
 
+        // A renewal written late, its beat from before the outage (a replica's checkpoint that waited the
+        // outage out): it must not take the extension back, or the instance expires as Redis returns.
+        await b.RenewAsync(["short"], 0, T0.AddSeconds(2)).DefaultTimeout();
+        Assert.Equal(now.AddSeconds(10), (await a.GetAsync("short").DefaultTimeout())!.ExpiresAt);
+        Assert.Empty((await a.ScanExpiryAsync(now.AddSeconds(9), TimeSpan.FromMinutes(1), 10).DefaultTimeout()).Overdue);
+
         // Another outage (another name), with a fixed grace of 1 h: a lease already that long is not moved.
         Assert.Equal(1, await b.ExtendLeasesAsync(now, TimeSpan.FromHours(1), "e:8", TimeSpan.FromMinutes(1)).DefaultTimeout());
         Assert.Equal((now.AddHours(1), now.AddSeconds(3600)), ((await a.GetAsync("short").DefaultTimeout())!.ExpiresAt, (await a.GetAsync("long").DefaultTimeout())!.ExpiresAt));
         Assert.Equal(T0, (await a.GetAsync("short").DefaultTimeout())!.LastHeartbeatAt);
 
-        // A heartbeat after the outage: the deadline and the last heartbeat are the beat's again.
-        var beat = (await a.RenewAsync(["short"], 0, now.AddSeconds(5)).DefaultTimeout())[0];
-        Assert.Equal(now.AddSeconds(15), beat.ExpiresAt);
+        // Heartbeats never shorten a grace: within it the deadline stands; after it, it is the beat's again.
+        await a.RenewAsync(["short"], 0, now.AddSeconds(5)).DefaultTimeout();
+        Assert.Equal(now.AddHours(1), (await a.GetAsync("short").DefaultTimeout())!.ExpiresAt);
+        var later = now.AddHours(1).AddSeconds(5);
+        var beat = (await a.RenewAsync(["short"], 0, later).DefaultTimeout())[0];
+        Assert.Equal(later.AddSeconds(10), beat.ExpiresAt);
         var renewed = (await a.GetAsync("short").DefaultTimeout())!;
-        Assert.Equal((now.AddSeconds(5), now.AddSeconds(15)), (renewed.LastHeartbeatAt, renewed.ExpiresAt));
+        Assert.Equal((later, later.AddSeconds(10)), (renewed.LastHeartbeatAt, renewed.ExpiresAt));
     }
 
     public void Dispose()

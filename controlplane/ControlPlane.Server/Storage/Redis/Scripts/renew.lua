@@ -9,7 +9,10 @@ local ids = {}
 for i = 1, n do ids[i] = ARGV[3 * i - 1] end
 local ttls = redis.call('HMGET', TTLS, unpack(ids))
 local draining = redis.call('SMISMEMBER', DRAINING, unpack(ids))
-local leases, out = {}, {}
+-- Deadlines only move forward (ZADD GT): a renewal written late (a checkpoint that waited out a Redis
+-- outage, a slower replica's) never takes back a later deadline, such as the lease grace after that outage.
+-- A unary heartbeat that changes the TTL sets its deadline as is (a shorter TTL moves it back).
+local leases, set, out = {}, {}, {}
 for i = 1, n do
   local ttl = ttls[i]
   if not ttl then
@@ -24,7 +27,9 @@ for i = 1, n do
   if ttl then
     ttl = tonumber(ttl)
     local override = tonumber(ARGV[3 * i + 1])
+    local into = leases
     if override > 0 and override ~= ttl then
+      into = set
       -- A unary heartbeat's ttl_seconds is the instance's TTL from now on.
       ttl = override
       redis.call('HSET', TTLS, ids[i], ttl)
@@ -35,12 +40,13 @@ for i = 1, n do
       end
     end
     local expires = tonumber(ARGV[3 * i]) + ttl * 1000
-    leases[#leases + 1] = expires
-    leases[#leases + 1] = ids[i]
+    into[#into + 1] = expires
+    into[#into + 1] = ids[i]
     out[i] = draining[i] == 1 and -expires or expires
   else
     out[i] = 0
   end
 end
-if #leases > 0 then redis.call('ZADD', EXPIRY, unpack(leases)) end
+if #leases > 0 then redis.call('ZADD', EXPIRY, 'GT', unpack(leases)) end
+if #set > 0 then redis.call('ZADD', EXPIRY, unpack(set)) end
 return out
