@@ -46,6 +46,12 @@ internal sealed class RedisLeaseTable : IDisposable
     // Whether this replica's lag is advertised in Redis: only then are renewals answered from memory.
     private volatile bool _advertised;
 
+    // When the checkpoint running now started (clock ms; 0: none runs). One that has waited on Redis past
+    // a quarter of the interval means Redis is slow or cut off: renewals answered from memory then might
+    // never reach it before another replica expires them, so they are answered once Redis holds them.
+    private long _checkpointSince;
+    private readonly long _stallMs;
+
     public RedisLeaseTable(RedisConnection redis, RedisRenewals exact, TimeSpan interval, TimeSpan expiryLag, TimeProvider clock, ILogger logger)
     {
         ArgumentNullException.ThrowIfNull(redis);
@@ -56,6 +62,7 @@ internal sealed class RedisLeaseTable : IDisposable
         ArgumentOutOfRangeException.ThrowIfLessThan(expiryLag, TimeSpan.Zero);
         _intervalMs = (long)interval.TotalMilliseconds;
         _lagMs = (long)expiryLag.TotalMilliseconds;
+        _stallMs = Math.Max(_intervalMs / 4, 1);
         _redis = redis;
         _prefix = redis.KeyPrefix;
         _exact = exact;
@@ -75,7 +82,7 @@ internal sealed class RedisLeaseTable : IDisposable
         var time = ToUnixMilliseconds(now);
         var outcomes = new RenewOutcome[ids.Count];
         List<int>? misses = null;
-        if (_advertised && !_redis.Unreachable && Enter())
+        if (_advertised && !_redis.Unreachable && !CheckpointStalled(time) && Enter())
         {
             try
             {
@@ -223,6 +230,12 @@ internal sealed class RedisLeaseTable : IDisposable
         };
     }
 
+    private bool CheckpointStalled(long now)
+    {
+        var since = Volatile.Read(ref _checkpointSince);
+        return since != 0 && now - since > _stallMs;
+    }
+
     private void OnTimer()
     {
         // A checkpoint still running (Redis slow) is not queued behind: the next tick takes what is pending.
@@ -297,6 +310,7 @@ internal sealed class RedisLeaseTable : IDisposable
         try
         {
             var now = ToUnixMilliseconds(_clock.GetUtcNow());
+            Volatile.Write(ref _checkpointSince, now);
             if (_advertised)
             {
                 try
@@ -385,6 +399,7 @@ internal sealed class RedisLeaseTable : IDisposable
         }
         finally
         {
+            Volatile.Write(ref _checkpointSince, 0);
             _checkpointLock.Release();
         }
     }

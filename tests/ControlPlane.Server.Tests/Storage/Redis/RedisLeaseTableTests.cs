@@ -225,6 +225,39 @@ public sealed class RedisLeaseTableTests(RedisFixture redis) : IClassFixture<Red
     }
 
     [Fact]
+    public async Task WhileACheckpointWaitsOnAHungRedis_BeatsAreNoLongerAnsweredFromMemory()
+    {
+        await using var server = await RedisServer.StartAsync();
+        // A command timeout far beyond the test: the replica does not know Redis is gone, as in a partition's first seconds.
+        using var connection = RedisConnection.Connect(
+            new RedisStoreOptions { Url = server.Url, CommandTimeout = TimeSpan.FromSeconds(60) }, NullLogger.Instance, _ => null);
+        _prefix = "";
+        var store = Replica(connection: connection);
+        await store.RegisterAsync(Spec("i1", 8080), T0).DefaultTimeout();
+        await BeatAsync(store, "i1", T0.AddSeconds(0.5));                // seeds the table
+        Assert.True(store.RenewAsync(["i1"], 0, T0.AddSeconds(0.6)).IsCompleted); // answered from memory, at once
+
+        server.Pause();
+        ValueTask<RenewOutcome[]> held;
+        try
+        {
+            _clock.Advance(Interval);                                    // the checkpoint starts and waits on Redis
+            Assert.True(store.RenewAsync(["i1"], 0, T0.AddSeconds(1.1)).IsCompleted); // a moment in: still from memory
+            _clock.Advance(TimeSpan.FromMilliseconds(300));              // past a quarter of the interval
+            held = store.RenewAsync(["i1"], 0, T0.AddSeconds(1.3));
+            Assert.False(held.IsCompleted);                              // not promised before Redis holds it
+        }
+        finally
+        {
+            server.Resume();
+        }
+        Assert.Equal(RenewResult.Renewed, (await held.AsTask().DefaultTimeout()).Single().Result);
+        using var admin = await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{server.Port}").DefaultTimeout();
+        var score = await admin.GetDatabase().SortedSetScoreAsync("inst_expiry", "i1").DefaultTimeout();
+        Assert.Equal(T0.AddSeconds(31.3).ToUnixTimeMilliseconds(), (long)score!.Value); // held, then written: Redis has it
+    }
+
+    [Fact]
     public async Task AReplicaWithAShorterLag_WaitsForTheLongestOneAnotherLiveReplicaAdvertises_UntilItStopsOrLapses()
     {
         redis.Require();
