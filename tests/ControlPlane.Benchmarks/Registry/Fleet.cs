@@ -20,7 +20,8 @@ internal sealed class Fleet
 
     private const int Services = 32;
     private static readonly string[] Names = [.. Enumerable.Range(0, Services).Select(s => $"svc-{s:D2}")];
-    private static readonly string[] Images = [.. Names.Select(n => $"registry.local/{n}:1.4.2")];
+    // Image names allow no "/" (an image is one path segment of /g/{image}/...): a registry name, dotted.
+    private static readonly string[] Images = [.. Names.Select(n => $"registry.local.{n}:1.4.2")];
     private static readonly string[] Regions = ["eu-central", "eu-west-1", "us-east-1"];
 
     private long _next;
