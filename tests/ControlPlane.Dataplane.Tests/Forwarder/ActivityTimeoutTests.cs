@@ -28,7 +28,7 @@ public sealed class ActivityTimeoutTests
     {
         await using var backend = await TestBackend.StartAsync("b1", http2);
         await using var node = await DataplaneFixture.StartAsync(null,
-            "--Dataplane:Forwarder:ActivityTimeout=00:00:00.500", "--Dataplane:PassiveHealth:ConsecutiveFailures=1", $"--Dataplane:Forwarder:NativeHttp1={nativeHttp1}");
+            "--Dataplane:Forwarder:ActivityTimeout=00:00:01.500", "--Dataplane:PassiveHealth:ConsecutiveFailures=1", $"--Dataplane:Forwarder:NativeHttp1={nativeHttp1}");
         var set = new EndpointSet { Image = "img" };
         set.Endpoints.Add(DataplaneFixture.EndpointOf("b1", backend.Port, protocol: http2 ? "h2c" : null));
         node.Config.Update(new ImageConfig("img", set));
@@ -36,8 +36,9 @@ public sealed class ActivityTimeoutTests
         await using var raw = await RawHttp.ConnectAsync(node.Http);
         await raw.WriteAsync("POST /g/img/upload HTTP/1.1\r\nHost: edge\r\nContent-Length: 2000\r\n\r\n" + new string('x', 1000));
         await backend.FirstBytes.Task.DefaultTimeout();
-        // A slow client: real time passes, three timeouts' worth, while it holds back the rest of its body.
-        await Task.Delay(TimeSpan.FromSeconds(1.5));
+        // A slow client: real time passes, over two timeouts' worth, while it holds back the rest of its body.
+        // (The timeout is long enough that a loaded machine never makes the instance itself that slow.)
+        await Task.Delay(TimeSpan.FromSeconds(3.5));
         await raw.WriteAsync(new string('y', 1000));
         var response = await raw.ReadResponseAsync();
 
@@ -123,7 +124,7 @@ public sealed class ActivityTimeoutTests
     {
         const long length = 32L * 1024 * 1024; // more than the sockets' and pipes' buffers hold
         await using var backend = await TestBackend.StartAsync("b1");
-        await using var node = await DataplaneFixture.StartAsync(null, "--Dataplane:Forwarder:ActivityTimeout=00:00:00.300", "--Dataplane:PassiveHealth:ConsecutiveFailures=1");
+        await using var node = await DataplaneFixture.StartAsync(null, "--Dataplane:Forwarder:ActivityTimeout=00:00:01.500", "--Dataplane:PassiveHealth:ConsecutiveFailures=1");
         node.Route("img", backend);
         using var client = node.CreateClient();
 
@@ -131,8 +132,8 @@ public sealed class ActivityTimeoutTests
         await using var body = await response.Content.ReadAsStreamAsync().DefaultTimeout();
         var buffer = new byte[64 * 1024];
         await body.ReadExactlyAsync(buffer).DefaultTimeout();
-        // The client stops reading for a while: the node waits on the client, not on the instance.
-        await Task.Delay(TimeSpan.FromSeconds(1));
+        // The client stops reading for over two timeouts: the node waits on the client, not on the instance.
+        await Task.Delay(TimeSpan.FromSeconds(3.5));
         long total = buffer.Length;
         int n;
         while ((n = await body.ReadAsync(buffer).DefaultTimeout()) > 0)
