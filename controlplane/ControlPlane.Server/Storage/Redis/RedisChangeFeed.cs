@@ -1,4 +1,3 @@
-using System.Globalization;
 using StackExchange.Redis;
 
 namespace ControlPlane.Server.Storage.Redis;
@@ -47,7 +46,7 @@ internal sealed class RedisChangeFeed : IChangeFeed
                 changes.Add(change);
             }
         }
-        long? oldest = reply[2].IsNull ? null : (long)double.Parse((string)reply[2]!, NumberStyles.Float, CultureInfo.InvariantCulture);
+        long? oldest = reply[2].IsNull ? null : RedisInstanceRecords.Score(reply[2]);
         return new ChangeLogRead((string)reply[0]!, serverId, (long)reply[1], oldest, changes);
     }
 

@@ -27,6 +27,9 @@ internal static class RedisInstanceRecords
 
     public static DateTimeOffset FromUnixMilliseconds(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms);
 
+    /// <summary>A sorted-set score as Redis sends it, text ("1767225630000"): whole milliseconds here.</summary>
+    public static long Score(RedisResult score) => (long)double.Parse((string)score!, NumberStyles.Float, CultureInfo.InvariantCulture);
+
     /// <summary>
     /// Parses a record the scripts returned, <c>{JSON, inst_expiry score or nil}</c>; null for a nil reply
     /// (no such instance). A live record's deadline is the score when there is one (renewals move only
@@ -45,7 +48,7 @@ internal static class RedisInstanceRecords
         {
             return record;
         }
-        var deadline = (long)double.Parse((string)reply[1]!, NumberStyles.Float, CultureInfo.InvariantCulture);
+        var deadline = Score(reply[1]);
         return deadline == ToUnixMilliseconds(record.ExpiresAt)
             ? record
             : record with { ExpiresAt = FromUnixMilliseconds(deadline), LastHeartbeatAt = FromUnixMilliseconds(deadline - (record.Spec.TtlSeconds * 1000L)) };

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Microsoft.Extensions.Logging.Abstractions;
 using StackExchange.Redis;
 using static ControlPlane.Server.Storage.Redis.RedisInstanceRecords;
@@ -278,7 +277,4 @@ internal sealed class RedisRegistryStore : IRegistryStore, IDisposable
 
     public async ValueTask PingAsync(CancellationToken cancellationToken = default) =>
         await _redis.RunAsync(db => db.PingAsync(), cancellationToken);
-
-    // Sorted-set scores come back as text ("1767225630000"); they are whole milliseconds.
-    private static long Score(RedisResult score) => (long)double.Parse((string)score!, NumberStyles.Float, CultureInfo.InvariantCulture);
 }

@@ -230,11 +230,6 @@ local function read_many(ids)
   return out
 end
 
--- The reply of id's record, or false.
-local function read(id)
-  return read_at({ id })[1]
-end
-
 -- Frees endpoint only if id holds it: another instance may have taken it since id let it go.
 local function release_endpoint(id, endpoint)
   if endpoint and redis.call('HGET', ENDPOINTS, endpoint) == id then
