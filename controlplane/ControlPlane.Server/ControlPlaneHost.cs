@@ -88,6 +88,11 @@ public static class ControlPlaneHost
 
         var app = builder.Build();
         app.UseMiddleware<RequestIdMiddleware>();
+        if (app.Services.GetService<Storage.Redis.StoreMirror>() is not null)
+        {
+            // On a shared store, reads answered from memory while it is unreachable say so.
+            app.Use(MemoryReads.Middleware);
+        }
         app.MapGrpcHealthService();
         app.MapGrpcReflectionService();
         app.MapGrpcService<RegistryService>(ControlPlane.Api.V1.RegistryReflection.Descriptor.Services[0]);

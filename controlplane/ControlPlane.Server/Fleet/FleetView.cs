@@ -1,6 +1,7 @@
 using ControlPlane.Api.V1;
 using ControlPlane.Server.Discovery.Status;
 using ControlPlane.Server.Registry;
+using ControlPlane.Server.Storage;
 using Google.Protobuf.WellKnownTypes;
 
 namespace ControlPlane.Server.Fleet;
@@ -13,6 +14,13 @@ namespace ControlPlane.Server.Fleet;
 /// <see cref="IFleetStore"/> (Redis), <see cref="ListAsync"/> and <see cref="GetAsync"/> show the
 /// whole fleet: what every replica published (<see cref="FleetPublisher"/>), this replica's own
 /// nodes as they are now, and a node whose replica stopped publishing as DISCONNECTED.
+/// <para>
+/// While the shared store cannot be reached, this replica cannot know whether its configuration is
+/// still current (changes made through other replicas reach it through the store), so none of its
+/// nodes is shown SYNCED: what they acknowledged is shown STALE until the store answers again. The
+/// fleet is then listed from memory: this replica's nodes, and the other replicas' as last read
+/// (a connected one ageing into DISCONNECTED as usual), marked as served from memory (<see cref="MemoryReads"/>).
+/// </para>
 /// </summary>
 public sealed class FleetView : IDataplaneDirectory, IDisposable
 {
@@ -22,6 +30,9 @@ public sealed class FleetView : IDataplaneDirectory, IDisposable
     private readonly IFleetStore? _store;
     private readonly object _lock = new();
     private readonly Dictionary<string, (DataplaneStreamStatus Final, DateTimeOffset At)> _disconnected = new(StringComparer.Ordinal);
+
+    /// <summary>The shared entries as last read, for listings from memory while the store cannot be reached.</summary>
+    private volatile IReadOnlyList<FleetEntry> _lastShared = [];
 
     public FleetView(IDataplaneStreams streams, FleetOptions options, TimeProvider clock, IFleetStore? store = null)
     {
@@ -43,7 +54,7 @@ public sealed class FleetView : IDataplaneDirectory, IDisposable
             return List();
         }
         var merged = new SortedDictionary<string, FleetEntry>(StringComparer.Ordinal);
-        foreach (var entry in await _store.ListAsync(cancellationToken))
+        foreach (var entry in await SharedAsync(cancellationToken))
         {
             merged[entry.NodeId] = entry;
         }
@@ -65,9 +76,50 @@ public sealed class FleetView : IDataplaneDirectory, IDisposable
         {
             return local?.Status;
         }
-        var shared = await _store.GetAsync(nodeId, cancellationToken);
+        var shared = FromMemory() ? _lastShared.FirstOrDefault(e => e.NodeId == nodeId) : null;
+        if (shared is null && _store.OutOfContactFor is null)
+        {
+            try
+            {
+                shared = await _store.GetAsync(nodeId, cancellationToken);
+            }
+            catch (StoreUnavailableException) when (FromMemory())
+            {
+                shared = _lastShared.FirstOrDefault(e => e.NodeId == nodeId);
+            }
+        }
         var newest = local is not null && (shared is null || shared.StreamOpenedAt <= local.StreamOpenedAt) ? local : shared;
         return newest is null ? null : Shown(newest);
+    }
+
+    /// <summary>Every shared entry: read from the store, or as last read while it cannot be reached.</summary>
+    private async ValueTask<IReadOnlyList<FleetEntry>> SharedAsync(CancellationToken cancellationToken)
+    {
+        if (FromMemory())
+        {
+            return _lastShared;
+        }
+        try
+        {
+            var entries = await _store!.ListAsync(cancellationToken);
+            _lastShared = entries;
+            return entries;
+        }
+        catch (StoreUnavailableException) when (FromMemory())
+        {
+            return _lastShared;
+        }
+    }
+
+    /// <summary>True (and the request marked as answered from memory) while the shared store is out of contact.</summary>
+    private bool FromMemory()
+    {
+        if (_store?.OutOfContactFor is not { } since)
+        {
+            return false;
+        }
+        MemoryReads.Mark(since);
+        return true;
     }
 
     /// <summary>This replica's view of one node, as it publishes it; null when it does not know the node.</summary>
@@ -190,9 +242,17 @@ public sealed class FleetView : IDataplaneDirectory, IDisposable
         }
     }
 
-    private static DataplaneStatus Connected(DataplaneStreamStatus stream)
+    private DataplaneStatus Connected(DataplaneStreamStatus stream)
     {
         var status = Common(stream);
+        if (_store?.OutOfContactFor is not null)
+        {
+            // What the node acknowledged may no longer be what the store holds.
+            foreach (var type in status.ResourceTypes.Where(t => t.State == SyncState.Synced))
+            {
+                type.State = SyncState.Stale;
+            }
+        }
         status.State = SyncStates.Overall(status.ResourceTypes.Select(t => t.State));
         status.ControlPlaneId = stream.ControlPlaneId;
         status.ConnectedSince = Timestamp.FromDateTimeOffset(stream.ConnectedSince);

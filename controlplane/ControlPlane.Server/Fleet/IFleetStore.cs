@@ -17,6 +17,12 @@ public interface IFleetStore
     ValueTask<IReadOnlyList<FleetEntry>> ListAsync(CancellationToken cancellationToken = default);
 
     ValueTask<FleetEntry?> GetAsync(string nodeId, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// While the store is known to be unreachable, how long ago it last answered this replica; null
+    /// while it is reachable. A replica out of contact cannot tell whether its configuration is current.
+    /// </summary>
+    TimeSpan? OutOfContactFor => null;
 }
 
 /// <summary>A node's status as one replica saw it.</summary>

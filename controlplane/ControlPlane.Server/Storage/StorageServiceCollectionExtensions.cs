@@ -31,12 +31,25 @@ public static class StorageServiceCollectionExtensions
                 redis.EffectiveExpiryLag();
                 services.TryAddSingleton(sp => RedisConnection.Connect(
                     redis, sp.GetRequiredService<ILogger<RedisConnection>>(), clock: sp.GetService<TimeProvider>() ?? TimeProvider.System));
+                // What the discovery cache last read, to answer reads from while Redis cannot be reached.
+                services.TryAddSingleton<StoreMirror>();
                 services.TryAddSingleton(sp => new RedisRegistryStore(
-                    sp.GetRequiredService<RedisConnection>(), redis, sp.GetService<TimeProvider>() ?? TimeProvider.System, sp.GetRequiredService<ILogger<RedisRegistryStore>>()));
+                    sp.GetRequiredService<RedisConnection>(), redis, sp.GetService<TimeProvider>() ?? TimeProvider.System, sp.GetRequiredService<ILogger<RedisRegistryStore>>(),
+                    sp.GetRequiredService<StoreMirror>()));
                 services.TryAddSingleton<IRegistryStore>(sp => sp.GetRequiredService<RedisRegistryStore>());
                 // The final lease checkpoint on shutdown (when the registry is the Redis store, not one a test put first).
                 services.AddHostedService(sp => new RedisLeaseShutdown(sp.GetRequiredService<IRegistryStore>(), sp.GetRequiredService<ILogger<RedisLeaseShutdown>>()));
-                services.TryAddSingleton<IPolicyStore>(sp => new RedisPolicyStore(sp.GetRequiredService<RedisConnection>(), redis.MaxPolicyChangesPerImage));
+                services.TryAddSingleton<IPolicyStore>(sp => new RedisPolicyStore(sp.GetRequiredService<RedisConnection>(), redis.MaxPolicyChangesPerImage, sp.GetRequiredService<StoreMirror>()));
+                // The discovery cache reads the Redis stores through the mirror's feed (stores a test put first are read as they are).
+                services.TryAddSingleton(sp =>
+                {
+                    var mirror = sp.GetRequiredService<StoreMirror>();
+                    var registry = sp.GetRequiredService<IRegistryStore>();
+                    var policies = sp.GetService<IPolicyStore>() is RedisPolicyStore redisPolicies
+                        ? new MirroredPolicyReads(redisPolicies, mirror)
+                        : sp.GetService<Discovery.IRoutingPolicySource>() ?? new Discovery.NoRoutingPolicies();
+                    return new Discovery.Cache.ResourceLoader(registry is RedisRegistryStore redisRegistry ? new MirroredRegistryReads(redisRegistry, mirror) : registry, policies);
+                });
                 // The stats options and clock are registered by AddStats (and the host); read when first used.
                 services.TryAddSingleton<ILoadStore>(sp => new RedisLoadStore(
                     sp.GetRequiredService<RedisConnection>(), sp.GetService<StatsOptions>() ?? new StatsOptions(), sp.GetService<TimeProvider>() ?? TimeProvider.System));

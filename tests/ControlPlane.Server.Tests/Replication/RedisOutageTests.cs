@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
+using System.Text.Json;
 using ControlPlane.Api.V1;
 using ControlPlane.Server.Resources;
 using ControlPlane.Server.Storage;
@@ -11,7 +12,9 @@ namespace ControlPlane.Server.Tests.Replication;
 /// <summary>
 /// Redis going away under replicas in use (paused with SIGSTOP, or killed and restarted): discovery
 /// streams keep serving the last snapshot from memory, to nodes already connected and to nodes that
-/// connect meanwhile; writes and store-backed reads answer UNAVAILABLE; when Redis returns, the leases
+/// connect meanwhile; reads of the registry, the policies and the fleet are answered from memory and
+/// say so (X-Platform-Last-Contact), no node is shown SYNCED meanwhile (the replica cannot know its
+/// configuration is current); writes answer UNAVAILABLE; when Redis returns, the leases
 /// are extended once (no instance expires for heartbeats that could not be recorded), writes work
 /// again and every replica reconverges. What was lost: nothing.
 /// </summary>
@@ -81,12 +84,59 @@ public sealed class RedisOutageTests
         node.AssertNoViolations();
     }
 
+    [Fact]
+    public async Task AReplicaCutOffFromRedis_ShowsItsNodesStale_AnswersReadsFromMemory_AndCatchesUpWhenItReturns()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        string[] fastFleet = [.. QuickTimeout, "--ControlPlane:Fleet:PublishInterval=00:00:00.050", "--ControlPlane:Fleet:RefreshInterval=00:00:00.200"];
+        await using var set = await ReplicaSet.StartAsync(redis, 1, clock: null, args: fastFleet);
+        await using var relay = TcpRelay.Start(redis.Port);
+        var a = set[0];
+        var b = await set.AddReplicaAsync("cp-b", [.. fastFleet, $"--ControlPlane:Store:Redis:Url=redis://127.0.0.1:{relay.Port}/0"]);
+        await a.RegisterAsync("i1", "img.a", 8081);
+        await using var node = await FakeDeltaNode.ConnectAsync(b.Channel, "node-1");
+        await node.SubscribeAsync(Endpoints, "*");
+        await node.WaitUntilAsync(() => node.Endpoints("img.a")?.Endpoints.Count == 1, "img.a on b");
+        // An instance that came and went before the cut: b's memory follows removals too.
+        await a.RegisterAsync("i0", "img.a", 8080);
+        await node.WaitUntilAsync(() => node.Endpoints("img.a")?.Endpoints.Count == 2, "i0 on b");
+        await a.DeregisterAsync("i0");
+        await node.WaitUntilAsync(() => node.Endpoints("img.a")?.Endpoints.Count == 1, "i0 gone from b");
+        await Eventually.WaitAsync("b to list node-1 as synced", async () => (await NodeStateAsync(b, "node-1")) == ("SYNC_STATE_SYNCED", null));
+
+        // b is cut off; a still reaches Redis and takes a change b cannot see.
+        relay.Cut();
+        await a.RegisterAsync("i2", "img.a", 8082);
+        await Eventually.WaitAsync("b to notice and list node-1 as stale, from memory", async () => (await NodeStateAsync(b, "node-1")) == ("SYNC_STATE_STALE", "memory"));
+        var (listing, _) = await FromMemoryAsync(b, "/v1/services?name=svc-img.a");
+        Assert.Equal(["i1"], listing.GetProperty("instances").EnumerateArray().Select(i => i.GetProperty("instance_id").GetString()));
+        // Over gRPC, the mark is response metadata.
+        var getInstance = new ControlPlane.Grpc.Client.Method<GetInstanceRequest, GetInstanceResponse>(
+            RegistryReflection.Descriptor.Services[0].Methods.Single(m => m.Name == "GetInstance"));
+        using (var call = b.Channel.AsyncUnaryCall(getInstance, new GetInstanceRequest { InstanceId = "i1" }, new ControlPlane.Grpc.Client.CallOptions()))
+        {
+            Assert.Equal("healthy", (await call.ResponseAsync.DefaultTimeout()).Instance.Status);
+            Assert.NotNull((await call.ResponseHeadersAsync.DefaultTimeout()).GetValue("x-platform-last-contact"));
+        }
+        using (var ready = await b.Http.GetAsync("/readyz").DefaultTimeout())
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+        }
+
+        // Back: b catches up, the node gets i2, and is synced again.
+        relay.Restore();
+        await node.WaitUntilAsync(() => node.Endpoints("img.a")?.Endpoints.Count == 2, "i2 on b once it is back");
+        await Eventually.WaitAsync("b to list node-1 as synced again", async () => (await NodeStateAsync(b, "node-1")) == ("SYNC_STATE_SYNCED", null));
+        node.AssertNoViolations();
+    }
+
     private static async Task RunOutageAsync(ReplicaSet set, ManualTimeProvider clock, Action stop, Action start)
     {
         var (a, b) = (set[0], set[1]);
         await a.RegisterAsync("i1", "img.a", 8081, ttl: 10);
         await a.RegisterAsync("i2", "img.a", 8082, ttl: 10);
-        await b.WaitForCacheAsync(c => Discovery.DiscoveryHost.EndpointsOf(c, "img.a")?.Endpoints.Count == 2, "img.a on b");
+        await a.SetPolicyAsync("img.a", """{"algorithm":"weighted_rr","weights":{"i1":3}}""");
+        await b.WaitForCacheAsync(c => Discovery.DiscoveryHost.EndpointsOf(c, "img.a")?.Endpoints.Count == 2 && c.Snapshot(ResourceTypes.RoutingPolicy).Find("img.a") is not null, "img.a and its policy on b");
         await using var node = await FakeDeltaNode.ConnectAsync(b.Channel, "node-1");
         await node.SubscribeAsync(Endpoints, "*");
         await node.WaitUntilAsync(() => node.Endpoints("img.a")?.Endpoints.Count == 2, "img.a");
@@ -104,16 +154,31 @@ public sealed class RedisOutageTests
             }
         });
         await Eventually.WaitAsync("the load to run", () => answers.Contains("ok"));
+        await Eventually.WaitAsync("b to list node-1 as synced", async () => (await NodeStateAsync(b, "node-1")) == ("SYNC_STATE_SYNCED", null));
 
         stop();
         try
         {
-            // Writes and store-backed reads: UNAVAILABLE, store_unavailable (503 over REST).
+            // Writes: UNAVAILABLE, store_unavailable (503 over REST).
             var write = await JsonAsync(await SendAsync(b.Http, HttpMethod.Post, "/v1/services/register",
                 """{"name":"svc","image":"img.b","instance_id":"j1","host":"10.0.0.9","port":9000,"ttl_seconds":30}"""), HttpStatusCode.ServiceUnavailable);
             AssertError(write, 14, StoreUnavailableInterceptor.Reason);
-            AssertError(await b.GetJsonAsync("/v1/services?name=svc-img.a", HttpStatusCode.ServiceUnavailable), 14, StoreUnavailableInterceptor.Reason);
-            AssertError(await b.GetJsonAsync("/v1/dataplanes", HttpStatusCode.ServiceUnavailable), 14, StoreUnavailableInterceptor.Reason);
+
+            // Reads: from memory, marked so, on both replicas (a read the registry, the policies and the fleet from Redis before).
+            foreach (var replica in set.Replicas)
+            {
+                var (listing, _) = await FromMemoryAsync(replica, "/v1/services?name=svc-img.a");
+                Assert.Equal(["i1", "i2"], listing.GetProperty("instances").EnumerateArray().Select(i => i.GetProperty("instance_id").GetString()));
+                Assert.All(listing.GetProperty("instances").EnumerateArray(), i => Assert.Equal("healthy", i.GetProperty("status").GetString()));
+                var (policy, _) = await FromMemoryAsync(replica, "/v1/policy/img.a");
+                Assert.Equal("weighted_rr", policy.GetProperty("algorithm").GetString());
+                var (preview, _) = await FromMemoryAsync(replica, "/v1/route/preview", """{"service":{"image":"img.a"}}""");
+                Assert.Equal("weighted_rr: i1 weight 3 of 4", preview.GetProperty("reason").GetString());
+                var (topology, _) = await FromMemoryAsync(replica, "/v1/topology");
+                Assert.Equal("img.a", topology.GetProperty("images")[0].GetProperty("image").GetString());
+            }
+            // node-1 is connected to b, which cannot know whether what the node acknowledged is still current.
+            Assert.Equal(("SYNC_STATE_STALE", "memory"), await NodeStateAsync(b, "node-1"));
             using (var ready = await b.Http.GetAsync("/readyz").DefaultTimeout())
             {
                 Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
@@ -159,5 +224,37 @@ public sealed class RedisOutageTests
         await node.WaitUntilAsync(() => node.Endpoints("img.a")?.Endpoints.Count == 3, "i3 on b");
         await Eventually.WaitAsync("every replica to hold the same endpoints", () => a.VersionOf(Endpoints, "img.a") == b.VersionOf(Endpoints, "img.a"));
         node.AssertNoViolations();
+
+        // Reads come from Redis again (no mark), and the node is synced again.
+        using (var listed = await b.Http.GetAsync("/v1/services?name=svc-img.a").DefaultTimeout())
+        {
+            Assert.Equal(HttpStatusCode.OK, listed.StatusCode);
+            Assert.False(listed.Headers.Contains(MemoryReads.HeaderName));
+        }
+        await Eventually.WaitAsync("b to list node-1 as synced again", async () => (await NodeStateAsync(b, "node-1")) == ("SYNC_STATE_SYNCED", null));
+    }
+
+    /// <summary>A 200 answer served from memory: its JSON, and the milliseconds since the store last answered.</summary>
+    private static async Task<(JsonElement Json, long SinceLastContact)> FromMemoryAsync(Replica replica, string path, string? postBody = null)
+    {
+        using var response = postBody is null ? await replica.Http.GetAsync(path).DefaultTimeout() : await SendAsync(replica.Http, HttpMethod.Post, path, postBody);
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.OK, $"{replica.Id} {path}: {(int)response.StatusCode} {body}");
+        Assert.True(response.Headers.TryGetValues(MemoryReads.HeaderName, out var values), $"{replica.Id} {path}: no {MemoryReads.HeaderName}");
+        var since = long.Parse(Assert.Single(values), System.Globalization.CultureInfo.InvariantCulture);
+        Assert.True(since >= 0, $"{MemoryReads.HeaderName}: {since}");
+        return (JsonDocument.Parse(body).RootElement.Clone(), since);
+    }
+
+    /// <summary>The state <paramref name="replica"/> lists <paramref name="nodeId"/> in, and "memory" when the listing was served from memory.</summary>
+    private static async Task<(string? State, string? From)> NodeStateAsync(Replica replica, string nodeId)
+    {
+        using var response = await replica.Http.GetAsync("/v1/dataplanes").DefaultTimeout();
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+        var state = json.GetProperty("dataplanes").EnumerateArray()
+            .Where(d => d.GetProperty("node").GetProperty("id").GetString() == nodeId)
+            .Select(d => d.GetProperty("state").GetString()).SingleOrDefault();
+        return (state, response.Headers.Contains(MemoryReads.HeaderName) ? "memory" : null);
     }
 }

@@ -7,8 +7,9 @@ namespace ControlPlane.System.Tests.Replicas;
 /// <summary>
 /// Redis frozen (SIGSTOP) under load, with real processes: two replicas, a node on each, three
 /// instances kept alive by an agent with 3 s leases, traffic through both nodes. While Redis hangs,
-/// for longer than a lease: both replicas answer /readyz 503 and refuse writes with 503
-/// store_unavailable, the nodes keep serving without a failed request. After SIGCONT: both are
+/// for longer than a lease: both replicas answer /readyz 503, refuse writes with 503
+/// store_unavailable and answer reads from memory (marked X-Platform-Last-Contact), the nodes keep
+/// serving without a failed request. After SIGCONT: both are
 /// ready again, the refused writes have not happened, a write made then reaches both nodes, and no
 /// instance expired (one replica extended every lease, once), though no heartbeat could be recorded
 /// for more than a lease.
@@ -53,6 +54,10 @@ public sealed class RedisPauseTests(Platform platform)
                     var (status, body) = await TryRegisterAsync(replica, "rp-during-" + replica.Process.Name);
                     Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
                     Assert.Contains("store_unavailable", body, StringComparison.Ordinal);
+                    using var read = await replica.Client.GetAsync($"/v1/instances/{ids[0]}").DefaultTimeout();
+                    Assert.Equal(HttpStatusCode.OK, read.StatusCode);
+                    Assert.True(read.Headers.Contains("X-Platform-Last-Contact"), $"{replica.Process.Name}: a read during the outage is not marked as served from memory");
+                    Assert.Contains("\"healthy\"", await read.Content.ReadAsStringAsync().DefaultTimeout(), StringComparison.Ordinal);
                 }
                 // Held past every lease renewed before the outage (a round answered just before the freeze
                 // may be read after it): without the grace, each instance would expire now.

@@ -42,6 +42,7 @@ internal sealed class RedisConnection : IDisposable
     private Task<bool>? _probe;
     private int _unavailable;
     private long _downSince;
+    private long _lastAnswer;
     private int _replacing;
     private int _replacements;
     private bool _disposed;
@@ -53,6 +54,7 @@ internal sealed class RedisConnection : IDisposable
         _commandTimeout = options.CommandTimeout;
         _stuckTimeout = options.StuckConnectionTimeout;
         _clock = clock;
+        _lastAnswer = clock.GetTimestamp();
         KeyPrefix = options.KeyPrefix;
         _client = Attach(multiplexer);
         if (_stuckTimeout > TimeSpan.Zero)
@@ -77,6 +79,9 @@ internal sealed class RedisConnection : IDisposable
 
     /// <summary>True from a failure that means "unavailable" until the next call that succeeds.</summary>
     public bool Unreachable => Volatile.Read(ref _unavailable) == 1;
+
+    /// <summary>How long ago Redis last answered a call (since this connection was made, before the first answer).</summary>
+    public TimeSpan SinceLastAnswer => _clock.GetElapsedTime(Volatile.Read(ref _lastAnswer));
 
     /// <summary>Raised once when the store becomes unreachable; handlers must be quick and must not throw.</summary>
     public event Action? BecameUnreachable;
@@ -206,6 +211,7 @@ internal sealed class RedisConnection : IDisposable
             MarkUnavailable();
             throw new StoreUnavailableException("Redis is unavailable: " + ex.Message, ex);
         }
+        Volatile.Write(ref _lastAnswer, _clock.GetTimestamp());
         MarkAvailable();
         return result;
     }

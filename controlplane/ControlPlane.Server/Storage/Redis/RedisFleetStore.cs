@@ -14,6 +14,8 @@ namespace ControlPlane.Server.Storage.Redis;
 /// </summary>
 internal sealed class RedisFleetStore(RedisConnection redis) : IFleetStore
 {
+    public TimeSpan? OutOfContactFor => redis.Unreachable ? redis.SinceLastAnswer : null;
+
     public async ValueTask PublishAsync(FleetEntry entry, TimeSpan lifetime, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(entry);

@@ -8,15 +8,19 @@ namespace ControlPlane.Server.Storage.Redis;
 /// Routing policies on Redis, with the layout <see cref="IPolicyStore"/> describes:
 /// <c>policy:{image}</c> (JSON), <c>policies</c> (zset of images), <c>policy_changes:{image}</c>
 /// (list of audit records, newest first, trimmed). A write and its audit record are one script,
-/// and the script, not the caller, reads what "before" was.
+/// and the script, not the caller, reads what "before" was. While Redis cannot be reached, a policy
+/// and the list of policies are answered from the replica's <see cref="StoreMirror"/>, marked as
+/// served from memory; the audit trail is not kept in memory.
 /// </summary>
 internal sealed class RedisPolicyStore : IPolicyStore
 {
     private readonly RedisConnection _redis;
     private readonly RedisValue _prefix;
+    private readonly StoreMirror? _mirror;
 
-    public RedisPolicyStore(RedisConnection redis, int maxChangesPerImage = InMemoryPolicyStore.DefaultMaxChangesPerImage)
+    public RedisPolicyStore(RedisConnection redis, int maxChangesPerImage = InMemoryPolicyStore.DefaultMaxChangesPerImage, StoreMirror? mirror = null)
     {
+        _mirror = mirror;
         ArgumentNullException.ThrowIfNull(redis);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxChangesPerImage);
         _redis = redis;
@@ -28,8 +32,18 @@ internal sealed class RedisPolicyStore : IPolicyStore
 
     public async ValueTask<RoutingPolicy?> GetAsync(string image, CancellationToken cancellationToken = default)
     {
-        var json = await _redis.RunAsync(db => db.StringGetAsync(PolicyKey(image)), cancellationToken);
-        return json.IsNull ? null : PolicyJson.ParsePolicy(json!);
+        if (FromMemory())
+        {
+            return _mirror!.Policy(image);
+        }
+        try
+        {
+            return await GetFromRedisAsync(image, cancellationToken);
+        }
+        catch (StoreUnavailableException) when (FromMemory(failed: true))
+        {
+            return _mirror!.Policy(image);
+        }
     }
 
     public async ValueTask<IReadOnlyList<RoutingPolicy>> ListAsync(string? afterImage = null, int limit = int.MaxValue, CancellationToken cancellationToken = default)
@@ -39,6 +53,32 @@ internal sealed class RedisPolicyStore : IPolicyStore
         {
             return [];
         }
+        if (FromMemory())
+        {
+            return _mirror!.Policies(afterImage, limit);
+        }
+        try
+        {
+            return await ListFromRedisAsync(afterImage, limit, cancellationToken);
+        }
+        catch (StoreUnavailableException) when (FromMemory(failed: true))
+        {
+            return _mirror!.Policies(afterImage, limit);
+        }
+    }
+
+    private bool FromMemory(bool failed = false) => _mirror is not null && StoreMirror.Serves(_redis, _mirror.HasPolicies, failed);
+
+    /// <summary>The policy as Redis holds it; never from memory.</summary>
+    internal async Task<RoutingPolicy?> GetFromRedisAsync(string image, CancellationToken cancellationToken)
+    {
+        var json = await _redis.RunAsync(db => db.StringGetAsync(PolicyKey(image)), cancellationToken);
+        return json.IsNull ? null : PolicyJson.ParsePolicy(json!);
+    }
+
+    /// <summary>Policies as Redis holds them; never from memory.</summary>
+    internal async Task<IReadOnlyList<RoutingPolicy>> ListFromRedisAsync(string? afterImage, int limit, CancellationToken cancellationToken)
+    {
         var from = afterImage is null ? "-" : "(" + afterImage;
         var reply = (RedisResult[])(await _redis.EvaluateAsync(RedisScripts.ListPolicies, [_prefix, from, limit == int.MaxValue ? -1 : limit], cancellationToken))!;
         return reply.Select(r => PolicyJson.ParsePolicy((string)r!)).ToArray();

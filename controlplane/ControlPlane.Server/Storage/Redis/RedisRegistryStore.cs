@@ -21,6 +21,12 @@ namespace ControlPlane.Server.Storage.Redis;
 /// the expiry scan expires an instance only <see cref="RedisStoreOptions.ExpiryLag"/> after its deadline
 /// in Redis, so no replica expires a renewal another still holds in memory.
 /// </para>
+/// <para>
+/// Reads keep being answered while Redis cannot be reached: from the <see cref="StoreMirror"/> the
+/// discovery cache keeps (as current as what this replica pushes), marked as served from memory
+/// (<see cref="MemoryReads"/>). While Redis is known to be unreachable they go there at once; a read
+/// that fails because Redis just became unreachable is answered from there too.
+/// </para>
 /// </summary>
 internal sealed class RedisRegistryStore : IRegistryStore, IDisposable
 {
@@ -33,15 +39,17 @@ internal sealed class RedisRegistryStore : IRegistryStore, IDisposable
     private readonly RedisRenewals _renewals;
     private readonly RedisLeaseTable? _leases;
     private readonly TimeSpan _expiryLag;
+    private readonly StoreMirror? _mirror;
 
     /// <summary>
     /// The store on <paramref name="redis"/>. Without <paramref name="options"/> (tools, tests) every
     /// renewal is answered once Redis holds it and nothing expires late, as with a checkpoint interval of 0.
     /// </summary>
-    public RedisRegistryStore(RedisConnection redis, RedisStoreOptions? options = null, TimeProvider? clock = null, ILogger? logger = null)
+    public RedisRegistryStore(RedisConnection redis, RedisStoreOptions? options = null, TimeProvider? clock = null, ILogger? logger = null, StoreMirror? mirror = null)
     {
         ArgumentNullException.ThrowIfNull(redis);
         _redis = redis;
+        _mirror = mirror;
         _prefix = redis.KeyPrefix;
         _registrations = new RedisRegistrations(redis);
         _renewals = new RedisRenewals(redis);
@@ -102,13 +110,93 @@ internal sealed class RedisRegistryStore : IRegistryStore, IDisposable
 
     public async ValueTask<InstanceRecord?> GetAsync(string instanceId, CancellationToken cancellationToken = default)
     {
-        var reply = (RedisResult[])(await _redis.EvaluateAsync(RedisScripts.Get, [_prefix, instanceId], cancellationToken))!;
-        return Merge(Parse(reply[0]));
+        if (FromMemory())
+        {
+            return Merge(_mirror!.Get(instanceId));
+        }
+        try
+        {
+            return await GetFromRedisAsync(instanceId, cancellationToken);
+        }
+        catch (StoreUnavailableException) when (FromMemory(failed: true))
+        {
+            return Merge(_mirror!.Get(instanceId));
+        }
     }
 
     public async ValueTask<IReadOnlyList<InstanceRecord?>> GetManyAsync(IReadOnlyList<string> instanceIds, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(instanceIds);
+        if (FromMemory())
+        {
+            return GetManyFromMemory(instanceIds);
+        }
+        try
+        {
+            return await GetManyFromRedisAsync(instanceIds, cancellationToken);
+        }
+        catch (StoreUnavailableException) when (FromMemory(failed: true))
+        {
+            return GetManyFromMemory(instanceIds);
+        }
+    }
+
+    public async ValueTask<IReadOnlyList<InstanceRecord>> ListAsync(InstanceQuery query, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        if (FromMemory())
+        {
+            return _mirror!.List(query, r => Merge(r)!);
+        }
+        try
+        {
+            return await ListFromRedisAsync(query, cancellationToken);
+        }
+        catch (StoreUnavailableException) when (FromMemory(failed: true))
+        {
+            return _mirror!.List(query, r => Merge(r)!);
+        }
+    }
+
+    public async ValueTask<RegistryCounts> CountAsync(CancellationToken cancellationToken = default)
+    {
+        if (FromMemory())
+        {
+            return _mirror!.Count();
+        }
+        try
+        {
+            return await CountFromRedisAsync(cancellationToken);
+        }
+        catch (StoreUnavailableException) when (FromMemory(failed: true))
+        {
+            return _mirror!.Count();
+        }
+    }
+
+    /// <summary>True when a read is to be answered from the mirror (see <see cref="StoreMirror.Serves"/>).</summary>
+    private bool FromMemory(bool failed = false) => _mirror is not null && StoreMirror.Serves(_redis, _mirror.HasInstances, failed);
+
+    private InstanceRecord?[] GetManyFromMemory(IReadOnlyList<string> instanceIds)
+    {
+        var records = new InstanceRecord?[instanceIds.Count];
+        for (var i = 0; i < records.Length; i++)
+        {
+            records[i] = Merge(_mirror!.Get(instanceIds[i]));
+        }
+        return records;
+    }
+
+    /// <summary>One record as Redis holds it (with this replica's renewals); never from memory.</summary>
+    internal async Task<InstanceRecord?> GetFromRedisAsync(string instanceId, CancellationToken cancellationToken)
+    {
+        var reply = (RedisResult[])(await _redis.EvaluateAsync(RedisScripts.Get, [_prefix, instanceId], cancellationToken))!;
+        return Merge(Parse(reply[0]));
+    }
+
+    /// <summary>Records as Redis holds them (with this replica's renewals); never from memory.</summary>
+    internal async Task<IReadOnlyList<InstanceRecord?>> GetManyFromRedisAsync(IReadOnlyList<string> instanceIds, CancellationToken cancellationToken)
+    {
         var records = new List<InstanceRecord?>(instanceIds.Count);
         foreach (var chunk in instanceIds.Chunk(BatchSize))
         {
@@ -135,9 +223,9 @@ internal sealed class RedisRegistryStore : IRegistryStore, IDisposable
     /// <summary>A record as this replica answers it: with its renewals not yet in Redis.</summary>
     private InstanceRecord? Merge(InstanceRecord? record) => record is null || _leases is null ? record : _leases.Merge(record);
 
-    public async ValueTask<IReadOnlyList<InstanceRecord>> ListAsync(InstanceQuery query, CancellationToken cancellationToken = default)
+    /// <summary>A listing as Redis holds it (with this replica's renewals); never from memory.</summary>
+    internal async Task<IReadOnlyList<InstanceRecord>> ListFromRedisAsync(InstanceQuery query, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(query);
         if (query.Limit <= 0)
         {
             return [];
@@ -252,7 +340,7 @@ internal sealed class RedisRegistryStore : IRegistryStore, IDisposable
         }
     }
 
-    public async ValueTask<RegistryCounts> CountAsync(CancellationToken cancellationToken = default)
+    private async Task<RegistryCounts> CountFromRedisAsync(CancellationToken cancellationToken)
     {
         var reply = (RedisResult[])(await _redis.EvaluateAsync(RedisScripts.Count, [_prefix], cancellationToken))!;
         int live = (int)reply[0], draining = (int)reply[1], expired = (int)reply[2];
