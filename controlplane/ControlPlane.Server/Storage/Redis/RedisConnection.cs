@@ -154,16 +154,34 @@ internal sealed class RedisConnection : IDisposable
 
     /// <summary>
     /// Runs a script; Redis failures that mean "unavailable" become <see cref="StoreUnavailableException"/>.
-    /// A script that writes, while the store is known to be unreachable, is sent only once a PING is answered.
+    /// A script that writes, while the store is known to be unreachable, is sent only once a PING is
+    /// answered; it waits for that at most <see cref="ProbeWait"/> (a Redis that is back answers at
+    /// once), so that during an outage writes are refused quickly, not after a command timeout each.
     /// </summary>
     public async Task<RedisResult> EvaluateAsync(RedisScript script, RedisValue[] arguments, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(script);
-        if (script.Writes && Unreachable && !await ProbeAsync().WaitAsync(cancellationToken))
+        if (script.Writes && Unreachable && !await AnsweredAsync(ProbeAsync(), cancellationToken))
         {
             throw new StoreUnavailableException($"Redis is unavailable: {script.Name} not sent, Redis has not answered since it became unreachable");
         }
         return await RunAsync(db => script.EvaluateAsync(db, arguments), cancellationToken);
+    }
+
+    /// <summary>The longest a write waits for the PING that tells whether Redis is back.</summary>
+    private TimeSpan ProbeWait => _commandTimeout < TimeSpan.FromSeconds(1) ? _commandTimeout : TimeSpan.FromSeconds(1);
+
+    /// <summary>The probe's answer, or false when it takes longer than <see cref="ProbeWait"/> (it goes on for the next caller).</summary>
+    private async Task<bool> AnsweredAsync(Task<bool> probe, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await probe.WaitAsync(ProbeWait, cancellationToken);
+        }
+        catch (TimeoutException)
+        {
+            return false;
+        }
     }
 
     /// <summary>True when Redis answers a PING (then it is reachable again); one PING in flight at a time.</summary>

@@ -109,6 +109,35 @@ public sealed class RedisOutageTests
     }
 
     [Fact]
+    public async Task WhileRedisHangs_OnceTheOutageIsKnown_WritesAreRefusedWithoutWaitingOutTheCommandTimeoutEach()
+    {
+        await using var server = await RedisServer.StartAsync();
+        var timeout = TimeSpan.FromSeconds(3);
+        using var connection = RedisConnection.Connect(new RedisStoreOptions { Url = server.Url, CommandTimeout = timeout }, NullLogger.Instance, _ => null);
+        var registry = new RedisRegistryStore(connection);
+        await registry.RegisterAsync(Spec("i1", 8080), T0).DefaultTimeout();
+
+        server.Pause();
+        try
+        {
+            await Assert.ThrowsAsync<StoreUnavailableException>(() => registry.PingAsync().AsTask()).DefaultTimeout(); // the outage is known now
+            var clock = Stopwatch.StartNew();
+            for (var i = 0; i < 3; i++)
+            {
+                await Assert.ThrowsAsync<StoreUnavailableException>(() => registry.DeregisterAsync("i1").AsTask()).DefaultTimeout();
+            }
+            // Each waits at most a second for the PING that would say Redis is back (3 s each before).
+            Assert.True(clock.Elapsed < 2 * timeout, $"three refused writes took {clock.Elapsed}");
+        }
+        finally
+        {
+            server.Resume();
+        }
+        await StoreAnswers.AgainAsync(registry);
+        Assert.NotNull(await registry.GetAsync("i1").DefaultTimeout());
+    }
+
+    [Fact]
     public async Task AStoreStartedWhileRedisIsDown_IsUnavailable_UntilRedisComes()
     {
         await using var server = await RedisServer.StartAsync();
