@@ -12,6 +12,10 @@ internal static class OpsEndpoints
 {
     private static readonly TimeSpan StorePingTimeout = TimeSpan.FromSeconds(2);
 
+    // While the store is known to be unreachable: a store that is back answers a PING at once, and a
+    // probe (a kubelet's waits 1 s by default) gets its answer before it gives up.
+    private static readonly TimeSpan UnreachableStorePingTimeout = TimeSpan.FromMilliseconds(250);
+
     public static void Map(WebApplication app)
     {
         var started = app.Services.GetRequiredService<TimeProvider>().GetUtcNow();
@@ -32,7 +36,7 @@ internal static class OpsEndpoints
             return NotReady("warming up");
         }
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(StorePingTimeout);
+        timeout.CancelAfter(store.KnownUnreachable ? UnreachableStorePingTimeout : StorePingTimeout);
         try
         {
             await store.PingAsync(timeout.Token);

@@ -46,4 +46,7 @@ public interface IRegistryStore
 
     /// <summary>Throws when the store cannot be reached (readiness).</summary>
     ValueTask PingAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>True while the store is known to be unreachable (a shared store during an outage); the embedded store never is.</summary>
+    bool KnownUnreachable => false;
 }

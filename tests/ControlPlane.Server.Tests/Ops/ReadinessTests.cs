@@ -31,6 +31,21 @@ public sealed class ReadinessTests
         Assert.Equal("ok", await http.GetStringAsync("/readyz").DefaultTimeout());
     }
 
+    [Fact]
+    public async Task Readyz_WhileTheStoreHangsAndIsKnownUnreachable_AnswersWithinAKubeletProbesSecond()
+    {
+        var store = new UnreachableStore();
+        await using var host = await ControlPlaneFixture.StartWithStoreAsync(store);
+        using var http = host.CreateHttpClient();
+
+        store.Hangs = true;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        using var down = await http.GetAsync("/readyz").DefaultTimeout();
+        Assert.Equal("not_ready: store unreachable", await down.Content.ReadAsStringAsync().DefaultTimeout());
+        // A ping to a store known to be down is not waited for 2 s (a kubelet gives up after 1 s).
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(1), $"/readyz took {clock.Elapsed}");
+    }
+
     /// <summary>The embedded store whose reachability a test switches off (a stand-in for a lost network store).</summary>
     private sealed class UnreachableStore : IRegistryStore
     {
@@ -38,8 +53,22 @@ public sealed class ReadinessTests
 
         public volatile bool Down;
 
-        public ValueTask PingAsync(CancellationToken cancellationToken = default) =>
-            Down ? ValueTask.FromException(new IOException("connection refused")) : ValueTask.CompletedTask;
+        /// <summary>Known to be unreachable, and a ping never answers (a hung Redis).</summary>
+        public volatile bool Hangs;
+
+        public bool KnownUnreachable => Hangs;
+
+        public async ValueTask PingAsync(CancellationToken cancellationToken = default)
+        {
+            if (Hangs)
+            {
+                await Task.Delay(Timeout.Infinite, cancellationToken);
+            }
+            if (Down)
+            {
+                throw new IOException("connection refused");
+            }
+        }
 
         public ValueTask<RegisterOutcome> RegisterAsync(InstanceSpec spec, DateTimeOffset now, CancellationToken cancellationToken = default) => _inner.RegisterAsync(spec, now, cancellationToken);
 

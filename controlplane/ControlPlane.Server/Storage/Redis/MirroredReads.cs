@@ -66,6 +66,8 @@ internal sealed class MirroredRegistryReads(RedisRegistryStore store, StoreMirro
     public ValueTask<RegistryCounts> CountAsync(CancellationToken cancellationToken = default) => store.CountAsync(cancellationToken);
 
     public ValueTask PingAsync(CancellationToken cancellationToken = default) => store.PingAsync(cancellationToken);
+
+    public bool KnownUnreachable => store.KnownUnreachable;
 }
 
 /// <summary>

@@ -361,6 +361,8 @@ internal sealed class RedisRegistryStore : IRegistryStore, IDisposable
         return moved < 0 ? null : moved;
     }
 
+    public bool KnownUnreachable => _redis.Unreachable;
+
     public void Dispose() => _leases?.Dispose();
 
     public async ValueTask PingAsync(CancellationToken cancellationToken = default) =>
