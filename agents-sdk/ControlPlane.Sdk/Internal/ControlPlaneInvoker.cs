@@ -9,7 +9,11 @@ namespace ControlPlane.Sdk.Internal;
 /// <summary>
 /// The one place calls are made: address choice and failover, request metadata, per-attempt
 /// deadlines, and retries with exponential backoff and full jitter for methods the protos declare
-/// idempotent (<see cref="MethodTraits"/>), after UNAVAILABLE only.
+/// idempotent (<see cref="MethodTraits"/>), after UNAVAILABLE only. A read answered from a replica's
+/// memory (response metadata <see cref="LastContactHeader"/>: the replica cannot reach its store) is
+/// asked once more of the next address, where another replica may have the store's current answer;
+/// later calls stay there. When that answer is from memory too, or the next address fails, the first
+/// answer is returned: the store is down for every replica, and a marked answer beats none.
 /// </summary>
 internal sealed class ControlPlaneInvoker : IControlPlaneInvoker, IDisposable
 {
@@ -23,6 +27,9 @@ internal sealed class ControlPlaneInvoker : IControlPlaneInvoker, IDisposable
     private readonly AddressRotation _rotation;
     private readonly ChannelPool _channels;
     private readonly CallHeaders _headers;
+
+    /// <summary>Response metadata of an answer a replica served from memory: milliseconds since its store last answered.</summary>
+    public const string LastContactHeader = "x-platform-last-contact";
 
     public ControlPlaneInvoker(ControlPlaneClientOptions options, TimeProvider time, ILoggerFactory loggerFactory, Random? random = null, Func<string, string?>? getVariable = null)
     {
@@ -65,13 +72,28 @@ internal sealed class ControlPlaneInvoker : IControlPlaneInvoker, IDisposable
         var headers = _headers.Build(traits, CallHeaders.RequestId(current), current);
         var maxAttempts = traits.Retryable ? _options.Retry.MaxAttempts : 1;
         var backoff = new ExponentialBackoff(_options.Retry.InitialBackoff, _options.Retry.MaxBackoff, _random);
+        TResponse? fromMemory = null;
         for (var attempt = 1; ; attempt++)
         {
             var address = _rotation.Current;
             try
             {
                 using var call = _channels.Get(address).AsyncUnaryCall(method, request, new CallOptions(headers, cancellationToken: cancellationToken) { Timeout = _options.Timeout });
-                return await call.ResponseAsync.ConfigureAwait(false);
+                var response = await call.ResponseAsync.ConfigureAwait(false);
+                if (fromMemory is not null || !traits.Read || _rotation.All.Count < 2 || LastContact(await call.ResponseHeadersAsync.ConfigureAwait(false)) is not { } lastContact)
+                {
+                    return response;
+                }
+                // Another replica may reach the store: ask it once, keep this answer in case it cannot.
+                fromMemory = response;
+                _rotation.Failed(address);
+                SdkLog.ServedFromMemory(_logger, method.FullName, address, lastContact, _rotation.Current);
+                attempt--;
+                continue;
+            }
+            catch (RpcException) when (fromMemory is not null && !cancellationToken.IsCancellationRequested)
+            {
+                return fromMemory;
             }
             catch (RpcException ex) when (cancellationToken.IsCancellationRequested)
             {
@@ -94,6 +116,10 @@ internal sealed class ControlPlaneInvoker : IControlPlaneInvoker, IDisposable
             }
         }
     }
+
+    /// <summary>The milliseconds since the store last answered, when the answer was served from memory.</summary>
+    private static long? LastContact(Metadata headers) =>
+        headers.GetValue(LastContactHeader) is { } value && long.TryParse(value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var ms) ? ms : null;
 
     public ControlPlaneStream<TRequest, TResponse> OpenDuplexStream<TRequest, TResponse>(Method<TRequest, TResponse> method, CancellationToken cancellationToken = default)
         where TRequest : class, IMessage<TRequest>, new()

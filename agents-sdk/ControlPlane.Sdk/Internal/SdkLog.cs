@@ -13,4 +13,7 @@ internal static partial class SdkLog
 
     [LoggerMessage(EventId = 9003, Level = LogLevel.Warning, Message = "Control plane {Address} unavailable; moving to {Next}")]
     public static partial void FailedOver(ILogger logger, Uri address, Uri next);
+
+    [LoggerMessage(EventId = 9004, Level = LogLevel.Warning, Message = "{Method} at {Address} was answered from the replica's memory (its store last answered {LastContactMs} ms before); asking {Next}")]
+    public static partial void ServedFromMemory(ILogger logger, string method, Uri address, long lastContactMs, Uri next);
 }

@@ -1,0 +1,77 @@
+using ControlPlane.Api.V1;
+using ControlPlane.Sdk.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace ControlPlane.Sdk.Tests.Clients;
+
+/// <summary>
+/// Two replicas on one redis-server, the first cut off from it (a TCP relay between them stops
+/// carrying bytes): it answers reads from memory, marked x-platform-last-contact. A client with both
+/// addresses asks the other replica once, gets the store's current answer, and stays there; with
+/// the store down for every replica, it gets the marked answer rather than none.
+/// </summary>
+public sealed class StaleReadTests
+{
+    private static string[] Replica(string id, int redisPort) =>
+    [
+        "--ControlPlane:Store:Kind=redis", $"--ControlPlane:Store:Redis:Url=redis://127.0.0.1:{redisPort}/0", "--ControlPlane:Store:Redis:KeyPrefix=stale:",
+        "--ControlPlane:Store:Redis:CommandTimeout=00:00:00.500", $"--ControlPlane:Discovery:ControlPlaneId={id}",
+    ];
+
+    [Fact]
+    public async Task AReadAnsweredFromMemory_WhenEveryReplicaIsCutOff_IsReturned()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var a = await TestControlPlane.StartAsync(args: Replica("cp-a", redis.Port));
+        await using var b = await TestControlPlane.StartAsync(args: Replica("cp-b", redis.Port));
+        using var client = a.CreateClient(options => options.Addresses.Add(b.Grpc));
+        await client.Registry.RegisterAsync(TypedCallTests.Instance("s1", 9401)).DefaultTimeout();
+        foreach (var replica in new[] { a, b })
+        {
+            await Eventually.WaitAsync("the replica to hold s1", async () => (await replica.Services.GetRequiredService<Server.Storage.IRegistryStore>().GetAsync("s1")) is not null);
+        }
+
+        redis.Pause();
+        try
+        {
+            foreach (var replica in new[] { a, b })
+            {
+                await Eventually.WaitAsync("the replica to know Redis is down", () => replica.Services.GetRequiredService<Server.Storage.IRegistryStore>().KnownUnreachable);
+            }
+            var answer = await client.Registry.GetInstanceAsync(new GetInstanceRequest { InstanceId = "s1" }).DefaultTimeout();
+            Assert.Equal("healthy", answer.Instance.Status);
+            // Asked of both, once each: no retry loop.
+            Assert.Single(a.Calls.Of("GetInstance"));
+            Assert.Single(b.Calls.Of("GetInstance"));
+        }
+        finally
+        {
+            redis.Resume();
+        }
+    }
+
+    [Fact]
+    public async Task AReadAnsweredFromMemory_IsAskedOfTheOtherReplica_WhichHasTheCurrentAnswer()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var relay = TcpRelay.Start(redis.Port);
+        await using var cutOff = await TestControlPlane.StartAsync(args: Replica("cp-a", relay.Port));
+        await using var inContact = await TestControlPlane.StartAsync(args: Replica("cp-b", redis.Port));
+        using var client = cutOff.CreateClient(options => options.Addresses.Add(inContact.Grpc));
+        await client.Registry.RegisterAsync(TypedCallTests.Instance("s1", 9401)).DefaultTimeout();
+        await Eventually.WaitAsync("cp-a to hold s1", async () => (await cutOff.Services.GetRequiredService<Server.Storage.IRegistryStore>().GetAsync("s1")) is not null);
+
+        relay.Cut();
+        using var other = inContact.CreateClient();
+        await other.Registry.DrainInstanceAsync(new DrainInstanceRequest { InstanceId = "s1" }).DefaultTimeout();
+        // cp-a learns it is cut off (its revision checks time out), then answers from memory: s1 still healthy.
+        await Eventually.WaitAsync("cp-a to answer from memory", () => cutOff.Services.GetRequiredService<Server.Storage.IRegistryStore>().KnownUnreachable);
+
+        var answer = await client.Registry.GetInstanceAsync(new GetInstanceRequest { InstanceId = "s1" }).DefaultTimeout();
+
+        Assert.Equal("draining", answer.Instance.Status); // cp-b's, from Redis
+        Assert.Equal(inContact.Grpc, client.Invoker.CurrentAddress);
+        Assert.Single(cutOff.Calls.Of("GetInstance"));
+        Assert.Single(inContact.Calls.Of("GetInstance"));
+    }
+}
