@@ -262,4 +262,51 @@ public sealed class BodyBindingTests
         Assert.Equal("extra", Assert.Single(unknown.Violations()).Field);
         rest.Server.AssertNoUnexpectedErrors();
     }
+
+    [Theory]
+    [InlineData("""{"name": "a", "port": 1, "name": "b"}""", "name")]
+    [InlineData("""{"created_at": "2026-01-01T00:00:00Z", "createdAt": "2026-01-02T00:00:00Z"}""", "created_at")]
+    [InlineData("""{"page": {"size": 1, "token": "t", "size": 2}}""", "page.size")]
+    [InlineData("""{"pages": [{"token": "x"}, {"token": "y", "token": "z"}]}""", "pages[1].token")]
+    [InlineData("""{"labels": {"a": "1", "b": "2", "a": "3"}}""", "labels[a]")]
+    [InlineData("""{"pages_by_id": {"1": {"token": "x", "token": "y"}}}""", "pages_by_id[1].token")]
+    [InlineData("""{"metadata": {"weight": 1, "weight": 2}}""", "metadata.weight")]
+    [InlineData("""{"metadata": {"a": {"b": [1, {"c": 1, "c": 2}]}}}""", "metadata.a.b[1].c")]
+    [InlineData("""{"anything": {"x": null, "x": 1}}""", "anything.x")]
+    [InlineData("""{"extra": {"@type": "type.googleapis.com/transcoding.v1.Page", "size": 1, "size": 2}}""", "extra.size")]
+    [InlineData("""{"extra": {"@type": "type.googleapis.com/transcoding.v1.Page", "@type": "type.googleapis.com/transcoding.v1.Cursor"}}""", "extra.@type")]
+    public async Task KeyGivenTwice_AtAnyDepth_Is400_NamingItsPath_AndNeverReachesTheHandler(string json, string path)
+    {
+        await using var rest = await RestTestServer.StartAsync();
+        var calls = 0;
+        rest.Hooks.Echo = (request, _) =>
+        {
+            calls++;
+            return Task.FromResult(request);
+        };
+        var error = await (await rest.SendAsync(HttpMethod.Post, "/v1/items", json)).JsonAsync(HttpStatusCode.BadRequest);
+        Assert.Equal(3, (int)error["code"]!);
+        Assert.Equal("invalid_request", error.Reason());
+        var violation = Assert.Single(error.Violations());
+        Assert.Equal(path, violation.Field);
+        Assert.Contains("more than once", violation.Description);
+        Assert.Equal(0, calls);
+
+        // body: "page" (the body is one field's value): the path starts at that field.
+        var field = await (await rest.SendAsync(HttpMethod.Put, "/v1/items/x/page", """{"size": 1, "size": 2}""")).JsonAsync(HttpStatusCode.BadRequest);
+        Assert.Equal("page.size", Assert.Single(field.Violations()).Field);
+        Assert.Equal(0, calls);
+        rest.Server.AssertNoUnexpectedErrors();
+    }
+
+    [Fact]
+    public async Task SameKey_InDifferentObjects_IsNoDuplicate()
+    {
+        await using var rest = await RestTestServer.StartAsync();
+        var json = """{"page": {"size": 1}, "pages": [{"size": 2}, {"size": 3}], "labels": {"size": "4"}, "metadata": {"size": 5, "a": {"size": 6}}}""";
+        var item = await (await rest.SendAsync(HttpMethod.Post, "/v1/items", json)).JsonAsync(HttpStatusCode.OK);
+        Assert.Equal(1, (int)item["page"]!["size"]!);
+        Assert.Equal(6, (int)item["metadata"]!["a"]!["size"]!);
+        rest.Server.AssertNoUnexpectedErrors();
+    }
 }

@@ -175,6 +175,21 @@ public sealed class PolicyRestTests : IAsyncLifetime
         AssertError(await GetAsync(Path, HttpStatusCode.NotFound), 5, "not_found");
     }
 
+    [Theory]
+    [InlineData("""{"algorithm":"weighted_rr","weights":{"i1":2,"i1":1}}""", "weights[i1]")]
+    [InlineData("""{"algorithm":"weighted_rr","algorithm":"least_conn"}""", "algorithm")]
+    [InlineData("""{"algorithm":"consistent_hash","sticky_key":"a","stickyKey":"b"}""", "sticky_key")]
+    public async Task KeyGivenTwice_Is400_NamingIt_AndStoresNothing(string json, string field)
+    {
+        (await PutAsync(ReferenceBody)).Dispose();
+        var before = await GetAsync(Path);
+
+        var body = await JsonAsync(await PutAsync(json), HttpStatusCode.BadRequest);
+        AssertError(body, 3, "invalid_request");
+        Assert.Equal([field], ViolatedFields(body));
+        Assert.Equal(before.ToString(), (await GetAsync(Path)).ToString());
+    }
+
     [Fact]
     public async Task HugeWeightsMaps_AreRefused_AndTheServerKeepsServing()
     {

@@ -145,6 +145,20 @@ public sealed class RestContractTests : IAsyncLifetime
     }
 
     [Theory]
+    [InlineData("""{"name":"video-svc","image":"img.video.svc","instance_id":"i1","host":"backend1","port":8080,"name":"other-svc"}""", "name")]
+    [InlineData("""{"name":"video-svc","image":"img.video.svc","instance_id":"i1","host":"backend1","port":8080,"ttl_seconds":30,"ttlSeconds":60}""", "ttl_seconds")]
+    [InlineData("""{"name":"video-svc","image":"img.video.svc","instance_id":"i1","host":"backend1","port":8080,"metadata":{"weight":2,"weight":3}}""", "metadata.weight")]
+    [InlineData("""{"name":"video-svc","image":"img.video.svc","instance_id":"i1","host":"backend1","port":8080,"metadata":{"zone":{"a":1,"a":2}}}""", "metadata.zone.a")]
+    public async Task KeyGivenTwice_Is400_NamingItsPath_AndChangesNothing(string json, string path)
+    {
+        using var response = await PostJsonAsync("/v1/services/register", json);
+        var body = await JsonAsync(response, HttpStatusCode.BadRequest);
+        AssertError(body, 3, "invalid_request");
+        Assert.Equal(path, Assert.Single(ViolatedFieldsOf(body)));
+        Assert.Equal(0, (await GetJsonAsync("/v1/services")).GetProperty("instances").GetArrayLength());
+    }
+
+    [Theory]
     [InlineData("/v1/services/..%2F..%2Fetc%2Fpasswd/instances")]
     [InlineData("/v1/services/%00/instances")]
     [InlineData("/v1/services/a%20b/instances")]
@@ -182,6 +196,11 @@ public sealed class RestContractTests : IAsyncLifetime
         content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
         return await _http.PostAsync(path, content).DefaultTimeout();
     }
+
+    private static string[] ViolatedFieldsOf(JsonElement body) =>
+        [.. body.GetProperty("details").EnumerateArray()
+            .Single(d => d.GetProperty("@type").GetString() == "type.googleapis.com/google.rpc.BadRequest")
+            .GetProperty("field_violations").EnumerateArray().Select(v => v.GetProperty("field").GetString()!)];
 
     private async Task<JsonElement> GetJsonAsync(string path)
     {
