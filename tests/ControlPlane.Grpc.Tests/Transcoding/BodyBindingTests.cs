@@ -30,12 +30,29 @@ public sealed class BodyBindingTests
     }
 
     [Fact]
-    public async Task BodyStar_PathVariableWinsOverTheBody()
+    public async Task BodyStar_AFieldThePathBinds_IsRefused_WhenTheBodyGivesAnotherValue()
     {
         await using var rest = await RestTestServer.StartAsync();
-        var item = await (await rest.SendAsync(HttpMethod.Post, "/v1/items/from-path:merge", """{"name": "from-body", "port": 1}""")).JsonAsync(HttpStatusCode.OK);
-        Assert.Equal("from-path", (string?)item["name"]);
-        Assert.Equal(1, (int)item["port"]!);
+        var calls = 0;
+        rest.Hooks.Echo = (request, _) =>
+        {
+            calls++;
+            return Task.FromResult(request);
+        };
+        var error = await (await rest.SendAsync(HttpMethod.Post, "/v1/items/from-path:merge", """{"name": "from-body", "port": 1}""")).JsonAsync(HttpStatusCode.BadRequest);
+        Assert.Equal("invalid_request", error.Reason());
+        var violation = Assert.Single(error.Violations());
+        Assert.Equal("name", violation.Field);
+        Assert.Contains("another value than the URL path", violation.Description);
+        Assert.Equal(0, calls);
+
+        // The same value in both places, or none in the body, is the path's.
+        var same = await (await rest.SendAsync(HttpMethod.Post, "/v1/items/from-path:merge", """{"name": "from-path", "port": 1}""")).JsonAsync(HttpStatusCode.OK);
+        Assert.Equal("from-path", (string?)same["name"]);
+        Assert.Equal(1, (int)same["port"]!);
+        var leftOut = await (await rest.SendAsync(HttpMethod.Post, "/v1/items/from-path:merge", """{"port": 2}""")).JsonAsync(HttpStatusCode.OK);
+        Assert.Equal("from-path", (string?)leftOut["name"]);
+        Assert.Equal(2, calls);
         rest.Server.AssertNoUnexpectedErrors();
     }
 
@@ -59,13 +76,18 @@ public sealed class BodyBindingTests
     }
 
     [Fact]
-    public async Task BodyField_WithAPathVariableInsideIt_ThePathWins()
+    public async Task BodyField_WithAPathVariableInsideIt_MustAgreeWithThePath()
     {
         // The AIP-134 update shape: PATCH /v1/{book.name=...} with body "book".
         await using var rest = await RestTestServer.StartAsync();
-        var item = await (await rest.SendAsync(HttpMethod.Patch, "/v1/pages/t1", """{"size": 2, "token": "other"}""")).JsonAsync(HttpStatusCode.OK);
+        var error = await (await rest.SendAsync(HttpMethod.Patch, "/v1/pages/t1", """{"size": 2, "token": "other"}""")).JsonAsync(HttpStatusCode.BadRequest);
+        Assert.Equal("page.token", Assert.Single(error.Violations()).Field);
+
+        var item = await (await rest.SendAsync(HttpMethod.Patch, "/v1/pages/t1", """{"size": 2, "token": "t1"}""")).JsonAsync(HttpStatusCode.OK);
         Assert.Equal("t1", (string?)item["page"]!["token"]);
         Assert.Equal(2, (int)item["page"]!["size"]!);
+        var leftOut = await (await rest.SendAsync(HttpMethod.Patch, "/v1/pages/t1", """{"size": 3}""")).JsonAsync(HttpStatusCode.OK);
+        Assert.Equal("t1", (string?)leftOut["page"]!["token"]);
         rest.Server.AssertNoUnexpectedErrors();
     }
 

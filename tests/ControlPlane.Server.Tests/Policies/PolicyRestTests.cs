@@ -175,6 +175,19 @@ public sealed class PolicyRestTests : IAsyncLifetime
         AssertError(await GetAsync(Path, HttpStatusCode.NotFound), 5, "not_found");
     }
 
+    [Fact]
+    public async Task BodyImage_OtherThanThePath_Is400_AndStoresNothing()
+    {
+        var body = await JsonAsync(await PutAsync("""{"image":"img.other","algorithm":"least_conn"}"""), HttpStatusCode.BadRequest);
+        AssertError(body, 3, "invalid_request");
+        Assert.Equal(["image"], ViolatedFields(body));
+        AssertError(await GetAsync(Path, HttpStatusCode.NotFound), 5, "not_found");
+        AssertError(await GetAsync("/v1/policy/img.other", HttpStatusCode.NotFound), 5, "not_found");
+
+        var same = await JsonAsync(await PutAsync("""{"image":"img.video.svc","algorithm":"least_conn"}"""), HttpStatusCode.OK);
+        Assert.Equal("img.video.svc", same.GetProperty("policy").GetProperty("image").GetString());
+    }
+
     [Theory]
     [InlineData("""{"algorithm":"weighted_rr","weights":{"i1":2,"i1":1}}""", "weights[i1]")]
     [InlineData("""{"algorithm":"weighted_rr","algorithm":"least_conn"}""", "algorithm")]

@@ -158,6 +158,24 @@ public sealed class RestContractTests : IAsyncLifetime
         Assert.Equal(0, (await GetJsonAsync("/v1/services")).GetProperty("instances").GetArrayLength());
     }
 
+    [Fact]
+    public async Task HeartbeatBody_NamingAnotherInstance_Is400_AndRenewsNothing()
+    {
+        (await PostJsonAsync("/v1/services/register", Registration)).Dispose();
+        var before = (await GetJsonAsync("/v1/instances/i1")).GetProperty("instance");
+
+        using var other = await PutJsonAsync("/v1/services/i1/heartbeat", """{"instance_id":"i2","ttl_seconds":60}""");
+        var body = await JsonAsync(other, HttpStatusCode.BadRequest);
+        AssertError(body, 3, "invalid_request");
+        Assert.Equal(["instance_id"], ViolatedFieldsOf(body));
+        var after = (await GetJsonAsync("/v1/instances/i1")).GetProperty("instance");
+        Assert.Equal(30, after.GetProperty("ttl_seconds").GetInt32());
+        Assert.Equal(before.GetProperty("expires_at").GetString(), after.GetProperty("expires_at").GetString());
+
+        using var same = await PutJsonAsync("/v1/services/i1/heartbeat", """{"instance_id":"i1","ttl_seconds":60}""");
+        Assert.Equal(60, (await JsonAsync(same, HttpStatusCode.OK)).GetProperty("ttl_seconds").GetInt32());
+    }
+
     [Theory]
     [InlineData("/v1/services/..%2F..%2Fetc%2Fpasswd/instances")]
     [InlineData("/v1/services/%00/instances")]
@@ -195,6 +213,13 @@ public sealed class RestContractTests : IAsyncLifetime
         using var content = new StringContent(json, Encoding.UTF8);
         content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
         return await _http.PostAsync(path, content).DefaultTimeout();
+    }
+
+    private async Task<HttpResponseMessage> PutJsonAsync(string path, string json)
+    {
+        using var content = new StringContent(json, Encoding.UTF8);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        return await _http.PutAsync(path, content).DefaultTimeout();
     }
 
     private static string[] ViolatedFieldsOf(JsonElement body) =>
