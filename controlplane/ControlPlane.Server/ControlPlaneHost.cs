@@ -98,7 +98,7 @@ public static class ControlPlaneHost
         app.MapStats();
         app.MapBilling();
         OpsEndpoints.Map(app);
-        app.MapPrometheusMetrics();
+        app.MapPrometheusMetrics().WithHead();
 
         var health = app.Services.GetRequiredService<HealthStatusRegistry>();
         app.Lifetime.ApplicationStopping.Register(() => health.SetAll(ServingStatus.NotServing));

@@ -16,7 +16,7 @@ public sealed class RoutingTests
         await using var rest = await RestTestServer.StartAsync();
         using var response = await rest.SendAsync(HttpMethod.Put, "/v1/stats/images", "{}");
         Assert.Equal(HttpStatusCode.MethodNotAllowed, response.StatusCode);
-        Assert.Equal(["GET"], response.Content.Headers.Allow);
+        Assert.Equal(["GET", "HEAD"], response.Content.Headers.Allow);
 
         using var patch = await rest.SendAsync(HttpMethod.Patch, "/v1/items/x");
         Assert.Equal(HttpStatusCode.MethodNotAllowed, patch.StatusCode);
@@ -118,4 +118,38 @@ public sealed class RoutingTests
         using var response = await http.GetAsync("/v1/items/x").DefaultTimeout();
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
     }
+
+    [Theory]
+    [InlineData("/v1/items/x")]
+    [InlineData("/v1/items/missing")]
+    [InlineData("/v1/stats/images?window=1m")]
+    [InlineData("/v1/files/a/b")]
+    [InlineData("/v1/items/x?port=notanumber")]
+    [InlineData("/v1/watch/w?count=2")]
+    public async Task Head_OnAGetRoute_AnswersAsGet_WithoutTheBody(string path)
+    {
+        await using var rest = await RestTestServer.StartAsync();
+        rest.Hooks.Echo = async (request, context) =>
+        {
+            await context.WriteResponseHeadersAsync(new Metadata { { "x-item", request.Name } });
+            return request.Name == "missing" ? throw RpcErrors.Exception(StatusCode.NotFound, "not_found", "no such item") : request;
+        };
+
+        using var get = await rest.SendAsync(HttpMethod.Get, path);
+        var getBody = await get.Content.ReadAsByteArrayAsync().DefaultTimeout();
+        Assert.NotEmpty(getBody);
+        using var head = await rest.SendAsync(HttpMethod.Head, path);
+        Assert.Empty(await head.Content.ReadAsByteArrayAsync().DefaultTimeout());
+
+        Assert.Equal(get.StatusCode, head.StatusCode);
+        Assert.Equal(get.Content.Headers.ContentType, head.Content.Headers.ContentType);
+        // HttpClient computes a ContentLength for a buffered body: compare the header as sent.
+        Assert.Equal(SentContentLength(get), SentContentLength(head));
+        Assert.True(SentContentLength(get) is null || SentContentLength(get) == getBody.Length.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(get.Headers.TryGetValues("x-item", out var a) ? a : [], head.Headers.TryGetValues("x-item", out var b) ? b : []);
+        rest.Server.AssertNoUnexpectedErrors();
+    }
+
+    private static string? SentContentLength(HttpResponseMessage response) =>
+        response.Content.Headers.NonValidated.TryGetValues("Content-Length", out var values) ? values.ToString() : null;
 }

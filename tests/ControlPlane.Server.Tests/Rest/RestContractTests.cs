@@ -177,6 +177,51 @@ public sealed class RestContractTests : IAsyncLifetime
     }
 
     [Theory]
+    [InlineData("/v1/services")]
+    [InlineData("/v1/services?name=video-svc&status=healthy")]
+    [InlineData("/v1/services/video-svc/instances")]
+    [InlineData("/v1/instances/i1")]
+    [InlineData("/v1/instances/ghost")]
+    [InlineData("/v1/services?colour=blue")]
+    [InlineData("/v1/policies")]
+    [InlineData("/v1/policy/img.none")]
+    [InlineData("/v1/policy/img.none/changes")]
+    [InlineData("/v1/stats/images?window=1m")]
+    [InlineData("/v1/stats/instances?image=img.video.svc&window=5m")]
+    [InlineData("/v1/dataplanes")]
+    [InlineData("/v1/dataplanes/node-1")]
+    [InlineData("/healthz")]
+    [InlineData("/readyz")]
+    public async Task Head_OnEveryGetEndpoint_IsGet_WithoutTheBody(string path)
+    {
+        (await PostJsonAsync("/v1/services/register", Registration)).Dispose();
+        using var get = await _http.GetAsync(path).DefaultTimeout();
+        var getBody = await get.Content.ReadAsByteArrayAsync().DefaultTimeout();
+        using var head = await _http.SendAsync(new HttpRequestMessage(HttpMethod.Head, path)).DefaultTimeout();
+
+        Assert.Equal(get.StatusCode, head.StatusCode);
+        Assert.Empty(await head.Content.ReadAsByteArrayAsync().DefaultTimeout());
+        Assert.Equal(get.Content.Headers.ContentType, head.Content.Headers.ContentType);
+        Assert.Equal(getBody.Length.ToString(System.Globalization.CultureInfo.InvariantCulture), SentContentLength(get));
+        Assert.Equal(SentContentLength(get), SentContentLength(head));
+    }
+
+    [Theory]
+    [InlineData("/v1/topology")]
+    [InlineData("/version")]
+    [InlineData("/metrics")]
+    public async Task Head_OnGetEndpointsWithChangingBodies_IsGet_WithoutTheBody(string path)
+    {
+        using var get = await _http.GetAsync(path).DefaultTimeout();
+        using var head = await _http.SendAsync(new HttpRequestMessage(HttpMethod.Head, path)).DefaultTimeout();
+        Assert.Equal(HttpStatusCode.OK, get.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, head.StatusCode);
+        Assert.Empty(await head.Content.ReadAsByteArrayAsync().DefaultTimeout());
+        Assert.Equal(get.Content.Headers.ContentType, head.Content.Headers.ContentType);
+        Assert.Equal(SentContentLength(get) is null, SentContentLength(head) is null);
+    }
+
+    [Theory]
     [InlineData("/v1/services/..%2F..%2Fetc%2Fpasswd/instances")]
     [InlineData("/v1/services/%00/instances")]
     [InlineData("/v1/services/a%20b/instances")]
@@ -221,6 +266,10 @@ public sealed class RestContractTests : IAsyncLifetime
         content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
         return await _http.PutAsync(path, content).DefaultTimeout();
     }
+
+    /// <summary>The Content-Length header as sent (HttpClient computes one for a buffered body).</summary>
+    private static string? SentContentLength(HttpResponseMessage response) =>
+        response.Content.Headers.NonValidated.TryGetValues("Content-Length", out var values) ? values.ToString() : null;
 
     private static string[] ViolatedFieldsOf(JsonElement body) =>
         [.. body.GetProperty("details").EnumerateArray()
