@@ -88,6 +88,8 @@ public static class ControlPlaneHost
 
         var app = builder.Build();
         app.UseMiddleware<RequestIdMiddleware>();
+        // The REST port answers in JSON also where routing answers alone (unknown path, 405) and takes OPTIONS.
+        app.UseJsonTranscodingFallbacks();
         app.MapGrpcHealthService();
         app.MapGrpcReflectionService();
         app.MapGrpcService<RegistryService>(ControlPlane.Api.V1.RegistryReflection.Descriptor.Services[0]);

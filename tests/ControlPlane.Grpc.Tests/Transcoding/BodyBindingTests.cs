@@ -185,6 +185,8 @@ public sealed class BodyBindingTests
         await using var rest = await RestTestServer.StartAsync();
         var error = await (await rest.SendAsync(HttpMethod.Post, "/v1/items", "{}", contentType)).JsonAsync(HttpStatusCode.UnsupportedMediaType);
         Assert.Equal("unsupported_media_type", error.Reason());
+        // INVALID_ARGUMENT: no code maps to 415, and this is a request that cannot be served as sent.
+        Assert.Equal((int)StatusCode.InvalidArgument, (int)error["code"]!);
         Assert.Contains(contentType, (string?)error["message"]);
         rest.Server.AssertNoUnexpectedErrors();
     }
@@ -208,6 +210,8 @@ public sealed class BodyBindingTests
         var big = """{"name": "%"}""".Replace("%", new string('x', 2000), StringComparison.Ordinal);
         var declared = await (await rest.SendAsync(HttpMethod.Post, "/v1/items", big)).JsonAsync(HttpStatusCode.RequestEntityTooLarge);
         Assert.Equal("payload_too_large", declared.Reason());
+        // Not RESOURCE_EXHAUSTED, which this API answers with 429 (retry later): the same body never fits.
+        Assert.Equal((int)StatusCode.InvalidArgument, (int)declared["code"]!);
         Assert.Contains("1024 bytes", (string?)declared["message"]);
 
         // Chunked: no Content-Length, so the limit applies while reading.
@@ -217,6 +221,7 @@ public sealed class BodyBindingTests
         request.Headers.TransferEncodingChunked = true;
         var streamed = await (await rest.Http.SendAsync(request).DefaultTimeout()).JsonAsync(HttpStatusCode.RequestEntityTooLarge);
         Assert.Equal("payload_too_large", streamed.Reason());
+        Assert.Equal((int)StatusCode.InvalidArgument, (int)streamed["code"]!);
 
         var fits = await (await rest.SendAsync(HttpMethod.Post, "/v1/items", """{"name": "ok"}""")).JsonAsync(HttpStatusCode.OK);
         Assert.Equal("ok", (string?)fits["name"]);

@@ -150,6 +150,43 @@ public sealed class RoutingTests
         rest.Server.AssertNoUnexpectedErrors();
     }
 
+    [Fact]
+    public async Task WithFallbacks_UnknownPaths_And405s_AnswerTheJsonErrorBody_AndOptionsListsTheMethods()
+    {
+        await using var rest = await RestTestServer.StartAsync(map: app => app.UseJsonTranscodingFallbacks());
+
+        using var unknown = await rest.GetAsync("/v1/nothing/here");
+        var notFound = await unknown.JsonAsync(HttpStatusCode.NotFound);
+        Assert.Equal((int)StatusCode.NotFound, (int)notFound["code"]!);
+        Assert.Equal("not_found", notFound.Reason());
+        // A path routing took but no template matches (letter case) is the same 404.
+        var wrongCase = await (await rest.GetAsync("/V1/ITEMS/x")).JsonAsync(HttpStatusCode.NotFound);
+        Assert.Equal("not_found", wrongCase.Reason());
+
+        using var put = await rest.SendAsync(HttpMethod.Put, "/v1/stats/images", "{}");
+        Assert.Equal(["GET", "HEAD", "OPTIONS"], put.Content.Headers.Allow);
+        var notAllowed = await put.JsonAsync(HttpStatusCode.MethodNotAllowed);
+        Assert.Equal((int)StatusCode.InvalidArgument, (int)notAllowed["code"]!);
+        Assert.Equal("invalid_request", notAllowed.Reason());
+        Assert.Contains("PUT", (string?)notAllowed["message"]);
+
+        using var options = await rest.SendAsync(HttpMethod.Options, "/v1/stats/images");
+        Assert.Equal(HttpStatusCode.NoContent, options.StatusCode);
+        Assert.Equal(["GET", "HEAD", "OPTIONS"], options.Content.Headers.Allow);
+        using var putOnly = await rest.SendAsync(HttpMethod.Options, "/v1/items/x/page");
+        Assert.Equal(["PUT", "OPTIONS"], putOnly.Content.Headers.Allow);
+        Assert.Empty(await options.Content.ReadAsByteArrayAsync().DefaultTimeout());
+        using var unknownOptions = await rest.SendAsync(HttpMethod.Options, "/v1/nothing/here");
+        Assert.Equal(HttpStatusCode.NotFound, unknownOptions.StatusCode);
+
+        // The app's own answers and the REST calls' errors are left as they are.
+        var item = await (await rest.GetAsync("/v1/items/x")).JsonAsync(HttpStatusCode.OK);
+        Assert.Equal("x", (string?)item["name"]);
+        var failed = await (await rest.SendAsync(HttpMethod.Post, "/v1/fail", """{"code": 5, "message": "gone"}""")).JsonAsync(HttpStatusCode.NotFound);
+        Assert.Equal("gone", (string?)failed["message"]);
+        rest.Server.AssertNoUnexpectedErrors();
+    }
+
     private static string? SentContentLength(HttpResponseMessage response) =>
         response.Content.Headers.NonValidated.TryGetValues("Content-Length", out var values) ? values.ToString() : null;
 }

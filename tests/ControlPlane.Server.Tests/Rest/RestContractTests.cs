@@ -132,7 +132,8 @@ public sealed class RestContractTests : IAsyncLifetime
     {
         var huge = "{\"name\":\"" + new string('x', 8 * 1024 * 1024) + "\"}";
         using var response = await PostJsonAsync("/v1/services/register", huge);
-        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        // INVALID_ARGUMENT as every request that cannot be served as sent; RESOURCE_EXHAUSTED would say 429, retry later.
+        AssertError(await JsonAsync(response, HttpStatusCode.RequestEntityTooLarge), 3, "payload_too_large");
         Assert.Equal("ok", await _http.GetStringAsync("/readyz").DefaultTimeout());
     }
 
@@ -141,7 +142,7 @@ public sealed class RestContractTests : IAsyncLifetime
     {
         using var content = new StringContent(Registration, Encoding.UTF8, "text/plain");
         using var response = await _http.PostAsync("/v1/services/register", content).DefaultTimeout();
-        Assert.Equal(HttpStatusCode.UnsupportedMediaType, response.StatusCode);
+        AssertError(await JsonAsync(response, HttpStatusCode.UnsupportedMediaType), 3, "unsupported_media_type");
     }
 
     [Theory]
@@ -222,6 +223,36 @@ public sealed class RestContractTests : IAsyncLifetime
     }
 
     [Theory]
+    [InlineData("/v1/services/register", "DELETE, POST, OPTIONS")] // DELETE: the instance "register"
+    [InlineData("/v1/services/i1/heartbeat", "PUT, OPTIONS")]
+    [InlineData("/v1/services/i1", "DELETE, OPTIONS")]
+    [InlineData("/v1/services", "GET, HEAD, OPTIONS")]
+    [InlineData("/v1/topology", "GET, HEAD, OPTIONS")]
+    [InlineData("/v1/policy/img.video.svc", "DELETE, GET, HEAD, PUT, OPTIONS")]
+    [InlineData("/v1/route/preview", "POST, OPTIONS")]
+    [InlineData("/v1/billing/export", "POST, OPTIONS")]
+    [InlineData("/healthz", "GET, HEAD, OPTIONS")]
+    [InlineData("/metrics", "GET, HEAD, OPTIONS")]
+    public async Task Options_OnADocumentedPath_Is204_WithAllow(string path, string allow)
+    {
+        using var response = await _http.SendAsync(new HttpRequestMessage(HttpMethod.Options, path)).DefaultTimeout();
+        Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
+        Assert.Equal(allow, string.Join(", ", response.Content.Headers.Allow));
+        Assert.Empty(await response.Content.ReadAsByteArrayAsync().DefaultTimeout());
+    }
+
+    [Theory]
+    [InlineData("/v1/nothing")]
+    [InlineData("/v1/services/video-svc/instances/extra")]
+    [InlineData("/nothing")]
+    public async Task UnknownPath_Is404_WithTheJsonErrorBody(string path)
+    {
+        using var response = await _http.GetAsync(path).DefaultTimeout();
+        AssertError(await JsonAsync(response, HttpStatusCode.NotFound), 5, "not_found");
+        Assert.StartsWith("application/json", response.Content.Headers.ContentType!.ToString(), StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData("/v1/services/..%2F..%2Fetc%2Fpasswd/instances")]
     [InlineData("/v1/services/%00/instances")]
     [InlineData("/v1/services/a%20b/instances")]
@@ -245,12 +276,17 @@ public sealed class RestContractTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
     }
 
-    [Fact]
-    public async Task WrongMethodOnAKnownPath_Is405_WithAllow()
+    [Theory]
+    [InlineData("POST", "/v1/topology", "GET, HEAD, OPTIONS")]
+    [InlineData("GET", "/v1/services/register", "DELETE, POST, OPTIONS")]
+    [InlineData("PATCH", "/v1/policy/img.video.svc", "DELETE, GET, HEAD, PUT, OPTIONS")]
+    [InlineData("DELETE", "/healthz", "GET, HEAD, OPTIONS")]
+    [InlineData("GET", "/controlplane.v1.RegistryService/Register", "POST, OPTIONS")]
+    public async Task WrongMethodOnAKnownPath_Is405_WithAllow_AndTheJsonErrorBody(string method, string path, string allow)
     {
-        using var response = await _http.PostAsync("/v1/topology", null).DefaultTimeout();
-        Assert.Equal(HttpStatusCode.MethodNotAllowed, response.StatusCode);
-        Assert.Contains("GET", response.Content.Headers.Allow);
+        using var response = await _http.SendAsync(new HttpRequestMessage(new HttpMethod(method), path)).DefaultTimeout();
+        Assert.Equal(allow, string.Join(", ", response.Content.Headers.Allow));
+        AssertError(await JsonAsync(response, HttpStatusCode.MethodNotAllowed), 3, "invalid_request");
     }
 
     private async Task<HttpResponseMessage> PostJsonAsync(string path, string json)
