@@ -93,6 +93,8 @@ public static class ControlPlaneHost
             // On a shared store, reads answered from memory while it is unreachable say so.
             app.Use(MemoryReads.Middleware);
         }
+        // The REST port answers in JSON also where routing answers alone (unknown path, 405) and takes OPTIONS.
+        app.UseJsonTranscodingFallbacks();
         app.MapGrpcHealthService();
         app.MapGrpcReflectionService();
         app.MapGrpcService<RegistryService>(ControlPlane.Api.V1.RegistryReflection.Descriptor.Services[0]);
@@ -103,7 +105,7 @@ public static class ControlPlaneHost
         app.MapStats();
         app.MapBilling();
         OpsEndpoints.Map(app);
-        app.MapPrometheusMetrics();
+        app.MapPrometheusMetrics().WithHead();
 
         var health = app.Services.GetRequiredService<HealthStatusRegistry>();
         app.Lifetime.ApplicationStopping.Register(() => health.SetAll(ServingStatus.NotServing));

@@ -6,7 +6,7 @@ namespace ControlPlane.Server.Ops;
 
 /// <summary>
 /// /healthz (the process is up), /readyz (it can serve: store reachable, registry and resource cache warm; body "ok"
-/// as the reference's health-agent expects, else 503 "not_ready: why"), /version.
+/// as the reference's health-agent expects, else 503 "not_ready: why"), /version; HEAD as GET without the body.
 /// </summary>
 internal static class OpsEndpoints
 {
@@ -19,9 +19,9 @@ internal static class OpsEndpoints
     public static void Map(WebApplication app)
     {
         var started = app.Services.GetRequiredService<TimeProvider>().GetUtcNow();
-        app.MapGet("/healthz", () => Results.Text("ok"));
-        app.MapGet("/readyz", ReadyAsync);
-        app.MapVersion("controlplane", typeof(OpsEndpoints).Assembly, started);
+        app.MapGet("/healthz", () => Results.Text("ok")).WithHead();
+        app.MapGet("/readyz", ReadyAsync).WithHead();
+        app.MapVersion("controlplane", typeof(OpsEndpoints).Assembly, started).WithHead();
     }
 
     private static async Task<IResult> ReadyAsync(

@@ -24,10 +24,15 @@ public static class GrpcJsonTranscodingServiceCollectionExtensions
     /// body whose details always hold a <c>google.rpc.ErrorInfo</c> (its <c>reason</c> derived from the
     /// code when the handler gave none). Requests the transcoder cannot bind are 400 with reason
     /// <c>invalid_request</c> and BadRequest violations; a non-JSON body is 415 and a body over
-    /// <see cref="GrpcJsonTranscodingOptions.MaxRequestBodySize"/> 413, both before interceptors run.</item>
+    /// <see cref="GrpcJsonTranscodingOptions.MaxRequestBodySize"/> 413 (both INVALID_ARGUMENT, reasons
+    /// <c>unsupported_media_type</c> and <c>payload_too_large</c>), before interceptors run.</item>
     /// <item>Request headers are the call's <see cref="ServerCallContext.RequestHeaders"/>; response
-    /// headers and trailers are sent as HTTP response headers. Path variables win over the same field
-    /// in a <c>body: "*"</c> body; unknown query parameters and body fields are errors.</item>
+    /// headers and trailers are sent as HTTP response headers. A body may repeat a field the path binds
+    /// only with the same value; a key given twice in one JSON object, unknown query parameters and
+    /// unknown body fields are errors.</item>
+    /// <item>A GET rule also serves HEAD (the GET answer without its body). With
+    /// <see cref="JsonTranscodingApplicationBuilderExtensions.UseJsonTranscodingFallbacks"/>, unknown
+    /// paths and routing's 405s answer the same JSON error body and OPTIONS lists a path's methods.</item>
     /// </list>
     /// </remarks>
     public static IServiceCollection AddGrpcJsonTranscoding(this IServiceCollection services, Action<GrpcJsonTranscodingOptions>? configure = null)

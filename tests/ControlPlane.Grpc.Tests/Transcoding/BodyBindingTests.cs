@@ -30,12 +30,29 @@ public sealed class BodyBindingTests
     }
 
     [Fact]
-    public async Task BodyStar_PathVariableWinsOverTheBody()
+    public async Task BodyStar_AFieldThePathBinds_IsRefused_WhenTheBodyGivesAnotherValue()
     {
         await using var rest = await RestTestServer.StartAsync();
-        var item = await (await rest.SendAsync(HttpMethod.Post, "/v1/items/from-path:merge", """{"name": "from-body", "port": 1}""")).JsonAsync(HttpStatusCode.OK);
-        Assert.Equal("from-path", (string?)item["name"]);
-        Assert.Equal(1, (int)item["port"]!);
+        var calls = 0;
+        rest.Hooks.Echo = (request, _) =>
+        {
+            calls++;
+            return Task.FromResult(request);
+        };
+        var error = await (await rest.SendAsync(HttpMethod.Post, "/v1/items/from-path:merge", """{"name": "from-body", "port": 1}""")).JsonAsync(HttpStatusCode.BadRequest);
+        Assert.Equal("invalid_request", error.Reason());
+        var violation = Assert.Single(error.Violations());
+        Assert.Equal("name", violation.Field);
+        Assert.Contains("another value than the URL path", violation.Description);
+        Assert.Equal(0, calls);
+
+        // The same value in both places, or none in the body, is the path's.
+        var same = await (await rest.SendAsync(HttpMethod.Post, "/v1/items/from-path:merge", """{"name": "from-path", "port": 1}""")).JsonAsync(HttpStatusCode.OK);
+        Assert.Equal("from-path", (string?)same["name"]);
+        Assert.Equal(1, (int)same["port"]!);
+        var leftOut = await (await rest.SendAsync(HttpMethod.Post, "/v1/items/from-path:merge", """{"port": 2}""")).JsonAsync(HttpStatusCode.OK);
+        Assert.Equal("from-path", (string?)leftOut["name"]);
+        Assert.Equal(2, calls);
         rest.Server.AssertNoUnexpectedErrors();
     }
 
@@ -59,13 +76,18 @@ public sealed class BodyBindingTests
     }
 
     [Fact]
-    public async Task BodyField_WithAPathVariableInsideIt_ThePathWins()
+    public async Task BodyField_WithAPathVariableInsideIt_MustAgreeWithThePath()
     {
         // The AIP-134 update shape: PATCH /v1/{book.name=...} with body "book".
         await using var rest = await RestTestServer.StartAsync();
-        var item = await (await rest.SendAsync(HttpMethod.Patch, "/v1/pages/t1", """{"size": 2, "token": "other"}""")).JsonAsync(HttpStatusCode.OK);
+        var error = await (await rest.SendAsync(HttpMethod.Patch, "/v1/pages/t1", """{"size": 2, "token": "other"}""")).JsonAsync(HttpStatusCode.BadRequest);
+        Assert.Equal("page.token", Assert.Single(error.Violations()).Field);
+
+        var item = await (await rest.SendAsync(HttpMethod.Patch, "/v1/pages/t1", """{"size": 2, "token": "t1"}""")).JsonAsync(HttpStatusCode.OK);
         Assert.Equal("t1", (string?)item["page"]!["token"]);
         Assert.Equal(2, (int)item["page"]!["size"]!);
+        var leftOut = await (await rest.SendAsync(HttpMethod.Patch, "/v1/pages/t1", """{"size": 3}""")).JsonAsync(HttpStatusCode.OK);
+        Assert.Equal("t1", (string?)leftOut["page"]!["token"]);
         rest.Server.AssertNoUnexpectedErrors();
     }
 
@@ -163,6 +185,8 @@ public sealed class BodyBindingTests
         await using var rest = await RestTestServer.StartAsync();
         var error = await (await rest.SendAsync(HttpMethod.Post, "/v1/items", "{}", contentType)).JsonAsync(HttpStatusCode.UnsupportedMediaType);
         Assert.Equal("unsupported_media_type", error.Reason());
+        // INVALID_ARGUMENT: no code maps to 415, and this is a request that cannot be served as sent.
+        Assert.Equal((int)StatusCode.InvalidArgument, (int)error["code"]!);
         Assert.Contains(contentType, (string?)error["message"]);
         rest.Server.AssertNoUnexpectedErrors();
     }
@@ -186,6 +210,8 @@ public sealed class BodyBindingTests
         var big = """{"name": "%"}""".Replace("%", new string('x', 2000), StringComparison.Ordinal);
         var declared = await (await rest.SendAsync(HttpMethod.Post, "/v1/items", big)).JsonAsync(HttpStatusCode.RequestEntityTooLarge);
         Assert.Equal("payload_too_large", declared.Reason());
+        // Not RESOURCE_EXHAUSTED, which this API answers with 429 (retry later): the same body never fits.
+        Assert.Equal((int)StatusCode.InvalidArgument, (int)declared["code"]!);
         Assert.Contains("1024 bytes", (string?)declared["message"]);
 
         // Chunked: no Content-Length, so the limit applies while reading.
@@ -195,6 +221,7 @@ public sealed class BodyBindingTests
         request.Headers.TransferEncodingChunked = true;
         var streamed = await (await rest.Http.SendAsync(request).DefaultTimeout()).JsonAsync(HttpStatusCode.RequestEntityTooLarge);
         Assert.Equal("payload_too_large", streamed.Reason());
+        Assert.Equal((int)StatusCode.InvalidArgument, (int)streamed["code"]!);
 
         var fits = await (await rest.SendAsync(HttpMethod.Post, "/v1/items", """{"name": "ok"}""")).JsonAsync(HttpStatusCode.OK);
         Assert.Equal("ok", (string?)fits["name"]);
@@ -260,6 +287,53 @@ public sealed class BodyBindingTests
 
         var unknown = await (await rest.SendAsync(HttpMethod.Post, "/v1/items", """{"extra": {"@type": "type.googleapis.com/nope.Nope"}}""")).JsonAsync(HttpStatusCode.BadRequest);
         Assert.Equal("extra", Assert.Single(unknown.Violations()).Field);
+        rest.Server.AssertNoUnexpectedErrors();
+    }
+
+    [Theory]
+    [InlineData("""{"name": "a", "port": 1, "name": "b"}""", "name")]
+    [InlineData("""{"created_at": "2026-01-01T00:00:00Z", "createdAt": "2026-01-02T00:00:00Z"}""", "created_at")]
+    [InlineData("""{"page": {"size": 1, "token": "t", "size": 2}}""", "page.size")]
+    [InlineData("""{"pages": [{"token": "x"}, {"token": "y", "token": "z"}]}""", "pages[1].token")]
+    [InlineData("""{"labels": {"a": "1", "b": "2", "a": "3"}}""", "labels[a]")]
+    [InlineData("""{"pages_by_id": {"1": {"token": "x", "token": "y"}}}""", "pages_by_id[1].token")]
+    [InlineData("""{"metadata": {"weight": 1, "weight": 2}}""", "metadata.weight")]
+    [InlineData("""{"metadata": {"a": {"b": [1, {"c": 1, "c": 2}]}}}""", "metadata.a.b[1].c")]
+    [InlineData("""{"anything": {"x": null, "x": 1}}""", "anything.x")]
+    [InlineData("""{"extra": {"@type": "type.googleapis.com/transcoding.v1.Page", "size": 1, "size": 2}}""", "extra.size")]
+    [InlineData("""{"extra": {"@type": "type.googleapis.com/transcoding.v1.Page", "@type": "type.googleapis.com/transcoding.v1.Cursor"}}""", "extra.@type")]
+    public async Task KeyGivenTwice_AtAnyDepth_Is400_NamingItsPath_AndNeverReachesTheHandler(string json, string path)
+    {
+        await using var rest = await RestTestServer.StartAsync();
+        var calls = 0;
+        rest.Hooks.Echo = (request, _) =>
+        {
+            calls++;
+            return Task.FromResult(request);
+        };
+        var error = await (await rest.SendAsync(HttpMethod.Post, "/v1/items", json)).JsonAsync(HttpStatusCode.BadRequest);
+        Assert.Equal(3, (int)error["code"]!);
+        Assert.Equal("invalid_request", error.Reason());
+        var violation = Assert.Single(error.Violations());
+        Assert.Equal(path, violation.Field);
+        Assert.Contains("more than once", violation.Description);
+        Assert.Equal(0, calls);
+
+        // body: "page" (the body is one field's value): the path starts at that field.
+        var field = await (await rest.SendAsync(HttpMethod.Put, "/v1/items/x/page", """{"size": 1, "size": 2}""")).JsonAsync(HttpStatusCode.BadRequest);
+        Assert.Equal("page.size", Assert.Single(field.Violations()).Field);
+        Assert.Equal(0, calls);
+        rest.Server.AssertNoUnexpectedErrors();
+    }
+
+    [Fact]
+    public async Task SameKey_InDifferentObjects_IsNoDuplicate()
+    {
+        await using var rest = await RestTestServer.StartAsync();
+        var json = """{"page": {"size": 1}, "pages": [{"size": 2}, {"size": 3}], "labels": {"size": "4"}, "metadata": {"size": 5, "a": {"size": 6}}}""";
+        var item = await (await rest.SendAsync(HttpMethod.Post, "/v1/items", json)).JsonAsync(HttpStatusCode.OK);
+        Assert.Equal(1, (int)item["page"]!["size"]!);
+        Assert.Equal(6, (int)item["metadata"]!["a"]!["size"]!);
         rest.Server.AssertNoUnexpectedErrors();
     }
 }

@@ -16,7 +16,7 @@ public sealed class RoutingTests
         await using var rest = await RestTestServer.StartAsync();
         using var response = await rest.SendAsync(HttpMethod.Put, "/v1/stats/images", "{}");
         Assert.Equal(HttpStatusCode.MethodNotAllowed, response.StatusCode);
-        Assert.Equal(["GET"], response.Content.Headers.Allow);
+        Assert.Equal(["GET", "HEAD"], response.Content.Headers.Allow);
 
         using var patch = await rest.SendAsync(HttpMethod.Patch, "/v1/items/x");
         Assert.Equal(HttpStatusCode.MethodNotAllowed, patch.StatusCode);
@@ -118,4 +118,75 @@ public sealed class RoutingTests
         using var response = await http.GetAsync("/v1/items/x").DefaultTimeout();
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
     }
+
+    [Theory]
+    [InlineData("/v1/items/x")]
+    [InlineData("/v1/items/missing")]
+    [InlineData("/v1/stats/images?window=1m")]
+    [InlineData("/v1/files/a/b")]
+    [InlineData("/v1/items/x?port=notanumber")]
+    [InlineData("/v1/watch/w?count=2")]
+    public async Task Head_OnAGetRoute_AnswersAsGet_WithoutTheBody(string path)
+    {
+        await using var rest = await RestTestServer.StartAsync();
+        rest.Hooks.Echo = async (request, context) =>
+        {
+            await context.WriteResponseHeadersAsync(new Metadata { { "x-item", request.Name } });
+            return request.Name == "missing" ? throw RpcErrors.Exception(StatusCode.NotFound, "not_found", "no such item") : request;
+        };
+
+        using var get = await rest.SendAsync(HttpMethod.Get, path);
+        var getBody = await get.Content.ReadAsByteArrayAsync().DefaultTimeout();
+        Assert.NotEmpty(getBody);
+        using var head = await rest.SendAsync(HttpMethod.Head, path);
+        Assert.Empty(await head.Content.ReadAsByteArrayAsync().DefaultTimeout());
+
+        Assert.Equal(get.StatusCode, head.StatusCode);
+        Assert.Equal(get.Content.Headers.ContentType, head.Content.Headers.ContentType);
+        // HttpClient computes a ContentLength for a buffered body: compare the header as sent.
+        Assert.Equal(SentContentLength(get), SentContentLength(head));
+        Assert.True(SentContentLength(get) is null || SentContentLength(get) == getBody.Length.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(get.Headers.TryGetValues("x-item", out var a) ? a : [], head.Headers.TryGetValues("x-item", out var b) ? b : []);
+        rest.Server.AssertNoUnexpectedErrors();
+    }
+
+    [Fact]
+    public async Task WithFallbacks_UnknownPaths_And405s_AnswerTheJsonErrorBody_AndOptionsListsTheMethods()
+    {
+        await using var rest = await RestTestServer.StartAsync(map: app => app.UseJsonTranscodingFallbacks());
+
+        using var unknown = await rest.GetAsync("/v1/nothing/here");
+        var notFound = await unknown.JsonAsync(HttpStatusCode.NotFound);
+        Assert.Equal((int)StatusCode.NotFound, (int)notFound["code"]!);
+        Assert.Equal("not_found", notFound.Reason());
+        // A path routing took but no template matches (letter case) is the same 404.
+        var wrongCase = await (await rest.GetAsync("/V1/ITEMS/x")).JsonAsync(HttpStatusCode.NotFound);
+        Assert.Equal("not_found", wrongCase.Reason());
+
+        using var put = await rest.SendAsync(HttpMethod.Put, "/v1/stats/images", "{}");
+        Assert.Equal(["GET", "HEAD", "OPTIONS"], put.Content.Headers.Allow);
+        var notAllowed = await put.JsonAsync(HttpStatusCode.MethodNotAllowed);
+        Assert.Equal((int)StatusCode.InvalidArgument, (int)notAllowed["code"]!);
+        Assert.Equal("invalid_request", notAllowed.Reason());
+        Assert.Contains("PUT", (string?)notAllowed["message"]);
+
+        using var options = await rest.SendAsync(HttpMethod.Options, "/v1/stats/images");
+        Assert.Equal(HttpStatusCode.NoContent, options.StatusCode);
+        Assert.Equal(["GET", "HEAD", "OPTIONS"], options.Content.Headers.Allow);
+        using var putOnly = await rest.SendAsync(HttpMethod.Options, "/v1/items/x/page");
+        Assert.Equal(["PUT", "OPTIONS"], putOnly.Content.Headers.Allow);
+        Assert.Empty(await options.Content.ReadAsByteArrayAsync().DefaultTimeout());
+        using var unknownOptions = await rest.SendAsync(HttpMethod.Options, "/v1/nothing/here");
+        Assert.Equal(HttpStatusCode.NotFound, unknownOptions.StatusCode);
+
+        // The app's own answers and the REST calls' errors are left as they are.
+        var item = await (await rest.GetAsync("/v1/items/x")).JsonAsync(HttpStatusCode.OK);
+        Assert.Equal("x", (string?)item["name"]);
+        var failed = await (await rest.SendAsync(HttpMethod.Post, "/v1/fail", """{"code": 5, "message": "gone"}""")).JsonAsync(HttpStatusCode.NotFound);
+        Assert.Equal("gone", (string?)failed["message"]);
+        rest.Server.AssertNoUnexpectedErrors();
+    }
+
+    private static string? SentContentLength(HttpResponseMessage response) =>
+        response.Content.Headers.NonValidated.TryGetValues("Content-Length", out var values) ? values.ToString() : null;
 }

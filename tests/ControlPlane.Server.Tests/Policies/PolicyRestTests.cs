@@ -176,6 +176,34 @@ public sealed class PolicyRestTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task BodyImage_OtherThanThePath_Is400_AndStoresNothing()
+    {
+        var body = await JsonAsync(await PutAsync("""{"image":"img.other","algorithm":"least_conn"}"""), HttpStatusCode.BadRequest);
+        AssertError(body, 3, "invalid_request");
+        Assert.Equal(["image"], ViolatedFields(body));
+        AssertError(await GetAsync(Path, HttpStatusCode.NotFound), 5, "not_found");
+        AssertError(await GetAsync("/v1/policy/img.other", HttpStatusCode.NotFound), 5, "not_found");
+
+        var same = await JsonAsync(await PutAsync("""{"image":"img.video.svc","algorithm":"least_conn"}"""), HttpStatusCode.OK);
+        Assert.Equal("img.video.svc", same.GetProperty("policy").GetProperty("image").GetString());
+    }
+
+    [Theory]
+    [InlineData("""{"algorithm":"weighted_rr","weights":{"i1":2,"i1":1}}""", "weights[i1]")]
+    [InlineData("""{"algorithm":"weighted_rr","algorithm":"least_conn"}""", "algorithm")]
+    [InlineData("""{"algorithm":"consistent_hash","sticky_key":"a","stickyKey":"b"}""", "sticky_key")]
+    public async Task KeyGivenTwice_Is400_NamingIt_AndStoresNothing(string json, string field)
+    {
+        (await PutAsync(ReferenceBody)).Dispose();
+        var before = await GetAsync(Path);
+
+        var body = await JsonAsync(await PutAsync(json), HttpStatusCode.BadRequest);
+        AssertError(body, 3, "invalid_request");
+        Assert.Equal([field], ViolatedFields(body));
+        Assert.Equal(before.ToString(), (await GetAsync(Path)).ToString());
+    }
+
+    [Fact]
     public async Task HugeWeightsMaps_AreRefused_AndTheServerKeepsServing()
     {
         var tooMany = "{\"algorithm\":\"weighted_rr\",\"weights\":{" + string.Join(",", Enumerable.Range(0, 10_001).Select(i => $"\"i{i}\":1")) + "}}";

@@ -132,7 +132,8 @@ public sealed class RestContractTests : IAsyncLifetime
     {
         var huge = "{\"name\":\"" + new string('x', 8 * 1024 * 1024) + "\"}";
         using var response = await PostJsonAsync("/v1/services/register", huge);
-        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        // INVALID_ARGUMENT as every request that cannot be served as sent; RESOURCE_EXHAUSTED would say 429, retry later.
+        AssertError(await JsonAsync(response, HttpStatusCode.RequestEntityTooLarge), 3, "payload_too_large");
         Assert.Equal("ok", await _http.GetStringAsync("/readyz").DefaultTimeout());
     }
 
@@ -141,7 +142,114 @@ public sealed class RestContractTests : IAsyncLifetime
     {
         using var content = new StringContent(Registration, Encoding.UTF8, "text/plain");
         using var response = await _http.PostAsync("/v1/services/register", content).DefaultTimeout();
-        Assert.Equal(HttpStatusCode.UnsupportedMediaType, response.StatusCode);
+        AssertError(await JsonAsync(response, HttpStatusCode.UnsupportedMediaType), 3, "unsupported_media_type");
+    }
+
+    [Theory]
+    [InlineData("""{"name":"video-svc","image":"img.video.svc","instance_id":"i1","host":"backend1","port":8080,"name":"other-svc"}""", "name")]
+    [InlineData("""{"name":"video-svc","image":"img.video.svc","instance_id":"i1","host":"backend1","port":8080,"ttl_seconds":30,"ttlSeconds":60}""", "ttl_seconds")]
+    [InlineData("""{"name":"video-svc","image":"img.video.svc","instance_id":"i1","host":"backend1","port":8080,"metadata":{"weight":2,"weight":3}}""", "metadata.weight")]
+    [InlineData("""{"name":"video-svc","image":"img.video.svc","instance_id":"i1","host":"backend1","port":8080,"metadata":{"zone":{"a":1,"a":2}}}""", "metadata.zone.a")]
+    public async Task KeyGivenTwice_Is400_NamingItsPath_AndChangesNothing(string json, string path)
+    {
+        using var response = await PostJsonAsync("/v1/services/register", json);
+        var body = await JsonAsync(response, HttpStatusCode.BadRequest);
+        AssertError(body, 3, "invalid_request");
+        Assert.Equal(path, Assert.Single(ViolatedFieldsOf(body)));
+        Assert.Equal(0, (await GetJsonAsync("/v1/services")).GetProperty("instances").GetArrayLength());
+    }
+
+    [Fact]
+    public async Task HeartbeatBody_NamingAnotherInstance_Is400_AndRenewsNothing()
+    {
+        (await PostJsonAsync("/v1/services/register", Registration)).Dispose();
+        var before = (await GetJsonAsync("/v1/instances/i1")).GetProperty("instance");
+
+        using var other = await PutJsonAsync("/v1/services/i1/heartbeat", """{"instance_id":"i2","ttl_seconds":60}""");
+        var body = await JsonAsync(other, HttpStatusCode.BadRequest);
+        AssertError(body, 3, "invalid_request");
+        Assert.Equal(["instance_id"], ViolatedFieldsOf(body));
+        var after = (await GetJsonAsync("/v1/instances/i1")).GetProperty("instance");
+        Assert.Equal(30, after.GetProperty("ttl_seconds").GetInt32());
+        Assert.Equal(before.GetProperty("expires_at").GetString(), after.GetProperty("expires_at").GetString());
+
+        using var same = await PutJsonAsync("/v1/services/i1/heartbeat", """{"instance_id":"i1","ttl_seconds":60}""");
+        Assert.Equal(60, (await JsonAsync(same, HttpStatusCode.OK)).GetProperty("ttl_seconds").GetInt32());
+    }
+
+    [Theory]
+    [InlineData("/v1/services")]
+    [InlineData("/v1/services?name=video-svc&status=healthy")]
+    [InlineData("/v1/services/video-svc/instances")]
+    [InlineData("/v1/instances/i1")]
+    [InlineData("/v1/instances/ghost")]
+    [InlineData("/v1/services?colour=blue")]
+    [InlineData("/v1/policies")]
+    [InlineData("/v1/policy/img.none")]
+    [InlineData("/v1/policy/img.none/changes")]
+    [InlineData("/v1/stats/images?window=1m")]
+    [InlineData("/v1/stats/instances?image=img.video.svc&window=5m")]
+    [InlineData("/v1/dataplanes")]
+    [InlineData("/v1/dataplanes/node-1")]
+    [InlineData("/healthz")]
+    [InlineData("/readyz")]
+    public async Task Head_OnEveryGetEndpoint_IsGet_WithoutTheBody(string path)
+    {
+        (await PostJsonAsync("/v1/services/register", Registration)).Dispose();
+        using var get = await _http.GetAsync(path).DefaultTimeout();
+        var getBody = await get.Content.ReadAsByteArrayAsync().DefaultTimeout();
+        using var head = await _http.SendAsync(new HttpRequestMessage(HttpMethod.Head, path)).DefaultTimeout();
+
+        Assert.Equal(get.StatusCode, head.StatusCode);
+        Assert.Empty(await head.Content.ReadAsByteArrayAsync().DefaultTimeout());
+        Assert.Equal(get.Content.Headers.ContentType, head.Content.Headers.ContentType);
+        Assert.Equal(getBody.Length.ToString(System.Globalization.CultureInfo.InvariantCulture), SentContentLength(get));
+        Assert.Equal(SentContentLength(get), SentContentLength(head));
+    }
+
+    [Theory]
+    [InlineData("/v1/topology")]
+    [InlineData("/version")]
+    [InlineData("/metrics")]
+    public async Task Head_OnGetEndpointsWithChangingBodies_IsGet_WithoutTheBody(string path)
+    {
+        using var get = await _http.GetAsync(path).DefaultTimeout();
+        using var head = await _http.SendAsync(new HttpRequestMessage(HttpMethod.Head, path)).DefaultTimeout();
+        Assert.Equal(HttpStatusCode.OK, get.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, head.StatusCode);
+        Assert.Empty(await head.Content.ReadAsByteArrayAsync().DefaultTimeout());
+        Assert.Equal(get.Content.Headers.ContentType, head.Content.Headers.ContentType);
+        Assert.Equal(SentContentLength(get) is null, SentContentLength(head) is null);
+    }
+
+    [Theory]
+    [InlineData("/v1/services/register", "DELETE, POST, OPTIONS")] // DELETE: the instance "register"
+    [InlineData("/v1/services/i1/heartbeat", "PUT, OPTIONS")]
+    [InlineData("/v1/services/i1", "DELETE, OPTIONS")]
+    [InlineData("/v1/services", "GET, HEAD, OPTIONS")]
+    [InlineData("/v1/topology", "GET, HEAD, OPTIONS")]
+    [InlineData("/v1/policy/img.video.svc", "DELETE, GET, HEAD, PUT, OPTIONS")]
+    [InlineData("/v1/route/preview", "POST, OPTIONS")]
+    [InlineData("/v1/billing/export", "POST, OPTIONS")]
+    [InlineData("/healthz", "GET, HEAD, OPTIONS")]
+    [InlineData("/metrics", "GET, HEAD, OPTIONS")]
+    public async Task Options_OnADocumentedPath_Is204_WithAllow(string path, string allow)
+    {
+        using var response = await _http.SendAsync(new HttpRequestMessage(HttpMethod.Options, path)).DefaultTimeout();
+        Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
+        Assert.Equal(allow, string.Join(", ", response.Content.Headers.Allow));
+        Assert.Empty(await response.Content.ReadAsByteArrayAsync().DefaultTimeout());
+    }
+
+    [Theory]
+    [InlineData("/v1/nothing")]
+    [InlineData("/v1/services/video-svc/instances/extra")]
+    [InlineData("/nothing")]
+    public async Task UnknownPath_Is404_WithTheJsonErrorBody(string path)
+    {
+        using var response = await _http.GetAsync(path).DefaultTimeout();
+        AssertError(await JsonAsync(response, HttpStatusCode.NotFound), 5, "not_found");
+        Assert.StartsWith("application/json", response.Content.Headers.ContentType!.ToString(), StringComparison.Ordinal);
     }
 
     [Theory]
@@ -168,12 +276,17 @@ public sealed class RestContractTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
     }
 
-    [Fact]
-    public async Task WrongMethodOnAKnownPath_Is405_WithAllow()
+    [Theory]
+    [InlineData("POST", "/v1/topology", "GET, HEAD, OPTIONS")]
+    [InlineData("GET", "/v1/services/register", "DELETE, POST, OPTIONS")]
+    [InlineData("PATCH", "/v1/policy/img.video.svc", "DELETE, GET, HEAD, PUT, OPTIONS")]
+    [InlineData("DELETE", "/healthz", "GET, HEAD, OPTIONS")]
+    [InlineData("GET", "/controlplane.v1.RegistryService/Register", "POST, OPTIONS")]
+    public async Task WrongMethodOnAKnownPath_Is405_WithAllow_AndTheJsonErrorBody(string method, string path, string allow)
     {
-        using var response = await _http.PostAsync("/v1/topology", null).DefaultTimeout();
-        Assert.Equal(HttpStatusCode.MethodNotAllowed, response.StatusCode);
-        Assert.Contains("GET", response.Content.Headers.Allow);
+        using var response = await _http.SendAsync(new HttpRequestMessage(new HttpMethod(method), path)).DefaultTimeout();
+        Assert.Equal(allow, string.Join(", ", response.Content.Headers.Allow));
+        AssertError(await JsonAsync(response, HttpStatusCode.MethodNotAllowed), 3, "invalid_request");
     }
 
     private async Task<HttpResponseMessage> PostJsonAsync(string path, string json)
@@ -182,6 +295,22 @@ public sealed class RestContractTests : IAsyncLifetime
         content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
         return await _http.PostAsync(path, content).DefaultTimeout();
     }
+
+    private async Task<HttpResponseMessage> PutJsonAsync(string path, string json)
+    {
+        using var content = new StringContent(json, Encoding.UTF8);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        return await _http.PutAsync(path, content).DefaultTimeout();
+    }
+
+    /// <summary>The Content-Length header as sent (HttpClient computes one for a buffered body).</summary>
+    private static string? SentContentLength(HttpResponseMessage response) =>
+        response.Content.Headers.NonValidated.TryGetValues("Content-Length", out var values) ? values.ToString() : null;
+
+    private static string[] ViolatedFieldsOf(JsonElement body) =>
+        [.. body.GetProperty("details").EnumerateArray()
+            .Single(d => d.GetProperty("@type").GetString() == "type.googleapis.com/google.rpc.BadRequest")
+            .GetProperty("field_violations").EnumerateArray().Select(v => v.GetProperty("field").GetString()!)];
 
     private async Task<JsonElement> GetJsonAsync(string path)
     {

@@ -75,6 +75,41 @@ internal sealed class FieldPath
         return true;
     }
 
+    /// <summary>
+    /// The singular leaf's value when it is set: present, for a field with presence; not its default
+    /// (empty, zero, false) otherwise, as proto3 JSON cannot tell that default from a field left out.
+    /// </summary>
+    public bool TryGetSetValue(IMessage root, out object? value)
+    {
+        value = null;
+        var message = root;
+        for (var i = 0; i < Fields.Count - 1; i++)
+        {
+            if (Fields[i].Accessor.GetValue(message) is not IMessage next)
+            {
+                return false;
+            }
+            message = next;
+        }
+        if (Leaf.HasPresence && !Leaf.Accessor.HasValue(message))
+        {
+            return false;
+        }
+        value = Leaf.Accessor.GetValue(message);
+        return Leaf.HasPresence || !IsDefault(value);
+    }
+
+    private static bool IsDefault(object? value) => value switch
+    {
+        null => true,
+        string s => s.Length == 0,
+        ByteString b => b.IsEmpty,
+        bool b => !b,
+        Enum e => Convert.ToInt64(e, System.Globalization.CultureInfo.InvariantCulture) == 0,
+        int or long or uint or ulong or float or double => Convert.ToDouble(value, System.Globalization.CultureInfo.InvariantCulture) == 0,
+        _ => false,
+    };
+
     /// <summary>Sets a singular leaf.</summary>
     public void Set(IMessage root, object value) => Leaf.Accessor.SetValue(Parent(root), value);
 

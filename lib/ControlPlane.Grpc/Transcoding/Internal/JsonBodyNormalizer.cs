@@ -6,18 +6,25 @@ namespace ControlPlane.Grpc.Transcoding.Internal;
 
 /// <summary>
 /// Rewrites a request body, already parsed as JSON, before Google.Protobuf's JsonParser reads it,
-/// walking it with the request's descriptors. It finds unknown fields with their full path (so the
-/// error names "page.sizee", not just "sizee") and quotes integer literals of 64-bit integer fields:
-/// JsonParser reads JSON numbers as doubles, which would silently round values above 2^53, while a
-/// quoted integer is parsed exactly. Everything else is copied as is, for JsonParser to judge.
+/// walking it with the request's descriptors. It finds unknown fields and keys given twice with their
+/// full path (so the error names "page.sizee", not just "sizee") and quotes integer literals of 64-bit
+/// integer fields: JsonParser reads JSON numbers as doubles, which would silently round values above
+/// 2^53, while a quoted integer is parsed exactly. Everything else is copied as is, for JsonParser to judge.
 /// </summary>
+/// <remarks>
+/// A key given twice in one object (a field, also once by its proto and once by its JSON name, a map
+/// key, a Struct key) is an error: RFC 8259 leaves what it means to the receiver, and JsonParser would
+/// keep the last one while another reader of the same body may keep the first.
+/// </remarks>
 internal sealed class JsonBodyNormalizer(JsonTypeResolver types)
 {
-    public void WriteMessage(Utf8JsonWriter writer, JsonElement element, MessageDescriptor descriptor, string path, List<FieldViolation> unknown)
+    private const string DuplicateKey = "given more than once in the same JSON object";
+
+    public void WriteMessage(Utf8JsonWriter writer, JsonElement element, MessageDescriptor descriptor, string path, List<FieldViolation> violations)
     {
         if (descriptor.FullName == Any.Descriptor.FullName && element.ValueKind == JsonValueKind.Object)
         {
-            WriteAny(writer, element, path, unknown);
+            WriteAny(writer, element, path, violations);
             return;
         }
         if (element.ValueKind != JsonValueKind.Object || WellKnownTypeJson.HasSpecialForm(descriptor))
@@ -27,34 +34,46 @@ internal sealed class JsonBodyNormalizer(JsonTypeResolver types)
                 WriteScalar(writer, element, is64Bit: true);
                 return;
             }
-            element.WriteTo(writer);
+            WriteAsIs(writer, element, WithoutDot(path), violations);
             return;
         }
         writer.WriteStartObject();
+        var seen = new HashSet<FieldDescriptor>();
         foreach (var property in element.EnumerateObject())
         {
             var field = FindField(descriptor, property.Name);
             if (field is null)
             {
-                unknown.Add(new FieldViolation(path + property.Name, $"unknown field: {descriptor.FullName} has no field '{property.Name}'"));
+                violations.Add(new FieldViolation(path + property.Name, $"unknown field: {descriptor.FullName} has no field '{property.Name}'"));
+                continue;
+            }
+            if (!seen.Add(field))
+            {
+                violations.Add(new FieldViolation(path + field.Name, DuplicateKey));
                 continue;
             }
             writer.WritePropertyName(property.Name);
-            WriteFieldValue(writer, property.Value, field, path + field.Name, unknown);
+            WriteFieldValue(writer, property.Value, field, path + field.Name, violations);
         }
         writer.WriteEndObject();
     }
 
-    public void WriteFieldValue(Utf8JsonWriter writer, JsonElement value, FieldDescriptor field, string path, List<FieldViolation> unknown)
+    public void WriteFieldValue(Utf8JsonWriter writer, JsonElement value, FieldDescriptor field, string path, List<FieldViolation> violations)
     {
         if (field.IsMap && value.ValueKind == JsonValueKind.Object)
         {
             var item = field.MessageType.FindFieldByNumber(2);
             writer.WriteStartObject();
+            var keys = new HashSet<string>(StringComparer.Ordinal);
             foreach (var entry in value.EnumerateObject())
             {
+                if (!keys.Add(entry.Name))
+                {
+                    violations.Add(new FieldViolation($"{path}[{entry.Name}]", DuplicateKey));
+                    continue;
+                }
                 writer.WritePropertyName(entry.Name);
-                WriteSingle(writer, entry.Value, item, $"{path}[{entry.Name}]", unknown);
+                WriteSingle(writer, entry.Value, item, $"{path}[{entry.Name}]", violations);
             }
             writer.WriteEndObject();
         }
@@ -64,17 +83,17 @@ internal sealed class JsonBodyNormalizer(JsonTypeResolver types)
             var i = 0;
             foreach (var element in value.EnumerateArray())
             {
-                WriteSingle(writer, element, field, $"{path}[{i++}]", unknown);
+                WriteSingle(writer, element, field, $"{path}[{i++}]", violations);
             }
             writer.WriteEndArray();
         }
         else if (field.IsRepeated)
         {
-            value.WriteTo(writer);
+            WriteAsIs(writer, value, path, violations);
         }
         else
         {
-            WriteSingle(writer, value, field, path, unknown);
+            WriteSingle(writer, value, field, path, violations);
         }
     }
 
@@ -82,19 +101,55 @@ internal sealed class JsonBodyNormalizer(JsonTypeResolver types)
     public static FieldDescriptor? FindField(MessageDescriptor descriptor, string name) =>
         descriptor.FindFieldByName(name) ?? descriptor.Fields.InDeclarationOrder().FirstOrDefault(f => f.JsonName == name);
 
-    private void WriteSingle(Utf8JsonWriter writer, JsonElement value, FieldDescriptor field, string path, List<FieldViolation> unknown)
+    private void WriteSingle(Utf8JsonWriter writer, JsonElement value, FieldDescriptor field, string path, List<FieldViolation> violations)
     {
         switch (field.FieldType)
         {
             case FieldType.Message when value.ValueKind != JsonValueKind.Null:
-                WriteMessage(writer, value, field.MessageType, path + ".", unknown);
+                WriteMessage(writer, value, field.MessageType, path + ".", violations);
                 break;
             case FieldType.Int64 or FieldType.SInt64 or FieldType.SFixed64 or FieldType.UInt64 or FieldType.Fixed64:
                 WriteScalar(writer, value, is64Bit: true);
                 break;
             default:
-                value.WriteTo(writer);
+                WriteAsIs(writer, value, path, violations);
                 break;
+        }
+    }
+
+    /// <summary>Copies a value JsonParser reads on its own (a Struct, a Value, a scalar), after checking its objects for keys given twice.</summary>
+    private static void WriteAsIs(Utf8JsonWriter writer, JsonElement value, string path, List<FieldViolation> violations)
+    {
+        FindDuplicateKeys(value, path, violations);
+        value.WriteTo(writer);
+    }
+
+    private static string WithoutDot(string messagePath) => messagePath.EndsWith('.') ? messagePath[..^1] : messagePath;
+
+    /// <summary>Struct keys are named as the registry names metadata entries: "metadata.a.b", "metadata.list[0]".</summary>
+    private static void FindDuplicateKeys(JsonElement value, string path, List<FieldViolation> violations)
+    {
+        if (value.ValueKind == JsonValueKind.Object)
+        {
+            var keys = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var property in value.EnumerateObject())
+            {
+                var at = path.Length == 0 ? property.Name : path + "." + property.Name;
+                if (!keys.Add(property.Name))
+                {
+                    violations.Add(new FieldViolation(at, DuplicateKey));
+                    continue;
+                }
+                FindDuplicateKeys(property.Value, at, violations);
+            }
+        }
+        else if (value.ValueKind == JsonValueKind.Array)
+        {
+            var i = 0;
+            foreach (var item in value.EnumerateArray())
+            {
+                FindDuplicateKeys(item, $"{path}[{i++}]", violations);
+            }
         }
     }
 
@@ -116,20 +171,27 @@ internal sealed class JsonBodyNormalizer(JsonTypeResolver types)
         return digits.Length > 0 && !digits.ContainsAnyExceptInRange('0', '9');
     }
 
-    private void WriteAny(Utf8JsonWriter writer, JsonElement element, string path, List<FieldViolation> unknown)
+    private void WriteAny(Utf8JsonWriter writer, JsonElement element, string path, List<FieldViolation> violations)
     {
         var typeUrl = element.TryGetProperty("@type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString()! : null;
         var descriptor = typeUrl is null ? null : types.Registry.Find(Any.GetTypeName(typeUrl));
         if (descriptor is null)
         {
-            element.WriteTo(writer); // JsonParser names the missing or unknown type
+            WriteAsIs(writer, element, WithoutDot(path), violations); // JsonParser names the missing or unknown type
             return;
         }
         writer.WriteStartObject();
         writer.WriteString("@type", typeUrl);
         var special = WellKnownTypeJson.HasSpecialForm(descriptor);
+        var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var property in element.EnumerateObject())
         {
+            var field = special ? null : FindField(descriptor, property.Name);
+            if (!seen.Add(field?.Name ?? property.Name))
+            {
+                violations.Add(new FieldViolation(path + (field?.Name ?? property.Name), DuplicateKey));
+                continue;
+            }
             if (property.Name == "@type")
             {
                 continue;
@@ -137,17 +199,16 @@ internal sealed class JsonBodyNormalizer(JsonTypeResolver types)
             if (special && property.Name == "value")
             {
                 writer.WritePropertyName("value");
-                WriteMessage(writer, property.Value, descriptor, path + "value.", unknown);
+                WriteMessage(writer, property.Value, descriptor, path + "value.", violations);
                 continue;
             }
-            var field = special ? null : FindField(descriptor, property.Name);
             if (field is null)
             {
-                unknown.Add(new FieldViolation(path + property.Name, $"unknown field: {descriptor.FullName} has no field '{property.Name}'"));
+                violations.Add(new FieldViolation(path + property.Name, $"unknown field: {descriptor.FullName} has no field '{property.Name}'"));
                 continue;
             }
             writer.WritePropertyName(property.Name);
-            WriteFieldValue(writer, property.Value, field, path + field.Name, unknown);
+            WriteFieldValue(writer, property.Value, field, path + field.Name, violations);
         }
         writer.WriteEndObject();
     }

@@ -8,7 +8,7 @@ namespace ControlPlane.Grpc.Transcoding.Internal;
 
 /// <summary>
 /// Turns a JSON request body into the request message with Google.Protobuf's JsonParser (proto and
-/// lowerCamel names, unknown fields rejected), after <see cref="JsonBodyNormalizer"/>. With
+/// lowerCamel names, unknown fields and keys given twice rejected), after <see cref="JsonBodyNormalizer"/>. With
 /// <c>body: "field"</c> the body is that field's value, of any JSON type. Every failure is an
 /// INVALID_ARGUMENT with reason <c>invalid_request</c>, naming the field when one can be named.
 /// </summary>
@@ -42,7 +42,7 @@ internal sealed class JsonBodyParser(JsonTypeResolver types)
         }
         using (document)
         {
-            var unknown = new List<FieldViolation>();
+            var violations = new List<FieldViolation>();
             var buffer = new ArrayBufferWriter<byte>(body.Length + 16);
             string json;
             try
@@ -51,14 +51,14 @@ internal sealed class JsonBodyParser(JsonTypeResolver types)
                 {
                     if (bodyField is null)
                     {
-                        _normalizer.WriteMessage(writer, document.RootElement, descriptor, "", unknown);
+                        _normalizer.WriteMessage(writer, document.RootElement, descriptor, "", violations);
                     }
                     else
                     {
                         // The field's value goes under its name, so one parser call handles every field type.
                         writer.WriteStartObject();
                         writer.WritePropertyName(bodyField.Name);
-                        _normalizer.WriteFieldValue(writer, document.RootElement, bodyField, bodyField.Name, unknown);
+                        _normalizer.WriteFieldValue(writer, document.RootElement, bodyField, bodyField.Name, violations);
                         writer.WriteEndObject();
                     }
                 }
@@ -69,9 +69,9 @@ internal sealed class JsonBodyParser(JsonTypeResolver types)
                 // A string System.Text.Json cannot carry as text: an escaped lone surrogate ("\ud800").
                 throw TranscodingErrors.InvalidRequest(NotUnicode, bodyField?.Name);
             }
-            if (unknown.Count > 0)
+            if (violations.Count > 0)
             {
-                throw TranscodingErrors.InvalidRequest(unknown);
+                throw TranscodingErrors.InvalidRequest(violations);
             }
             var parser = types.Parser;
             try

@@ -52,7 +52,7 @@ internal static class RequestBodyReader
             catch (BadHttpRequestException ex)
             {
                 // Kestrel's own verdict on the body (bad chunked framing, too slow): keep its status, explain it in JSON.
-                throw new HttpRefusalException(ex.StatusCode, RpcErrors.Status(StatusCode.InvalidArgument, TranscodingErrors.InvalidRequestReason, "The request body could not be read: " + ex.Message));
+                throw new HttpRefusalException(ex.StatusCode, "The request body could not be read: " + ex.Message);
             }
             var buffer = result.Buffer;
             if (body.WrittenCount + buffer.Length > maxSize)
@@ -84,9 +84,7 @@ internal static class RequestBodyReader
             return;
         }
         var shown = contentType is null ? "no Content-Type" : $"Content-Type '{contentType}'";
-        throw new HttpRefusalException(
-            StatusCodes.Status415UnsupportedMediaType,
-            RpcErrors.Status(StatusCode.InvalidArgument, TranscodingErrors.UnsupportedMediaTypeReason, $"A request body with {shown} is not supported; send JSON as 'application/json'."));
+        throw new HttpRefusalException(StatusCodes.Status415UnsupportedMediaType, $"A request body with {shown} is not supported; send JSON as 'application/json'.");
     }
 
     private static bool IsJson(MediaTypeHeaderValue media)
@@ -99,6 +97,5 @@ internal static class RequestBodyReader
     }
 
     private static HttpRefusalException TooLarge(int maxSize) =>
-        new(StatusCodes.Status413PayloadTooLarge,
-            RpcErrors.Status(StatusCode.ResourceExhausted, TranscodingErrors.PayloadTooLargeReason, $"The request body is larger than the limit of {maxSize} bytes."));
+        new(StatusCodes.Status413PayloadTooLarge, $"The request body is larger than the limit of {maxSize} bytes.");
 }

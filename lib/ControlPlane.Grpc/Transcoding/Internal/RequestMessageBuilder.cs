@@ -5,14 +5,16 @@ namespace ControlPlane.Grpc.Transcoding.Internal;
 
 /// <summary>
 /// Builds the request message of a REST call: the JSON body (per the rule's <c>body</c>), then query
-/// parameters, then path variables, which win over a body value for the same field (the URL names the
-/// resource). All problems of the query and path are reported together.
+/// parameters, then path variables. A body may repeat a field the path binds only with the same value:
+/// <c>PUT /v1/policy/a</c> with <c>{"image": "b"}</c> names two resources, and taking either one would
+/// act on a resource the caller may not have meant. All problems of the query and path are reported together.
 /// </summary>
 internal sealed class RequestMessageBuilder(HttpRuleBinding binding, JsonTypeResolver types, JsonBodyParser bodyParser)
 {
     public IMessage Build(Func<IMessage> create, ReadOnlyMemory<byte> body, string[] rawPathValues, QueryString query)
     {
-        var request = binding.Body != BodyMapping.None && !IsBlank(body.Span) ? bodyParser.Parse(body, binding) : create();
+        var hasBody = binding.Body != BodyMapping.None && !IsBlank(body.Span);
+        var request = hasBody ? bodyParser.Parse(body, binding) : create();
         var violations = new List<FieldViolation>();
         var json = types.Parser;
         QueryParameterBinder.Apply(request, binding, query, json, violations);
@@ -28,6 +30,11 @@ internal sealed class RequestMessageBuilder(HttpRuleBinding binding, JsonTypeRes
             if (!FieldValueParser.TryParse(field.Leaf, text, json, out var value, out var error))
             {
                 violations.Add(new FieldViolation(field.Text, error));
+                continue;
+            }
+            if (hasBody && field.TryGetSetValue(request, out var fromBody) && !Equals(fromBody, value))
+            {
+                violations.Add(new FieldViolation(field.Text, "the request body gives it another value than the URL path; leave it out of the body or give the same value"));
                 continue;
             }
             field.Set(request, value);

@@ -13,7 +13,9 @@ namespace ControlPlane.Grpc.Transcoding.Internal;
 /// <summary>
 /// Maps the REST routes of a bound gRPC service, one ASP.NET Core endpoint per route pattern and
 /// HTTP method, so endpoint routing answers 405 with <c>Allow</c> for a known path and an unknown
-/// path stays the app's 404. Registered by <c>AddGrpcJsonTranscoding</c>; <c>MapGrpcService</c> calls it.
+/// path stays the app's 404. A GET endpoint also takes HEAD, answered as GET without the body
+/// (RFC 9110 §9.3.2; Kestrel drops the body of a HEAD response and keeps its Content-Length).
+/// Registered by <c>AddGrpcJsonTranscoding</c>; <c>MapGrpcService</c> calls it.
 /// </summary>
 internal sealed class TranscodingEndpointMapper(
     JsonTypeResolver types, IOptions<GrpcServerOptions> serverOptions, IOptions<GrpcJsonTranscodingOptions> options, ILoggerFactory loggers)
@@ -57,7 +59,8 @@ internal sealed class TranscodingEndpointMapper(
                     var group = new TranscodedRouteGroup();
                     group.Add(route);
                     groups.Add(key, group);
-                    builders.Add(endpoints.MapMethods(key.RoutePattern, [key.HttpMethod], (RequestDelegate)group.DispatchAsync)
+                    string[] httpMethods = key.HttpMethod == HttpMethods.Get ? [HttpMethods.Get, HttpMethods.Head] : [key.HttpMethod];
+                    builders.Add(endpoints.MapMethods(key.RoutePattern, httpMethods, (RequestDelegate)group.DispatchAsync)
                         .WithDisplayName($"REST {binding} ({binding.Method.FullName})")
                         .WithMetadata(binding.Method));
                 }
