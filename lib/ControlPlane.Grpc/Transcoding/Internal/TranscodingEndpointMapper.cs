@@ -45,7 +45,8 @@ internal sealed class TranscodingEndpointMapper(
         {
             var bound = methods.Single(m => m.Method == binding.Method);
             var route = new TranscodedRoute(binding, CreateHandler(binding, bound.Pipeline));
-            var key = (binding.RoutePattern, binding.HttpMethod);
+            // Grouped by the pattern without variable names: a second template of one shape is refused here, not ambiguous at request time.
+            var key = (RoutePatternText.Key(binding.Template), binding.HttpMethod);
             lock (groups)
             {
                 if (groups.TryGetValue(key, out var existing))
@@ -57,7 +58,7 @@ internal sealed class TranscodingEndpointMapper(
                     var group = new TranscodedRouteGroup();
                     group.Add(route);
                     groups.Add(key, group);
-                    builders.Add(endpoints.MapMethods(key.RoutePattern, [key.HttpMethod], (RequestDelegate)group.DispatchAsync)
+                    builders.Add(endpoints.MapMethods(binding.RoutePattern, [key.HttpMethod], (RequestDelegate)group.DispatchAsync)
                         .WithDisplayName($"REST {binding} ({binding.Method.FullName})")
                         .WithMetadata(binding.Method));
                 }
