@@ -54,4 +54,21 @@ public sealed class MetricsTests
         Assert.DoesNotContain("video-svc", text, StringComparison.Ordinal);
         Assert.DoesNotContain("i-77", text, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Promtool_FindsNoProblemInTheControlPlanesExposition()
+    {
+        var promtool = ExternalTools.Require(Promtool.Binary, "apt-get install prometheus");
+        await using var host = await ControlPlaneFixture.StartAsync();
+        using var channel = host.CreateChannel();
+        await channel.AsyncUnaryCall(Register, RegistryTestBed.Instance("i1", port: 8080)).ResponseAsync.DefaultTimeout();
+        using var http = host.CreateHttpClient();
+        (await http.GetAsync("/v1/services/video-svc/instances").DefaultTimeout()).Dispose();
+        var text = await http.GetStringAsync("/metrics").DefaultTimeout();
+
+        var result = await Promtool.CheckMetricsAsync(promtool, text);
+
+        Assert.True(result.ExitCode == 0 && result.Problems.Count == 0, result.ToString());
+        Assert.Contains("# TYPE dotnet_assemblies_loaded gauge", text, StringComparison.Ordinal);
+    }
 }
