@@ -10,8 +10,9 @@ namespace ControlPlane.Server.Auth;
 /// Enforces the platform token on methods the API marks <c>(controlplane.v1.admin_only) = true</c>,
 /// so the rule lives in the proto. gRPC callers send <c>x-platform-token</c> metadata; REST callers
 /// the <c>X-Platform-Token</c> header (the same thing once transcoded). Missing: UNAUTHENTICATED
-/// (HTTP 401); wrong: PERMISSION_DENIED (HTTP 403); both with reason <c>unauthorized</c>. The token
-/// is never logged.
+/// (HTTP 401); sent more than once (two header lines or metadata entries, or a comma-joined value):
+/// UNAUTHENTICATED too, whatever the values; wrong: PERMISSION_DENIED (HTTP 403); all with reason
+/// <c>unauthorized</c>. The token is never logged.
 /// </summary>
 public sealed partial class AdminAuthInterceptor(PlatformToken token, ILogger<AdminAuthInterceptor> logger) : IServerInterceptor
 {
@@ -29,11 +30,14 @@ public sealed partial class AdminAuthInterceptor(PlatformToken token, ILogger<Ad
             throw RpcErrors.Exception(StatusCode.PermissionDenied, "unauthorized",
                 $"{context.Method.Name} is an admin method and this server has no platform token: set {PlatformToken.VariableName} or {PlatformToken.FileVariableName}");
         }
-        var presented = context.RequestHeaders.GetValue(HeaderName);
-        if (string.IsNullOrEmpty(presented))
+        switch (PresentedToken.Read(context.RequestHeaders, HeaderName, out var presented))
         {
-            Refused(logger, context.MethodPath, context.Peer, "no token presented");
-            throw RpcErrors.Exception(StatusCode.Unauthenticated, "unauthorized", $"{context.Method.Name} requires the platform token (header X-Platform-Token)");
+            case TokenPresence.Missing:
+                Refused(logger, context.MethodPath, context.Peer, "no token presented");
+                throw RpcErrors.Exception(StatusCode.Unauthenticated, "unauthorized", $"{context.Method.Name} requires the platform token (header X-Platform-Token)");
+            case TokenPresence.Several:
+                Refused(logger, context.MethodPath, context.Peer, "token header sent more than once");
+                throw RpcErrors.Exception(StatusCode.Unauthenticated, "unauthorized", "the platform token (header X-Platform-Token) must be sent exactly once, as one value");
         }
         if (!token.Matches(presented))
         {

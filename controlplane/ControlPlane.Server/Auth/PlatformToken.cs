@@ -26,8 +26,19 @@ public sealed class PlatformToken
 
     public bool IsConfigured => _digest is not null;
 
-    public static PlatformToken FromValue(string? token, string source = "value") =>
-        string.IsNullOrEmpty(token) ? new PlatformToken(null, "none") : new PlatformToken(SHA256.HashData(Encoding.UTF8.GetBytes(token)), source);
+    /// <summary>A token with this value (null or empty: none). One with a comma is refused: a header value with a comma lists several values, which every request would then be refused for.</summary>
+    public static PlatformToken FromValue(string? token, string source = "value")
+    {
+        if (string.IsNullOrEmpty(token))
+        {
+            return new PlatformToken(null, "none");
+        }
+        if (token.Contains(',', StringComparison.Ordinal))
+        {
+            throw new InvalidOperationException($"The token ({source}) contains ',', which a header reads as a list of several values (refused): choose a token without commas.");
+        }
+        return new PlatformToken(SHA256.HashData(Encoding.UTF8.GetBytes(token)), source);
+    }
 
     /// <summary>Reads the token as the process environment provides it.</summary>
     public static PlatformToken FromEnvironment(Func<string, string?>? getVariable = null)

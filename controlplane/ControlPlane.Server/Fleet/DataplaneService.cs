@@ -21,11 +21,8 @@ public sealed class DataplaneService(FleetView fleet)
         {
             errors.Add(new("page_size", $"must be between 0 and {MaxPageSize}"));
         }
-        string? after = null;
-        if (request.PageToken.Length > 0 && !PageTokens.TryDecode(request.PageToken, out after))
-        {
-            errors.Add(new("page_token", "is not a token from a previous page"));
-        }
+        var pages = new PageQuery("controlplane.v1.DataplaneService/ListDataplanes", ("state", request.State.ToString()), ("zone", request.Zone));
+        var after = PageTokens.Read(request.PageToken, pages, errors);
         if (errors.Count > 0)
         {
             throw RpcErrors.InvalidArgument("invalid_request", errors);
@@ -41,7 +38,7 @@ public sealed class DataplaneService(FleetView fleet)
         response.Dataplanes.AddRange(matches.Take(pageSize));
         if (matches.Count > pageSize)
         {
-            response.NextPageToken = PageTokens.After(matches[pageSize - 1].Node.Id);
+            response.NextPageToken = PageTokens.After(pages, matches[pageSize - 1].Node.Id);
         }
         return response;
     }

@@ -21,6 +21,9 @@ public sealed class PolicyRegistry
     public const int MaxChangesLimit = 1000;
     public const int DefaultChangesLimit = 100;
 
+    // The policy listing has no filters: its tokens are bound to the listing alone.
+    private static readonly PageQuery Pages = new("controlplane.v1.PolicyService/ListPolicies");
+
     private readonly IPolicyStore _store;
     private readonly IRegistryStore _registry;
     private readonly ResourceChanges _changes;
@@ -124,11 +127,7 @@ public sealed class PolicyRegistry
         {
             errors.Add(new("page_size", $"must be between 0 and {MaxPageSize} (0 = all)"));
         }
-        string? after = null;
-        if (request.PageToken.Length > 0 && !PageTokens.TryDecode(request.PageToken, out after))
-        {
-            errors.Add(new("page_token", "is not a token from a previous page"));
-        }
+        var after = PageTokens.Read(request.PageToken, Pages, errors);
         if (errors.Count > 0)
         {
             throw RpcErrors.InvalidArgument(InvalidRequest, errors);
@@ -139,7 +138,7 @@ public sealed class PolicyRegistry
         if (request.PageSize > 0 && policies.Count > request.PageSize)
         {
             response.Policies.AddRange(policies.Take(request.PageSize));
-            response.NextPageToken = PageTokens.After(policies[request.PageSize - 1].Image);
+            response.NextPageToken = PageTokens.After(Pages, policies[request.PageSize - 1].Image);
         }
         else
         {

@@ -255,11 +255,8 @@ public sealed class ServiceRegistry
         {
             errors.Add(new("page_size", "must not be negative"));
         }
-        string? after = null;
-        if (request.PageToken.Length > 0 && !PageTokens.TryDecode(request.PageToken, out after))
-        {
-            errors.Add(new("page_token", "is not a token from a previous page"));
-        }
+        var pages = new PageQuery("controlplane.v1.RegistryService/ListServices", ("name", request.Name), ("image", request.Image), ("status", request.Status));
+        var after = PageTokens.Read(request.PageToken, pages, errors);
         if (errors.Count > 0)
         {
             throw RpcErrors.InvalidArgument(RegistrationValidator.Reason, errors);
@@ -274,7 +271,7 @@ public sealed class ServiceRegistry
         }
         if (records.Count > pageSize)
         {
-            response.NextPageToken = PageTokens.After(records[pageSize - 1].InstanceId);
+            response.NextPageToken = PageTokens.After(pages, records[pageSize - 1].InstanceId);
         }
         return response;
     }

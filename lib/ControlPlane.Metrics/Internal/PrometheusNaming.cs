@@ -15,6 +15,10 @@ internal static class PrometheusNaming
     /// <summary>The family name and the factor that converts measurements into the named unit (ms → s: 0.001).</summary>
     public static (string Name, double Scale) MetricName(string instrumentName, string? unit, MetricType type)
     {
+        if (type == MetricType.Gauge && RuntimeGauges.TryGetValue(instrumentName, out var renamed))
+        {
+            return (renamed, 1);
+        }
         var name = Sanitize(instrumentName).ToLowerInvariant();
         var (suffix, scale) = UnitSuffix(unit);
         if (type == MetricType.Counter && name.EndsWith(TotalSuffix, StringComparison.Ordinal) && name.Length > TotalSuffix.Length)
@@ -32,6 +36,18 @@ internal static class PrometheusNaming
         }
         return (name, scale);
     }
+
+    /// <summary>
+    /// The runtime's gauges named "*.count": in Prometheus a "_count" series is a histogram's or
+    /// summary's sample count, so <c>promtool check metrics</c> refuses it on a gauge. They are named
+    /// for what they count, as Prometheus's own gauges are (<c>go_goroutines</c>, <c>process_open_fds</c>).
+    /// </summary>
+    private static readonly Dictionary<string, string> RuntimeGauges = new(StringComparer.Ordinal)
+    {
+        ["dotnet.assembly.count"] = "dotnet_assemblies_loaded",
+        ["dotnet.process.cpu.count"] = "dotnet_process_cpus",
+        ["dotnet.timer.count"] = "dotnet_timers_active",
+    };
 
     /// <summary>
     /// A tag key as a label name. Collapsing runs of '_' also keeps names out of the "__" prefix

@@ -70,4 +70,22 @@ public sealed class OpsEndpointsTests
         Assert.Contains("controlplane_dataplane_config_revision 1", text, StringComparison.Ordinal);
         Assert.Contains("controlplane_dataplane_config_images 1", text, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Promtool_FindsNoProblemInTheNodesExposition()
+    {
+        var promtool = ExternalTools.Require(Promtool.Binary, "apt-get install prometheus");
+        await using var live = await TestBackend.StartAsync("live");
+        await using var node = await DataplaneFixture.StartAsync();
+        node.Config.Update(new ImageConfig("img", DataplaneFixture.EndpointsOf("img", live)));
+        using var client = node.CreateClient();
+        (await client.GetAsync("/g/img/x").DefaultTimeout()).Dispose();
+        (await client.GetAsync("/g/nope/x").DefaultTimeout()).Dispose();
+        var text = await client.GetStringAsync("/metrics").DefaultTimeout();
+
+        var result = await Promtool.CheckMetricsAsync(promtool, text);
+
+        Assert.True(result.ExitCode == 0 && result.Problems.Count == 0, result.ToString());
+        Assert.Contains("controlplane_dataplane_requests_total{image=\"img\",status_class=\"2xx\"} 1", text, StringComparison.Ordinal);
+    }
 }

@@ -12,6 +12,10 @@ public sealed class PrometheusNamingTests
     [InlineData("dotnet.gc.pause.time", "s", "Counter", "dotnet_gc_pause_time_seconds_total")]
     [InlineData("dotnet.gc.heap.total_allocated", "By", "Counter", "dotnet_gc_heap_total_allocated_bytes_total")]
     [InlineData("dotnet.process.memory.working_set", "By", "Gauge", "dotnet_process_memory_working_set_bytes")]
+    // The runtime's "*.count" gauges: "_count" is reserved for histograms and summaries.
+    [InlineData("dotnet.assembly.count", "{assembly}", "Gauge", "dotnet_assemblies_loaded")]
+    [InlineData("dotnet.process.cpu.count", "{cpu}", "Gauge", "dotnet_process_cpus")]
+    [InlineData("dotnet.timer.count", "{timer}", "Gauge", "dotnet_timers_active")]
     // Conventions: ratios add nothing, suffixes are not doubled, "_total" goes last, names are valid.
     [InlineData("cache.hit-ratio", "1", "Gauge", "cache_hit_ratio")]
     [InlineData("requests_total", null, "Counter", "requests_total")]

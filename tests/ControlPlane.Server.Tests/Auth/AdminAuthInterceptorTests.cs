@@ -113,6 +113,73 @@ public sealed class AdminAuthInterceptorTests
         }
     }
 
+    [Theory]
+    [InlineData(Token, Token)]
+    [InlineData("wrong", Token)]
+    [InlineData(Token, "wrong")]
+    public async Task AdminMethod_WithTheTokenInTwoMetadataEntries_IsUnauthenticated_WhateverTheValues(string first, string second)
+    {
+        await using var server = await StartAsync(PlatformToken.FromValue(Token));
+        using var channel = server.CreateChannel();
+        var options = new CallOptions(headers: new Metadata { { "x-platform-token", first }, { "x-platform-token", second } });
+        var error = await Assert.ThrowsAsync<RpcException>(() => channel.AsyncUnaryCall(SetPolicy, new SetPolicyRequest { Image = "img.a" }, options).ResponseAsync).DefaultTimeout();
+        Assert.Equal(StatusCode.Unauthenticated, error.StatusCode);
+        Assert.Equal("unauthorized", error.Status.Reason());
+        Assert.Equal(0, StubPolicyService.Calls(server));
+        Assert.Contains(server.Logs.Records, r => r.Message.Contains("more than once", StringComparison.Ordinal));
+        Assert.DoesNotContain(server.Logs.Records, r => r.Message.Contains(Token, StringComparison.Ordinal) || r.Message.Contains("wrong", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("X-Platform-Token: " + Token + "\r\nX-Platform-Token: " + Token)]
+    [InlineData("X-Platform-Token: wrong\r\nX-Platform-Token: " + Token)]
+    [InlineData("X-Platform-Token: " + Token + "," + Token)]
+    [InlineData("X-Platform-Token: " + Token + ", wrong")]
+    public async Task OverRest_TheTokenHeaderTwiceOrCommaJoined_Is401_WhateverTheValues(string tokenLines)
+    {
+        await using var server = await StartRestAsync();
+        const string body = """{"algorithm":"weighted_rr","weights":{"i1":2,"i2":1}}""";
+        // Raw HTTP/1.1: HttpClient would merge repeated fields into one line; a client need not.
+        var request = $"PUT /v1/policy/img.video.svc HTTP/1.1\r\nHost: {server.Address.Authority}\r\nContent-Type: application/json\r\n"
+            + $"Content-Length: {body.Length}\r\n{tokenLines}\r\nConnection: close\r\n\r\n{body}";
+
+        var (status, response) = await SendRawAsync(server.Address, request);
+
+        Assert.Equal(401, status);
+        Assert.Contains("\"code\":16", response, StringComparison.Ordinal);
+        Assert.Contains("\"reason\":\"unauthorized\"", response, StringComparison.Ordinal);
+        Assert.Equal(0, StubPolicyService.Calls(server));
+        Assert.DoesNotContain(server.Logs.Records, r => r.Message.Contains(Token, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void AConfiguredTokenWithAComma_IsRefused_ForItCouldNeverBeSentAsOneValue()
+    {
+        var error = Assert.Throws<InvalidOperationException>(() => PlatformToken.FromValue("one,two", "PLATFORM_TOKEN"));
+        Assert.Contains("PLATFORM_TOKEN", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("one,two", error.Message, StringComparison.Ordinal);
+    }
+
+    private static Task<GrpcTestServer> StartRestAsync() => GrpcTestServer.StartAsync(new GrpcTestServerOptions
+    {
+        Protocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http1,
+        ConfigureServices = s => s.AddSingleton(PlatformToken.FromValue(Token)).AddSingleton<CallCounter>().AddGrpcJsonTranscoding(),
+        ConfigureGrpc = g => g.AddInterceptor<AdminAuthInterceptor>(),
+        Map = app => app.MapGrpcService<StubPolicyService>(PolicyReflection.Descriptor.Services[0]),
+    });
+
+    /// <summary>Writes <paramref name="request"/> as is on a new connection; the status and the whole answer (the server closes).</summary>
+    private static async Task<(int Status, string Answer)> SendRawAsync(Uri address, string request)
+    {
+        using var tcp = new System.Net.Sockets.TcpClient();
+        await tcp.ConnectAsync(address.Host, address.Port).DefaultTimeout();
+        var stream = tcp.GetStream();
+        await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(request)).AsTask().DefaultTimeout();
+        using var reader = new StreamReader(stream, System.Text.Encoding.UTF8);
+        var text = await reader.ReadToEndAsync().DefaultTimeout();
+        return (int.Parse(text.Split(' ', 3)[1], System.Globalization.CultureInfo.InvariantCulture), text);
+    }
+
     /// <summary>Answers every PolicyService method and counts the calls that got through.</summary>
     public sealed class StubPolicyService
     {

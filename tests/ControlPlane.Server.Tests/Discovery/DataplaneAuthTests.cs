@@ -38,6 +38,31 @@ public sealed class DataplaneAuthTests
         Assert.DoesNotContain(host.Logs.Records, r => r.Message.Contains(NodeToken, StringComparison.Ordinal) || r.Message.Contains(AdminToken, StringComparison.Ordinal) || r.Message.Contains("wrong-token", StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData(NodeToken, NodeToken)]
+    [InlineData("wrong-token", NodeToken)]
+    [InlineData(NodeToken + "," + NodeToken, null)]
+    public async Task TheNodeTokenSentTwice_OrCommaJoined_IsUnauthenticated_WhateverTheValues(string first, string? second)
+    {
+        await using var host = await DiscoveryHost.StartAsync(token: DataplaneToken.FromValue(NodeToken, PlatformToken.FromValue(AdminToken)));
+        var options = new FakeNodeOptions { Token = first, MoreTokens = second is null ? [] : [second] };
+        await using var node = await FakeDeltaNode.ConnectAsync(host.Channel, "node-1", options);
+        try
+        {
+            await node.SubscribeAsync(ResourceTypes.EndpointSet, "*");
+        }
+        catch (RpcException refused)
+        {
+            Assert.Equal(StatusCode.Unauthenticated, refused.StatusCode);
+        }
+
+        var status = await node.WaitForEndAsync();
+        Assert.Equal(StatusCode.Unauthenticated, status.StatusCode);
+        Assert.Equal("unauthorized", status.Reason());
+        Assert.Equal(0, host.Streams.Count);
+        Assert.DoesNotContain(host.Logs.Records, r => r.Message.Contains(NodeToken, StringComparison.Ordinal) || r.Message.Contains("wrong-token", StringComparison.Ordinal));
+    }
+
     [Fact]
     public async Task WithTheNodeToken_TheStreamIsServed()
     {

@@ -28,6 +28,56 @@ public sealed class StreamValidationTests
         Assert.Equal(0, host.Streams.Count);
     }
 
+    [Theory]
+    [InlineData("node 1", "node.id", "U+0020")]
+    [InlineData("node\t1", "node.id", "U+0009")]
+    [InlineData("node-1\n", "node.id", "U+000A")]
+    [InlineData("node\u00001", "node.id", "U+0000")]
+    [InlineData("nöde-1", "node.id", "U+00F6")]
+    [InlineData("node\u007F", "node.id", "U+007F")]
+    [InlineData("zone:eu central", "node.zone", "U+0020")]
+    [InlineData("region:eu\u2028central", "node.region", "U+2028")]
+    public async Task ANodeIdZoneOrRegionOutsidePrintableAscii_IsInvalid_NamingTheCharacter(string value, string field, string named)
+    {
+        await using var host = await DiscoveryHost.StartAsync();
+        var node = field switch
+        {
+            "node.zone" => new Node { Id = "n1", Zone = value["zone:".Length..] },
+            "node.region" => new Node { Id = "n1", Region = value["region:".Length..] },
+            _ => new Node { Id = value },
+        };
+        var status = await EndOfStreamAfterAsync(host, new DeltaResourcesRequest { Node = node, TypeUrl = ResourceTypes.EndpointSet, ResourceNamesSubscribe = { "*" } });
+        Assert.Equal(StatusCode.InvalidArgument, status.StatusCode);
+        var violation = Assert.Single(status.FieldViolations());
+        Assert.Equal(field, violation.Field);
+        Assert.Contains(named, violation.Description, StringComparison.Ordinal);
+        Assert.Contains("printable ASCII", violation.Description, StringComparison.Ordinal);
+        Assert.Equal(0, host.Streams.Count);
+    }
+
+    [Theory]
+    [InlineData("sidecar~10.0.0.1~pod.ns~ns.svc.cluster.local")]
+    [InlineData("router~10.0.0.2~gw-7d9f.istio-system~istio-system.svc.cluster.local")]
+    [InlineData("!\"#$%&'()*+,-./0123456789:;<=>?@[\\]^_`{|}~")]
+    public async Task EnvoyAndIstioIds_AndEveryPrintableCharacter_AreAccepted(string id)
+    {
+        await using var host = await DiscoveryHost.StartAsync();
+        await using var node = await FakeDeltaNode.ConnectAsync(host.Channel, id);
+        await node.SubscribeAsync(ResourceTypes.EndpointSet, "*");
+        await node.WaitUntilAsync(() => node.ResponsesOnStream(ResourceTypes.EndpointSet) == 1, "the first answer");
+        Assert.Single(host.Streams.ForNode(id));
+    }
+
+    [Fact]
+    public async Task TheDataplanesDefaultNodeId_TheMachineName_IsAccepted()
+    {
+        // The dataplane's Dataplane:NodeId defaults to Environment.MachineName (dataplane/.../DiscoveryOptions.cs).
+        await using var host = await DiscoveryHost.StartAsync();
+        await using var node = await FakeDeltaNode.ConnectAsync(host.Channel, Environment.MachineName);
+        await node.SubscribeAsync(ResourceTypes.EndpointSet, "*");
+        await node.WaitUntilAsync(() => node.ResponsesOnStream(ResourceTypes.EndpointSet) == 1, "the first answer");
+    }
+
     [Fact]
     public async Task AnUnknownType_IsInvalid_AndNamesTheKnownOnes()
     {

@@ -35,4 +35,40 @@ public sealed class MetricsTests
         Assert.Contains("aspnetcore_memory_pool_pooled_bytes{aspnetcore_memory_pool_owner=\"kestrel\"}", text, StringComparison.Ordinal);
         Assert.Contains("aspnetcore_memory_pool_rented_bytes_total{aspnetcore_memory_pool_owner=\"kestrel\"}", text, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task HttpRouteLabels_AreTheDocumentedTemplates_NotPlaceholdersOrRawPaths()
+    {
+        await using var host = await ControlPlaneFixture.StartAsync();
+        using var http = host.CreateHttpClient();
+        (await http.GetAsync("/v1/services/video-svc/instances").DefaultTimeout()).Dispose();
+        (await http.PutAsync("/v1/services/i-77/heartbeat", null).DefaultTimeout()).Dispose();
+        (await http.GetAsync("/v1/policy/img.video.svc/changes").DefaultTimeout()).Dispose();
+
+        var text = await http.GetStringAsync("/metrics").DefaultTimeout();
+
+        Assert.Contains("http_route=\"/v1/services/{name}/instances\"", text, StringComparison.Ordinal);
+        Assert.Contains("http_route=\"/v1/services/{instance_id}/heartbeat\"", text, StringComparison.Ordinal);
+        Assert.Contains("http_route=\"/v1/policy/{image}/changes\"", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("{__p", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("video-svc", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("i-77", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Promtool_FindsNoProblemInTheControlPlanesExposition()
+    {
+        var promtool = ExternalTools.Require(Promtool.Binary, "apt-get install prometheus");
+        await using var host = await ControlPlaneFixture.StartAsync();
+        using var channel = host.CreateChannel();
+        await channel.AsyncUnaryCall(Register, RegistryTestBed.Instance("i1", port: 8080)).ResponseAsync.DefaultTimeout();
+        using var http = host.CreateHttpClient();
+        (await http.GetAsync("/v1/services/video-svc/instances").DefaultTimeout()).Dispose();
+        var text = await http.GetStringAsync("/metrics").DefaultTimeout();
+
+        var result = await Promtool.CheckMetricsAsync(promtool, text);
+
+        Assert.True(result.ExitCode == 0 && result.Problems.Count == 0, result.ToString());
+        Assert.Contains("# TYPE dotnet_assemblies_loaded gauge", text, StringComparison.Ordinal);
+    }
 }

@@ -2,14 +2,16 @@ using System.Collections.Concurrent;
 using ControlPlane.Api.V1;
 using ControlPlane.Grpc;
 using ControlPlane.Grpc.Server;
+using ControlPlane.Server.Auth;
 using Google.Protobuf.Reflection;
 
 namespace ControlPlane.Server.Discovery.Auth;
 
 /// <summary>
 /// Enforces the dataplane token on methods the API marks <c>(controlplane.v1.dataplane_only) = true</c>
-/// (the discovery streams): callers send <c>x-dataplane-token</c> metadata. Missing: UNAUTHENTICATED;
-/// wrong: PERMISSION_DENIED; both with reason <c>unauthorized</c>. When no dataplane token is
+/// (the discovery streams): callers send <c>x-dataplane-token</c> metadata. Missing, or sent more than
+/// once (or as a comma-joined value): UNAUTHENTICATED; wrong: PERMISSION_DENIED; all with reason
+/// <c>unauthorized</c>. When no dataplane token is
 /// configured these methods are open (a warning is logged once), so a single-machine setup works
 /// without secrets. The platform token is never accepted here, nor the dataplane token for admin
 /// methods (<see cref="ControlPlane.Server.Auth.AdminAuthInterceptor"/> reads only
@@ -43,11 +45,14 @@ public sealed class DataplaneAuthInterceptor : IServerInterceptor
         {
             return next(context);
         }
-        var presented = context.RequestHeaders.GetValue(HeaderName);
-        if (string.IsNullOrEmpty(presented))
+        switch (PresentedToken.Read(context.RequestHeaders, HeaderName, out var presented))
         {
-            DiscoveryLog.Refused(_logger, context.MethodPath, context.Peer, "no token presented");
-            throw RpcErrors.Exception(StatusCode.Unauthenticated, "unauthorized", $"{context.Method.Name} requires the dataplane token (metadata {HeaderName})");
+            case TokenPresence.Missing:
+                DiscoveryLog.Refused(_logger, context.MethodPath, context.Peer, "no token presented");
+                throw RpcErrors.Exception(StatusCode.Unauthenticated, "unauthorized", $"{context.Method.Name} requires the dataplane token (metadata {HeaderName})");
+            case TokenPresence.Several:
+                DiscoveryLog.Refused(_logger, context.MethodPath, context.Peer, "token sent more than once");
+                throw RpcErrors.Exception(StatusCode.Unauthenticated, "unauthorized", $"the dataplane token (metadata {HeaderName}) must be sent exactly once, as one value");
         }
         if (!_token.Matches(presented))
         {

@@ -26,9 +26,17 @@ internal static class NodeIdentity
             {
                 violations.Add(new("node.id", "is required"));
             }
-            else if (node.Id.Length > MaxIdLength)
+            else
             {
-                violations.Add(new("node.id", $"is {node.Id.Length} characters long; at most {MaxIdLength}"));
+                CheckText(violations, "node.id", node.Id);
+            }
+            if (node.Zone.Length > 0)
+            {
+                CheckText(violations, "node.zone", node.Zone);
+            }
+            if (node.Region.Length > 0)
+            {
+                CheckText(violations, "node.region", node.Region);
             }
             if (node.Metadata is { } metadata && (metadata.Fields.Count > MaxMetadataEntries || metadata.CalculateSize() > MaxMetadataBytes))
             {
@@ -40,6 +48,29 @@ internal static class NodeIdentity
             throw RpcErrors.InvalidArgument(Reason, violations);
         }
         return node!.Clone();
+    }
+
+    /// <summary>
+    /// Ids, zones and regions are shown in the fleet view, logs and metrics and name nodes in URL paths
+    /// (/v1/dataplanes/{node_id}): printable ASCII without spaces (0x21-0x7E), which Envoy's and
+    /// Istio's ids ("sidecar~10.0.0.1~pod.ns~ns.svc.cluster.local") fit, up to <see cref="MaxIdLength"/>
+    /// characters. The offending character is named by code point, never echoed.
+    /// </summary>
+    private static void CheckText(List<FieldViolation> violations, string field, string value)
+    {
+        if (value.Length > MaxIdLength)
+        {
+            violations.Add(new(field, $"is {value.Length} characters long; at most {MaxIdLength}"));
+            return;
+        }
+        for (var i = 0; i < value.Length; i++)
+        {
+            if (value[i] is < '!' or > '~')
+            {
+                violations.Add(new(field, $"has U+{(int)value[i]:X4} at position {i}: only printable ASCII without spaces (0x21-0x7E) is allowed, no control characters, whitespace or non-ASCII"));
+                return;
+            }
+        }
     }
 
     /// <summary>A later request may repeat the node, but not change it (xDS: "the node identifier should always be identical if present more than once").</summary>

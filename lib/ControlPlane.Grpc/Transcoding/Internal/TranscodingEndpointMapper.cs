@@ -47,7 +47,8 @@ internal sealed class TranscodingEndpointMapper(
         {
             var bound = methods.Single(m => m.Method == binding.Method);
             var route = new TranscodedRoute(binding, CreateHandler(binding, bound.Pipeline));
-            var key = (binding.RoutePattern, binding.HttpMethod);
+            // Grouped by the pattern without variable names: a second template of one shape is refused here, not ambiguous at request time.
+            var key = (RoutePatternText.Key(binding.Template), binding.HttpMethod);
             lock (groups)
             {
                 if (groups.TryGetValue(key, out var existing))
@@ -60,7 +61,7 @@ internal sealed class TranscodingEndpointMapper(
                     group.Add(route);
                     groups.Add(key, group);
                     string[] httpMethods = key.HttpMethod == HttpMethods.Get ? [HttpMethods.Get, HttpMethods.Head] : [key.HttpMethod];
-                    builders.Add(endpoints.MapMethods(key.RoutePattern, httpMethods, (RequestDelegate)group.DispatchAsync)
+                    builders.Add(endpoints.MapMethods(binding.RoutePattern, httpMethods, (RequestDelegate)group.DispatchAsync)
                         .WithDisplayName($"REST {binding} ({binding.Method.FullName})")
                         .WithMetadata(binding.Method));
                 }

@@ -90,12 +90,18 @@ public sealed class PathTemplateTests
         Assert.False(PathDecoding.TryDecode(raw, keepReserved: false, out _));
 
     [Theory]
-    [InlineData("/v1/items/{name}", "/v1/items/{__p2}")]
-    [InlineData("/v1/items/{name}:cancel", "/v1/items/{__p2}:cancel")]
-    [InlineData("/v1/items:batchGet", "/v1/items:batchGet")]
-    [InlineData("/v1/{name=shelves/*}/books", "/v1/shelves/{__p2}/books")]
-    [InlineData("/v1/files/{path=**}", "/v1/files/{**__p2}")]
-    [InlineData("/v1/files/{path=**}:restore", "/v1/files/{**__rest}")]
-    public void RoutePattern_IsExactWhereRoutingCanExpressIt(string template, string pattern) =>
-        Assert.Equal(pattern, RoutePatternText.For(PathTemplateParser.Parse(template)));
+    [InlineData("/v1/items/{name}", "/v1/items/{name}", "/v1/items/{__p2}")]
+    [InlineData("/v1/items/{name}:cancel", "/v1/items/{name}:cancel", "/v1/items/{__p2}:cancel")]
+    [InlineData("/v1/items:batchGet", "/v1/items:batchGet", "/v1/items:batchGet")]
+    [InlineData("/v1/{name=shelves/*}/books", "/v1/shelves/{name}/books", "/v1/shelves/{__p2}/books")]
+    [InlineData("/v1/{name=shelves/*/books/*}", "/v1/shelves/{__p2}/books/{__p4}", "/v1/shelves/{__p2}/books/{__p4}")]
+    [InlineData("/v1/{shelf.id}/books/{book_id}", "/v1/{shelf.id}/books/{book_id}", "/v1/{__p1}/books/{__p3}")]
+    [InlineData("/v1/files/{path=**}", "/v1/files/{**path}", "/v1/files/{**__p2}")]
+    [InlineData("/v1/files/{path=**}:restore", "/v1/files/{**__rest}", "/v1/files/{**__rest}")]
+    public void RoutePattern_IsExactWhereRoutingCanExpressIt_WithTheTemplatesVariableNames(string template, string pattern, string key)
+    {
+        var parsed = PathTemplateParser.Parse(template);
+        Assert.Equal(pattern, RoutePatternText.For(parsed));
+        Assert.Equal(key, RoutePatternText.Key(parsed));
+    }
 }

@@ -14,6 +14,9 @@ internal sealed class FakeNodeOptions
     /// <summary>Sent as x-dataplane-token when set.</summary>
     public string? Token { get; init; }
 
+    /// <summary>Sent as further x-dataplane-token entries after <see cref="Token"/> (a node presenting it more than once).</summary>
+    public IReadOnlyList<string> MoreTokens { get; init; } = [];
+
     /// <summary>The node NACKs a response when this returns an error message for one of its resources.</summary>
     public Func<Resource, string?>? Reject { get; set; }
 }
@@ -131,6 +134,10 @@ internal abstract class FakeNode<TRequest, TResponse> : IAsyncDisposable
         if (Options.Token is { } token)
         {
             headers.Add("x-dataplane-token", token);
+        }
+        foreach (var more in Options.MoreTokens)
+        {
+            headers.Add("x-dataplane-token", more);
         }
         var call = _connect(headers);
         lock (Sync)
