@@ -184,6 +184,12 @@ public sealed class ExpiryScheduler : IHostedService, IDisposable
             _metrics.Removed(removed.Count, "retention");
             RegistryLog.Removed(_logger, removed.Count, _options.ExpiredRetention);
         }
+        // An image keeps its endpoint set (with no endpoints) while expired records are retained; the
+        // removal of its last one removes the set, so it changes what nodes are sent.
+        foreach (var image in removed.GroupBy(r => r.Spec.Image, StringComparer.Ordinal))
+        {
+            _changes.EndpointsChanged(image.Key, image.Select(r => r.InstanceId).ToList());
+        }
         _metrics.UpdateCounts(await _store.CountAsync().ConfigureAwait(false));
 
         Notify(Earliest(next, now + _options.MaxPassInterval)!.Value);

@@ -9,16 +9,25 @@ public static class EndpointSetBuilder
 {
     public const int MaxWeight = 10_000;
 
-    /// <summary>The routable endpoints of <paramref name="image"/>, ordered by instance id; null when none is live (the resource is then removed).</summary>
+    /// <summary>
+    /// The routable endpoints of <paramref name="image"/>, ordered by instance id; null when the image has
+    /// no instance record at all (the resource is then removed). An image whose records are all expired
+    /// (retained until the retention ends) has a set with no endpoints: nodes answer 503 for it, not 404.
+    /// </summary>
     public static EndpointSet? Build(string image, IEnumerable<InstanceRecord> records)
     {
         ArgumentNullException.ThrowIfNull(records);
+        var mine = records.Where(r => r.Spec.Image == image).ToList();
+        if (mine.Count == 0)
+        {
+            return null;
+        }
         var set = new EndpointSet { Image = image };
-        foreach (var record in records.Where(r => r.IsLive && r.Spec.Image == image).DistinctBy(r => r.InstanceId, StringComparer.Ordinal).OrderBy(r => r.InstanceId, StringComparer.Ordinal))
+        foreach (var record in mine.Where(r => r.IsLive).DistinctBy(r => r.InstanceId, StringComparer.Ordinal).OrderBy(r => r.InstanceId, StringComparer.Ordinal))
         {
             set.Endpoints.Add(ToEndpoint(record));
         }
-        return set.Endpoints.Count == 0 ? null : set;
+        return set;
     }
 
     /// <summary>One live instance as an endpoint.</summary>

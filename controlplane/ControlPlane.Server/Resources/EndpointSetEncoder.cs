@@ -11,7 +11,8 @@ namespace ControlPlane.Server.Resources;
 /// rebuild after one registration into an image of N instances costs a walk and a copy of N
 /// encoded endpoints, not N fresh messages: under a registration storm the discovery cache's worker
 /// stays cheap. The bytes equal <see cref="EndpointSetBuilder.Build"/>'s serialized, so versions do
-/// not depend on which path built a set. Thread-safe.
+/// not depend on which path built a set. An image is held (and has a set, perhaps with no endpoints)
+/// while it has any instance record, expired ones included, as <see cref="EndpointSetBuilder.Build"/>. Thread-safe.
 /// </summary>
 internal sealed class EndpointSetEncoder
 {
@@ -21,7 +22,7 @@ internal sealed class EndpointSetEncoder
     private readonly object _lock = new();
     private readonly Dictionary<string, ImageEndpoints> _images = new(StringComparer.Ordinal);
 
-    /// <summary>Images with encoded endpoints held (for tests: an image with none left is dropped).</summary>
+    /// <summary>Images held (for tests: an image with no instance record left is dropped).</summary>
     public int ImageCount
     {
         get
@@ -35,7 +36,7 @@ internal sealed class EndpointSetEncoder
 
     /// <summary>
     /// The serialized EndpointSet of <paramref name="image"/> from <paramref name="records"/> (its live
-    /// instances, ordered by instance id), or null when none is live.
+    /// instances, ordered by instance id; none when every record is expired), or null when the image has no record.
     /// </summary>
     public ByteString? Encode(string image, IEnumerable<InstanceRecord> records)
     {
@@ -62,7 +63,7 @@ internal sealed class EndpointSetEncoder
     /// <paramref name="instanceIds"/>, whose current records are <paramref name="records"/> (in the same
     /// order; null: unknown): the image's other endpoints are kept as held. An image held by none is
     /// taken to have no endpoints yet, so this is exact only when every change since the image's last
-    /// <see cref="Encode"/> (or since it had none) was patched in. Null when none is live.
+    /// <see cref="Encode"/> (or since it had none) was patched in. Null when the image has no record left.
     /// </summary>
     public ByteString? Patch(string image, IReadOnlyList<string> instanceIds, IReadOnlyList<InstanceRecord?> records)
     {
@@ -86,7 +87,7 @@ internal sealed class EndpointSetEncoder
         }
     }
 
-    /// <summary>Forgets the images not in <paramref name="images"/> (after a full listing found none of theirs live).</summary>
+    /// <summary>Forgets the images not in <paramref name="images"/> (after a full listing found no record of theirs).</summary>
     public void RetainOnly(IReadOnlySet<string> images)
     {
         ArgumentNullException.ThrowIfNull(images);
@@ -120,17 +121,29 @@ internal sealed class EndpointSetEncoder
         private List<Entry> _ordered = [];
         private long _generation;
 
-        /// <summary>Brings the entries in line with <paramref name="records"/>; false when none is live.</summary>
+        /// <summary>The image's instances whose records are retained but not live (expired): no endpoint, but the image still exists.</summary>
+        private readonly HashSet<string> _retained = new(StringComparer.Ordinal);
+
+        /// <summary>Whether the image still has a record: a live endpoint or a retained one.</summary>
+        private bool Exists => _ordered.Count > 0 || _retained.Count > 0;
+
+        /// <summary>Brings the entries in line with <paramref name="records"/>; false when the image has no record.</summary>
         public bool Update(string image, IEnumerable<InstanceRecord> records)
         {
             var generation = ++_generation;
             var seen = 0;
             List<Entry>? added = null;
+            _retained.Clear();
             foreach (var record in records)
             {
                 var spec = record.Spec;
-                if (!record.IsLive || spec.Image != image)
+                if (spec.Image != image)
                 {
+                    continue;
+                }
+                if (!record.IsLive)
+                {
+                    _retained.Add(spec.InstanceId);
                     continue;
                 }
                 var entry = GetOrAdd(spec.InstanceId, ref added);
@@ -153,10 +166,15 @@ internal sealed class EndpointSetEncoder
                 }
             }
             Insert(added);
-            return _ordered.Count > 0;
+            // An id listed both live and expired is live (its first live listing counts, as in EndpointSetBuilder).
+            if (_retained.Count > 0)
+            {
+                _retained.ExceptWith(_byId.Keys);
+            }
+            return Exists;
         }
 
-        /// <summary>Brings the entries of <paramref name="instanceIds"/> in line with their <paramref name="records"/>; false when none is live.</summary>
+        /// <summary>Brings the entries of <paramref name="instanceIds"/> in line with their <paramref name="records"/>; false when the image has no record left.</summary>
         public bool Patch(string image, IReadOnlyList<string> instanceIds, IReadOnlyList<InstanceRecord?> records)
         {
             List<Entry>? added = null;
@@ -165,14 +183,25 @@ internal sealed class EndpointSetEncoder
             {
                 var id = instanceIds[i];
                 var record = records[i];
-                if (record is null || !record.IsLive || record.Spec.Image != image || record.InstanceId != id)
+                var mine = record is not null && record.Spec.Image == image && record.InstanceId == id;
+                if (!mine || !record!.IsLive)
                 {
                     if (_byId.Remove(id))
                     {
                         (removed ??= new HashSet<string>(StringComparer.Ordinal)).Add(id);
                     }
+                    // Expired: retained (no endpoint, the image stays); gone: forgotten.
+                    if (mine)
+                    {
+                        _retained.Add(id);
+                    }
+                    else
+                    {
+                        _retained.Remove(id);
+                    }
                     continue;
                 }
+                _retained.Remove(id);
                 Refresh(GetOrAdd(id, ref added), record);
             }
             if (removed is not null)
@@ -181,7 +210,7 @@ internal sealed class EndpointSetEncoder
                 added?.RemoveAll(e => removed.Contains(e.InstanceId));
             }
             Insert(added);
-            return _ordered.Count > 0;
+            return Exists;
         }
 
         /// <summary>The entry of <paramref name="id"/>; a new one is also listed in <paramref name="added"/> (not yet in order).</summary>

@@ -72,9 +72,11 @@ public sealed class RoutePreviewer
                 new Dictionary<string, string> { ["image"] = image });
         }
         // The version is the one nodes hold (the whole image); the name filter narrows the choice only.
-        var endpoints = EndpointSetBuilder.Build(image, considered);
-        var pushed = name.Length == 0 ? endpoints : EndpointSetBuilder.Build(image, records);
-        if (endpoints is null)
+        // Instances that are all expired still make a set (with no endpoints: nodes answer 503), so
+        // this answers as the nodes do: UNAVAILABLE, no_routable_endpoint.
+        var endpoints = EndpointSetBuilder.Build(image, considered)!;
+        var pushed = name.Length == 0 ? endpoints : EndpointSetBuilder.Build(image, records)!;
+        if (endpoints.Endpoints.Count == 0)
         {
             throw Unavailable(image, $"image '{image}' has {considered.Count} registered instances but none is live (all expired)");
         }
@@ -106,7 +108,7 @@ public sealed class RoutePreviewer
             StickyKey = stickyKey,
             StickyValue = hashed,
             PolicyVersion = policy?.Version ?? "",
-            EndpointsVersion = ResourceVersion.Of(pushed!),
+            EndpointsVersion = ResourceVersion.Of(pushed),
         };
         foreach (var candidate in explanation.Candidates)
         {

@@ -5,7 +5,8 @@ namespace ControlPlane.Dataplane.Configuration;
 /// <summary>
 /// The configuration of one image as a provider receives it: its EndpointSet and RoutingPolicy
 /// resources (resources.proto) and their versions. An image with no EndpointSet yet (a policy
-/// only) is known but has no endpoint: requests get 503 <c>no_routable_endpoint</c>, not 404.
+/// only), or with an EndpointSet of no endpoints (its instances all expired, their records still
+/// retained), is known but has no endpoint: requests get 503 <c>no_routable_endpoint</c>, not 404.
 /// </summary>
 /// <param name="Image">The image name, the first path segment of <c>/g/{image}/...</c>.</param>
 /// <param name="Endpoints">The image's endpoints; null = none.</param>

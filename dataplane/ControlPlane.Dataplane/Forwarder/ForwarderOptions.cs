@@ -10,9 +10,6 @@ public sealed class ForwarderOptions
 
     private static readonly TimeSpan DefaultActivityTimeout = TimeSpan.FromSeconds(60);
 
-    private TimeSpan _activityTimeout = DefaultActivityTimeout;
-    private TimeSpan? _formerRequestTimeout;
-
     /// <summary>
     /// Longest the instance may keep an exchange waiting: for a connection, to take the next piece
     /// of the request body, for its response headers once the request is sent, for the next bytes of
@@ -23,16 +20,16 @@ public sealed class ForwarderOptions
     /// headers: 504 <c>backend_timeout</c>; after: the client's response is aborted. Either counts
     /// against the instance. A long download or stream is never cut while bytes flow. Not applied to
     /// gRPC calls: their deadline (<c>grpc-timeout</c>) governs, and watch streams may stay quiet
-    /// long. Default 60 s.
+    /// long. Null (not set): the former <see cref="RequestTimeout"/> when that is set, else 60 s
+    /// (<see cref="EffectiveActivityTimeout"/>).
     /// </summary>
-    public TimeSpan ActivityTimeout
-    {
-        // The former name's value applies unless this one was given its own. The binder sets back every
-        // property it reads, defaults included, so "given" can only mean "not the default", whatever the
-        // order it binds them in.
-        get => _activityTimeout == DefaultActivityTimeout && _formerRequestTimeout is { } former ? former : _activityTimeout;
-        set => _activityTimeout = value;
-    }
+    /// <remarks>
+    /// Nullable, as YARP's <c>ForwarderRequestConfig.ActivityTimeout</c>, so that "set" can be told from
+    /// "not set": the configuration binder writes back the value of every non-primitive struct property
+    /// it visits, defaults included, so with a plain TimeSpan "not set" and "set to 60 s" looked the
+    /// same. It writes nothing back for null.
+    /// </remarks>
+    public TimeSpan? ActivityTimeout { get; set; }
 
     /// <summary>
     /// The former name of <see cref="ActivityTimeout"/> (it counted from the request's start to the
@@ -40,11 +37,12 @@ public sealed class ForwarderOptions
     /// value while <see cref="ActivityTimeout"/> is not set.
     /// </summary>
     [Obsolete("Renamed ActivityTimeout (an idle timeout on the instance).")]
-    public TimeSpan? RequestTimeout
-    {
-        get => _formerRequestTimeout;
-        set => _formerRequestTimeout = value;
-    }
+    public TimeSpan? RequestTimeout { get; set; }
+
+    /// <summary>The activity timeout in force: <see cref="ActivityTimeout"/> when set (whatever its value), else the former <see cref="RequestTimeout"/>, else 60 s.</summary>
+#pragma warning disable CS0618 // the former name is read here, and only here
+    internal TimeSpan EffectiveActivityTimeout => ActivityTimeout ?? RequestTimeout ?? DefaultActivityTimeout;
+#pragma warning restore CS0618
 
     /// <summary>How long an idle pooled connection to an instance is kept. Default 60 s.</summary>
     public TimeSpan PooledConnectionIdleTimeout { get; set; } = TimeSpan.FromSeconds(60);

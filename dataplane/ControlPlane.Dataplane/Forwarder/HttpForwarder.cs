@@ -54,7 +54,7 @@ internal sealed class HttpForwarder(UpstreamClient client, Http1Forwarder http1,
         }
         using var message = created;
         // gRPC calls carry their own deadline (grpc-timeout), and watch streams may rightly wait long for their headers.
-        using var cancel = cancellation.Rent(http.RequestAborted, request.Grpc ? Timeout.InfiniteTimeSpan : _options.ActivityTimeout);
+        using var cancel = cancellation.Rent(http.RequestAborted, request.Grpc ? Timeout.InfiniteTimeSpan : _options.EffectiveActivityTimeout);
         if (request.Body is not null)
         {
             request.Body.UpstreamTimeout = cancel;
@@ -107,7 +107,7 @@ internal sealed class HttpForwarder(UpstreamClient client, Http1Forwarder http1,
                         return new ForwardResult(ForwardOutcome.UpstreamFailed, 0, failure);
                     }
                     // The client must not mistake a truncated body for a whole one.
-                    ForwarderLog.ResponseBodyBrokenOff(logger, http, request.Image, destination.Origin, cancel, _options.ActivityTimeout);
+                    ForwarderLog.ResponseBodyBrokenOff(logger, http, request.Image, destination.Origin, cancel, _options.EffectiveActivityTimeout);
                     http.Abort();
                 }
                 return new ForwardResult(outcome, status, failure, bytes);

@@ -155,8 +155,8 @@ internal sealed class ProxyHandler(
             case ForwardOutcome.ConnectFailed:
                 return AnswerAsync(http, route.Image, instanceId, started, 502, ProxyErrorCodes.BackendUnreachable, $"no instance of image '{route.Image}' could be reached", request.Grpc, upstreamError: true);
             case ForwardOutcome.Timeout:
-                ForwarderLog.Timeout(logger, route.Image, _options.ActivityTimeout.TotalMilliseconds);
-                return AnswerAsync(http, route.Image, instanceId, started, 504, ProxyErrorCodes.BackendTimeout, $"the instance did not answer within {_options.ActivityTimeout.TotalSeconds:0.###} s", request.Grpc, upstreamError: true);
+                ForwarderLog.Timeout(logger, route.Image, _options.EffectiveActivityTimeout.TotalMilliseconds);
+                return AnswerAsync(http, route.Image, instanceId, started, 504, ProxyErrorCodes.BackendTimeout, $"the instance did not answer within {_options.EffectiveActivityTimeout.TotalSeconds:0.###} s", request.Grpc, upstreamError: true);
             case ForwardOutcome.RequestBodyFailed:
                 ForwarderLog.RequestBodyFailed(logger, route.Image, result.Error?.Message);
                 // Kestrel says why: 408 too slow, 413 too large, 400 malformed or cut short.

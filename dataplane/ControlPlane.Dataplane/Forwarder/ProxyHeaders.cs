@@ -13,7 +13,8 @@ namespace ControlPlane.Dataplane.Forwarder;
 /// names, <c>Keep-Alive</c>, <c>Proxy-*</c>, <c>TE</c>, <c>Trailer</c>, <c>Transfer-Encoding</c>,
 /// <c>Upgrade</c>; RFC 9113 §8.2.2 for HTTP/2) are dropped in both directions; in requests,
 /// <c>TE: trailers</c> alone goes through because gRPC requires it. The upstream gets its own <c>Host</c> (its
-/// authority, from the request URI); the client's is kept in <c>X-Forwarded-Host</c>.
+/// authority, from the request URI); the client's is kept in <c>X-Forwarded-Host</c>. A client's
+/// <c>Forwarded</c>, <c>X-Real-IP</c> and <c>X-Forwarded-Port</c> are dropped, never passed on.
 /// </summary>
 internal static class ProxyHeaders
 {
@@ -31,11 +32,16 @@ internal static class ProxyHeaders
     [ThreadStatic]
     private static string? t_lastAddressText;
 
-    /// <summary>Never forwarded as received: hop-by-hop fields, and those the forwarder sets itself.</summary>
+    /// <summary>
+    /// Never forwarded as received: hop-by-hop fields, those the forwarder sets itself, and the other
+    /// fields instances read as the proxy's word on who the client is (<c>Forwarded</c>, RFC 7239;
+    /// <c>X-Real-IP</c>; <c>X-Forwarded-Port</c>), which the node does not set: passed on, a client's
+    /// value would read as the node's. YARP's default X-Forwarded transform removes <c>Forwarded</c> too.
+    /// </summary>
     private static readonly HashSet<string> RequestSkipped = new(StringComparer.OrdinalIgnoreCase)
     {
         "Connection", "Keep-Alive", "TE", "Trailer", "Transfer-Encoding", "Upgrade", "HTTP2-Settings", "Host",
-        RequestId, ForwardedFor, ForwardedProto, ForwardedHost, ForwardedPrefix,
+        RequestId, ForwardedFor, ForwardedProto, ForwardedHost, ForwardedPrefix, "Forwarded", "X-Real-IP", "X-Forwarded-Port",
     };
 
     /// <summary>

@@ -2,7 +2,7 @@ namespace ControlPlane.Dataplane.Forwarder;
 
 /// <summary>
 /// The cancellation of one upstream exchange: the client going away, or the instance keeping the
-/// exchange waiting longer than <see cref="ForwarderOptions.ActivityTimeout"/>. The clock runs only
+/// exchange waiting longer than <see cref="ForwarderOptions.EffectiveActivityTimeout"/>. The clock runs only
 /// while the node waits on the instance (for a connection, to take the request body, for the
 /// response head, for the next bytes of the response body) and starts over at every step forward;
 /// it stands still while the node waits on the client (for the next piece of the request body, for

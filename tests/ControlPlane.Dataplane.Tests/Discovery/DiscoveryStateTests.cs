@@ -81,6 +81,22 @@ public sealed class DiscoveryStateTests
     }
 
     [Fact]
+    public void AnEndpointSetWithoutEndpoints_IsAccepted_AndKeepsTheImageKnown_UntilItIsRemoved()
+    {
+        // What the control plane sends for an image whose instances all expired (their records retained).
+        Assert.Null(_state.Apply(DiscoveryState.EndpointSetType, [Endpoints("img", "v1", 8080)], []));
+        var empty = new Resource { Name = "img", Version = "v2", Resource_ = Any.Pack(new EndpointSet { Image = "img" }) };
+
+        Assert.Null(_state.Apply(DiscoveryState.EndpointSetType, [empty], []));
+
+        var route = _provider.Current.Images["img"]; // known (503 no_routable_endpoint), not unknown (404)
+        Assert.Empty(route.Endpoints.Endpoints);
+        Assert.Equal("v2", route.EndpointsVersion);
+        Assert.Null(_state.Apply(DiscoveryState.EndpointSetType, [], ["img"]));
+        Assert.False(_provider.Current.Images.ContainsKey("img"));
+    }
+
+    [Fact]
     public void Removal_DropsTheImage()
     {
         Assert.Null(_state.Apply(DiscoveryState.EndpointSetType, [Endpoints("a", "v1", 80), Endpoints("b", "v1", 81)], []));

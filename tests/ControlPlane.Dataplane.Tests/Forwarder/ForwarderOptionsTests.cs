@@ -11,6 +11,8 @@ public sealed class ForwarderOptionsTests
     [InlineData("00:00:10", null, 10)]
     [InlineData(null, "00:00:05", 5)]          // RequestTimeout, the former name, still read
     [InlineData("00:00:10", "00:00:05", 10)]   // the new name wins over the old
+    [InlineData("00:01:00", "00:00:05", 60)]   // also when set to its default: set is set
+    [InlineData("00:00:05", "00:01:00", 5)]
     public void ActivityTimeout_TakesTheFormerRequestTimeout_OnlyWhenNotSetItself(string? activity, string? former, int expectedSeconds)
     {
         var values = new Dictionary<string, string?>();
@@ -26,6 +28,6 @@ public sealed class ForwarderOptionsTests
 
         new ConfigurationBuilder().AddInMemoryCollection(values).Build().GetSection(ForwarderOptions.Section).Bind(options);
 
-        Assert.Equal(TimeSpan.FromSeconds(expectedSeconds), options.ActivityTimeout);
+        Assert.Equal(TimeSpan.FromSeconds(expectedSeconds), options.EffectiveActivityTimeout);
     }
 }

@@ -109,6 +109,31 @@ public sealed class ForwardingTests
         Assert.Equal($"127.0.0.1:{backend.Port}", seen.Header("Host"));
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task ClientSuppliedForwardedXRealIpAndXForwardedPort_NeverReachTheInstance(bool nativeHttp1)
+    {
+        await using var backend = await TestBackend.StartAsync("b1");
+        await using var node = await DataplaneFixture.StartAsync(null, $"--Dataplane:Forwarder:NativeHttp1={nativeHttp1}");
+        node.Route("img", backend);
+        using var client = node.CreateClient();
+
+        // What a client would send to pass for another address, port or scheme to instances that read them.
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/g/img/x");
+        request.Headers.TryAddWithoutValidation("Forwarded", "for=203.0.113.7;proto=https;host=bank.example");
+        request.Headers.TryAddWithoutValidation("X-Real-IP", "203.0.113.7");
+        request.Headers.TryAddWithoutValidation("x-forwarded-port", "443");
+        using var response = await client.SendAsync(request).DefaultTimeout();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var seen = Assert.Single(backend.Requests);
+        Assert.Null(seen.Header("Forwarded"));
+        Assert.Null(seen.Header("X-Real-IP"));
+        Assert.Null(seen.Header("X-Forwarded-Port"));
+        Assert.Equal("127.0.0.1", seen.Header("X-Forwarded-For"));
+    }
+
     [Fact]
     public async Task HopByHopRequestHeaders_AreDropped_EndToEndOnesKept()
     {

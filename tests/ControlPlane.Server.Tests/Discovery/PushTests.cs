@@ -69,4 +69,37 @@ public sealed class PushTests
         node.AssertNoViolations();
         host.AssertNoUnexpectedErrors();
     }
+
+    [Fact]
+    public async Task InstancesAllExpired_TheSetIsPushedWithoutEndpoints_AndRemovedWithTheLastRecord_OnBothVariants()
+    {
+        await using var host = await DiscoveryHost.StartAsync();
+        await host.Registry.RegisterAsync(new Api.V1.RegisterRequest { InstanceId = "i1", Name = "svc", Image = "img.video", Host = "10.0.0.1", Port = 8080, TtlSeconds = 10 }).DefaultTimeout();
+        await host.WaitForCacheAsync(c => DiscoveryHost.EndpointsOf(c, "img.video")?.Endpoints.Count == 1, "i1 in img.video");
+        await using var delta = await FakeDeltaNode.ConnectAsync(host.Channel, "node-1");
+        await using var sotw = await FakeSotwNode.ConnectAsync(host.Channel, "node-2");
+        await delta.SubscribeAsync(Endpoints, "*");
+        await sotw.SubscribeAsync(Endpoints, "*");
+        await delta.WaitUntilAsync(() => delta.Endpoints("img.video")?.Endpoints.Count == 1, "img.video with i1");
+        await sotw.WaitUntilAsync(() => sotw.Versions(Endpoints).Count == 1 && sotw.HoldsCurrent(host.Cache, Endpoints), "img.video with i1");
+
+        // The lease ends: i1 is expired, its record retained (60 s). The image is still known, with no
+        // endpoint, so nodes answer 503 no_routable_endpoint for it rather than 404.
+        host.Clock.Advance(TimeSpan.FromSeconds(10));
+        await host.WaitForCacheAsync(c => DiscoveryHost.EndpointsOf(c, "img.video")?.Endpoints.Count == 0, "img.video without endpoints");
+        await delta.WaitUntilAsync(() => delta.Endpoints("img.video")?.Endpoints.Count == 0, "img.video without endpoints");
+        await sotw.WaitUntilAsync(() => sotw.HoldsCurrent(host.Cache, Endpoints), "img.video without endpoints");
+        Assert.Equal(["img.video"], sotw.Versions(Endpoints).Keys);
+        Assert.DoesNotContain(delta.Received, r => r.RemovedResources.Contains("img.video"));
+
+        // The retention ends: the last record is removed, and the set with it.
+        host.Clock.Advance(TimeSpan.FromSeconds(60));
+        await host.WaitForCacheAsync(c => c.Snapshot(Endpoints).Find("img.video") is null, "img.video removed");
+        await delta.WaitUntilAsync(() => delta.Versions(Endpoints).Count == 0, "the removal of img.video");
+        await sotw.WaitUntilAsync(() => sotw.Versions(Endpoints).Count == 0, "the removal of img.video");
+        Assert.Contains(delta.Received, r => r.RemovedResources.Contains("img.video"));
+        delta.AssertNoViolations();
+        sotw.AssertNoViolations();
+        host.AssertNoUnexpectedErrors();
+    }
 }

@@ -62,6 +62,33 @@ public sealed class ResourceLoaderTests
     }
 
     [Fact]
+    public async Task InstancesAllExpired_TheSetStaysWithoutEndpoints_UntilTheLastRecordIsRemoved()
+    {
+        await _store.RegisterAsync(Spec("a1", "img.a", 8001), T0);
+        await _store.RegisterAsync(Spec("a2", "img.a", 8002), T0);
+        await _loader.LoadAllAsync(ResourceTypes.EndpointSet, CancellationToken.None).DefaultTimeout();
+
+        // Both expire (30 s leases): the image is still known, with no endpoint.
+        await _store.ExpireAsync(["a1", "a2"], T0.AddSeconds(30));
+        _loader.NoteEndpoints("img.a", ["a1", "a2"]);
+        var expired = (await _loader.LoadAsync(ResourceTypes.EndpointSet, ["img.a"], CancellationToken.None).DefaultTimeout())["img.a"];
+        Assert.NotNull(expired);
+        Assert.Empty(EndpointSet.Parser.ParseFrom(expired.Wire.Resource_.Value).Endpoints);
+        await AssertAsFullReadAsync("img.a", expired);
+
+        // One record deregistered, the other removed after the retention: then the set is gone.
+        await _store.DeregisterAsync("a1");
+        _loader.NoteEndpoints("img.a", ["a1"]);
+        var one = (await _loader.LoadAsync(ResourceTypes.EndpointSet, ["img.a"], CancellationToken.None).DefaultTimeout())["img.a"];
+        Assert.Equal(expired.Version, one?.Version);
+        var removed = await _store.Inner.RemoveExpiredAsync(T0.AddSeconds(90), TimeSpan.FromSeconds(60));
+        Assert.Equal(["a2"], removed.Select(r => r.InstanceId));
+        _loader.NoteEndpoints("img.a", ["a2"]);
+        Assert.Null((await _loader.LoadAsync(ResourceTypes.EndpointSet, ["img.a"], CancellationToken.None).DefaultTimeout())["img.a"]);
+        await AssertAsFullReadAsync("img.a", null);
+    }
+
+    [Fact]
     public async Task AChangeNamingNoInstance_OrTooMany_ReadsTheImageWhole()
     {
         await _store.RegisterAsync(Spec("a1", "img.a", 8001), T0);
@@ -145,7 +172,7 @@ public sealed class ResourceLoaderTests
             {
                 var image = images[random.Next(images.Length)];
                 var id = $"{image[^1]}{random.Next(12)}";
-                switch (random.Next(4))
+                switch (random.Next(6))
                 {
                     case 0:
                     case 1:
@@ -154,6 +181,18 @@ public sealed class ResourceLoaderTests
                         break;
                     case 2:
                         await _store.DeregisterAsync(id);
+                        break;
+                    case 3:
+                        // Past its lease (registered at T0 for 30 s): expired, its record retained.
+                        await _store.ExpireAsync([id], T0.AddSeconds(30));
+                        break;
+                    case 4:
+                        // The retention ends for every expired record: each removal is signalled.
+                        foreach (var gone in await _store.Inner.RemoveExpiredAsync(T0.AddSeconds(30), TimeSpan.Zero))
+                        {
+                            _loader.NoteEndpoints(gone.Spec.Image, [gone.InstanceId]);
+                            touched.Add(gone.Spec.Image);
+                        }
                         break;
                     default:
                         await _store.SetDrainingAsync(id, random.Next(2) == 0);

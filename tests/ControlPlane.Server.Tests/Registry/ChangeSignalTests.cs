@@ -25,4 +25,28 @@ public sealed class ChangeSignalTests
         await bed.Registry.DeregisterAsync(new DeregisterRequest { InstanceId = "b1" });
         Assert.Equal([(ResourceTypes.EndpointSet, "img.b", "b1"), (ResourceTypes.EndpointSet, "img.a", "a1"), (ResourceTypes.EndpointSet, "img.b", "b1")], signals);
     }
+
+    [Fact]
+    public async Task RemovalAfterTheRetention_SignalsTheImage_WithTheRemovedInstances()
+    {
+        await using var bed = await RegistryTestBed.StartAsync(o =>
+        {
+            o.SelfPreservation.Enabled = false;
+            o.ExpiredRetention = TimeSpan.FromSeconds(60);
+        });
+        var signals = new List<(string Type, string Name, string Instances)>();
+        bed.Changes.Changed += (type, name, ids) => signals.Add((type, name, string.Join(",", ids is null ? ["(all)"] : ids.Order(StringComparer.Ordinal))));
+        await bed.RegisterAsync(RegistryTestBed.Instance("a1", image: "img.a", ttl: 10));
+        await bed.RegisterAsync(RegistryTestBed.Instance("a2", image: "img.a", ttl: 10));
+        bed.Clock.Advance(10);
+        Assert.Equal("expired", await bed.StatusOfAsync("a1"));
+
+        // The image keeps its endpoint set (no endpoints) while the records are retained; their removal
+        // removes it, so it must reach the config push like any other change.
+        signals.Clear();
+        bed.Clock.Advance(60);
+
+        Assert.Null(await bed.StatusOfAsync("a1"));
+        Assert.Equal([(ResourceTypes.EndpointSet, "img.a", "a1,a2")], signals);
+    }
 }

@@ -51,16 +51,40 @@ public sealed class EndpointSetEncoderTests
     }
 
     [Fact]
-    public void An_image_with_no_live_instance_has_no_set_and_is_forgotten()
+    public void An_image_whose_instances_all_expired_has_a_set_without_endpoints_until_its_last_record_is_gone()
     {
         Assert.NotNull(_encoder.Encode("img.a", [Record("i-a", port: 1)]));
         Assert.Equal(1, _encoder.ImageCount);
 
-        Assert.Null(_encoder.Encode("img.a", [Record("i-a", port: 1, status: InstanceStatus.Expired)]));
+        // Expired but retained: the image still exists, with no endpoint (nodes answer 503, not 404).
+        AssertSameAsFresh([Record("i-a", port: 1, status: InstanceStatus.Expired)]);
+        Assert.Empty(EndpointSet.Parser.ParseFrom(_encoder.Encode("img.a", [Record("i-a", port: 1, status: InstanceStatus.Expired)])!).Endpoints);
+        Assert.Equal(1, _encoder.ImageCount);
+
+        // Its last record removed: no set, and the image is forgotten.
+        Assert.Null(_encoder.Encode("img.a", []));
         Assert.Equal(0, _encoder.ImageCount);
 
         // And comes back whole when an instance returns.
         AssertSameAsFresh([Record("i-a", port: 1)]);
+    }
+
+    [Fact]
+    public void Patches_keep_an_image_while_an_expired_record_is_retained_and_drop_it_with_the_last_record()
+    {
+        _encoder.Encode("img.a", [Record("i-a", port: 1), Record("i-b", port: 2)]);
+
+        var expired = _encoder.Patch("img.a", ["i-a", "i-b"], [Record("i-a", port: 1, status: InstanceStatus.Expired), Record("i-b", port: 2, status: InstanceStatus.Expired)]);
+        Assert.Equal(EndpointSetBuilder.Build("img.a", [Record("i-a", port: 1, status: InstanceStatus.Expired)])!.ToByteArray(), expired!.ToByteArray());
+
+        Assert.NotNull(_encoder.Patch("img.a", ["i-a"], [null])); // i-b is still retained
+        Assert.Null(_encoder.Patch("img.a", ["i-b"], [null]));
+        Assert.Equal(0, _encoder.ImageCount);
+
+        // An expired instance that registers again is an endpoint again.
+        _encoder.Encode("img.a", [Record("i-a", port: 1, status: InstanceStatus.Expired)]);
+        var back = _encoder.Patch("img.a", ["i-a"], [Record("i-a", port: 1)]);
+        Assert.Equal(EndpointSetBuilder.Build("img.a", [Record("i-a", port: 1)])!.ToByteArray(), back!.ToByteArray());
     }
 
     [Fact]

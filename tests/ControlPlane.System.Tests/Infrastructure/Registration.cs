@@ -13,11 +13,12 @@ internal sealed class Registration(Platform platform, string[] ids) : IAsyncDisp
         {
             platform.Heartbeats.Stop(id);
         }
-        // Only live instances are in an endpoint set: without one, there is no push to wait for.
+        // An image has an endpoint set while it has any record (expired ones too, with no endpoint):
+        // deregistering what is left changes it, so there is a push to wait for; with nothing left, none.
         var statuses = await Task.WhenAll(ids.Select(platform.ControlPlane.InstanceStatusAsync));
         var registered = ids.Where((_, i) => statuses[i] is not null).ToArray();
         Task Deregister() => Task.WhenAll(registered.Select(platform.ControlPlane.DeregisterAsync));
-        if (statuses.Any(s => s is "healthy" or "draining"))
+        if (registered.Length > 0)
         {
             await platform.ControlPlane.ChangeAsync("EndpointSet", platform.NodeIds, Deregister);
         }

@@ -34,7 +34,7 @@ internal sealed class Http1Forwarder(Http1Client client, UpstreamCancellation ca
     {
         var pool = client.PoolFor(destination);
         var body = request.Body;
-        using var cancel = cancellation.Rent(http.RequestAborted, _options.ActivityTimeout);
+        using var cancel = cancellation.Rent(http.RequestAborted, _options.EffectiveActivityTimeout);
         var started = Stopwatch.GetTimestamp();
         var fresh = false;
         while (true)
@@ -270,7 +270,7 @@ internal sealed class Http1Forwarder(Http1Client client, UpstreamCancellation ca
                     return new ForwardResult(ForwardOutcome.UpstreamFailed, 0, failure);
                 }
                 // The client must not mistake a truncated body for a whole one.
-                ForwarderLog.ResponseBodyBrokenOff(logger, http, request.Image, destination.Origin, cancel, _options.ActivityTimeout);
+                ForwarderLog.ResponseBodyBrokenOff(logger, http, request.Image, destination.Origin, cancel, _options.EffectiveActivityTimeout);
                 http.Abort();
             }
             return new ForwardResult(outcome, status, failure, sent);

@@ -83,15 +83,16 @@ public sealed class RedisChangeFeedTests(RedisFixture redis) : IClassFixture<Red
         await registry.RegisterAsync(Spec("b1", 8082, image: "img.b", ttl: 5), T0).DefaultTimeout();      // +1
         await registry.RegisterAsync(Spec("b2", 8083, image: "img.b", ttl: 5), T0).DefaultTimeout();      // +1
         await registry.ExpireAsync(["b1", "b2"], T0.AddSeconds(5)).DefaultTimeout();        // one image: +1
-        await registry.DeregisterAsync("b1").DefaultTimeout();                              // expired already: nothing
-        await registry.RemoveExpiredAsync(T0.AddHours(1), TimeSpan.FromSeconds(60)).DefaultTimeout(); // nothing
+        await registry.DeregisterAsync("b1").DefaultTimeout();                              // expired: +1 (img.b's set goes with its last record)
+        await registry.RemoveExpiredAsync(T0.AddHours(1), TimeSpan.FromSeconds(60)).DefaultTimeout(); // b2 removed after the retention: +1
+        await registry.RemoveExpiredAsync(T0.AddHours(1), TimeSpan.FromSeconds(60)).DefaultTimeout(); // none left: nothing
         var set = await policies.SetAsync(Policy("img.a", "least_conn"), new PolicyAudit(T0, "ops", "", "r")).DefaultTimeout(); // +1
         await policies.SetAsync(Policy("img.a", "least_conn"), new PolicyAudit(T0, "ops", "", "r")).DefaultTimeout();           // same version: nothing
         await policies.DeleteAsync("img.a", new PolicyAudit(T0, "ops", "", "r")).DefaultTimeout();  // +1
         await registry.DeregisterAsync("a1").DefaultTimeout();                              // +1
         Assert.True(set.Stored);
 
-        string[] expected = ["endpoints img.a a1", "endpoints img.a a1", "endpoints img.a a1", "endpoints img.b b1", "endpoints img.b b2", "endpoints img.b b1 b2", "policy img.a", "policy img.a", "endpoints img.a a1"];
+        string[] expected = ["endpoints img.a a1", "endpoints img.a a1", "endpoints img.a a1", "endpoints img.b b1", "endpoints img.b b2", "endpoints img.b b1 b2", "endpoints img.b b1", "endpoints img.b b2", "policy img.a", "policy img.a", "endpoints img.a a1"];
         var log = await feed.ReadSinceAsync(start, 100).DefaultTimeout();
         Assert.Equal(start + expected.Length, log.Current);
         Assert.Equal(expected.Select((e, i) => $"{start + 1 + i} {e}"), log.Changes.Select(c => $"{c.Revision} {c.Kind} {string.Join(' ', [c.Name, .. c.InstanceIds ?? []])}"));

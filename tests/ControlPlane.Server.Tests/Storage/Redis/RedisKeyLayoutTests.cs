@@ -201,11 +201,12 @@ public sealed class RedisKeyLayoutTests(RedisFixture redis) : IClassFixture<Redi
         Assert.Equal((T0Ms + 40_000, "4 endpoints img.video.svc i1"), ((long)(await db.SortedSetRangeByRankWithScoresAsync("inst_expirations"))[0].Score, (await LogAsync(db))[^1]));
 
         // Removed: nothing of the instance is left, only the policy and its trail (and the change
-        // log, and the expiry for self-preservation's window); removing an expired instance changes
-        // nothing nodes are sent.
+        // log, and the expiry for self-preservation's window); removing the image's last expired
+        // instance removes its endpoint set, so it is a change naming the instance.
         await registry.RemoveExpiredAsync(T0.AddSeconds(110), TimeSpan.FromSeconds(60)).DefaultTimeout();
         Assert.Equal(["change_epoch", "change_log", "change_rev", "inst_expirations", "policies", "policy:img.video.svc", "policy_changes:img.video.svc"], await KeysAsync(db));
-        Assert.Equal(4, (long)await db.StringGetAsync("change_rev").DefaultTimeout());
+        Assert.Equal(5, (long)await db.StringGetAsync("change_rev").DefaultTimeout());
+        Assert.Equal("5 endpoints img.video.svc i1", (await LogAsync(db))[^1]);
     }
 
     [Fact]
