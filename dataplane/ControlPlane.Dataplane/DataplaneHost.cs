@@ -78,6 +78,7 @@ public static class DataplaneHost
         {
             return;
         }
+        discovery.Validate();
         builder.Services.TryAddSingleton(discovery);
         builder.Services.TryAddSingleton(sp => new DiscoveryClient(
             sp.GetRequiredService<DiscoveryOptions>(),

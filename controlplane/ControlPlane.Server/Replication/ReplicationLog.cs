@@ -23,6 +23,9 @@ internal static partial class ReplicationLog
     [LoggerMessage(EventId = 8112, Level = LogLevel.Information, Message = "Leases were already extended after the store outage '{Outage}' by another replica")]
     public static partial void LeasesAlreadyExtended(ILogger logger, string outage);
 
+    [LoggerMessage(EventId = 8114, Level = LogLevel.Warning, Message = "The store has been unreachable for {Seconds:0.#} s: ended {Count} discovery streams opened before, so their nodes can reconnect to a replica that reaches it")]
+    public static partial void NodesHandedOff(ILogger logger, double seconds, int count);
+
     [LoggerMessage(EventId = 8113, Level = LogLevel.Warning, Message = "The store is unreachable: writes fail with UNAVAILABLE; discovery streams keep serving the last snapshot")]
     public static partial void StoreLost(ILogger logger);
 }

@@ -20,15 +20,25 @@ public sealed class ReplicationOptions
     /// </summary>
     public TimeSpan? LeaseGrace { get; set; }
 
+    /// <summary>
+    /// When the store has been unreachable this long, the discovery streams opened before the outage
+    /// are ended (UNAVAILABLE, store_unavailable), once: a node that knows other control planes
+    /// reconnects to one, which may still reach the store and have the current configuration; a node
+    /// that comes back here, or to another replica cut off too, is served from memory and left alone.
+    /// Nodes keep serving their configuration meanwhile (a delta node resumes without a resend). Zero:
+    /// never; nodes stay on a replica cut off from the store until it reaches the store again.
+    /// </summary>
+    public TimeSpan HandOffNodesAfter { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>How long the marker that one replica extended the leases for an outage is kept.</summary>
     public TimeSpan LeaseGraceMarkerLifetime { get; set; } = TimeSpan.FromHours(1);
 
     /// <summary>Throws when a setting cannot work (checked when the services are added).</summary>
     public void Validate()
     {
-        if (RevisionCheckInterval <= TimeSpan.Zero || CatchUpBatch <= 0 || LeaseGraceMarkerLifetime <= TimeSpan.Zero || LeaseGrace < TimeSpan.Zero)
+        if (RevisionCheckInterval <= TimeSpan.Zero || CatchUpBatch <= 0 || LeaseGraceMarkerLifetime <= TimeSpan.Zero || LeaseGrace < TimeSpan.Zero || HandOffNodesAfter < TimeSpan.Zero)
         {
-            throw new InvalidOperationException($"Invalid {Section} settings: {nameof(RevisionCheckInterval)}, {nameof(CatchUpBatch)} and {nameof(LeaseGraceMarkerLifetime)} must be positive, {nameof(LeaseGrace)} not negative");
+            throw new InvalidOperationException($"Invalid {Section} settings: {nameof(RevisionCheckInterval)}, {nameof(CatchUpBatch)} and {nameof(LeaseGraceMarkerLifetime)} must be positive, {nameof(LeaseGrace)} and {nameof(HandOffNodesAfter)} not negative");
         }
     }
 }

@@ -36,6 +36,9 @@ public static class ReplicationServiceCollectionExtensions
             services.TryAddSingleton<LeaseGrace>();
             services.TryAddSingleton<IExpiryGate>(sp => sp.GetRequiredService<LeaseGrace>());
             services.AddHostedService(sp => sp.GetRequiredService<LeaseGrace>());
+            services.AddHostedService(sp => new NodeHandOff(
+                sp.GetRequiredService<RedisConnection>(), sp.GetRequiredService<Discovery.Streams.StreamRegistry>(), options,
+                sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<NodeHandOff>>()));
         }
         return services;
     }

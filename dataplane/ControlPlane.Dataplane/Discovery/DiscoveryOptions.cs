@@ -47,6 +47,35 @@ public sealed class DiscoveryOptions
     /// <summary>Environment variable holding the token sent as <c>x-dataplane-token</c>.</summary>
     public string TokenVariable { get; set; } = "DATAPLANE_TOKEN";
 
+    /// <summary>
+    /// Throws when the node's identity would be refused by the control plane (which shows it in its
+    /// fleet view, logs and URL paths): id required; id, zone and region printable ASCII without
+    /// spaces (0x21-0x7E), at most 128 characters. Checked at start, so a bad setting stops the node
+    /// with one line instead of showing only as refused streams.
+    /// </summary>
+    public void Validate()
+    {
+        if (string.IsNullOrEmpty(NodeId))
+        {
+            throw new InvalidOperationException($"Invalid {Section}:{nameof(NodeId)}: it is required");
+        }
+        Check(nameof(NodeId), NodeId);
+        Check(nameof(Zone), Zone);
+        Check(nameof(Region), Region);
+
+        static void Check(string name, string? value)
+        {
+            if (string.IsNullOrEmpty(value))
+            {
+                return;
+            }
+            if (value.Length > 128 || value.Any(c => c is < '!' or > '~'))
+            {
+                throw new InvalidOperationException($"Invalid {Section}:{name}: only printable ASCII without spaces (0x21-0x7E), at most 128 characters");
+            }
+        }
+    }
+
     /// <summary>Environment variable naming a file that holds the token; when set it wins over <see cref="TokenVariable"/>, as on the control plane (the SDK reads both and logs which one, never the value).</summary>
     public string TokenFileVariable { get; set; } = "DATAPLANE_TOKEN_FILE";
 }

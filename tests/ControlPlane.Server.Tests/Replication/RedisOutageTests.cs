@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Text.Json;
 using ControlPlane.Api.V1;
+using ControlPlane.Grpc;
 using ControlPlane.Server.Resources;
 using ControlPlane.Server.Storage;
 using ControlPlane.Server.Tests.Discovery.Fakes;
@@ -22,8 +23,8 @@ public sealed class RedisOutageTests
 {
     private static readonly string Endpoints = ResourceTypes.EndpointSet;
 
-    // Calls give up after half a second, so the outage shows quickly.
-    private static readonly string[] QuickTimeout = ["--ControlPlane:Store:Redis:CommandTimeout=00:00:00.500"];
+    // Calls give up after half a second, so the outage shows quickly; nodes are not handed off (a test below does that).
+    private static readonly string[] QuickTimeout = ["--ControlPlane:Store:Redis:CommandTimeout=00:00:00.500", "--ControlPlane:Replication:HandOffNodesAfter=00:00:00"];
 
     [Fact]
     public async Task RedisPaused_StreamsKeepServing_WritesFailThenRecover_AndNothingExpiresBecauseOfIt()
@@ -127,6 +128,50 @@ public sealed class RedisOutageTests
         relay.Restore();
         await node.WaitUntilAsync(() => node.Endpoints("img.a")?.Endpoints.Count == 2, "i2 on b once it is back");
         await Eventually.WaitAsync("b to list node-1 as synced again", async () => (await NodeStateAsync(b, "node-1")) == ("SYNC_STATE_SYNCED", null));
+        node.AssertNoViolations();
+    }
+
+    [Fact]
+    public async Task AReplicaCutOffFromRedis_HandsItsNodesOff_OnceThenServesThoseThatComeBack_AndTheOtherReplicaHasTheCurrentConfig()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        var clock = new ManualTimeProvider();
+        string[] handOff = ["--ControlPlane:Store:Redis:CommandTimeout=00:00:00.500", "--ControlPlane:Replication:HandOffNodesAfter=00:00:10"];
+        await using var set = await ReplicaSet.StartAsync(redis, 1, clock, args: handOff);
+        await using var relay = TcpRelay.Start(redis.Port);
+        var a = set[0];
+        var b = await set.AddReplicaAsync("cp-b", [.. handOff, $"--ControlPlane:Store:Redis:Url=redis://127.0.0.1:{relay.Port}/0"]);
+        await a.RegisterAsync("i1", "img.a", 8081);
+        var channel = b.Channel;
+        await using var node = await FakeDeltaNode.ConnectAsync(() => channel, "node-1");
+        await node.SubscribeAsync(Endpoints, "*");
+        await node.WaitUntilAsync(() => node.Endpoints("img.a")?.Endpoints.Count == 1, "img.a on b");
+
+        relay.Cut();
+        await a.RegisterAsync("i2", "img.a", 8082);
+        // b finds out on its next call to Redis (a read, answered from memory once it gives up).
+        await FromMemoryAsync(b, "/v1/services?name=svc-img.a");
+        clock.Advance(TimeSpan.FromSeconds(9));
+        Assert.Null(node.EndStatus);
+        clock.Advance(TimeSpan.FromSeconds(1));
+        // Cut off for HandOffNodesAfter: b ends the stream, UNAVAILABLE, store_unavailable.
+        var end = await node.WaitForEndAsync();
+        Assert.Equal(StatusCode.Unavailable, end.StatusCode);
+        Assert.Equal(StoreUnavailableInterceptor.Reason, end.Reason());
+        Assert.Single(b.LogsOf(8114));
+
+        // A node that comes back to b (one that knows no other replica) is served from memory, and left alone.
+        await node.ReconnectAsync();
+        await node.WaitUntilAsync(() => node.EndStatus is null && node.Endpoints("img.a")?.Endpoints.Count == 1, "img.a from b's memory");
+        clock.Advance(TimeSpan.FromSeconds(30));
+        Assert.Single(b.LogsOf(8114));
+        Assert.Null(node.EndStatus);
+
+        // The node moves to a (as a node with both addresses does on UNAVAILABLE): resuming, it gets i2.
+        channel = a.Channel;
+        await node.ReconnectAsync();
+        await node.WaitUntilAsync(() => node.Endpoints("img.a")?.Endpoints.Count == 2, "i2 from a");
+        relay.Restore();
         node.AssertNoViolations();
     }
 

@@ -377,7 +377,7 @@ internal abstract class DiscoveryStream<TRequest, TResponse, TState> : IDiscover
     /// <see cref="DiscoveryOptions.StuckStreamDrainTimeout"/> to get through, so a node that reads again
     /// receives it and then the UNAVAILABLE status saying why; after that the HTTP/2 stream is reset.
     /// </summary>
-    public void Close(string why, bool stuck = true)
+    public void Close(string why, bool stuck = true, string? reason = null)
     {
         lock (Sync)
         {
@@ -385,7 +385,7 @@ internal abstract class DiscoveryStream<TRequest, TResponse, TState> : IDiscover
             {
                 return;
             }
-            _closeErrorReason = stuck ? "stream_stuck" : "shutting_down";
+            _closeErrorReason = reason ?? (stuck ? "stream_stuck" : "shutting_down");
             _closeReason = why;
             _drain = Services.Clock.CreateTimer(static s => ((DiscoveryStream<TRequest, TResponse, TState>)s!).Reset(), this, Services.Options.StuckStreamDrainTimeout, Timeout.InfiniteTimeSpan);
         }

@@ -19,6 +19,8 @@ internal interface IDiscoveryStream
 
     string Variant { get; }
 
+    DateTimeOffset ConnectedSince { get; }
+
     int QueueDepth { get; }
 
     DataplaneStreamStatus Snapshot();
@@ -26,8 +28,11 @@ internal interface IDiscoveryStream
     /// <summary>Why the stream is stuck (its node has held back work for longer than <paramref name="timeout"/>), or null.</summary>
     string? CheckStuck(TimeSpan timeout);
 
-    /// <summary>Ends the stream with UNAVAILABLE and <paramref name="why"/>.</summary>
-    void Close(string why, bool stuck = true);
+    /// <summary>
+    /// Ends the stream with UNAVAILABLE and <paramref name="why"/>; the error reason is <paramref name="reason"/>,
+    /// or else stream_stuck (<paramref name="stuck"/>) or shutting_down.
+    /// </summary>
+    void Close(string why, bool stuck = true, string? reason = null);
 
     /// <summary>Resources the stream tracks in maps of its own rather than sharing the cache's snapshots (memory diagnostics).</summary>
     int PrivateResourceEntries { get; }

@@ -130,6 +130,24 @@ internal sealed class StreamRegistry : IDataplaneStreams, IDisposable
         }
     }
 
+    /// <summary>
+    /// Ends, with UNAVAILABLE and <paramref name="reason"/>, every stream opened by <paramref name="openedBy"/>,
+    /// so their nodes reconnect, to another replica when they know one; returns how many.
+    /// </summary>
+    internal int HandOff(DateTimeOffset openedBy, string why, string reason)
+    {
+        var count = 0;
+        foreach (var stream in _streams.Values)
+        {
+            if (stream.ConnectedSince <= openedBy)
+            {
+                stream.Close(why, stuck: false, reason);
+                count++;
+            }
+        }
+        return count;
+    }
+
     /// <summary>Closes the streams whose nodes have held back work for longer than the stuck timeout.</summary>
     internal void Sweep()
     {
