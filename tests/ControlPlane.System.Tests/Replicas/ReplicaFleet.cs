@@ -39,20 +39,23 @@ internal sealed class ReplicaFleet : IAsyncDisposable
     /// <summary>
     /// Starts redis-server (skipped where it is missing, failed in CI), <paramref name="replicas"/>
     /// replicas on it, and one node per entry of <paramref name="nodeOrders"/>: the replicas (by index)
-    /// it is given, in that order.
+    /// it is given, in that order. <paramref name="redisUrls"/> may give replicas (by index) another way to
+    /// the server than its own URL (a relay that can cut one off).
     /// </summary>
     public static async Task<ReplicaFleet> StartAsync(
         Platform platform,
         int replicas,
         IReadOnlyList<int[]> nodeOrders,
         IReadOnlyDictionary<string, string>? replicaSettings = null,
-        IReadOnlyDictionary<string, string>? nodeSettings = null)
+        IReadOnlyDictionary<string, string>? nodeSettings = null,
+        Func<RedisServer, IReadOnlyDictionary<int, string>>? redisUrls = null)
     {
         var redis = await RedisServer.StartAsync();
         var fleet = new ReplicaFleet(platform, redis);
         try
         {
-            var starting = Enumerable.Range(0, replicas).Select(i => ControlPlaneProcess.StartAsync(ReplicaId(i), ReplicaSettings(redis, i, replicaSettings))).ToArray();
+            var urls = redisUrls?.Invoke(redis) ?? new Dictionary<int, string>();
+            var starting = Enumerable.Range(0, replicas).Select(i => ControlPlaneProcess.StartAsync(ReplicaId(i), ReplicaSettings(redis, i, replicaSettings, urls.GetValueOrDefault(i)))).ToArray();
             try
             {
                 await StartedAsync(starting, fleet._replicas);
@@ -122,12 +125,12 @@ internal sealed class ReplicaFleet : IAsyncDisposable
         }
     }
 
-    private static Dictionary<string, string> ReplicaSettings(RedisServer redis, int replica, IReadOnlyDictionary<string, string>? extra)
+    private static Dictionary<string, string> ReplicaSettings(RedisServer redis, int replica, IReadOnlyDictionary<string, string>? extra, string? redisUrl)
     {
         var settings = new Dictionary<string, string>
         {
             ["ControlPlane__Store__Kind"] = "redis",
-            ["ControlPlane__Store__Redis__Url"] = redis.Url,
+            ["ControlPlane__Store__Redis__Url"] = redisUrl ?? redis.Url,
             ["ControlPlane__Discovery__ControlPlaneId"] = ReplicaId(replica),
         };
         foreach (var (key, value) in extra ?? new Dictionary<string, string>())
