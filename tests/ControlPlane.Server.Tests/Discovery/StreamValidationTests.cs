@@ -37,13 +37,17 @@ public sealed class StreamValidationTests
     [InlineData("node\u007F", "node.id", "U+007F")]
     [InlineData("zone:eu central", "node.zone", "U+0020")]
     [InlineData("region:eu\u2028central", "node.region", "U+2028")]
-    public async Task ANodeIdZoneOrRegionOutsidePrintableAscii_IsInvalid_NamingTheCharacter(string value, string field, string named)
+    [InlineData("agent:envoy\nproxy", "node.user_agent_name", "U+000A")]
+    [InlineData("version:1.0 beta", "node.user_agent_version", "U+0020")]
+    public async Task ANodeIdZoneRegionOrUserAgentOutsidePrintableAscii_IsInvalid_NamingTheCharacter(string value, string field, string named)
     {
         await using var host = await DiscoveryHost.StartAsync();
         var node = field switch
         {
             "node.zone" => new Node { Id = "n1", Zone = value["zone:".Length..] },
             "node.region" => new Node { Id = "n1", Region = value["region:".Length..] },
+            "node.user_agent_name" => new Node { Id = "n1", UserAgentName = value["agent:".Length..] },
+            "node.user_agent_version" => new Node { Id = "n1", UserAgentVersion = value["version:".Length..] },
             _ => new Node { Id = value },
         };
         var status = await EndOfStreamAfterAsync(host, new DeltaResourcesRequest { Node = node, TypeUrl = ResourceTypes.EndpointSet, ResourceNamesSubscribe = { "*" } });

@@ -38,6 +38,14 @@ internal static class NodeIdentity
             {
                 CheckText(violations, "node.region", node.Region);
             }
+            if (node.UserAgentName.Length > 0)
+            {
+                CheckText(violations, "node.user_agent_name", node.UserAgentName);
+            }
+            if (node.UserAgentVersion.Length > 0)
+            {
+                CheckText(violations, "node.user_agent_version", node.UserAgentVersion);
+            }
             if (node.Metadata is { } metadata && (metadata.Fields.Count > MaxMetadataEntries || metadata.CalculateSize() > MaxMetadataBytes))
             {
                 violations.Add(new("node.metadata", $"has {metadata.Fields.Count} keys and {metadata.CalculateSize()} bytes; at most {MaxMetadataEntries} keys and {MaxMetadataBytes} bytes"));
