@@ -14,7 +14,8 @@ namespace ControlPlane.Dataplane.Forwarder;
 /// <c>Upgrade</c>; RFC 9113 §8.2.2 for HTTP/2) are dropped in both directions; in requests,
 /// <c>TE: trailers</c> alone goes through because gRPC requires it. The upstream gets its own <c>Host</c> (its
 /// authority, from the request URI); the client's is kept in <c>X-Forwarded-Host</c>. A client's
-/// <c>Forwarded</c>, <c>X-Real-IP</c> and <c>X-Forwarded-Port</c> are dropped, never passed on.
+/// <c>Forwarded</c>, <c>X-Real-IP</c> and <c>X-Forwarded-Port</c> are dropped, never passed on, and so
+/// are spellings of any of these fields with underscores (<c>X_Real_IP</c>).
 /// </summary>
 internal static class ProxyHeaders
 {
@@ -43,6 +44,20 @@ internal static class ProxyHeaders
         "Connection", "Keep-Alive", "TE", "Trailer", "Transfer-Encoding", "Upgrade", "HTTP2-Settings", "Host",
         RequestId, ForwardedFor, ForwardedProto, ForwardedHost, ForwardedPrefix, "Forwarded", "X-Real-IP", "X-Forwarded-Port",
     };
+
+    /// <summary>
+    /// The fields the node speaks for about the client. Their spellings with underscores are dropped
+    /// too: CGI, WSGI, PHP and Rack turn <c>X_Real_IP</c> and <c>X-Real-IP</c> alike into
+    /// <c>HTTP_X_REAL_IP</c>, so passed on, such a spelling would stand in for the field the node removed
+    /// or set (nginx drops every field with an underscore by default for that reason).
+    /// </summary>
+    private static readonly HashSet<string> ClientIdentity = new(StringComparer.OrdinalIgnoreCase)
+    {
+        RequestId, ForwardedFor, ForwardedProto, ForwardedHost, ForwardedPrefix, "Forwarded", "X-Real-IP", "X-Forwarded-Port",
+    };
+
+    /// <summary>An underscore spelling of a <see cref="ClientIdentity"/> field (allocates only for names with an underscore, which are rare).</summary>
+    private static bool IsUnderscoreSpelling(string name) => name.Contains('_') && ClientIdentity.Contains(name.Replace('_', '-'));
 
     /// <summary>
     /// Hop-by-hop fields of a response, and <c>Alt-Svc</c>, which would point clients past the proxy at
@@ -83,7 +98,7 @@ internal static class ProxyHeaders
         var trace = Activity.Current is null ? http.Features.Get<RequestTrace>() : null;
         foreach (var (name, values) in headers)
         {
-            if (name.StartsWith(':') || RequestSkipped.Contains(name) || IsProxyHeader(name) || (named is not null && named.Contains(name)))
+            if (name.StartsWith(':') || RequestSkipped.Contains(name) || IsProxyHeader(name) || (named is not null && named.Contains(name)) || IsUnderscoreSpelling(name))
             {
                 if (string.Equals(name, "TE", StringComparison.OrdinalIgnoreCase) && HasTrailersToken(values))
                 {

@@ -134,6 +134,34 @@ public sealed class ForwardingTests
         Assert.Equal("127.0.0.1", seen.Header("X-Forwarded-For"));
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task UnderscoreSpellingsOfTheForwardingHeaders_NeverReachTheInstance_OtherUnderscoreHeadersDo(bool nativeHttp1)
+    {
+        await using var backend = await TestBackend.StartAsync("b1");
+        await using var node = await DataplaneFixture.StartAsync(null, $"--Dataplane:Forwarder:NativeHttp1={nativeHttp1}");
+        node.Route("img", backend);
+        using var client = node.CreateClient();
+
+        // CGI, WSGI, PHP and Rack read X_Real_IP as they read X-Real-IP (HTTP_X_REAL_IP).
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/g/img/x");
+        string[] spoofed = ["X_Real_IP", "X-Forwarded_Port", "X_Forwarded_For", "x_forwarded_proto", "X_Forwarded_Host", "X_Forwarded_Prefix", "X_Request_ID", "Forwarded_"];
+        foreach (var name in spoofed)
+        {
+            request.Headers.TryAddWithoutValidation(name, "203.0.113.7");
+        }
+        request.Headers.TryAddWithoutValidation("X_App_Header", "kept");
+        using var response = await client.SendAsync(request).DefaultTimeout();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var seen = Assert.Single(backend.Requests);
+        Assert.All(spoofed.Where(n => n != "Forwarded_"), name => Assert.Null(seen.Header(name)));
+        Assert.Equal("203.0.113.7", seen.Header("Forwarded_")); // not a spelling of Forwarded: an ordinary field
+        Assert.Equal("kept", seen.Header("X_App_Header"));
+        Assert.Equal("127.0.0.1", seen.Header("X-Forwarded-For"));
+    }
+
     [Fact]
     public async Task HopByHopRequestHeaders_AreDropped_EndToEndOnesKept()
     {
