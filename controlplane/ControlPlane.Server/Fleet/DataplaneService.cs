@@ -7,8 +7,8 @@ namespace ControlPlane.Server.Fleet;
 
 /// <summary>
 /// controlplane.v1.DataplaneService: the fleet sync view (GET /v1/dataplanes, /v1/dataplanes/{node_id}).
-/// On Redis it lists every replica's nodes, and answers UNAVAILABLE while Redis cannot be reached
-/// rather than a partial fleet.
+/// On Redis it lists every replica's nodes; while Redis cannot be reached, from memory (FleetView).
+/// A node id no node could have (see NodeIdentity) is INVALID_ARGUMENT, not NOT_FOUND.
 /// </summary>
 public sealed class DataplaneService(FleetView fleet)
 {
@@ -48,6 +48,10 @@ public sealed class DataplaneService(FleetView fleet)
         if (request.NodeId.Length == 0)
         {
             throw RpcErrors.InvalidArgument("invalid_request", [new("node_id", "is required")]);
+        }
+        if (Discovery.Streams.NodeIdentity.IdProblem(request.NodeId) is { } problem)
+        {
+            throw RpcErrors.InvalidArgument("invalid_request", [new("node_id", problem)]);
         }
         var status = await fleet.GetAsync(request.NodeId, context.CancellationToken)
             ?? throw RpcErrors.Exception(StatusCode.NotFound, "not_found", $"dataplane node '{request.NodeId}' is not known (never connected, or disconnected longer ago than the retention)");

@@ -59,6 +59,10 @@ public sealed class DiscoveryOptions
         {
             throw new InvalidOperationException($"Invalid {Section}:{nameof(NodeId)}: it is required");
         }
+        if (NodeId is "." or "..")
+        {
+            throw new InvalidOperationException($"Invalid {Section}:{nameof(NodeId)}: must not be '.' or '..' (node ids are URL path segments)");
+        }
         Check(nameof(NodeId), NodeId);
         Check(nameof(Zone), Zone);
         Check(nameof(Region), Region);

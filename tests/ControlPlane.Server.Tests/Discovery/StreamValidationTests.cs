@@ -35,6 +35,8 @@ public sealed class StreamValidationTests
     [InlineData("node\u00001", "node.id", "U+0000")]
     [InlineData("nöde-1", "node.id", "U+00F6")]
     [InlineData("node\u007F", "node.id", "U+007F")]
+    [InlineData("..", "node.id", "'..'")]
+    [InlineData(".", "node.id", "'.'")]
     [InlineData("zone:eu central", "node.zone", "U+0020")]
     [InlineData("region:eu\u2028central", "node.region", "U+2028")]
     [InlineData("agent:envoy\nproxy", "node.user_agent_name", "U+000A")]
@@ -55,7 +57,7 @@ public sealed class StreamValidationTests
         var violation = Assert.Single(status.FieldViolations());
         Assert.Equal(field, violation.Field);
         Assert.Contains(named, violation.Description, StringComparison.Ordinal);
-        Assert.Contains("printable ASCII", violation.Description, StringComparison.Ordinal);
+        Assert.Contains(named.StartsWith("U+", StringComparison.Ordinal) ? "printable ASCII" : "URL path", violation.Description, StringComparison.Ordinal);
         Assert.Equal(0, host.Streams.Count);
     }
 

@@ -89,6 +89,18 @@ public sealed class FleetViewTests
         Assert.Empty((await host.Channel.AsyncUnaryCall(List, new ListDataplanesRequest()).ResponseAsync.DefaultTimeout()).Dataplanes);
     }
 
+    [Theory]
+    [InlineData("a b")]
+    [InlineData("..")]
+    [InlineData("n\u00e9")]
+    public async Task GetDataplane_ForAnIdNoNodeCanHave_IsInvalidArgument_NotNotFound(string nodeId)
+    {
+        await using var host = await DiscoveryHost.StartAsync();
+        var error = await Assert.ThrowsAsync<RpcException>(() => host.Channel.AsyncUnaryCall(Get, new GetDataplaneRequest { NodeId = nodeId }).ResponseAsync).DefaultTimeout();
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.Equal("node_id", Assert.Single(error.Status.FieldViolations()).Field);
+    }
+
     [Fact]
     public async Task Topology_ListsConnectedNodes_AndFiltersByZone()
     {

@@ -26,9 +26,9 @@ internal static class NodeIdentity
             {
                 violations.Add(new("node.id", "is required"));
             }
-            else
+            else if (IdProblem(node.Id) is { } problem)
             {
-                CheckText(violations, "node.id", node.Id);
+                violations.Add(new("node.id", problem));
             }
             if (node.Zone.Length > 0)
             {
@@ -66,19 +66,33 @@ internal static class NodeIdentity
     /// </summary>
     private static void CheckText(List<FieldViolation> violations, string field, string value)
     {
+        if (TextProblem(value) is { } problem)
+        {
+            violations.Add(new(field, problem));
+        }
+    }
+
+    /// <summary>
+    /// Why <paramref name="id"/> cannot be a node id, or null: the text rule, and not "." or "..", which
+    /// URL paths resolve away (/v1/dataplanes/.. would never reach the node).
+    /// </summary>
+    public static string? IdProblem(string id) =>
+        id is "." or ".." ? "must not be '.' or '..' (node ids are URL path segments)" : TextProblem(id);
+
+    private static string? TextProblem(string value)
+    {
         if (value.Length > MaxIdLength)
         {
-            violations.Add(new(field, $"is {value.Length} characters long; at most {MaxIdLength}"));
-            return;
+            return $"is {value.Length} characters long; at most {MaxIdLength}";
         }
         for (var i = 0; i < value.Length; i++)
         {
             if (value[i] is < '!' or > '~')
             {
-                violations.Add(new(field, $"has U+{(int)value[i]:X4} at position {i}: only printable ASCII without spaces (0x21-0x7E) is allowed, no control characters, whitespace or non-ASCII"));
-                return;
+                return $"has U+{(int)value[i]:X4} at position {i}: only printable ASCII without spaces (0x21-0x7E) is allowed, no control characters, whitespace or non-ASCII";
             }
         }
+        return null;
     }
 
     /// <summary>A later request may repeat the node, but not change it (xDS: "the node identifier should always be identical if present more than once").</summary>
