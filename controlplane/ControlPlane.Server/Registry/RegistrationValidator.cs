@@ -79,7 +79,7 @@ internal static partial class RegistrationValidator
 
     /// <summary>Null when <paramref name="image"/> is a valid image name, else what is wrong with it (policies and the route preview name images too).</summary>
     public static string? ImageProblem(string image) =>
-        image.Length == 0 ? "is required" : ImagePattern().IsMatch(image) ? null : $"'{Truncate(image)}' is not valid: expected an image name such as 'img.video.svc': letters, digits and . _ : -, up to 253 characters (no '/': an image is one path segment of /g/{image}/...)";
+        image.Length == 0 ? "is required" : ImagePattern().IsMatch(image) ? null : $"'{Truncate(image)}' is not valid: expected an image name such as 'img.video.svc': letters, digits and . _ : -, up to 253 characters (no '/': an image is one path segment of /g/{{image}}/...)";
 
     /// <summary>Null when <paramref name="name"/> is a valid service name, else what is wrong with it.</summary>
     public static string? NameProblem(string name) =>

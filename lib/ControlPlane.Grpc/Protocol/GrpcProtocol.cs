@@ -1,3 +1,5 @@
+using Microsoft.AspNetCore.Http;
+
 namespace ControlPlane.Grpc.Protocol;
 
 /// <summary>Header names and constants of the gRPC-over-HTTP/2 protocol (PROTOCOL-HTTP2.md).</summary>
@@ -32,6 +34,13 @@ internal static class GrpcProtocol
         rest = rest.Trim();
         return rest.IsEmpty || rest.Equals("+proto", StringComparison.OrdinalIgnoreCase);
     }
+
+    /// <summary>
+    /// True for a real gRPC request: HTTP/2 and a gRPC content type (PROTOCOL-HTTP2.md). A gRPC content
+    /// type over HTTP/1.x is not gRPC, and gets the answers any other HTTP request gets.
+    /// </summary>
+    public static bool IsGrpcRequest(HttpRequest request) =>
+        HttpProtocol.IsHttp2(request.Protocol) && IsGrpcContentType(request.ContentType);
 
     /// <summary>Headers a user may not set as custom metadata: HTTP/2 and gRPC protocol headers.</summary>
     public static bool IsReservedHeader(string name) =>

@@ -32,7 +32,9 @@ public static class GrpcJsonTranscodingServiceCollectionExtensions
     /// unknown body fields are errors.</item>
     /// <item>A GET rule also serves HEAD (the GET answer without its body). With
     /// <see cref="JsonTranscodingApplicationBuilderExtensions.UseJsonTranscodingFallbacks"/>, unknown
-    /// paths and routing's 405s answer the same JSON error body and OPTIONS lists a path's methods.</item>
+    /// paths and routing's 405s answer the same JSON error body and OPTIONS lists a path's methods.
+    /// Errors Kestrel answers before any middleware runs (a malformed request line, a path with %00,
+    /// 414, 431, a duplicate Content-Type) stay Kestrel's: an empty 400 or its own status, no JSON body.</item>
     /// </list>
     /// </remarks>
     public static IServiceCollection AddGrpcJsonTranscoding(this IServiceCollection services, Action<GrpcJsonTranscodingOptions>? configure = null)
@@ -45,6 +47,7 @@ public static class GrpcJsonTranscodingServiceCollectionExtensions
             services.Configure(configure);
         }
         services.TryAddSingleton<JsonTypeResolver>();
+        services.TryAddSingleton<TranscodedRouteTable>();
         services.TryAddSingleton<TranscodingEndpointMapper>();
         return services;
     }

@@ -270,6 +270,53 @@ public sealed class RestContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task LongPathValue_IsEchoedCapped()
+    {
+        using var response = await _http.GetAsync("/v1/policy/" + new string('a', 5000)).DefaultTimeout();
+        var text = await response.Content.ReadAsStringAsync().DefaultTimeout();
+        Assert.True((int)response.StatusCode is >= 400 and < 500, text);
+        Assert.False(text.Contains(new string('a', 65), StringComparison.Ordinal), text[..Math.Min(text.Length, 600)]);
+    }
+
+    [Fact]
+    public async Task UndefinedEnumNumberInTheQuery_Is400_NamingTheField()
+    {
+        using var response = await _http.GetAsync("/v1/dataplanes?state=99").DefaultTimeout();
+        var body = await JsonAsync(response, HttpStatusCode.BadRequest);
+        Assert.Contains("state", body.GetRawText(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("PATCH", "/v1/topology", HttpStatusCode.MethodNotAllowed)]
+    [InlineData("GET", "/nope", HttpStatusCode.NotFound)]
+    [InlineData("POST", "/nope", HttpStatusCode.NotFound)]
+    [InlineData("PATCH", "/v1/topology/", HttpStatusCode.NotFound)]
+    [InlineData("OPTIONS", "/v1/topology/", HttpStatusCode.NotFound)]
+    [InlineData("OPTIONS", "/V1/topology", HttpStatusCode.NotFound)]
+    public async Task GrpcContentTypeOverHttp1_GetsTheJsonAnswers(string method, string path, HttpStatusCode expected)
+    {
+        using var request = new HttpRequestMessage(new HttpMethod(method), path) { Content = new ByteArrayContent([]) };
+        request.Content.Headers.TryAddWithoutValidation("Content-Type", "application/grpc+proto");
+        using var response = await _http.SendAsync(request).DefaultTimeout();
+        await JsonAsync(response, expected);
+        Assert.False(response.Headers.Contains("grpc-status"));
+        if (expected == HttpStatusCode.MethodNotAllowed)
+        {
+            Assert.Contains("OPTIONS", response.Content.Headers.Allow);
+        }
+    }
+
+    [Fact]
+    public async Task Options_OnAGrpcMethodPath_Is204()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Options, "/controlplane.v1.RegistryService/Register") { Content = new ByteArrayContent([]) };
+        request.Content.Headers.TryAddWithoutValidation("Content-Type", "application/grpc");
+        using var response = await _http.SendAsync(request).DefaultTimeout();
+        Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
+        Assert.Equal(["POST", "OPTIONS"], response.Content.Headers.Allow);
+    }
+
+    [Fact]
     public async Task UnknownQueryParameter_Is400()
     {
         using var response = await _http.GetAsync("/v1/services?colour=blue").DefaultTimeout();

@@ -8,7 +8,8 @@ namespace ControlPlane.Grpc.Server.Internal;
 
 /// <summary>
 /// Answers UNIMPLEMENTED for gRPC calls that no endpoint took (PROTOCOL-HTTP2.md: an unknown
-/// service or method is a status, not an HTTP error). It runs after endpoint routing, as the last
+/// service or method is a status, not an HTTP error); only real gRPC requests (HTTP/2, gRPC content
+/// type) get it, anything else a plain 404. It runs after endpoint routing, as the last
 /// middleware, instead of as a catch-all route: a route would be a candidate (and capture route
 /// values) on every call, and would take POSTs meant for REST paths that routing answers with 405.
 /// </summary>
@@ -20,7 +21,7 @@ internal sealed class UnimplementedStartupFilter(GrpcServiceRegistry registry, I
         var logger = loggerFactory.CreateLogger("ControlPlane.Grpc.Server");
         app.Run(http =>
         {
-            if (!GrpcProtocol.IsGrpcContentType(http.Request.ContentType) || !HttpMethods.IsPost(http.Request.Method))
+            if (!GrpcProtocol.IsGrpcRequest(http.Request) || !HttpMethods.IsPost(http.Request.Method))
             {
                 http.Response.StatusCode = StatusCodes.Status404NotFound;
                 return Task.CompletedTask;

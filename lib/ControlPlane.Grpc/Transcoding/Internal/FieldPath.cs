@@ -37,7 +37,7 @@ internal sealed class FieldPath
         {
             if (current is null)
             {
-                error = $"'{string.Join('.', steps[..i])}' is not a message, so it has no field '{steps[i]}'";
+                error = $"'{EchoedValue.Cap(string.Join('.', steps[..i]))}' is not a message, so it has no field '{EchoedValue.Cap(steps[i])}'";
                 return null;
             }
             var field = current.FindFieldByName(steps[i]);
@@ -47,12 +47,12 @@ internal sealed class FieldPath
             }
             if (field is null)
             {
-                error = $"{current.FullName} has no field '{steps[i]}'";
+                error = $"{current.FullName} has no field '{EchoedValue.Cap(steps[i])}'";
                 return null;
             }
             if (i < steps.Length - 1 && (field.IsRepeated || field.FieldType != FieldType.Message))
             {
-                error = $"'{field.Name}' is {(field.IsRepeated ? "repeated" : "not a message")}, so '{dotted}' cannot reach into it";
+                error = $"'{field.Name}' is {(field.IsRepeated ? "repeated" : "not a message")}, so '{EchoedValue.Cap(dotted)}' cannot reach into it";
                 return null;
             }
             fields.Add(field);

@@ -113,7 +113,9 @@ internal static class FieldValueParser
     {
         value = null!;
         var number = type.FindValueByName(text)?.Number;
-        if (number is null && int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var n))
+        // A number names a value only when the enum defines it: proto3 enums are open on the wire, but a
+        // number no client could have meant is a mistake to report, not a value to pass on.
+        if (number is null && int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var n) && type.FindValueByNumber(n) is not null)
         {
             number = n;
         }
@@ -150,7 +152,7 @@ internal static class FieldValueParser
 
     private static string Describe(FieldDescriptor field, string text)
     {
-        var shown = text.Length > 64 ? text[..64] + "..." : text;
+        var shown = EchoedValue.Cap(text);
         return field.FieldType switch
         {
             FieldType.Enum => $"'{shown}' is not a value of {field.EnumType.Name}; use one of: " +

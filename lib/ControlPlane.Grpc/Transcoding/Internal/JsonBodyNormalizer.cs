@@ -44,7 +44,7 @@ internal sealed class JsonBodyNormalizer(JsonTypeResolver types)
             var field = FindField(descriptor, property.Name);
             if (field is null)
             {
-                violations.Add(new FieldViolation(path + property.Name, $"unknown field: {descriptor.FullName} has no field '{property.Name}'"));
+                violations.Add(new FieldViolation(path + EchoedValue.Cap(property.Name), $"unknown field: {descriptor.FullName} has no field '{EchoedValue.Cap(property.Name)}'"));
                 continue;
             }
             if (!seen.Add(field))
@@ -69,7 +69,7 @@ internal sealed class JsonBodyNormalizer(JsonTypeResolver types)
             {
                 if (!keys.Add(entry.Name))
                 {
-                    violations.Add(new FieldViolation($"{path}[{entry.Name}]", DuplicateKey));
+                    violations.Add(new FieldViolation($"{path}[{EchoedValue.Cap(entry.Name)}]", DuplicateKey));
                     continue;
                 }
                 writer.WritePropertyName(entry.Name);
@@ -107,6 +107,15 @@ internal sealed class JsonBodyNormalizer(JsonTypeResolver types)
         {
             case FieldType.Message when value.ValueKind != JsonValueKind.Null:
                 WriteMessage(writer, value, field.MessageType, path + ".", violations);
+                break;
+            case FieldType.Enum when value.ValueKind == JsonValueKind.Number:
+                // JsonParser keeps any number of an open proto3 enum; one the enum does not define is reported.
+                if (!value.TryGetInt32(out var number) || field.EnumType.FindValueByNumber(number) is null)
+                {
+                    violations.Add(new FieldViolation(path, $"{EchoedValue.Cap(value.GetRawText())} is not a value of {field.EnumType.Name}; use one of: "
+                        + string.Join(", ", field.EnumType.Values.Take(12).Select(v => v.Name))));
+                }
+                value.WriteTo(writer);
                 break;
             case FieldType.Int64 or FieldType.SInt64 or FieldType.SFixed64 or FieldType.UInt64 or FieldType.Fixed64:
                 WriteScalar(writer, value, is64Bit: true);
@@ -204,7 +213,7 @@ internal sealed class JsonBodyNormalizer(JsonTypeResolver types)
             }
             if (field is null)
             {
-                violations.Add(new FieldViolation(path + property.Name, $"unknown field: {descriptor.FullName} has no field '{property.Name}'"));
+                violations.Add(new FieldViolation(path + EchoedValue.Cap(property.Name), $"unknown field: {descriptor.FullName} has no field '{EchoedValue.Cap(property.Name)}'"));
                 continue;
             }
             writer.WritePropertyName(property.Name);

@@ -31,13 +31,13 @@ internal static class QueryParameterBinder
             if (binding.Body == BodyMapping.All)
             {
                 // http.proto: with body "*" every field not bound by the path comes from the body.
-                violations.Add(new FieldViolation(name, "unknown query parameter: this method takes every field from the JSON body"));
+                violations.Add(new FieldViolation(EchoedValue.Cap(name), "unknown query parameter: this method takes every field from the JSON body"));
                 continue;
             }
             var path = FieldPath.Resolve(binding.Method.InputType, name, allowJsonNames: true, out var error);
             if (path is null)
             {
-                violations.Add(new FieldViolation(name, "unknown query parameter: " + error));
+                violations.Add(new FieldViolation(EchoedValue.Cap(name), "unknown query parameter: " + error));
                 continue;
             }
             if (Conflict(binding, path) is { } conflict)
@@ -50,7 +50,7 @@ internal static class QueryParameterBinder
             {
                 violations.Add(new FieldViolation(path.Text, leaf.IsMap
                     ? "a map field cannot be set by query parameters"
-                    : $"'{path.Text}' is a message; set its fields as '{name}.<field>'"));
+                    : $"'{path.Text}' is a message; set its fields as '{EchoedValue.Cap(name)}.<field>'"));
                 continue;
             }
             if (!leaf.IsRepeated && !seen.Add(leaf))

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.IO.Pipelines;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Primitives;
 using Microsoft.Net.Http.Headers;
 
 namespace ControlPlane.Grpc.Transcoding.Internal;
@@ -9,7 +10,7 @@ namespace ControlPlane.Grpc.Transcoding.Internal;
 /// <summary>
 /// Reads a JSON request body into memory, never more than the configured limit: a declared
 /// Content-Length over the limit is refused before reading, and a chunked body is refused as soon as
-/// it passes the limit. A body must be JSON (<c>application/json</c> or <c>+json</c>, UTF-8).
+/// it passes the limit. A body must be JSON (<c>application/json</c> or <c>+json</c>, UTF-8) without a content coding.
 /// </summary>
 internal static class RequestBodyReader
 {
@@ -29,6 +30,7 @@ internal static class RequestBodyReader
         {
             CheckContentType(request.ContentType);
         }
+        CheckContentEncoding(request.Headers.ContentEncoding);
         if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false, MaxRequestBodySize: { } serverLimit } sizeFeature && serverLimit < maxSize)
         {
             // Our limit is the one that applies: lift Kestrel's own when it is lower.
@@ -83,8 +85,27 @@ internal static class RequestBodyReader
         {
             return;
         }
-        var shown = contentType is null ? "no Content-Type" : $"Content-Type '{contentType}'";
+        var shown = contentType is null ? "no Content-Type" : $"Content-Type '{EchoedValue.Cap(contentType)}'";
         throw new HttpRefusalException(StatusCodes.Status415UnsupportedMediaType, $"A request body with {shown} is not supported; send JSON as 'application/json'.");
+    }
+
+    /// <summary>
+    /// RFC 9110 §8.4: a coding the server does not apply must not be ignored; this transcoder decodes
+    /// none, so a body sent with any coding but identity is refused (RFC 9110 §15.5.16: 415).
+    /// </summary>
+    private static void CheckContentEncoding(StringValues codings)
+    {
+        foreach (var value in codings)
+        {
+            foreach (var coding in (value ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+            {
+                if (!coding.Equals("identity", StringComparison.OrdinalIgnoreCase))
+                {
+                    throw new HttpRefusalException(StatusCodes.Status415UnsupportedMediaType,
+                        $"A request body with Content-Encoding '{EchoedValue.Cap(coding)}' is not supported; send the JSON body without a content coding.");
+                }
+            }
+        }
     }
 
     private static bool IsJson(MediaTypeHeaderValue media)
@@ -92,7 +113,8 @@ internal static class RequestBodyReader
         var type = media.MediaType.Value ?? "";
         var json = type.Equals("application/json", StringComparison.OrdinalIgnoreCase) || type.EndsWith("+json", StringComparison.OrdinalIgnoreCase);
         // RFC 8259: JSON exchanged between systems is UTF-8.
-        var charset = media.Charset.Value;
+        // RFC 9110 §5.6.6: a quoted parameter value is the same value unquoted.
+        var charset = HeaderUtilities.RemoveQuotes(media.Charset).Value;
         return json && (string.IsNullOrEmpty(charset) || charset.Equals("utf-8", StringComparison.OrdinalIgnoreCase) || charset.Equals("utf8", StringComparison.OrdinalIgnoreCase));
     }
 

@@ -11,7 +11,7 @@ internal sealed record TranscodedRoute(HttpRuleBinding Binding, Func<HttpContext
 /// request path picks the binding; a path routing accepted but no template matches exactly (another
 /// letter case, an empty or dot segment) is a 404 like any unknown path.
 /// </summary>
-internal sealed class TranscodedRouteGroup
+internal sealed class TranscodedRouteGroup(string[] httpMethods)
 {
     private readonly object _lock = new();
     private TranscodedRoute[] _routes = [];
@@ -36,6 +36,13 @@ internal sealed class TranscodedRouteGroup
 
     public Task DispatchAsync(HttpContext http)
     {
+        if (HttpMethodToken.IsMiscased(http.Request.Method))
+        {
+            // Routing took "get" for GET; RFC 9110 §9.1: it is another method, which this path does not take.
+            http.Response.StatusCode = StatusCodes.Status405MethodNotAllowed;
+            http.Response.Headers.Allow = string.Join(", ", httpMethods);
+            return Task.CompletedTask;
+        }
         var path = RawRequestPath.Get(http.Request);
         foreach (var route in _routes)
         {

@@ -18,7 +18,7 @@ namespace ControlPlane.Grpc.Transcoding.Internal;
 /// Registered by <c>AddGrpcJsonTranscoding</c>; <c>MapGrpcService</c> calls it.
 /// </summary>
 internal sealed class TranscodingEndpointMapper(
-    JsonTypeResolver types, IOptions<GrpcServerOptions> serverOptions, IOptions<GrpcJsonTranscodingOptions> options, ILoggerFactory loggers)
+    JsonTypeResolver types, TranscodedRouteTable table, IOptions<GrpcServerOptions> serverOptions, IOptions<GrpcJsonTranscodingOptions> options, ILoggerFactory loggers)
 {
     private readonly ConditionalWeakTable<IEndpointRouteBuilder, Dictionary<(string Pattern, string HttpMethod), TranscodedRouteGroup>> _groups = new();
     private readonly ILogger _serverLogger = loggers.CreateLogger("ControlPlane.Grpc.Server");
@@ -57,10 +57,11 @@ internal sealed class TranscodingEndpointMapper(
                 }
                 else
                 {
-                    var group = new TranscodedRouteGroup();
+                    string[] httpMethods = key.HttpMethod == HttpMethods.Get ? [HttpMethods.Get, HttpMethods.Head] : [key.HttpMethod];
+                    var group = new TranscodedRouteGroup(httpMethods);
                     group.Add(route);
                     groups.Add(key, group);
-                    string[] httpMethods = key.HttpMethod == HttpMethods.Get ? [HttpMethods.Get, HttpMethods.Head] : [key.HttpMethod];
+                    table.Add(httpMethods, binding.RoutePattern, group);
                     builders.Add(endpoints.MapMethods(binding.RoutePattern, httpMethods, (RequestDelegate)group.DispatchAsync)
                         .WithDisplayName($"REST {binding} ({binding.Method.FullName})")
                         .WithMetadata(binding.Method));

@@ -63,7 +63,7 @@ public sealed class HttpRuleReaderTests
     [Fact]
     public void TwoBindingsOfOneShape_CannotShareARoute()
     {
-        var group = new TranscodedRouteGroup();
+        var group = new TranscodedRouteGroup(["GET", "HEAD"]);
         var errors = new List<string>();
         var first = HttpRuleReader.Read(Method(new HttpRule { Get = "/v1/{name}" }), errors).Single();
         var second = HttpRuleReader.Read(Method(new HttpRule { Get = "/v1/{port}" }), errors).Single();
