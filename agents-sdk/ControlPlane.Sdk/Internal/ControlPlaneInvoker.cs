@@ -72,7 +72,12 @@ internal sealed class ControlPlaneInvoker : IControlPlaneInvoker, IDisposable
         var headers = _headers.Build(traits, CallHeaders.RequestId(current), current);
         var maxAttempts = traits.Retryable ? _options.Retry.MaxAttempts : 1;
         var backoff = new ExponentialBackoff(_options.Retry.InitialBackoff, _options.Retry.MaxBackoff, _random);
+        // A read answered from a replica's memory (an answer, or an error such as NOT_FOUND): the next
+        // address is asked once; what it answers stands, unless it cannot answer at all.
+        var askedNext = false;
         TResponse? fromMemory = null;
+        RpcException? errorFromMemory = null;
+        long memoryLastContact = 0;
         for (var attempt = 1; ; attempt++)
         {
             var address = _rotation.Current;
@@ -80,20 +85,46 @@ internal sealed class ControlPlaneInvoker : IControlPlaneInvoker, IDisposable
             {
                 using var call = _channels.Get(address).AsyncUnaryCall(method, request, new CallOptions(headers, cancellationToken: cancellationToken) { Timeout = _options.Timeout });
                 var response = await call.ResponseAsync.ConfigureAwait(false);
-                if (fromMemory is not null || !traits.Read || _rotation.All.Count < 2 || LastContact(await call.ResponseHeadersAsync.ConfigureAwait(false)) is not { } lastContact)
+                var lastContact = traits.Read ? LastContact(await call.ResponseHeadersAsync.ConfigureAwait(false)) : null;
+                if (lastContact is { } since && !askedNext && _rotation.All.Count > 1)
                 {
-                    return response;
+                    // Another replica may reach the store: ask it once, keep this answer in case it cannot.
+                    fromMemory = response;
+                    memoryLastContact = since;
+                    askedNext = true;
+                    _rotation.Failed(address);
+                    SdkLog.ServedFromMemory(_logger, method.FullName, address, since, _rotation.Current);
+                    attempt--;
+                    continue;
                 }
-                // Another replica may reach the store: ask it once, keep this answer in case it cannot.
-                fromMemory = response;
-                _rotation.Failed(address);
-                SdkLog.ServedFromMemory(_logger, method.FullName, address, lastContact, _rotation.Current);
-                attempt--;
-                continue;
+                if (lastContact is { } stale)
+                {
+                    SdkLog.ReturnedFromMemory(_logger, method.FullName, address, stale);
+                }
+                return response;
             }
-            catch (RpcException) when (fromMemory is not null && !cancellationToken.IsCancellationRequested)
+            catch (RpcException ex) when (askedNext && !cancellationToken.IsCancellationRequested && ex.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded)
             {
-                return fromMemory;
+                // The next replica could not answer: the answer from memory is the best there is.
+                ReportUnavailable(address);
+                if (fromMemory is not null)
+                {
+                    SdkLog.ReturnedFromMemory(_logger, method.FullName, address, memoryLastContact);
+                    return fromMemory;
+                }
+                activity?.SetStatus(ActivityStatusCode.Error, errorFromMemory!.StatusCode.ToString());
+                throw new ControlPlaneException(method.FullName, address, attempt, errorFromMemory!);
+            }
+            catch (RpcException ex) when (!askedNext && !cancellationToken.IsCancellationRequested && traits.Read && _rotation.All.Count > 1
+                && ex.StatusCode != StatusCode.Unavailable && LastContact(ex.Trailers) is { } since)
+            {
+                // An error from memory (NOT_FOUND of what another replica may have): ask the next one once.
+                errorFromMemory = ex;
+                memoryLastContact = since;
+                askedNext = true;
+                _rotation.Failed(address);
+                SdkLog.ServedFromMemory(_logger, method.FullName, address, since, _rotation.Current);
+                attempt--;
             }
             catch (RpcException ex) when (cancellationToken.IsCancellationRequested)
             {

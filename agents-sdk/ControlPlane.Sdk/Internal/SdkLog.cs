@@ -16,4 +16,7 @@ internal static partial class SdkLog
 
     [LoggerMessage(EventId = 9004, Level = LogLevel.Warning, Message = "{Method} at {Address} was answered from the replica's memory (its store last answered {LastContactMs} ms before); asking {Next}")]
     public static partial void ServedFromMemory(ILogger logger, string method, Uri address, long lastContactMs, Uri next);
+
+    [LoggerMessage(EventId = 9005, Level = LogLevel.Warning, Message = "{Method}: returning an answer from a replica's memory (last asked {Address}; the store last answered {LastContactMs} ms before): it may be stale")]
+    public static partial void ReturnedFromMemory(ILogger logger, string method, Uri address, long lastContactMs);
 }

@@ -19,6 +19,38 @@ public sealed class StaleReadTests
     ];
 
     [Fact]
+    public async Task WhatTheFreshReplicaAnswers_Stands_AnErrorFromMemoryIsAskedOfIt_AndItsNotFoundIsNotHiddenByMemory()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var relay = TcpRelay.Start(redis.Port);
+        await using var cutOff = await TestControlPlane.StartAsync(args: Replica("cp-a", relay.Port));
+        await using var inContact = await TestControlPlane.StartAsync(args: Replica("cp-b", redis.Port));
+        using var other = inContact.CreateClient();
+        await other.Registry.RegisterAsync(TypedCallTests.Instance("gone", 9402)).DefaultTimeout();
+        var cutOffStore = cutOff.Services.GetRequiredService<Server.Storage.IRegistryStore>();
+        await Eventually.WaitAsync("cp-a to hold 'gone'", async () => (await cutOffStore.GetAsync("gone")) is not null);
+
+        relay.Cut();
+        await other.Registry.DeregisterAsync(new DeregisterRequest { InstanceId = "gone" }).DefaultTimeout();
+        await other.Registry.RegisterAsync(TypedCallTests.Instance("new", 9403)).DefaultTimeout();
+        await Eventually.WaitAsync("cp-a to answer from memory", () => cutOffStore.KnownUnreachable);
+
+        // cp-a's memory still has 'gone'; cp-b's NOT_FOUND is the answer.
+        using (var client = cutOff.CreateClient(options => options.Addresses.Add(inContact.Grpc)))
+        {
+            var ex = await Assert.ThrowsAsync<ControlPlaneException>(() => client.Registry.GetInstanceAsync(new GetInstanceRequest { InstanceId = "gone" })).DefaultTimeout();
+            Assert.Equal(ControlPlane.Grpc.StatusCode.NotFound, ex.StatusCode);
+        }
+        // cp-a's memory has no 'new' (NOT_FOUND, marked): cp-b has it.
+        using (var client = cutOff.CreateClient(options => options.Addresses.Add(inContact.Grpc)))
+        {
+            var answer = await client.Registry.GetInstanceAsync(new GetInstanceRequest { InstanceId = "new" }).DefaultTimeout();
+            Assert.Equal("new", answer.Instance.InstanceId);
+            Assert.Equal(inContact.Grpc, client.Invoker.CurrentAddress);
+        }
+    }
+
+    [Fact]
     public async Task AReadAnsweredFromMemory_WhenEveryReplicaIsCutOff_IsReturned()
     {
         await using var redis = await RedisServer.StartAsync();
