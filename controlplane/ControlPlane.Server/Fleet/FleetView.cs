@@ -31,8 +31,8 @@ public sealed class FleetView : IDataplaneDirectory, IDisposable
     private readonly object _lock = new();
     private readonly Dictionary<string, (DataplaneStreamStatus Final, DateTimeOffset At)> _disconnected = new(StringComparer.Ordinal);
 
-    /// <summary>The shared entries as last read, for listings from memory while the store cannot be reached.</summary>
-    private volatile IReadOnlyList<FleetEntry> _lastShared = [];
+    /// <summary>The shared entries as last read, for listings from memory while the store cannot be reached; null until the first read.</summary>
+    private volatile IReadOnlyList<FleetEntry>? _lastShared;
 
     public FleetView(IDataplaneStreams streams, FleetOptions options, TimeProvider clock, IFleetStore? store = null)
     {
@@ -76,8 +76,12 @@ public sealed class FleetView : IDataplaneDirectory, IDisposable
         {
             return local?.Status;
         }
-        var shared = FromMemory() ? _lastShared.FirstOrDefault(e => e.NodeId == nodeId) : null;
-        if (shared is null && _store.OutOfContactFor is null)
+        FleetEntry? shared;
+        if (FromMemory())
+        {
+            shared = LastShared().FirstOrDefault(e => e.NodeId == nodeId);
+        }
+        else
         {
             try
             {
@@ -85,7 +89,7 @@ public sealed class FleetView : IDataplaneDirectory, IDisposable
             }
             catch (StoreUnavailableException) when (FromMemory())
             {
-                shared = _lastShared.FirstOrDefault(e => e.NodeId == nodeId);
+                shared = LastShared().FirstOrDefault(e => e.NodeId == nodeId);
             }
         }
         var newest = local is not null && (shared is null || shared.StreamOpenedAt <= local.StreamOpenedAt) ? local : shared;
@@ -97,7 +101,7 @@ public sealed class FleetView : IDataplaneDirectory, IDisposable
     {
         if (FromMemory())
         {
-            return _lastShared;
+            return LastShared();
         }
         try
         {
@@ -107,14 +111,20 @@ public sealed class FleetView : IDataplaneDirectory, IDisposable
         }
         catch (StoreUnavailableException) when (FromMemory())
         {
-            return _lastShared;
+            return LastShared();
         }
     }
 
-    /// <summary>True (and the request marked as answered from memory) while the shared store is out of contact.</summary>
+    /// <summary>The entries as last read (none yet: the other replicas' nodes as far as this one knows, so this replica's own).</summary>
+    private IReadOnlyList<FleetEntry> LastShared() => _lastShared ?? [];
+
+    /// <summary>
+    /// True (and the request marked as answered from memory) while the shared store is out of contact;
+    /// a replica the store has never answered knows nothing of the fleet and refuses instead.
+    /// </summary>
     private bool FromMemory()
     {
-        if (_store?.OutOfContactFor is not { } since)
+        if (_store?.OutOfContactFor is not { } since || !_store.HasAnswered)
         {
             return false;
         }

@@ -23,6 +23,9 @@ public interface IFleetStore
     /// while it is reachable. A replica out of contact cannot tell whether its configuration is current.
     /// </summary>
     TimeSpan? OutOfContactFor => null;
+
+    /// <summary>False while the store has never answered this replica (it knows nothing of the other replicas' nodes).</summary>
+    bool HasAnswered => true;
 }
 
 /// <summary>A node's status as one replica saw it.</summary>

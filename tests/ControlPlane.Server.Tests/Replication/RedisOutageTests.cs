@@ -62,6 +62,10 @@ public sealed class RedisOutageTests
         await redis.StopAsync();
 
         var b = await set.AddReplicaUnreadyAsync("cp-b", QuickTimeout);
+        // b has never read the store: it has nothing to answer reads from, and says so.
+        AssertError(await b.GetJsonAsync("/v1/dataplanes", HttpStatusCode.ServiceUnavailable), 14, StoreUnavailableInterceptor.Reason);
+        AssertError(await b.GetJsonAsync("/v1/dataplanes/node-1", HttpStatusCode.ServiceUnavailable), 14, StoreUnavailableInterceptor.Reason);
+        AssertError(await b.GetJsonAsync("/v1/services?name=svc-img.a", HttpStatusCode.ServiceUnavailable), 14, StoreUnavailableInterceptor.Reason);
         using (var ready = await b.Http.GetAsync("/readyz").DefaultTimeout())
         {
             Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);

@@ -43,6 +43,7 @@ internal sealed class RedisConnection : IDisposable
     private int _unavailable;
     private long _downSince;
     private long _lastAnswer;
+    private bool _answered;
     private int _replacing;
     private int _replacements;
     private bool _disposed;
@@ -79,6 +80,9 @@ internal sealed class RedisConnection : IDisposable
 
     /// <summary>True from a failure that means "unavailable" until the next call that succeeds.</summary>
     public bool Unreachable => Volatile.Read(ref _unavailable) == 1;
+
+    /// <summary>True once Redis has answered any call of this connection.</summary>
+    public bool HasAnswered => Volatile.Read(ref _answered);
 
     /// <summary>How long ago Redis last answered a call (since this connection was made, before the first answer).</summary>
     public TimeSpan SinceLastAnswer => _clock.GetElapsedTime(Volatile.Read(ref _lastAnswer));
@@ -230,6 +234,7 @@ internal sealed class RedisConnection : IDisposable
             throw new StoreUnavailableException("Redis is unavailable: " + ex.Message, ex);
         }
         Volatile.Write(ref _lastAnswer, _clock.GetTimestamp());
+        Volatile.Write(ref _answered, true);
         MarkAvailable();
         return result;
     }

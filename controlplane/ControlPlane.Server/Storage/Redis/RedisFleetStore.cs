@@ -16,6 +16,8 @@ internal sealed class RedisFleetStore(RedisConnection redis) : IFleetStore
 {
     public TimeSpan? OutOfContactFor => redis.Unreachable ? redis.SinceLastAnswer : null;
 
+    public bool HasAnswered => redis.HasAnswered;
+
     public async ValueTask PublishAsync(FleetEntry entry, TimeSpan lifetime, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(entry);
