@@ -24,6 +24,13 @@ internal sealed class LeaseGrace : IExpiryGate, IHostedService, IDisposable
     private readonly ReplicationMetrics _metrics;
     private readonly ILogger _logger;
     private string? _pendingOutage;
+    private ITimer? _contact;
+
+    /// <summary>This process's id in <c>replica_contact</c>, which it touches every revision check interval.</summary>
+    private readonly string _replicaId = Guid.NewGuid().ToString("N");
+
+    /// <summary>Redis's time of the last contact it answered before an outage (0: none yet). Under <see cref="_lock"/>.</summary>
+    private long _lastContact;
 
     public LeaseGrace(
         RedisConnection redis, RedisRegistryStore store, ChangeFollower follower, ReplicationOptions options, TimeProvider clock, ReplicationMetrics metrics, ILogger<LeaseGrace> logger)
@@ -60,6 +67,7 @@ internal sealed class LeaseGrace : IExpiryGate, IHostedService, IDisposable
     {
         _redis.BecameUnreachable += OnUnavailable;
         _redis.BecameReachable += OnAvailable;
+        _contact = _clock.CreateTimer(static s => ((LeaseGrace)s!).TouchContact(), this, TimeSpan.Zero, _options.RevisionCheckInterval);
         if (_redis.Unreachable)
         {
             OnUnavailable();
@@ -69,6 +77,7 @@ internal sealed class LeaseGrace : IExpiryGate, IHostedService, IDisposable
 
     public Task StopAsync(CancellationToken cancellationToken)
     {
+        _contact?.Dispose();
         Unsubscribe();
         return Task.CompletedTask;
     }
@@ -117,7 +126,15 @@ internal sealed class LeaseGrace : IExpiryGate, IHostedService, IDisposable
             {
                 return;
             }
-            var moved = await _store.ExtendLeasesAsync(now, _options.LeaseGrace, outage, _options.LeaseGraceMarkerLifetime, cancellationToken);
+            // Every replica touches its contact each interval: one later than two intervals (and a second) after
+            // this replica's last was made during its outage, so Redis was up and only this replica was cut off.
+            var margin = (2 * _options.RevisionCheckInterval) + TimeSpan.FromSeconds(1);
+            long lastContact;
+            lock (_lock)
+            {
+                lastContact = _lastContact;
+            }
+            var moved = await _store.ExtendLeasesAsync(now, _options.LeaseGrace, outage, _options.LeaseGraceMarkerLifetime, cancellationToken, _replicaId, lastContact, margin);
             lock (_lock)
             {
                 if (_pendingOutage == outage)
@@ -125,20 +142,54 @@ internal sealed class LeaseGrace : IExpiryGate, IHostedService, IDisposable
                     _pendingOutage = null;
                 }
             }
-            if (moved is { } count)
+            switch (moved)
             {
-                _metrics.LeasesExtended();
-                ReplicationLog.LeasesExtended(_logger, count, outage);
-            }
-            else
-            {
-                ReplicationLog.LeasesAlreadyExtended(_logger, outage);
+                case RedisRegistryStore.AlreadyExtended:
+                    ReplicationLog.LeasesAlreadyExtended(_logger, outage);
+                    break;
+                case RedisRegistryStore.OnlyThisReplicaWasCutOff:
+                    ReplicationLog.OnlyThisReplicaWasCutOff(_logger, outage);
+                    break;
+                default:
+                    _metrics.LeasesExtended();
+                    ReplicationLog.LeasesExtended(_logger, moved, outage);
+                    break;
             }
         }
         finally
         {
             _running.Release();
         }
+    }
+
+    /// <summary>
+    /// Tells Redis this replica is in contact. Not while an outage is pending: its last contact before the
+    /// outage is what <see cref="ExtendAsync"/> compares the others' with.
+    /// </summary>
+    private void TouchContact()
+    {
+        if (_redis.Unreachable || PendingOutage is not null)
+        {
+            return;
+        }
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                var at = await _store.TouchContactAsync(_replicaId);
+                lock (_lock)
+                {
+                    // An answer that arrives once an outage is pending may be of a touch Redis ran late: not a contact before it.
+                    if (_pendingOutage is null && at > _lastContact)
+                    {
+                        _lastContact = at;
+                    }
+                }
+            }
+            catch (Storage.StoreUnavailableException)
+            {
+            }
+        });
     }
 
     private void Unsubscribe()
@@ -149,6 +200,7 @@ internal sealed class LeaseGrace : IExpiryGate, IHostedService, IDisposable
 
     public void Dispose()
     {
+        _contact?.Dispose();
         Unsubscribe();
         _running.Dispose();
     }

@@ -26,6 +26,9 @@ internal static partial class ReplicationLog
     [LoggerMessage(EventId = 8114, Level = LogLevel.Warning, Message = "The store has been unreachable for {Seconds:0.#} s: ended {Count} discovery streams opened before, so their nodes can reconnect to a replica that reaches it")]
     public static partial void NodesHandedOff(ILogger logger, double seconds, int count);
 
+    [LoggerMessage(EventId = 8115, Level = LogLevel.Information, Message = "No lease extended after the outage '{Outage}': Redis answered other replicas meanwhile, so only this replica was cut off and agents could renew elsewhere")]
+    public static partial void OnlyThisReplicaWasCutOff(ILogger logger, string outage);
+
     [LoggerMessage(EventId = 8113, Level = LogLevel.Warning, Message = "The store is unreachable: writes fail with UNAVAILABLE; discovery streams keep serving the last snapshot")]
     public static partial void StoreLost(ILogger logger);
 }

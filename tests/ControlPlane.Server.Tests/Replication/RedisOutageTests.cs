@@ -179,6 +179,35 @@ public sealed class RedisOutageTests
         node.AssertNoViolations();
     }
 
+    [Fact]
+    public async Task AReplicaCutOffWhileRedisServesTheOthers_ExtendsNoLease_WhenItReturns_SoAnInstanceWithoutHeartbeatsStillExpires()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var set = await ReplicaSet.StartAsync(redis, 1, clock: null, args: QuickTimeout);
+        await using var relay = TcpRelay.Start(redis.Port);
+        var a = set[0];
+        var b = await set.AddReplicaAsync("cp-b", [.. QuickTimeout, $"--ControlPlane:Store:Redis:Url=redis://127.0.0.1:{relay.Port}/0"]);
+        // Both replicas have told Redis they are there (each checkpoint interval, 1 s).
+        await Eventually.WaitAsync("both replicas' contact in Redis", async () => (await set.Database.HashLengthAsync(set.Prefix + "replica_contact")) == 2);
+
+        relay.Cut();
+        await Eventually.WaitAsync("b to notice", () => b.LogsOf(8113).Count > 0);
+        // Redis keeps hearing from a, and a registers an instance whose agent never beats.
+        await a.RegisterAsync("dead", "img.d", 9000, ttl: 3);
+        await Eventually.WaitAsync("Redis to have heard from a well after it last heard from b", async () =>
+        {
+            var contacts = (await set.Database.HashValuesAsync(set.Prefix + "replica_contact")).Select(v => (long)v).ToArray();
+            return contacts.Length == 2 && contacts.Max() - contacts.Min() > 4000;
+        }, TimeSpan.FromSeconds(20));
+        relay.Restore();
+
+        await Eventually.WaitAsync("b to find that only it was cut off", () => Task.FromResult(b.LogsOf(8115).Count == 1), TimeSpan.FromSeconds(20),
+            describe: () => Task.FromResult(string.Join("; ", new[] { 8111, 8112, 8113, 8115 }.Select(id => $"{id}: {b.LogsOf(id).Count}"))));
+        Assert.Empty(set.Replicas.SelectMany(r => r.LogsOf(8111)));
+        // Nothing kept it alive: it expires on its own deadline (plus the expiry lag).
+        await Eventually.WaitAsync("dead to expire", async () => (await a.Registry.GetInstanceAsync(new GetInstanceRequest { InstanceId = "dead" })).Instance.Status == "expired", TimeSpan.FromSeconds(20));
+    }
+
     private static async Task RunOutageAsync(ReplicaSet set, ManualTimeProvider clock, Action stop, Action start)
     {
         var (a, b) = (set[0], set[1]);

@@ -350,16 +350,33 @@ internal sealed class RedisRegistryStore : IRegistryStore, IDisposable
     /// <summary>
     /// After an outage: moves every live instance's deadline to at least <paramref name="now"/> plus
     /// <paramref name="grace"/> (null: its own TTL), unless the marker <paramref name="outage"/> says
-    /// another replica did it for the same outage. Returns how many deadlines moved, or null when
-    /// another replica had run it.
+    /// another replica did it for the same outage (<see cref="AlreadyExtended"/>), or Redis heard from
+    /// another replica during this one's outage (<see cref="OnlyThisReplicaWasCutOff"/>: Redis was up,
+    /// agents could renew elsewhere). Returns how many deadlines moved, or one of those two.
+    /// <paramref name="replicaId"/>, <paramref name="lastContact"/> and <paramref name="margin"/>: this replica's id in
+    /// <c>replica_contact</c>, the Redis time of its last contact before the outage (<see cref="TouchContactAsync"/>'s
+    /// answer; 0: unknown, not checked), and how much later another replica's contact must be to count as made during the outage.
     /// </summary>
-    public async ValueTask<int?> ExtendLeasesAsync(DateTimeOffset now, TimeSpan? grace, string outage, TimeSpan markerLifetime, CancellationToken cancellationToken = default)
+    public async ValueTask<int> ExtendLeasesAsync(DateTimeOffset now, TimeSpan? grace, string outage, TimeSpan markerLifetime, CancellationToken cancellationToken = default,
+        string? replicaId = null, long lastContact = 0, TimeSpan margin = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(outage);
-        var moved = (int)await _redis.EvaluateAsync(RedisScripts.ExtendLeases,
-            [_prefix, ToUnixMilliseconds(now), (long)(grace ?? TimeSpan.Zero).TotalMilliseconds, outage, (long)markerLifetime.TotalMilliseconds], cancellationToken);
-        return moved < 0 ? null : moved;
+        return (int)await _redis.EvaluateAsync(RedisScripts.ExtendLeases,
+            [_prefix, ToUnixMilliseconds(now), (long)(grace ?? TimeSpan.Zero).TotalMilliseconds, outage, (long)markerLifetime.TotalMilliseconds,
+                replicaId ?? "", lastContact, (long)margin.TotalMilliseconds],
+            cancellationToken);
     }
+
+    /// <summary>Tells Redis it heard from <paramref name="replicaId"/> now (by its own clock), for <see cref="ExtendLeasesAsync"/> of the others.
+    /// Returns the time noted, by Redis's clock (ms).</summary>
+    public async ValueTask<long> TouchContactAsync(string replicaId, CancellationToken cancellationToken = default) =>
+        (long)await _redis.EvaluateAsync(RedisScripts.TouchContact, [_prefix, replicaId], cancellationToken);
+
+    /// <summary><see cref="ExtendLeasesAsync"/>: another replica extended the leases for this outage.</summary>
+    public const int AlreadyExtended = -1;
+
+    /// <summary><see cref="ExtendLeasesAsync"/>: Redis answered other replicas during this one's outage; nothing extended.</summary>
+    public const int OnlyThisReplicaWasCutOff = -2;
 
     public bool KnownUnreachable => _redis.Unreachable;
 

@@ -30,6 +30,7 @@ internal static class RedisScripts
 
     public static readonly RedisScript PutDataplane = new("put_dataplane", Read("put_dataplane"), writes: true);
     public static readonly RedisScript ListDataplanes = new("list_dataplanes", Read("list_dataplanes"), writes: false);
+    public static readonly RedisScript TouchContact = new("touch_contact", Read("touch_contact"), writes: true);
 
     public static readonly RedisScript ApplyLoad = Load("apply_load", writes: true);
     public static readonly RedisScript SumLoad = Load("sum_load", writes: false);

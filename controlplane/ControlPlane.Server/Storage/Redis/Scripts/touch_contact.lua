@@ -1,0 +1,13 @@
+-- ARGV: prefix, replica id. Notes that Redis heard from the replica now, by Redis's own clock
+-- (replica_contact: id -> ms), so that a replica back from an outage can tell whether Redis answered
+-- others meanwhile (extend_leases.lua). Entries not renewed for an hour (replicas gone) are dropped.
+-- Returns the time noted (ms): the replica keeps the last one it got back before an outage.
+local CONTACT = ARGV[1] .. 'replica_contact'
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('HSET', CONTACT, ARGV[2], string.format('%.0f', now))
+local contacts = redis.call('HGETALL', CONTACT)
+for i = 2, #contacts, 2 do
+  if tonumber(contacts[i]) < now - 3600000 then redis.call('HDEL', CONTACT, contacts[i - 1]) end
+end
+return now
