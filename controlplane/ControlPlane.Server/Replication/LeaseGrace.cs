@@ -176,7 +176,9 @@ internal sealed class LeaseGrace : IExpiryGate, IHostedService, IDisposable
         {
             try
             {
-                var at = await _store.TouchContactAsync(_replicaId);
+                // Noted only when it reaches Redis promptly: one held by a hung Redis and run as it wakes is no contact.
+                // The system clock, not the injected one: it is compared with Redis's own.
+                var at = await _store.TouchContactAsync(_replicaId, DateTimeOffset.UtcNow, TimeSpan.FromSeconds(2));
                 lock (_lock)
                 {
                     // An answer that arrives once an outage is pending may be of a touch Redis ran late: not a contact before it.

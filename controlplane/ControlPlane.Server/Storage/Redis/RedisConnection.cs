@@ -215,7 +215,9 @@ internal sealed class RedisConnection : IDisposable
     }
 
     /// <summary>
-    /// Runs one call, waiting at most the command timeout: this client version never times out an
+    /// Runs one call, waiting at most the command timeout (while Redis is known to be unreachable, at most
+    /// <see cref="ProbeWait"/>: a Redis that is back answers at once, and reads only Redis can answer are
+    /// refused quickly instead of after a command timeout each): this client version never times out an
     /// asynchronous command itself, so a Redis that hangs (paused, swapping) would hang the caller.
     /// The client takes no cancellation token either. A caller that stops waiting (timeout or
     /// cancellation) does not stop the command, which may still run, as any request already sent may.
@@ -226,7 +228,7 @@ internal sealed class RedisConnection : IDisposable
         T result;
         try
         {
-            result = await call(Database).WaitAsync(_commandTimeout, cancellationToken);
+            result = await call(Database).WaitAsync(Unreachable ? ProbeWait : _commandTimeout, cancellationToken);
         }
         catch (Exception ex) when (IsUnavailable(ex))
         {

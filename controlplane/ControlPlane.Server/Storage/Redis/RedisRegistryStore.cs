@@ -369,8 +369,9 @@ internal sealed class RedisRegistryStore : IRegistryStore, IDisposable
 
     /// <summary>Tells Redis it heard from <paramref name="replicaId"/> now (by its own clock), for <see cref="ExtendLeasesAsync"/> of the others.
     /// Returns the time noted, by Redis's clock (ms).</summary>
-    public async ValueTask<long> TouchContactAsync(string replicaId, CancellationToken cancellationToken = default) =>
-        (long)await _redis.EvaluateAsync(RedisScripts.TouchContact, [_prefix, replicaId], cancellationToken);
+    /// A touch that reaches Redis more than <paramref name="maxDelay"/> after <paramref name="sentAt"/> is not noted (answer 0).
+    public async ValueTask<long> TouchContactAsync(string replicaId, DateTimeOffset sentAt, TimeSpan maxDelay, CancellationToken cancellationToken = default) =>
+        (long)await _redis.EvaluateAsync(RedisScripts.TouchContact, [_prefix, replicaId, ToUnixMilliseconds(sentAt), (long)maxDelay.TotalMilliseconds], cancellationToken);
 
     /// <summary><see cref="ExtendLeasesAsync"/>: another replica extended the leases for this outage.</summary>
     public const int AlreadyExtended = -1;

@@ -109,7 +109,7 @@ public sealed class RedisOutageTests
     }
 
     [Fact]
-    public async Task WhileRedisHangs_OnceTheOutageIsKnown_WritesAreRefusedWithoutWaitingOutTheCommandTimeoutEach()
+    public async Task WhileRedisHangs_OnceTheOutageIsKnown_WritesAndStoreOnlyReadsAreRefusedWithoutWaitingOutTheCommandTimeoutEach()
     {
         await using var server = await RedisServer.StartAsync();
         var timeout = TimeSpan.FromSeconds(3);
@@ -128,6 +128,15 @@ public sealed class RedisOutageTests
             }
             // Each waits at most a second for the PING that would say Redis is back (3 s each before).
             Assert.True(clock.Elapsed < 2 * timeout, $"three refused writes took {clock.Elapsed}");
+
+            // Reads only Redis can answer (a policy's audit trail) too.
+            var policies = new RedisPolicyStore(connection);
+            clock.Restart();
+            for (var i = 0; i < 3; i++)
+            {
+                await Assert.ThrowsAsync<StoreUnavailableException>(() => policies.ListChangesAsync("img", 10).AsTask()).DefaultTimeout();
+            }
+            Assert.True(clock.Elapsed < 2 * timeout, $"three refused reads took {clock.Elapsed}");
         }
         finally
         {

@@ -1,10 +1,18 @@
--- ARGV: prefix, replica id. Notes that Redis heard from the replica now, by Redis's own clock
+-- ARGV: prefix, replica id, sent at (ms, the replica's clock), max delay (ms). Notes that Redis heard from
+-- the replica now, by Redis's own clock
 -- (replica_contact: id -> ms), so that a replica back from an outage can tell whether Redis answered
 -- others meanwhile (extend_leases.lua). Entries not renewed for an hour (replicas gone) are dropped.
--- Returns the time noted (ms): the replica keeps the last one it got back before an outage.
+-- Returns the time noted (ms): the replica keeps the last one it got back before an outage; 0 when
+-- not noted: a touch that reaches Redis more than the max delay after it was sent (Redis hung, or the
+-- link held it) says nothing about when the replica was in contact, and would make an outage of Redis
+-- itself look like one replica's cut-off. (Replica clocks off Redis's by more than that: never noted,
+-- and leases are extended after every outage, as without this check.)
 local CONTACT = ARGV[1] .. 'replica_contact'
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+if math.abs(now - tonumber(ARGV[3])) > tonumber(ARGV[4]) then
+  return 0
+end
 redis.call('HSET', CONTACT, ARGV[2], string.format('%.0f', now))
 local contacts = redis.call('HGETALL', CONTACT)
 for i = 2, #contacts, 2 do
