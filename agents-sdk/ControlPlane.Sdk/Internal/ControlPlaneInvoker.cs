@@ -9,7 +9,8 @@ namespace ControlPlane.Sdk.Internal;
 /// <summary>
 /// The one place calls are made: address choice and failover, request metadata, per-attempt
 /// deadlines, and retries with exponential backoff and full jitter for methods the protos declare
-/// idempotent (<see cref="MethodTraits"/>), after UNAVAILABLE only. A read answered from a replica's
+/// idempotent (<see cref="MethodTraits"/>), after UNAVAILABLE (and a read, after its attempt's deadline,
+/// on the next address when there are several). A read answered from a replica's
 /// memory (response metadata <see cref="LastContactHeader"/>: the replica cannot reach its store) is
 /// asked once more of the next address, where another replica may have the store's current answer;
 /// later calls stay there. When that answer is from memory too, or the next address fails, the first
@@ -132,11 +133,14 @@ internal sealed class ControlPlaneInvoker : IControlPlaneInvoker, IDisposable
             }
             catch (RpcException ex)
             {
-                if (ex.StatusCode == StatusCode.Unavailable)
+                // A read whose attempt ran out of time (a replica waiting on a store it has just lost) is
+                // safe to ask of the next address, as an unavailable one is.
+                var failOver = ex.StatusCode == StatusCode.Unavailable || (traits.Read && ex.StatusCode == StatusCode.DeadlineExceeded && _rotation.All.Count > 1);
+                if (failOver)
                 {
                     ReportUnavailable(address);
                 }
-                if (ex.StatusCode != StatusCode.Unavailable || attempt >= maxAttempts)
+                if (!failOver || attempt >= maxAttempts)
                 {
                     activity?.SetStatus(ActivityStatusCode.Error, ex.StatusCode.ToString());
                     throw new ControlPlaneException(method.FullName, address, attempt, ex);

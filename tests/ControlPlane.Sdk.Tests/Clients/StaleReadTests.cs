@@ -51,6 +51,29 @@ public sealed class StaleReadTests
     }
 
     [Fact]
+    public async Task AReadThatTimesOutOnAReplicaJustCutOff_IsAskedOfTheNext()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var relay = TcpRelay.Start(redis.Port);
+        // cp-a waits 5 s on a Redis it cannot reach before it knows; the client's attempts last 1 s.
+        string[] slow = [.. Replica("cp-a", relay.Port).Where(a => !a.Contains("CommandTimeout", StringComparison.Ordinal)), "--ControlPlane:Store:Redis:CommandTimeout=00:00:05"];
+        await using var cutOff = await TestControlPlane.StartAsync(args: slow);
+        await using var inContact = await TestControlPlane.StartAsync(args: Replica("cp-b", redis.Port));
+        using var client = cutOff.CreateClient(options =>
+        {
+            options.Addresses.Add(inContact.Grpc);
+            options.Timeout = TimeSpan.FromSeconds(1);
+        });
+        await client.Registry.RegisterAsync(TypedCallTests.Instance("t1", 9404)).DefaultTimeout();
+
+        relay.Cut();
+        var answer = await client.Registry.GetInstanceAsync(new GetInstanceRequest { InstanceId = "t1" }).DefaultTimeout();
+
+        Assert.Equal("t1", answer.Instance.InstanceId);
+        Assert.Equal(inContact.Grpc, client.Invoker.CurrentAddress);
+    }
+
+    [Fact]
     public async Task AReadAnsweredFromMemory_WhenEveryReplicaIsCutOff_IsReturned()
     {
         await using var redis = await RedisServer.StartAsync();
