@@ -165,28 +165,15 @@ internal sealed class RedisConnection : IDisposable
     public async Task<RedisResult> EvaluateAsync(RedisScript script, RedisValue[] arguments, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(script);
-        if (script.Writes && Unreachable && !await AnsweredAsync(ProbeAsync(), cancellationToken))
+        if (script.Writes && Unreachable && !await ProbeAsync().WaitAsync(cancellationToken))
         {
             throw new StoreUnavailableException($"Redis is unavailable: {script.Name} not sent, Redis has not answered since it became unreachable");
         }
         return await RunAsync(db => script.EvaluateAsync(db, arguments), cancellationToken);
     }
 
-    /// <summary>The longest a write waits for the PING that tells whether Redis is back.</summary>
+    /// <summary>The longest any call waits on Redis while it is known to be unreachable (so also the PING a write waits for).</summary>
     private TimeSpan ProbeWait => _commandTimeout < TimeSpan.FromSeconds(1) ? _commandTimeout : TimeSpan.FromSeconds(1);
-
-    /// <summary>The probe's answer, or false when it takes longer than <see cref="ProbeWait"/> (it goes on for the next caller).</summary>
-    private async Task<bool> AnsweredAsync(Task<bool> probe, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await probe.WaitAsync(ProbeWait, cancellationToken);
-        }
-        catch (TimeoutException)
-        {
-            return false;
-        }
-    }
 
     /// <summary>True when Redis answers a PING (then it is reachable again); one PING in flight at a time.</summary>
     private Task<bool> ProbeAsync()

@@ -30,44 +30,19 @@ internal sealed class RedisPolicyStore : IPolicyStore
 
     public int MaxChangesPerImage { get; }
 
-    public async ValueTask<RoutingPolicy?> GetAsync(string image, CancellationToken cancellationToken = default)
-    {
-        if (FromMemory())
-        {
-            return _mirror!.Policy(image);
-        }
-        try
-        {
-            return await GetFromRedisAsync(image, cancellationToken);
-        }
-        catch (StoreUnavailableException) when (FromMemory(failed: true))
-        {
-            return _mirror!.Policy(image);
-        }
-    }
+    public ValueTask<RoutingPolicy?> GetAsync(string image, CancellationToken cancellationToken = default) =>
+        StoreMirror.ReadAsync(_redis, _mirror, static m => m.HasPolicies, () => GetFromRedisAsync(image, cancellationToken), m => m.Policy(image));
 
-    public async ValueTask<IReadOnlyList<RoutingPolicy>> ListAsync(string? afterImage = null, int limit = int.MaxValue, CancellationToken cancellationToken = default)
+    public ValueTask<IReadOnlyList<RoutingPolicy>> ListAsync(string? afterImage = null, int limit = int.MaxValue, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(limit);
         if (limit == 0)
         {
-            return [];
+            return ValueTask.FromResult<IReadOnlyList<RoutingPolicy>>([]);
         }
-        if (FromMemory())
-        {
-            return _mirror!.Policies(afterImage, limit);
-        }
-        try
-        {
-            return await ListFromRedisAsync(afterImage, limit, cancellationToken);
-        }
-        catch (StoreUnavailableException) when (FromMemory(failed: true))
-        {
-            return _mirror!.Policies(afterImage, limit);
-        }
+        return StoreMirror.ReadAsync(_redis, _mirror, static m => m.HasPolicies, () => ListFromRedisAsync(afterImage, limit, cancellationToken),
+            m => (IReadOnlyList<RoutingPolicy>)m.Policies(afterImage, limit));
     }
-
-    private bool FromMemory(bool failed = false) => _mirror is not null && StoreMirror.Serves(_redis, _mirror.HasPolicies, failed);
 
     /// <summary>The policy as Redis holds it; never from memory.</summary>
     internal async Task<RoutingPolicy?> GetFromRedisAsync(string image, CancellationToken cancellationToken)

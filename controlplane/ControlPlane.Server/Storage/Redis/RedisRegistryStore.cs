@@ -108,81 +108,34 @@ internal sealed class RedisRegistryStore : IRegistryStore, IDisposable
         return Merge(record);
     }
 
-    public async ValueTask<InstanceRecord?> GetAsync(string instanceId, CancellationToken cancellationToken = default)
-    {
-        if (FromMemory())
-        {
-            return Merge(_mirror!.Get(instanceId));
-        }
-        try
-        {
-            return await GetFromRedisAsync(instanceId, cancellationToken);
-        }
-        catch (StoreUnavailableException) when (FromMemory(failed: true))
-        {
-            return Merge(_mirror!.Get(instanceId));
-        }
-    }
+    public ValueTask<InstanceRecord?> GetAsync(string instanceId, CancellationToken cancellationToken = default) =>
+        ReadAsync(() => GetFromRedisAsync(instanceId, cancellationToken), m => Merge(m.Get(instanceId)));
 
-    public async ValueTask<IReadOnlyList<InstanceRecord?>> GetManyAsync(IReadOnlyList<string> instanceIds, CancellationToken cancellationToken = default)
+    public ValueTask<IReadOnlyList<InstanceRecord?>> GetManyAsync(IReadOnlyList<string> instanceIds, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(instanceIds);
-        if (FromMemory())
-        {
-            return GetManyFromMemory(instanceIds);
-        }
-        try
-        {
-            return await GetManyFromRedisAsync(instanceIds, cancellationToken);
-        }
-        catch (StoreUnavailableException) when (FromMemory(failed: true))
-        {
-            return GetManyFromMemory(instanceIds);
-        }
+        return ReadAsync(() => GetManyFromRedisAsync(instanceIds, cancellationToken), m => (IReadOnlyList<InstanceRecord?>)GetManyFromMemory(m, instanceIds));
     }
 
-    public async ValueTask<IReadOnlyList<InstanceRecord>> ListAsync(InstanceQuery query, CancellationToken cancellationToken = default)
+    public ValueTask<IReadOnlyList<InstanceRecord>> ListAsync(InstanceQuery query, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(query);
-        if (FromMemory())
-        {
-            return _mirror!.List(query, r => Merge(r)!);
-        }
-        try
-        {
-            return await ListFromRedisAsync(query, cancellationToken);
-        }
-        catch (StoreUnavailableException) when (FromMemory(failed: true))
-        {
-            return _mirror!.List(query, r => Merge(r)!);
-        }
+        return ReadAsync(() => ListFromRedisAsync(query, cancellationToken), m => (IReadOnlyList<InstanceRecord>)m.List(query, r => Merge(r)!));
     }
 
-    public async ValueTask<RegistryCounts> CountAsync(CancellationToken cancellationToken = default)
-    {
-        if (FromMemory())
-        {
-            return _mirror!.Count();
-        }
-        try
-        {
-            return await CountFromRedisAsync(cancellationToken);
-        }
-        catch (StoreUnavailableException) when (FromMemory(failed: true))
-        {
-            return _mirror!.Count();
-        }
-    }
+    public ValueTask<RegistryCounts> CountAsync(CancellationToken cancellationToken = default) =>
+        ReadAsync(() => CountFromRedisAsync(cancellationToken), m => m.Count());
 
-    /// <summary>True when a read is to be answered from the mirror (see <see cref="StoreMirror.Serves"/>).</summary>
-    private bool FromMemory(bool failed = false) => _mirror is not null && StoreMirror.Serves(_redis, _mirror.HasInstances, failed);
+    /// <summary>A read from Redis, or from the mirror's instances (see <see cref="StoreMirror.ReadAsync"/>).</summary>
+    private ValueTask<T> ReadAsync<T>(Func<Task<T>> fromRedis, Func<StoreMirror, T> fromMemory) =>
+        StoreMirror.ReadAsync(_redis, _mirror, static m => m.HasInstances, fromRedis, fromMemory);
 
-    private InstanceRecord?[] GetManyFromMemory(IReadOnlyList<string> instanceIds)
+    private InstanceRecord?[] GetManyFromMemory(StoreMirror mirror, IReadOnlyList<string> instanceIds)
     {
         var records = new InstanceRecord?[instanceIds.Count];
         for (var i = 0; i < records.Length; i++)
         {
-            records[i] = Merge(_mirror!.Get(instanceIds[i]));
+            records[i] = Merge(mirror.Get(instanceIds[i]));
         }
         return records;
     }

@@ -197,13 +197,29 @@ internal sealed class StoreMirror
     }
 
     /// <summary>
-    /// True when a read is to be answered from memory: the mirror has what it needs (<paramref name="has"/>),
-    /// and Redis is known to be unreachable or this read just failed for it (<paramref name="failed"/>).
-    /// Then marks the request's answer as served from memory (<see cref="MemoryReads"/>).
+    /// A read: from Redis, or from memory (<paramref name="fromMemory"/>, the request marked as served
+    /// from memory: <see cref="MemoryReads"/>) when the mirror has what it needs (<paramref name="has"/>)
+    /// and Redis is known to be unreachable (at once) or this read fails because of it.
     /// </summary>
-    public static bool Serves(RedisConnection redis, bool has, bool failed = false)
+    public static async ValueTask<T> ReadAsync<T>(RedisConnection redis, StoreMirror? mirror, Func<StoreMirror, bool> has, Func<Task<T>> fromRedis, Func<StoreMirror, T> fromMemory)
     {
-        if (!has || !(failed || redis.Unreachable))
+        if (Serves(redis, mirror, has, failed: false))
+        {
+            return fromMemory(mirror!);
+        }
+        try
+        {
+            return await fromRedis();
+        }
+        catch (StoreUnavailableException) when (Serves(redis, mirror, has, failed: true))
+        {
+            return fromMemory(mirror!);
+        }
+    }
+
+    private static bool Serves(RedisConnection redis, StoreMirror? mirror, Func<StoreMirror, bool> has, bool failed)
+    {
+        if (mirror is null || !has(mirror) || !(failed || redis.Unreachable))
         {
             return false;
         }
