@@ -12,7 +12,9 @@ namespace ControlPlane.Sdk.Discovery;
 /// changed; every response handed to the <see cref="IDeltaResourceHandler"/> and answered with an
 /// ACK (its nonce) or a NACK (its nonce and <c>error_detail</c>). A stream that ends is reopened
 /// after an exponential, fully jittered delay; one that ended without answering anything, or with
-/// UNAVAILABLE, moves to the next control-plane address first. The dataplane node and <see cref="DiscoveryWatcher"/> both
+/// UNAVAILABLE, moves to the next control-plane address first. Each stream also says where the
+/// configuration held stands in the store's change sequence (<see cref="StorePosition"/>), so that a
+/// replica behind it refuses the stream rather than send the node back in time. The dataplane node and <see cref="DiscoveryWatcher"/> both
 /// run on it.
 /// </summary>
 public sealed class DeltaDiscoveryStream
@@ -26,6 +28,7 @@ public sealed class DeltaDiscoveryStream
     private CancellationTokenSource? _stream;
     private volatile Uri? _connected;
     private volatile bool _answered;
+    private volatile string _position = "";
 
     /// <param name="client">Opens the streams (addresses, dataplane token).</param>
     /// <param name="handler">Holds the resources.</param>
@@ -53,6 +56,13 @@ public sealed class DeltaDiscoveryStream
 
     /// <summary>True once the current stream has answered (a response arrived).</summary>
     public bool Answered => _answered;
+
+    /// <summary>
+    /// The <c>store_position</c> of the last response accepted (empty: none, or a control plane on the
+    /// embedded store): sent when a stream opens, so a replica behind it refuses the stream
+    /// (UNAVAILABLE <c>replica_behind</c>) instead of sending older configuration.
+    /// </summary>
+    public string StorePosition => _position;
 
     /// <summary>Runs streams, one after another, until <paramref name="stoppingToken"/> ends.</summary>
     public async Task RunAsync(CancellationToken stoppingToken)
@@ -146,6 +156,7 @@ public sealed class DeltaDiscoveryStream
                 if (first)
                 {
                     request.Node = _options.Node;
+                    request.StorePosition = _position;
                     first = false;
                 }
                 request.ResourceNamesSubscribe.Add(subscription.Names);
@@ -162,6 +173,10 @@ public sealed class DeltaDiscoveryStream
                 _connected = call.Address;
                 // A NACK is an answer with error_detail set (never told by versions); both echo the nonce.
                 var answer = new DeltaResourcesRequest { TypeUrl = response.TypeUrl, ResponseNonce = response.Nonce, ErrorDetail = _handler.Apply(response) };
+                if (answer.ErrorDetail is null)
+                {
+                    _position = response.StorePosition;
+                }
                 await call.Call.RequestStream.WriteAsync(answer, stream.Token).ConfigureAwait(false);
             }
         }

@@ -35,4 +35,15 @@ internal static partial class DiscoveryLog
 
     [LoggerMessage(EventId = 4016, Level = LogLevel.Warning, Message = "Refused dataplane call {Method} from {Peer}: {Why}")]
     public static partial void Refused(ILogger logger, string method, string peer, string why);
+
+    [LoggerMessage(EventId = 4017, Level = LogLevel.Warning, Message = "Refused a stream of node {NodeId}: it holds configuration from store position {NodePosition}, and this replica has {Position}: {Why}")]
+    public static partial void Behind(ILogger logger, string nodeId, string nodePosition, string position, string why);
+
+    [LoggerMessage(EventId = 4018, Level = LogLevel.Warning,
+        Message = "Node {NodeId} holds configuration from store position {NodePosition}, past the store's newest change {Position} (the store went back, e.g. restored from a backup); serving it the store's configuration")]
+    public static partial void AheadOfStore(ILogger logger, string nodeId, string nodePosition, string position);
+
+    [LoggerMessage(EventId = 4019, Level = LogLevel.Information,
+        Message = "Node {NodeId} holds configuration from store position {NodePosition}, newer than this replica's {Position}: waiting up to {Wait} for it to catch up")]
+    public static partial void WaitingToCatchUp(ILogger logger, string nodeId, string nodePosition, string position, TimeSpan wait);
 }

@@ -44,6 +44,14 @@ public sealed class DiscoveryOptions
     /// <summary>Most resource names one request may carry (the protos' limit).</summary>
     public int MaxResourceNamesPerRequest { get; set; } = 100_000;
 
+    /// <summary>
+    /// A node that reconnects holding configuration from a newer store position than this replica has
+    /// loaded waits this long for the replica to catch up before it is refused (UNAVAILABLE,
+    /// <c>replica_behind</c>), unless the replica then holds the store's newest change; a replica that
+    /// cannot reach its store refuses such a node at once.
+    /// </summary>
+    public TimeSpan BehindWait { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Id this replica puts in every response's <c>control_plane_id</c>; default: machine name and process id.</summary>
     public string? ControlPlaneId { get; set; }
 
@@ -58,6 +66,10 @@ public sealed class DiscoveryOptions
         if (MaxDebounceDelay < DebounceWindow)
         {
             errors.Add($"{nameof(MaxDebounceDelay)} must be at least {nameof(DebounceWindow)}");
+        }
+        if (BehindWait < TimeSpan.Zero)
+        {
+            errors.Add($"{nameof(BehindWait)} must not be negative");
         }
         if (RebuildRetryDelay <= TimeSpan.Zero || StuckStreamTimeout <= TimeSpan.Zero || StuckStreamDrainTimeout <= TimeSpan.Zero || StuckCheckInterval <= TimeSpan.Zero)
         {

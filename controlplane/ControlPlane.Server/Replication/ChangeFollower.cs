@@ -14,7 +14,7 @@ namespace ControlPlane.Server.Replication;
 /// every resource is reloaded instead. A catch-up that fails (store unreachable) is retried by the
 /// next check; meanwhile the lag metric shows how far behind the replica is.
 /// </summary>
-internal sealed class ChangeFollower : IHostedService, IDisposable
+internal sealed class ChangeFollower : IHostedService, IStorePositionSource, IDisposable
 {
     private readonly object _lock = new();
     private readonly Channel<bool> _catchUp = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
@@ -72,6 +72,29 @@ internal sealed class ChangeFollower : IHostedService, IDisposable
             lock (_lock)
             {
                 return _applied < 0 ? null : $"{_epoch}:{_applied}";
+            }
+        }
+    }
+
+    public StorePosition? Relayed
+    {
+        get
+        {
+            lock (_lock)
+            {
+                // Under the lock that relays changes: a change up to _applied, or a reset to it, was signalled.
+                return _applied < 0 || _epoch is null ? null : new StorePosition(_epoch, _applied);
+            }
+        }
+    }
+
+    public StorePosition? Latest
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _applied < 0 || _epoch is null ? null : new StorePosition(_epoch, Math.Max(_storeRevision, _applied));
             }
         }
     }

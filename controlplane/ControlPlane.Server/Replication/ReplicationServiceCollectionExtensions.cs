@@ -31,6 +31,7 @@ public static class ReplicationServiceCollectionExtensions
         services.TryAddSingleton<ReplicationMetrics>();
         services.TryAddSingleton<ChangeFollower>();
         services.AddHostedService(sp => sp.GetRequiredService<ChangeFollower>());
+        services.TryAddSingleton<IStorePositionSource>(sp => sp.GetRequiredService<ChangeFollower>());
         if (services.Any(d => d.ServiceType == typeof(RedisConnection)))
         {
             services.TryAddSingleton<LeaseGrace>();

@@ -1,3 +1,5 @@
+using ControlPlane.Server.Resources;
+
 namespace ControlPlane.Server.Discovery.Cache;
 
 /// <summary>
@@ -12,6 +14,22 @@ public interface IResourceWatch
 
     /// <summary>Completes once every resource has been loaded from the stores (until then, snapshots are empty).</summary>
     Task WhenWarm { get; }
+
+    /// <summary>
+    /// On a shared store: the store position the snapshots hold every change up to (null before the
+    /// first load in step with the store, and always with the embedded store). It advances only once
+    /// the changes are loaded, so a replica cut off from its store, or behind it, says so.
+    /// </summary>
+    StorePosition? Position { get; }
+
+    /// <summary>True when the cache follows a shared store's changes (and so has a <see cref="Position"/>).</summary>
+    bool FollowsStore { get; }
+
+    /// <summary>Completes the next time <see cref="Position"/> advances.</summary>
+    Task PositionAdvanced { get; }
+
+    /// <summary>Asks the store for changes now and advances <see cref="Position"/> as far as they are loaded.</summary>
+    void CatchUp();
 
     /// <summary>The current snapshot of <paramref name="typeUrl"/> (empty for an unknown type).</summary>
     ResourceTypeSnapshot Snapshot(string typeUrl);

@@ -32,12 +32,17 @@ internal sealed class ResourceCache : IResourceWatch, IHostedService, IDisposabl
     private readonly ILogger _logger;
     private readonly ChangeDebouncer _debouncer;
     private readonly ITimer _reloadRetry;
+    private readonly IStorePositionSource? _positions;
+    private readonly object _positionLock = new();
+    private StorePosition? _position;
+    private TaskCompletionSource _positionAdvanced = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _revision;
     private int _reloadAll;
     private Task? _worker;
 
     public ResourceCache(
-        ResourceChanges changes, ResourceLoader loader, DiscoveryOptions options, TimeProvider clock, DiscoveryMetrics metrics, ILogger<ResourceCache> logger)
+        ResourceChanges changes, ResourceLoader loader, DiscoveryOptions options, TimeProvider clock, DiscoveryMetrics metrics, ILogger<ResourceCache> logger,
+        IStorePositionSource? positions = null)
     {
         ArgumentNullException.ThrowIfNull(changes);
         ArgumentNullException.ThrowIfNull(loader);
@@ -51,6 +56,7 @@ internal sealed class ResourceCache : IResourceWatch, IHostedService, IDisposabl
         _clock = clock;
         _metrics = metrics;
         _logger = logger;
+        _positions = positions;
         _debouncer = new ChangeDebouncer(clock, options.DebounceWindow, options.MaxDebounceDelay, () => _wake.Writer.TryWrite(true));
         _reloadRetry = clock.CreateTimer(static s => ((ResourceCache)s!)._wake.Writer.TryWrite(true), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         metrics.Resources = () => _slots.Select(s => (s.Key, s.Value.Current.Count));
@@ -61,6 +67,36 @@ internal sealed class ResourceCache : IResourceWatch, IHostedService, IDisposabl
     public Task WhenWarm => _warm.Task;
 
     public bool IsWarm => _warm.Task.IsCompletedSuccessfully;
+
+    public StorePosition? Position
+    {
+        get
+        {
+            lock (_positionLock)
+            {
+                return _position;
+            }
+        }
+    }
+
+    public bool FollowsStore => _positions is not null;
+
+    public Task PositionAdvanced
+    {
+        get
+        {
+            lock (_positionLock)
+            {
+                return _positionAdvanced.Task;
+            }
+        }
+    }
+
+    public void CatchUp()
+    {
+        _positions?.RequestCatchUp();
+        _wake.Writer.TryWrite(true);
+    }
 
     public ResourceTypeSnapshot Snapshot(string typeUrl) =>
         _slots.TryGetValue(typeUrl, out var slot) ? slot.Current : ResourceTypeSnapshot.Empty(typeUrl);
@@ -133,21 +169,47 @@ internal sealed class ResourceCache : IResourceWatch, IHostedService, IDisposabl
         while (true)
         {
             await _wake.Reader.ReadAsync(cancellationToken);
+            // Read before taking the work: every change up to it was signalled, so it is in what is
+            // taken below or was applied before.
+            var relayed = _positions?.Relayed;
+            var applied = true;
             if (Interlocked.Exchange(ref _reloadAll, 0) == 1)
             {
-                await ReloadAllAsync(cancellationToken);
+                applied = await ReloadAllAsync(cancellationToken);
             }
             // One batch per wake-up: changes that arrived while this one was applied wait for their
             // own debounce, so a burst stays coalesced.
             if (_debouncer.Take() is { } batch)
             {
-                await ApplyAsync(batch.Keys, batch.ObservedTimestamp, cancellationToken);
+                applied &= await ApplyAsync(batch.Keys, batch.ObservedTimestamp, cancellationToken);
+            }
+            // Changes still waiting for their debounce came after relayed was read.
+            if (applied && relayed is { } at && Volatile.Read(ref _reloadAll) == 0)
+            {
+                Advance(at);
             }
         }
     }
 
+    /// <summary>The snapshots now hold every change up to <paramref name="at"/>.</summary>
+    private void Advance(StorePosition at)
+    {
+        TaskCompletionSource advanced;
+        lock (_positionLock)
+        {
+            if (_position is { } current && !current.IsBehind(at))
+            {
+                return;
+            }
+            _position = at;
+            advanced = _positionAdvanced;
+            _positionAdvanced = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+        advanced.TrySetResult();
+    }
+
     /// <summary>Loads every resource and applies what differs from the snapshots, removals included.</summary>
-    private async Task ReloadAllAsync(CancellationToken cancellationToken)
+    private async Task<bool> ReloadAllAsync(CancellationToken cancellationToken)
     {
         var observed = _clock.GetTimestamp();
         var loaded = new Dictionary<string, Dictionary<string, VersionedResource?>>(StringComparer.Ordinal);
@@ -169,9 +231,10 @@ internal sealed class ResourceCache : IResourceWatch, IHostedService, IDisposabl
             Volatile.Write(ref _reloadAll, 1);
             _reloadRetry.Change(_options.RebuildRetryDelay, Timeout.InfiniteTimeSpan);
             DiscoveryLog.LoadFailed(_logger, ex, _debouncer.PendingCount, _options.RebuildRetryDelay);
-            return;
+            return false;
         }
         Publish(loaded, observed, loaded.Sum(l => l.Value.Count));
+        return true;
     }
 
     private async Task WarmUpAsync(CancellationToken cancellationToken)
@@ -210,7 +273,7 @@ internal sealed class ResourceCache : IResourceWatch, IHostedService, IDisposabl
         }
     }
 
-    private async Task ApplyAsync(IReadOnlyCollection<ResourceKey> keys, long observedTimestamp, CancellationToken cancellationToken)
+    private async Task<bool> ApplyAsync(IReadOnlyCollection<ResourceKey> keys, long observedTimestamp, CancellationToken cancellationToken)
     {
         var loaded = new Dictionary<string, Dictionary<string, VersionedResource?>>(StringComparer.Ordinal);
         try
@@ -226,9 +289,10 @@ internal sealed class ResourceCache : IResourceWatch, IHostedService, IDisposabl
         {
             _debouncer.Retry(keys, _options.RebuildRetryDelay);
             DiscoveryLog.LoadFailed(_logger, ex, keys.Count, _options.RebuildRetryDelay);
-            return;
+            return false;
         }
         Publish(loaded, observedTimestamp, keys.Count);
+        return true;
     }
 
     /// <summary>Swaps in new snapshots holding what was <paramref name="loaded"/> (null: removed) and tells the watchers what changed.</summary>

@@ -23,6 +23,8 @@ internal sealed class DeltaStream(StreamServices services, Node node, string pee
 
     protected override Node? NodeOf(DeltaResourcesRequest request) => request.Node;
 
+    protected override string StorePositionOf(DeltaResourcesRequest request) => request.StorePosition;
+
     protected override bool HandleCore(DeltaResourcesRequest request)
     {
         var max = Services.Options.MaxResourceNamesPerRequest;
@@ -223,6 +225,7 @@ internal sealed class DeltaStream(StreamServices services, Node node, string pee
 
     private DeltaResourcesResponse? Build(State state)
     {
+        var position = StorePositionNow();
         var snapshot = Services.Cache.Snapshot(state.TypeUrl);
         var candidates = Candidates(state, snapshot);
         state.Dirty.Clear();
@@ -230,7 +233,7 @@ internal sealed class DeltaStream(StreamServices services, Node node, string pee
         var edits = t_heldEdits ??= [];
         edits.Clear();
 
-        var response = new DeltaResourcesResponse { TypeUrl = state.TypeUrl, ControlPlaneId = Services.ControlPlaneId };
+        var response = new DeltaResourcesResponse { TypeUrl = state.TypeUrl, ControlPlaneId = Services.ControlPlaneId, StorePosition = position };
         var budget = Services.Options.MaxDeltaResponseBytes;
         var bytes = 0;
         foreach (var name in candidates)

@@ -86,6 +86,12 @@ internal abstract class DiscoveryStream<TRequest, TResponse, TState> : IDiscover
 
     protected abstract Node? NodeOf(TRequest request);
 
+    /// <summary>The store position of the configuration the node holds (first request of a stream; empty: none).</summary>
+    protected abstract string StorePositionOf(TRequest request);
+
+    /// <summary>What a response built now says of where its configuration stands: read before the snapshots, so never newer than they are.</summary>
+    protected string StorePositionNow() => Services.Cache.Position?.ToString() ?? "";
+
     /// <summary>Resources tracked per stream rather than shared with the cache; none by default.</summary>
     public virtual int PrivateResourceEntries => 0;
 
@@ -97,6 +103,8 @@ internal abstract class DiscoveryStream<TRequest, TResponse, TState> : IDiscover
     {
         // Cancelling the loops stops reading and waiting, but never a write in progress: Kestrel
         // answers a cancelled write by resetting the HTTP/2 stream, and the node would lose the status.
+        // Before anything is sent or counted: a replica behind the node's configuration refuses it.
+        await StoreFreshness.RequireAsync(Services, StorePositionOf(first), NodeId, context.CancellationToken);
         using var loops = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
         _loops = loops;
         _context = context;

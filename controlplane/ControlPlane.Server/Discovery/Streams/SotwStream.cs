@@ -15,6 +15,8 @@ internal sealed class SotwStream(StreamServices services, Node node, string peer
 
     protected override Node? NodeOf(StreamResourcesRequest request) => request.Node;
 
+    protected override string StorePositionOf(StreamResourcesRequest request) => request.StorePosition;
+
     protected override bool HandleCore(StreamResourcesRequest request)
     {
         var type = NodeIdentity.RequireType(request.TypeUrl);
@@ -100,6 +102,7 @@ internal sealed class SotwStream(StreamServices services, Node node, string peer
             {
                 continue;
             }
+            var position = StorePositionNow();
             var resources = Select(state);
             var version = ResourceSetVersion.Of(resources);
             state.Dirty = false;
@@ -115,6 +118,7 @@ internal sealed class SotwStream(StreamServices services, Node node, string peer
                 VersionInfo = version,
                 Nonce = NextNonce(),
                 ControlPlaneId = Services.ControlPlaneId,
+                StorePosition = position,
             };
             foreach (var resource in resources)
             {

@@ -1,11 +1,15 @@
 using ControlPlane.Server.Discovery.Cache;
+using ControlPlane.Server.Resources;
+using ControlPlane.Server.Storage;
 
 namespace ControlPlane.Server.Discovery.Streams;
 
 /// <summary>What every discovery stream shares: the cache, settings, clock, metrics, the registry of open streams.</summary>
 internal sealed class StreamServices
 {
-    public StreamServices(IResourceWatch cache, DiscoveryOptions options, TimeProvider clock, DiscoveryMetrics metrics, StreamRegistry registry, ILogger<DiscoveryService> logger)
+    public StreamServices(
+        IResourceWatch cache, DiscoveryOptions options, TimeProvider clock, DiscoveryMetrics metrics, StreamRegistry registry, ILogger<DiscoveryService> logger,
+        IRegistryStore? store = null, IStorePositionSource? positions = null)
     {
         ArgumentNullException.ThrowIfNull(cache);
         ArgumentNullException.ThrowIfNull(options);
@@ -20,7 +24,15 @@ internal sealed class StreamServices
         Registry = registry;
         Logger = logger;
         ControlPlaneId = options.ResolveControlPlaneId();
+        Store = store;
+        Positions = positions;
     }
+
+    /// <summary>The registry's store, to tell whether it is known to be unreachable.</summary>
+    public IRegistryStore? Store { get; }
+
+    /// <summary>The change follower on a shared store; null with the embedded store.</summary>
+    public IStorePositionSource? Positions { get; }
 
     public IResourceWatch Cache { get; }
 

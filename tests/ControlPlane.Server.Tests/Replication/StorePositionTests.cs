@@ -1,0 +1,146 @@
+using ControlPlane.Api.V1;
+using ControlPlane.Grpc;
+using ControlPlane.Grpc.Client;
+using ControlPlane.Server.Resources;
+using ControlPlane.Server.Storage;
+using ControlPlane.Server.Tests.Discovery.Fakes;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace ControlPlane.Server.Tests.Replication;
+
+/// <summary>
+/// A node never goes back in time by changing replicas: every response says where in the store's
+/// change sequence its configuration stands, the node sends the last one it accepted when it
+/// reconnects, and a replica behind it (cut off from Redis, or not caught up) refuses the stream
+/// with UNAVAILABLE replica_behind instead of sending older configuration.
+/// </summary>
+public sealed class StorePositionTests
+{
+    private static readonly string Endpoints = ResourceTypes.EndpointSet;
+
+    private static readonly Method<DeltaResourcesRequest, DeltaResourcesResponse> Delta =
+        new(DiscoveryReflection.Descriptor.Services[0].FindMethodByName("DeltaResources"));
+
+    private static readonly string[] QuickTimeout = ["--ControlPlane:Store:Redis:CommandTimeout=00:00:00.500", "--ControlPlane:Replication:HandOffNodesAfter=00:00:00"];
+
+    [Fact]
+    public async Task AReplicaCutOffFromRedis_RefusesANodeHoldingNewerConfiguration_AtOnce_AndServesItOnceBack()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var set = await ReplicaSet.StartAsync(redis, 1, clock: null, args: QuickTimeout);
+        await using var relay = TcpRelay.Start(redis.Port);
+        var a = set[0];
+        // A long BehindWait: a refusal within the test's timeout shows that b did not wait for it.
+        var b = await set.AddReplicaAsync("cp-b", [.. QuickTimeout, "--ControlPlane:Discovery:BehindWait=00:05:00", $"--ControlPlane:Store:Redis:Url=redis://127.0.0.1:{relay.Port}/0"]);
+        await a.RegisterAsync("i1", "img.a", 8081);
+        await using var node = await FakeDeltaNode.ConnectAsync(a.Channel, "node-1");
+        await node.SubscribeAsync(Endpoints, "*");
+        await node.WaitUntilAsync(() => node.Endpoints("img.a")?.Endpoints.Count == 1, "img.a on a");
+        var before = node.Received[^1].StorePosition;
+        Assert.True(StorePosition.TryParse(before, out var p1), before);
+        await Eventually.WaitAsync("b to hold what a holds", () => b.Cache.Position is { } x && !x.IsBehind(p1));
+
+        relay.Cut();
+        await a.RegisterAsync("i2", "img.a", 8082);
+        await node.WaitUntilAsync(() => node.Endpoints("img.a")?.Endpoints.Count == 2, "i2 on a");
+        var newer = node.Received[^1].StorePosition;
+        Assert.True(StorePosition.TryParse(newer, out var p2) && p1.IsBehind(p2), $"{before} then {newer}");
+        var store = b.Services.GetRequiredService<IRegistryStore>();
+        await Eventually.WaitAsync("b to notice it cannot reach Redis", () => store.KnownUnreachable);
+        var held = b.Cache.Position!.Value;
+        Assert.True(held.IsBehind(p2), $"b at {held}, the node at {newer}");
+
+        var refused = await Assert.ThrowsAsync<RpcException>(() => FirstResponseAsync(b, newer));
+        Assert.Equal(StatusCode.Unavailable, refused.StatusCode);
+        Assert.Equal("replica_behind", refused.Status.Reason());
+        Assert.Contains(newer, refused.Status.Detail, StringComparison.Ordinal);
+        Assert.Contains(held.ToString(), refused.Status.Detail, StringComparison.Ordinal);
+        Assert.Single(b.LogsOf(4017));
+
+        // What b holds, or no position at all (a fresh node), is served from memory as before.
+        Assert.Equal(held.ToString(), (await FirstResponseAsync(b, held.ToString())).StorePosition);
+        var fresh = await FirstResponseAsync(b, "");
+        Assert.Equal(held.ToString(), fresh.StorePosition);
+        Assert.Equal(["img.a"], fresh.Resources.Select(r => r.Name));
+        Assert.Single(EndpointSet.Parser.ParseFrom(fresh.Resources.Single().Resource_.Value).Endpoints);
+
+        relay.Restore();
+        await Eventually.WaitAsync("b to reach Redis again", () => !store.KnownUnreachable);
+        var caughtUp = await FirstResponseAsync(b, newer);
+        Assert.True(StorePosition.TryParse(caughtUp.StorePosition, out var p3) && !p3.IsBehind(p2), caughtUp.StorePosition);
+        Assert.Equal(2, EndpointSet.Parser.ParseFrom(caughtUp.Resources.Single().Resource_.Value).Endpoints.Count);
+    }
+
+    [Fact]
+    public async Task AReplicaInContactButBehind_WaitsForTheChange_InsteadOfRefusing()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var set = await ReplicaSet.StartAsync(redis, 1, clock: null, args: ["--ControlPlane:Discovery:BehindWait=00:01:00"]);
+        var a = set[0];
+        await a.RegisterAsync("i1", "img.a", 8081);
+        await a.WaitForCacheAsync(c => c.Snapshot(Endpoints).Count == 1, "img.a");
+        // The position advances once the load that published img.a is done.
+        await Eventually.WaitAsync("a to be in step with the store", async () => a.Cache.Position?.Revision == await set.RevisionAsync());
+        var now = a.Cache.Position!.Value;
+        var next = now with { Revision = now.Revision + 1 };
+
+        // A node holding the next change (as another replica may have sent it) waits for a to load it.
+        var answer = FirstResponseAsync(a, next.ToString());
+        await Eventually.WaitAsync("a to wait for the node's position", () => a.LogsOf(4019).Count == 1);
+        Assert.False(answer.IsCompleted);
+        await a.RegisterAsync("i2", "img.a", 8082);
+        var response = await answer;
+        Assert.True(StorePosition.TryParse(response.StorePosition, out var served) && !served.IsBehind(next), response.StorePosition);
+        Assert.Equal(2, EndpointSet.Parser.ParseFrom(response.Resources.Single().Resource_.Value).Endpoints.Count);
+    }
+
+    [Fact]
+    public async Task ANodeAheadOfTheStoreItself_IsServedTheStoresConfiguration_AfterTheWait()
+    {
+        // Redis restored from an older backup: no replica will ever reach the node's position.
+        await using var redis = await RedisServer.StartAsync();
+        await using var set = await ReplicaSet.StartAsync(redis, 1, clock: null, args: ["--ControlPlane:Discovery:BehindWait=00:00:00.300"]);
+        var a = set[0];
+        await a.RegisterAsync("i1", "img.a", 8081);
+        await a.WaitForCacheAsync(c => c.Snapshot(Endpoints).Count == 1, "img.a");
+        // The position advances once the load that published img.a is done.
+        await Eventually.WaitAsync("a to be in step with the store", async () => a.Cache.Position?.Revision == await set.RevisionAsync());
+        var now = a.Cache.Position!.Value;
+
+        var response = await FirstResponseAsync(a, (now with { Revision = now.Revision + 1000 }).ToString());
+
+        Assert.True(StorePosition.TryParse(response.StorePosition, out var served) && !served.IsBehind(now), response.StorePosition);
+        Assert.Equal(["img.a"], response.Resources.Select(r => r.Name));
+        Assert.Single(a.LogsOf(4018));
+    }
+
+    [Fact]
+    public async Task AMalformedStorePosition_IsInvalidArgument()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var set = await ReplicaSet.StartAsync(redis, 1);
+        foreach (var bad in new[] { "no-colon", "epoch:-1", "epoch:1x", ":5", "ep och:5", new string('9', 65) + ":1" })
+        {
+            var ex = await Assert.ThrowsAsync<RpcException>(() => FirstResponseAsync(set[0], bad));
+            Assert.Equal(StatusCode.InvalidArgument, ex.StatusCode);
+            Assert.Equal("store_position", Assert.Single(ex.Status.FieldViolations()).Field);
+        }
+    }
+
+    /// <summary>Opens a delta stream on <paramref name="replica"/> holding <paramref name="position"/>, subscribed to every endpoint set; its first response.</summary>
+    private static async Task<DeltaResourcesResponse> FirstResponseAsync(Replica replica, string position)
+    {
+        using var call = replica.Channel.AsyncDuplexStreamingCall(Delta, new CallOptions());
+        await call.RequestStream.WriteAsync(new DeltaResourcesRequest
+        {
+            Node = new Node { Id = "probe-" + Guid.NewGuid().ToString("N")[..8] },
+            TypeUrl = Endpoints,
+            StorePosition = position,
+        }).DefaultTimeout();
+        if (!await call.ResponseStream.MoveNext(CancellationToken.None).DefaultTimeout())
+        {
+            throw new RpcException(call.GetStatus());
+        }
+        return call.ResponseStream.Current;
+    }
+}
