@@ -219,7 +219,7 @@ internal sealed class ProxyHandler(
         && (type.Length == 16 || type[16] is '+' or ';');
 
     /// <summary>RFC 9110 §9.2.2 idempotent methods.</summary>
-    private static bool IsIdempotent(string method) =>
+    internal static bool IsIdempotent(string method) =>
         HttpMethods.IsGet(method) || HttpMethods.IsHead(method) || HttpMethods.IsOptions(method) || HttpMethods.IsTrace(method)
         || HttpMethods.IsPut(method) || HttpMethods.IsDelete(method);
 }

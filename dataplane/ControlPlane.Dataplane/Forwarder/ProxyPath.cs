@@ -8,10 +8,13 @@ namespace ControlPlane.Dataplane.Forwarder;
 /// </summary>
 /// <remarks>
 /// Routing uses Kestrel's decoded and normalized path, so <c>/g/a/../b/x</c> is image <c>b</c> and
-/// no dot-segment can climb out of an image. The upstream path is the client's raw path when that
-/// was already normal (no dot-segments, no backslash), so escapes reach the instance exactly as
-/// sent: <c>%2F</c> stays an escaped slash and <c>%252F</c> is not turned into one (decoding and
-/// re-encoding cannot tell them apart). Otherwise it is the normalized path, re-escaped.
+/// no dot-segment can climb out of an image. The upstream path is the client's raw path, its
+/// dot-segments (<c>%2e</c> counting as a dot, as Kestrel counts it) removed as RFC 3986 §5.2.4 does
+/// and a backslash escaped, every other escape left as sent: <c>%2F</c> stays an escaped slash and
+/// <c>%252F</c> is not turned into one, so the instance decodes the path exactly once, as the client
+/// wrote it (decoding and re-encoding cannot tell <c>%2F</c> from <c>%252F</c>, nor <c>%2e%2e</c>
+/// from <c>%252e%252e</c>). Only when the raw path's mount or image is spelled escaped is the
+/// decoded path used, re-escaped with every <c>%</c> as <c>%25</c>, so nothing is decoded twice.
 /// The query is always passed as received.
 /// </remarks>
 internal static class ProxyPath
@@ -47,14 +50,14 @@ internal static class ProxyPath
             return false;
         }
         var rest = slash < 0 ? [] : path[(slash + 1)..];
-        var raw = RawRest(request);
-        var upstreamPath = raw ?? (rest.IsEmpty ? "/" : new PathString(rest.ToString()).ToUriComponent());
+        var raw = RawRest(request, image);
+        var upstreamPath = raw ?? (rest.IsEmpty ? "/" : new PathString(rest.ToString()).ToUriComponent().Replace("%", "%25", StringComparison.Ordinal));
         pathAndQuery = request.QueryString.HasValue ? upstreamPath + request.QueryString.Value : upstreamPath;
         return true;
     }
 
-    /// <summary>The raw request-target after <c>/g/{image}</c> ("/" when nothing follows), or null when it must not be used verbatim.</summary>
-    private static string? RawRest(HttpRequest request)
+    /// <summary>The raw request-target after <c>/g/{image}</c> ("/" when nothing follows), dot-segments removed, or null when it cannot be used.</summary>
+    private static string? RawRest(HttpRequest request, ReadOnlySpan<char> image)
     {
         var target = request.HttpContext.Features.Get<IHttpRequestFeature>()?.RawTarget;
         if (string.IsNullOrEmpty(target) || target[0] != '/')
@@ -63,9 +66,10 @@ internal static class ProxyPath
         }
         var query = target.IndexOf('?', StringComparison.Ordinal);
         var raw = query < 0 ? target.AsSpan() : target.AsSpan(0, query);
-        if (raw.Contains('\\') || raw.Contains("/.", StringComparison.Ordinal) || raw.Contains("%2e", StringComparison.OrdinalIgnoreCase))
+        var normalized = raw.Contains('\\') || raw.Contains("/.", StringComparison.Ordinal) || raw.Contains("%2e", StringComparison.OrdinalIgnoreCase);
+        if (normalized)
         {
-            return null; // a dot-segment (perhaps escaped) that normalization removed: the raw path would name something else
+            raw = RemoveDotSegments(raw);
         }
         // "/g" (any case), then "/{image}", then the rest.
         var prefixLength = Mount.Length;
@@ -75,6 +79,80 @@ internal static class ProxyPath
         }
         var afterPrefix = raw[(prefixLength + 1)..];
         var slash = afterPrefix.IndexOf('/');
+        if (normalized && !SameSegment(slash < 0 ? afterPrefix : afterPrefix[..slash], image))
+        {
+            return null; // the image escaped in the raw path: use the parsed path
+        }
         return slash < 0 ? "/" : afterPrefix[slash..].ToString();
+    }
+
+    /// <summary>Whether raw segment <paramref name="raw"/> is <paramref name="decoded"/> once its escapes are decoded (as Kestrel decodes a path).</summary>
+    private static bool SameSegment(ReadOnlySpan<char> raw, ReadOnlySpan<char> decoded) =>
+        raw.Contains('%') ? Uri.UnescapeDataString(raw.ToString()).AsSpan().SequenceEqual(decoded) : raw.SequenceEqual(decoded);
+
+    /// <summary>
+    /// RFC 3986 §5.2.4 on a raw path, by segments: "." and ".." (either spelled with <c>%2e</c>, any
+    /// case) removed with what ".." climbs over, never above the root; a path ending in one keeps its
+    /// trailing slash. A backslash is escaped (<c>%5C</c>), as the decoded path would be re-escaped.
+    /// Other escapes stay as they are.
+    /// </summary>
+    internal static string RemoveDotSegments(ReadOnlySpan<char> path)
+    {
+        var segments = new List<string>();
+        var rest = path[0] == '/' ? path[1..] : path;
+        while (true)
+        {
+            var slash = rest.IndexOf('/');
+            var segment = slash < 0 ? rest : rest[..slash];
+            var last = slash < 0;
+            var dots = DotCount(segment);
+            if (dots == 0)
+            {
+                segments.Add(segment.ToString().Replace("\\", "%5C", StringComparison.Ordinal));
+            }
+            else
+            {
+                if (dots == 2 && segments.Count > 0)
+                {
+                    segments.RemoveAt(segments.Count - 1);
+                }
+                if (last)
+                {
+                    segments.Add(""); // "/a/.." is "/a/": the path still ends in a slash
+                }
+            }
+            if (last)
+            {
+                break;
+            }
+            rest = rest[(slash + 1)..];
+        }
+        return "/" + string.Join('/', segments);
+    }
+
+    /// <summary>1 for a "." segment, 2 for "..", with <c>%2e</c> for either dot; 0 otherwise.</summary>
+    private static int DotCount(ReadOnlySpan<char> segment)
+    {
+        var dots = 0;
+        while (!segment.IsEmpty)
+        {
+            if (segment[0] == '.')
+            {
+                segment = segment[1..];
+            }
+            else if (segment.Length >= 3 && segment.StartsWith("%2e", StringComparison.OrdinalIgnoreCase))
+            {
+                segment = segment[3..];
+            }
+            else
+            {
+                return 0;
+            }
+            if (++dots > 2)
+            {
+                return 0;
+            }
+        }
+        return dots;
     }
 }

@@ -90,6 +90,30 @@ public sealed class HostileInputTests
     }
 
     [Theory]
+    [InlineData("/g/img/public/./%252e%252e/%252e%252e/admin", "/public/%252e%252e/%252e%252e/admin")] // escaped dots stay escaped
+    [InlineData("/g/img/a%252Fb/./c", "/a%252Fb/c")]                                                  // so does an escaped %2F
+    [InlineData("/g/img/%2541/./x", "/%2541/x")]
+    [InlineData("/g/img/a%2Fb/../c?q=%252e", "/c?q=%252e")]                                         // ".." takes a%2Fb, one segment
+    [InlineData("/g/img/a/%2e%2E/b", "/b")]                                                            // %2e is a dot, as Kestrel counts it
+    [InlineData("/g/img/a/b/..", "/a/")]
+    [InlineData("/g/img/a/.", "/a/")]
+    [InlineData("/g/img/a/b/../..", "/")]
+    [InlineData("/g/img/a//../b", "/a/b")]
+    [InlineData("/g/%69mg/./x%2541", "/x%2541")]                                                       // the image spelled escaped
+    public async Task DotSegments_AreRemovedFromTheRawPath_WhichIsDecodedOnlyByTheInstance(string target, string expected)
+    {
+        // The instance decodes the path once, as the client wrote it: nothing reaches it decoded already.
+        await using var backend = await TestBackend.StartAsync("b1");
+        await using var node = await DataplaneFixture.StartAsync();
+        node.Route("img", backend);
+
+        var response = await RawHttp.SendAsync(node.Http, $"GET {target} HTTP/1.1\r\nHost: edge\r\n");
+
+        Assert.Equal(200, response.Status);
+        Assert.Equal(expected, Assert.Single(backend.Requests).RawTarget);
+    }
+
+    [Theory]
     [InlineData("CONNECT /g/img/x HTTP/1.1\r\nHost: edge\r\n", "")]
     [InlineData("CONNECT /g/img/x HTTP/1.1\r\nHost: edge\r\nContent-Length: 5\r\n", "hello")]
     public async Task Connect_IsRefused_AndNeverForwarded(string head, string body)

@@ -132,9 +132,11 @@ internal sealed class Http1Forwarder(Http1Client client, UpstreamCancellation ca
                     await body!.StopHttp1Async(sending);
                 }
                 pool.Discard(connection);
-                if (!received && connection.IsReused && !fresh && !cancel.IsCancellationRequested && (body is null || body.TryReset()))
+                if (!received && connection.IsReused && !fresh && !cancel.IsCancellationRequested && ProxyHandler.IsIdempotent(http.Request.Method) && (body is null || body.TryReset()))
                 {
                     // The instance closed the idle connection as the request went out: once more, on a new one.
+                    // Only an idempotent request: the instance may have acted on it before closing, and a
+                    // proxy must not repeat a non-idempotent one (RFC 9110 §9.2.2).
                     fresh = true;
                     continue;
                 }

@@ -10,13 +10,22 @@ namespace ControlPlane.Dataplane.Forwarder.Http1;
 /// Writes the upstream request's head straight into the connection's <see cref="PipeWriter"/>:
 /// request line, <c>Host</c>, the client's fields as <see cref="ProxyHeaders"/> selects them (the
 /// same rules and forwarded fields as for HttpClient), and the body's framing (RFC 9112 §6: the
-/// client's <c>Content-Length</c> when it sent one, else chunked). Nothing is flushed here.
+/// length Kestrel read the client's body by when it had one, else chunked), always written here from
+/// what the node knows of the body, never copied from the client's fields: a client that named
+/// <c>Content-Length</c> in <c>Connection</c> (so it is dropped as hop-by-hop) must not get its body
+/// onto the upstream connection unframed, where the instance would read it as the next request.
+/// Methods and field names must be tokens (RFC 9110 §5.1, §9.1): an HTTP/2 client can send a name
+/// holding CR, LF, spaces or colons, which written as is would add lines, or whole requests, to the
+/// upstream connection. Nothing is flushed here.
 /// </summary>
 internal static class Http1RequestWriter
 {
     private static ReadOnlySpan<byte> Crlf => "\r\n"u8;
 
     private static readonly SearchValues<byte> LineBreaks = SearchValues.Create("\r\n\0"u8);
+
+    /// <summary>RFC 9110 §5.6.2 tchar.</summary>
+    private static readonly SearchValues<char> TokenChars = SearchValues.Create("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz");
 
     /// <summary>
     /// Writes the head. <paramref name="chunked"/>: the body must be sent chunked. Throws
@@ -35,9 +44,19 @@ internal static class Http1RequestWriter
         Write(writer, Crlf);
         var sink = new Sink(writer);
         ProxyHeaders.CopyRequestHeaders(http, ref sink, request.ForwardedPrefix, request.RequestId, injectActivity: true);
-        chunked = request.Body is not null && incoming.ContentLength is null;
-        if (chunked)
+        chunked = false;
+        if (incoming.ContentLength is { } length)
         {
+            // The length Kestrel reads the client's body by: what the body sent below holds.
+            Write(writer, "Content-Length: "u8);
+            var digits = writer.GetSpan(20);
+            length.TryFormat(digits, out var written, provider: CultureInfo.InvariantCulture);
+            writer.Advance(written);
+            Write(writer, Crlf);
+        }
+        else if (request.Body is not null)
+        {
+            chunked = true;
             Write(writer, "Transfer-Encoding: chunked\r\n"u8);
         }
         Write(writer, Crlf);
@@ -111,6 +130,10 @@ internal static class Http1RequestWriter
         {
             throw new FormatException("An empty method or field name.");
         }
+        if (token.AsSpan().IndexOfAnyExcept(TokenChars) >= 0)
+        {
+            throw new FormatException("A method or field name holds a character a token cannot (RFC 9110 §5.6.2).");
+        }
         WriteAscii(writer, token);
     }
 
@@ -146,12 +169,33 @@ internal static class Http1RequestWriter
         writer.Advance(1);
     }
 
+    /// <summary>The client's fields as the forwarder selects them, less <c>Content-Length</c>: the framing is the writer's own.</summary>
     private readonly struct Sink(PipeWriter writer) : IRequestHeaderSink
     {
-        public void Add(string name, string value) => WriteField(writer, name, value);
+        public void Add(string name, string value)
+        {
+            if (!IsContentLength(name))
+            {
+                WriteField(writer, name, value);
+            }
+        }
 
-        public void Add(string name, StringValues values) => WriteField(writer, name, values);
+        public void Add(string name, StringValues values)
+        {
+            if (!IsContentLength(name))
+            {
+                WriteField(writer, name, values);
+            }
+        }
 
-        public void Add(string name, ReadOnlySpan<char> value) => WriteField(writer, name, value);
+        public void Add(string name, ReadOnlySpan<char> value)
+        {
+            if (!IsContentLength(name))
+            {
+                WriteField(writer, name, value);
+            }
+        }
+
+        private static bool IsContentLength(string name) => string.Equals(name, "Content-Length", StringComparison.OrdinalIgnoreCase);
     }
 }

@@ -437,9 +437,39 @@ public sealed class Http1ClientTests
         Assert.Equal(!chunked, head.Contains("Content-Length: 100000", StringComparison.OrdinalIgnoreCase));
     }
 
+    [Fact]
+    public async Task ABodyWhoseLengthTheClientNamedInConnection_StaysItsBody_AndTheNextClientGetsItsOwnAnswer()
+    {
+        // Each answer names the request it answers; a body read as a request would be answered too.
+        await using var upstream = RawUpstream.Start(async c =>
+        {
+            while (await c.ReadHeadAsync() is { } head)
+            {
+                var line = head.Split("\r\n")[0];
+                var length = head.Split("\r\n").FirstOrDefault(l => l.StartsWith("Content-Length:", StringComparison.OrdinalIgnoreCase)) is { } field
+                    ? int.Parse(field[15..], System.Globalization.CultureInfo.InvariantCulture)
+                    : 0;
+                var body = Encoding.ASCII.GetString(await c.ReadBytesAsync(length));
+                var answer = line + "|" + body;
+                await c.WriteAsync($"HTTP/1.1 200 OK\r\nContent-Length: {answer.Length}\r\n\r\n{answer}");
+            }
+        });
+        await using var node = await NodeFor(upstream);
+        const string Smuggled = "GET /smuggled HTTP/1.1\r\nHost: h\r\n\r\n";
+
+        var attacker = await RawHttp.SendAsync(node.Http,
+            $"POST /g/img/innocent HTTP/1.1\r\nHost: edge\r\nConnection: Content-Length\r\nContent-Length: {Smuggled.Length}\r\n", Smuggled);
+        var victim = await RawHttp.SendAsync(node.Http, "GET /g/img/mine HTTP/1.1\r\nHost: edge\r\n");
+
+        Assert.Equal("POST /innocent HTTP/1.1|" + Smuggled, attacker.Body);
+        Assert.Equal("GET /mine HTTP/1.1|", victim.Body);
+        Assert.Equal(["POST /innocent HTTP/1.1", "GET /mine HTTP/1.1"], upstream.Heads.Select(h => h.Split("\r\n")[0]));
+    }
+
     [Theory]
     [InlineData("GET")]
-    [InlineData("POST")] // without a body: nothing of it can have been consumed
+    [InlineData("PUT")]
+    [InlineData("DELETE")]
     public async Task ReusedConnectionClosedBeforeAnswering_IsRetriedOnANewOne(string method)
     {
         await using var upstream = RawUpstream.Start(async c =>
@@ -468,6 +498,30 @@ public sealed class Http1ClientTests
         Assert.Equal("hello", await second.Content.ReadAsStringAsync().DefaultTimeout());
         Assert.Equal(2, upstream.Accepted);
         Assert.Equal(3, upstream.Heads.Count);
+    }
+
+    [Theory]
+    [InlineData("POST")]
+    [InlineData("PATCH")]
+    public async Task ANonIdempotentRequest_MetByAClosingConnection_IsNotSentAgain_But502(string method)
+    {
+        // The instance may have acted on it before closing: a proxy must not repeat it (RFC 9110 §9.2.2).
+        await using var upstream = RawUpstream.Start(async c =>
+        {
+            await c.ReadHeadAsync();
+            await c.WriteAsync(Hello);
+            await c.ReadHeadAsync(); // then closes without answering
+        });
+        await using var node = await NodeFor(upstream);
+        using var client = node.CreateClient();
+
+        Assert.Equal("hello", await client.GetStringAsync("/g/img/x").DefaultTimeout());
+        using var request = new HttpRequestMessage(new HttpMethod(method), "/g/img/x") { Content = new ByteArrayContent([]) };
+        using var second = await client.SendAsync(request).DefaultTimeout();
+
+        Assert.Equal(HttpStatusCode.BadGateway, second.StatusCode);
+        Assert.Equal(1, upstream.Accepted);
+        Assert.Equal([$"{method} /x HTTP/1.1"], upstream.Heads.Skip(1).Select(h => h.Split("\r\n")[0]));
     }
 
     [Fact]
