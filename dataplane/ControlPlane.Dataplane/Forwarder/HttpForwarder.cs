@@ -30,15 +30,37 @@ internal sealed class HttpForwarder(UpstreamClient client, Http1Forwarder http1,
     private static readonly ForwardResult ConnectRefused =
         new(ForwardOutcome.RequestInvalid, 0, new NotSupportedException("CONNECT asks for a tunnel, which this proxy does not open."));
 
+    /// <summary>
+    /// A protocol switch (WebSocket) needs a tunnel too, and Upgrade is hop-by-hop: forwarded without it,
+    /// the handshake would reach the instance as a plain GET, and an instance answering 101 anyway would
+    /// be a 502 counted against its health for the client's request. Refused before any instance sees it.
+    /// </summary>
+    private static readonly ForwardResult UpgradeRefused =
+        new(ForwardOutcome.RequestInvalid, 0, new NotSupportedException("The request asks to switch protocols (Upgrade), which this proxy does not do."));
+
     private readonly HttpMessageInvoker _invoker = client.Invoker;
     private readonly ForwarderOptions _options = options.Value;
 
     /// <summary>HTTP/1.1 instances through the node's own client (<see cref="Http1Forwarder"/>) unless configured otherwise; HTTP/2 and gRPC through HttpClient.</summary>
     public ValueTask<ForwardResult> ForwardAsync(HttpContext http, ForwardRequest request, UpstreamDestination destination) =>
         HttpMethods.IsConnect(http.Request.Method) ? new(ConnectRefused)
+        : AsksForWebSocket(http.Request) ? new(UpgradeRefused)
         : _options.NativeHttp1 && !request.Grpc && destination.Version == HttpVersion.Version11
             ? http1.ForwardAsync(http, request, destination)
             : ForwardWithHttpClientAsync(http, request, destination);
+
+    /// <summary>An HTTP/1.1 <c>Upgrade: websocket</c> handshake (other upgrades, such as h2c, are offers a server may ignore).</summary>
+    private static bool AsksForWebSocket(HttpRequest request)
+    {
+        foreach (var value in request.Headers.Upgrade)
+        {
+            if (value is not null && value.Contains("websocket", StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
 
     private async ValueTask<ForwardResult> ForwardWithHttpClientAsync(HttpContext http, ForwardRequest request, UpstreamDestination destination)
     {

@@ -174,7 +174,10 @@ internal sealed class ProxyHandler(
                 return AnswerAsync(http, route.Image, null, started, 400, ProxyErrorCodes.BadRequest, "the request cannot be forwarded as sent", request.Grpc);
             default:
                 ForwarderLog.UpstreamFailed(logger, route.Image, result.Error?.Message);
-                return AnswerAsync(http, route.Image, instanceId, started, 502, ProxyErrorCodes.BackendUnreachable, "the instance closed the connection without a valid response", request.Grpc, upstreamError: true);
+                var why = result.Error is Http1.Http1ProtocolException { Closed: false } or InvalidOperationException
+                    ? "the instance's response is not valid HTTP" // a malformed head, or fields Kestrel refuses to relay
+                    : "the instance closed the connection without a response";
+                return AnswerAsync(http, route.Image, instanceId, started, 502, ProxyErrorCodes.BackendUnreachable, why, request.Grpc, upstreamError: true);
         }
     }
 

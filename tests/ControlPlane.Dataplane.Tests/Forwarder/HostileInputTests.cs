@@ -131,6 +131,23 @@ public sealed class HostileInputTests
     }
 
     [Fact]
+    public async Task AWebSocketHandshake_IsRefused_NeverForwardedAsAPlainGet()
+    {
+        await using var backend = await TestBackend.StartAsync("b1");
+        await using var node = await DataplaneFixture.StartAsync();
+        node.Route("img", backend);
+
+        var response = await RawHttp.SendAsync(node.Http,
+            "GET /g/img/ws HTTP/1.1\r\nHost: edge\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n");
+        var h2cOffer = await RawHttp.SendAsync(node.Http, "GET /g/img/x HTTP/1.1\r\nHost: edge\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\n");
+
+        Assert.Equal(400, response.Status);
+        Assert.Contains("\"bad_request\"", response.Body, StringComparison.Ordinal);
+        Assert.Equal(200, h2cOffer.Status); // an offer the node may ignore: served over HTTP/1.1
+        Assert.Equal("/x", Assert.Single(backend.Requests).RawTarget);
+    }
+
+    [Fact]
     public async Task HugeHeaders_Are431_AndNeverReachTheInstance()
     {
         await using var backend = await TestBackend.StartAsync("b1");

@@ -97,7 +97,7 @@ internal sealed class Http1Forwarder(Http1Client client, UpstreamCancellation ca
                     {
                         if (result.IsCompleted || result.IsCanceled)
                         {
-                            throw new Http1ProtocolException(received ? "The instance closed the connection in the middle of the response head." : "The instance closed the connection without answering.");
+                            throw new Http1ProtocolException(received ? "The instance closed the connection in the middle of the response head." : "The instance closed the connection without answering.", closed: true);
                         }
                         connection.Reader.AdvanceTo(buffer.Start, buffer.End);
                         continue;
@@ -179,7 +179,7 @@ internal sealed class Http1Forwarder(Http1Client client, UpstreamCancellation ca
                     if (result.IsCompleted || result.IsCanceled)
                     {
                         // Closed before the body's end.
-                        (outcome, failure) = (ForwardOutcome.ResponseBodyFailed, new Http1ProtocolException("The instance closed the connection before the body's end."));
+                        (outcome, failure) = (ForwardOutcome.ResponseBodyFailed, new Http1ProtocolException("The instance closed the connection before the body's end.", closed: true));
                         break;
                     }
                     connection.Reader.AdvanceTo(buffer.Start, buffer.End);

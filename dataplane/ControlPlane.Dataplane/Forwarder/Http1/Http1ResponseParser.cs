@@ -259,5 +259,12 @@ internal static class Http1ResponseParser
     private static bool IsDigit(byte b) => b is >= (byte)'0' and <= (byte)'9';
 }
 
-/// <summary>The instance broke HTTP/1.1's rules: its connection cannot be trusted any more (it is closed), and the request fails with 502.</summary>
-internal sealed class Http1ProtocolException(string message) : IOException(message);
+/// <summary>
+/// The instance broke HTTP/1.1's rules, or closed the connection before its answer was whole
+/// (<see cref="Closed"/>): its connection cannot be trusted any more (it is closed), and the request fails with 502.
+/// </summary>
+internal sealed class Http1ProtocolException(string message, bool closed = false) : IOException(message)
+{
+    /// <summary>The instance closed the connection (rather than sending something that is not HTTP/1.1).</summary>
+    public bool Closed { get; } = closed;
+}

@@ -88,6 +88,24 @@ public sealed class Http1ClientTests
         using var answer = await client.GetAsync("/g/img/x").DefaultTimeout();
 
         await ErrorAnswerTests.AssertErrorAsync(answer, HttpStatusCode.BadGateway, "backend_unreachable");
+        if (!response.EndsWith("Content-Le", StringComparison.Ordinal))
+        {
+            // Says what went wrong: the instance's response, not a closed connection.
+            Assert.Contains("not valid HTTP", await answer.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task AnInstanceClosingWithoutAnswering_Is502_SayingSo()
+    {
+        await using var upstream = RawUpstream.Start(async c => await c.ReadHeadAsync());
+        await using var node = await NodeFor(upstream);
+        using var client = node.CreateClient();
+
+        using var answer = await client.PostAsync("/g/img/x", new ByteArrayContent([])).DefaultTimeout();
+
+        await ErrorAnswerTests.AssertErrorAsync(answer, HttpStatusCode.BadGateway, "backend_unreachable");
+        Assert.Contains("closed the connection without a response", await answer.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
 
     [Theory]
