@@ -90,6 +90,23 @@ public sealed class ChannelTests
     }
 
     [Fact]
+    public async Task AnHttp1OnlyPort_IsUnavailable_SayingSo_NotPermissionDenied()
+    {
+        // The REST port given for the gRPC one: Kestrel ends the connection with HTTP_1_1_REQUIRED (0xD).
+        await using var server = await GrpcTestServer.StartAsync(new GrpcTestServerOptions
+        {
+            Protocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http1,
+            Map = app => app.MapGet("/", () => "rest"),
+        });
+        using var channel = server.CreateChannel();
+
+        var ex = await Assert.ThrowsAsync<RpcException>(() => channel.AsyncUnaryCall(InteropMethods.EmptyCall, new Empty()).ResponseAsync.DefaultTimeout());
+
+        Assert.Equal(StatusCode.Unavailable, ex.StatusCode);
+        Assert.Contains("HTTP/1.1 only", ex.Status.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task NonGrpcServer_AnswersAreMappedToStatuses()
     {
         await using var server = await GrpcTestServer.StartAsync(new GrpcTestServerOptions
