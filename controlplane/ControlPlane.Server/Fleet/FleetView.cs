@@ -160,18 +160,36 @@ public sealed class FleetView : IDataplaneDirectory, IDisposable
         return ids;
     }
 
-    /// <summary>A shared entry as listed: a connected one its replica stopped refreshing is of a replica that is gone.</summary>
+    /// <summary>
+    /// A shared entry as listed. A connected one its replica has not refreshed when it should have
+    /// (every <see cref="FleetOptions.RefreshInterval"/>) is of a replica that cannot reach the store, or
+    /// is gone: what the node acknowledged may no longer be what the store holds, so no type of it is
+    /// SYNCED (STALE instead); once <see cref="FleetOptions.StaleAfter"/> has passed, it is DISCONNECTED.
+    /// </summary>
     private DataplaneStatus Shown(FleetEntry entry)
     {
-        if (entry.Status.State == SyncState.Disconnected || _clock.GetUtcNow() - entry.PublishedAt <= _options.StaleAfter)
+        var age = _clock.GetUtcNow() - entry.PublishedAt;
+        if (entry.Status.State == SyncState.Disconnected || age <= _options.RefreshInterval + (2 * _options.PublishInterval) + RefreshSlack)
         {
             return entry.Status;
         }
         var status = entry.Status.Clone();
+        if (age <= _options.StaleAfter)
+        {
+            foreach (var type in status.ResourceTypes.Where(t => t.State == SyncState.Synced))
+            {
+                type.State = SyncState.Stale;
+            }
+            status.State = SyncStates.Overall(status.ResourceTypes.Select(t => t.State));
+            return status;
+        }
         status.State = SyncState.Disconnected;
         status.DisconnectedAt = Timestamp.FromDateTimeOffset(entry.PublishedAt);
         return status;
     }
+
+    /// <summary>What a refresh may take beyond its interval (a write to the store waiting on a slow command).</summary>
+    private static readonly TimeSpan RefreshSlack = TimeSpan.FromSeconds(1);
 
     /// <summary>Every node this replica knows, ordered by node id.</summary>
     public IReadOnlyList<DataplaneStatus> List()

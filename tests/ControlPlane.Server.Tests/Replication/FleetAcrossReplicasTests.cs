@@ -94,4 +94,30 @@ public sealed class FleetAcrossReplicasTests
         await b.StopAsync();
         await Eventually.WaitAsync("c to list node-1 as disconnected", async () => (await NodeAsync(c, "node-1"))?.GetProperty("state").GetString() == "SYNC_STATE_DISCONNECTED");
     }
+
+    [Fact]
+    public async Task ANodeOfAReplicaCutOffFromRedis_IsListedStale_ByTheOthers_BeforeItAgesIntoDisconnected()
+    {
+        string[] slowToForget = ["--ControlPlane:Fleet:PublishInterval=00:00:00.050", "--ControlPlane:Fleet:RefreshInterval=00:00:00.200", "--ControlPlane:Fleet:StaleAfter=00:05:00"];
+        await using var redis = await RedisServer.StartAsync();
+        await using var set = await ReplicaSet.StartAsync(redis, 1, clock: null, args: slowToForget);
+        await using var relay = TcpRelay.Start(redis.Port);
+        var b = set[0];
+        var a = await set.AddReplicaAsync("cp-x", [.. slowToForget, $"--ControlPlane:Store:Redis:Url=redis://127.0.0.1:{relay.Port}/0"]);
+        await b.RegisterAsync("i1", "img.a", 8081);
+        await using var node = await FakeDeltaNode.ConnectAsync(a.Channel, "node-1");
+        await node.SubscribeAsync(Endpoints, "*");
+        await node.WaitUntilAsync(() => node.Versions(Endpoints).Count == 1, "img.a");
+        await Eventually.WaitAsync("b to list node-1 synced", async () => (await NodeAsync(b, "node-1"))?.GetProperty("state").GetString() == "SYNC_STATE_SYNCED");
+
+        // a can no longer refresh what it published: b cannot know whether node-1 still holds what the store does.
+        relay.Cut();
+        await b.RegisterAsync("i2", "img.a", 8082);
+
+        await Eventually.WaitAsync("b to list node-1 as stale", async () => (await NodeAsync(b, "node-1"))?.GetProperty("state").GetString() == "SYNC_STATE_STALE");
+        var listed = (await NodeAsync(b, "node-1"))!.Value;
+        Assert.Equal("cp-x", listed.GetProperty("control_plane_id").GetString());
+        Assert.All(listed.GetProperty("resource_types").EnumerateArray(), t => Assert.NotEqual("SYNC_STATE_SYNCED", t.GetProperty("state").GetString()));
+        relay.Restore();
+    }
 }
