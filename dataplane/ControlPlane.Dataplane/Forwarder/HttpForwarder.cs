@@ -49,9 +49,16 @@ internal sealed class HttpForwarder(UpstreamClient client, Http1Forwarder http1,
             ? http1.ForwardAsync(http, request, destination)
             : ForwardWithHttpClientAsync(http, request, destination);
 
-    /// <summary>An HTTP/1.1 <c>Upgrade: websocket</c> handshake (other upgrades, such as h2c, are offers a server may ignore).</summary>
+    /// <summary>
+    /// An HTTP/1.1 WebSocket handshake: <c>Upgrade: websocket</c> with <c>Connection: upgrade</c> (without
+    /// it, Upgrade is a stray hop-by-hop field, dropped). Other upgrades, such as h2c, are offers a server may ignore.
+    /// </summary>
     private static bool AsksForWebSocket(HttpRequest request)
     {
+        if (request.HttpContext.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpUpgradeFeature>() is not { IsUpgradableRequest: true })
+        {
+            return false;
+        }
         foreach (var value in request.Headers.Upgrade)
         {
             if (value is not null && value.Contains("websocket", StringComparison.OrdinalIgnoreCase))
