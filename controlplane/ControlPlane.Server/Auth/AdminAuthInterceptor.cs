@@ -28,9 +28,9 @@ public sealed partial class AdminAuthInterceptor(PlatformToken token, ILogger<Ad
         {
             Refused(logger, context.MethodPath, context.Peer, "no platform token is configured");
             throw RpcErrors.Exception(StatusCode.PermissionDenied, "unauthorized",
-                $"{context.Method.Name} is an admin method and this server has no platform token: set {PlatformToken.VariableName} or {PlatformToken.FileVariableName}");
+                $"{context.Method.Name} is an admin method and this control plane has no platform token configured (its operator sets {PlatformToken.VariableName} or {PlatformToken.FileVariableName} where it runs)");
         }
-        switch (PresentedToken.Read(context.RequestHeaders, HeaderName, out var presented))
+        switch (PresentedToken.Read(context, HeaderName, out var presented))
         {
             case TokenPresence.Missing:
                 Refused(logger, context.MethodPath, context.Peer, "no token presented");

@@ -54,18 +54,31 @@ internal static class MetadataEncoding
     }
 
     /// <summary>Writes grpc-status, grpc-message and grpc-status-details-bin through <paramref name="add"/>.</summary>
+    /// <remarks>
+    /// Both are bounded: a detail that echoes what a client sent (a 2 MB service name) would otherwise
+    /// go out as header frames, which flow control does not limit, and past a client's header list
+    /// limit the client sees RESOURCE_EXHAUSTED instead of the status. The detail is cut at
+    /// <see cref="MaxDetailLength"/> characters; details past <see cref="MaxDetailsBytes"/> bytes are left out.
+    /// </remarks>
     public static void WriteStatus(Status status, Action<string, string> add)
     {
         add(GrpcProtocol.StatusHeader, ((int)status.StatusCode).ToString(CultureInfo.InvariantCulture));
         if (!string.IsNullOrEmpty(status.Detail))
         {
-            add(GrpcProtocol.MessageHeader, PercentEncoding.Encode(status.Detail));
+            var detail = status.Detail.Length <= MaxDetailLength ? status.Detail : string.Concat(status.Detail.AsSpan(0, MaxDetailLength), "...");
+            add(GrpcProtocol.MessageHeader, PercentEncoding.Encode(detail));
         }
-        if (status.Details is not null)
+        if (status.Details is not null && status.Details.CalculateSize() <= MaxDetailsBytes)
         {
             add(GrpcProtocol.StatusDetailsHeader, Convert.ToBase64String(status.Details.ToByteArray()).TrimEnd('='));
         }
     }
+
+    /// <summary>The most characters of a status detail sent in grpc-message.</summary>
+    public const int MaxDetailLength = 1024;
+
+    /// <summary>The largest grpc-status-details-bin sent, in bytes before base64.</summary>
+    public const int MaxDetailsBytes = 8192;
 
     /// <summary>Reads a status from header values; null when there is no valid grpc-status.</summary>
     public static Status? ReadStatus(string? statusValue, string? messageValue, string? detailsValue)

@@ -44,6 +44,31 @@ public sealed class DeadlineAndCancellationTests
     }
 
     [Theory]
+    [InlineData("garbage")]
+    [InlineData("-1S")]
+    [InlineData("1.5S")]
+    [InlineData("123456789S")] // nine digits
+    [InlineData("10s")]        // no such unit
+    public async Task AMalformedTimeout_IsInternal_NotACallWithoutDeadline(string timeout)
+    {
+        var (server, hooks) = await ProbeServer.StartAsync();
+        await using var _ = server;
+        var ran = false;
+        hooks.Unary = (_, _) =>
+        {
+            ran = true;
+            return Task.FromResult(new SimpleResponse());
+        };
+        using var http = RawHttp2.CreateClient();
+        var response = await RawHttp2.PostAsync(http, server, "/interop.v1.TestService/UnaryCall", RawHttp2.Frame(new SimpleRequest()), ("grpc-timeout", timeout));
+        await response.Content.ReadAsByteArrayAsync().DefaultTimeout();
+
+        Assert.Equal("13", RawHttp2.GrpcStatus(response));
+        Assert.Contains("grpc-timeout", RawHttp2.Header(response.Headers, "grpc-message") ?? "", StringComparison.Ordinal);
+        Assert.False(ran);
+    }
+
+    [Theory]
     [InlineData("1194H")]      // just past what a timer can wait
     [InlineData("99999999H")]  // the largest the header can say: past DateTime's range too
     public async Task ATimeoutLongerThanATimerCanWait_IsNoDeadline_AndTheCallRuns(string timeout)

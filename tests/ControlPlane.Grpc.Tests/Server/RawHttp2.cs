@@ -15,7 +15,9 @@ internal static class RawHttp2
 
     public static async Task<HttpResponseMessage> PostAsync(HttpClient http, GrpcTestServer server, string path, byte[] body, params (string Name, string Value)[] headers)
     {
-        var request = new HttpRequestMessage(HttpMethod.Post, new Uri(server.Address, path))
+        // The path exactly as given: no dot-segment removal or unescaping on the way.
+        var target = new Uri(server.Address.GetLeftPart(UriPartial.Authority) + path, new UriCreationOptions { DangerousDisablePathAndQueryCanonicalization = true });
+        var request = new HttpRequestMessage(HttpMethod.Post, target)
         {
             Version = HttpVersion.Version20,
             VersionPolicy = HttpVersionPolicy.RequestVersionExact,

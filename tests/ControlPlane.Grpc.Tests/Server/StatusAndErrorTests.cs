@@ -99,6 +99,46 @@ public sealed class StatusAndErrorTests
         Assert.Equal(message, RawHttp2.Header(response.Headers, "grpc-message"));
     }
 
+    [Theory]
+    [InlineData("/INTEROP.V1.TESTSERVICE/UNARYCALL")]
+    [InlineData("/interop.v1.TestService/UnaryCall/")]
+    [InlineData("/interop.v1.TestService/x/../UnaryCall")]
+    [InlineData("/interop.v1.TestService/%55naryCall")]
+    [InlineData("/interop.v1.TestService/UnaryCall?x=1")]
+    public async Task APathThatIsNotTheMethodsExactly_IsUnimplemented_AndTheHandlerNeverRuns(string path)
+    {
+        // A proxy's rule for the exact path must cover every call that reaches the method (grpc-go matches exactly).
+        var (server, hooks) = await ProbeServer.StartAsync();
+        await using var _ = server;
+        var ran = false;
+        hooks.Unary = (_, _) =>
+        {
+            ran = true;
+            return Task.FromResult(new SimpleResponse());
+        };
+        using var http = RawHttp2.CreateClient();
+        using var response = await RawHttp2.PostAsync(http, server, path, RawHttp2.Frame(new SimpleRequest()));
+        await response.Content.ReadAsByteArrayAsync().DefaultTimeout();
+
+        Assert.Equal("12", RawHttp2.GrpcStatus(response));
+        Assert.False(ran);
+    }
+
+    [Fact]
+    public async Task AHugeEchoedDetail_IsCut_SoTheStatusStillReachesTheClient()
+    {
+        var (server, hooks) = await ProbeServer.StartAsync();
+        await using var _ = server;
+        hooks.Unary = (_, _) => throw new RpcException(StatusCode.NotFound, "unknown service " + new string('x', 2_000_000));
+        using var channel = server.CreateChannel();
+
+        var ex = await Assert.ThrowsAsync<RpcException>(() => channel.AsyncUnaryCall(InteropMethods.UnaryCall, new SimpleRequest()).ResponseAsync.DefaultTimeout());
+
+        Assert.Equal(StatusCode.NotFound, ex.StatusCode);
+        Assert.InRange(ex.Status.Detail.Length, 1000, 1100);
+        Assert.EndsWith("...", ex.Status.Detail, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task WrongContentType_Is415()
     {
@@ -122,6 +162,7 @@ public sealed class StatusAndErrorTests
         content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/grpc");
         using var response = await http.PostAsync(new Uri(server.Address, "/interop.v1.TestService/UnaryCall"), content).DefaultTimeout();
         Assert.Equal(System.Net.HttpStatusCode.UpgradeRequired, response.StatusCode);
+        Assert.Equal("h2c", Assert.Single(response.Headers.Upgrade).Name); // what to upgrade to, as a 426 must say
     }
 
     [Fact]

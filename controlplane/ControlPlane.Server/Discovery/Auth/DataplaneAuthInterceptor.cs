@@ -45,7 +45,7 @@ public sealed class DataplaneAuthInterceptor : IServerInterceptor
         {
             return next(context);
         }
-        switch (PresentedToken.Read(context.RequestHeaders, HeaderName, out var presented))
+        switch (PresentedToken.Read(context, HeaderName, out var presented))
         {
             case TokenPresence.Missing:
                 DiscoveryLog.Refused(_logger, context.MethodPath, context.Peer, "no token presented");

@@ -87,7 +87,10 @@ internal sealed class ServerCall<TRequest, TResponse> : ServerCallContext, IServ
         var request = _http.Request;
         if (!HttpProtocol.IsHttp2(request.Protocol))
         {
-            // gRPC needs HTTP/2 (trailers, full duplex); say so plainly to HTTP/1.x callers.
+            // gRPC needs HTTP/2 (trailers, full duplex); say so plainly to HTTP/1.x callers, with the
+            // protocol to upgrade to, which a 426 must name (RFC 9110 §15.5.22).
+            _http.Response.Headers.Upgrade = request.IsHttps ? "h2" : "h2c";
+            _http.Response.Headers.Connection = "Upgrade";
             await RefuseAsync(StatusCodes.Status426UpgradeRequired, StatusCode.Internal, $"Request protocol '{request.Protocol}' is not supported; gRPC requires HTTP/2.");
             return;
         }
@@ -101,6 +104,7 @@ internal sealed class ServerCall<TRequest, TResponse> : ServerCallContext, IServ
         var status = Status.DefaultSuccess;
         try
         {
+            RequireExactPath();
             Setup();
             await pipeline(this);
             status = Status;
@@ -246,6 +250,22 @@ internal sealed class ServerCall<TRequest, TResponse> : ServerCallContext, IServ
         }
     }
 
+    /// <summary>
+    /// The :path must be the method's exactly (PROTOCOL-HTTP2.md: "/" Service-Name "/" {method name}),
+    /// as grpc-go matches it. Routing alone would also take another case, a trailing slash, dot-segments,
+    /// escapes or a query, and a proxy's path-based rule (RBAC, a deny-list) written for the exact path
+    /// would then not apply to a call that still reaches the method. Anything else is UNIMPLEMENTED.
+    /// </summary>
+    private void RequireExactPath()
+    {
+        var target = _http.Features.Get<IHttpRequestFeature>()?.RawTarget;
+        if (target is not null && !string.Equals(target, _method.Path, StringComparison.Ordinal))
+        {
+            var shown = target.Length <= 256 ? target : target[..256] + "...";
+            throw new RpcException(StatusCode.Unimplemented, $"Method not found: '{shown}' is not a method's path (expected exactly '{_method.Path}').");
+        }
+    }
+
     private void Setup()
     {
         var headers = _http.Request.Headers;
@@ -262,6 +282,12 @@ internal sealed class ServerCall<TRequest, TResponse> : ServerCallContext, IServ
         }
 
         var timeoutHeader = headers[GrpcProtocol.TimeoutHeader].ToString();
+        if (timeoutHeader.Length > 0 && !GrpcTimeout.TryParse(timeoutHeader, out _))
+        {
+            // A deadline the client meant to set but wrote wrong must not become no deadline (grpc-go: INTERNAL).
+            var shown = timeoutHeader.Length <= 32 ? timeoutHeader : timeoutHeader[..32] + "...";
+            throw new RpcException(StatusCode.Internal, $"Malformed grpc-timeout '{shown}': expected 1 to 8 digits and a unit (H, M, S, m, u, n).");
+        }
         if (timeoutHeader.Length > 0 && GrpcTimeout.TryParse(timeoutHeader, out var timeout) && timeout <= GrpcTimeout.Longest)
         {
             var clock = _method.Options.TimeProvider;

@@ -26,7 +26,8 @@ internal static class RpcOutcome
     /// DEADLINE_EXCEEDED, whatever the handler does next (PROTOCOL-HTTP2.md, grpc-timeout); so that
     /// wins. Otherwise an <see cref="RpcException"/> carries its code; any other exception on a
     /// cancelled call is the client leaving (CANCELLED, as the runtime reports it), and on a live
-    /// call a handler failure (UNKNOWN); a normal return ends with <see cref="ServerCallContext.Status"/>.
+    /// call a handler failure (UNKNOWN); a normal return ends with <see cref="ServerCallContext.Status"/>,
+    /// or CANCELLED when the client left first (no status reached it).
     /// </summary>
     public static StatusCode Of(ServerCallContext context, Exception? failure, TimeProvider time)
     {
@@ -37,6 +38,8 @@ internal static class RpcOutcome
         }
         return failure switch
         {
+            // A handler that returns once the client has reset the stream (a watch ending on its token): the client saw CANCELLED.
+            null when cancelled => StatusCode.Cancelled,
             null => context.Status.StatusCode,
             RpcException rpc => rpc.StatusCode,
             _ when cancelled => StatusCode.Cancelled,

@@ -17,6 +17,13 @@ public sealed class RpcOutcomeTests
     }
 
     [Fact]
+    public void ANormalReturnAfterTheClientLeft_IsCancelled_ForNoStatusReachedIt()
+    {
+        // A watch whose handler ends on its token once the client reset the stream.
+        Assert.Equal(StatusCode.Cancelled, RpcOutcome.Of(new FakeContext(cancelled: true), null, Clock()));
+    }
+
+    [Fact]
     public void RpcException_IsItsCode_OtherExceptionsAreUnknown_OrCancelledWhenTheClientLeft()
     {
         Assert.Equal(StatusCode.NotFound, RpcOutcome.Of(new FakeContext(), new RpcException(StatusCode.NotFound, "no"), Clock()));
