@@ -90,7 +90,11 @@ public sealed class AgentAction
         // every call of this run carries the trace id, retries and streams included.
         using var activity = new Activity($"{Agent} {Name}");
         activity.SetTag("request_id", traceId);
+        activity.SetTag("agent", Agent);
+        activity.SetTag("action", Name);
         activity.Start();
+        // Answers a replica served from memory (its store unreachable) during this run: the envelope says so.
+        using var stale = StaleReadScope.Begin();
         object bound;
         try
         {
@@ -124,6 +128,12 @@ public sealed class AgentAction
         catch (HttpRequestException ex)
         {
             envelope = scope.Fail(AgentErrorCodes.BackendUnreachable, ex.Message);
+        }
+        if (stale.LastContactMs is { } lastContact)
+        {
+            envelope = envelope.WithStale(new AgentStaleness(lastContact));
+            runtime.Log.Warn(scope.LogContext, $"answered from a control-plane replica's memory: its store last answered {lastContact / 1000.0:0.#} s before, so this may be stale",
+                ("last_contact_ms", lastContact), ("methods", string.Join(",", stale.Reads.Select(r => r.Method).Distinct())));
         }
         if (envelope.Ok)
         {
