@@ -118,8 +118,13 @@ public sealed class AgentAction
         }
         catch (ControlPlaneException ex)
         {
-            var fields = ex.FieldViolations.Count == 0 ? "" : " (" + string.Join("; ", ex.FieldViolations.Select(v => $"{v.Field}: {v.Description}")) + ")";
-            envelope = scope.Fail(ex.ErrorCode, $"{ex.Method}: {ex.Detail}{fields}");
+            // Field violations the detail does not already say (servers often repeat the one violation as the detail).
+            var extra = ex.FieldViolations.Select(v => $"{v.Field}: {v.Description}").Where(v => !ex.Detail.Contains(v, StringComparison.Ordinal) && !ex.Detail.Contains(v[(v.IndexOf(':', StringComparison.Ordinal) + 2)..], StringComparison.Ordinal)).ToList();
+            var fields = extra.Count == 0 ? "" : " (" + string.Join("; ", extra) + ")";
+            // The server's own configuration advice names its variables, not cpctl's: say whose setting it is.
+            var whose = ex.Detail.Contains("PLATFORM_TOKEN", StringComparison.Ordinal) && ex.Detail.Contains("this server has no platform token", StringComparison.Ordinal)
+                ? " (the control plane itself is not configured with an admin token: its operator sets that; AGENT_PLATFORM_TOKEN here cannot help)" : "";
+            envelope = scope.Fail(AgentErrorCodes.FromServer(ex.ErrorCode), $"{ex.Method}: {ex.Detail}{fields}{whose}");
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {

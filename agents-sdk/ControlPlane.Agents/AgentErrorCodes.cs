@@ -56,4 +56,10 @@ public static class AgentErrorCodes
 
     /// <summary>The action was cancelled before it finished.</summary>
     public const string Cancelled = "cancelled";
+
+    /// <summary>
+    /// A code the control plane sent, as the agents document it: its <c>duplicate_instance_id</c> (an id
+    /// registered under another name or image) is the same condition as <see cref="DuplicateInstance"/>.
+    /// </summary>
+    public static string FromServer(string code) => code == "duplicate_instance_id" ? DuplicateInstance : code;
 }
