@@ -48,6 +48,9 @@ public static class AgentErrorCodes
     /// <summary>chaos-agent: the image has no other live instance to fail over to.</summary>
     public const string NoFailoverTarget = "no_failover_target";
 
+    /// <summary>chaos-agent: traffic to the image already failed before anything was changed (nothing was).</summary>
+    public const string BaselineFailed = "baseline_failed";
+
     /// <summary>chaos-agent: traffic failed, or the stats did not show the failover.</summary>
     public const string FailoverFailed = "failover_failed";
 
