@@ -46,8 +46,13 @@ namespace ControlPlane.Cli
                 // A command with subcommands but no action (`cpctl lb-policy`) prints its help: a usage error.
                 return parse.Action is null ? ExitCodes.Usage : code;
             }
+            catch (OperationCanceledException)
+            {
+                await environment.Error.WriteLineAsync("cpctl: cancelled").ConfigureAwait(false);
+                return ExitCodes.Error;
+            }
 #pragma warning disable CA1031 // a bug must still end in one line and an exit code, not a stack trace
-            catch (Exception ex) when (ex is not OperationCanceledException)
+            catch (Exception ex)
 #pragma warning restore CA1031
             {
                 await environment.Error.WriteLineAsync($"cpctl: internal error ({ex.GetType().Name}): {ex.Message}").ConfigureAwait(false);

@@ -109,13 +109,20 @@ internal sealed class HeartbeatPool(IRegistryClient registry, TimeProvider time,
         {
             await registrar.DisposeAsync().ConfigureAwait(false);
         }
-        await _disposing.CancelAsync().ConfigureAwait(false);
         Task alerts;
         lock (_alertLock)
         {
             alerts = _alerts;
         }
-        await alerts.ConfigureAwait(false);
+        try
+        {
+            // An alert being posted gets a few seconds to arrive; then it is cut short.
+            await alerts.WaitAsync(TimeSpan.FromSeconds(5), time).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is TimeoutException or OperationCanceledException)
+        {
+            await _disposing.CancelAsync().ConfigureAwait(false);
+        }
         _disposing.Dispose();
         _lock.Dispose();
     }
