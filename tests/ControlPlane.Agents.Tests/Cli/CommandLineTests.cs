@@ -72,4 +72,24 @@ public sealed class CommandLineTests(AgentPlatform platform)
         Assert.Contains("127.0.0.1:1", result.Stdout, StringComparison.Ordinal);
         Assert.DoesNotContain("pw-in-url", result.Stdout + result.Stderr, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task HelpAndOutput_Details()
+    {
+        var help = await Cpctl.RunAsync(platform.CpctlEnvironment, "sd", "register", "--help");
+        Assert.Contains("Turn off with --heartbeat false", help.Stdout, StringComparison.Ordinal);
+
+        var plan = await Cpctl.RunAsync(platform.CpctlEnvironment, "incident", "export-stats", "--dry-run", "-o", "json");
+        Assert.True(plan.ExitCode == 0, plan.ToString());
+        Assert.DoesNotContain("1970", plan.Stdout, StringComparison.Ordinal);
+
+        // No channel configured: a successful change's announcement is not a warning under --quiet.
+        var environment = new Dictionary<string, string>(platform.CpctlEnvironment);
+        environment.Remove("AGENT_USER_CHANNEL");
+        await using var fleet = await platform.RegisterAsync("img.quiet", "q-", [platform.Backends[0]]);
+        var set = await Cpctl.RunAsync(environment, "lb-policy", "set", "img.quiet", "--algorithm", "round_robin", "--approve", "--quiet");
+        Assert.True(set.ExitCode == 0, set.ToString());
+        Assert.Empty(set.Stderr);
+        Assert.Equal(0, (await Cpctl.RunAsync(platform.CpctlEnvironment, "lb-policy", "delete", "img.quiet", "--approve", "--quiet")).ExitCode);
+    }
 }
