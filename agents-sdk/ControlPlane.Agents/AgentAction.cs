@@ -124,7 +124,9 @@ public sealed class AgentAction
             // The server's own configuration advice names its variables, not cpctl's: say whose setting it is.
             var whose = ex.Detail.Contains("PLATFORM_TOKEN", StringComparison.Ordinal) && ex.Detail.Contains("this server has no platform token", StringComparison.Ordinal)
                 ? " (the control plane itself is not configured with an admin token: its operator sets that; AGENT_PLATFORM_TOKEN here cannot help)" : "";
-            envelope = scope.Fail(AgentErrorCodes.FromServer(ex.ErrorCode), $"{ex.Method}: {ex.Detail}{fields}{whose}");
+            // Nothing answered (in time): name the address, which the transport's detail does not.
+            var where = ex.ErrorCode == AgentErrorCodes.BackendUnreachable ? $" at {ex.Address}" : "";
+            envelope = scope.Fail(AgentErrorCodes.FromServer(ex.ErrorCode), $"{ex.Method}{where}: {ex.Detail}{fields}{whose}");
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {

@@ -142,7 +142,7 @@ internal sealed class HeartbeatPool(IRegistryClient registry, TimeProvider time,
                 return;
             }
             _alerted = true;
-            var text = $"sd-agent: heartbeats to {failure.Address} failed {failure.ConsecutiveFailures} times in a row ({failure.Reason}); {failure.Instances} instance(s) may expire when their leases run out";
+            var text = $"sd-agent: heartbeats to {failure.Address} failed {(failure.ConsecutiveFailures == 1 ? "once" : $"{failure.ConsecutiveFailures} times in a row")} ({failure.Reason}); {failure.Instances} instance(s) may expire when their leases run out";
             var data = new JsonObject { ["code"] = AgentErrorCodes.BackendUnreachable, ["instances"] = failure.Instances, ["address"] = failure.Address.ToString() };
             // Posted off the registrar's loop, which must keep beating.
             _alerts = _alerts.ContinueWith(_ => channel.PostAsync(Context, "alert", text, data, _disposing.Token), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default).Unwrap();

@@ -92,4 +92,13 @@ public sealed class CommandLineTests(AgentPlatform platform)
         Assert.Empty(set.Stderr);
         Assert.Equal(0, (await Cpctl.RunAsync(platform.CpctlEnvironment, "lb-policy", "delete", "img.quiet", "--approve", "--quiet")).ExitCode);
     }
+
+    [Fact]
+    public async Task AnUnreachableControlPlane_IsNamedInTheError()
+    {
+        var result = await Cpctl.RunAsync(platform.CpctlEnvironment, "lb-policy", "get", "img.a", "--sd-base", "http://127.0.0.1:1", "--timeout-s", "1", "--retry", "0", "-o", "json");
+        Assert.True(result.ExitCode == 1, result.ToString());
+        Assert.Equal(AgentErrorCodes.BackendUnreachable, result.Envelope.Error!.Code);
+        Assert.Contains("127.0.0.1:1", result.Envelope.Error.Detail, StringComparison.Ordinal);
+    }
 }
