@@ -90,7 +90,11 @@ public sealed class AgentAction
         // every call of this run carries the trace id, retries and streams included.
         using var activity = new Activity($"{Agent} {Name}");
         activity.SetTag("request_id", traceId);
+        activity.SetTag("agent", Agent);
+        activity.SetTag("action", Name);
         activity.Start();
+        // Answers a replica served from memory (its store unreachable) during this run: the envelope says so.
+        using var stale = StaleReadScope.Begin();
         object bound;
         try
         {
@@ -114,8 +118,15 @@ public sealed class AgentAction
         }
         catch (ControlPlaneException ex)
         {
-            var fields = ex.FieldViolations.Count == 0 ? "" : " (" + string.Join("; ", ex.FieldViolations.Select(v => $"{v.Field}: {v.Description}")) + ")";
-            envelope = scope.Fail(ex.ErrorCode, $"{ex.Method}: {ex.Detail}{fields}");
+            // Field violations the detail does not already say (servers often repeat the one violation as the detail).
+            var extra = ex.FieldViolations.Select(v => $"{v.Field}: {v.Description}").Where(v => !ex.Detail.Contains(v, StringComparison.Ordinal) && !ex.Detail.Contains(v[(v.IndexOf(':', StringComparison.Ordinal) + 2)..], StringComparison.Ordinal)).ToList();
+            var fields = extra.Count == 0 ? "" : " (" + string.Join("; ", extra) + ")";
+            // The server's own configuration advice names its variables, not cpctl's: say whose setting it is.
+            var whose = ex.Detail.Contains("PLATFORM_TOKEN", StringComparison.Ordinal) && ex.Detail.Contains("this server has no platform token", StringComparison.Ordinal)
+                ? " (the control plane itself is not configured with an admin token: its operator sets that; AGENT_PLATFORM_TOKEN here cannot help)" : "";
+            // Nothing answered (in time): name the address, which the transport's detail does not.
+            var where = ex.ErrorCode == AgentErrorCodes.BackendUnreachable ? $" at {ex.Address}" : "";
+            envelope = scope.Fail(AgentErrorCodes.FromServer(ex.ErrorCode), $"{ex.Method}{where}: {ex.Detail}{fields}{whose}");
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -124,6 +135,12 @@ public sealed class AgentAction
         catch (HttpRequestException ex)
         {
             envelope = scope.Fail(AgentErrorCodes.BackendUnreachable, ex.Message);
+        }
+        if (stale.LastContactMs is { } lastContact)
+        {
+            envelope = envelope.WithStale(new AgentStaleness(lastContact));
+            runtime.Log.Warn(scope.LogContext, $"answered from a control-plane replica's memory: its store last answered {lastContact / 1000.0:0.#} s before, so this may be stale",
+                ("last_contact_ms", lastContact), ("methods", string.Join(",", stale.Reads.Select(r => r.Method).Distinct())));
         }
         if (envelope.Ok)
         {

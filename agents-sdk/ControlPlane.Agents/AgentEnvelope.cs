@@ -41,6 +41,19 @@ public sealed class AgentEnvelope
     /// <summary>True when <see cref="Status"/> is "ok".</summary>
     public bool Ok => Error is null;
 
+    /// <summary>
+    /// Set when some answer the action used was served from a control-plane replica's memory (its
+    /// store unreachable), so the result may be stale; written as <c>"stale": {"last_contact_ms": N}</c>
+    /// after <c>error</c>, and left out when every answer was current.
+    /// </summary>
+    public AgentStaleness? Stale { get; init; }
+
+    /// <summary>
+    /// Whether the action sent any request before it ended (not part of the JSON): an
+    /// <c>invalid_request</c> without one is local validation (cpctl: exit 2), with one a server's rejection (exit 1).
+    /// </summary>
+    public bool SentRequests { get; init; }
+
     /// <summary>The human rendering of the result (tables, diffs), printed by cpctl without <c>--output json</c>; not part of the JSON.</summary>
     public string? Text { get; init; }
 
@@ -81,6 +94,12 @@ public sealed class AgentEnvelope
             json.WriteString("detail", Error.Detail);
             json.WriteEndObject();
         }
+        if (Stale is not null)
+        {
+            json.WriteStartObject("stale");
+            json.WriteNumber("last_contact_ms", Stale.LastContactMs);
+            json.WriteEndObject();
+        }
         json.WriteEndObject();
     }
 
@@ -98,8 +117,24 @@ public sealed class AgentEnvelope
             Request = node["request"]?.DeepClone(),
             Result = node["result"]?.DeepClone(),
             Error = error is null ? null : new AgentError((string?)error["code"] ?? "", (string?)error["detail"] ?? ""),
+            Stale = node["stale"] is JsonObject stale ? new AgentStaleness((long?)stale["last_contact_ms"] ?? 0) : null,
         };
     }
+
+    /// <summary>This envelope marked as (partly) answered from a replica's memory.</summary>
+    public AgentEnvelope WithStale(AgentStaleness stale) => new()
+    {
+        Agent = Agent,
+        Action = Action,
+        TraceId = TraceId,
+        When = When,
+        Request = Request,
+        Result = Result,
+        Error = Error,
+        Text = Text,
+        Stale = stale,
+        SentRequests = SentRequests,
+    };
 
     private static void WriteNode(Utf8JsonWriter json, JsonNode? node)
     {
@@ -113,6 +148,9 @@ public sealed class AgentEnvelope
         }
     }
 }
+
+/// <summary>Some answer was served from a replica's memory: <paramref name="LastContactMs"/> since its store last answered (the largest such).</summary>
+public sealed record AgentStaleness(long LastContactMs);
 
 /// <summary>Why an action failed: a contract code (<see cref="AgentErrorCodes"/>) and a human-readable detail.</summary>
 public sealed record AgentError(string Code, string Detail);

@@ -48,6 +48,9 @@ public static class AgentErrorCodes
     /// <summary>chaos-agent: the image has no other live instance to fail over to.</summary>
     public const string NoFailoverTarget = "no_failover_target";
 
+    /// <summary>chaos-agent: traffic to the image already failed before anything was changed (nothing was).</summary>
+    public const string BaselineFailed = "baseline_failed";
+
     /// <summary>chaos-agent: traffic failed, or the stats did not show the failover.</summary>
     public const string FailoverFailed = "failover_failed";
 
@@ -56,4 +59,10 @@ public static class AgentErrorCodes
 
     /// <summary>The action was cancelled before it finished.</summary>
     public const string Cancelled = "cancelled";
+
+    /// <summary>
+    /// A code the control plane sent, as the agents document it: its <c>duplicate_instance_id</c> (an id
+    /// registered under another name or image) is the same condition as <see cref="DuplicateInstance"/>.
+    /// </summary>
+    public static string FromServer(string code) => code == "duplicate_instance_id" ? DuplicateInstance : code;
 }

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Threading.RateLimiting;
 using ControlPlane.Agents.Runtime;
 using ControlPlane.Sdk;
+using Microsoft.Extensions.Logging;
 
 namespace ControlPlane.Agents;
 
@@ -18,6 +19,7 @@ public sealed class AgentRuntime : IAsyncDisposable
     private readonly ConcurrentDictionary<string, RateLimiter> _limiters = new(StringComparer.Ordinal);
     private readonly HttpMessageInvoker _httpClient;
     private readonly Lazy<HeartbeatPool> _heartbeats;
+    private readonly ILoggerFactory _loggers;
     private int _disposed;
 
     /// <summary>A runtime for <paramref name="options"/>. Throws <see cref="ArgumentException"/> when the token file named by AGENT_PLATFORM_TOKEN_FILE cannot be read.</summary>
@@ -36,6 +38,8 @@ public sealed class AgentRuntime : IAsyncDisposable
         HasToken = token is not null;
         Redactor = new Redactor(token is null ? [] : [token]);
         Log = new AgentLog(log ?? Console.Error, Redactor, Time, options.VerboseLogs);
+        // The SDK's warnings (an answer from a replica's memory, 9005; failed heartbeat rounds) reach the same log.
+        _loggers = LoggerFactory.Create(builder => builder.AddProvider(new AgentLoggerProvider(Log)).SetMinimumLevel(LogLevel.Warning));
         _httpClient = new HttpMessageInvoker(httpHandler ?? new SocketsHttpHandler
         {
             UseProxy = false,
@@ -46,7 +50,7 @@ public sealed class AgentRuntime : IAsyncDisposable
         }, disposeHandler: true);
         Http = new AgentHttp(_httpClient, options.RequestTimeout, options.Retry, Time, Random);
         Channel = new UserChannel(options.UserChannel, Http, Log, Redactor, Time);
-        _heartbeats = new Lazy<HeartbeatPool>(() => new HeartbeatPool(ClientFor("sd-agent").Registry, Time));
+        _heartbeats = new Lazy<HeartbeatPool>(() => new HeartbeatPool(ClientFor("sd-agent").Registry, Time, _loggers, Log, Channel, options.Retry));
     }
 
     /// <summary>The configuration in force.</summary>
@@ -72,9 +76,13 @@ public sealed class AgentRuntime : IAsyncDisposable
 
     internal HeartbeatPool Heartbeats => _heartbeats.Value;
 
-    /// <summary>Drains and deregisters every instance the sd-agent keeps alive here (cpctl sd register ends so on Ctrl-C).</summary>
-    public Task StopHeartbeatsAsync(CancellationToken cancellationToken) =>
-        _heartbeats.IsValueCreated ? _heartbeats.Value.StopAsync(cancellationToken) : Task.CompletedTask;
+    /// <summary>
+    /// Drains and deregisters every instance the sd-agent keeps alive here (cpctl sd register ends so
+    /// on Ctrl-C). Returns the instances that could not be deregistered (id, why): they stay
+    /// registered until their lease runs out.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, string>> StopHeartbeatsAsync(CancellationToken cancellationToken) =>
+        _heartbeats.IsValueCreated ? await _heartbeats.Value.StopAsync(cancellationToken).ConfigureAwait(false) : new Dictionary<string, string>();
 
     /// <summary>The control-plane client of <paramref name="agent"/> (created on first use).</summary>
     internal ControlPlaneClient ClientFor(string agent) => _clients.GetOrAdd(agent, a => new Lazy<ControlPlaneClient>(() =>
@@ -95,7 +103,7 @@ public sealed class AgentRuntime : IAsyncDisposable
         {
             options.Addresses.Add(address);
         }
-        return ControlPlaneClient.Create(options, Time);
+        return ControlPlaneClient.Create(options, Time, _loggers);
     })).Value;
 
     /// <summary>The agent's limiter: requests to the platform's APIs evenly spaced at <see cref="AgentOptions.RateLimitQps"/>.</summary>
@@ -129,5 +137,6 @@ public sealed class AgentRuntime : IAsyncDisposable
             await limiter.DisposeAsync().ConfigureAwait(false);
         }
         _httpClient.Dispose();
+        _loggers.Dispose();
     }
 }

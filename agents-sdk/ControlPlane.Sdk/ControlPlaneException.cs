@@ -10,9 +10,10 @@ namespace ControlPlane.Sdk;
 /// </summary>
 public sealed class ControlPlaneException : Exception
 {
-    internal ControlPlaneException(string method, Uri address, int attempts, RpcException inner)
+    internal ControlPlaneException(string method, Uri address, int attempts, RpcException inner, long? lastContactMs = null)
         : base($"{method} failed at {address} after {attempts} attempt{(attempts == 1 ? "" : "s")}: {inner.StatusCode}: {inner.Status.Detail}", inner)
     {
+        LastContactMs = lastContactMs;
         Method = method;
         Address = address;
         Attempts = attempts;
@@ -31,6 +32,12 @@ public sealed class ControlPlaneException : Exception
 
     /// <summary>The final gRPC status, with its rich details.</summary>
     public Status Status { get; }
+
+    /// <summary>
+    /// Set when the error was answered from a replica's memory (<c>x-platform-last-contact</c>): the
+    /// milliseconds since its store last answered. A NOT_FOUND so marked may be out of date.
+    /// </summary>
+    public long? LastContactMs { get; }
 
     /// <summary>The gRPC status code.</summary>
     public StatusCode StatusCode => Status.StatusCode;

@@ -48,6 +48,11 @@ internal static class BillingExportAgent
         DateTimeOffset? endTime = input.EndTime is null ? null
             : DateTimeOffset.TryParse(input.EndTime, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var e) ? e.ToUniversalTime()
             : throw new AgentFailure(AgentErrorCodes.InvalidRequest, $"end_time '{input.EndTime}' is not an RFC 3339 time");
+        if (endTime > scope.Time.GetUtcNow())
+        {
+            // The server refuses a window that has not ended yet: say so before sending anything.
+            throw new AgentFailure(AgentErrorCodes.InvalidRequest, $"end_time {endTime:yyyy-MM-ddTHH:mm:ssZ} is in the future: only a window that has ended can be exported");
+        }
 
         if (scope.DryRun)
         {
@@ -121,18 +126,26 @@ internal static class BillingExportAgent
                 result["attempts"] = attempt;
                 return (result, null);
             }
-            catch (Exception ex) when (ex is AgentFailure or FormatException or IOException or UnauthorizedAccessException)
+            catch (Exception ex) when (ex is AgentFailure or FormatException)
             {
-                lastCode = ex is FormatException ? AgentErrorCodes.ExportInvalid : (ex as AgentFailure)?.Code ?? AgentErrorCodes.ExportFailed;
+                lastCode = ex is FormatException ? AgentErrorCodes.ExportInvalid : ((AgentFailure)ex).Code;
                 attempts.Add(new JsonObject { ["attempt"] = attempt, ["code"] = lastCode, ["detail"] = ex.Message });
                 scope.Warn("export attempt failed", ("attempt", attempt), ("code", lastCode), ("detail", ex.Message));
+                if (ex is AgentFailure { Deterministic: true } final)
+                {
+                    // A 4xx answer or a directory that cannot be written fails the same way every time: no retries.
+                    var reason = $"the billing export{(endTime is null ? "" : $" ending {endTime:yyyy-MM-ddTHH:mm:ssZ}")} failed (not retried: it would fail the same way): {final.Detail}";
+                    var alertedOnce = input.Schedule && await scope.PostToChannelAsync("alert", "billing-export-agent: " + reason, new JsonObject { ["attempts"] = attempts.DeepClone() }, ct).ConfigureAwait(false);
+                    var result = new JsonObject { ["end_time"] = endTime?.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture), ["attempts"] = attempts, ["alerted"] = alertedOnce };
+                    return (result, new AgentError(final.Code, reason));
+                }
                 if (attempt <= input.Retries)
                 {
                     await Task.Delay(backoff.Next(), scope.Time, ct).ConfigureAwait(false);
                 }
             }
         }
-        var detail = $"the billing export{(endTime is null ? "" : $" ending {endTime:yyyy-MM-ddTHH:mm:ssZ}")} failed {input.Retries + 1} times; last: {attempts[^1]!["detail"]}";
+        var detail = $"the billing export{(endTime is null ? "" : $" ending {endTime:yyyy-MM-ddTHH:mm:ssZ}")} failed {Times(input.Retries + 1)}; last: {attempts[^1]!["detail"]}";
         var alerted = await scope.PostToChannelAsync("alert", "billing-export-agent: " + detail, new JsonObject { ["attempts"] = attempts.DeepClone() }, ct).ConfigureAwait(false);
         var failed = new JsonObject { ["end_time"] = endTime?.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture), ["attempts"] = attempts, ["alerted"] = alerted };
         return (failed, new AgentError(lastCode == AgentErrorCodes.ExportInvalid ? AgentErrorCodes.ExportInvalid : AgentErrorCodes.ExportFailed, detail));
@@ -143,7 +156,10 @@ internal static class BillingExportAgent
         var answer = await scope.HttpAsync(FetchCall(scope, input.Window, endTime), ct).ConfigureAwait(false);
         if (!answer.IsSuccess)
         {
-            throw new AgentFailure(answer.StatusCode == 503 ? AgentErrorCodes.NotReady : AgentErrorCodes.ExportFailed, $"POST /v1/billing/export answered {answer.StatusCode}: {Truncate(answer.Text)}");
+            throw new AgentFailure(answer.StatusCode == 503 ? AgentErrorCodes.NotReady : AgentErrorCodes.ExportFailed, $"POST /v1/billing/export answered {answer.StatusCode}: {Truncate(answer.Text)}")
+            {
+                Deterministic = IsDeterministic(answer.StatusCode),
+            };
         }
         var export = ExportDocument.Check(answer.Body, ContractSchema.BillingExport);
         JsonObject pointer;
@@ -152,14 +168,17 @@ internal static class BillingExportAgent
             var shipped = await scope.HttpAsync(ExportShipping.ToUrl(export, url), ct).ConfigureAwait(false);
             if (!shipped.IsSuccess)
             {
-                throw new AgentFailure(AgentErrorCodes.ExportFailed, $"the billing endpoint {url} answered {shipped.StatusCode}: {Truncate(shipped.Text)}");
+                throw new AgentFailure(AgentErrorCodes.ExportFailed, $"the billing endpoint {url} answered {shipped.StatusCode}: {Truncate(shipped.Text)}")
+                {
+                    Deterministic = IsDeterministic(shipped.StatusCode),
+                };
             }
-            pointer = input.PointerDir is null ? ExportShipping.Pointer(export, url.ToString()) : ExportShipping.ToDirectory(export, input.PointerDir, withExport: false);
+            pointer = input.PointerDir is null ? ExportShipping.Pointer(export, url.ToString()) : ToDirectory(export, input.PointerDir, withExport: false);
             pointer["location"] = url.ToString();
         }
         else
         {
-            pointer = ExportShipping.ToDirectory(export, input.ToDir!, withExport: true);
+            pointer = ToDirectory(export, input.ToDir!, withExport: true);
         }
         scope.Info("exported", ("window_end", export.WindowEnd), ("images", export.Images), ("sha256", export.FileSha256));
         return new JsonObject
@@ -189,6 +208,24 @@ internal static class BillingExportAgent
         $"exported {result["window"]} ending {result["window_end"]}: {result["images"]} images, {result["req_count"]} requests{Environment.NewLine}" +
         $"  shipped to {result["shipped_to"]}{Environment.NewLine}  sha256 {result["sha256"]}, checksum {result["checksum"]}{Environment.NewLine}" +
         (result["pointer_file"] is { } p ? $"  pointer {p}{Environment.NewLine}" : "");
+
+    /// <summary>A 4xx answer other than 408 (timeout) and 429 (too many requests) is the same on every attempt.</summary>
+    private static bool IsDeterministic(int status) => status is >= 400 and < 500 and not 408 and not 429;
+
+    private static string Times(int n) => n == 1 ? "once" : $"{n} times";
+
+    /// <summary>Writes to <paramref name="directory"/>; a directory that cannot be written is named, and not retried.</summary>
+    private static JsonObject ToDirectory(ExportDocument export, string directory, bool withExport)
+    {
+        try
+        {
+            return ExportShipping.ToDirectory(export, directory, withExport);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new AgentFailure(AgentErrorCodes.ExportFailed, $"cannot write the export to the directory {directory}: {ex.Message}") { Deterministic = true };
+        }
+    }
 
     private static string Truncate(string text) => text.Length <= 300 ? text : text[..300] + "...";
 }

@@ -99,12 +99,14 @@ internal static class ChaosAgent
             return scope.Planned([
                 scope.Plan(Rpcs.Registry("GetInstance"), new GetInstanceRequest { InstanceId = input.InstanceId }),
                 scope.Plan(Rpcs.Registry("ListServices"), new ListServicesRequest { Image = "(the instance's image)" }, "another live instance to fail over to"),
+                .. input.Verify ? [scope.Plan(new HttpCall(HttpMethod.Get, Urls.Combine(dataplane, $"g/(image)/{input.Path.TrimStart('/')}")), note: $"baseline: {input.Requests} requests must succeed before anything is changed")] : Array.Empty<PlannedRequest>(),
                 scope.Plan(Rpcs.Registry("Deregister"), new DeregisterRequest { InstanceId = input.InstanceId }),
                 .. input.Verify ? VerificationPlan(scope, dataplane, input) : [],
             ]);
         }
         var (instance, others) = await PreconditionsAsync(scope, input.InstanceId, requireOthers: input.Verify, ct).ConfigureAwait(false);
         scope.RequireApproval(true, $"deleting {input.InstanceId} of {instance.Image} ({others.Count} other live instance{(others.Count == 1 ? "" : "s")} remain)");
+        var baseline = input.Verify ? await FailoverCheck.BaselineAsync(scope, instance.Image, dataplane, input, ct).ConfigureAwait(false) : null;
         var fleet = input.Verify ? await FailoverCheck.FleetVersionsAsync(scope, ct).ConfigureAwait(false) : [];
         var response = await scope.CallAsync(Rpcs.Registry("Deregister"), input.InstanceId, async (c, t) =>
         {
@@ -116,8 +118,17 @@ internal static class ChaosAgent
         {
             return scope.Ok(result, $"{input.InstanceId} deregistered (failover not verified){Environment.NewLine}");
         }
-        result["dataplanes_synced"] = await FailoverCheck.WaitForDataplanesAsync(scope, fleet, TimeSpan.FromSeconds(input.SettleTimeoutS), ct).ConfigureAwait(false);
-        result["failover"] = await VerifyAsync(scope, instance, dataplane, input, result, ct).ConfigureAwait(false);
+        result["baseline"] = baseline;
+        try
+        {
+            result["dataplanes_synced"] = await FailoverCheck.WaitForDataplanesAsync(scope, fleet, TimeSpan.FromSeconds(input.SettleTimeoutS), ct).ConfigureAwait(false);
+            result["failover"] = await VerifyAsync(scope, instance, dataplane, input, result, ct).ConfigureAwait(false);
+        }
+        catch (AgentFailure ex)
+        {
+            // The instance is gone whatever the check says: the message (stderr in table output) says so, and how to undo it.
+            throw new AgentFailure(ex.Code, $"{input.InstanceId} was deregistered, and then {ex.Detail}; register it again with: cpctl sd register --input '{Reregistration(instance).ToJsonString()}'", ex.Result ?? result);
+        }
         return scope.Ok(result, $"{input.InstanceId} deregistered; {result["failover"]!["verdict"]}{Environment.NewLine}");
     }
 

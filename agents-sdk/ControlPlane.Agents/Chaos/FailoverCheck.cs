@@ -76,18 +76,37 @@ internal static class FailoverCheck
         return result;
     }
 
+    /// <summary>
+    /// One round of traffic before anything is changed: when the image does not serve now, a failure
+    /// afterwards would say nothing about failover, and the instance would be gone for nothing.
+    /// </summary>
+    public static async Task<JsonObject> BaselineAsync(ActionScope scope, string image, Uri dataplane, ChaosSettings settings, CancellationToken ct)
+    {
+        var run = Run(image, dataplane, settings);
+        var round = (await run.RunAsync(scope, null, ct).ConfigureAwait(false)).ToJson();
+        if (run.Failed > 0)
+        {
+            throw new AgentFailure(AgentErrorCodes.BaselineFailed,
+                $"traffic to {image} already fails before any change: {run.Failed} of {run.Sent} requests to {run.Url} failed (statuses {round["statuses"]!.ToJsonString()}); nothing was changed",
+                new JsonObject { ["changed"] = false, ["baseline"] = round });
+        }
+        return round;
+    }
+
+    private static LoadRun Run(string image, Uri dataplane, ChaosSettings settings) => new()
+    {
+        Dataplane = dataplane,
+        Image = image,
+        Path = settings.Path,
+        Rps = settings.Rps,
+        Total = settings.Requests,
+        Workers = (int)Math.Clamp(Math.Ceiling(settings.Rps / 10), 2, 16),
+        InstanceHeader = "X-Instance-Id",
+    };
+
     private static async Task<(JsonObject Round, Dictionary<string, long> After)> RoundAsync(ActionScope scope, string image, Uri dataplane, ChaosSettings settings, long totalBefore, CancellationToken ct)
     {
-        var run = new LoadRun
-        {
-            Dataplane = dataplane,
-            Image = image,
-            Path = settings.Path,
-            Rps = settings.Rps,
-            Total = settings.Requests,
-            Workers = (int)Math.Clamp(Math.Ceiling(settings.Rps / 10), 2, 16),
-            InstanceHeader = "X-Instance-Id",
-        };
+        var run = Run(image, dataplane, settings);
         var report = await run.RunAsync(scope, null, ct).ConfigureAwait(false);
         var round = report.ToJson();
         if (run.Failed > 0)

@@ -15,6 +15,8 @@ namespace ControlPlane.Agents.Runtime;
 /// </summary>
 internal sealed class ActionScope(AgentAction action, AgentRunContext context, string traceId, DateTimeOffset when, JsonNode? request)
 {
+    private int _sent;
+
     public AgentRuntime Runtime => context.Runtime;
 
     public AgentRunContext Context => context;
@@ -56,6 +58,7 @@ internal sealed class ActionScope(AgentAction action, AgentRunContext context, s
     public async Task<T> CallAsync<T>(MethodDescriptor method, string? target, Func<ControlPlaneClient, CancellationToken, Task<T>> call, CancellationToken cancellationToken)
     {
         await AcquireAsync(cancellationToken).ConfigureAwait(false);
+        Interlocked.Increment(ref _sent);
         var started = Stopwatch.GetTimestamp();
         var client = Client;
         try
@@ -79,6 +82,7 @@ internal sealed class ActionScope(AgentAction action, AgentRunContext context, s
             await AcquireAsync(cancellationToken).ConfigureAwait(false);
         }
         var target = call.Url.GetLeftPart(UriPartial.Path);
+        Interlocked.Increment(ref _sent);
         try
         {
             var answer = await Runtime.Http.SendAsync(call, TraceId, cancellationToken).ConfigureAwait(false);
@@ -150,6 +154,7 @@ internal sealed class ActionScope(AgentAction action, AgentRunContext context, s
             Result = redactor.Redact(result),
             Error = error is null ? null : new AgentError(error.Code, redactor.Redact(error.Detail)),
             Text = text is null ? null : redactor.Redact(text),
+            SentRequests = Volatile.Read(ref _sent) > 0,
         };
     }
 }

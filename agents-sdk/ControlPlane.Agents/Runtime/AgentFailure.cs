@@ -10,4 +10,7 @@ internal sealed class AgentFailure(string code, string detail, JsonNode? result 
     public string Detail { get; } = detail;
 
     public JsonNode? Result { get; } = result;
+
+    /// <summary>Trying again would fail the same way (a 4xx answer, a local path that cannot be written): not retried.</summary>
+    public bool Deterministic { get; init; }
 }

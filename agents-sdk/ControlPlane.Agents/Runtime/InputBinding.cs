@@ -6,6 +6,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Schema;
 using System.Text.Json.Serialization;
+using System.Text.RegularExpressions;
 
 namespace ControlPlane.Agents.Runtime;
 
@@ -133,14 +134,45 @@ internal static class InputBinding
     private static string JsonName(PropertyInfo property) =>
         property.GetCustomAttribute<JsonPropertyNameAttribute>()?.Name ?? JsonNamingPolicy.SnakeCaseLower.ConvertName(property.Name);
 
-    /// <summary>System.Text.Json's message without its line/byte positions (the input is not a file).</summary>
+    /// <summary>
+    /// What is wrong, by JSON path and JSON type: System.Text.Json's message names .NET types
+    /// (System.Int32, List`1[...]) and positions in a file there is not.
+    /// </summary>
     private static string Describe(JsonException ex)
     {
         var message = ex.Message;
         var cut = message.IndexOf(" | LineNumber", StringComparison.Ordinal);
         message = cut >= 0 ? message[..cut] : message;
-        return message.Replace("The JSON property", "property", StringComparison.Ordinal);
+        var pathCut = message.IndexOf(" Path: ", StringComparison.Ordinal);
+        message = pathCut >= 0 ? message[..pathCut] : message;
+        var path = string.IsNullOrEmpty(ex.Path) ? "$" : ex.Path;
+        if (Regex.Match(message, "missing required properties including: (?<names>.*?)\\.?$") is { Success: true } missing)
+        {
+            return $"{path}: missing required {missing.Groups["names"].Value}";
+        }
+        if (Regex.Match(message, "could not be converted to (?<type>\\S+?)\\.?$") is { Success: true } converted)
+        {
+            return $"{path}: expected {JsonTypeOf(converted.Groups["type"].Value)}";
+        }
+        if (Regex.Match(message, "property '(?<name>[^']+)' could not be mapped") is { Success: true } unknown)
+        {
+            return $"{path}: unknown property '{unknown.Groups["name"].Value}'";
+        }
+        message = Regex.Replace(message, "'?(System|ControlPlane)\\.[\\w.`\\[\\],]+'?", "the value");
+        return $"{path}: {message.Replace("The JSON property", "property", StringComparison.Ordinal)}";
     }
+
+    /// <summary>The JSON type a .NET type in a System.Text.Json message stands for.</summary>
+    private static string JsonTypeOf(string type) => type switch
+    {
+        "System.Int16" or "System.Int32" or "System.Int64" or "System.UInt16" or "System.UInt32" or "System.UInt64" or "System.Byte" => "a whole number",
+        "System.Double" or "System.Single" or "System.Decimal" => "a number",
+        "System.Boolean" => "true or false",
+        "System.String" => "a string",
+        "System.DateTimeOffset" or "System.DateTime" => "a string (an RFC 3339 time)",
+        _ when type.Contains("List`1", StringComparison.Ordinal) || type.EndsWith("[]", StringComparison.Ordinal) || type.Contains("IEnumerable", StringComparison.Ordinal) => "an array",
+        _ => "an object",
+    };
 
     private static JsonNode Annotate(JsonSchemaExporterContext context, JsonNode schema)
     {

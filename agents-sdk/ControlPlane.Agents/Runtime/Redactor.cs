@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
 
 namespace ControlPlane.Agents.Runtime;
 
@@ -6,8 +7,9 @@ namespace ControlPlane.Agents.Runtime;
 /// Removes the secrets the agents know of (the platform token) from anything they write: envelopes,
 /// logs, dry-run prints, channel messages. The agents never put a token into text on purpose; this is
 /// the second line, so a server message or an exception that echoes one still prints it redacted.
+/// The user-info of URLs (<c>http://user:password@host</c>) is masked too.
 /// </summary>
-internal sealed class Redactor
+internal sealed partial class Redactor
 {
     public const string Mask = "[REDACTED]";
 
@@ -25,6 +27,10 @@ internal sealed class Redactor
     public string Redact(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
+        if (text.Contains("://", StringComparison.Ordinal) && text.Contains('@', StringComparison.Ordinal))
+        {
+            text = UserInfo().Replace(text, Mask + "@");
+        }
         foreach (var secret in _secrets)
         {
             if (text.Contains(secret, StringComparison.Ordinal))
@@ -38,7 +44,7 @@ internal sealed class Redactor
     /// <summary>A copy of <paramref name="node"/> with every string value and member name redacted.</summary>
     public JsonNode? Redact(JsonNode? node)
     {
-        if (node is null || _secrets.Length == 0)
+        if (node is null)
         {
             return node;
         }
@@ -58,4 +64,8 @@ internal sealed class Redactor
                 return clone.GetValueKind() == System.Text.Json.JsonValueKind.String ? JsonValue.Create(Redact(clone.GetValue<string>())) : clone;
         }
     }
+
+    /// <summary>The user-info part of a URL: after "scheme://", up to the '@' before the host.</summary>
+    [GeneratedRegex(@"(?<=\b[A-Za-z][A-Za-z0-9+.-]*://)[^/?#@\s]+@")]
+    private static partial Regex UserInfo();
 }

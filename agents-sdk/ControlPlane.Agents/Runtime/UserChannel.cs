@@ -36,7 +36,15 @@ internal sealed class UserChannel(string? channel, AgentHttp http, AgentLog log,
         var redacted = (JsonObject)redactor.Redact(message)!;
         if (Webhook is null)
         {
-            log.Warn(context, $"{kind}: {text}", ("channel", channel ?? "(none: AGENT_USER_CHANNEL is not set)"), ("message", redacted));
+            if (channel is null && kind == "announcement")
+            {
+                // Nobody configured a channel: an announcement of a success is not a warning (alerts still are).
+                log.Info(context, $"{kind}: {text}", ("channel", "(none: AGENT_USER_CHANNEL is not set)"), ("message", redacted));
+            }
+            else
+            {
+                log.Warn(context, $"{kind}: {text}", ("channel", channel ?? "(none: AGENT_USER_CHANNEL is not set)"), ("message", redacted));
+            }
             return false;
         }
         try

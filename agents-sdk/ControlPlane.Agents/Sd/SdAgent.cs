@@ -24,13 +24,13 @@ internal static class SdAgent
     [
         AgentAction.Create<RegisterInput>(Info, "register",
             "Checks the control plane's /readyz, refuses instance ids live under another name or image, registers the instances and keeps them alive with heartbeats every ttl_seconds/2 while this process runs.",
-            RegisterAsync, target: i => string.Join(",", i.Instances.Select(x => x.InstanceId))),
+            RegisterAsync, target: i => Target(i.Instances.Select(x => x.InstanceId))),
         AgentAction.Create<HeartbeatInput>(Info, "heartbeat",
             "Renews the leases of instances once (optionally with a new TTL).",
-            HeartbeatAsync, target: i => string.Join(",", i.InstanceIds)),
+            HeartbeatAsync, target: i => Target(i.InstanceIds)),
         AgentAction.Create<InstanceIdsInput>(Info, "deregister",
             "Removes instances from the registry at once (stops their heartbeats here first). Destructive: needs approval.",
-            DeregisterAsync, ApprovalRule.Always, destructive: true, target: i => string.Join(",", i.InstanceIds), positionals: ["instance_ids"]),
+            DeregisterAsync, ApprovalRule.Always, destructive: true, target: i => Target(i.InstanceIds), positionals: ["instance_ids"]),
         AgentAction.Create<ListInput>(Info, "list",
             "Lists registered instances, filtered by service name, image and status.",
             ListAsync, readOnly: true, target: i => i.Image ?? i.Name),
@@ -82,9 +82,13 @@ internal static class SdAgent
             catch (ControlPlaneException ex)
             {
                 // The SDK already retried what may be retried (AGENT_RETRY): escalate to the humans.
-                var detail = $"registering {request.InstanceId} failed: {ex.ErrorCode}: {ex.Detail}";
-                await scope.PostToChannelAsync("alert", $"sd-agent: {detail}", new JsonObject { ["instance_id"] = request.InstanceId, ["code"] = ex.ErrorCode }, ct).ConfigureAwait(false);
-                throw new AgentFailure(ex.ErrorCode, detail + (registered.Count > 0 ? $" ({registered.Count} registered before it stay registered)" : ""),
+                var code = AgentErrorCodes.FromServer(ex.ErrorCode);
+                var detail = $"registering {request.InstanceId} failed: {code}: {ex.Detail}";
+                await scope.PostToChannelAsync("alert", $"sd-agent: {detail}", new JsonObject { ["instance_id"] = request.InstanceId, ["code"] = code }, ct).ConfigureAwait(false);
+                var before = registered.Select(r => (string)r!["instance_id"]!).ToList();
+                throw new AgentFailure(code, detail + (before.Count > 0
+                        ? $"; registered before it, and still registered: {Ids(before)}" + (input.Heartbeat ? " (heartbeated until this process ends)" : "")
+                        : "; nothing was registered"),
                     new JsonObject { ["registered"] = registered.Count, ["instances"] = registered });
             }
         }
@@ -97,12 +101,31 @@ internal static class SdAgent
             ["heartbeating"] = input.Heartbeat,
             ["heartbeat_interval_s"] = input.Heartbeat ? interval.TotalSeconds : null,
         };
-        var text = $"registered {registered.Count} instance{(registered.Count == 1 ? "" : "s")} ({string.Join(", ", requests.Select(r => r.InstanceId))}), first lease ends {result["expires_at"]}" +
+        var text = $"registered {registered.Count} instance{(registered.Count == 1 ? "" : "s")} ({Ids(requests.Select(r => r.InstanceId))}), first lease ends {result["expires_at"]}" +
             (input.Heartbeat ? $"; heartbeats every {interval.TotalSeconds:0.###} s while this process runs" : "; no heartbeats: the leases run out") + Environment.NewLine;
         return scope.Ok(result, text);
     }
 
-    /// <summary>The reference's guard: an id may only be registered again under its own name and image.</summary>
+    /// <summary>The log lines' target: the first ten ids and a count of the rest (300 ids made 2 KB lines).</summary>
+    private static string Target(IEnumerable<string> ids)
+    {
+        var list = ids.ToList();
+        return string.Join(",", list.Take(10)) + (list.Count > 10 ? $",+{list.Count - 10} more" : "");
+    }
+
+    /// <summary>Ids for a message: all of a few, the first ten and a count of many.</summary>
+    private static string Ids(IEnumerable<string> ids)
+    {
+        var list = ids.ToList();
+        return list.Count <= 10 ? string.Join(", ", list) : string.Join(", ", list.Take(10)) + $" and {list.Count - 10} more";
+    }
+
+    /// <summary>
+    /// The reference's guard: an id may only be registered again under its own name and image. An
+    /// expired record counts too: the server keeps it for a while (ExpiredRetention) and refuses the
+    /// id under another name or image until it is gone, so skipping it here would register the ids
+    /// before it and then fail.
+    /// </summary>
     private static async Task GuardAsync(IReadOnlyList<RegisterRequest> requests, ActionScope scope, CancellationToken ct)
     {
         var conflicts = new List<string>();
@@ -117,7 +140,7 @@ internal static class SdAgent
             {
                 continue;
             }
-            if (existing.Status != "expired" && (existing.Name != request.Name || existing.Image != request.Image))
+            if (existing.Name != request.Name || existing.Image != request.Image)
             {
                 conflicts.Add($"{request.InstanceId} is registered as {existing.Name}/{existing.Image} ({existing.Status}), not {request.Name}/{request.Image}");
             }
@@ -160,13 +183,47 @@ internal static class SdAgent
         {
             return scope.Planned([.. requests.Select(r => scope.Plan(Rpcs.Registry("Heartbeat"), r))]);
         }
-        var renewed = new JsonArray();
+        var rows = new JsonArray();
+        var failures = new List<(string Id, string Code, string Detail)>();
+        // Every id is attempted: one expired id must not leave the ones after it unrenewed.
         foreach (var request in requests)
         {
-            var response = await scope.CallAsync(Rpcs.Registry("Heartbeat"), request.InstanceId, (c, t) => c.Registry.HeartbeatAsync(request, t), ct).ConfigureAwait(false);
-            renewed.Add(new JsonObject { ["instance_id"] = response.InstanceId, ["ttl_seconds"] = response.TtlSeconds, ["expires_at"] = ProtoJson.Time(response.ExpiresAt), ["status"] = response.Status });
+            try
+            {
+                var response = await scope.CallAsync(Rpcs.Registry("Heartbeat"), request.InstanceId, (c, t) => c.Registry.HeartbeatAsync(request, t), ct).ConfigureAwait(false);
+                rows.Add(new JsonObject { ["instance_id"] = response.InstanceId, ["renewed"] = true, ["ttl_seconds"] = response.TtlSeconds, ["expires_at"] = ProtoJson.Time(response.ExpiresAt), ["status"] = response.Status });
+            }
+            catch (ControlPlaneException ex)
+            {
+                failures.Add((request.InstanceId, AgentErrorCodes.FromServer(ex.ErrorCode), ex.Detail));
+                rows.Add(new JsonObject { ["instance_id"] = request.InstanceId, ["renewed"] = false, ["error"] = new JsonObject { ["code"] = AgentErrorCodes.FromServer(ex.ErrorCode), ["detail"] = ex.Detail } });
+            }
         }
-        return scope.Ok(new JsonObject { ["renewed"] = renewed.Count, ["instances"] = renewed }, TextTable.Render(renewed.Cast<JsonObject>()));
+        var result = new JsonObject { ["renewed"] = rows.Count - failures.Count, ["failed"] = failures.Count, ["instances"] = rows };
+        return PerId(scope, "renewed", requests.Count, failures, result, TextTable.Render(rows.Cast<JsonObject>().Select(Flatten)));
+    }
+
+    /// <summary>The envelope of an action on several ids: ok when all succeeded, else the first failure's code, every id's outcome in the result.</summary>
+    private static AgentEnvelope PerId(ActionScope scope, string done, int total, List<(string Id, string Code, string Detail)> failures, JsonObject result, string text)
+    {
+        if (failures.Count == 0)
+        {
+            return scope.Ok(result, text);
+        }
+        var detail = $"{total - failures.Count} of {total} {done}; failed: " + string.Join("; ", failures.Select(f => $"{f.Id}: {f.Code}: {f.Detail}"));
+        return scope.Fail(failures[0].Code, detail, result, text);
+    }
+
+    /// <summary>A row with its error as two flat columns, for the table.</summary>
+    private static JsonObject Flatten(JsonObject row)
+    {
+        var flat = (JsonObject)row.DeepClone();
+        if (flat["error"] is JsonObject error)
+        {
+            flat.Remove("error");
+            flat["error"] = $"{error["code"]}: {error["detail"]}";
+        }
+        return flat;
     }
 
     private static async Task<AgentEnvelope> DeregisterAsync(InstanceIdsInput input, ActionScope scope, CancellationToken ct)
@@ -177,18 +234,30 @@ internal static class SdAgent
             return scope.Planned([.. ids.Select(id => scope.Plan(Rpcs.Registry("Deregister"), new DeregisterRequest { InstanceId = id }))]);
         }
         scope.RequireApproval(true, $"deregistering {string.Join(", ", ids)}");
-        var removed = new JsonArray();
+        var rows = new JsonArray();
+        var failures = new List<(string Id, string Code, string Detail)>();
+        // Every id is attempted and reported: a retry then needs only the ones that failed.
         foreach (var id in ids)
         {
-            var response = await scope.CallAsync(Rpcs.Registry("Deregister"), id, async (c, t) =>
+            try
             {
-                // Stop our own heartbeats first, or the registrar would register it again.
-                scope.Runtime.Heartbeats.Release(id);
-                return await c.Registry.DeregisterAsync(new DeregisterRequest { InstanceId = id }, t).ConfigureAwait(false);
-            }, ct).ConfigureAwait(false);
-            removed.Add(new JsonObject { ["instance_id"] = id, ["deregistered"] = response.Deregistered, ["image"] = response.Instance?.Image });
+                var response = await scope.CallAsync(Rpcs.Registry("Deregister"), id, async (c, t) =>
+                {
+                    // Stop our own heartbeats first, or the registrar would register it again.
+                    scope.Runtime.Heartbeats.Release(id);
+                    return await c.Registry.DeregisterAsync(new DeregisterRequest { InstanceId = id }, t).ConfigureAwait(false);
+                }, ct).ConfigureAwait(false);
+                rows.Add(new JsonObject { ["instance_id"] = id, ["deregistered"] = response.Deregistered, ["image"] = response.Instance?.Image });
+            }
+            catch (ControlPlaneException ex)
+            {
+                failures.Add((id, AgentErrorCodes.FromServer(ex.ErrorCode), ex.Detail));
+                rows.Add(new JsonObject { ["instance_id"] = id, ["deregistered"] = false, ["error"] = new JsonObject { ["code"] = AgentErrorCodes.FromServer(ex.ErrorCode), ["detail"] = ex.Detail } });
+            }
         }
-        return scope.Ok(new JsonObject { ["deregistered"] = removed.Count, ["instances"] = removed }, $"deregistered {string.Join(", ", ids)}{Environment.NewLine}");
+        var result = new JsonObject { ["deregistered"] = ids.Count - failures.Count, ["failed"] = failures.Count, ["instances"] = rows };
+        var text = failures.Count == 0 ? $"deregistered {string.Join(", ", ids)}{Environment.NewLine}" : TextTable.Render(rows.Cast<JsonObject>().Select(Flatten));
+        return PerId(scope, "deregistered", ids.Count, failures, result, text);
     }
 
     private static async Task<AgentEnvelope> ListAsync(ListInput input, ActionScope scope, CancellationToken ct)

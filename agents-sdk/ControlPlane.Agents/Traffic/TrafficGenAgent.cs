@@ -123,6 +123,10 @@ internal static class TrafficGenAgent
     {
         var text = new StringBuilder();
         var latency = result["latency_ms"]!;
+        if (result["stopped_early"] is JsonValue stopped && stopped.GetValue<bool>())
+        {
+            text.AppendLine($"stopped early (interrupted): {result["sent"]} of {result["planned"]} planned requests sent");
+        }
         text.AppendLine($"{result["sent"]} requests to {result["url"]} in {result["elapsed_s"]} s ({result["achieved_rps"]} rps): {result["ok"]} ok, {result["failed"]} failed; statuses {result["statuses"]!.ToJsonString()}");
         text.AppendLine($"latency ms: p50 {latency["p50"]}, p95 {latency["p95"]}, p99 {latency["p99"]}, max {latency["max"]}");
         text.AppendLine("distribution per instance:");

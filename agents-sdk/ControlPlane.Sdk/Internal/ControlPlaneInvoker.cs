@@ -79,6 +79,7 @@ internal sealed class ControlPlaneInvoker : IControlPlaneInvoker, IDisposable
         TResponse? fromMemory = null;
         RpcException? errorFromMemory = null;
         long memoryLastContact = 0;
+        Uri? memoryAddress = null;
         for (var attempt = 1; ; attempt++)
         {
             var address = _rotation.Current;
@@ -92,6 +93,7 @@ internal sealed class ControlPlaneInvoker : IControlPlaneInvoker, IDisposable
                     // Another replica may reach the store: ask it once, keep this answer in case it cannot.
                     fromMemory = response;
                     memoryLastContact = since;
+                    memoryAddress = address;
                     askedNext = true;
                     _rotation.Failed(address);
                     SdkLog.ServedFromMemory(_logger, method.FullName, address, since, _rotation.Current);
@@ -100,7 +102,7 @@ internal sealed class ControlPlaneInvoker : IControlPlaneInvoker, IDisposable
                 }
                 if (lastContact is { } stale)
                 {
-                    SdkLog.ReturnedFromMemory(_logger, method.FullName, address, stale);
+                    ReturnedFromMemory(method.FullName, address, stale);
                 }
                 return response;
             }
@@ -108,13 +110,13 @@ internal sealed class ControlPlaneInvoker : IControlPlaneInvoker, IDisposable
             {
                 // The next replica could not answer: the answer from memory is the best there is.
                 ReportUnavailable(address);
+                ReturnedFromMemory(method.FullName, memoryAddress!, memoryLastContact);
                 if (fromMemory is not null)
                 {
-                    SdkLog.ReturnedFromMemory(_logger, method.FullName, address, memoryLastContact);
                     return fromMemory;
                 }
                 activity?.SetStatus(ActivityStatusCode.Error, errorFromMemory!.StatusCode.ToString());
-                throw new ControlPlaneException(method.FullName, address, attempt, errorFromMemory!);
+                throw new ControlPlaneException(method.FullName, memoryAddress!, attempt, errorFromMemory!, memoryLastContact);
             }
             catch (RpcException ex) when (!askedNext && !cancellationToken.IsCancellationRequested && traits.Read && _rotation.All.Count > 1
                 && ex.StatusCode != StatusCode.Unavailable && LastContact(ex.Trailers) is { } since)
@@ -122,6 +124,7 @@ internal sealed class ControlPlaneInvoker : IControlPlaneInvoker, IDisposable
                 // An error from memory (NOT_FOUND of what another replica may have): ask the next one once.
                 errorFromMemory = ex;
                 memoryLastContact = since;
+                memoryAddress = address;
                 askedNext = true;
                 _rotation.Failed(address);
                 SdkLog.ServedFromMemory(_logger, method.FullName, address, since, _rotation.Current);
@@ -143,13 +146,26 @@ internal sealed class ControlPlaneInvoker : IControlPlaneInvoker, IDisposable
                 if (!failOver || attempt >= maxAttempts)
                 {
                     activity?.SetStatus(ActivityStatusCode.Error, ex.StatusCode.ToString());
-                    throw new ControlPlaneException(method.FullName, address, attempt, ex);
+                    // An error from memory (NOT_FOUND of a replica cut off from its store) is marked as an answer is.
+                    var stale = traits.Read && ex.StatusCode != StatusCode.Unavailable ? LastContact(ex.Trailers) : null;
+                    if (stale is { } since)
+                    {
+                        ReturnedFromMemory(method.FullName, address, since);
+                    }
+                    throw new ControlPlaneException(method.FullName, address, attempt, ex, stale);
                 }
                 var delay = backoff.Next();
                 SdkLog.Retrying(_logger, method.FullName, address, ex.StatusCode, ex.Status.Detail, attempt, maxAttempts, delay);
                 await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
             }
         }
+    }
+
+    /// <summary>An answer from memory is returned: logged (9005) and recorded in the caller's <see cref="StaleReadScope"/>.</summary>
+    private void ReturnedFromMemory(string method, Uri address, long lastContactMs)
+    {
+        SdkLog.ReturnedFromMemory(_logger, method, address, lastContactMs);
+        StaleReadScope.Record(new StaleRead(method, address, lastContactMs));
     }
 
     /// <summary>The milliseconds since the store last answered, when the answer was served from memory.</summary>

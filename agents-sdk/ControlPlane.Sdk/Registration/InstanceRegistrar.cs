@@ -62,6 +62,13 @@ public sealed class InstanceRegistrar : IHostedService, IAsyncDisposable
     /// <summary>Raised after each heartbeat round (on the registrar's loop; keep handlers short).</summary>
     public event EventHandler<HeartbeatRound>? RoundCompleted;
 
+    /// <summary>
+    /// Raised after each round that failed (the stream broke or could not be opened), before the
+    /// reconnect delay, on the registrar's loop; keep handlers short. The leases are not renewed
+    /// until a round succeeds.
+    /// </summary>
+    public event EventHandler<HeartbeatFailure>? RoundFailed;
+
     /// <summary>Instances kept alive.</summary>
     public int Count => _instances.Count;
 
@@ -150,13 +157,21 @@ public sealed class InstanceRegistrar : IHostedService, IAsyncDisposable
     /// stream and deregisters them. <paramref name="cancellationToken"/> (the host's shutdown
     /// timeout) cuts the drain period short; deregistration is still attempted.
     /// </summary>
-    public async Task StopAsync(CancellationToken cancellationToken)
+    public Task StopAsync(CancellationToken cancellationToken) => DrainAndDeregisterAsync(cancellationToken);
+
+    /// <summary>
+    /// <see cref="StopAsync"/>, telling which instances could not be deregistered (instance id, the
+    /// error): they stay registered until their lease runs out. Empty when every one is gone (an
+    /// instance the control plane no longer knows counts as gone).
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, string>> DrainAndDeregisterAsync(CancellationToken cancellationToken)
     {
         var ids = _instances.Keys.ToList();
+        var failed = new ConcurrentDictionary<string, string>(StringComparer.Ordinal);
         if (ids.Count > 0)
         {
             RegistrarLog.Draining(_logger, ids.Count, _options.DrainPeriod);
-            await ForEachAsync(ids, (id, ct) => CallOnStopAsync("Drain", id, () => _registry.DrainInstanceAsync(new DrainInstanceRequest { InstanceId = id }, ct)), cancellationToken).ConfigureAwait(false);
+            await ForEachAsync(ids, (id, ct) => CallOnStopAsync("Drain", id, () => _registry.DrainInstanceAsync(new DrainInstanceRequest { InstanceId = id }, ct), null), cancellationToken).ConfigureAwait(false);
             try
             {
                 await Task.Delay(_options.DrainPeriod, _time, cancellationToken).ConfigureAwait(false);
@@ -167,9 +182,10 @@ public sealed class InstanceRegistrar : IHostedService, IAsyncDisposable
             }
         }
         await StopLoopAsync().ConfigureAwait(false);
-        await ForEachAsync(ids, (id, ct) => CallOnStopAsync("Deregistration", id, () => _registry.DeregisterAsync(new DeregisterRequest { InstanceId = id }, ct)), CancellationToken.None).ConfigureAwait(false);
+        await ForEachAsync(ids, (id, ct) => CallOnStopAsync("Deregistration", id, () => _registry.DeregisterAsync(new DeregisterRequest { InstanceId = id }, ct), failed), CancellationToken.None).ConfigureAwait(false);
         _instances.Clear();
         _grantedTtls.Clear();
+        return failed;
     }
 
     /// <summary>Stops the heartbeat rounds without draining or deregistering (the leases then run out).</summary>
@@ -207,6 +223,7 @@ public sealed class InstanceRegistrar : IHostedService, IAsyncDisposable
                 _beatDue.Reader.TryRead(out _);
                 // Until a round succeeds: a failed round reconnects after a delay and beats again at
                 // once, since this beat is already due.
+                var failures = 0;
                 while (!stopping.IsCancellationRequested)
                 {
                     session ??= Open();
@@ -223,7 +240,9 @@ public sealed class InstanceRegistrar : IHostedService, IAsyncDisposable
                             session.ReportUnavailable();
                         }
                         var delay = _backoff.Next();
-                        RegistrarLog.StreamFailed(_logger, session.Address, ex is RpcException rpc ? $"{rpc.StatusCode}: {rpc.Status.Detail}" : ex.Message, delay);
+                        var reason = ex is RpcException rpc ? $"{rpc.StatusCode}: {rpc.Status.Detail}" : ex.Message;
+                        RegistrarLog.StreamFailed(_logger, session.Address, reason, delay);
+                        RaiseFailed(new HeartbeatFailure(session.Address, reason, ++failures, _instances.Count, delay, _time.GetUtcNow()));
                         session.Dispose();
                         session = null;
                         await Task.Delay(delay, _time, stopping).ConfigureAwait(false);
@@ -339,7 +358,7 @@ public sealed class InstanceRegistrar : IHostedService, IAsyncDisposable
         }
     }
 
-    private async Task CallOnStopAsync<T>(string action, string instanceId, Func<Task<T>> call)
+    private async Task CallOnStopAsync<T>(string action, string instanceId, Func<Task<T>> call, ConcurrentDictionary<string, string>? failed)
     {
         try
         {
@@ -348,6 +367,7 @@ public sealed class InstanceRegistrar : IHostedService, IAsyncDisposable
         catch (ControlPlaneException ex) when (ex.StatusCode != StatusCode.NotFound)
         {
             RegistrarLog.StopCallFailed(_logger, action, instanceId, ex.ErrorCode, ex.Detail);
+            failed?.TryAdd(instanceId, $"{ex.ErrorCode}: {ex.Detail}");
         }
         catch (ControlPlaneException)
         {
@@ -358,6 +378,20 @@ public sealed class InstanceRegistrar : IHostedService, IAsyncDisposable
     private Task ForEachAsync<T>(IReadOnlyCollection<T> items, Func<T, CancellationToken, Task> action, CancellationToken cancellationToken) =>
         Parallel.ForEachAsync(items, new ParallelOptions { MaxDegreeOfParallelism = _options.MaxConcurrentCalls, CancellationToken = cancellationToken },
             async (item, ct) => await action(item, ct).ConfigureAwait(false));
+
+    private void RaiseFailed(HeartbeatFailure failure)
+    {
+        try
+        {
+            RoundFailed?.Invoke(this, failure);
+        }
+#pragma warning disable CA1031 // a subscriber's bug must not stop the heartbeats
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            RegistrarLog.HandlerFailed(_logger, ex);
+        }
+    }
 
     private void Raise(HeartbeatRound round)
     {

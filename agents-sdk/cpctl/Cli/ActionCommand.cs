@@ -42,24 +42,40 @@ internal static class ActionCommand
             var json = parse.GetValue(global.Output) == "json";
             AgentOptions options;
             JsonObject input;
+            AgentRuntime runtime;
             try
             {
                 options = global.Resolve(parse, environment.GetVariable);
+            }
+            catch (ArgumentException ex)
+            {
+                return await UsageAsync(AgentErrorCodes.ConfigInvalid, ex.Message).ConfigureAwait(false);
+            }
+            try
+            {
                 input = inputs.Read(parse, ReadInput(parse, global));
             }
             catch (Exception ex) when (ex is UsageException or ArgumentException)
             {
-                await environment.Error.WriteLineAsync($"cpctl {action.AgentInfo.Command} {action.Name}: {ex.Message}").ConfigureAwait(false);
-                return ExitCodes.Usage;
+                return await UsageAsync(AgentErrorCodes.InvalidRequest, ex.Message).ConfigureAwait(false);
             }
-            AgentRuntime runtime;
             try
             {
                 runtime = new AgentRuntime(options, log: environment.Error);
             }
             catch (ArgumentException ex)
             {
-                await environment.Error.WriteLineAsync($"cpctl: {ex.Message}").ConfigureAwait(false);
+                return await UsageAsync(AgentErrorCodes.ConfigInvalid, ex.Message).ConfigureAwait(false);
+            }
+
+            // Before the action runs: one line on stderr and, in json mode, the error envelope on stdout.
+            async Task<int> UsageAsync(string code, string message)
+            {
+                await environment.Error.WriteLineAsync($"cpctl {action.AgentInfo.Command} {action.Name}: {message}").ConfigureAwait(false);
+                if (json)
+                {
+                    await Printer.PrintAsync(UsageEnvelopes.Create(action, code, message, parse.GetValue(global.RequestId)), json: true, environment).ConfigureAwait(false);
+                }
                 return ExitCodes.Usage;
             }
             await using (runtime.ConfigureAwait(false))
@@ -77,7 +93,7 @@ internal static class ActionCommand
                 await Printer.PrintAsync(envelope, json, environment).ConfigureAwait(false);
                 if (envelope.Ok && runtime.HeartbeatingInstances > 0)
                 {
-                    await HoldAsync(runtime, environment, ct).ConfigureAwait(false);
+                    return await HoldAsync(runtime, environment, ct).ConfigureAwait(false);
                 }
                 return ExitCodes.Of(envelope);
             }
@@ -128,8 +144,11 @@ internal static class ActionCommand
         }
     }
 
-    /// <summary>The sd-agent's heartbeats live as long as this process: hold it until Ctrl-C, then drain and deregister.</summary>
-    private static async Task HoldAsync(AgentRuntime runtime, CliEnvironment environment, CancellationToken ct)
+    /// <summary>
+    /// The sd-agent's heartbeats live as long as this process: hold it until Ctrl-C, then drain and
+    /// deregister. Exit 1 when some instance could not be deregistered (it stays until its lease ends).
+    /// </summary>
+    private static async Task<int> HoldAsync(AgentRuntime runtime, CliEnvironment environment, CancellationToken ct)
     {
         await environment.Error.WriteLineAsync($"cpctl: keeping {runtime.HeartbeatingInstances} instance(s) alive; Ctrl-C (SIGINT/SIGTERM) to deregister them and exit").ConfigureAwait(false);
         try
@@ -141,8 +160,20 @@ internal static class ActionCommand
             // asked to stop
         }
         using var shutdown = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        await runtime.StopHeartbeatsAsync(shutdown.Token).ConfigureAwait(false);
-        await environment.Error.WriteLineAsync("cpctl: instances drained and deregistered").ConfigureAwait(false);
+        var held = runtime.HeartbeatingInstances;
+        var failed = await runtime.StopHeartbeatsAsync(shutdown.Token).ConfigureAwait(false);
+        if (failed.Count == 0)
+        {
+            await environment.Error.WriteLineAsync("cpctl: instances drained and deregistered").ConfigureAwait(false);
+            return ExitCodes.Ok;
+        }
+        foreach (var (id, reason) in failed.OrderBy(f => f.Key, StringComparer.Ordinal))
+        {
+            await environment.Error.WriteLineAsync($"cpctl: {id} could not be deregistered ({reason})").ConfigureAwait(false);
+        }
+        await environment.Error.WriteLineAsync($"cpctl: {failed.Count} of {held} instance(s) not deregistered: they stay registered until their leases run out; "
+            + $"remove them with: cpctl sd deregister {string.Join(' ', failed.Keys.Order(StringComparer.Ordinal))} --approve").ConfigureAwait(false);
+        return ExitCodes.Error;
     }
 }
 

@@ -11,7 +11,7 @@ internal static class ExitCodes
     /// <summary>The action failed (the envelope's error says why).</summary>
     public const int Error = 1;
 
-    /// <summary>The command line (or the configuration) is wrong; nothing was sent.</summary>
+    /// <summary>The command line, the input or the configuration is wrong, found before anything was sent.</summary>
     public const int Usage = 2;
 
     /// <summary>The action needs a human's approval (--approve); nothing was changed.</summary>
@@ -21,7 +21,8 @@ internal static class ExitCodes
     {
         null => Ok,
         AgentErrorCodes.ApprovalRequired => ApprovalRequired,
-        AgentErrorCodes.InvalidRequest or AgentErrorCodes.ConfigInvalid => Usage,
+        // A server's rejection (INVALID_ARGUMENT) is an error after requests were sent (and maybe changes made): 1.
+        AgentErrorCodes.InvalidRequest or AgentErrorCodes.ConfigInvalid when !envelope.SentRequests => Usage,
         _ => Error,
     };
 }

@@ -97,7 +97,8 @@ internal sealed class InputOptions
         string[] aliases = kind is Kind.List or Kind.Map && name.EndsWith('s') ? [name[..^1]] : [];
         Option option = kind switch
         {
-            Kind.Switch => new Option<bool>(name, aliases) { Description = description },
+            // A switch that is on by default says how to turn it off.
+            Kind.Switch => new Option<bool>(name, aliases) { Description = description + (description.Contains("(default true)", StringComparison.Ordinal) ? $" Turn off with {name} false." : "") },
             Kind.List or Kind.Map => new Option<string[]>(name, aliases) { Description = description + (kind == Kind.Map ? " Repeat KEY=VALUE." : " Repeatable."), AllowMultipleArgumentsPerToken = false },
             Kind.Json => new Option<string>(name, aliases) { Description = description + " (JSON)" },
             _ => new Option<string>(name, aliases) { Description = description },

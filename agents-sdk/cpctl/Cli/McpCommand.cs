@@ -36,6 +36,7 @@ internal static class McpCommand
         {
             AgentOptions options;
             McpAllowList allowed;
+            AgentRuntime runtime;
             try
             {
                 if (parse.GetValue(global.Approve))
@@ -44,13 +45,14 @@ internal static class McpCommand
                 }
                 options = global.Resolve(parse, environment.GetVariable);
                 allowed = AllowList(parse.GetValue(allowList) ?? environment.GetVariable("AGENT_MCP_ALLOW_LIST"));
+                // Last: it reads the token file, and is disposed only once the session has run.
+                runtime = new AgentRuntime(options, log: environment.Error);
             }
             catch (Exception ex) when (ex is UsageException or ArgumentException or IOException or UnauthorizedAccessException)
             {
                 await environment.Error.WriteLineAsync("cpctl mcp: " + ex.Message).ConfigureAwait(false);
                 return ExitCodes.Usage;
             }
-            var runtime = new AgentRuntime(options, log: environment.Error);
             await using (runtime.ConfigureAwait(false))
             {
                 using var loggers = LoggerFactory.Create(b => b.AddMcpStderrJson().SetMinimumLevel(parse.GetValue(global.Quiet) ? LogLevel.Warning : LogLevel.Information));

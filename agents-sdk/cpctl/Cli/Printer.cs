@@ -18,10 +18,21 @@ internal static class Printer
         {
             await environment.Output.WriteAsync(text).ConfigureAwait(false);
         }
+        if (envelope.Stale is { } stale)
+        {
+            await environment.Output.WriteLineAsync(StaleLine(stale)).ConfigureAwait(false);
+        }
         if (envelope.Error is { } error)
         {
-            await environment.Error.WriteLineAsync($"error [{error.Code}]: {error.Detail} (trace {envelope.TraceId})").ConfigureAwait(false);
+            // One line: a control character in a (refused) trace id or a server's detail must not break it.
+            await environment.Error.WriteLineAsync(OneLine($"error [{error.Code}]: {error.Detail} (trace {envelope.TraceId})")).ConfigureAwait(false);
         }
         await environment.Output.FlushAsync().ConfigureAwait(false);
     }
+
+    private static string OneLine(string text) => string.Concat(text.Select(c => char.IsControl(c) ? "\\u" + ((int)c).ToString("x4", System.Globalization.CultureInfo.InvariantCulture) : c.ToString()));
+
+    public static string StaleLine(AgentStaleness stale) =>
+        string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"(served from a control-plane replica's memory, its store last answered {stale.LastContactMs / 1000.0:0.#} s ago: this may be stale)");
 }

@@ -67,6 +67,34 @@ public sealed class BillingExportAgentTests(AgentPlatform platform)
     }
 
     [Fact]
+    public async Task DeterministicFailures_AreNotRetried()
+    {
+        await using var session = platform.Session();
+        var future = await session.RunAsync("billing", "export", new { to_dir = platform.StateDirectory, end_time = "2099-01-01T00:00:00Z", retry_base_s = 0.01 });
+        Assert.Equal(AgentErrorCodes.InvalidRequest, future.Error!.Code);
+        Assert.Contains("in the future", future.Error.Detail, StringComparison.Ordinal);
+
+        var directory = await session.RunAsync("billing", "export", new { to_dir = "/proc/nope", retry_base_s = 0.01 });
+        Assert.Equal(AgentErrorCodes.ExportFailed, directory.Error!.Code);
+        Assert.Contains("directory /proc/nope", directory.Error.Detail, StringComparison.Ordinal);
+        Assert.Single(directory.Result!["attempts"]!.AsArray());
+
+        var before = platform.Sink.BillingPosts.Count;
+        platform.Sink.BillingStatus = 400;
+        try
+        {
+            var refused = await session.RunAsync("billing", "export", new { to_url = platform.Sink.Billing.ToString(), retry_base_s = 0.01 });
+            Assert.Equal(AgentErrorCodes.ExportFailed, refused.Error!.Code);
+            Assert.Equal(1, platform.Sink.BillingPosts.Count - before);
+            Assert.Single(refused.Result!["attempts"]!.AsArray());
+        }
+        finally
+        {
+            platform.Sink.BillingStatus = 200;
+        }
+    }
+
+    [Fact]
     public async Task TheSchedule_ExportsTheHourThatJustEnded_AtFivePast()
     {
         var now = DateTimeOffset.UtcNow;

@@ -94,4 +94,31 @@ public sealed class ChaosAgentTests(AgentPlatform platform)
         Assert.Equal(0, (long)deleted.Result!["failover"]!["gone_instance_delta"]!);
         Assert.Equal("d-b1", (string?)deleted.Result["register_again"]!["instances"]![0]!["instance_id"]);
     }
+
+    [Fact]
+    public async Task DeleteInstance_WhenTrafficToTheImageAlreadyFails_RefusesAndDeletesNothing()
+    {
+        const string image = "img.broken";
+        // Both instances at ports nothing listens on: the image does not serve before anything is changed.
+        try
+        {
+            await platform.ControlPlane.RegisterAsync(image, "x-1", FreePorts.Next());
+            await platform.ControlPlane.RegisterAsync(image, "x-2", FreePorts.Next());
+            await using var session = platform.Session();
+            var refused = await session.RunAsync("chaos", "delete-instance", new { instance_id = "x-1", requests = 4, rps = 40 }, approve: true);
+            Assert.Equal(AgentErrorCodes.BaselineFailed, refused.Error!.Code);
+            Assert.Contains("nothing was changed", refused.Error.Detail, StringComparison.Ordinal);
+            Assert.NotNull(await platform.InstanceAsync("x-1"));
+        }
+        finally
+        {
+            foreach (var id in new[] { "x-1", "x-2" })
+            {
+                if (await platform.InstanceAsync(id) is not null)
+                {
+                    await platform.ControlPlane.DeregisterAsync(id);
+                }
+            }
+        }
+    }
 }

@@ -44,6 +44,7 @@ public sealed class AgentSession : IAsyncDisposable
             Request = parsed.Request,
             Result = parsed.Result,
             Error = parsed.Error,
+            Stale = parsed.Stale,
             Text = ran.Text,
         };
         lock (_envelopes)
