@@ -18,7 +18,16 @@ internal sealed class BillingExporter(ILoadStore store, StatsOptions options, Ti
         var window = StatsWindow.Parse(request.Window, StatsWindow.OneHour);
         // Exports are documents kept for years: whole seconds, as in the reference's example.
         var now = TruncateToSecond(time.GetUtcNow());
-        var end = request.EndTime is null ? now : EndTime(request.EndTime, now);
+        // The end falls back to a bucket's edge: counts are kept in buckets of StatsOptions.BucketWidth,
+        // and a window ending inside one would take the whole bucket, still filling, and the next
+        // window none of it; so exporting a window twice would bill more the second time, and the
+        // requests counted in between no window at all. Aligned, adjacent windows share nothing and
+        // miss nothing, and a window is the same whenever it is exported.
+        var end = AlignDown(request.EndTime is null ? now : EndTime(request.EndTime, now));
+        if (end.UtcTicks < window.Length.Ticks)
+        {
+            throw RpcErrors.Exception(StatusCode.OutOfRange, WindowUnavailable, $"a window ending {Format(end)} starts before the first counts");
+        }
         var start = end - window.Length;
         if (start < time.GetUtcNow() - options.Retention)
         {
@@ -65,6 +74,8 @@ internal sealed class BillingExporter(ILoadStore store, StatsOptions options, Ti
         }
         return end;
     }
+
+    private static DateTimeOffset AlignDown(DateTimeOffset t) => new(t.UtcTicks - t.UtcTicks % StatsOptions.BucketWidth.Ticks, TimeSpan.Zero);
 
     private static DateTimeOffset TruncateToSecond(DateTimeOffset t) => new(t.UtcTicks - t.UtcTicks % TimeSpan.TicksPerSecond, TimeSpan.Zero);
 

@@ -114,6 +114,38 @@ public sealed class BillingExportTests
     }
 
     [Fact]
+    public async Task AnEndInsideABucket_FallsBackToItsEdge_SoAWindowBillsTheSameTwice_AndTheNextOneTheRest()
+    {
+        await using var host = await StatsHost.StartAsync(); // 10:00:00
+        using var stream = host.OpenReportStream();
+        await stream.SendAsync(Report("e1", 1, Image("img.a", 100))); // the bucket of 10:00:00
+        host.Clock.Advance(TimeSpan.FromSeconds(12));
+        await stream.SendAsync(Report("e1", 2, Image("img.a", 7)));   // the bucket of 10:00:10, still filling
+
+        var first = await ExportAsync(host, "1m", end: null);         // asked at 10:00:12
+        host.Clock.Advance(TimeSpan.FromSeconds(3));
+        await stream.SendAsync(Report("e1", 3, Image("img.a", 5)));   // 10:00:15, the same bucket
+        var again = await ExportAsync(host, "1m", end: new DateTimeOffset(2026, 1, 1, 10, 0, 12, TimeSpan.Zero));
+        host.Clock.Advance(TimeSpan.FromMinutes(2));
+        var next = await ExportAsync(host, "1m", end: first.WindowEnd.ToDateTimeOffset().AddMinutes(1));
+
+        var edge = new DateTimeOffset(2026, 1, 1, 10, 0, 10, TimeSpan.Zero);
+        Assert.Equal(edge, first.WindowEnd.ToDateTimeOffset());
+        Assert.Equal(edge, again.WindowEnd.ToDateTimeOffset());
+        Assert.Equal(100, first.Images.Single().ReqCount);
+        Assert.Equal(100, again.Images.Single().ReqCount); // the same window bills the same
+        Assert.Equal(12, next.Images.Single().ReqCount); // the next window bills what came after: nothing lost
+    }
+
+    [Fact]
+    public async Task AnEndTimeAtTheStartOfTime_IsANotAvailableWindow_NotA500()
+    {
+        await using var host = await StatsHost.StartAsync();
+        var (_, json) = await PostAsync(host, "/v1/billing/export?window=1h&end_time=0001-01-01T00:00:00Z", HttpStatusCode.BadRequest);
+        RestCalls.AssertError(json, 11, "window_unavailable");
+    }
+
+    [Fact]
     public async Task TheSameExport_OverGrpcAndRest_HasTheSameChecksum()
     {
         await using var host = await StatsHost.StartAsync();
