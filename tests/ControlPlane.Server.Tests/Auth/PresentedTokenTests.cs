@@ -16,7 +16,7 @@ public sealed class PresentedTokenTests
     public void ASecondValueThatMetadataLeavesOut_StillMakesTwo(string second)
     {
         // Metadata drops a value that is not printable ASCII: read from it alone, one token would show.
-        var context = new Context();
+        var context = NewContext();
         context.HttpContext.Request.Headers["x-platform-token"] = new Microsoft.Extensions.Primitives.StringValues(["s3cret", second]);
         context.RequestHeaders.Add("x-platform-token", "s3cret");
 
@@ -27,7 +27,7 @@ public sealed class PresentedTokenTests
     [Fact]
     public void OneValue_IsOne()
     {
-        var context = new Context();
+        var context = NewContext();
         context.HttpContext.Request.Headers["x-platform-token"] = "s3cret";
         context.RequestHeaders.Add("x-platform-token", "s3cret");
 
@@ -35,34 +35,5 @@ public sealed class PresentedTokenTests
         Assert.Equal("s3cret", value);
     }
 
-    private sealed class Context : ServerCallContext
-    {
-        private readonly DefaultHttpContext _http = new();
-
-        public override MethodDescriptor Method => Api.V1.PolicyReflection.Descriptor.Services[0].FindMethodByName("SetPolicy");
-
-        public override string MethodPath => "/controlplane.v1.PolicyService/SetPolicy";
-
-        public override string Peer => "test";
-
-        public override DateTime Deadline => DateTime.MaxValue;
-
-        public override CancellationToken CancellationToken => CancellationToken.None;
-
-        public override Metadata RequestHeaders { get; } = [];
-
-        public override Metadata ResponseTrailers { get; } = [];
-
-        public override string? RequestEncoding => null;
-
-        public override string? ResponseCompression { get; set; }
-
-        public override Status Status { get; set; } = Status.DefaultSuccess;
-
-        public override HttpContext HttpContext => _http;
-
-        public override IDictionary<object, object?> UserState { get; } = new Dictionary<object, object?>();
-
-        public override Task WriteResponseHeadersAsync(Metadata responseHeaders) => Task.CompletedTask;
-    }
+    private static InProcessCallContext NewContext() => new(Api.V1.PolicyReflection.Descriptor.Services[0].FindMethodByName("SetPolicy"));
 }

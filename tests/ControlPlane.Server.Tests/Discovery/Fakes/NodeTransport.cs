@@ -59,7 +59,7 @@ internal sealed class InMemoryNodeTransport<TRequest, TResponse> : INodeTranspor
 
     public InMemoryNodeTransport(Func<IAsyncStreamReader<TRequest>, IServerStreamWriter<TResponse>, ServerCallContext, Task> handler, MethodDescriptor method)
     {
-        var context = new Context(method, _cts);
+        var context = new InProcessCallContext(method, _cts);
         _call = Task.Run(async () =>
         {
             try
@@ -133,51 +133,5 @@ internal sealed class InMemoryNodeTransport<TRequest, TResponse> : INodeTranspor
     {
         public Task WriteAsync(TResponse message, CancellationToken cancellationToken = default) =>
             responses.WriteAsync(message.ToByteArray(), cancellationToken).AsTask();
-    }
-
-    private sealed class Context : ServerCallContext
-    {
-        private readonly CancellationTokenSource _cts;
-        private readonly DefaultHttpContext _http = new();
-
-        public Context(MethodDescriptor method, CancellationTokenSource cts)
-        {
-            Method = method;
-            _cts = cts;
-            _http.Features.Set<IHttpRequestLifetimeFeature>(new Lifetime(cts));
-        }
-
-        public override MethodDescriptor Method { get; }
-
-        public override string MethodPath => "/" + Method.FullName;
-
-        public override string Peer => "in-memory";
-
-        public override DateTime Deadline => DateTime.MaxValue;
-
-        public override CancellationToken CancellationToken => _cts.Token;
-
-        public override Metadata RequestHeaders { get; } = [];
-
-        public override Metadata ResponseTrailers { get; } = [];
-
-        public override string? RequestEncoding => null;
-
-        public override string? ResponseCompression { get; set; }
-
-        public override Status Status { get; set; } = Status.DefaultSuccess;
-
-        public override HttpContext HttpContext => _http;
-
-        public override IDictionary<object, object?> UserState { get; } = new Dictionary<object, object?>();
-
-        public override Task WriteResponseHeadersAsync(Metadata responseHeaders) => Task.CompletedTask;
-
-        private sealed class Lifetime(CancellationTokenSource cts) : IHttpRequestLifetimeFeature
-        {
-            public CancellationToken RequestAborted { get; set; } = cts.Token;
-
-            public void Abort() => cts.Cancel();
-        }
     }
 }
