@@ -22,6 +22,9 @@ public interface IResourceWatch
     /// </summary>
     StorePosition? Position { get; }
 
+    /// <summary><see cref="Position"/> as responses carry it, formatted once per advance; empty when there is none.</summary>
+    string PositionText { get; }
+
     /// <summary>True when the cache follows a shared store's changes (and so has a <see cref="Position"/>).</summary>
     bool FollowsStore { get; }
 

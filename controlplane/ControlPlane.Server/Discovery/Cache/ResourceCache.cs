@@ -35,6 +35,7 @@ internal sealed class ResourceCache : IResourceWatch, IHostedService, IDisposabl
     private readonly IStorePositionSource? _positions;
     private readonly object _positionLock = new();
     private StorePosition? _position;
+    private volatile string _positionText = "";
     private TaskCompletionSource _positionAdvanced = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _revision;
     private int _reloadAll;
@@ -78,6 +79,8 @@ internal sealed class ResourceCache : IResourceWatch, IHostedService, IDisposabl
             }
         }
     }
+
+    public string PositionText => _positionText;
 
     public bool FollowsStore => _positions is not null;
 
@@ -202,6 +205,7 @@ internal sealed class ResourceCache : IResourceWatch, IHostedService, IDisposabl
                 return;
             }
             _position = at;
+            _positionText = at.ToString();
             advanced = _positionAdvanced;
             _positionAdvanced = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         }

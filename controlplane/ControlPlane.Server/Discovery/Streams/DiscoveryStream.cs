@@ -90,7 +90,7 @@ internal abstract class DiscoveryStream<TRequest, TResponse, TState> : IDiscover
     protected abstract string StorePositionOf(TRequest request);
 
     /// <summary>What a response built now says of where its configuration stands: read before the snapshots, so never newer than they are.</summary>
-    protected string StorePositionNow() => Services.Cache.Position?.ToString() ?? "";
+    protected string StorePositionNow() => Services.Cache.PositionText;
 
     /// <summary>Resources tracked per stream rather than shared with the cache; none by default.</summary>
     public virtual int PrivateResourceEntries => 0;
