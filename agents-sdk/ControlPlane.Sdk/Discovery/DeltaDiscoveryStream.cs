@@ -156,7 +156,7 @@ public sealed class DeltaDiscoveryStream
                 if (first)
                 {
                     request.Node = _options.Node;
-                    request.StorePosition = _position;
+                    request.StorePosition = _position.Length > 0 ? _position : _handler.StorePosition;
                     first = false;
                 }
                 request.ResourceNamesSubscribe.Add(subscription.Names);

@@ -23,6 +23,13 @@ public interface IDeltaResourceHandler
     /// </summary>
     Google.Rpc.Status? Apply(DeltaResourcesResponse response);
 
+    /// <summary>
+    /// The <c>store_position</c> of what is held when no response of this process gave one yet (a
+    /// configuration loaded from disk at start); empty when unknown. Sent when a stream opens, so a
+    /// control plane behind it refuses the stream rather than send older configuration.
+    /// </summary>
+    string StorePosition => "";
+
     /// <summary>A stream to <paramref name="address"/> is being opened.</summary>
     void OnConnecting(Uri address)
     {

@@ -30,6 +30,7 @@ public sealed class DiscoveryClient : BackgroundService, IDeltaResourceHandler
     private readonly ILogger<DiscoveryClient> _logger;
     private readonly DiscoveryState _state;
     private readonly LastKnownGoodStore? _store;
+    private volatile string _heldPosition = "";
     private readonly ControlPlaneClient _client;
     private readonly DeltaDiscoveryStream _stream;
     private readonly Node _node;
@@ -142,6 +143,9 @@ public sealed class DiscoveryClient : BackgroundService, IDeltaResourceHandler
 
     IReadOnlyDictionary<string, string> IDeltaResourceHandler.Versions(string typeUrl) => _state.Versions(typeUrl);
 
+    /// <summary>The store position of the configuration loaded from disk, until a control plane sends one.</summary>
+    string IDeltaResourceHandler.StorePosition => _heldPosition;
+
     void IDeltaResourceHandler.OnConnecting(Uri address) => DiscoveryLog.Connecting(_logger, address.ToString(), _node.Id);
 
     void IDeltaResourceHandler.OnStreamEnded(Uri address, string reason, TimeSpan reconnectDelay) =>
@@ -154,6 +158,7 @@ public sealed class DiscoveryClient : BackgroundService, IDeltaResourceHandler
         var error = _state.Apply(response.TypeUrl, response.Resources, response.RemovedResources);
         if (error is null)
         {
+            _heldPosition = response.StorePosition;
             _stats.Acked(response.TypeUrl, response.SystemVersionInfo);
             DiscoveryLog.Acked(_logger, response.TypeUrl, response.SystemVersionInfo, response.Nonce, response.Resources.Count, response.RemovedResources.Count);
         }
@@ -250,6 +255,14 @@ public sealed class DiscoveryClient : BackgroundService, IDeltaResourceHandler
             DiscoveryLog.LastKnownGoodUnusable(_logger, _store.Path, string.Join("; ", errors));
             return;
         }
+        try
+        {
+            _heldPosition = _store.LoadPosition();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            _heldPosition = ""; // served all the same; only a replica behind it could then serve the node
+        }
         DiscoveryLog.LastKnownGoodLoaded(_logger, _options.LastKnownGoodAfter, resources.Count, _store.Path);
         // A stream still waiting for its first answer announced nothing: restart it so that it
         // announces what is now held (the control plane then removes what no longer exists).
@@ -272,7 +285,7 @@ public sealed class DiscoveryClient : BackgroundService, IDeltaResourceHandler
             }
             try
             {
-                _store.Save(resources);
+                _store.Save(resources, _heldPosition);
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {

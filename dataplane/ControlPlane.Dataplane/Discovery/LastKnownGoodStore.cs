@@ -7,29 +7,59 @@ namespace ControlPlane.Dataplane.Discovery;
 /// The last configuration the node accepted, on disk: its <see cref="Resource"/> messages exactly as
 /// received, length-delimited, in <c>last-known-good.pb</c>. Written to a temporary file in the same
 /// directory, flushed to disk, then renamed over the old one, so a crash leaves the old or the new
-/// file, never half of one.
+/// file, never half of one. Beside it, <c>last-known-good.position</c> holds the store position of that
+/// configuration (<c>store_position</c>), written the same way after it: a crash between the two
+/// leaves an older position, which at worst lets a replica behind the configuration serve the node.
 /// </summary>
 internal sealed class LastKnownGoodStore(string directory)
 {
     public const string FileName = "last-known-good.pb";
 
+    public const string PositionFileName = "last-known-good.position";
+
     public string Path { get; } = System.IO.Path.Combine(directory, FileName);
 
-    public void Save(IReadOnlyList<Resource> resources)
+    private string PositionPath { get; } = System.IO.Path.Combine(directory, PositionFileName);
+
+    /// <summary>Saves <paramref name="resources"/>, then <paramref name="position"/> (empty: none known).</summary>
+    public void Save(IReadOnlyList<Resource> resources, string position)
+    {
+        Save(resources);
+        WriteReplacing(PositionPath, file => file.Write(System.Text.Encoding.ASCII.GetBytes(position)));
+    }
+
+    /// <summary>The saved store position; empty when there is none, or it is not one line of printable ASCII.</summary>
+    public string LoadPosition()
+    {
+        if (!File.Exists(PositionPath))
+        {
+            return "";
+        }
+        var text = File.ReadAllText(PositionPath, System.Text.Encoding.ASCII);
+        return text.Length <= 64 && text.All(c => c is > ' ' and <= '~') ? text : "";
+    }
+
+    public void Save(IReadOnlyList<Resource> resources) =>
+        WriteReplacing(Path, file =>
+        {
+            foreach (var resource in resources)
+            {
+                resource.WriteDelimitedTo(file);
+            }
+        });
+
+    private void WriteReplacing(string path, Action<FileStream> write)
     {
         Directory.CreateDirectory(directory);
-        var temp = System.IO.Path.Combine(directory, $".{FileName}.{Guid.NewGuid():N}.tmp");
+        var temp = System.IO.Path.Combine(directory, $".{System.IO.Path.GetFileName(path)}.{Guid.NewGuid():N}.tmp");
         try
         {
             using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
             {
-                foreach (var resource in resources)
-                {
-                    resource.WriteDelimitedTo(file);
-                }
+                write(file);
                 file.Flush(flushToDisk: true);
             }
-            File.Move(temp, Path, overwrite: true);
+            File.Move(temp, path, overwrite: true);
         }
         catch
         {

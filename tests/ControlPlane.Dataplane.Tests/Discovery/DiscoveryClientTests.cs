@@ -74,6 +74,11 @@ public sealed class DiscoveryClientTests : IAsyncLifetime
             }
         }
 
+        // What the configuration's store position was (replicas on Redis stamp it; this embedded
+        // control plane stamps none): saved beside it, and announced by the restarted node.
+        const string Position = "1795349467.2143:42";
+        await File.WriteAllTextAsync(Path.Combine(_stateDirectory, LastKnownGoodStore.PositionFileName), Position);
+
         // Restarted during the outage: nothing answers, the node waits LastKnownGoodAfter (virtual
         // time), then serves what it had.
         var time = new ManualTimeProvider();
@@ -95,6 +100,7 @@ public sealed class DiscoveryClientTests : IAsyncLifetime
             Assert.Equal("/from-lkg", (await TestBackend.Echo.ReadAsync(response).DefaultTimeout()).Path);
         }
         Assert.Null(restarted.Services.GetRequiredService<DiscoveryClient>().ConnectedControlPlane);
+        Assert.Equal(Position, ((ControlPlane.Sdk.Discovery.IDeltaResourceHandler)restarted.Services.GetRequiredService<DiscoveryClient>()).StorePosition);
     }
 
     [Fact]
