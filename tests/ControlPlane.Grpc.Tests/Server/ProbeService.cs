@@ -8,6 +8,13 @@ public sealed class ProbeHooks
 {
     public Func<SimpleRequest, ServerCallContext, Task<SimpleResponse>> Unary { get; set; } = (_, _) => Task.FromResult(new SimpleResponse());
 
+    /// <summary>Unary calls that reached the handler.</summary>
+    public int UnaryCalls => Volatile.Read(ref _unaryCalls);
+
+    private int _unaryCalls;
+
+    internal void CountUnary() => Interlocked.Increment(ref _unaryCalls);
+
     public Func<StreamingOutputCallRequest, IServerStreamWriter<StreamingOutputCallResponse>, ServerCallContext, Task> ServerStreaming { get; set; } = (_, _, _) => Task.CompletedTask;
 
     /// <summary>The full-duplex handler; null: echo every request until the client half-closes.</summary>
@@ -41,7 +48,11 @@ public sealed class ProbeService(ProbeHooks hooks)
 {
     public Task<Empty> EmptyCall(Empty request, ServerCallContext context) => Task.FromResult(new Empty());
 
-    public Task<SimpleResponse> UnaryCall(SimpleRequest request, ServerCallContext context) => hooks.Unary(request, context);
+    public Task<SimpleResponse> UnaryCall(SimpleRequest request, ServerCallContext context)
+    {
+        hooks.CountUnary();
+        return hooks.Unary(request, context);
+    }
 
     public Task StreamingOutputCall(StreamingOutputCallRequest request, IServerStreamWriter<StreamingOutputCallResponse> responseStream, ServerCallContext context) =>
         hooks.ServerStreaming(request, responseStream, context);

@@ -110,18 +110,12 @@ public sealed class StatusAndErrorTests
         // A proxy's rule for the exact path must cover every call that reaches the method (grpc-go matches exactly).
         var (server, hooks) = await ProbeServer.StartAsync();
         await using var _ = server;
-        var ran = false;
-        hooks.Unary = (_, _) =>
-        {
-            ran = true;
-            return Task.FromResult(new SimpleResponse());
-        };
         using var http = RawHttp2.CreateClient();
         using var response = await RawHttp2.PostAsync(http, server, path, RawHttp2.Frame(new SimpleRequest()));
         await response.Content.ReadAsByteArrayAsync().DefaultTimeout();
 
         Assert.Equal("12", RawHttp2.GrpcStatus(response));
-        Assert.False(ran);
+        Assert.Equal(0, hooks.UnaryCalls);
     }
 
     [Fact]
