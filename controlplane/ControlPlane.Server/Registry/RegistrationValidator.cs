@@ -115,7 +115,13 @@ internal static partial class RegistrationValidator
                 break;
             }
         }
-        if (InvalidValue(metadata, "metadata") is { } path)
+        if (Depth(metadata, 1) > MaxMetadataDepth)
+        {
+            // Nodes receive metadata inside an endpoint set, two levels deeper: past protobuf's nesting
+            // limit (100) a node could not parse the push at all, and would hold no endpoint set.
+            errors.Add(new("metadata", $"nests objects and lists more than {MaxMetadataDepth} levels deep"));
+        }
+        else if (InvalidValue(metadata, "metadata") is { } path)
         {
             // A Value with no kind (gRPC can send one) or a NaN or infinite number has no JSON form: the
             // REST view and the Redis store could not show it as registered.
@@ -125,6 +131,50 @@ internal static partial class RegistrationValidator
             && (weight.KindCase != Value.KindOneofCase.NumberValue || weight.NumberValue < 1 || weight.NumberValue > 10_000 || weight.NumberValue != Math.Floor(weight.NumberValue)))
         {
             errors.Add(new("metadata.weight", "must be a whole number between 1 and 10000"));
+        }
+    }
+
+    /// <summary>How deep metadata may nest objects and lists (the metadata object itself is level 1).</summary>
+    public const int MaxMetadataDepth = 16;
+
+    /// <summary>The nesting depth of <paramref name="value"/>, counted no further than one past the limit.</summary>
+    private static int Depth(Struct value, int level)
+    {
+        var deepest = level;
+        foreach (var field in value.Fields.Values)
+        {
+            deepest = Math.Max(deepest, Depth(field, level));
+            if (deepest > MaxMetadataDepth)
+            {
+                break;
+            }
+        }
+        return deepest;
+    }
+
+    private static int Depth(Value value, int level)
+    {
+        if (level > MaxMetadataDepth)
+        {
+            return level;
+        }
+        switch (value.KindCase)
+        {
+            case Value.KindOneofCase.StructValue:
+                return Depth(value.StructValue, level + 1);
+            case Value.KindOneofCase.ListValue:
+                var deepest = level + 1;
+                foreach (var item in value.ListValue.Values)
+                {
+                    deepest = Math.Max(deepest, Depth(item, level + 1));
+                    if (deepest > MaxMetadataDepth)
+                    {
+                        break;
+                    }
+                }
+                return deepest;
+            default:
+                return level;
         }
     }
 

@@ -28,6 +28,7 @@ public static class StorageServiceCollectionExtensions
             case StoreOptions.Redis:
                 var redis = configuration.GetSection(RedisStoreOptions.Section).Get<RedisStoreOptions>() ?? new RedisStoreOptions();
                 RedisUrl.Parse(redis.Url);
+                redis.ValidateKeyPrefix();
                 redis.EffectiveExpiryLag();
                 services.TryAddSingleton(sp => RedisConnection.Connect(
                     redis, sp.GetRequiredService<ILogger<RedisConnection>>(), clock: sp.GetService<TimeProvider>() ?? TimeProvider.System));

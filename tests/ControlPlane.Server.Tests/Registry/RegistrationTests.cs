@@ -161,6 +161,34 @@ public sealed class RegistrationTests
         Assert.Contains(error.Status.FieldViolations(), v => v.Field == "metadata");
     }
 
+    [Theory]
+    [InlineData(true, 16, true)]   // the deepest accepted
+    [InlineData(true, 17, false)]
+    [InlineData(false, 16, true)]
+    [InlineData(false, 40, false)] // deep enough that a node could not parse the endpoint set carrying it
+    public async Task MetadataNestedTooDeep_IsRefused_BeforeItCanReachANode(bool lists, int depth, bool accepted)
+    {
+        await using var bed = await RegistryTestBed.StartAsync();
+        var request = RegistryTestBed.Instance("i1");
+        var value = Google.Protobuf.WellKnownTypes.Value.ForString("leaf");
+        for (var level = depth; level > 1; level--)
+        {
+            value = lists
+                ? Google.Protobuf.WellKnownTypes.Value.ForList(value)
+                : Google.Protobuf.WellKnownTypes.Value.ForStruct(new() { Fields = { ["n"] = value } });
+        }
+        request.Metadata.Fields["deep"] = value;
+
+        if (accepted)
+        {
+            Assert.True((await bed.RegisterAsync(request)).Created);
+            return;
+        }
+        var error = await RegistryTestBed.FailsAsync(() => bed.RegisterAsync(request));
+        Assert.Equal(Grpc.StatusCode.InvalidArgument, error.StatusCode);
+        Assert.Equal(["metadata"], error.Status.FieldViolations().Select(v => v.Field));
+    }
+
     public static readonly TheoryData<string, Google.Protobuf.WellKnownTypes.Value> ValuesWithoutAJsonForm = new()
     {
         { "metadata.a", new Google.Protobuf.WellKnownTypes.Value() },

@@ -40,4 +40,25 @@ public sealed class StoreSelectionTests
         var error = Assert.Throws<FormatException>(() => Services(("ControlPlane:Store:Kind", "redis"), ("ControlPlane:Store:Redis:Url", "redis://:hunter2@redis:6379/0")));
         Assert.DoesNotContain("hunter2", error.Message, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("inst:")]
+    [InlineData("policy:x:")]
+    [InlineData("lb:")]
+    [InlineData("instances-a:")]
+    public void AKeyPrefixThatBeginsLikeAnUnprefixedKey_StopsTheStart(string prefix)
+    {
+        // A deployment without a prefix on the same database could write into this one's keys.
+        var error = Assert.Throws<InvalidOperationException>(() => Services(("ControlPlane:Store:Kind", "redis"), ("ControlPlane:Store:Redis:KeyPrefix", prefix)));
+        Assert.Contains("KeyPrefix", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("cp1:")]
+    [InlineData("ns{1}*?[x] \u00fc:")]
+    [InlineData("i")]
+    public void OtherKeyPrefixes_AreAccepted(string prefix)
+    {
+        Services(("ControlPlane:Store:Kind", "redis"), ("ControlPlane:Store:Redis:KeyPrefix", prefix));
+    }
 }

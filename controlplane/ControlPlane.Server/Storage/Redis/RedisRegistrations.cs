@@ -1,3 +1,4 @@
+using ControlPlane.Grpc;
 using StackExchange.Redis;
 
 namespace ControlPlane.Server.Storage.Redis;
@@ -63,6 +64,9 @@ internal sealed class RedisRegistrations
                 null),
             "duplicate_instance_id" => new RegisterOutcome(RegisterResult.DuplicateInstanceId, null, RedisInstanceRecords.Parse(items[at + 1])),
             "port_conflict" => new RegisterOutcome(RegisterResult.PortConflict, null, RedisInstanceRecords.Parse(items[at + 1])),
+            // A record in the way that is not one (written by something else): this registration alone fails, nothing written for it.
+            "unreadable_record" => throw RpcErrors.Exception(StatusCode.Internal, "store_record_unreadable",
+                $"registering {spec.InstanceId} needs a stored record that cannot be read ({(string?)items[at + 1]}); remove or repair that key"),
             var other => throw new InvalidDataException($"register.lua answered '{other}'."),
         };
     }

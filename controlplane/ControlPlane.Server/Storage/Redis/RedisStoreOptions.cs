@@ -22,6 +22,31 @@ public sealed class RedisStoreOptions
     public string KeyPrefix { get; set; } = "";
 
     /// <summary>
+    /// How the keys of a deployment without a prefix begin. A prefix that begins like one of them
+    /// (<c>inst:</c>, <c>policy:</c> ...) would let such a deployment on the same database write into
+    /// this one's keys (its instance <c>inst_ttl</c> is the key <c>inst:inst_ttl</c>), so it is refused.
+    /// </summary>
+    internal static readonly string[] KeyStems =
+    [
+        "change_", "changes", "dataplanes", "dp:", "expiry_lags", "img:", "inst:", "inst_", "instances", "lb:", "lease_grace",
+        "policies", "policy:", "policy_changes", "replica_contact", "svc:",
+    ];
+
+    /// <summary>Throws when <see cref="KeyPrefix"/> cannot keep this deployment's keys apart (see <see cref="KeyStems"/>).</summary>
+    public void ValidateKeyPrefix()
+    {
+        if (KeyPrefix.Length > 64)
+        {
+            throw new InvalidOperationException($"{Section}:{nameof(KeyPrefix)} is {KeyPrefix.Length} characters; at most 64");
+        }
+        if (KeyStems.FirstOrDefault(stem => KeyPrefix.StartsWith(stem, StringComparison.Ordinal)) is { } clash)
+        {
+            throw new InvalidOperationException(
+                $"{Section}:{nameof(KeyPrefix)} '{KeyPrefix}' begins like the key '{clash}...' of a deployment without a prefix, which could then write into this one's keys; choose another (e.g. 'cp1:')");
+        }
+    }
+
+    /// <summary>
     /// With <c>rediss://</c>: a PEM file of the certificate authority the server's certificate must
     /// chain to (a private CA). Unset: the system's trusted roots.
     /// </summary>

@@ -26,6 +26,48 @@ public sealed class RedisScriptTests(RedisFixture redis) : IClassFixture<RedisFi
     }
 
     [Fact]
+    public async Task ARecordThatCannotBeRead_FailsItsRegistrationAlone_AndLeavesTheOthersOfTheBatchWhole()
+    {
+        // Something else wrote inst:bad. Registrations sharing a script call with it used to be left
+        // half-written (records and endpoints, but no listing, expiry or TTL: never expiring).
+        redis.Require();
+        var prefix = redis.NewPrefix();
+        _connection = redis.Connect(prefix);
+        var store = new RedisRegistryStore(_connection);
+        await redis.AdminDatabase.StringSetAsync(prefix + "inst:bad", "not a record").DefaultTimeout();
+        var ids = Enumerable.Range(0, 40).Select(i => $"i{i}").ToArray();
+
+        var calls = ids.Select((id, i) => store.RegisterAsync(Spec(id, 20_000 + i), T0).AsTask())
+            .Append(store.RegisterAsync(Spec("bad", 19_999), T0).AsTask()).ToArray();
+        var bad = await Assert.ThrowsAsync<ControlPlane.Grpc.RpcException>(() => calls[^1]).DefaultTimeout();
+        await Task.WhenAll(calls[..^1]).DefaultTimeout();
+
+        Assert.Equal("store_record_unreadable", ControlPlane.Grpc.RpcErrors.Reason(bad.Status));
+        Assert.All(calls[..^1], c => Assert.Equal(RegisterResult.Created, ((Task<RegisterOutcome>)c).Result.Result));
+        var listed = await store.ListAsync(new InstanceQuery()).DefaultTimeout();
+        Assert.Equal(ids.Order(StringComparer.Ordinal), listed.Select(r => r.Spec.InstanceId).Order(StringComparer.Ordinal));
+        Assert.Equal(40, await redis.AdminDatabase.SortedSetLengthAsync(prefix + "inst_expiry").DefaultTimeout());
+        Assert.False(await redis.AdminDatabase.HashExistsAsync(prefix + "inst_endpoints", "10.0.0.1:19999").DefaultTimeout()); // nothing written for bad
+    }
+
+    [Fact]
+    public async Task RegisteringAgain_RestoresAnInstancesMissingIndexEntries()
+    {
+        redis.Require();
+        var prefix = redis.NewPrefix();
+        _connection = redis.Connect(prefix);
+        var store = new RedisRegistryStore(_connection);
+        await store.RegisterAsync(Spec("i1", 8080), T0).DefaultTimeout();
+        await redis.AdminDatabase.KeyDeleteAsync([prefix + "instances", prefix + "svc:svc:instances", prefix + "img:img:instances"]).DefaultTimeout();
+
+        var again = await store.RegisterAsync(Spec("i1", 8080), T0.AddSeconds(1)).DefaultTimeout();
+
+        Assert.Equal(RegisterResult.Updated, again.Result);
+        Assert.Equal(["i1"], (await store.ListAsync(new InstanceQuery()).DefaultTimeout()).Select(r => r.Spec.InstanceId));
+        Assert.Equal(["i1"], (await store.ListAsync(new InstanceQuery(Image: "img")).DefaultTimeout()).Select(r => r.Spec.InstanceId));
+    }
+
+    [Fact]
     public async Task RenewingAThousandInstances_IsOneScriptCall()
     {
         redis.Require();

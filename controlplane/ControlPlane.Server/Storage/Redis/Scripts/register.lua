@@ -4,8 +4,8 @@
 -- Returns one flat array, per registration in order its outcome and what the caller cannot know
 -- (it has the spec and now; the record is those, so RedisRegistrations builds it): 'created' (healthy,
 -- registered now); 'updated', status, registered_at; 'duplicate_instance_id' | 'port_conflict', the
--- record in the way (nothing written for it). Small replies: parsing a record per registration cost
--- the client more than Redis spent running the script.
+-- record in the way (nothing written for it); 'unreadable_record', why (nothing written for it).
+-- Small replies: parsing a record per registration cost the client more than Redis spent running the script.
 -- The registrations run in order, each with its own guards (a later one sees what an earlier one
 -- wrote), in one atomic script. A registration that changes what nodes are sent (new, back from
 -- expiry, moved, new metadata) changes its image: one revision per such image, after them all, whose
@@ -34,7 +34,15 @@ local function register(a, out, changed_images)
   local id, name, image, host, port, region, metadata = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4], ARGV[a + 5], ARGV[a + 6]
   local ttl, now, endpoint, expires = ARGV[a + 7], ARGV[a + 8], ARGV[a + 9], ARGV[a + 10]
 
-  local current = (any_record or written[id]) and load(id)
+  -- Nothing is written for a registration before its reads are done, and a record that cannot be
+  -- read (written by something else) refuses that registration alone: an error would end the script
+  -- with earlier registrations' records written and their indexes (written after them all) not.
+  local readable, current = pcall(function() return (any_record or written[id]) and load(id) end)
+  if not readable then
+    local n = #out
+    out[n + 1], out[n + 2] = 'unreadable_record', 'inst:' .. id .. ': ' .. tostring(current)
+    return
+  end
   if current and (current.name ~= name or current.image ~= image) then
     local n = #out
     out[n + 1], out[n + 2] = 'duplicate_instance_id', reply_current(id, current)
@@ -45,7 +53,12 @@ local function register(a, out, changed_images)
   local taken = not current and redis.call('HSETNX', ENDPOINTS, endpoint, id) == 1
   local holder = not taken and redis.call('HGET', ENDPOINTS, endpoint)
   if holder and holder ~= id then
-    local h = load(holder)
+    local holder_readable, h = pcall(load, holder)
+    if not holder_readable then
+      local n = #out
+      out[n + 1], out[n + 2] = 'unreadable_record', 'inst:' .. holder .. ' (holding ' .. endpoint .. '): ' .. tostring(h)
+      return
+    end
     -- Only a live holder counts (expiry and removal release the endpoint; this is a safety net).
     if h and h.status ~= 'expired' then
       local n = #out
@@ -65,12 +78,13 @@ local function register(a, out, changed_images)
     elseif current.endpoint ~= endpoint then
       release_endpoint(id, current.endpoint)
     end
-  else
-    add_member(by_name, name, id)
-    add_member(by_image, image, id)
-    listed[#listed + 1] = '0'
-    listed[#listed + 1] = id
   end
+  -- Indexed again on every registration (the writes are idempotent), so a record whose index
+  -- entries went missing is whole again once its agent registers.
+  add_member(by_name, name, id)
+  add_member(by_image, image, id)
+  listed[#listed + 1] = '0'
+  listed[#listed + 1] = id
   store(id, { instance_id = id, name = name, image = image, host = host, port = port, region = region, ttl_seconds = ttl,
     status = status, registered_at = registered, last_heartbeat = now, expires_at = expires, endpoint = endpoint, metadata = metadata })
   -- Already id's (HSETNX above, or an update that kept its endpoint): rewriting it would change nothing.
