@@ -38,7 +38,7 @@ internal static partial class RegistrationValidator
         {
             errors.Add(new("host", "is required"));
         }
-        else if (request.Host.Length > 253 || Uri.CheckHostName(request.Host) == UriHostNameType.Unknown)
+        else if (request.Host.Length > 253 || Uri.CheckHostName(request.Host) == UriHostNameType.Unknown || Storage.HostIdentity.IsBrokenNumeric(request.Host))
         {
             errors.Add(new("host", $"'{Truncate(request.Host)}' is not a host name or IP address"));
         }

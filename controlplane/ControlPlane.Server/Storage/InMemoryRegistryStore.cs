@@ -380,12 +380,18 @@ public sealed class InMemoryRegistryStore : IRegistryStore
 
     private static ValueTask<T> Result<T>(T value) => ValueTask.FromResult(value);
 
-    /// <summary>host:port, compared without regard to the host's case.</summary>
-    private readonly record struct Endpoint(string Host, int Port)
+    /// <summary>host:port, the host in every spelling of it (<see cref="HostIdentity"/>).</summary>
+    private readonly record struct Endpoint
     {
-        public bool Equals(Endpoint other) => Port == other.Port && string.Equals(Host, other.Host, StringComparison.OrdinalIgnoreCase);
+        public Endpoint(string host, int port)
+        {
+            Host = HostIdentity.Canonical(host);
+            Port = port;
+        }
 
-        public override int GetHashCode() => HashCode.Combine(StringComparer.OrdinalIgnoreCase.GetHashCode(Host), Port);
+        public string Host { get; }
+
+        public int Port { get; }
     }
 
     /// <summary>The mutable runtime state of one instance; snapshots go out, entries never do.</summary>

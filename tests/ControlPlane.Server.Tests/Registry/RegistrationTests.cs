@@ -162,6 +162,19 @@ public sealed class RegistrationTests
     }
 
     [Theory]
+    [InlineData("10.0.0.256")]
+    [InlineData("1.2.3")]
+    [InlineData("10")]
+    public async Task NumericHostsThatAreNotIPv4Addresses_AreRefused(string host)
+    {
+        await using var bed = await RegistryTestBed.StartAsync();
+        var request = RegistryTestBed.Instance("i1");
+        request.Host = host;
+        var error = await RegistryTestBed.FailsAsync(() => bed.RegisterAsync(request));
+        Assert.Equal(["host"], error.Status.FieldViolations().Select(v => v.Field));
+    }
+
+    [Theory]
     [InlineData(true, 16, true)]   // the deepest accepted
     [InlineData(true, 17, false)]
     [InlineData(false, 16, true)]

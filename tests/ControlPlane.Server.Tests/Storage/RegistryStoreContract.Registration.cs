@@ -24,6 +24,24 @@ public abstract partial class RegistryStoreContract
         Assert.Equal(new RegistryCounts(1, 0, 0), await store.CountAsync().DefaultTimeout());
     }
 
+    [Theory]
+    [InlineData("::1", "[::1]")]
+    [InlineData("::1", "0:0:0:0:0:0:0:1")]
+    [InlineData("FE80::A", "fe80:0:0::a")]
+    [InlineData("b\u00fccher.de", "xn--bcher-kva.de")]
+    [InlineData("backend.example.", "BACKEND.example")]
+    public async Task EverySpellingOfOneAddress_IsOneEndpoint_ForThePortGuard(string first, string second)
+    {
+        var store = NewStore();
+        await RegisterAsync(store, Spec("i1", host: first, port: 8080), T0);
+
+        var other = await store.RegisterAsync(Spec("i2", host: second, port: 8080), T0).DefaultTimeout();
+
+        Assert.Equal(RegisterResult.PortConflict, other.Result);
+        Assert.Equal("i1", other.Holder!.InstanceId);
+        Assert.Equal(first, (await store.GetAsync("i1").DefaultTimeout())!.Spec.Host); // kept as sent
+    }
+
     [Fact]
     public async Task Register_WithoutMetadataOrRegion_KeepsThemEmpty()
     {

@@ -21,7 +21,7 @@ internal static class RedisInstanceRecords
     };
 
     /// <summary>The hash field keeping the host:port guard: host upper-cased as the embedded store compares it (OrdinalIgnoreCase).</summary>
-    public static string EndpointField(string host, int port) => host.ToUpperInvariant() + ":" + port.ToString(CultureInfo.InvariantCulture);
+    public static string EndpointField(string host, int port) => HostIdentity.Canonical(host) + ":" + port.ToString(CultureInfo.InvariantCulture);
 
     public static long ToUnixMilliseconds(DateTimeOffset time) => time.ToUnixTimeMilliseconds();
 
