@@ -85,10 +85,14 @@ public sealed class ServiceRegistry
             case RegisterResult.DuplicateInstanceId:
                 _metrics.Registered("duplicate_instance_id");
                 var owner = outcome.Holder!.Spec;
+                // An expired holder keeps its id until its record is removed: say when, and how to free it sooner.
+                var expired = outcome.Holder is { IsLive: false, ExpiredAt: { } expiredAt }
+                    ? $"; that instance expired at {expiredAt:yyyy-MM-ddTHH:mm:ssZ} and keeps its id until its record is removed at {expiredAt + _options.ExpiredRetention:yyyy-MM-ddTHH:mm:ssZ} (deregister it to free the id now)"
+                    : "";
                 throw RpcErrors.Exception(
                     StatusCode.AlreadyExists,
                     "duplicate_instance_id",
-                    $"instance_id '{spec.InstanceId}' is already registered as {owner.Name} ({owner.Image}); an instance id may be registered again only with the same name and image",
+                    $"instance_id '{spec.InstanceId}' is already registered as {owner.Name} ({owner.Image}); an instance id may be registered again only with the same name and image{expired}",
                     new Dictionary<string, string> { ["instance_id"] = spec.InstanceId, ["name"] = owner.Name, ["image"] = owner.Image });
             case RegisterResult.PortConflict:
                 _metrics.Registered("port_conflict");

@@ -67,6 +67,23 @@ public sealed class LeaseTests
     }
 
     [Fact]
+    public async Task AnExpiredInstancesId_UnderAnotherName_IsRefused_SayingUntilWhenAndHowToFreeIt()
+    {
+        await using var bed = await RegistryTestBed.StartAsync(o => o.ExpiredRetention = TimeSpan.FromSeconds(60));
+        await bed.RegisterAsync(RegistryTestBed.Instance("i1", ttl: 10));
+        bed.Clock.Advance(10);
+        Assert.Equal("expired", await bed.StatusOfAsync("i1"));
+
+        var error = await RegistryTestBed.FailsAsync(() => bed.RegisterAsync(RegistryTestBed.Instance("i1", name: "other-svc")));
+
+        Assert.Equal("duplicate_instance_id", error.Status.Reason());
+        var expiredAt = bed.Clock.GetUtcNow();
+        Assert.Contains($"expired at {expiredAt:yyyy-MM-ddTHH:mm:ssZ}", error.Status.Detail, StringComparison.Ordinal);
+        Assert.Contains($"removed at {expiredAt.AddSeconds(60):yyyy-MM-ddTHH:mm:ssZ}", error.Status.Detail, StringComparison.Ordinal);
+        Assert.Contains("deregister it", error.Status.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task ExpiredInstances_AreRemovedAfterTheRetentionPeriod()
     {
         await using var bed = await RegistryTestBed.StartAsync(o => o.ExpiredRetention = TimeSpan.FromSeconds(60));
