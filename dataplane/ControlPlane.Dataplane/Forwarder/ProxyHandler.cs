@@ -113,6 +113,11 @@ internal sealed class ProxyHandler(
                         route.RetryBudget.RetryFinished();
                     }
                 }
+                if (request.Grpc && result.Outcome == ForwardOutcome.Completed)
+                {
+                    // The call's own status, not HTTP 200, is what the instance answered.
+                    result = result with { UpstreamStatus = GrpcOutcome.CountedStatus(http, result.UpstreamStatus) };
+                }
                 ReportHealth(route, picked, result);
                 if (result.Outcome == ForwardOutcome.ConnectFailed)
                 {
@@ -142,7 +147,7 @@ internal sealed class ProxyHandler(
         switch (result.Outcome)
         {
             case ForwardOutcome.Completed:
-                Answered(route.Image, instanceId, started, http.Response.StatusCode, result.ResponseBytes);
+                Answered(route.Image, instanceId, started, request.Grpc ? GrpcOutcome.CountedStatus(http, http.Response.StatusCode) : http.Response.StatusCode, result.ResponseBytes);
                 return Task.CompletedTask;
             case ForwardOutcome.ResponseBodyFailed:
                 metrics.UpstreamError(route.Image, ProxyErrorCodes.BackendUnreachable);

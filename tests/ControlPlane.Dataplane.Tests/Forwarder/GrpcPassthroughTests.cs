@@ -6,6 +6,7 @@ using ControlPlane.Grpc.Client;
 using ControlPlane.Grpc.Server;
 using ControlPlane.Interop.V1;
 using Google.Protobuf;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace ControlPlane.Dataplane.Tests.Forwarder;
 
@@ -154,6 +155,40 @@ public sealed class GrpcPassthroughTests
 
         Assert.Equal(StatusCode.Unavailable, error.StatusCode);
         Assert.Equal("backend_unreachable", error.Status.Reason());
+    }
+
+    [Fact]
+    public async Task AnInstancesGrpcErrors_CountByTheirHttpClass_InMetricsLoadReportsAndPassiveHealth()
+    {
+        // Every gRPC answer is HTTP 200; an instance failing every call with UNAVAILABLE must still count as failing.
+        await using var env = await GrpcEnv.StartAsync();
+        var recorder = env.Node.Services.GetRequiredService<ControlPlane.Dataplane.Reporting.LoadRecorder>();
+        recorder.Collect();
+        using var channel = env.Channel();
+
+        await channel.AsyncUnaryCall(InteropMethods.UnaryCall, new SimpleRequest()).ResponseAsync.DefaultTimeout();
+        var precondition = new SimpleRequest { ResponseStatus = new EchoStatus { Code = (int)StatusCode.FailedPrecondition, Message = "no" } };
+        await Assert.ThrowsAsync<RpcException>(() => channel.AsyncUnaryCall(InteropMethods.UnaryCall, precondition).ResponseAsync).DefaultTimeout();
+        var unavailable = new SimpleRequest { ResponseStatus = new EchoStatus { Code = (int)StatusCode.Unavailable, Message = "down" } };
+        for (var i = 0; i < 5; i++)
+        {
+            var error = await Assert.ThrowsAsync<RpcException>(() => channel.AsyncUnaryCall(InteropMethods.UnaryCall, unavailable).ResponseAsync).DefaultTimeout();
+            Assert.Equal(StatusCode.Unavailable, error.StatusCode); // relayed as the instance sent it
+        }
+        using var client = env.Node.CreateClient();
+        // A call is counted as its handler ends, which may be just after the client read its trailers.
+        var metrics = "";
+        await Eventually.WaitAsync("the seven calls counted", async () =>
+        {
+            metrics = await client.GetStringAsync("/metrics").DefaultTimeout();
+            return metrics.Contains("controlplane_dataplane_requests_total{image=\"grpc-img\",status_class=\"5xx\"} 5", StringComparison.Ordinal);
+        });
+        Assert.Contains("controlplane_dataplane_requests_total{image=\"grpc-img\",status_class=\"2xx\"} 1", metrics, StringComparison.Ordinal);
+        Assert.Contains("controlplane_dataplane_requests_total{image=\"grpc-img\",status_class=\"4xx\"} 1", metrics, StringComparison.Ordinal);
+        Assert.Contains("controlplane_dataplane_requests_total{image=\"grpc-img\",status_class=\"5xx\"} 5", metrics, StringComparison.Ordinal);
+        Assert.Contains("controlplane_dataplane_ejections_total{image=\"grpc-img\"} 1", metrics, StringComparison.Ordinal); // five in a row
+        var load = recorder.Collect().ToImageLoads().Single(l => l.Image == "grpc-img");
+        Assert.Equal((7L, 1L, 5L), (load.ReqCount, load.Errors4Xx, load.Errors5Xx));
     }
 
     [Fact]
