@@ -84,6 +84,11 @@ internal sealed class HttpForwarder(UpstreamClient client, Http1Forwarder http1,
         using var message = created;
         // gRPC calls carry their own deadline (grpc-timeout), and watch streams may rightly wait long for their headers.
         using var cancel = cancellation.Rent(http.RequestAborted, request.Grpc ? Timeout.InfiniteTimeSpan : _options.EffectiveActivityTimeout);
+        var deadline = request.Grpc ? GrpcDeadline(http.Request) : null;
+        if (deadline is { } callDeadline)
+        {
+            cancel.SetDeadline(callDeadline);
+        }
         if (request.Body is not null)
         {
             request.Body.UpstreamTimeout = cancel;
@@ -97,7 +102,14 @@ internal sealed class HttpForwarder(UpstreamClient client, Http1Forwarder http1,
         catch (Exception ex)
         {
             await StopBodyAsync(request.Body);
-            return Classify(http, request.Body, cancel, ex);
+            var failed = Classify(http, request.Body, cancel, ex);
+            if (failed.Outcome == ForwardOutcome.ClientAborted && deadline is { } d && Stopwatch.GetElapsedTime(started) >= d - DeadlineMargin)
+            {
+                // The client gave up at its deadline, before the instance answered at all: the instance's
+                // silence, as when the node's own copy of the deadline fires first.
+                return failed with { Outcome = ForwardOutcome.Timeout };
+            }
+            return failed;
         }
         var status = (int)response.StatusCode;
         metrics.UpstreamDuration(request.Image, Stopwatch.GetElapsedTime(started), DataplaneMetrics.StatusClass(status));
@@ -170,6 +182,15 @@ internal sealed class HttpForwarder(UpstreamClient client, Http1Forwarder http1,
         ProxyHeaders.CopyRequestHeaders(http, message, request.ForwardedPrefix, request.RequestId);
         return message;
     }
+
+    /// <summary>How much sooner than the node the client may see its deadline pass (it started its clock first).</summary>
+    private static readonly TimeSpan DeadlineMargin = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>A gRPC call's deadline from its grpc-timeout; null when it has none the node can keep (absent, malformed, beyond a timer's range).</summary>
+    private static TimeSpan? GrpcDeadline(HttpRequest request) =>
+        ControlPlane.Grpc.Protocol.GrpcTimeout.TryParse(request.Headers["grpc-timeout"].ToString(), out var timeout) && timeout <= ControlPlane.Grpc.Protocol.GrpcTimeout.Longest
+            ? timeout
+            : null;
 
     /// <summary>What an attempt that got no response means (both clients).</summary>
     internal static ForwardResult Classify(HttpContext http, StreamingRequestContent? body, UpstreamTimeout cancel, Exception ex)

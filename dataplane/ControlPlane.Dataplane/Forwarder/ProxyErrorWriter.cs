@@ -12,7 +12,8 @@ internal static class ProxyErrorWriter
     private const string JsonContentType = "application/json; charset=utf-8";
 
     /// <summary>Writes the answer; returns the body bytes written (0 for gRPC's Trailers-Only answer).</summary>
-    public static async ValueTask<long> WriteAsync(HttpContext http, int statusCode, string code, string detail, bool grpc)
+    /// <param name="grpcCode">For gRPC callers, the status to answer instead of the one derived from <paramref name="statusCode"/>.</param>
+    public static async ValueTask<long> WriteAsync(HttpContext http, int statusCode, string code, string detail, bool grpc, StatusCode? grpcCode = null)
     {
         var response = http.Response;
         if (response.HasStarted)
@@ -26,7 +27,7 @@ internal static class ProxyErrorWriter
         response.Headers[ProxyHeaders.RequestId] = requestId;
         if (grpc)
         {
-            WriteGrpcStatus(response, statusCode, code, detail);
+            WriteGrpcStatus(response, grpcCode ?? GrpcCodeFor(statusCode), code, detail);
             return 0;
         }
         response.StatusCode = statusCode;
@@ -50,9 +51,8 @@ internal static class ProxyErrorWriter
     /// Trailers-Only (PROTOCOL-HTTP2.md): HTTP 200 and the status in the only HEADERS frame, with
     /// the code gRPC clients would derive from <paramref name="httpStatus"/> themselves.
     /// </summary>
-    private static void WriteGrpcStatus(HttpResponse response, int httpStatus, string code, string detail)
+    private static void WriteGrpcStatus(HttpResponse response, StatusCode grpcCode, string code, string detail)
     {
-        var grpcCode = GrpcCodeFor(httpStatus);
         var status = RpcErrors.Status(grpcCode, code, detail);
         response.StatusCode = StatusCodes.Status200OK;
         response.ContentType = "application/grpc";

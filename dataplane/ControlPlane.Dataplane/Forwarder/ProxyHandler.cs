@@ -1,3 +1,4 @@
+using ControlPlane.Grpc;
 using ControlPlane.Dataplane.Configuration;
 using ControlPlane.Dataplane.Health;
 using ControlPlane.Dataplane.LoadBalancing;
@@ -159,6 +160,17 @@ internal sealed class ProxyHandler(
                 return Task.CompletedTask;
             case ForwardOutcome.ConnectFailed:
                 return AnswerAsync(http, route.Image, instanceId, started, 502, ProxyErrorCodes.BackendUnreachable, $"no instance of image '{route.Image}' could be reached", request.Grpc, upstreamError: true);
+            case ForwardOutcome.Timeout when request.Grpc:
+                // The call's deadline (grpc-timeout) passed before the instance answered.
+                if (http.RequestAborted.IsCancellationRequested)
+                {
+                    // The client saw it first and left: counted, nobody to answer.
+                    metrics.UpstreamError(route.Image, ProxyErrorCodes.BackendTimeout);
+                    Answered(route.Image, instanceId, started, 504, result.ResponseBytes);
+                    return Task.CompletedTask;
+                }
+                return AnswerAsync(http, route.Image, instanceId, started, 504, ProxyErrorCodes.BackendTimeout,
+                    $"the call's deadline ({http.Request.Headers["grpc-timeout"]}) passed before the instance answered", request.Grpc, upstreamError: true, StatusCode.DeadlineExceeded);
             case ForwardOutcome.Timeout:
                 ForwarderLog.Timeout(logger, route.Image, _options.EffectiveActivityTimeout.TotalMilliseconds);
                 return AnswerAsync(http, route.Image, instanceId, started, 504, ProxyErrorCodes.BackendTimeout, $"the instance did not answer within {_options.EffectiveActivityTimeout.TotalSeconds:0.###} s", request.Grpc, upstreamError: true);
@@ -204,13 +216,13 @@ internal sealed class ProxyHandler(
     }
 
     /// <summary>The node's own answer; <paramref name="instanceId"/> when the request was forwarded (or attempted) to one.</summary>
-    private async Task AnswerAsync(HttpContext http, string image, string? instanceId, long started, int status, string code, string detail, bool grpc, bool upstreamError = false)
+    private async Task AnswerAsync(HttpContext http, string image, string? instanceId, long started, int status, string code, string detail, bool grpc, bool upstreamError = false, StatusCode? grpcCode = null)
     {
         if (upstreamError)
         {
             metrics.UpstreamError(image, code);
         }
-        var bytes = await ProxyErrorWriter.WriteAsync(http, status, code, detail, grpc);
+        var bytes = await ProxyErrorWriter.WriteAsync(http, status, code, detail, grpc, grpcCode);
         Answered(image, instanceId, started, status, bytes);
     }
 

@@ -19,6 +19,7 @@ internal sealed class UpstreamTimeout : IDisposable
     private TimeSpan _timeout;
     private int _clientWaits;
     private bool _stopped;
+    private bool _deadline;
 
     internal UpstreamTimeout(UpstreamCancellation owner, TimeProvider time)
     {
@@ -39,10 +40,28 @@ internal sealed class UpstreamTimeout : IDisposable
         _timeout = timeout;
         _clientWaits = 0;
         _stopped = false;
+        _deadline = false;
         _link = aborted.UnsafeRegister(static s => ((CancellationTokenSource)s!).Cancel(), _source);
         if (Timed)
         {
             _source.CancelAfter(timeout);
+        }
+    }
+
+    /// <summary>
+    /// A gRPC call's deadline (its <c>grpc-timeout</c>): the exchange is cancelled once it passes,
+    /// however the instance keeps it busy. Only for exchanges without the activity clock (gRPC).
+    /// </summary>
+    public void SetDeadline(TimeSpan deadline)
+    {
+        if (Timed)
+        {
+            return;
+        }
+        lock (_lock)
+        {
+            _deadline = true;
+            _source.CancelAfter(deadline);
         }
     }
 
@@ -96,7 +115,7 @@ internal sealed class UpstreamTimeout : IDisposable
     /// <summary>The instance's part is over (its response read to the end, or failed): only the client's going away cancels now.</summary>
     public void Stop()
     {
-        if (!Timed)
+        if (!Timed && !_deadline)
         {
             return;
         }

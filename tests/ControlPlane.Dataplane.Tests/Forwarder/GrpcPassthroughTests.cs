@@ -6,6 +6,7 @@ using ControlPlane.Grpc.Client;
 using ControlPlane.Grpc.Server;
 using ControlPlane.Interop.V1;
 using Google.Protobuf;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace ControlPlane.Dataplane.Tests.Forwarder;
@@ -128,6 +129,50 @@ public sealed class GrpcPassthroughTests
             InteropMethods.UnaryCall, new SimpleRequest { SleepMs = 60_000 }, new CallOptions { Timeout = TimeSpan.FromMilliseconds(200) }).ResponseAsync).DefaultTimeout();
 
         Assert.Equal(StatusCode.DeadlineExceeded, error.StatusCode);
+    }
+
+    [Fact]
+    public async Task AnInstanceThatNeverAnswers_IsCutOffAtTheCallsDeadline_AndCountsAgainstIt()
+    {
+        // An instance that takes the call and says nothing: no activity clock runs for gRPC, so the
+        // call's own deadline (grpc-timeout) is what ends the upstream call and blames the instance.
+        var cancelled = 0;
+        await using var hung = await GrpcTestServer.StartAsync(new GrpcTestServerOptions
+        {
+            Map = app => app.MapPost("/{**path}", async (Microsoft.AspNetCore.Http.HttpContext context) =>
+            {
+                try
+                {
+                    await Task.Delay(Timeout.InfiniteTimeSpan, context.RequestAborted);
+                }
+                catch (OperationCanceledException)
+                {
+                    Interlocked.Increment(ref cancelled);
+                }
+            }),
+        });
+        await using var node = await DataplaneFixture.StartAsync();
+        var set = new EndpointSet { Image = "hung" };
+        set.Endpoints.Add(DataplaneFixture.EndpointOf("h1", hung.Port, protocol: "h2c"));
+        node.Config.Update(new ImageConfig("hung", set));
+        using var channel = GrpcChannel.ForAddress(node.H2c, new GrpcChannelOptions
+        {
+            HttpHandler = new PrefixHandler("/g/hung") { InnerHandler = new SocketsHttpHandler { UseProxy = false } },
+            DisposeHttpHandler = true,
+        });
+
+        for (var i = 0; i < 5; i++)
+        {
+            var error = await Assert.ThrowsAsync<RpcException>(() => channel.AsyncUnaryCall(
+                InteropMethods.UnaryCall, new SimpleRequest(), new CallOptions { Timeout = TimeSpan.FromMilliseconds(300) }).ResponseAsync).DefaultTimeout();
+            Assert.Equal(StatusCode.DeadlineExceeded, error.StatusCode);
+        }
+
+        using var client = node.CreateClient();
+        await Eventually.WaitAsync("the five calls counted against the instance", async () =>
+            (await client.GetStringAsync("/metrics").DefaultTimeout()).Contains("controlplane_dataplane_requests_total{image=\"hung\",status_class=\"5xx\"} 5", StringComparison.Ordinal));
+        Assert.Contains("controlplane_dataplane_ejections_total{image=\"hung\"} 1", await client.GetStringAsync("/metrics").DefaultTimeout(), StringComparison.Ordinal);
+        await Eventually.WaitAsync("every upstream call cancelled", () => Volatile.Read(ref cancelled) == 5);
     }
 
     [Fact]
