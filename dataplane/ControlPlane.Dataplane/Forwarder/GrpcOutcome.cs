@@ -12,20 +12,30 @@ namespace ControlPlane.Dataplane.Forwarder;
 internal static class GrpcOutcome
 {
     /// <summary>The HTTP status the relayed call counts as: <paramref name="httpStatus"/> when it carries no readable grpc-status.</summary>
-    public static int CountedStatus(HttpContext http, int httpStatus)
+    public static int CountedStatus(HttpContext http, int httpStatus) =>
+        httpStatus == StatusCodes.Status200OK && GrpcStatus(http) is { } code ? HttpStatusOf(code) : httpStatus;
+
+    /// <summary>
+    /// The status passive health judges the instance by: as counted, except DEADLINE_EXCEEDED and
+    /// UNIMPLEMENTED, which say more about the caller (its deadline ended a stream that was running, or
+    /// it called a method this service lacks) than about the instance's health. A call the instance
+    /// never answered within its deadline is judged by the node's own timeout instead.
+    /// </summary>
+    public static int HealthStatus(HttpContext http, int httpStatus) =>
+        httpStatus == StatusCodes.Status200OK && GrpcStatus(http) is { } code
+            ? code is 4 or 12 ? StatusCodes.Status200OK : HttpStatusOf(code)
+            : httpStatus;
+
+    private static int? GrpcStatus(HttpContext http)
     {
-        if (httpStatus != StatusCodes.Status200OK)
-        {
-            return httpStatus;
-        }
         var value = http.Features.Get<IHttpResponseTrailersFeature>()?.Trailers["grpc-status"] ?? default;
         if (value.Count == 0)
         {
             value = http.Response.Headers["grpc-status"];
         }
         return value.Count == 1 && int.TryParse(value[0], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var code)
-            ? HttpStatusOf(code)
-            : httpStatus;
+            ? code
+            : null;
     }
 
     /// <summary>gRPC status code to HTTP status (Envoy's Grpc::Utility::grpcToHttpStatus).</summary>

@@ -111,6 +111,10 @@ internal sealed class HttpForwarder(UpstreamClient client, Http1Forwarder http1,
             }
             return failed;
         }
+        if (deadline is not null)
+        {
+            cancel.ClearDeadline();
+        }
         var status = (int)response.StatusCode;
         metrics.UpstreamDuration(request.Image, Stopwatch.GetElapsedTime(started), DataplaneMetrics.StatusClass(status));
         using (response)

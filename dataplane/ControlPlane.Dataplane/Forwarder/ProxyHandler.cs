@@ -117,7 +117,7 @@ internal sealed class ProxyHandler(
                 if (request.Grpc && result.Outcome == ForwardOutcome.Completed)
                 {
                     // The call's own status, not HTTP 200, is what the instance answered.
-                    result = result with { UpstreamStatus = GrpcOutcome.CountedStatus(http, result.UpstreamStatus) };
+                    result = result with { UpstreamStatus = GrpcOutcome.HealthStatus(http, result.UpstreamStatus) };
                 }
                 ReportHealth(route, picked, result);
                 if (result.Outcome == ForwardOutcome.ConnectFailed)

@@ -65,6 +65,22 @@ internal sealed class UpstreamTimeout : IDisposable
         }
     }
 
+    /// <summary>
+    /// The instance answered (its response head arrived): the deadline is the caller's to keep from
+    /// here, as a stream may rightly run until it; the node no longer ends the exchange for it.
+    /// </summary>
+    public void ClearDeadline()
+    {
+        lock (_lock)
+        {
+            if (_deadline && !_source.IsCancellationRequested)
+            {
+                _deadline = false;
+                _source.CancelAfter(Timeout.InfiniteTimeSpan);
+            }
+        }
+    }
+
     /// <summary>The instance took or sent something: its clock starts over (unless the node is waiting on the client meanwhile).</summary>
     public void Restart()
     {

@@ -176,6 +176,34 @@ public sealed class GrpcPassthroughTests
     }
 
     [Fact]
+    public async Task StreamsEndedByTheirCallersDeadline_DoNotCountAgainstAHealthyInstance()
+    {
+        await using var env = await GrpcEnv.StartAsync();
+        using var channel = env.Channel();
+        var slow = new StreamingOutputCallRequest();
+        for (var i = 0; i < 20; i++)
+        {
+            slow.ResponseParameters.Add(new ResponseParameters { Size = 1, IntervalUs = 100_000 });
+        }
+
+        for (var i = 0; i < 6; i++)
+        {
+            using var call = channel.AsyncServerStreamingCall(InteropMethods.StreamingOutputCall, slow, new CallOptions { Timeout = TimeSpan.FromMilliseconds(250) });
+            var error = await Assert.ThrowsAsync<RpcException>(async () =>
+            {
+                while (await call.ResponseStream.MoveNext(CancellationToken.None))
+                {
+                }
+            }).DefaultTimeout();
+            Assert.Equal(StatusCode.DeadlineExceeded, error.StatusCode);
+        }
+
+        using var client = env.Node.CreateClient();
+        Assert.DoesNotContain("controlplane_dataplane_ejections_total{image=\"grpc-img\"}", await client.GetStringAsync("/metrics").DefaultTimeout(), StringComparison.Ordinal);
+        Assert.Equal(3, (await channel.AsyncUnaryCall(InteropMethods.UnaryCall, new SimpleRequest { ResponseSize = 3 }).ResponseAsync.DefaultTimeout()).Payload.Body.Length);
+    }
+
+    [Fact]
     public async Task UnknownImage_IsUnimplemented_WithReasonNotFound()
     {
         await using var env = await GrpcEnv.StartAsync();
