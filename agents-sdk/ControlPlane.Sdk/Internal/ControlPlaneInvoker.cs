@@ -80,6 +80,17 @@ internal sealed class ControlPlaneInvoker : IControlPlaneInvoker, IDisposable
         RpcException? errorFromMemory = null;
         long memoryLastContact = 0;
         Uri? memoryAddress = null;
+
+        // Keeps where the answer from memory came from, and moves to the next address for a fresh one.
+        void AskNextOnce(Uri address, long since)
+        {
+            memoryLastContact = since;
+            memoryAddress = address;
+            askedNext = true;
+            _rotation.Failed(address);
+            SdkLog.ServedFromMemory(_logger, method.FullName, address, since, _rotation.Current);
+        }
+
         for (var attempt = 1; ; attempt++)
         {
             var address = _rotation.Current;
@@ -92,11 +103,7 @@ internal sealed class ControlPlaneInvoker : IControlPlaneInvoker, IDisposable
                 {
                     // Another replica may reach the store: ask it once, keep this answer in case it cannot.
                     fromMemory = response;
-                    memoryLastContact = since;
-                    memoryAddress = address;
-                    askedNext = true;
-                    _rotation.Failed(address);
-                    SdkLog.ServedFromMemory(_logger, method.FullName, address, since, _rotation.Current);
+                    AskNextOnce(address, since);
                     attempt--;
                     continue;
                 }
@@ -123,11 +130,7 @@ internal sealed class ControlPlaneInvoker : IControlPlaneInvoker, IDisposable
             {
                 // An error from memory (NOT_FOUND of what another replica may have): ask the next one once.
                 errorFromMemory = ex;
-                memoryLastContact = since;
-                memoryAddress = address;
-                askedNext = true;
-                _rotation.Failed(address);
-                SdkLog.ServedFromMemory(_logger, method.FullName, address, since, _rotation.Current);
+                AskNextOnce(address, since);
                 attempt--;
             }
             catch (RpcException ex) when (cancellationToken.IsCancellationRequested)

@@ -242,7 +242,7 @@ public sealed class InstanceRegistrar : IHostedService, IAsyncDisposable
                         var delay = _backoff.Next();
                         var reason = ex is RpcException rpc ? $"{rpc.StatusCode}: {rpc.Status.Detail}" : ex.Message;
                         RegistrarLog.StreamFailed(_logger, session.Address, reason, delay);
-                        RaiseFailed(new HeartbeatFailure(session.Address, reason, ++failures, _instances.Count, delay, _time.GetUtcNow()));
+                        Raise(RoundFailed, new HeartbeatFailure(session.Address, reason, ++failures, _instances.Count, delay, _time.GetUtcNow()));
                         session.Dispose();
                         session = null;
                         await Task.Delay(delay, _time, stopping).ConfigureAwait(false);
@@ -301,7 +301,7 @@ public sealed class InstanceRegistrar : IHostedService, IAsyncDisposable
             }
         }
         var reregistered = notFound.Count == 0 ? 0 : await ReregisterAsync(notFound, stopping).ConfigureAwait(false);
-        Raise(new HeartbeatRound(messages, renewed, notFound.Count, reregistered, invalid, session.Address, _time.GetUtcNow()));
+        Raise(RoundCompleted, new HeartbeatRound(messages, renewed, notFound.Count, reregistered, invalid, session.Address, _time.GetUtcNow()));
     }
 
     private async Task<int> ReregisterAsync(List<RegisterRequest> requests, CancellationToken stopping)
@@ -379,25 +379,12 @@ public sealed class InstanceRegistrar : IHostedService, IAsyncDisposable
         Parallel.ForEachAsync(items, new ParallelOptions { MaxDegreeOfParallelism = _options.MaxConcurrentCalls, CancellationToken = cancellationToken },
             async (item, ct) => await action(item, ct).ConfigureAwait(false));
 
-    private void RaiseFailed(HeartbeatFailure failure)
+    /// <summary>Tells the subscribers of <paramref name="handler"/>; a subscriber's bug is logged, never stops the heartbeats.</summary>
+    private void Raise<T>(EventHandler<T>? handler, T args)
     {
         try
         {
-            RoundFailed?.Invoke(this, failure);
-        }
-#pragma warning disable CA1031 // a subscriber's bug must not stop the heartbeats
-        catch (Exception ex)
-#pragma warning restore CA1031
-        {
-            RegistrarLog.HandlerFailed(_logger, ex);
-        }
-    }
-
-    private void Raise(HeartbeatRound round)
-    {
-        try
-        {
-            RoundCompleted?.Invoke(this, round);
+            handler?.Invoke(this, args);
         }
 #pragma warning disable CA1031 // a subscriber's bug must not stop the heartbeats
         catch (Exception ex)

@@ -64,18 +64,6 @@ internal sealed class ChangeFollower : IHostedService, IStorePositionSource, IDi
         }
     }
 
-    /// <summary>"epoch:revision" of the last change applied (the same on every replica in step); null before the first read.</summary>
-    public string? Position
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _applied < 0 ? null : $"{_epoch}:{_applied}";
-            }
-        }
-    }
-
     public StorePosition? Relayed
     {
         get

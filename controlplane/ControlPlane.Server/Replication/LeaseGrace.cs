@@ -99,7 +99,7 @@ internal sealed class LeaseGrace : IExpiryGate, IHostedService, IDisposable
                 return;
             }
             // Replicas in step name it alike; one that is not yet has no name to share.
-            _pendingOutage = _follower.Position ?? "unsynced:" + Guid.NewGuid().ToString("N");
+            _pendingOutage = _follower.Relayed?.ToString() ?? "unsynced:" + Guid.NewGuid().ToString("N");
         }
         ReplicationLog.StoreLost(_logger);
     }

@@ -34,8 +34,7 @@ internal sealed class ResourceCache : IResourceWatch, IHostedService, IDisposabl
     private readonly ITimer _reloadRetry;
     private readonly IStorePositionSource? _positions;
     private readonly object _positionLock = new();
-    private StorePosition? _position;
-    private volatile string _positionText = "";
+    private volatile LoadedPosition? _position;
     private TaskCompletionSource _positionAdvanced = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _revision;
     private int _reloadAll;
@@ -69,18 +68,9 @@ internal sealed class ResourceCache : IResourceWatch, IHostedService, IDisposabl
 
     public bool IsWarm => _warm.Task.IsCompletedSuccessfully;
 
-    public StorePosition? Position
-    {
-        get
-        {
-            lock (_positionLock)
-            {
-                return _position;
-            }
-        }
-    }
+    public StorePosition? Position => _position?.At;
 
-    public string PositionText => _positionText;
+    public string PositionText => _position?.Text ?? "";
 
     public bool FollowsStore => _positions is not null;
 
@@ -200,12 +190,11 @@ internal sealed class ResourceCache : IResourceWatch, IHostedService, IDisposabl
         TaskCompletionSource advanced;
         lock (_positionLock)
         {
-            if (_position is { } current && !current.IsBehind(at))
+            if (_position is { } current && !current.At.IsBehind(at))
             {
                 return;
             }
-            _position = at;
-            _positionText = at.ToString();
+            _position = new LoadedPosition(at, at.ToString());
             advanced = _positionAdvanced;
             _positionAdvanced = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         }
@@ -369,6 +358,9 @@ internal sealed class ResourceCache : IResourceWatch, IHostedService, IDisposabl
         _debouncer.Dispose();
         _stopping.Dispose();
     }
+
+    /// <summary>The store position the snapshots hold, and its text as responses carry it (formatted once).</summary>
+    private sealed record LoadedPosition(StorePosition At, string Text);
 
     private sealed class Slot(ResourceTypeSnapshot initial)
     {
