@@ -27,11 +27,16 @@ public sealed class StatsOptions
     /// <summary>Epochs remembered per node (the least recently used are forgotten first). Default 16.</summary>
     public int MaxEpochsPerNode { get; set; } = 16;
 
-    /// <summary>Most images in one report. Default 10,000.</summary>
-    public int MaxImagesPerReport { get; set; } = 10_000;
+    /// <summary>
+    /// Most images in one report. Default 1,000. A report is counted in one atomic step (on Redis, one
+    /// script that holds the server while it runs, about 30 µs per image or instance entry), so the
+    /// limits bound how long any one report can hold the store; nodes split what an interval served
+    /// into reports of at most 500 entries (load_report.proto).
+    /// </summary>
+    public int MaxImagesPerReport { get; set; } = 1_000;
 
-    /// <summary>Most instance entries in one report, over all its images. Default 100,000.</summary>
-    public int MaxInstancesPerReport { get; set; } = 100_000;
+    /// <summary>Most instance entries in one report, over all its images. Default 1,000.</summary>
+    public int MaxInstancesPerReport { get; set; } = 1_000;
 
     /// <summary>
     /// When set, sent to nodes in the first answer of each report stream so that they report at this

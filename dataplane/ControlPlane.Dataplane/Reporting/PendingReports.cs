@@ -16,18 +16,20 @@ internal sealed class PendingReports
     private readonly ReportStateStore? _store;
     private readonly int _maxPending;
     private readonly int _maxReportBytes;
+    private readonly int _maxEntries;
     private readonly Action<Exception> _persistFailed;
     private TaskCompletionSource _changed = NewSignal();
 
     /// <summary>
-    /// Largest report made from one interval, serialized: an interval with more is split by image into
-    /// several reports (each its own sequence, the same interval), so none comes near gRPC's 4 MiB
-    /// default message limit, where a control plane would refuse it on every resend.
+    /// Largest report, serialized: an interval with more is split into several reports (each its own
+    /// sequence, the same interval), so none comes near gRPC's 4 MiB default message limit, where a
+    /// control plane would refuse it on every resend.
     /// </summary>
     public const int DefaultMaxReportBytes = 1024 * 1024;
 
-    public PendingReports(string epoch, ulong lastSequence, IEnumerable<ReportLoadRequest> pending, int maxPending, ReportStateStore? store, Action<Exception> persistFailed, int maxReportBytes = DefaultMaxReportBytes)
+    public PendingReports(string epoch, ulong lastSequence, IEnumerable<ReportLoadRequest> pending, int maxPending, ReportStateStore? store, Action<Exception> persistFailed, int maxReportBytes = DefaultMaxReportBytes, int maxEntries = ReportPacker.MaxEntries)
     {
+        _maxEntries = maxEntries;
         Epoch = epoch;
         LastSequence = lastSequence;
         _maxPending = maxPending;
@@ -71,10 +73,12 @@ internal sealed class PendingReports
     }
 
     /// <summary>
-    /// Adds an interval's counts as the next report, or, with <see cref="ReportingOptions.MaxPendingReports"/>
-    /// reached, merges them into the newest report that has not been sent. An interval without
-    /// traffic takes no sequence; one larger than <see cref="DefaultMaxReportBytes"/> takes several,
-    /// split by image (an image is never split: its counts and its instances' stay together).
+    /// Adds an interval's counts as the next report, or several when they exceed a report's limits
+    /// (<see cref="ReportPacker"/>: each its own sequence, the same interval). An interval without
+    /// traffic takes no sequence. With <see cref="ReportingOptions.MaxPendingReports"/> reached, the
+    /// counts are merged instead with the unsent reports beyond the cap, which are packed again (under
+    /// the same limits, one wider interval): counts stay exact, and the reports kept beyond the cap are
+    /// bounded by the distinct images and instances served, not by the length of the outage.
     /// </summary>
     public void Add(List<ImageLoad> images, DateTimeOffset start, DateTimeOffset end)
     {
@@ -84,32 +88,31 @@ internal sealed class PendingReports
         }
         lock (_lock)
         {
-            if (_reports.Count >= _maxPending && _reports[^1] is { Sent: false } newest)
+            var tail = Math.Max(_maxPending - 1, 0);
+            while (tail < _reports.Count && _reports[tail].Sent)
             {
-                ReportMerge.Into(newest.Report, images, end);
+                tail++;
             }
-            else
+            if (_reports.Count >= _maxPending && tail < _reports.Count)
             {
-                ReportLoadRequest? report = null;
-                var size = 0;
-                foreach (var image in images)
+                // Never sent, so no control plane knows these sequences: they are assigned again.
+                var merged = _reports.Skip(tail).ToList();
+                _reports.RemoveRange(tail, merged.Count);
+                LastSequence = merged[0].Report.Sequence - 1;
+                images = ReportMerge.Combine(merged.SelectMany(r => r.Report.Images).Concat(images));
+                start = merged[0].Report.IntervalStart.ToDateTimeOffset();
+            }
+            foreach (var packed in ReportPacker.Pack(images, _maxEntries, _maxReportBytes))
+            {
+                var report = new ReportLoadRequest
                 {
-                    var imageSize = image.CalculateSize();
-                    if (report is null || (size + imageSize > _maxReportBytes && report.Images.Count > 0))
-                    {
-                        report = new ReportLoadRequest
-                        {
-                            Epoch = Epoch,
-                            Sequence = ++LastSequence,
-                            IntervalStart = Timestamp.FromDateTimeOffset(start),
-                            IntervalEnd = Timestamp.FromDateTimeOffset(end),
-                        };
-                        _reports.Add(new Entry(report));
-                        size = 0;
-                    }
-                    report.Images.Add(image);
-                    size += imageSize;
-                }
+                    Epoch = Epoch,
+                    Sequence = ++LastSequence,
+                    IntervalStart = Timestamp.FromDateTimeOffset(start),
+                    IntervalEnd = Timestamp.FromDateTimeOffset(end),
+                };
+                report.Images.AddRange(packed);
+                _reports.Add(new Entry(report));
             }
             ChangedLocked();
         }

@@ -2,50 +2,67 @@ using ControlPlane.Api.V1;
 
 namespace ControlPlane.Dataplane.Reporting;
 
-/// <summary>Adds an interval's counts into an unsent report (the pending cap is reached): same sums, one wider interval.</summary>
+/// <summary>
+/// Sums image loads: the same image's counts (or parts of them) become one, their instances'
+/// counts too. Used to fold intervals together when the pending cap is reached: same sums, one
+/// wider interval. The loads given are left as they are.
+/// </summary>
 internal static class ReportMerge
 {
-    public static void Into(ReportLoadRequest report, List<ImageLoad> images, DateTimeOffset end)
+    /// <summary>One load per image, in order of first appearance, each the sum of that image's loads.</summary>
+    public static List<ImageLoad> Combine(IEnumerable<ImageLoad> loads)
     {
-        report.IntervalEnd = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(end);
-        foreach (var image in images)
+        var combined = new List<ImageLoad>();
+        var byImage = new Dictionary<string, (ImageLoad Load, Dictionary<string, InstanceLoad> Instances)>(StringComparer.Ordinal);
+        foreach (var load in loads)
         {
-            var existing = report.Images.FirstOrDefault(i => i.Image == image.Image);
-            if (existing is null)
+            if (!byImage.TryGetValue(load.Image, out var into))
             {
-                report.Images.Add(image);
+                var copy = load.Clone();
+                into = (copy, copy.Instances.ToDictionary(i => i.InstanceId, StringComparer.Ordinal));
+                byImage.Add(load.Image, into);
+                combined.Add(copy);
                 continue;
             }
-            existing.ReqCount += image.ReqCount;
-            existing.BytesTx += image.BytesTx;
-            existing.Errors4Xx += image.Errors4Xx;
-            existing.Errors5Xx += image.Errors5Xx;
-            Add(existing.Latency, image.Latency);
-            foreach (var instance in image.Instances)
+            var image = into.Load;
+            image.ReqCount += load.ReqCount;
+            image.BytesTx += load.BytesTx;
+            image.Errors4Xx += load.Errors4Xx;
+            image.Errors5Xx += load.Errors5Xx;
+            image.Latency = Sum(image.Latency, load.Latency);
+            foreach (var instance in load.Instances)
             {
-                var same = existing.Instances.FirstOrDefault(i => i.InstanceId == instance.InstanceId);
-                if (same is null)
+                if (!into.Instances.TryGetValue(instance.InstanceId, out var same))
                 {
-                    existing.Instances.Add(instance);
+                    same = instance.Clone();
+                    into.Instances.Add(same.InstanceId, same);
+                    image.Instances.Add(same);
                     continue;
                 }
                 same.ReqCount += instance.ReqCount;
                 same.BytesTx += instance.BytesTx;
                 same.Errors4Xx += instance.Errors4Xx;
                 same.Errors5Xx += instance.Errors5Xx;
-                Add(same.Latency, instance.Latency);
+                same.Latency = Sum(same.Latency, instance.Latency);
             }
         }
+        return combined;
     }
 
-    // Both histograms have the node's bounds (LatencyBounds): bucket by bucket.
-    private static void Add(LatencyHistogram into, LatencyHistogram from)
+    /// <summary>Bucket by bucket (both have the node's bounds, LatencyBounds); a histogram plus none is itself.</summary>
+    public static LatencyHistogram? Sum(LatencyHistogram? into, LatencyHistogram? from)
     {
-        for (var i = 0; i < into.BucketCounts.Count; i++)
+        if (into is null || from is null)
         {
-            into.BucketCounts[i] += from.BucketCounts[i];
+            return into ?? from?.Clone();
         }
-        into.Count += from.Count;
-        into.SumSeconds += from.SumSeconds;
+        var sum = into.Clone();
+        for (var i = 0; i < sum.BucketCounts.Count && i < from.BucketCounts.Count; i++)
+        {
+            sum.BucketCounts[i] += from.BucketCounts[i];
+        }
+        sum.Count += from.Count;
+        sum.SumSeconds += from.SumSeconds;
+        return sum;
     }
 }

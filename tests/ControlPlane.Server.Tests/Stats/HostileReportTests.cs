@@ -99,16 +99,32 @@ public sealed class HostileReportTests
     }
 
     [Fact]
-    public async Task ThousandsOfBadEntries_GiveABoundedError()
+    public async Task HundredsOfBadEntries_GiveABoundedError()
     {
         await using var host = await StatsHost.StartAsync();
         using var stream = host.OpenReportStream();
-        var report = Report("e1", 1, [.. Enumerable.Range(0, 5000).Select(i => Image($"img.{i}", -1))]);
+        var report = Report("e1", 1, [.. Enumerable.Range(0, 900).Select(i => Image($"img.{i}", -1))]);
         await stream.WriteAsync(report);
 
         var status = await stream.WaitForEndAsync();
         Assert.Equal(StatusCode.InvalidArgument, status.StatusCode);
         Assert.Equal(LoadReportValidator.MaxViolations, status.FieldViolations().Count);
+        await AssertNothingCountedAsync(host);
+    }
+
+    [Fact]
+    public async Task MoreInstanceEntriesThanTheDefaultLimit_AreRefused_SoNoReportHoldsTheStoreLong()
+    {
+        await using var host = await StatsHost.StartAsync();
+        using var stream = host.OpenReportStream();
+        var instances = Enumerable.Range(0, 1_001).Select(i => $"i-{i:D4}").ToArray();
+        var report = Report("e1", 1, Image("img.a", 600, instances: instances[..600]), Image("img.b", 401, instances: instances[600..]));
+        await stream.WriteAsync(report);
+
+        var status = await stream.WaitForEndAsync();
+        Assert.Equal(StatusCode.InvalidArgument, status.StatusCode);
+        var violation = Assert.Single(status.FieldViolations());
+        Assert.Equal(("images", "holds 1001 instance entries; at most 1000"), (violation.Field, violation.Description));
         await AssertNothingCountedAsync(host);
     }
 

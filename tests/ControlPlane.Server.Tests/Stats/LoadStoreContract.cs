@@ -182,6 +182,33 @@ public abstract class LoadStoreContract : IDisposable
     }
 
     [Fact]
+    public async Task FullReports_InManyBuckets_SumExactly_EveryInstanceOnce()
+    {
+        // Reports at the limit (1,000 instance entries), in three buckets: more counted keys than one
+        // read of the store takes (Redis reads a few hundred per call), some buckets between them empty.
+        var instances = Enumerable.Range(0, 1_000).Select(i => $"i-{i:D4}").ToArray();
+        await ApplyAsync(Batch("img.a", 1_800, instances[..600]), Batch("img.b", 800, instances[600..]));
+        _clock.Advance(TimeSpan.FromSeconds(40));
+        await ApplyAsync(Batch("img.a", 1_200, instances[..600]));
+        _clock.Advance(TimeSpan.FromSeconds(10));
+        await ApplyAsync(Batch("img.b", 400, instances[600..]));
+        _clock.Advance(TimeSpan.FromSeconds(5));
+
+        var all = await Store.SumAsync(LoadScope.Instances, Start.AddMinutes(-1), _clock.GetUtcNow(), null).DefaultTimeout();
+        var onlyB = await Store.SumAsync(LoadScope.Instances, Start.AddMinutes(-1), _clock.GetUtcNow(), "img.b").DefaultTimeout();
+        var images = await Store.SumAsync(LoadScope.Images, Start.AddMinutes(-1), _clock.GetUtcNow(), null).DefaultTimeout();
+
+        Assert.Equal(1_000, all.Count);
+        Assert.Equal(instances, all.Select(t => t.InstanceId).Order(StringComparer.Ordinal));
+        Assert.All(all.Where(t => t.Image == "img.a"), t => Assert.Equal(5, t.Counts.Requests)); // 3,000 over 600
+        Assert.All(all.Where(t => t.Image == "img.b"), t => Assert.Equal(3, t.Counts.Requests)); // 1,200 over 400
+        Assert.Equal(3_000 + 1_200, all.Sum(t => t.Counts.Requests));
+        Assert.Equal(400, onlyB.Count);
+        Assert.Equal(1_200, onlyB.Sum(t => t.Counts.Requests));
+        Assert.Equal([("img.a", 3_000L), ("img.b", 1_200L)], images.Select(t => (t.Image, t.Counts.Requests)));
+    }
+
+    [Fact]
     public async Task AnEpochIdleLongerThanTheRetention_IsForgotten_SoItsNextReportIsAGapFromZero()
     {
         var store = new OwnedStore(this, new StatsOptions { MaxEpochsPerNode = 2, EpochRetention = TimeSpan.FromHours(1) });

@@ -17,8 +17,11 @@ namespace ControlPlane.Server.Storage.Redis;
 /// </summary>
 internal sealed class RedisLoadStore : ILoadStore
 {
-    /// <summary>Buckets per sum script call: bounds how long one call holds Redis (30: five minutes).</summary>
-    internal const int BucketsPerCall = 30;
+    /// <summary>Counted keys one sum script call reads at most: bounds how long it holds Redis (a few ms).</summary>
+    internal const int KeysPerCall = 500;
+
+    /// <summary>Windows named in one sum script call (buckets without counts cost next to nothing).</summary>
+    private const int WindowsPerCall = 400;
 
     private static readonly long Width = StatsOptions.BucketWidth.Ticks;
     private static readonly int Metrics = 4 + LatencyBuckets.Count;
@@ -75,34 +78,57 @@ internal sealed class RedisLoadStore : ILoadStore
         var first = Math.Max(CeilingIndex(start), (_time.GetUtcNow() - _options.Retention).UtcTicks / Width);
         var stop = CeilingIndex(end);
         var totals = new Dictionary<(string Image, string Instance), LoadCounts>();
-        for (var from = first; from < stop; from += BucketsPerCall)
+        var windows = new List<RedisValue>();
+        for (var index = first; index < stop; index++)
         {
-            var arguments = new List<RedisValue> { _redis.KeyPrefix, scope == LoadScope.Images ? "img" : "inst", image ?? "" };
-            for (var index = from; index < Math.Min(stop, from + BucketsPerCall); index++)
+            windows.Add(WindowOf(index));
+        }
+        // Each call reads at most KeysPerCall counted keys, from where the previous one stopped (a
+        // window and an SSCAN cursor in it); SSCAN may return a key twice, which counts once.
+        var done = 0;
+        RedisValue cursor = "0";
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var seenWindow = -1;
+        while (done < windows.Count)
+        {
+            var arguments = new List<RedisValue>(5 + Math.Min(windows.Count - done, WindowsPerCall))
             {
-                arguments.Add(WindowOf(index));
-            }
+                _redis.KeyPrefix, scope == LoadScope.Images ? "img" : "inst", image ?? "", KeysPerCall, cursor,
+            };
+            arguments.AddRange(windows.Skip(done).Take(WindowsPerCall));
             var reply = (RedisResult[])(await _redis.EvaluateAsync(RedisScripts.SumLoad, [.. arguments], cancellationToken))!;
-            for (var i = 0; i < reply.Length;)
+            var finished = (int)reply[0];
+            for (var i = 2; i < reply.Length;)
             {
-                var counted = (string)reply[i]!;
-                var n = (int)reply[i + 1];
-                var counts = new LoadCounts();
-                for (var p = 0; p < n; p++)
+                var window = done + (int)reply[i] - 1;
+                var counted = (string)reply[i + 1]!;
+                var n = (int)reply[i + 2];
+                if (window != seenWindow)
                 {
-                    Set(counts, (int)reply[i + 2 + (2 * p)], long.Parse((string)reply[i + 3 + (2 * p)]!, CultureInfo.InvariantCulture));
+                    seen.Clear(); // a window's keys never come back once the script has moved past it
+                    seenWindow = window;
                 }
-                i += 2 + (2 * n);
-                var k = scope == LoadScope.Images ? (counted, "") : Split(counted);
-                if (totals.TryGetValue(k, out var total))
+                if (seen.Add(counted))
                 {
-                    total.Add(counts);
+                    var counts = new LoadCounts();
+                    for (var p = 0; p < n; p++)
+                    {
+                        Set(counts, (int)reply[i + 3 + (2 * p)], long.Parse((string)reply[i + 4 + (2 * p)]!, CultureInfo.InvariantCulture));
+                    }
+                    var k = scope == LoadScope.Images ? (counted, "") : Split(counted);
+                    if (totals.TryGetValue(k, out var total))
+                    {
+                        total.Add(counts);
+                    }
+                    else
+                    {
+                        totals.Add(k, counts);
+                    }
                 }
-                else
-                {
-                    totals.Add(k, counts);
-                }
+                i += 3 + (2 * n);
             }
+            done += finished;
+            cursor = reply[1].ToString();
         }
         return [.. totals
             .OrderBy(t => t.Key.Image, StringComparer.Ordinal).ThenBy(t => t.Key.Instance, StringComparer.Ordinal)

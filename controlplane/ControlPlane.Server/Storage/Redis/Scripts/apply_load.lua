@@ -40,29 +40,28 @@ if last == '0' then
 end
 
 -- Adds v to counter k, saturating near 2^63 (as the embedded store does) instead of failing
--- half-way: a script that stops on an error keeps what it wrote before.
+-- half-way: a script that stops on an error keeps what it wrote before. A counter is created with
+-- its TTL in one step (every counter of a bucket expires with it); INCRBY's own overflow error is
+-- caught and saturates too, so an existing counter costs one command.
 local function add(k, v)
-  local current = redis.call('GET', k)
-  if current == MAX then return end
-  if current and tonumber(current) + tonumber(v) >= 9.2e18 then
-    redis.call('SET', k, MAX)
-  else
-    redis.call('INCRBY', k, v)
-  end
-  redis.call('EXPIRE', k, ttl)
+  if redis.call('SET', k, v, 'EX', ttl, 'NX') then return end
+  local sum = redis.pcall('INCRBY', k, v)
+  if type(sum) == 'table' or sum >= 9.2e18 then redis.call('SET', k, MAX, 'KEEPTTL') end
 end
 
 local width = 2 + #METRICS
+local indexed = {}
 for g = 11, #ARGV, width do
   local scope, key = ARGV[g], ARGV[g + 1]
   local idx = idx_key(window, scope)
   redis.call('SADD', idx, key)
-  redis.call('EXPIRE', idx, ttl)
+  indexed[idx] = true
   for m = 1, #METRICS do
     local v = ARGV[g + 1 + m]
     if v ~= '0' then add(cnt_key(window, METRICS[m], key), v) end
   end
 end
+for idx in pairs(indexed) do redis.call('EXPIRE', idx, ttl) end
 redis.call('HSET', SEQ, epoch, seq)
 redis.call('PEXPIRE', SEQ, retention)
 redis.call('PEXPIRE', EPOCHS, retention)
