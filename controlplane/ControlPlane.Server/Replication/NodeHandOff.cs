@@ -8,9 +8,13 @@ namespace ControlPlane.Server.Replication;
 /// Moves nodes off a replica that has lost its store (<see cref="ReplicationOptions.HandOffNodesAfter"/>):
 /// changes made through other replicas reach this one only through the store, so while it is cut
 /// off its nodes would keep a configuration that may be stale for as long as the cut lasts. Once the
-/// store has been unreachable that long, the streams opened before the outage are ended once; streams
+/// store has been unreachable that long, the streams opened before the outage are ended; streams
 /// opened since (nodes that came back, or came from another replica cut off too) are served from
-/// memory as before, so a store down for every replica costs each node one reconnect.
+/// memory, and ended in the next round (rounds at doubling intervals up to
+/// <see cref="ReplicationOptions.HandOffNodesMaxInterval"/>; each ends every stream open at least
+/// <see cref="ReplicationOptions.HandOffNodesAfter"/>): a node is never left for long on a
+/// replica that may have fallen behind the others, and a store down for every replica costs each
+/// node a few reconnects.
 /// </summary>
 internal sealed class NodeHandOff : IHostedService, IDisposable
 {
@@ -22,6 +26,7 @@ internal sealed class NodeHandOff : IHostedService, IDisposable
     private readonly ILogger _logger;
     private ITimer? _timer;
     private DateTimeOffset _lostAt;
+    private TimeSpan _interval;
 
     public NodeHandOff(RedisConnection redis, StreamRegistry streams, ReplicationOptions options, TimeProvider clock, ILogger<NodeHandOff> logger)
     {
@@ -54,7 +59,8 @@ internal sealed class NodeHandOff : IHostedService, IDisposable
         {
             _timer?.Dispose();
             _lostAt = _clock.GetUtcNow();
-            _timer = _clock.CreateTimer(static s => ((NodeHandOff)s!).HandOff(), this, _options.HandOffNodesAfter, Timeout.InfiniteTimeSpan);
+            _interval = _options.HandOffNodesAfter;
+            _timer = _clock.CreateTimer(static s => ((NodeHandOff)s!).HandOff(), this, _interval, Timeout.InfiniteTimeSpan);
         }
     }
 
@@ -77,11 +83,15 @@ internal sealed class NodeHandOff : IHostedService, IDisposable
                 return;
             }
             lostAt = _lostAt;
+            _interval = TimeSpan.FromTicks(Math.Min(_interval.Ticks * 2, _options.HandOffNodesMaxInterval.Ticks));
+            _timer.Change(_interval, Timeout.InfiniteTimeSpan);
         }
-        var count = _streams.HandOff(lostAt,
+        // Every stream open at least HandOffNodesAfter: in the first round, those opened before the
+        // outage; later, also those opened since, once they had that long on this replica.
+        var count = _streams.HandOff(_clock.GetUtcNow() - _options.HandOffNodesAfter,
             $"this control plane has not reached its store since {lostAt:O}; reconnect to another control plane, which may have newer configuration",
             StoreUnavailableInterceptor.Reason);
-        ReplicationLog.NodesHandedOff(_logger, (_clock.GetUtcNow() - lostAt).TotalSeconds, count);
+        ReplicationLog.NodesHandedOff(_logger, (_clock.GetUtcNow() - lostAt).TotalSeconds, count, _interval.TotalSeconds);
     }
 
     private void Unsubscribe()

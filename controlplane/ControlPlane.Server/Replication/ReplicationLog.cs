@@ -23,8 +23,8 @@ internal static partial class ReplicationLog
     [LoggerMessage(EventId = 8112, Level = LogLevel.Information, Message = "Leases were already extended after the store outage '{Outage}' by another replica")]
     public static partial void LeasesAlreadyExtended(ILogger logger, string outage);
 
-    [LoggerMessage(EventId = 8114, Level = LogLevel.Warning, Message = "The store has been unreachable for {Seconds:0.#} s: ended {Count} discovery streams opened before, so their nodes can reconnect to a replica that reaches it")]
-    public static partial void NodesHandedOff(ILogger logger, double seconds, int count);
+    [LoggerMessage(EventId = 8114, Level = LogLevel.Warning, Message = "The store has been unreachable for {Seconds:0.#} s: ended {Count} discovery streams, so their nodes can reconnect to a replica that reaches it; the streams opened since are ended in {Next:0.#} s if it is still unreachable")]
+    public static partial void NodesHandedOff(ILogger logger, double seconds, int count, double next);
 
     [LoggerMessage(EventId = 8115, Level = LogLevel.Information, Message = "No lease extended after the outage '{Outage}': Redis answered other replicas meanwhile, so only this replica was cut off and agents could renew elsewhere")]
     public static partial void OnlyThisReplicaWasCutOff(ILogger logger, string outage);

@@ -22,13 +22,20 @@ public sealed class ReplicationOptions
 
     /// <summary>
     /// When the store has been unreachable this long, the discovery streams opened before the outage
-    /// are ended (UNAVAILABLE, store_unavailable), once: a node that knows other control planes
-    /// reconnects to one, which may still reach the store and have the current configuration; a node
-    /// that comes back here, or to another replica cut off too, is served from memory and left alone.
-    /// Nodes keep serving their configuration meanwhile (a delta node resumes without a resend). Zero:
-    /// never; nodes stay on a replica cut off from the store until it reaches the store again.
+    /// are ended (UNAVAILABLE, store_unavailable): a node that knows other control planes reconnects
+    /// to one, which may still reach the store and have the current configuration; a node that comes
+    /// back here, or to another replica cut off too, is served from memory. While the outage lasts,
+    /// streams are ended again at doubling intervals (20 s, 40 s ... at the default, at most
+    /// <see cref="HandOffNodesMaxInterval"/>), each time those open at least this long, so a
+    /// node that came back here while another replica was cut off too moves on once that one reaches
+    /// the store again; when every replica is cut off, each node reconnects a few times (a delta node
+    /// resumes without a resend). Nodes keep serving their configuration meanwhile. Zero: never; nodes
+    /// stay on a replica cut off from the store until it reaches the store again.
     /// </summary>
     public TimeSpan HandOffNodesAfter { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>The longest interval between two rounds of ending streams during one outage. Default 5 min.</summary>
+    public TimeSpan HandOffNodesMaxInterval { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>How long the marker that one replica extended the leases for an outage is kept.</summary>
     public TimeSpan LeaseGraceMarkerLifetime { get; set; } = TimeSpan.FromHours(1);
@@ -36,9 +43,9 @@ public sealed class ReplicationOptions
     /// <summary>Throws when a setting cannot work (checked when the services are added).</summary>
     public void Validate()
     {
-        if (RevisionCheckInterval <= TimeSpan.Zero || CatchUpBatch <= 0 || LeaseGraceMarkerLifetime <= TimeSpan.Zero || LeaseGrace < TimeSpan.Zero || HandOffNodesAfter < TimeSpan.Zero)
+        if (RevisionCheckInterval <= TimeSpan.Zero || CatchUpBatch <= 0 || LeaseGraceMarkerLifetime <= TimeSpan.Zero || LeaseGrace < TimeSpan.Zero || HandOffNodesAfter < TimeSpan.Zero || HandOffNodesMaxInterval < HandOffNodesAfter)
         {
-            throw new InvalidOperationException($"Invalid {Section} settings: {nameof(RevisionCheckInterval)}, {nameof(CatchUpBatch)} and {nameof(LeaseGraceMarkerLifetime)} must be positive, {nameof(LeaseGrace)} and {nameof(HandOffNodesAfter)} not negative");
+            throw new InvalidOperationException($"Invalid {Section} settings: {nameof(RevisionCheckInterval)}, {nameof(CatchUpBatch)} and {nameof(LeaseGraceMarkerLifetime)} must be positive, {nameof(LeaseGrace)} and {nameof(HandOffNodesAfter)} not negative, {nameof(HandOffNodesMaxInterval)} at least {nameof(HandOffNodesAfter)}");
         }
     }
 }

@@ -136,7 +136,7 @@ public sealed class RedisOutageTests
     }
 
     [Fact]
-    public async Task AReplicaCutOffFromRedis_HandsItsNodesOff_OnceThenServesThoseThatComeBack_AndTheOtherReplicaHasTheCurrentConfig()
+    public async Task AReplicaCutOffFromRedis_HandsItsNodesOff_ThenThoseThatCameBack_AtDoublingIntervals_AndTheOtherReplicaHasTheCurrentConfig()
     {
         await using var redis = await RedisServer.StartAsync();
         var clock = new ManualTimeProvider();
@@ -164,11 +164,25 @@ public sealed class RedisOutageTests
         Assert.Equal(StoreUnavailableInterceptor.Reason, end.Reason());
         Assert.Single(b.LogsOf(8114));
 
-        // A node that comes back to b (one that knows no other replica) is served from memory, and left alone.
+        // A node that comes back to b (one that knows no other replica) is served from memory, until
+        // the next round, 20 s after the first: another replica may reach Redis again meanwhile.
         await node.ReconnectAsync();
         await node.WaitUntilAsync(() => node.EndStatus is null && node.Endpoints("img.a")?.Endpoints.Count == 1, "img.a from b's memory");
-        clock.Advance(TimeSpan.FromSeconds(30));
+        await Eventually.WaitAsync("b to open the node's second stream", () => Task.FromResult(b.LogsOf(4010).Count == 2));
+        clock.Advance(TimeSpan.FromSeconds(19));
         Assert.Single(b.LogsOf(8114));
+        Assert.Null(node.EndStatus);
+        clock.Advance(TimeSpan.FromSeconds(1));
+        Assert.Equal(StatusCode.Unavailable, (await node.WaitForEndAsync()).StatusCode);
+        Assert.Equal(2, b.LogsOf(8114).Count);
+
+        // Rounds double (here 40 s), and a stream gets at least HandOffNodesAfter (10 s) before one ends it.
+        clock.Advance(TimeSpan.FromSeconds(35));
+        await node.ReconnectAsync();
+        await node.WaitUntilAsync(() => node.EndStatus is null && node.Endpoints("img.a")?.Endpoints.Count == 1, "img.a from b's memory again");
+        await Eventually.WaitAsync("b to open the node's third stream", () => Task.FromResult(b.LogsOf(4010).Count == 3));
+        clock.Advance(TimeSpan.FromSeconds(5)); // the third round: this stream is 5 s old, left alone
+        Assert.Equal(3, b.LogsOf(8114).Count);
         Assert.Null(node.EndStatus);
 
         // The node moves to a (as a node with both addresses does on UNAVAILABLE): resuming, it gets i2.
