@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
 using ControlPlane.Api.V1;
 using ControlPlane.Grpc;
+using ControlPlane.Server.Resources;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 
@@ -115,13 +116,13 @@ internal static partial class RegistrationValidator
                 break;
             }
         }
-        if (Depth(metadata, 1) > MaxMetadataDepth)
+        if (StructRules.Depth(metadata) > MaxMetadataDepth)
         {
             // Nodes receive metadata inside an endpoint set, two levels deeper: past protobuf's nesting
             // limit (100) a node could not parse the push at all, and would hold no endpoint set.
             errors.Add(new("metadata", $"nests objects and lists more than {MaxMetadataDepth} levels deep"));
         }
-        else if (InvalidValue(metadata, "metadata") is { } path)
+        else if (StructRules.FirstNotJson(metadata, "metadata") is { } path)
         {
             // A Value with no kind (gRPC can send one) or a NaN or infinite number has no JSON form: the
             // REST view and the Redis store could not show it as registered.
@@ -135,70 +136,7 @@ internal static partial class RegistrationValidator
     }
 
     /// <summary>How deep metadata may nest objects and lists (the metadata object itself is level 1).</summary>
-    public const int MaxMetadataDepth = 16;
-
-    /// <summary>The nesting depth of <paramref name="value"/>, counted no further than one past the limit.</summary>
-    private static int Depth(Struct value, int level)
-    {
-        var deepest = level;
-        foreach (var field in value.Fields.Values)
-        {
-            deepest = Math.Max(deepest, Depth(field, level));
-            if (deepest > MaxMetadataDepth)
-            {
-                break;
-            }
-        }
-        return deepest;
-    }
-
-    private static int Depth(Value value, int level)
-    {
-        if (level > MaxMetadataDepth)
-        {
-            return level;
-        }
-        switch (value.KindCase)
-        {
-            case Value.KindOneofCase.StructValue:
-                return Depth(value.StructValue, level + 1);
-            case Value.KindOneofCase.ListValue:
-                var deepest = level + 1;
-                foreach (var item in value.ListValue.Values)
-                {
-                    deepest = Math.Max(deepest, Depth(item, level + 1));
-                    if (deepest > MaxMetadataDepth)
-                    {
-                        break;
-                    }
-                }
-                return deepest;
-            default:
-                return level;
-        }
-    }
-
-    /// <summary>The path of the first value in <paramref name="metadata"/> that JSON cannot carry, or null.</summary>
-    private static string? InvalidValue(Struct metadata, string path)
-    {
-        foreach (var (key, value) in metadata.Fields)
-        {
-            if (InvalidValue(value, path + "." + key) is { } invalid)
-            {
-                return invalid;
-            }
-        }
-        return null;
-    }
-
-    private static string? InvalidValue(Value value, string path) => value.KindCase switch
-    {
-        Value.KindOneofCase.None => path,
-        Value.KindOneofCase.NumberValue => double.IsFinite(value.NumberValue) ? null : path,
-        Value.KindOneofCase.StructValue => InvalidValue(value.StructValue, path),
-        Value.KindOneofCase.ListValue => value.ListValue.Values.Select((v, i) => InvalidValue(v, $"{path}[{i}]")).FirstOrDefault(p => p is not null),
-        _ => null,
-    };
+    public const int MaxMetadataDepth = StructRules.MaxDepth;
 
     private static void Check(List<FieldViolation> errors, string field, string value, Regex pattern, string expected)
     {

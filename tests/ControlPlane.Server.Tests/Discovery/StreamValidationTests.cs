@@ -29,6 +29,45 @@ public sealed class StreamValidationTests
     }
 
     [Theory]
+    [InlineData("nan", "node.metadata.x")]
+    [InlineData("infinity", "node.metadata.x")]
+    [InlineData("no-kind", "node.metadata.list[1]")]
+    [InlineData("deep", "node.metadata")]
+    public async Task NodeMetadataJsonCannotCarry_IsInvalid_SoTheFleetViewStaysReadable(string kind, string field)
+    {
+        await using var host = await DiscoveryHost.StartAsync();
+        var metadata = new Google.Protobuf.WellKnownTypes.Struct();
+        switch (kind)
+        {
+            case "nan":
+                metadata.Fields["x"] = Google.Protobuf.WellKnownTypes.Value.ForNumber(double.NaN);
+                break;
+            case "infinity":
+                metadata.Fields["x"] = Google.Protobuf.WellKnownTypes.Value.ForNumber(double.PositiveInfinity);
+                break;
+            case "no-kind":
+                metadata.Fields["list"] = Google.Protobuf.WellKnownTypes.Value.ForList(Google.Protobuf.WellKnownTypes.Value.ForString("a"), new Google.Protobuf.WellKnownTypes.Value());
+                break;
+            default:
+                var value = Google.Protobuf.WellKnownTypes.Value.ForString("bottom");
+                for (var i = 0; i < 20; i++)
+                {
+                    var level = new Google.Protobuf.WellKnownTypes.Struct();
+                    level.Fields["d"] = value;
+                    value = Google.Protobuf.WellKnownTypes.Value.ForStruct(level);
+                }
+                metadata.Fields["deep"] = value;
+                break;
+        }
+
+        var status = await EndOfStreamAfterAsync(host, new DeltaResourcesRequest { Node = new Node { Id = "n1", Metadata = metadata }, TypeUrl = ResourceTypes.EndpointSet, ResourceNamesSubscribe = { "*" } });
+
+        Assert.Equal(StatusCode.InvalidArgument, status.StatusCode);
+        Assert.Equal(field, Assert.Single(status.FieldViolations()).Field);
+        Assert.Equal(0, host.Streams.Count);
+    }
+
+    [Theory]
     [InlineData("node 1", "node.id", "U+0020")]
     [InlineData("node\t1", "node.id", "U+0009")]
     [InlineData("node-1\n", "node.id", "U+000A")]

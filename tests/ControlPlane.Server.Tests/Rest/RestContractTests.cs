@@ -2,6 +2,9 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
+using ControlPlane.Grpc.Client;
+using ControlPlane.Server.Resources;
+using ControlPlane.Server.Tests.Discovery.Fakes;
 using ControlPlane.Server.Tests.Ops;
 
 namespace ControlPlane.Server.Tests.Rest;
@@ -276,6 +279,36 @@ public sealed class RestContractTests : IAsyncLifetime
         var text = await response.Content.ReadAsStringAsync().DefaultTimeout();
         Assert.True((int)response.StatusCode is >= 400 and < 500, text);
         Assert.False(text.Contains(new string('a', 65), StringComparison.Ordinal), text[..Math.Min(text.Length, 600)]);
+    }
+
+    [Fact]
+    public async Task ANackWithDetailsOfAnyType_AndAHugeMessage_LeavesTheFleetViewReadable_OverRest()
+    {
+        (await PostJsonAsync("/v1/services/register", Registration)).Dispose();
+        var unknown = new Google.Protobuf.WellKnownTypes.Any { TypeUrl = "type.googleapis.com/acme.v1.Unknown", Value = Google.Protobuf.ByteString.CopyFromUtf8("opaque") };
+        var garbled = new Google.Protobuf.WellKnownTypes.Any { TypeUrl = "type.googleapis.com/google.rpc.ErrorInfo", Value = Google.Protobuf.ByteString.CopyFrom(0xFF, 0xFF, 0xFF) };
+        var options = new FakeNodeOptions
+        {
+            Reject = _ => "no",
+            Rejection = _ => new Google.Rpc.Status { Code = 3, Message = new string('m', 100_000), Details = { unknown, garbled } },
+        };
+        using var channel = GrpcChannel.ForAddress(_host.Grpc);
+        await using var node = await FakeDeltaNode.ConnectAsync(channel, "nacking-node", options);
+        await node.SubscribeAsync(ResourceTypes.EndpointSet, "*");
+        await Eventually.WaitAsync("the NACK in the fleet view", async () =>
+        {
+            using var response = await _http.GetAsync("/v1/dataplanes/nacking-node").DefaultTimeout();
+            return response.StatusCode == HttpStatusCode.OK && (await response.Content.ReadAsStringAsync()).Contains("NACKED", StringComparison.Ordinal);
+        });
+
+        var type = (await GetJsonAsync("/v1/dataplanes/nacking-node")).GetProperty("dataplane").GetProperty("resource_types")[0];
+        var error = type.GetProperty("rejection_error");
+        Assert.Equal(2048 + 3, error.GetProperty("message").GetString()!.Length); // cut, with "..."
+        var details = error.GetProperty("details").EnumerateArray().ToArray();
+        Assert.Equal(["type.googleapis.com/acme.v1.Unknown", "type.googleapis.com/google.rpc.ErrorInfo"], details.Select(d => d.GetProperty("@type").GetString()));
+        Assert.Equal("opaque", System.Text.Encoding.UTF8.GetString(details[0].GetProperty("value").GetBytesFromBase64()));
+        using var list = await _http.GetAsync("/v1/dataplanes").DefaultTimeout();
+        Assert.Equal(HttpStatusCode.OK, list.StatusCode);
     }
 
     [Fact]

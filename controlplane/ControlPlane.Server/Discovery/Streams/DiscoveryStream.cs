@@ -327,7 +327,7 @@ internal abstract class DiscoveryStream<TRequest, TResponse, TState> : IDiscover
         {
             // The node keeps its last accepted version; the rejected one is not sent again.
             state.VersionRejected = state.VersionSent;
-            state.RejectionError = error.Clone();
+            state.RejectionError = Kept(error);
             state.RejectedAt = Services.Clock.GetUtcNow();
             Services.Metrics.Nack(state.TypeUrl);
             DiscoveryLog.Nack(Services.Logger, NodeId, state.TypeUrl, state.VersionSent, responseNonce, Truncate(error.Message));
@@ -354,6 +354,39 @@ internal abstract class DiscoveryStream<TRequest, TResponse, TState> : IDiscover
     }
 
     private static string Truncate(string text) => text.Length <= 512 ? text : text[..512] + "...";
+
+    /// <summary>Longest NACK message the fleet view keeps (characters); the rest is cut.</summary>
+    internal const int MaxKeptErrorMessage = 2048;
+
+    /// <summary>Most bytes of NACK details the fleet view keeps; details past it are left out.</summary>
+    internal const int MaxKeptErrorDetails = 8192;
+
+    /// <summary>
+    /// What the fleet view keeps of a NACK's error_detail: its code, its message up to
+    /// <see cref="MaxKeptErrorMessage"/> characters, and its details while they fit in
+    /// <see cref="MaxKeptErrorDetails"/> bytes. A node's error can be as large as a gRPC message, and is
+    /// kept per node and type for as long as the node is listed.
+    /// </summary>
+    internal static Google.Rpc.Status Kept(Google.Rpc.Status error)
+    {
+        var kept = new Google.Rpc.Status
+        {
+            Code = error.Code,
+            Message = error.Message.Length <= MaxKeptErrorMessage ? error.Message
+                : error.Message[..(char.IsHighSurrogate(error.Message[MaxKeptErrorMessage - 1]) ? MaxKeptErrorMessage - 1 : MaxKeptErrorMessage)] + "...",
+        };
+        var size = 0;
+        foreach (var detail in error.Details)
+        {
+            size += detail.CalculateSize();
+            if (size > MaxKeptErrorDetails)
+            {
+                break;
+            }
+            kept.Details.Add(detail);
+        }
+        return kept;
+    }
 
     public int QueueDepth
     {

@@ -46,9 +46,21 @@ internal static class NodeIdentity
             {
                 CheckText(violations, "node.user_agent_version", node.UserAgentVersion);
             }
-            if (node.Metadata is { } metadata && (metadata.Fields.Count > MaxMetadataEntries || metadata.CalculateSize() > MaxMetadataBytes))
+            if (node.Metadata is { } metadata)
             {
-                violations.Add(new("node.metadata", $"has {metadata.Fields.Count} keys and {metadata.CalculateSize()} bytes; at most {MaxMetadataEntries} keys and {MaxMetadataBytes} bytes"));
+                if (metadata.Fields.Count > MaxMetadataEntries || metadata.CalculateSize() > MaxMetadataBytes)
+                {
+                    violations.Add(new("node.metadata", $"has {metadata.Fields.Count} keys and {metadata.CalculateSize()} bytes; at most {MaxMetadataEntries} keys and {MaxMetadataBytes} bytes"));
+                }
+                else if (StructRules.Depth(metadata) > StructRules.MaxDepth)
+                {
+                    violations.Add(new("node.metadata", $"nests objects and lists more than {StructRules.MaxDepth} levels deep"));
+                }
+                else if (StructRules.FirstNotJson(metadata, "node.metadata") is { } path)
+                {
+                    // The fleet view shows it as JSON: a NaN would make the REST listing unreadable for everyone.
+                    violations.Add(new(path, "must be null, a finite number, a string, a boolean, an object or a list"));
+                }
             }
         }
         if (violations.Count > 0)

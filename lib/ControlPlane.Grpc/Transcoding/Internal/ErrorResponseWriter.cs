@@ -23,27 +23,13 @@ internal sealed class ErrorResponseWriter(ProtoJsonWriter json)
         writer.WriteStartArray();
         foreach (var detail in details)
         {
-            WriteDetail(writer, detail);
+            json.WriteAny(writer, detail); // a type no bound service defines: as its bytes
         }
         if (!details.Any(d => d.Is(ErrorInfo.Descriptor)))
         {
             json.WriteAny(writer, Any.Pack(new ErrorInfo { Type = HttpStatusMapping.DefaultReason(status.StatusCode), Domain = RpcErrors.Domain }));
         }
         writer.WriteEndArray();
-        writer.WriteEndObject();
-    }
-
-    private void WriteDetail(Utf8JsonWriter writer, Any detail)
-    {
-        if (json.CanWriteAny(detail))
-        {
-            json.WriteAny(writer, detail);
-            return;
-        }
-        // A detail type no bound service defines: still visible, as its bytes (as JsonFormatter would refuse to).
-        writer.WriteStartObject();
-        writer.WriteString("@type", detail.TypeUrl);
-        writer.WriteBase64String("value", detail.Value.Span);
         writer.WriteEndObject();
     }
 }

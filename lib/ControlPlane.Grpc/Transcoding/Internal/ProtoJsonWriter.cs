@@ -120,16 +120,30 @@ internal sealed class ProtoJsonWriter(JsonTypeResolver types)
 
     /// <summary>
     /// An Any as <c>{"@type": url, ...fields}</c>, or <c>{"@type": url, "value": ...}</c> for a payload
-    /// with a special JSON form. The payload type must be known to <see cref="JsonTypeResolver"/>.
+    /// with a special JSON form. A payload whose type no bound service's files define, or whose bytes
+    /// are not that type, is written as <c>{"@type": url, "value": "&lt;base64 of its bytes&gt;"}</c>:
+    /// still visible, where proto3's JSON mapping would fail the whole response (an Any can come from
+    /// a peer, such as the details of a node's NACK, and must never make a listing unreadable).
     /// </summary>
     public void WriteAny(Utf8JsonWriter writer, Any any)
     {
-        var descriptor = types.Registry.Find(Any.GetTypeName(any.TypeUrl))
-            ?? throw new InvalidOperationException($"Cannot write google.protobuf.Any of type '{any.TypeUrl}' as JSON: no bound service's files define it.");
-        var payload = descriptor.Parser.ParseFrom(any.Value);
+        var descriptor = types.Registry.Find(Any.GetTypeName(any.TypeUrl));
+        IMessage? payload = null;
+        try
+        {
+            payload = descriptor?.Parser.ParseFrom(any.Value);
+        }
+        catch (InvalidProtocolBufferException)
+        {
+            // Written as its bytes, below.
+        }
         writer.WriteStartObject();
         writer.WriteString("@type", any.TypeUrl);
-        if (WellKnownTypeJson.HasSpecialForm(descriptor))
+        if (payload is null)
+        {
+            writer.WriteBase64String("value", any.Value.Span);
+        }
+        else if (WellKnownTypeJson.HasSpecialForm(descriptor!))
         {
             writer.WritePropertyName("value");
             WriteMessage(writer, payload);
@@ -140,8 +154,6 @@ internal sealed class ProtoJsonWriter(JsonTypeResolver types)
         }
         writer.WriteEndObject();
     }
-
-    public bool CanWriteAny(Any any) => types.Registry.Find(Any.GetTypeName(any.TypeUrl)) is not null;
 
     private void WriteFields(Utf8JsonWriter writer, IMessage message)
     {

@@ -19,6 +19,9 @@ internal sealed class FakeNodeOptions
 
     /// <summary>The node NACKs a response when this returns an error message for one of its resources.</summary>
     public Func<Resource, string?>? Reject { get; set; }
+
+    /// <summary>The error_detail a NACK carries for <see cref="Reject"/>'s message; by default INVALID_ARGUMENT with it.</summary>
+    public Func<string, Google.Rpc.Status>? Rejection { get; set; }
 }
 
 /// <summary>
@@ -309,7 +312,8 @@ internal abstract class FakeNode<TRequest, TResponse> : IAsyncDisposable
         }
     }
 
-    protected static Google.Rpc.Status RejectionOf(string message) => new() { Code = (int)StatusCode.InvalidArgument, Message = message };
+    protected Google.Rpc.Status RejectionOf(string message) =>
+        Options.Rejection?.Invoke(message) ?? new() { Code = (int)StatusCode.InvalidArgument, Message = message };
 
     private void Signal() => Interlocked.Exchange(ref _changed, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
 
