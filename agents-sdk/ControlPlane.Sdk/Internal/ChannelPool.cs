@@ -30,6 +30,11 @@ internal sealed class ChannelPool(ControlPlaneClientOptions options, TimeProvide
             // Watch and heartbeat streams sit idle between messages: keep their connection checked.
             KeepAliveWithoutCalls = true,
             KeepAlivePingDelay = TimeSpan.FromSeconds(30),
+            // A state-of-the-world discovery response of a large fleet can pass gRPC's usual 4 MiB; the
+            // control plane sends up to its ControlPlane:Discovery:MaxResponseBytes (64 MiB).
+            MaxReceiveMessageSize = 64 << 20,
+            // A delta resume names every resource the node holds, which passes 4 MiB from about 90,000.
+            MaxSendMessageSize = 16 << 20,
             LoggerFactory = loggerFactory,
         };
         options.ConfigureChannel?.Invoke(channelOptions);

@@ -46,4 +46,8 @@ internal static partial class DiscoveryLog
     [LoggerMessage(EventId = 4019, Level = LogLevel.Information,
         Message = "Node {NodeId} holds configuration from store position {NodePosition}, newer than this replica's {Position}: waiting up to {Wait} for it to catch up")]
     public static partial void WaitingToCatchUp(ILogger logger, string nodeId, string nodePosition, string position, TimeSpan wait);
+
+    [LoggerMessage(EventId = 4020, Level = LogLevel.Error,
+        Message = "Not sent (first met for node {NodeId}): {What} of type {TypeUrl} is {Bytes} bytes, over the {Limit} bytes a discovery response can carry (ControlPlane:Discovery:MaxResponseBytes); nodes keep what they hold of it")]
+    public static partial void TooLarge(ILogger logger, string nodeId, string what, string typeUrl, long bytes, int limit);
 }

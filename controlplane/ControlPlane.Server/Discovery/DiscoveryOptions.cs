@@ -35,11 +35,25 @@ public sealed class DiscoveryOptions
     public TimeSpan StuckCheckInterval { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
-    /// Delta responses are split so that each carries at most about this many bytes of resources (the
-    /// rest follows once the node has answered). A state-of-the-world response cannot be split; it is
-    /// bounded by the gRPC server's MaxSendMessageSize.
+    /// Delta responses are split so that each carries at most this many bytes of resources (the rest
+    /// follows once the node has answered); a resource larger than this goes alone. A
+    /// state-of-the-world response cannot be split; it is bounded by <see cref="MaxResponseBytes"/>.
     /// </summary>
     public int MaxDeltaResponseBytes { get; set; } = 1 << 20;
+
+    /// <summary>
+    /// Largest discovery response (the discovery service's gRPC send limit). A state-of-the-world
+    /// response over it, or a delta resource that cannot fit in one, is not sent: the node keeps what
+    /// it holds of that type (or resource), other types and resources keep flowing, and the control
+    /// plane logs it (4020). Nodes must accept messages this large (the SDK does). Default 64 MiB.
+    /// </summary>
+    public int MaxResponseBytes { get; set; } = 64 << 20;
+
+    /// <summary>
+    /// Largest request a node may send on a discovery stream (its gRPC receive limit): room for the
+    /// protos' 100,000 names per request, or a delta resume listing 100,000 held versions. Default 16 MiB.
+    /// </summary>
+    public int MaxRequestBytes { get; set; } = 16 << 20;
 
     /// <summary>Most resource names one request may carry (the protos' limit).</summary>
     public int MaxResourceNamesPerRequest { get; set; } = 100_000;
@@ -75,15 +89,22 @@ public sealed class DiscoveryOptions
         {
             errors.Add($"{nameof(RebuildRetryDelay)}, {nameof(StuckStreamTimeout)}, {nameof(StuckStreamDrainTimeout)} and {nameof(StuckCheckInterval)} must be positive");
         }
-        if (MaxDeltaResponseBytes <= 0 || MaxResourceNamesPerRequest <= 0)
+        if (MaxDeltaResponseBytes <= 0 || MaxResourceNamesPerRequest <= 0 || MaxRequestBytes <= 0)
         {
-            errors.Add($"{nameof(MaxDeltaResponseBytes)} and {nameof(MaxResourceNamesPerRequest)} must be positive");
+            errors.Add($"{nameof(MaxDeltaResponseBytes)}, {nameof(MaxResourceNamesPerRequest)} and {nameof(MaxRequestBytes)} must be positive");
+        }
+        if (MaxResponseBytes < MaxDeltaResponseBytes + ResponseOverhead)
+        {
+            errors.Add($"{nameof(MaxResponseBytes)} must be at least {nameof(MaxDeltaResponseBytes)} + {ResponseOverhead} bytes");
         }
         if (errors.Count > 0)
         {
             throw new InvalidOperationException($"Invalid {Section} settings: " + string.Join("; ", errors));
         }
     }
+
+    /// <summary>Room a response needs beside its resources (type URL, nonce, versions, removed names' framing).</summary>
+    internal const int ResponseOverhead = 64 * 1024;
 
     internal string ResolveControlPlaneId() =>
         string.IsNullOrWhiteSpace(ControlPlaneId) ? $"{Environment.MachineName}-{Environment.ProcessId}" : ControlPlaneId;

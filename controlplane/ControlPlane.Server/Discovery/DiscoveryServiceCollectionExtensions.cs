@@ -51,7 +51,17 @@ public static class DiscoveryServiceCollectionExtensions
         return services;
     }
 
-    /// <summary>Serves controlplane.v1.DiscoveryService (gRPC only: it has no REST mapping).</summary>
-    public static IEndpointConventionBuilder MapDiscovery(this IEndpointRouteBuilder endpoints) =>
-        endpoints.MapGrpcService<DiscoveryService>(DiscoveryReflection.Descriptor.Services[0]);
+    /// <summary>
+    /// Serves controlplane.v1.DiscoveryService (gRPC only: it has no REST mapping), with its own message
+    /// limits (<see cref="DiscoveryOptions.MaxResponseBytes"/>, <see cref="DiscoveryOptions.MaxRequestBytes"/>).
+    /// </summary>
+    public static IEndpointConventionBuilder MapDiscovery(this IEndpointRouteBuilder endpoints)
+    {
+        var options = endpoints.ServiceProvider.GetRequiredService<DiscoveryOptions>();
+        return endpoints.MapGrpcService<DiscoveryService>(DiscoveryReflection.Descriptor.Services[0], grpc =>
+        {
+            grpc.MaxSendMessageSize = options.MaxResponseBytes;
+            grpc.MaxReceiveMessageSize = options.MaxRequestBytes;
+        });
+    }
 }

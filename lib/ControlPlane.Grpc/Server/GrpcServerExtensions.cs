@@ -40,6 +40,14 @@ public static class GrpcServerExtensions
     /// After <c>AddGrpcJsonTranscoding</c>, methods with a <c>google.api.http</c> rule are served as REST too.
     /// </summary>
     public static IEndpointConventionBuilder MapGrpcService<THandler>(this IEndpointRouteBuilder endpoints, ServiceDescriptor service)
+        where THandler : class => endpoints.MapGrpcService<THandler>(service, configure: null);
+
+    /// <summary>
+    /// As <see cref="MapGrpcService{THandler}(IEndpointRouteBuilder, ServiceDescriptor)"/>, with this
+    /// service's own copy of the server options, changed by <paramref name="configure"/> (for example
+    /// larger message limits for one service, as grpc-dotnet's AddServiceOptions gives).
+    /// </summary>
+    public static IEndpointConventionBuilder MapGrpcService<THandler>(this IEndpointRouteBuilder endpoints, ServiceDescriptor service, Action<GrpcServerOptions>? configure)
         where THandler : class
     {
         ArgumentNullException.ThrowIfNull(endpoints);
@@ -48,6 +56,11 @@ public static class GrpcServerExtensions
         var registry = sp.GetService<GrpcServiceRegistry>()
             ?? throw new InvalidOperationException("Call services.AddGrpcServer() before mapping gRPC services.");
         var options = sp.GetRequiredService<IOptions<GrpcServerOptions>>().Value;
+        if (configure is not null)
+        {
+            options = options.Copy();
+            configure(options);
+        }
         var methods = ServiceBinder.Bind<THandler>(service, sp, options);
         // With AddGrpcJsonTranscoding, the google.api.http rules are checked here too, before anything is mapped.
         var transcoding = sp.GetService<TranscodingEndpointMapper>();

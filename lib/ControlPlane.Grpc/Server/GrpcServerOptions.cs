@@ -23,10 +23,18 @@ public sealed class GrpcServerOptions
     public CompressionProviders CompressionProviders { get; set; } = CompressionProviders.Default;
 
     /// <summary>Interceptor types, resolved from DI (or created) per server, outermost first.</summary>
-    public IList<Type> Interceptors { get; } = [];
+    public IList<Type> Interceptors { get; private set; } = [];
 
     /// <summary>Clock for deadlines; tests inject a fake.</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
+
+    /// <summary>A copy whose settings and interceptor list can change without touching these.</summary>
+    internal GrpcServerOptions Copy()
+    {
+        var copy = (GrpcServerOptions)MemberwiseClone();
+        copy.Interceptors = [.. Interceptors];
+        return copy;
+    }
 
     public GrpcServerOptions AddInterceptor<T>() where T : IServerInterceptor
     {

@@ -178,7 +178,7 @@ internal sealed class DiscoveryHost : IAsyncDisposable
     public void AssertNoUnexpectedErrors(Func<TestLogSink.LogRecord, bool>? expected = null) => _server.AssertNoUnexpectedErrors(expected);
 
     /// <summary>A channel of the test's own, which outlives this host's shared <see cref="Channel"/>.</summary>
-    public GrpcChannel CreateChannel() => _server.CreateChannel();
+    public GrpcChannel CreateChannel(GrpcChannelOptions? options = null) => _server.CreateChannel(options);
 
     public async ValueTask DisposeAsync()
     {

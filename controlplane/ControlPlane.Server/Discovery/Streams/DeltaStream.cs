@@ -223,6 +223,25 @@ internal sealed class DeltaStream(StreamServices services, Node node, string pee
         return null;
     }
 
+    /// <summary>
+    /// Whether <paramref name="size"/> more bytes keep this part within <paramref name="budget"/> (a
+    /// part's first item always fits); if not, the name waits for the next part, still forced if it was.
+    /// </summary>
+    private static bool Fits(State state, string name, bool forced, ref int bytes, int size, int budget)
+    {
+        if (bytes > 0 && bytes + size > budget)
+        {
+            state.Dirty.Add(name);
+            if (forced)
+            {
+                state.Forced.Add(name);
+            }
+            return false;
+        }
+        bytes += size;
+        return true;
+    }
+
     private DeltaResourcesResponse? Build(State state)
     {
         var position = StorePositionNow();
@@ -260,8 +279,18 @@ internal sealed class DeltaStream(StreamServices services, Node node, string pee
                 {
                     continue; // the node has this version, or rejected it
                 }
+                if (current.Size > Services.MaxResourceBytes)
+                {
+                    // Sent, it would end the stream (over the send limit) on every reconnect, and with it
+                    // every other resource's changes: the node keeps what it holds of this one.
+                    Services.TooLarge(NodeId, state.TypeUrl, $"resource '{name}'", current.Version, current.Size);
+                    continue;
+                }
+                if (!Fits(state, name, forced, ref bytes, current.Size, budget))
+                {
+                    continue;
+                }
                 response.Resources.Add(current.Wire);
-                bytes += current.Size;
                 state.Outstanding.Add((name, holding, current.Version));
                 edits.Add((name, current));
                 state.Rejected.Remove(name);
@@ -272,16 +301,22 @@ internal sealed class DeltaStream(StreamServices services, Node node, string pee
                 {
                     continue; // the node rejected this removal
                 }
+                if (!Fits(state, name, forced, ref bytes, RemovalSize(name), budget))
+                {
+                    continue;
+                }
                 response.RemovedResources.Add(name);
-                bytes += RemovalSize(name);
                 state.Outstanding.Add((name, holding, null));
                 edits.Add((name, null));
             }
             else if (forced)
             {
                 // xDS "Knowing When a Requested Resource Does Not Exist": a name the node asked for that does not exist.
+                if (!Fits(state, name, forced, ref bytes, RemovalSize(name), budget))
+                {
+                    continue;
+                }
                 response.RemovedResources.Add(name);
-                bytes += RemovalSize(name);
                 state.Outstanding.Add((name, null, null));
             }
         }

@@ -112,6 +112,16 @@ internal sealed class SotwStream(StreamServices services, Node node, string peer
                 NothingDue(state);
                 continue;
             }
+            var bytes = resources.Sum(r => (long)r.Size);
+            if (bytes > Services.MaxResourceBytes)
+            {
+                // A state-of-the-world response cannot be split. Sent, it would end the stream (over the
+                // send limit) on every reconnect, and with it the node's other types: the node keeps the
+                // set it holds until this one fits again.
+                Services.TooLarge(NodeId, state.TypeUrl, $"the set of {resources.Count} resources", version, bytes);
+                NothingDue(state);
+                continue;
+            }
             var response = new StreamResourcesResponse
             {
                 TypeUrl = state.TypeUrl,

@@ -47,4 +47,30 @@ internal sealed class StreamServices
     public ILogger Logger { get; }
 
     public string ControlPlaneId { get; }
+
+    /// <summary>Most bytes of resources one response can carry (the send limit less room for the rest).</summary>
+    public int MaxResourceBytes => Options.MaxResponseBytes - DiscoveryOptions.ResponseOverhead;
+
+    private readonly Lock _tooLargeLock = new();
+    private readonly HashSet<string> _tooLarge = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Something a node should have been sent is over <see cref="MaxResourceBytes"/>: logged once per
+    /// type, what and version (every node subscribed meets it), not once per stream.
+    /// </summary>
+    public void TooLarge(string nodeId, string typeUrl, string what, string version, long bytes)
+    {
+        lock (_tooLargeLock)
+        {
+            if (_tooLarge.Count >= 1024)
+            {
+                _tooLarge.Clear();
+            }
+            if (!_tooLarge.Add(typeUrl + " " + what + " " + version))
+            {
+                return;
+            }
+        }
+        DiscoveryLog.TooLarge(Logger, nodeId, what, typeUrl, bytes, MaxResourceBytes);
+    }
 }
