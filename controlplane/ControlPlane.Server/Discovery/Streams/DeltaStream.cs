@@ -276,6 +276,10 @@ internal sealed class DeltaStream(StreamServices services, Node node, string pee
                 bytes += RemovalSize(name);
                 state.Outstanding.Add((name, holding, null));
                 edits.Add((name, null));
+                // A rejection holds only while the node keeps what it fell back to. Once the name is
+                // removed, a resource that comes into existence again must be sent whatever its version
+                // (xDS "Knowing When a Requested Resource Does Not Exist"), even one rejected before.
+                state.Rejected.Remove(name);
             }
             else if (forced)
             {
@@ -283,6 +287,7 @@ internal sealed class DeltaStream(StreamServices services, Node node, string pee
                 response.RemovedResources.Add(name);
                 bytes += RemovalSize(name);
                 state.Outstanding.Add((name, null, null));
+                state.Rejected.Remove(name); // as above: the node asked again and was told it does not exist
             }
         }
         candidates.Clear();
@@ -420,7 +425,11 @@ internal sealed class DeltaStream(StreamServices services, Node node, string pee
         /// <summary>The set version of <see cref="Held"/>, kept up to date one resource at a time.</summary>
         public ulong HeldDigest { get; private set; }
 
-        /// <summary>Versions the node rejected, by name ("" for a rejected removal): not sent again until they change.</summary>
+        /// <summary>
+        /// Versions the node rejected, by name ("" for a rejected removal): not sent again until they
+        /// change, while the node keeps what it fell back to. Dropped once anything else is sent for the
+        /// name (a resource or a removal) and when the node unsubscribes from it.
+        /// </summary>
         public Dictionary<string, string> Rejected { get; } = new(StringComparer.Ordinal);
 
         /// <summary>Names that changed since the last response.</summary>
