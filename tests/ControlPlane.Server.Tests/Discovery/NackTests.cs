@@ -91,6 +91,79 @@ public sealed class NackTests
         node.AssertNoViolations();
     }
 
+    /// <summary>
+    /// A rejection holds only while the node keeps the version it fell back to: once the resource is
+    /// removed from the node, a re-created resource is sent even at the version once rejected (xDS
+    /// "Knowing When a Requested Resource Does Not Exist": a resource that comes into existence later
+    /// is sent). Versions are content hashes, so re-creating the same content gives the same version.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Delta_AResourceRecreatedAtARejectedVersion_AfterItsRemoval_IsSent(bool wildcard)
+    {
+        await using var host = await DiscoveryHost.StartAsync();
+        await host.RegisterAsync("i1", "img.a", 8081);
+        var options = Picky();
+        await using var node = await FakeDeltaNode.ConnectInMemoryAsync(host, "node-1", options);
+        string[] subscription = wildcard ? ["*"] : ["img.a", "img.b"];
+        await node.SubscribeAsync(Endpoints, subscription);
+        await node.WaitUntilAsync(() => node.HoldsCurrent(host.Cache, Endpoints), "img.a");
+        await host.RegisterAsync("i1", "img.a", 6666);
+        var rejected = host.VersionOf(Endpoints, "img.a");
+        await host.WaitForStreamsAsync(s => s.ForNode("node-1") is [{ Types: [{ RejectionError: not null, AwaitingAck: false }] }], "the NACK");
+
+        // Deleted: the node drops img.a and holds nothing for it.
+        await host.DeregisterAsync("i1");
+        await node.WaitUntilAsync(() => !node.Versions(Endpoints).ContainsKey("img.a"), "the removal of img.a");
+        await host.WaitForStreamsAsync(s => s.ForNode("node-1") is [{ Types: [{ AwaitingAck: false, ResourceCount: 0 }] }], "the ACK of the removal");
+
+        // Re-created with exactly the content the node once rejected (which it would take now).
+        options.Reject = null;
+        await host.RegisterAsync("i1", "img.a", 6666);
+        Assert.Equal(rejected, host.VersionOf(Endpoints, "img.a"));
+        // A later change: once the node has it, the server has answered the re-creation too.
+        await host.RegisterAsync("b1", "img.b", 8082);
+        await node.WaitUntilAsync(() => node.Versions(Endpoints).ContainsKey("img.b"), "img.b");
+
+        Assert.Equal(rejected, node.Versions(Endpoints).GetValueOrDefault("img.a"));
+        await host.WaitForStreamsAsync(s => s.ForNode("node-1") is [{ Types: [{ AwaitingAck: false } t] }] && t.VersionAcked == t.VersionCurrent, "the ACK");
+        var synced = Assert.Single(host.Streams.ForNode("node-1")).Types[0];
+        Assert.Equal((SyncState.Synced, "", null), (SyncStates.Of(synced), synced.VersionRejected, synced.RejectionError));
+        node.AssertNoViolations();
+        host.AssertNoUnexpectedErrors();
+    }
+
+    /// <summary>
+    /// The same when the node never held the resource: it rejected img.a when first sent, img.a was
+    /// deleted, and the node subscribed to it again and was told it does not exist. Re-created, it is sent.
+    /// </summary>
+    [Fact]
+    public async Task Delta_AResourceRecreatedAtARejectedVersion_AfterTheNodeWasToldItDoesNotExist_IsSent()
+    {
+        await using var host = await DiscoveryHost.StartAsync();
+        await host.RegisterAsync("i1", "img.a", 6666);
+        var rejected = host.VersionOf(Endpoints, "img.a");
+        var options = Picky();
+        await using var node = await FakeDeltaNode.ConnectInMemoryAsync(host, "node-1", options);
+        await node.SubscribeAsync(Endpoints, "img.a", "img.b");
+        await host.WaitForStreamsAsync(s => s.ForNode("node-1") is [{ Types: [{ RejectionError: not null, AwaitingAck: false }] }], "the NACK");
+        await host.DeregisterAsync("i1");
+
+        await node.SubscribeAsync(Endpoints, "img.a");
+        await node.WaitUntilAsync(() => node.Received.Any(r => r.RemovedResources.Contains("img.a")), "img.a does not exist");
+        await host.WaitForStreamsAsync(s => s.ForNode("node-1") is [{ Types: [{ AwaitingAck: false, QueueDepth: 0 }] }], "the ACK");
+        options.Reject = null;
+        await host.RegisterAsync("i1", "img.a", 6666);
+        Assert.Equal(rejected, host.VersionOf(Endpoints, "img.a"));
+        // A later change: once the node has it, the server has answered the re-creation too.
+        await host.RegisterAsync("b1", "img.b", 8082);
+        await node.WaitUntilAsync(() => node.Versions(Endpoints).ContainsKey("img.b"), "img.b");
+
+        Assert.Equal(rejected, node.Versions(Endpoints).GetValueOrDefault("img.a"));
+        node.AssertNoViolations();
+    }
+
     [Fact]
     public async Task Sotw_NackThenFix()
     {

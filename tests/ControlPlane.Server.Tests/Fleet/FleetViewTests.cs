@@ -66,6 +66,48 @@ public sealed class FleetViewTests
         Assert.Empty(synced.Dataplanes);
     }
 
+    /// <summary>
+    /// Delta: the node rejects img.a, then img.b; img.b is fixed and acknowledged while img.a stays
+    /// rejected. The view shows the rejection that still applies (img.a's), not the last NACK's.
+    /// </summary>
+    [Fact]
+    public async Task ADeltaNode_WithTwoRejections_OneFixed_ShowsTheOneThatStillApplies()
+    {
+        await using var host = await DiscoveryHost.StartAsync();
+        await host.RegisterAsync("a1", "img.a", 8081);
+        await host.RegisterAsync("b1", "img.b", 8082);
+        var picky = new FakeNodeOptions
+        {
+            Reject = r => EndpointSet.Parser.ParseFrom(r.Resource_.Value).Endpoints.FirstOrDefault(e => e.Port is >= 6660 and < 6670) is { } bad
+                ? $"{r.Name} endpoint {bad.InstanceId} invalid"
+                : null,
+        };
+        await using var node = await FakeDeltaNode.ConnectInMemoryAsync(host, "node-1", picky);
+        await node.SubscribeAsync(Endpoints, "*");
+        await node.WaitUntilAsync(() => node.HoldsCurrent(host.Cache, Endpoints), "img.a and img.b");
+
+        await host.RegisterAsync("a2", "img.a", 6666);
+        await host.WaitForStreamsAsync(s => s.ForNode("node-1") is [{ Types: [{ RejectionError.Message: "img.a endpoint a2 invalid", AwaitingAck: false }] }], "the NACK of img.a");
+        var first = Assert.Single(host.Streams.ForNode("node-1")).Types[0];
+        host.Clock.Advance(TimeSpan.FromSeconds(5));
+        await host.RegisterAsync("b2", "img.b", 6667);
+        await host.WaitForStreamsAsync(s => s.ForNode("node-1") is [{ Types: [{ RejectionError.Message: "img.b endpoint b2 invalid", AwaitingAck: false }] }], "the NACK of img.b");
+        host.Clock.Advance(TimeSpan.FromSeconds(5));
+        await host.RegisterAsync("b2", "img.b", 8083);
+        await node.WaitUntilAsync(() => node.Endpoints("img.b")?.Endpoints.Any(e => e.InstanceId == "b2" && e.Port == 8083) == true, "the fixed img.b");
+        await host.WaitForStreamsAsync(s => s.ForNode("node-1") is [{ Types: [{ AwaitingAck: false, QueueDepth: 0 }] }], "the ACK of the fix");
+
+        var status = (await host.Channel.AsyncUnaryCall(Get, new GetDataplaneRequest { NodeId = "node-1" }).ResponseAsync.DefaultTimeout()).Dataplane;
+
+        Assert.Equal(SyncState.Nacked, status.State);
+        var type = Assert.Single(status.ResourceTypes);
+        Assert.Equal(SyncState.Nacked, type.State);
+        Assert.Equal("img.a endpoint a2 invalid", type.RejectionError.Message);
+        Assert.Equal(first.VersionRejected, type.VersionRejected);
+        Assert.Equal(first.RejectedAt, type.RejectedAt.ToDateTimeOffset());
+        node.AssertNoViolations();
+    }
+
     [Fact]
     public async Task ALeavingNode_IsDisconnected_ThenForgottenAfterTheRetention()
     {

@@ -38,7 +38,7 @@ public sealed record DataplaneStreamStatus(
 /// <param name="SentAt">When it was sent.</param>
 /// <param name="VersionAcked">Version of the last acknowledged response; empty before any ACK.</param>
 /// <param name="AckedAt">When it was acknowledged.</param>
-/// <param name="VersionRejected">Version of the last rejected response; empty when none since the last ACK (delta: while a version the node rejected is still the current one).</param>
+/// <param name="VersionRejected">Version of the last rejected response; empty when none since the last ACK (delta: of the latest NACK that still applies, one that rejected a version the cache still holds; empty when none does).</param>
 /// <param name="RejectionError">The node's error_detail for that rejection.</param>
 /// <param name="RejectedAt">When it was rejected.</param>
 /// <param name="VersionCurrent">The version the node would hold if it had taken everything the cache holds for its subscription now (SYNCED when it equals <paramref name="VersionAcked"/>).</param>

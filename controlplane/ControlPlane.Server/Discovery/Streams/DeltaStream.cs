@@ -48,11 +48,7 @@ internal sealed class DeltaStream(StreamServices services, Node node, string pee
         var answered = Answer(state!, request.ResponseNonce, request.ErrorDetail);
         if (answered)
         {
-            Settle(state!, rejected: request.ErrorDetail is not null);
-            if (request.ErrorDetail is not null)
-            {
-                state!.LastRejection = (state.VersionRejected, state.RejectionError, state.RejectedAt);
-            }
+            Settle(state!, request.ErrorDetail is null ? null : new Nack(++state!.Nacks, state.VersionRejected, state.RejectionError!, state.RejectedAt!.Value));
         }
 
         if (first)
@@ -125,10 +121,10 @@ internal sealed class DeltaStream(StreamServices services, Node node, string pee
         return false;
     }
 
-    /// <summary>Under the lock: the node answered the outstanding response; a NACK puts back what it held before.</summary>
-    private static void Settle(State state, bool rejected)
+    /// <summary>Under the lock: the node answered the outstanding response; a NACK (<paramref name="rejection"/>) puts back what it held before.</summary>
+    private static void Settle(State state, Nack? rejection)
     {
-        if (rejected)
+        if (rejection is not null)
         {
             foreach (var (name, previous, sent) in state.Outstanding)
             {
@@ -136,8 +132,9 @@ internal sealed class DeltaStream(StreamServices services, Node node, string pee
                 {
                     continue;
                 }
-                // Not sent again until it changes: "" marks a rejected removal.
-                state.Rejected[name] = sent ?? "";
+                // Not sent again until it changes: "" marks a rejected removal. Every name refers to
+                // the one NACK, so its kept error is stored once however many names it rejected.
+                state.Rejected[name] = (sent ?? "", rejection);
                 if (previous is not null)
                 {
                     state.Hold(previous);
@@ -272,7 +269,7 @@ internal sealed class DeltaStream(StreamServices services, Node node, string pee
             var current = snapshot.Find(name);
             var holding = state.Held.GetValueOrDefault(name);
             var held = holding?.Version;
-            var rejected = state.Rejected.GetValueOrDefault(name);
+            string? rejected = state.Rejected.TryGetValue(name, out var rejection) ? rejection.Version : null;
             if (current is not null)
             {
                 if (!forced && (current.Version == held || current.Version == rejected))
@@ -308,6 +305,10 @@ internal sealed class DeltaStream(StreamServices services, Node node, string pee
                 response.RemovedResources.Add(name);
                 state.Outstanding.Add((name, holding, null));
                 edits.Add((name, null));
+                // A rejection holds only while the node keeps what it fell back to. Once the name is
+                // removed, a resource that comes into existence again must be sent whatever its version
+                // (xDS "Knowing When a Requested Resource Does Not Exist"), even one rejected before.
+                state.Rejected.Remove(name);
             }
             else if (forced)
             {
@@ -318,6 +319,7 @@ internal sealed class DeltaStream(StreamServices services, Node node, string pee
                 }
                 response.RemovedResources.Add(name);
                 state.Outstanding.Add((name, null, null));
+                state.Rejected.Remove(name); // as above: the node asked again and was told it does not exist
             }
         }
         candidates.Clear();
@@ -419,31 +421,45 @@ internal sealed class DeltaStream(StreamServices services, Node node, string pee
 
     /// <summary>
     /// A delta ACK covers only the resources of its response, so a NACK stays in the view past later
-    /// ACKs, for as long as it applies: while the cache still holds a version the node rejected (or,
-    /// for a rejected removal, the resource is still gone). Once the cache moves on (a fix, or back to
-    /// what the node holds), it no longer does.
+    /// ACKs, for as long as it applies: while the cache still holds a version it rejected (or, for a
+    /// rejected removal, the resource is still gone). Once the cache moves on (a fix, or back to what
+    /// the node holds), it no longer does. Of the NACKs that apply, the latest is shown: each rejected
+    /// name keeps the NACK that rejected it, so a later NACK of another name, since fixed, does not
+    /// stand in for it.
     /// </summary>
     protected override (string Version, Google.Rpc.Status? Error, DateTimeOffset? At) Rejection(State state)
     {
+        Nack? latest = null;
         if (state.Rejected.Count > 0)
         {
             var snapshot = Services.Cache.Snapshot(state.TypeUrl);
-            foreach (var (name, version) in state.Rejected)
+            foreach (var (name, (version, nack)) in state.Rejected)
             {
+                if (latest is not null && nack.Sequence <= latest.Sequence)
+                {
+                    continue;
+                }
                 var current = snapshot.Find(name);
                 if (version.Length == 0 ? current is null : current?.Version == version)
                 {
-                    return state.LastRejection;
+                    latest = nack;
                 }
             }
         }
-        return ("", null, null);
+        return latest is null ? ("", null, null) : (latest.Version, latest.Error, latest.At);
     }
+
+    /// <summary>
+    /// One NACK of a type: the system_version_info of the response it rejected, the node's error as
+    /// kept (<see cref="DiscoveryStream{TRequest, TResponse, TState}.Kept"/>), and when. Shared by every
+    /// name it rejected; <paramref name="Sequence"/> orders the NACKs of a type.
+    /// </summary>
+    internal sealed record Nack(long Sequence, string Version, Google.Rpc.Status Error, DateTimeOffset At);
 
     internal sealed class State(string typeUrl) : TypeState(typeUrl)
     {
-        /// <summary>The last NACK of this type (version, error, when), shown while it applies (<see cref="Rejection"/>).</summary>
-        public (string Version, Google.Rpc.Status? Error, DateTimeOffset? At) LastRejection { get; set; } = ("", null, null);
+        /// <summary>NACKs of this type so far on the stream (numbers them, <see cref="Nack.Sequence"/>).</summary>
+        public long Nacks { get; set; }
 
         /// <summary>
         /// What the node holds, as far as the server knows. Immutable, so a wildcard node in sync with
@@ -455,8 +471,13 @@ internal sealed class DeltaStream(StreamServices services, Node node, string pee
         /// <summary>The set version of <see cref="Held"/>, kept up to date one resource at a time.</summary>
         public ulong HeldDigest { get; private set; }
 
-        /// <summary>Versions the node rejected, by name ("" for a rejected removal): not sent again until they change.</summary>
-        public Dictionary<string, string> Rejected { get; } = new(StringComparer.Ordinal);
+        /// <summary>
+        /// Versions the node rejected, by name ("" for a rejected removal), with the NACK that rejected
+        /// them: not sent again until they change, while the node keeps what it fell back to. Dropped
+        /// once anything else is sent for the name (a resource or a removal) and when the node
+        /// unsubscribes from it.
+        /// </summary>
+        public Dictionary<string, (string Version, Nack By)> Rejected { get; } = new(StringComparer.Ordinal);
 
         /// <summary>Names that changed since the last response.</summary>
         public HashSet<string> Dirty { get; } = new(StringComparer.Ordinal);
