@@ -192,7 +192,7 @@ internal sealed class ContractSchema
 
     /// <summary>RFC 3339 §5.6 date-time: full date, 'T', full time with fraction and offset (Z or ±hh:mm).</summary>
     private static bool IsDateTime(string text) =>
-        Regex.IsMatch(text, @"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$", RegexOptions.None, TimeSpan.FromSeconds(1))
+        Regex.IsMatch(text, @"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})\z", RegexOptions.None, TimeSpan.FromSeconds(1))
         && DateTimeOffset.TryParse(text.Replace('t', 'T').Replace('z', 'Z'), CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out _);
 
     private JsonElement Resolve(string reference)

@@ -34,6 +34,6 @@ public sealed partial record PolicyCaller(string Actor, string RequestId)
         return new PolicyCaller(actor, requestId);
     }
 
-    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._@:/-]{0,63}$")]
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._@:/-]{0,63}\\z")]
     private static partial Regex ActorPattern();
 }

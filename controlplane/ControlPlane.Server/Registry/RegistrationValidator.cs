@@ -16,17 +16,17 @@ internal static partial class RegistrationValidator
     public const string Reason = "invalid_request";
 
     // Names and images: DNS-like labels joined by dots; images may also carry a registry path and tag.
-    [GeneratedRegex("^[A-Za-z0-9]([A-Za-z0-9._-]{0,126}[A-Za-z0-9])?$")]
+    [GeneratedRegex("^[A-Za-z0-9]([A-Za-z0-9._-]{0,126}[A-Za-z0-9])?\\z")]
     private static partial Regex NamePattern();
 
-    [GeneratedRegex("^[A-Za-z0-9]([A-Za-z0-9._:-]{0,251}[A-Za-z0-9])?$")]
+    [GeneratedRegex("^[A-Za-z0-9]([A-Za-z0-9._:-]{0,251}[A-Za-z0-9])?\\z")]
     private static partial Regex ImagePattern();
 
     // Instance ids appear in URL paths: no '/', no spaces, no control characters.
-    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")]
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}\\z")]
     private static partial Regex InstanceIdPattern();
 
-    [GeneratedRegex("^[a-z0-9]([a-z0-9_-]{0,62}[a-z0-9])?$")]
+    [GeneratedRegex("^[a-z0-9]([a-z0-9_-]{0,62}[a-z0-9])?\\z")]
     private static partial Regex RegionPattern();
 
     public static void ValidateRegistration(RegisterRequest request, RegistryOptions options)

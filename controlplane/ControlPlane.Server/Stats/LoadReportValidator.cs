@@ -27,15 +27,15 @@ internal static partial class LoadReportValidator
     /// <summary>The image name the dataplane counts requests under when they named no image it knows.</summary>
     public const string UnknownImage = "_unknown";
 
-    [GeneratedRegex("^[A-Za-z0-9._:-]{1,64}$")]
+    [GeneratedRegex("^[A-Za-z0-9._:-]{1,64}\\z")]
     private static partial Regex EpochPattern();
 
     // The registry's image names (letters, digits and . _ : -, up to 253 characters).
-    [GeneratedRegex("^[A-Za-z0-9]([A-Za-z0-9._:-]{0,251}[A-Za-z0-9])?$")]
+    [GeneratedRegex("^[A-Za-z0-9]([A-Za-z0-9._:-]{0,251}[A-Za-z0-9])?\\z")]
     private static partial Regex ImagePattern();
 
     // The registry's instance ids.
-    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")]
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}\\z")]
     private static partial Regex InstanceIdPattern();
 
     public static LoadBatch Validate(ReportLoadRequest report, StatsOptions options)

@@ -22,6 +22,8 @@ public sealed class PolicyValidationTests
         { "weight keyed by an empty id", Set("weighted_rr", weights: [("", 1)]), "weights[]" },
         { "no image", Set("round_robin", image: ""), "image" },
         { "invalid image", Set("round_robin", image: "img video"), "image" },
+        { "image with a trailing newline", Set("round_robin", image: "img.video.svc\n"), "image" },
+        { "weight keyed by an id with a trailing newline", Set("weighted_rr", weights: [("i1\n", 1)]), "weights[i1?]" },
         { "reason over 512 characters", new SetPolicyRequest { Image = "img.video.svc", Algorithm = "round_robin", Reason = new string('r', 513) }, "reason" },
     };
 

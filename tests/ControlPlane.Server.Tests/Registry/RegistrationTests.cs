@@ -127,6 +127,7 @@ public sealed class RegistrationTests
     [InlineData("img/b")]   // a path segment of /g/{image}/... and /v1/policy/{image}: never routable
     [InlineData("img@sha")]
     [InlineData("-img")]
+    [InlineData("img.a\n")] // "$" also matches before a final newline: every node would reject the push carrying it
     public async Task ImagesOutsideTheContract_AreRefused(string image)
     {
         await using var bed = await RegistryTestBed.StartAsync();
@@ -134,6 +135,22 @@ public sealed class RegistrationTests
         Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
         Assert.Equal(["image"], error.Status.FieldViolations().Select(v => v.Field));
         Assert.Null(await bed.Store.GetAsync("i1"));
+    }
+
+    [Theory]
+    [InlineData("i1\n", "svc", "eu-central")]
+    [InlineData("i1", "svc\n", "eu-central")]
+    [InlineData("i1", "svc", "eu-central\n")]
+    public async Task ATrailingNewline_IsRefused_InEveryName(string id, string name, string region)
+    {
+        await using var bed = await RegistryTestBed.StartAsync();
+        var request = RegistryTestBed.Instance(id);
+        request.Name = name;
+        request.Region = region;
+        var error = await RegistryTestBed.FailsAsync(() => bed.RegisterAsync(request));
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.Single(error.Status.FieldViolations());
+        Assert.Empty((await bed.Registry.ListAsync(new ListServicesRequest())).Instances);
     }
 
     [Fact]
