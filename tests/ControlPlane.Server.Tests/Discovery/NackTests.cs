@@ -97,6 +97,28 @@ public sealed class NackTests
     /// "Knowing When a Requested Resource Does Not Exist": a resource that comes into existence later
     /// is sent). Versions are content hashes, so re-creating the same content gives the same version.
     /// </summary>
+    [Fact]
+    public async Task Delta_TheGoodResourcesOfARejectedResponse_AreSentOnceTheBadOneChanges()
+    {
+        // A node rejects a response as a whole: img.a is fine, img.b carries the reserved port.
+        await using var host = await DiscoveryHost.StartAsync();
+        await host.RegisterAsync("a1", "img.a", 8081);
+        await host.RegisterAsync("b1", "img.b", 6666);
+        await using var node = await FakeDeltaNode.ConnectInMemoryAsync(host, "node-1", Picky());
+        await node.SubscribeAsync(Endpoints, "*");
+        await host.WaitForStreamsAsync(s => s.ForNode("node-1") is [{ Types: [{ RejectionError: not null, AwaitingAck: false }] }], "the NACK");
+        Assert.Empty(node.Versions(Endpoints));
+
+        // The bad one goes away: the node is sent its removal, and img.a, which it never got, again.
+        await host.DeregisterAsync("b1");
+
+        await node.WaitUntilAsync(() => node.HoldsCurrent(host.Cache, Endpoints), "img.a");
+        Assert.Equal(["img.a"], node.Versions(Endpoints).Keys);
+        await host.WaitForStreamsAsync(s => s.ForNode("node-1") is [{ Types: [{ AwaitingAck: false } t] }] && t.VersionAcked == t.VersionCurrent, "the ACK");
+        node.AssertNoViolations();
+        host.AssertNoUnexpectedErrors();
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]

@@ -220,6 +220,15 @@ internal sealed class DeltaStream(StreamServices services, Node node, string pee
         return null;
     }
 
+    /// <summary>The node is sent something new for <paramref name="name"/>: its rejection, if any, no longer holds, nor its NACK's.</summary>
+    private static void Lift(State state, string name, ref HashSet<Nack>? lifted)
+    {
+        if (state.Rejected.Remove(name, out var rejection))
+        {
+            (lifted ??= []).Add(rejection.By);
+        }
+    }
+
     /// <summary>
     /// Whether <paramref name="size"/> more bytes keep this part within <paramref name="budget"/> (a
     /// part's first item always fits); if not, the name waits for the next part, still forced if it was.
@@ -252,6 +261,7 @@ internal sealed class DeltaStream(StreamServices services, Node node, string pee
         var response = new DeltaResourcesResponse { TypeUrl = state.TypeUrl, ControlPlaneId = Services.ControlPlaneId, StorePosition = position };
         var budget = Services.Options.MaxDeltaResponseBytes;
         var bytes = 0;
+        HashSet<Nack>? lifted = null;
         foreach (var name in candidates)
         {
             if (bytes >= budget)
@@ -290,7 +300,7 @@ internal sealed class DeltaStream(StreamServices services, Node node, string pee
                 response.Resources.Add(current.Wire);
                 state.Outstanding.Add((name, holding, current.Version));
                 edits.Add((name, current));
-                state.Rejected.Remove(name);
+                Lift(state, name, ref lifted);
             }
             else if (held is not null)
             {
@@ -308,7 +318,7 @@ internal sealed class DeltaStream(StreamServices services, Node node, string pee
                 // A rejection holds only while the node keeps what it fell back to. Once the name is
                 // removed, a resource that comes into existence again must be sent whatever its version
                 // (xDS "Knowing When a Requested Resource Does Not Exist"), even one rejected before.
-                state.Rejected.Remove(name);
+                Lift(state, name, ref lifted);
             }
             else if (forced)
             {
@@ -319,10 +329,38 @@ internal sealed class DeltaStream(StreamServices services, Node node, string pee
                 }
                 response.RemovedResources.Add(name);
                 state.Outstanding.Add((name, null, null));
-                state.Rejected.Remove(name); // as above: the node asked again and was told it does not exist
+                Lift(state, name, ref lifted); // as above: the node asked again and was told it does not exist
+            }
+            else if (rejected is { Length: > 0 })
+            {
+                // Gone, and the node never held it (it rejected it): the node is told, and the rejection,
+                // with the rest of its NACK, holds no more.
+                if (!Fits(state, name, forced, ref bytes, RemovalSize(name), budget))
+                {
+                    continue;
+                }
+                response.RemovedResources.Add(name);
+                state.Outstanding.Add((name, null, null));
+                Lift(state, name, ref lifted);
             }
         }
         candidates.Clear();
+        if (lifted is not null)
+        {
+            // A node rejects a response as a whole, so one bad resource also held back the others of
+            // its NACK: now that one of them has changed, they are offered again (a node that rejects
+            // them anew says so; nothing repeats without a change).
+            var again = state.Rejected.Where(r => lifted.Contains(r.Value.By)).Select(r => r.Key).ToList();
+            foreach (var name in again)
+            {
+                state.Rejected.Remove(name);
+                state.Dirty.Add(name);
+            }
+            if (again.Count > 0 && response.Resources.Count == 0 && response.RemovedResources.Count == 0)
+            {
+                return Build(state); // nothing else to send: they go now
+            }
+        }
         if (response.Resources.Count == 0 && response.RemovedResources.Count == 0 && !state.Respond)
         {
             NothingDue(state);

@@ -261,7 +261,7 @@ internal sealed class FakeDeltaNode : FakeNode<DeltaResourcesRequest, DeltaResou
             {
                 Violation($"'{resource.Name}' was sent again at the version the node holds ({resource.Version})");
             }
-            if (!forced && view.Rejected.TryGetValue(resource.Name, out var rejected) && rejected == resource.Version)
+            if (!forced && view.Rejected.TryGetValue(resource.Name, out var rejected) && rejected.Version == resource.Version)
             {
                 Violation($"'{resource.Name}' was sent again at version {resource.Version}, which the node rejected, with no other version in between");
             }
@@ -269,9 +269,10 @@ internal sealed class FakeDeltaNode : FakeNode<DeltaResourcesRequest, DeltaResou
         }
         foreach (var name in response.RemovedResources)
         {
-            if (!view.Held.ContainsKey(name) && !view.Forced.ContainsKey(name) && !view.Names.Contains(name) && view.Touched.GetValueOrDefault(name) <= bound)
+            if (!view.Held.ContainsKey(name) && !view.Forced.ContainsKey(name) && !view.Names.Contains(name) && !view.Rejected.ContainsKey(name)
+                && view.Touched.GetValueOrDefault(name) <= bound)
             {
-                Violation($"'{name}' was removed, but the node neither holds nor asked for it");
+                Violation($"'{name}' was removed, but the node neither holds, nor asked for, nor rejected it");
             }
         }
         // Forced answers the server has surely seen are consumed by this response, whether it names them
@@ -283,15 +284,16 @@ internal sealed class FakeDeltaNode : FakeNode<DeltaResourcesRequest, DeltaResou
 
         if (rejection is not null)
         {
+            var nack = ++view.Nacks;
             foreach (var resource in response.Resources)
             {
-                view.Rejected[resource.Name] = resource.Version;
+                view.Rejected[resource.Name] = (resource.Version, nack);
             }
             return Answer(view, response.TypeUrl, response.Nonce, RejectionOf(rejection));
         }
         foreach (var resource in response.Resources)
         {
-            view.Rejected.Remove(resource.Name); // another version came: the rejected one may come back later
+            Release(view, resource.Name); // another version came: the rejected one may come back later
             if (Interested(resource.Name) && (view.Wildcard || view.Names.Contains(resource.Name)))
             {
                 view.Held[resource.Name] = resource;
@@ -299,7 +301,7 @@ internal sealed class FakeDeltaNode : FakeNode<DeltaResourcesRequest, DeltaResou
         }
         foreach (var name in removed)
         {
-            view.Rejected.Remove(name);
+            Release(view, name);
             view.Held.Remove(name);
         }
         if (settled && response.SystemVersionInfo != SetVersion.Of(view.Held.Values))
@@ -335,6 +337,21 @@ internal sealed class FakeDeltaNode : FakeNode<DeltaResourcesRequest, DeltaResou
 
     private static string DiscoveryShort(string typeUrl) => typeUrl[(typeUrl.LastIndexOf('.') + 1)..];
 
+    /// <summary>
+    /// Something else came for <paramref name="name"/>: its rejected version may come back, and so may
+    /// every other version of the NACK that rejected it (the node rejected that response as a whole).
+    /// </summary>
+    private static void Release(TypeView view, string name)
+    {
+        if (view.Rejected.Remove(name, out var rejected))
+        {
+            foreach (var other in view.Rejected.Where(r => r.Value.Nack == rejected.Nack).Select(r => r.Key).ToList())
+            {
+                view.Rejected.Remove(other);
+            }
+        }
+    }
+
     private sealed class TypeView
     {
         public bool Wildcard { get; set; }
@@ -344,7 +361,10 @@ internal sealed class FakeDeltaNode : FakeNode<DeltaResourcesRequest, DeltaResou
         public Dictionary<string, Resource> Held { get; } = new(StringComparer.Ordinal);
 
         /// <summary>The last version rejected per name, until another version of it arrives.</summary>
-        public Dictionary<string, string> Rejected { get; } = new(StringComparer.Ordinal);
+        /// <summary>Versions the node rejected, by name, with the NACK that rejected them (a NACK rejects its whole response).</summary>
+        public Dictionary<string, (string Version, int Nack)> Rejected { get; } = new(StringComparer.Ordinal);
+
+        public int Nacks { get; set; }
 
         /// <summary>Sequence number of the last request that (un)subscribed each name, and of the last wildcard change.</summary>
         public Dictionary<string, long> Touched { get; } = new(StringComparer.Ordinal);
