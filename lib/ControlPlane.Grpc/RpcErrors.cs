@@ -36,18 +36,41 @@ public static class RpcErrors
     public static RpcException Exception(StatusCode code, string reason, string message, IReadOnlyDictionary<string, string>? metadata = null) =>
         new(Status(code, reason, message, metadata));
 
-    /// <summary>INVALID_ARGUMENT with one BadRequest field violation per entry.</summary>
-    public static RpcException InvalidArgument(string reason, IReadOnlyList<FieldViolation> violations)
+    /// <summary>
+    /// The most field violations one error lists (the load-report validator's bound too): enough to fix
+    /// a request by, while a request with thousands of bad fields cannot make its error thousands of lines.
+    /// </summary>
+    public const int MaxFieldViolations = 20;
+
+    /// <summary>
+    /// INVALID_ARGUMENT with one BadRequest field violation per entry, the first
+    /// <see cref="MaxFieldViolations"/> of them; the message says how many more there were.
+    /// </summary>
+    public static RpcException InvalidArgument(string reason, IReadOnlyList<FieldViolation> violations) =>
+        InvalidArgument(reason, violations, checkingStopped: false);
+
+    /// <summary>
+    /// INVALID_ARGUMENT as <see cref="InvalidArgument(string, IReadOnlyList{FieldViolation})"/>;
+    /// <paramref name="checkingStopped"/> says the caller found more violations than it kept and stopped
+    /// looking, so the request has more than it lists and the message says so.
+    /// </summary>
+    public static RpcException InvalidArgument(string reason, IReadOnlyList<FieldViolation> violations, bool checkingStopped)
     {
         ArgumentNullException.ThrowIfNull(violations);
+        var listed = violations.Count > MaxFieldViolations ? violations.Take(MaxFieldViolations).ToArray() : violations;
         var badRequest = new BadRequest();
-        foreach (var v in violations)
+        foreach (var v in listed)
         {
             badRequest.FieldViolations.Add(new BadRequest.Types.FieldViolation { Field = v.Field, Description = v.Description });
         }
-        var message = violations.Count == 1
-            ? $"{violations[0].Field}: {violations[0].Description}"
-            : $"{violations.Count} invalid fields: " + string.Join("; ", violations.Select(v => $"{v.Field}: {v.Description}"));
+        var each = string.Join("; ", listed.Select(v => $"{v.Field}: {v.Description}"));
+        var message = (violations.Count, checkingStopped) switch
+        {
+            (1, false) => each,
+            (_, true) => $"more than {listed.Count} invalid fields (checking stopped at {listed.Count}): {each}",
+            (> MaxFieldViolations, _) => $"{violations.Count} invalid fields, the first {listed.Count}: {each}; and {violations.Count - listed.Count} more",
+            _ => $"{violations.Count} invalid fields: {each}",
+        };
         return new RpcException(Status(StatusCode.InvalidArgument, reason, message, null, badRequest));
     }
 

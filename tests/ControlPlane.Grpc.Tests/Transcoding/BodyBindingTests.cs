@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
+using System.Text;
 using ControlPlane.Grpc.Transcoding;
 
 namespace ControlPlane.Grpc.Tests.Transcoding;
@@ -173,6 +174,41 @@ public sealed class BodyBindingTests
         var error = await (await rest.SendAsync(HttpMethod.Post, "/v1/items", """{"nmae": "x", "page": {"sise": 1}, "pages": [{}, {"x": 1}]}""")).JsonAsync(HttpStatusCode.BadRequest);
         Assert.Equal(["nmae", "page.sise", "pages[1].x"], error.Violations().Select(v => v.Field));
         Assert.Contains("transcoding.v1.Page has no field 'sise'", error.Violations()[1].Description);
+        rest.Server.AssertNoUnexpectedErrors();
+    }
+
+    [Theory]
+    [InlineData("{", "\"x#\": 0", "}", "x19")]                                         // unknown fields
+    [InlineData("""{"pages": [""", """{"x": 1}""", "]}", "pages[19].x")]                   // unknown fields, one per element
+    [InlineData("""{"states": [""", "9", "]}", "states[19]")]                              // enum numbers the enum does not define
+    [InlineData("""{"metadata": {""", "\"a\": 1", "}}", "metadata.a")]                     // a Struct key given again and again
+    [InlineData("""{"labels": {""", "\"a\": \"#\"", "}}", "labels[a]")]                  // a map key given again and again
+    public async Task ABodyFullOfMistakes_NamesTheFirst20_AndSaysThereAreMore_InASmallError(string head, string part, string tail, string twentieth)
+    {
+        // The part repeated to nearly the 1 MB limit: ~100,000 mistakes in one request.
+        var body = new StringBuilder(head);
+        for (var i = 0; body.Length < 1_000_000; i++)
+        {
+            body.Append(i == 0 ? "" : ",").Append(part.Replace("#", i.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal));
+        }
+        body.Append(tail);
+        await using var rest = await RestTestServer.StartAsync();
+        var calls = 0;
+        rest.Hooks.Echo = (request, _) =>
+        {
+            calls++;
+            return Task.FromResult(request);
+        };
+        using var response = await rest.SendAsync(HttpMethod.Post, "/v1/items", body.ToString());
+        var text = await response.Content.ReadAsStringAsync().DefaultTimeout();
+        Assert.True(text.Length < 8 * 1024, $"{text.Length} characters: {text[..Math.Min(text.Length, 300)]}");
+        var error = await response.JsonAsync(HttpStatusCode.BadRequest);
+        Assert.Equal("invalid_request", error.Reason());
+        var violations = error.Violations();
+        Assert.Equal(RpcErrors.MaxFieldViolations, violations.Count);
+        Assert.Equal(twentieth, violations[^1].Field);
+        Assert.StartsWith("more than 20 invalid fields", (string?)error["message"], StringComparison.Ordinal);
+        Assert.Equal(0, calls);
         rest.Server.AssertNoUnexpectedErrors();
     }
 

@@ -101,6 +101,18 @@ public sealed class PathAndQueryBindingTests
         rest.Server.AssertNoUnexpectedErrors();
     }
 
+    [Fact]
+    public async Task Query_FullOfUnknownParameters_NamesTheFirst20_AndSaysThereAreMore()
+    {
+        await using var rest = await RestTestServer.StartAsync();
+        var query = string.Join("&", Enumerable.Range(0, 600).Select(i => $"x{i}=0"));
+        var error = await (await rest.GetAsync("/v1/items/x?" + query)).JsonAsync(HttpStatusCode.BadRequest);
+        Assert.Equal(Enumerable.Range(0, 20).Select(i => $"x{i}"), error.Violations().Select(v => v.Field));
+        Assert.StartsWith("more than 20 invalid fields", (string?)error["message"], StringComparison.Ordinal);
+        Assert.DoesNotContain("x20", (string?)error["message"], StringComparison.Ordinal);
+        rest.Server.AssertNoUnexpectedErrors();
+    }
+
     [Theory]
     [InlineData("port=abc", "port", "'abc' is not a valid int32")]
     [InlineData("port=99999999999", "port", "not a valid int32")]

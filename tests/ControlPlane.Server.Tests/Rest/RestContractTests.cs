@@ -131,6 +131,24 @@ public sealed class RestContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ABodyOfOnlyUnknownKeys_GetsASmallError_NamingTheFirst20()
+    {
+        // ~90,000 unknown keys in just under 1 MB: the error names 20 and says there are more.
+        var json = new StringBuilder("{");
+        for (var i = 0; json.Length < 1_000_000; i++)
+        {
+            json.Append(i == 0 ? "" : ",").Append(System.Globalization.CultureInfo.InvariantCulture, $"\"x{i}\":0");
+        }
+        using var response = await PostJsonAsync("/v1/services/register", json.Append('}').ToString());
+        var text = await response.Content.ReadAsStringAsync().DefaultTimeout();
+        Assert.True(text.Length < 8 * 1024, $"{text.Length} characters");
+        var body = await JsonAsync(response, HttpStatusCode.BadRequest);
+        AssertError(body, 3, "invalid_request");
+        Assert.Equal(Enumerable.Range(0, 20).Select(i => $"x{i}"), ViolatedFieldsOf(body));
+        Assert.StartsWith("more than 20 invalid fields", body.GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task HugeBody_IsRefused_AndTheServerKeepsServing()
     {
         var huge = "{\"name\":\"" + new string('x', 8 * 1024 * 1024) + "\"}";

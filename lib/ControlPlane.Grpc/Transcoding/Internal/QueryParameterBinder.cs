@@ -13,7 +13,7 @@ namespace ControlPlane.Grpc.Transcoding.Internal;
 /// </summary>
 internal static class QueryParameterBinder
 {
-    public static void Apply(IMessage request, HttpRuleBinding binding, QueryString query, JsonParser json, List<FieldViolation> violations)
+    public static void Apply(IMessage request, HttpRuleBinding binding, QueryString query, JsonParser json, RequestViolations violations)
     {
         if (!query.HasValue)
         {
@@ -22,6 +22,10 @@ internal static class QueryParameterBinder
         var seen = new HashSet<FieldDescriptor>();
         foreach (var pair in new QueryStringEnumerable(query.Value))
         {
+            if (violations.CheckingStopped)
+            {
+                break;
+            }
             var name = pair.DecodeName().ToString();
             if (name.Length == 0)
             {
@@ -31,36 +35,36 @@ internal static class QueryParameterBinder
             if (binding.Body == BodyMapping.All)
             {
                 // http.proto: with body "*" every field not bound by the path comes from the body.
-                violations.Add(new FieldViolation(EchoedValue.Cap(name), "unknown query parameter: this method takes every field from the JSON body"));
+                violations.Add(EchoedValue.Cap(name), "unknown query parameter: this method takes every field from the JSON body");
                 continue;
             }
             var path = FieldPath.Resolve(binding.Method.InputType, name, allowJsonNames: true, out var error);
             if (path is null)
             {
-                violations.Add(new FieldViolation(EchoedValue.Cap(name), "unknown query parameter: " + error));
+                violations.Add(EchoedValue.Cap(name), "unknown query parameter: " + error);
                 continue;
             }
             if (Conflict(binding, path) is { } conflict)
             {
-                violations.Add(new FieldViolation(path.Text, conflict));
+                violations.Add(path.Text, conflict);
                 continue;
             }
             var leaf = path.Leaf;
             if (leaf.IsMap || (leaf.FieldType == FieldType.Message && !FieldValueParser.IsTextMessage(leaf.MessageType)))
             {
-                violations.Add(new FieldViolation(path.Text, leaf.IsMap
+                violations.Add(path.Text, leaf.IsMap
                     ? "a map field cannot be set by query parameters"
-                    : $"'{path.Text}' is a message; set its fields as '{EchoedValue.Cap(name)}.<field>'"));
+                    : $"'{path.Text}' is a message; set its fields as '{EchoedValue.Cap(name)}.<field>'");
                 continue;
             }
             if (!leaf.IsRepeated && !seen.Add(leaf))
             {
-                violations.Add(new FieldViolation(path.Text, "given more than once, but the field is not repeated"));
+                violations.Add(path.Text, "given more than once, but the field is not repeated");
                 continue;
             }
             if (!FieldValueParser.TryParse(leaf, value, json, out var parsed, out var parseError))
             {
-                violations.Add(new FieldViolation(path.Text, parseError));
+                violations.Add(path.Text, parseError);
                 continue;
             }
             if (leaf.IsRepeated)

@@ -15,7 +15,7 @@ internal sealed class RequestMessageBuilder(HttpRuleBinding binding, JsonTypeRes
     {
         var hasBody = binding.Body != BodyMapping.None && !IsBlank(body.Span);
         var request = hasBody ? bodyParser.Parse(body, binding) : create();
-        var violations = new List<FieldViolation>();
+        var violations = new RequestViolations();
         var json = types.Parser;
         QueryParameterBinder.Apply(request, binding, query, json, violations);
         for (var i = 0; i < binding.PathFields.Count; i++)
@@ -24,25 +24,22 @@ internal sealed class RequestMessageBuilder(HttpRuleBinding binding, JsonTypeRes
             var variable = binding.Template.Variables[i];
             if (!PathDecoding.TryDecode(rawPathValues[i], keepReserved: !variable.IsSingleSegment, out var text))
             {
-                violations.Add(new FieldViolation(field.Text, "the path segment has a malformed percent-encoding or is not UTF-8"));
+                violations.Add(field.Text, "the path segment has a malformed percent-encoding or is not UTF-8");
                 continue;
             }
             if (!FieldValueParser.TryParse(field.Leaf, text, json, out var value, out var error))
             {
-                violations.Add(new FieldViolation(field.Text, error));
+                violations.Add(field.Text, error);
                 continue;
             }
             if (hasBody && field.TryGetSetValue(request, out var fromBody) && !Equals(fromBody, value))
             {
-                violations.Add(new FieldViolation(field.Text, "the request body gives it another value than the URL path; leave it out of the body or give the same value"));
+                violations.Add(field.Text, "the request body gives it another value than the URL path; leave it out of the body or give the same value");
                 continue;
             }
             field.Set(request, value);
         }
-        if (violations.Count > 0)
-        {
-            throw TranscodingErrors.InvalidRequest(violations);
-        }
+        violations.ThrowIfAny();
         return request;
     }
 
