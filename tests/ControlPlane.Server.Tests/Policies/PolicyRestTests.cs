@@ -146,6 +146,24 @@ public sealed class PolicyRestTests : IAsyncLifetime
     }
 
     [Theory]
+    [InlineData("reason=bad%FF%FEbytes")]
+    [InlineData("reason=bad%ZZ")]
+    public async Task Delete_WithAReasonThatIsNotPercentEncodedUtf8_Is400_AndDeletesNothing(string query)
+    {
+        (await PutAsync(ReferenceBody)).Dispose();
+        var before = await GetAsync(Path);
+        // As sent: System.Uri would otherwise escape the '%' of "%ZZ".
+        using var delete = new HttpRequestMessage(HttpMethod.Delete, new Uri(_host.Http + Path.TrimStart('/') + "?" + query, new UriCreationOptions { DangerousDisablePathAndQueryCanonicalization = true }));
+        delete.Headers.Add("X-Platform-Token", Token);
+        var body = await JsonAsync(await _http.SendAsync(delete).DefaultTimeout(), HttpStatusCode.BadRequest);
+        AssertError(body, 3, "invalid_request");
+        Assert.Equal(["reason"], ViolatedFields(body));
+        Assert.Equal(before.ToString(), (await GetAsync(Path)).ToString());
+        var changes = (await GetAsync(Path + "/changes")).GetProperty("changes");
+        Assert.Equal(["set"], changes.EnumerateArray().Select(c => c.GetProperty("action").GetString()));
+    }
+
+    [Theory]
     [InlineData("""{"algorithm":"weighted_rr","weights":{"i1":0}}""", "weights[i1]")]
     [InlineData("""{"algorithm":"consistent_hash"}""", "sticky_key")]
     [InlineData("""{"algorithm":"fastest"}""", "algorithm")]

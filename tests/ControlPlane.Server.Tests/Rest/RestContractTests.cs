@@ -367,6 +367,22 @@ public sealed class RestContractTests : IAsyncLifetime
         Assert.Equal(["POST", "OPTIONS"], response.Content.Headers.Allow);
     }
 
+    [Theory]
+    [InlineData("/v1/services?name=video%FF", "name")]
+    [InlineData("/v1/services?name=video%ZZ", "name")]
+    [InlineData("/v1/services?status=healthy&image=img.video.svc%C3", "image")]
+    public async Task MalformedPercentEncodingInTheQuery_Is400_NamingTheParameter(string path, string field)
+    {
+        (await PostJsonAsync("/v1/services/register", Registration)).Dispose();
+        // As sent: System.Uri would otherwise escape the '%' of "%ZZ".
+        var uri = new Uri(_host.Http + path.TrimStart('/'), new UriCreationOptions { DangerousDisablePathAndQueryCanonicalization = true });
+        using var response = await _http.GetAsync(uri).DefaultTimeout();
+        var body = await JsonAsync(response, HttpStatusCode.BadRequest);
+        AssertError(body, 3, "invalid_request");
+        Assert.Equal([field], ViolatedFieldsOf(body));
+        Assert.DoesNotContain('\uFFFD', body.GetRawText());
+    }
+
     [Fact]
     public async Task UnknownQueryParameter_Is400()
     {

@@ -9,7 +9,8 @@ namespace ControlPlane.Grpc.Transcoding.Internal;
 /// Sets request fields from query parameters (google/api/http.proto: fields neither in the path nor
 /// covered by the body "automatically become (optional) HTTP query parameters"). Names are field
 /// paths (<c>page.size</c>, proto or JSON names); a repeated field takes the parameter repeated
-/// (<c>?ids=a&amp;ids=b</c>). A parameter that names no such field is an error, never ignored.
+/// (<c>?ids=a&amp;ids=b</c>). A parameter that names no such field is an error, never ignored; so is a
+/// name or value that is not valid percent-encoding of UTF-8.
 /// </summary>
 internal static class QueryParameterBinder
 {
@@ -26,12 +27,22 @@ internal static class QueryParameterBinder
             {
                 break;
             }
-            var name = pair.DecodeName().ToString();
+            // A name or value that does not decode is refused, as a path segment is: taken as written,
+            // "reason=bad%FF" would be stored verbatim and "name=video%FF" would silently match nothing.
+            if (!PathDecoding.TryDecodeQueryComponent(pair.EncodedName.Span, out var name))
+            {
+                violations.Add(EchoedValue.Cap(pair.EncodedName.ToString()), "the query parameter name has a malformed percent-encoding or is not UTF-8");
+                continue;
+            }
             if (name.Length == 0)
             {
                 continue;
             }
-            var value = pair.DecodeValue().ToString();
+            if (!PathDecoding.TryDecodeQueryComponent(pair.EncodedValue.Span, out var value))
+            {
+                violations.Add(EchoedValue.Cap(name), "the query parameter value has a malformed percent-encoding or is not UTF-8");
+                continue;
+            }
             if (binding.Body == BodyMapping.All)
             {
                 // http.proto: with body "*" every field not bound by the path comes from the body.
