@@ -30,7 +30,9 @@ public static class GrpcJsonTranscodingServiceCollectionExtensions
     /// <item>Request headers are the call's <see cref="ServerCallContext.RequestHeaders"/>; response
     /// headers and trailers are sent as HTTP response headers. A body may repeat a field the path binds
     /// only with the same value; a key given twice in one JSON object, unknown query parameters,
-    /// query names or values that are not percent-encoded UTF-8, and unknown body fields are errors.</item>
+    /// query names or values that are not percent-encoded UTF-8, and unknown body fields are errors. A
+    /// rule without <c>body</c> serves a request with no body, only whitespace or <c>{}</c>; any other
+    /// body is 400 (its fields go in the query string), decided from its first 64 bytes.</item>
     /// <item>A GET rule also serves HEAD (the GET answer without its body). With
     /// <see cref="JsonTranscodingApplicationBuilderExtensions.UseJsonTranscodingFallbacks"/>, unknown
     /// paths and routing's 405s answer the same JSON error body and OPTIONS lists a path's methods.

@@ -103,6 +103,48 @@ public sealed class BodyBindingTests
         rest.Server.AssertNoUnexpectedErrors();
     }
 
+    [Theory]
+    [InlineData("DELETE", """{"port": 1}""", "application/json")]
+    [InlineData("DELETE", "garbage", "text/plain")]
+    [InlineData("DELETE", "[]", "application/json")]
+    [InlineData("GET", """{"port": 1}""", "application/json")]
+    [InlineData("DELETE", "{\"port\": 1}                                                                        ", "application/json")]
+    public async Task ABody_ToARuleWithoutBody_IsA400SayingTheFieldsGoInTheQuery(string method, string body, string contentType)
+    {
+        await using var rest = await RestTestServer.StartAsync();
+        var calls = 0;
+        rest.Hooks.Echo = (request, _) =>
+        {
+            calls++;
+            return Task.FromResult(request);
+        };
+        var error = await (await rest.SendAsync(new HttpMethod(method), "/v1/items/x", body, contentType)).JsonAsync(HttpStatusCode.BadRequest);
+        Assert.Equal("invalid_request", error.Reason());
+        Assert.Equal($"{method} /v1/items/{{name}} takes no request body; its fields go in the query string (for example ?port=<value>).", (string?)error["message"]);
+        Assert.Equal(0, calls);
+        rest.Server.AssertNoUnexpectedErrors();
+    }
+
+    [Fact]
+    public async Task ARuleWithoutBody_ServesNoneOrAnEmptyObject_AndRefusesALargeBodyUnread()
+    {
+        await using var rest = await RestTestServer.StartAsync();
+        foreach (var (body, contentType) in new[] { ("", "application/json"), (" \r\n\t ", "application/json"), ("{}", "application/json"), (" { \n } \n", "text/plain") })
+        {
+            var item = await (await rest.SendAsync(HttpMethod.Delete, "/v1/items/x?port=7", body, contentType)).JsonAsync(HttpStatusCode.OK);
+            Assert.Equal(7, (int)item["port"]!);
+        }
+
+        // Chunked, three times the body limit: refused for what it is (not 413), from its first bytes.
+        var content = new StreamContent(new MemoryStream(Encoding.UTF8.GetBytes($$"""{"name": "{{new string('n', 3 * 1024 * 1024)}}"}""")));
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        using var request = new HttpRequestMessage(HttpMethod.Delete, "/v1/items/x") { Content = content };
+        request.Headers.TransferEncodingChunked = true;
+        var error = await (await rest.Http.SendAsync(request).DefaultTimeout()).JsonAsync(HttpStatusCode.BadRequest);
+        Assert.Contains("takes no request body", (string?)error["message"], StringComparison.Ordinal);
+        rest.Server.AssertNoUnexpectedErrors();
+    }
+
     [Fact]
     public async Task MalformedJson_IsA400SayingWhere()
     {

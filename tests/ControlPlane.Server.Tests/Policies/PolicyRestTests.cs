@@ -145,6 +145,19 @@ public sealed class PolicyRestTests : IAsyncLifetime
         Assert.Equal("delete", (await GetAsync(Path + "/changes?limit=1")).GetProperty("changes")[0].GetProperty("action").GetString());
     }
 
+    [Fact]
+    public async Task Delete_WithTheReasonInABody_Is400_AndDeletesNothing()
+    {
+        (await PutAsync(ReferenceBody)).Dispose();
+        var body = await JsonAsync(await SendAsync(_http, HttpMethod.Delete, Path, """{"reason":"rollback"}""", Token), HttpStatusCode.BadRequest);
+        AssertError(body, 3, "invalid_request");
+        Assert.Contains("?reason=", body.GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Equal(["set"], (await GetAsync(Path + "/changes")).GetProperty("changes").EnumerateArray().Select(c => c.GetProperty("action").GetString()));
+
+        await JsonAsync(await SendAsync(_http, HttpMethod.Delete, Path + "?reason=rollback", token: Token), HttpStatusCode.OK);
+        Assert.Equal("rollback", (await GetAsync(Path + "/changes?limit=1")).GetProperty("changes")[0].GetProperty("reason").GetString());
+    }
+
     [Theory]
     [InlineData("reason=bad%FF%FEbytes")]
     [InlineData("reason=bad%ZZ")]

@@ -383,6 +383,25 @@ public sealed class RestContractTests : IAsyncLifetime
         Assert.DoesNotContain('\uFFFD', body.GetRawText());
     }
 
+    [Theory]
+    [InlineData("""{"window":"5m"}""", "application/json")]
+    [InlineData("garbage", "text/plain")]
+    public async Task ABody_ToBillingExport_Is400_SayingTheFieldsGoInTheQuery(string body, string contentType)
+    {
+        using var content = new StringContent(body, Encoding.UTF8);
+        content.Headers.ContentType = new MediaTypeHeaderValue(contentType);
+        using var response = await _http.PostAsync("/v1/billing/export", content).DefaultTimeout();
+        var error = await JsonAsync(response, HttpStatusCode.BadRequest);
+        AssertError(error, 3, "invalid_request");
+        Assert.Equal("POST /v1/billing/export takes no request body; its fields go in the query string (for example ?window=<value>).", error.GetProperty("message").GetString());
+
+        // As the reference's curl sends it, or with an empty JSON object: served.
+        using var none = await _http.PostAsync("/v1/billing/export?window=5m", null).DefaultTimeout();
+        Assert.Equal("5m", (await JsonAsync(none, HttpStatusCode.OK)).GetProperty("window").GetString());
+        using var empty = await PostJsonAsync("/v1/billing/export?window=5m", "{}");
+        Assert.Equal("5m", (await JsonAsync(empty, HttpStatusCode.OK)).GetProperty("window").GetString());
+    }
+
     [Fact]
     public async Task UnknownQueryParameter_Is400()
     {
