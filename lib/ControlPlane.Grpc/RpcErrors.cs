@@ -37,14 +37,16 @@ public static class RpcErrors
         new(Status(code, reason, message, metadata));
 
     /// <summary>
-    /// The most field violations one error lists (the load-report validator's bound too): enough to fix
-    /// a request by, while a request with thousands of bad fields cannot make its error thousands of lines.
+    /// The most field violations an error's message lists, and the bound the transcoder (and the
+    /// load-report validator) keep to: enough to fix a request by, while a request with thousands of
+    /// bad fields cannot make its error thousands of lines.
     /// </summary>
     public const int MaxFieldViolations = 20;
 
     /// <summary>
-    /// INVALID_ARGUMENT with one BadRequest field violation per entry, the first
-    /// <see cref="MaxFieldViolations"/> of them; the message says how many more there were.
+    /// INVALID_ARGUMENT with one BadRequest field violation per entry (the caller bounds the list). The
+    /// message, which clients often print whole, lists the first <see cref="MaxFieldViolations"/> and
+    /// says how many more there are.
     /// </summary>
     public static RpcException InvalidArgument(string reason, IReadOnlyList<FieldViolation> violations) =>
         InvalidArgument(reason, violations, checkingStopped: false);
@@ -57,18 +59,19 @@ public static class RpcErrors
     public static RpcException InvalidArgument(string reason, IReadOnlyList<FieldViolation> violations, bool checkingStopped)
     {
         ArgumentNullException.ThrowIfNull(violations);
-        var listed = violations.Count > MaxFieldViolations ? violations.Take(MaxFieldViolations).ToArray() : violations;
         var badRequest = new BadRequest();
-        foreach (var v in listed)
+        foreach (var v in violations)
         {
             badRequest.FieldViolations.Add(new BadRequest.Types.FieldViolation { Field = v.Field, Description = v.Description });
         }
-        var each = string.Join("; ", listed.Select(v => $"{v.Field}: {v.Description}"));
+        var listed = Math.Min(violations.Count, MaxFieldViolations);
+        var each = string.Join("; ", violations.Take(listed).Select(v => $"{v.Field}: {v.Description}"));
         var message = (violations.Count, checkingStopped) switch
         {
             (1, false) => each,
-            (_, true) => $"more than {listed.Count} invalid fields (checking stopped at {listed.Count}): {each}",
-            (> MaxFieldViolations, _) => $"{violations.Count} invalid fields, the first {listed.Count}: {each}; and {violations.Count - listed.Count} more",
+            (_, true) => $"more than {violations.Count} invalid fields (checking stopped at {violations.Count}): {each}"
+                + (violations.Count > listed ? $"; and {violations.Count - listed} more" : ""),
+            (> MaxFieldViolations, _) => $"{violations.Count} invalid fields, the first {listed}: {each}; and {violations.Count - listed} more",
             _ => $"{violations.Count} invalid fields: {each}",
         };
         return new RpcException(Status(StatusCode.InvalidArgument, reason, message, null, badRequest));
