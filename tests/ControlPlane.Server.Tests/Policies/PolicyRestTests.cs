@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using ControlPlane.Api.V1;
 using ControlPlane.Grpc;
 using ControlPlane.Grpc.Client;
@@ -123,6 +124,56 @@ public sealed class PolicyRestTests : IAsyncLifetime
         Assert.Equal("req-77", oldest.GetProperty("request_id").GetString());
         Assert.False(oldest.TryGetProperty("before", out _));
         Assert.Equal("admin", (await GetAsync(Path)).GetProperty("updated_by").GetString()); // the last change's actor
+    }
+
+    [Fact]
+    public async Task ThePolicyGetAnswers_CanBePutBack_AsIsOrEdited()
+    {
+        (await PutAsync(ReferenceBody)).Dispose();
+        var read = await GetAsync(Path);
+        Assert.Equal(["image", "algorithm", "weights", "sticky_key", "version", "updated_at", "updated_by"], read.EnumerateObject().Select(p => p.Name));
+
+        // As is: the same content, nothing to store.
+        var same = await JsonAsync(await PutAsync(read.GetRawText()), HttpStatusCode.OK);
+        Assert.Equal(read.GetProperty("version").GetString(), same.GetProperty("policy").GetProperty("version").GetString());
+
+        // Edited (read-modify-write): stored over the version read; updated_at and updated_by are the server's.
+        var edited = JsonNode.Parse(read.GetRawText())!;
+        edited["weights"]!["i1"] = 5;
+        edited["updated_by"] = "someone-else";
+        var set = (await JsonAsync(await PutAsync(edited.ToJsonString(), Token, ("X-Agent", "lb-policy-agent")), HttpStatusCode.OK)).GetProperty("policy");
+        Assert.Equal(5, set.GetProperty("weights").GetProperty("i1").GetInt32());
+        Assert.NotEqual(read.GetProperty("version").GetString(), set.GetProperty("version").GetString());
+        Assert.Equal("lb-policy-agent", set.GetProperty("updated_by").GetString());
+        Assert.Equal(2, (await GetAsync(Path + "/changes")).GetProperty("changes").GetArrayLength());
+    }
+
+    [Fact]
+    public async Task Put_OverAStaleVersion_Is409_VersionMismatch_AndChangesNothing()
+    {
+        (await PutAsync(ReferenceBody)).Dispose();
+        var read = JsonNode.Parse((await GetAsync(Path)).GetRawText())!;
+        (await PutAsync("""{"algorithm":"least_conn"}""")).Dispose(); // another writer's change in between
+        var current = await GetAsync(Path);
+
+        read["weights"]!["i1"] = 5;
+        var conflict = await JsonAsync(await PutAsync(read.ToJsonString()), HttpStatusCode.Conflict);
+        AssertError(conflict, (int)StatusCode.Aborted, "version_mismatch");
+        var info = conflict.GetProperty("details").EnumerateArray().Single(d => d.GetProperty("reason").ValueKind == JsonValueKind.String);
+        Assert.Equal(current.GetProperty("version").GetString(), info.GetProperty("metadata").GetProperty("current_version").GetString());
+        read["validate_only"] = true;
+        AssertError(await JsonAsync(await PutAsync(read.ToJsonString()), HttpStatusCode.Conflict), (int)StatusCode.Aborted, "version_mismatch");
+        Assert.Equal(current.ToString(), (await GetAsync(Path)).ToString());
+        Assert.Equal(2, (await GetAsync(Path + "/changes")).GetProperty("changes").GetArrayLength());
+
+        // A version given for an image without a policy: nothing is created.
+        var none = await JsonAsync(await SendAsync(_http, HttpMethod.Put, "/v1/policy/img.none", """{"algorithm":"least_conn","version":"0123456789abcdef"}""", Token), HttpStatusCode.Conflict);
+        AssertError(none, (int)StatusCode.Aborted, "version_mismatch");
+        AssertError(await GetAsync("/v1/policy/img.none", HttpStatusCode.NotFound), 5, "not_found");
+
+        // An empty version is no condition.
+        var unconditional = await JsonAsync(await PutAsync("""{"algorithm":"round_robin","version":""}"""), HttpStatusCode.OK);
+        Assert.Equal("round_robin", unconditional.GetProperty("policy").GetProperty("algorithm").GetString());
     }
 
     [Fact]
