@@ -36,8 +36,27 @@ public static class RpcErrors
     public static RpcException Exception(StatusCode code, string reason, string message, IReadOnlyDictionary<string, string>? metadata = null) =>
         new(Status(code, reason, message, metadata));
 
-    /// <summary>INVALID_ARGUMENT with one BadRequest field violation per entry.</summary>
-    public static RpcException InvalidArgument(string reason, IReadOnlyList<FieldViolation> violations)
+    /// <summary>
+    /// The most field violations an error's message lists, and the bound the transcoder (and the
+    /// load-report validator) keep to: enough to fix a request by, while a request with thousands of
+    /// bad fields cannot make its error thousands of lines.
+    /// </summary>
+    public const int MaxFieldViolations = 20;
+
+    /// <summary>
+    /// INVALID_ARGUMENT with one BadRequest field violation per entry (the caller bounds the list). The
+    /// message, which clients often print whole, lists the first <see cref="MaxFieldViolations"/> and
+    /// says how many more there are.
+    /// </summary>
+    public static RpcException InvalidArgument(string reason, IReadOnlyList<FieldViolation> violations) =>
+        InvalidArgument(reason, violations, checkingStopped: false);
+
+    /// <summary>
+    /// INVALID_ARGUMENT as <see cref="InvalidArgument(string, IReadOnlyList{FieldViolation})"/>;
+    /// <paramref name="checkingStopped"/> says the caller found more violations than it kept and stopped
+    /// looking, so the request has more than it lists and the message says so.
+    /// </summary>
+    public static RpcException InvalidArgument(string reason, IReadOnlyList<FieldViolation> violations, bool checkingStopped)
     {
         ArgumentNullException.ThrowIfNull(violations);
         var badRequest = new BadRequest();
@@ -45,9 +64,16 @@ public static class RpcErrors
         {
             badRequest.FieldViolations.Add(new BadRequest.Types.FieldViolation { Field = v.Field, Description = v.Description });
         }
-        var message = violations.Count == 1
-            ? $"{violations[0].Field}: {violations[0].Description}"
-            : $"{violations.Count} invalid fields: " + string.Join("; ", violations.Select(v => $"{v.Field}: {v.Description}"));
+        var listed = Math.Min(violations.Count, MaxFieldViolations);
+        var each = string.Join("; ", violations.Take(listed).Select(v => $"{v.Field}: {v.Description}"));
+        var message = (violations.Count, checkingStopped) switch
+        {
+            (1, false) => each,
+            (_, true) => $"more than {violations.Count} invalid fields (checking stopped at {violations.Count}): {each}"
+                + (violations.Count > listed ? $"; and {violations.Count - listed} more" : ""),
+            (> MaxFieldViolations, _) => $"{violations.Count} invalid fields, the first {listed}: {each}; and {violations.Count - listed} more",
+            _ => $"{violations.Count} invalid fields: {each}",
+        };
         return new RpcException(Status(StatusCode.InvalidArgument, reason, message, null, badRequest));
     }
 

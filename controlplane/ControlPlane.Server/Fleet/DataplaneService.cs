@@ -8,7 +8,9 @@ namespace ControlPlane.Server.Fleet;
 /// <summary>
 /// controlplane.v1.DataplaneService: the fleet sync view (GET /v1/dataplanes, /v1/dataplanes/{node_id}).
 /// On Redis it lists every replica's nodes; while Redis cannot be reached, from memory (FleetView).
-/// A node id no node could have (see NodeIdentity) is INVALID_ARGUMENT, not NOT_FOUND.
+/// A node id no node could have (see NodeIdentity) is INVALID_ARGUMENT, not NOT_FOUND; so is a
+/// state filter SyncState does not define, which gRPC would otherwise deliver (proto3 enums are open)
+/// and REST already refuses, instead of an empty list.
 /// </summary>
 public sealed class DataplaneService(FleetView fleet)
 {
@@ -17,6 +19,11 @@ public sealed class DataplaneService(FleetView fleet)
     public async Task<ListDataplanesResponse> ListDataplanes(ListDataplanesRequest request, ServerCallContext context)
     {
         var errors = new List<FieldViolation>();
+        if (!Enum.IsDefined(request.State))
+        {
+            var values = ListDataplanesRequest.Descriptor.FindFieldByNumber(ListDataplanesRequest.StateFieldNumber).EnumType.Values;
+            errors.Add(new("state", $"{(int)request.State} is not a value of SyncState; use one of: {string.Join(", ", values.Select(v => v.Name))}"));
+        }
         if (request.PageSize is < 0 or > MaxPageSize)
         {
             errors.Add(new("page_size", $"must be between 0 and {MaxPageSize}"));

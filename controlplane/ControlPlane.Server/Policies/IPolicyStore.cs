@@ -30,8 +30,11 @@ public interface IPolicyStore
     /// Stores <paramref name="policy"/> and appends a "set" record to the image's audit trail,
     /// unless the stored policy already has its version (equal content): then nothing is written,
     /// no record is added (a retried PUT is not a change) and <see cref="PolicyWrite.Stored"/> is false.
+    /// With <paramref name="ifVersion"/>, first checks, in the same atomic step, that the stored policy
+    /// has that version: when it has another or there is none, nothing is written, no record is added,
+    /// and <see cref="PolicyWrite.VersionMismatch"/> is true.
     /// </summary>
-    ValueTask<PolicyWrite> SetAsync(RoutingPolicy policy, PolicyAudit audit, CancellationToken cancellationToken = default);
+    ValueTask<PolicyWrite> SetAsync(RoutingPolicy policy, PolicyAudit audit, string? ifVersion = null, CancellationToken cancellationToken = default);
 
     /// <summary>Removes the policy of <paramref name="image"/> and appends a "delete" record; null (and no record) when there was none.</summary>
     ValueTask<RoutingPolicy?> DeleteAsync(string image, PolicyAudit audit, CancellationToken cancellationToken = default);
@@ -44,8 +47,16 @@ public interface IPolicyStore
 public sealed record PolicyAudit(DateTimeOffset At, string Actor, string Reason, string RequestId);
 
 /// <summary>The outcome of <see cref="IPolicyStore.SetAsync"/>: the policy now stored, and the one before.</summary>
-/// <param name="Stored">False when the stored policy already had this content (nothing was written).</param>
-public sealed record PolicyWrite(bool Stored, RoutingPolicy Current, RoutingPolicy? Previous);
+/// <param name="Stored">False when nothing was written: the stored policy already had this content, or <see cref="VersionMismatch"/>.</param>
+/// <param name="Current">The policy stored now; null only on a <see cref="VersionMismatch"/> for an image without one.</param>
+public sealed record PolicyWrite(bool Stored, RoutingPolicy? Current, RoutingPolicy? Previous)
+{
+    /// <summary>The write was conditional on a version the stored policy did not have (or there was none); nothing was written.</summary>
+    public bool VersionMismatch { get; init; }
+
+    /// <summary>Nothing written: the stored policy, <paramref name="current"/> (null when none), has not the version the write required.</summary>
+    public static PolicyWrite Mismatch(RoutingPolicy? current) => new(false, current, current?.Clone()) { VersionMismatch = true };
+}
 
 /// <summary>The PolicyChange.action values.</summary>
 public static class PolicyActions

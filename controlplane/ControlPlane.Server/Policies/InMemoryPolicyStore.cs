@@ -42,7 +42,7 @@ public sealed class InMemoryPolicyStore(int maxChangesPerImage = InMemoryPolicyS
         }
     }
 
-    public ValueTask<PolicyWrite> SetAsync(RoutingPolicy policy, PolicyAudit audit, CancellationToken cancellationToken = default)
+    public ValueTask<PolicyWrite> SetAsync(RoutingPolicy policy, PolicyAudit audit, string? ifVersion = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(policy);
         ArgumentNullException.ThrowIfNull(audit);
@@ -50,6 +50,10 @@ public sealed class InMemoryPolicyStore(int maxChangesPerImage = InMemoryPolicyS
         lock (_lock)
         {
             _policies.TryGetValue(stored.Image, out var before);
+            if (ifVersion is not null && before?.Version != ifVersion)
+            {
+                return ValueTask.FromResult(PolicyWrite.Mismatch(before?.Clone()));
+            }
             if (before is not null && before.Version == stored.Version)
             {
                 return ValueTask.FromResult(new PolicyWrite(false, before.Clone(), before.Clone()));

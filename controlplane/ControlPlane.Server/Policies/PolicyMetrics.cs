@@ -5,7 +5,7 @@ namespace ControlPlane.Server.Policies;
 /// <summary>
 /// The policies' instruments (meter "ControlPlane.Policies"). In Prometheus:
 /// <c>controlplane_policy_changes_total{action,result}</c>, with action set|delete and result
-/// stored|unchanged|validated|invalid|not_found.
+/// stored|unchanged|validated|invalid|not_found|version_mismatch.
 /// </summary>
 public sealed class PolicyMetrics : IDisposable
 {

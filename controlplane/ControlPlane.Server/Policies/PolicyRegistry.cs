@@ -17,6 +17,9 @@ public sealed class PolicyRegistry
     /// <summary>Reason of invalid read requests (the registry's).</summary>
     public const string InvalidRequest = "invalid_request";
 
+    /// <summary>Reason of a change whose required version (SetPolicyRequest.version) is not the stored policy's (ABORTED, HTTP 409).</summary>
+    public const string VersionMismatch = "version_mismatch";
+
     public const int MaxPageSize = 10_000;
     public const int MaxChangesLimit = 1000;
     public const int DefaultChangesLimit = 100;
@@ -72,6 +75,8 @@ public sealed class PolicyRegistry
             throw;
         }
         var now = _clock.GetUtcNow();
+        // updated_at and updated_by of the request are output only (a GET answer sent back): ignored.
+        var ifVersion = request.Version.Length > 0 ? request.Version : null;
         var policy = Content(request.Image, request.Algorithm, request.Weights, request.StickyKey);
         policy.Version = ResourceVersion.Of(policy); // before the read-only fields: the digest covers content only
         policy.UpdatedAt = Timestamp.FromDateTimeOffset(now);
@@ -82,13 +87,21 @@ public sealed class PolicyRegistry
         if (request.ValidateOnly)
         {
             var stored = await _store.GetAsync(policy.Image, cancellationToken).ConfigureAwait(false);
+            if (ifVersion is not null && stored?.Version != ifVersion)
+            {
+                throw Mismatch(policy.Image, stored, caller);
+            }
             // What would be stored: nothing new when the content is already there.
             write = new PolicyWrite(false, stored?.Version == policy.Version ? stored : policy, stored);
             _metrics.Change(PolicyActions.Set, "validated");
         }
         else
         {
-            write = await _store.SetAsync(policy, new PolicyAudit(now, caller.Actor, request.Reason, caller.RequestId), cancellationToken).ConfigureAwait(false);
+            write = await _store.SetAsync(policy, new PolicyAudit(now, caller.Actor, request.Reason, caller.RequestId), ifVersion, cancellationToken).ConfigureAwait(false);
+            if (write.VersionMismatch)
+            {
+                throw Mismatch(policy.Image, write.Current, caller);
+            }
             if (write.Stored)
             {
                 _changes.PolicyChanged(policy.Image);
@@ -223,6 +236,18 @@ public sealed class PolicyRegistry
         {
             throw RpcErrors.InvalidArgument(InvalidRequest, errors);
         }
+    }
+
+    /// <summary>ABORTED, the store's concurrency conflict (google.rpc.Code: "read-modify-write conflict"), with the stored version for the retry.</summary>
+    private RpcException Mismatch(string image, RoutingPolicy? stored, PolicyCaller caller)
+    {
+        _metrics.Change(PolicyActions.Set, VersionMismatch);
+        PolicyLog.VersionMismatch(_logger, image, stored?.Version ?? "none", caller.Actor);
+        var message = stored is null
+            ? $"image '{image}' has no stored policy, so not the version this change is based on; read it again and retry"
+            : $"the policy of image '{image}' is at version {stored.Version}, not the version this change is based on; read it again and retry";
+        return RpcErrors.Exception(StatusCode.Aborted, VersionMismatch, message,
+            new Dictionary<string, string> { ["image"] = image, ["current_version"] = stored?.Version ?? "" });
     }
 
     private static RpcException NotFound(string image, string what) =>

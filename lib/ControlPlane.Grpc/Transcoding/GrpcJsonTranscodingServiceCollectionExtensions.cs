@@ -23,13 +23,16 @@ public static class GrpcJsonTranscodingServiceCollectionExtensions
     /// <item>Errors answer the HTTP status mapped from the gRPC code with a <c>google.rpc.Status</c> JSON
     /// body whose details always hold a <c>google.rpc.ErrorInfo</c> (its <c>reason</c> derived from the
     /// code when the handler gave none). Requests the transcoder cannot bind are 400 with reason
-    /// <c>invalid_request</c> and BadRequest violations; a non-JSON body is 415 and a body over
+    /// <c>invalid_request</c> and BadRequest violations, at most <see cref="RpcErrors.MaxFieldViolations"/>
+    /// of them (the message says when there were more); a non-JSON body is 415 and a body over
     /// <see cref="GrpcJsonTranscodingOptions.MaxRequestBodySize"/> 413 (both INVALID_ARGUMENT, reasons
     /// <c>unsupported_media_type</c> and <c>payload_too_large</c>), before interceptors run.</item>
     /// <item>Request headers are the call's <see cref="ServerCallContext.RequestHeaders"/>; response
     /// headers and trailers are sent as HTTP response headers. A body may repeat a field the path binds
-    /// only with the same value; a key given twice in one JSON object, unknown query parameters and
-    /// unknown body fields are errors.</item>
+    /// only with the same value; a key given twice in one JSON object, unknown query parameters,
+    /// query names or values that are not percent-encoded UTF-8, and unknown body fields are errors. A
+    /// rule without <c>body</c> serves a request with no body, only whitespace or <c>{}</c>; any other
+    /// body is 400 (its fields go in the query string), decided from its first 64 bytes.</item>
     /// <item>A GET rule also serves HEAD (the GET answer without its body). With
     /// <see cref="JsonTranscodingApplicationBuilderExtensions.UseJsonTranscodingFallbacks"/>, unknown
     /// paths and routing's 405s answer the same JSON error body and OPTIONS lists a path's methods.

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
+using System.Text;
 using ControlPlane.Grpc.Transcoding;
 
 namespace ControlPlane.Grpc.Tests.Transcoding;
@@ -102,6 +103,48 @@ public sealed class BodyBindingTests
         rest.Server.AssertNoUnexpectedErrors();
     }
 
+    [Theory]
+    [InlineData("DELETE", """{"port": 1}""", "application/json")]
+    [InlineData("DELETE", "garbage", "text/plain")]
+    [InlineData("DELETE", "[]", "application/json")]
+    [InlineData("GET", """{"port": 1}""", "application/json")]
+    [InlineData("DELETE", "{\"port\": 1}                                                                        ", "application/json")]
+    public async Task ABody_ToARuleWithoutBody_IsA400SayingTheFieldsGoInTheQuery(string method, string body, string contentType)
+    {
+        await using var rest = await RestTestServer.StartAsync();
+        var calls = 0;
+        rest.Hooks.Echo = (request, _) =>
+        {
+            calls++;
+            return Task.FromResult(request);
+        };
+        var error = await (await rest.SendAsync(new HttpMethod(method), "/v1/items/x", body, contentType)).JsonAsync(HttpStatusCode.BadRequest);
+        Assert.Equal("invalid_request", error.Reason());
+        Assert.Equal($"{method} /v1/items/{{name}} takes no request body; its fields go in the query string (for example ?port=<value>).", (string?)error["message"]);
+        Assert.Equal(0, calls);
+        rest.Server.AssertNoUnexpectedErrors();
+    }
+
+    [Fact]
+    public async Task ARuleWithoutBody_ServesNoneOrAnEmptyObject_AndRefusesALargeBodyUnread()
+    {
+        await using var rest = await RestTestServer.StartAsync();
+        foreach (var (body, contentType) in new[] { ("", "application/json"), (" \r\n\t ", "application/json"), ("{}", "application/json"), (" { \n } \n", "text/plain") })
+        {
+            var item = await (await rest.SendAsync(HttpMethod.Delete, "/v1/items/x?port=7", body, contentType)).JsonAsync(HttpStatusCode.OK);
+            Assert.Equal(7, (int)item["port"]!);
+        }
+
+        // Chunked, three times the body limit: refused for what it is (not 413), from its first bytes.
+        var content = new StreamContent(new MemoryStream(Encoding.UTF8.GetBytes($$"""{"name": "{{new string('n', 3 * 1024 * 1024)}}"}""")));
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        using var request = new HttpRequestMessage(HttpMethod.Delete, "/v1/items/x") { Content = content };
+        request.Headers.TransferEncodingChunked = true;
+        var error = await (await rest.Http.SendAsync(request).DefaultTimeout()).JsonAsync(HttpStatusCode.BadRequest);
+        Assert.Contains("takes no request body", (string?)error["message"], StringComparison.Ordinal);
+        rest.Server.AssertNoUnexpectedErrors();
+    }
+
     [Fact]
     public async Task MalformedJson_IsA400SayingWhere()
     {
@@ -173,6 +216,41 @@ public sealed class BodyBindingTests
         var error = await (await rest.SendAsync(HttpMethod.Post, "/v1/items", """{"nmae": "x", "page": {"sise": 1}, "pages": [{}, {"x": 1}]}""")).JsonAsync(HttpStatusCode.BadRequest);
         Assert.Equal(["nmae", "page.sise", "pages[1].x"], error.Violations().Select(v => v.Field));
         Assert.Contains("transcoding.v1.Page has no field 'sise'", error.Violations()[1].Description);
+        rest.Server.AssertNoUnexpectedErrors();
+    }
+
+    [Theory]
+    [InlineData("{", "\"x#\": 0", "}", "x19")]                                         // unknown fields
+    [InlineData("""{"pages": [""", """{"x": 1}""", "]}", "pages[19].x")]                   // unknown fields, one per element
+    [InlineData("""{"states": [""", "9", "]}", "states[19]")]                              // enum numbers the enum does not define
+    [InlineData("""{"metadata": {""", "\"a\": 1", "}}", "metadata.a")]                     // a Struct key given again and again
+    [InlineData("""{"labels": {""", "\"a\": \"#\"", "}}", "labels[a]")]                  // a map key given again and again
+    public async Task ABodyFullOfMistakes_NamesTheFirst20_AndSaysThereAreMore_InASmallError(string head, string part, string tail, string twentieth)
+    {
+        // The part repeated to nearly the 1 MB limit: ~100,000 mistakes in one request.
+        var body = new StringBuilder(head);
+        for (var i = 0; body.Length < 1_000_000; i++)
+        {
+            body.Append(i == 0 ? "" : ",").Append(part.Replace("#", i.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal));
+        }
+        body.Append(tail);
+        await using var rest = await RestTestServer.StartAsync();
+        var calls = 0;
+        rest.Hooks.Echo = (request, _) =>
+        {
+            calls++;
+            return Task.FromResult(request);
+        };
+        using var response = await rest.SendAsync(HttpMethod.Post, "/v1/items", body.ToString());
+        var text = await response.Content.ReadAsStringAsync().DefaultTimeout();
+        Assert.True(text.Length < 8 * 1024, $"{text.Length} characters: {text[..Math.Min(text.Length, 300)]}");
+        var error = await response.JsonAsync(HttpStatusCode.BadRequest);
+        Assert.Equal("invalid_request", error.Reason());
+        var violations = error.Violations();
+        Assert.Equal(RpcErrors.MaxFieldViolations, violations.Count);
+        Assert.Equal(twentieth, violations[^1].Field);
+        Assert.StartsWith("more than 20 invalid fields", (string?)error["message"], StringComparison.Ordinal);
+        Assert.Equal(0, calls);
         rest.Server.AssertNoUnexpectedErrors();
     }
 

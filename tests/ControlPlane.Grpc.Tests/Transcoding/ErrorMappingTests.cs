@@ -47,6 +47,19 @@ public sealed class ErrorMappingTests
     }
 
     [Fact]
+    public async Task BadRequest_ViolationsOfTheHandler_AreAllInTheDetails_TheMessageListing20AndCountingTheRest()
+    {
+        await using var rest = await RestTestServer.StartAsync();
+        var json = $$"""{"code": 3, "reason": "policy_invalid", "violations": [{{string.Join(", ", Enumerable.Range(0, 25).Select(i => $"\"w{i}=bad\""))}}]}""";
+        var error = await (await rest.SendAsync(HttpMethod.Post, "/v1/fail", json)).JsonAsync(HttpStatusCode.BadRequest);
+        Assert.Equal(Enumerable.Range(0, 25).Select(i => $"w{i}"), error.Violations().Select(v => v.Field));
+        var message = (string)error["message"]!;
+        Assert.StartsWith("25 invalid fields, the first 20: w0: bad; w1: bad;", message, StringComparison.Ordinal);
+        Assert.EndsWith("w19: bad; and 5 more", message, StringComparison.Ordinal);
+        rest.Server.AssertNoUnexpectedErrors();
+    }
+
+    [Fact]
     public async Task BadRequest_ViolationsOfTheHandler_AreRendered()
     {
         await using var rest = await RestTestServer.StartAsync();

@@ -67,7 +67,7 @@ public sealed class PathAndQueryBindingTests
         await using var rest = await RestTestServer.StartAsync();
         var query = "port=8080&enabled=true&weight=0.25&state=STATE_DRAINING&tags=a&tags=b%20c&ids=1&ids=9007199254740993"
             + "&page.size=3&page.cursor.offset=-5&states=STATE_HEALTHY&states=2&createdAt=2025-08-17T10:20:30Z&ttl=1.5s"
-            + "&max_rps=9007199254740993&note=hi&flag=false&blob=AP8&choice_number=7&maybe=0";
+            + "&max_rps=9007199254740993&note=h+i%2B%C3%A9&flag=false&blob=AP8&choice_number=7&maybe=0";
         var item = await (await rest.GetAsync("/v1/items/x?" + query)).JsonAsync(HttpStatusCode.OK);
         Assert.Equal(8080, (int)item["port"]!);
         Assert.True((bool)item["enabled"]!);
@@ -81,7 +81,7 @@ public sealed class PathAndQueryBindingTests
         Assert.Equal("2025-08-17T10:20:30Z", (string?)item["created_at"]);
         Assert.Equal("1.500s", (string?)item["ttl"]);
         Assert.Equal("9007199254740993", item["max_rps"]!.ToJsonString());
-        Assert.Equal("hi", (string?)item["note"]);
+        Assert.Equal("h i+é", (string?)item["note"]); // form encoding: '+' is a space
         Assert.False((bool)item["flag"]!);
         Assert.Equal("AP8=", (string?)item["blob"]);
         Assert.Equal(7, (int)item["choice_number"]!);
@@ -98,6 +98,18 @@ public sealed class PathAndQueryBindingTests
         Assert.Equal("invalid_request", error.Reason());
         Assert.Equal(["prot", "page.sizee"], error.Violations().Select(v => v.Field));
         Assert.All(error.Violations(), v => Assert.StartsWith("unknown query parameter", v.Description));
+        rest.Server.AssertNoUnexpectedErrors();
+    }
+
+    [Fact]
+    public async Task Query_FullOfUnknownParameters_NamesTheFirst20_AndSaysThereAreMore()
+    {
+        await using var rest = await RestTestServer.StartAsync();
+        var query = string.Join("&", Enumerable.Range(0, 600).Select(i => $"x{i}=0"));
+        var error = await (await rest.GetAsync("/v1/items/x?" + query)).JsonAsync(HttpStatusCode.BadRequest);
+        Assert.Equal(Enumerable.Range(0, 20).Select(i => $"x{i}"), error.Violations().Select(v => v.Field));
+        Assert.StartsWith("more than 20 invalid fields", (string?)error["message"], StringComparison.Ordinal);
+        Assert.DoesNotContain("x20", (string?)error["message"], StringComparison.Ordinal);
         rest.Server.AssertNoUnexpectedErrors();
     }
 
@@ -119,6 +131,36 @@ public sealed class PathAndQueryBindingTests
         var violation = Assert.Single(error.Violations());
         Assert.Equal(field, violation.Field);
         Assert.Contains(description, violation.Description);
+        rest.Server.AssertNoUnexpectedErrors();
+    }
+
+    [Theory]
+    [InlineData("note=bad%FF%FEbytes", "note", "value")]    // not UTF-8
+    [InlineData("note=%C3%28", "note", "value")]            // an invalid UTF-8 sequence
+    [InlineData("note=%ZZ", "note", "value")]               // not an escape
+    [InlineData("note=50%", "note", "value")]               // a cut escape
+    [InlineData("tags=a&tags=b%E9", "tags", "value")]       // a repeated field's second value
+    [InlineData("no%FFte=x", "no%FFte", "name")]             // the name: named as sent, still encoded
+    public async Task Query_MalformedPercentEncoding_IsA400NamingTheParameter_AndReachesNoHandler(string query, string field, string part)
+    {
+        await using var rest = await RestTestServer.StartAsync();
+        var calls = 0;
+        rest.Hooks.Echo = (request, _) =>
+        {
+            calls++;
+            return Task.FromResult(request);
+        };
+        // As sent: System.Uri would otherwise escape the '%' of "%ZZ" and "50%".
+        var asSent = new Uri(new Uri(rest.Server.Address, "/v1/items/x") + "?" + query, new UriCreationOptions { DangerousDisablePathAndQueryCanonicalization = true });
+        using var response = await rest.Http.SendAsync(new HttpRequestMessage(HttpMethod.Delete, asSent)).DefaultTimeout();
+        var text = await response.Content.ReadAsStringAsync().DefaultTimeout();
+        var error = await response.JsonAsync(HttpStatusCode.BadRequest);
+        Assert.Equal("invalid_request", error.Reason());
+        var violation = Assert.Single(error.Violations());
+        Assert.Equal(field, violation.Field);
+        Assert.Equal($"the query parameter {part} has a malformed percent-encoding or is not UTF-8", violation.Description);
+        Assert.DoesNotContain('\uFFFD', text);
+        Assert.Equal(0, calls);
         rest.Server.AssertNoUnexpectedErrors();
     }
 

@@ -143,6 +143,20 @@ public sealed class FleetViewTests
         Assert.Equal("node_id", Assert.Single(error.Status.FieldViolations()).Field);
     }
 
+    [Theory]
+    [InlineData(9)]
+    [InlineData(-1)]
+    public async Task ListDataplanes_ByAStateSyncStateDoesNotDefine_IsInvalidArgument_AsOverRest(int state)
+    {
+        await using var host = await DiscoveryHost.StartAsync();
+        var error = await Assert.ThrowsAsync<RpcException>(() => host.Channel.AsyncUnaryCall(List, new ListDataplanesRequest { State = (SyncState)state }).ResponseAsync).DefaultTimeout();
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.Equal("invalid_request", error.Status.Reason());
+        var violation = Assert.Single(error.Status.FieldViolations());
+        Assert.Equal("state", violation.Field);
+        Assert.Contains("SYNC_STATE_DISCONNECTED", violation.Description, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Topology_ListsConnectedNodes_AndFiltersByZone()
     {

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using ControlPlane.Api.V1;
 using ControlPlane.Grpc;
 using ControlPlane.Grpc.Client;
@@ -126,6 +127,56 @@ public sealed class PolicyRestTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ThePolicyGetAnswers_CanBePutBack_AsIsOrEdited()
+    {
+        (await PutAsync(ReferenceBody)).Dispose();
+        var read = await GetAsync(Path);
+        Assert.Equal(["image", "algorithm", "weights", "sticky_key", "version", "updated_at", "updated_by"], read.EnumerateObject().Select(p => p.Name));
+
+        // As is: the same content, nothing to store.
+        var same = await JsonAsync(await PutAsync(read.GetRawText()), HttpStatusCode.OK);
+        Assert.Equal(read.GetProperty("version").GetString(), same.GetProperty("policy").GetProperty("version").GetString());
+
+        // Edited (read-modify-write): stored over the version read; updated_at and updated_by are the server's.
+        var edited = JsonNode.Parse(read.GetRawText())!;
+        edited["weights"]!["i1"] = 5;
+        edited["updated_by"] = "someone-else";
+        var set = (await JsonAsync(await PutAsync(edited.ToJsonString(), Token, ("X-Agent", "lb-policy-agent")), HttpStatusCode.OK)).GetProperty("policy");
+        Assert.Equal(5, set.GetProperty("weights").GetProperty("i1").GetInt32());
+        Assert.NotEqual(read.GetProperty("version").GetString(), set.GetProperty("version").GetString());
+        Assert.Equal("lb-policy-agent", set.GetProperty("updated_by").GetString());
+        Assert.Equal(2, (await GetAsync(Path + "/changes")).GetProperty("changes").GetArrayLength());
+    }
+
+    [Fact]
+    public async Task Put_OverAStaleVersion_Is409_VersionMismatch_AndChangesNothing()
+    {
+        (await PutAsync(ReferenceBody)).Dispose();
+        var read = JsonNode.Parse((await GetAsync(Path)).GetRawText())!;
+        (await PutAsync("""{"algorithm":"least_conn"}""")).Dispose(); // another writer's change in between
+        var current = await GetAsync(Path);
+
+        read["weights"]!["i1"] = 5;
+        var conflict = await JsonAsync(await PutAsync(read.ToJsonString()), HttpStatusCode.Conflict);
+        AssertError(conflict, (int)StatusCode.Aborted, "version_mismatch");
+        var info = conflict.GetProperty("details").EnumerateArray().Single(d => d.GetProperty("reason").ValueKind == JsonValueKind.String);
+        Assert.Equal(current.GetProperty("version").GetString(), info.GetProperty("metadata").GetProperty("current_version").GetString());
+        read["validate_only"] = true;
+        AssertError(await JsonAsync(await PutAsync(read.ToJsonString()), HttpStatusCode.Conflict), (int)StatusCode.Aborted, "version_mismatch");
+        Assert.Equal(current.ToString(), (await GetAsync(Path)).ToString());
+        Assert.Equal(2, (await GetAsync(Path + "/changes")).GetProperty("changes").GetArrayLength());
+
+        // A version given for an image without a policy: nothing is created.
+        var none = await JsonAsync(await SendAsync(_http, HttpMethod.Put, "/v1/policy/img.none", """{"algorithm":"least_conn","version":"0123456789abcdef"}""", Token), HttpStatusCode.Conflict);
+        AssertError(none, (int)StatusCode.Aborted, "version_mismatch");
+        AssertError(await GetAsync("/v1/policy/img.none", HttpStatusCode.NotFound), 5, "not_found");
+
+        // An empty version is no condition.
+        var unconditional = await JsonAsync(await PutAsync("""{"algorithm":"round_robin","version":""}"""), HttpStatusCode.OK);
+        Assert.Equal("round_robin", unconditional.GetProperty("policy").GetProperty("algorithm").GetString());
+    }
+
+    [Fact]
     public async Task List_And_Delete()
     {
         (await PutAsync(ReferenceBody)).Dispose();
@@ -143,6 +194,37 @@ public sealed class PolicyRestTests : IAsyncLifetime
         AssertError(await GetAsync(Path, HttpStatusCode.NotFound), 5, "not_found");
         AssertError(await JsonAsync(await SendAsync(_http, HttpMethod.Delete, Path, token: Token), HttpStatusCode.NotFound), 5, "not_found");
         Assert.Equal("delete", (await GetAsync(Path + "/changes?limit=1")).GetProperty("changes")[0].GetProperty("action").GetString());
+    }
+
+    [Fact]
+    public async Task Delete_WithTheReasonInABody_Is400_AndDeletesNothing()
+    {
+        (await PutAsync(ReferenceBody)).Dispose();
+        var body = await JsonAsync(await SendAsync(_http, HttpMethod.Delete, Path, """{"reason":"rollback"}""", Token), HttpStatusCode.BadRequest);
+        AssertError(body, 3, "invalid_request");
+        Assert.Contains("?reason=", body.GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Equal(["set"], (await GetAsync(Path + "/changes")).GetProperty("changes").EnumerateArray().Select(c => c.GetProperty("action").GetString()));
+
+        await JsonAsync(await SendAsync(_http, HttpMethod.Delete, Path + "?reason=rollback", token: Token), HttpStatusCode.OK);
+        Assert.Equal("rollback", (await GetAsync(Path + "/changes?limit=1")).GetProperty("changes")[0].GetProperty("reason").GetString());
+    }
+
+    [Theory]
+    [InlineData("reason=bad%FF%FEbytes")]
+    [InlineData("reason=bad%ZZ")]
+    public async Task Delete_WithAReasonThatIsNotPercentEncodedUtf8_Is400_AndDeletesNothing(string query)
+    {
+        (await PutAsync(ReferenceBody)).Dispose();
+        var before = await GetAsync(Path);
+        // As sent: System.Uri would otherwise escape the '%' of "%ZZ".
+        using var delete = new HttpRequestMessage(HttpMethod.Delete, new Uri(_host.Http + Path.TrimStart('/') + "?" + query, new UriCreationOptions { DangerousDisablePathAndQueryCanonicalization = true }));
+        delete.Headers.Add("X-Platform-Token", Token);
+        var body = await JsonAsync(await _http.SendAsync(delete).DefaultTimeout(), HttpStatusCode.BadRequest);
+        AssertError(body, 3, "invalid_request");
+        Assert.Equal(["reason"], ViolatedFields(body));
+        Assert.Equal(before.ToString(), (await GetAsync(Path)).ToString());
+        var changes = (await GetAsync(Path + "/changes")).GetProperty("changes");
+        Assert.Equal(["set"], changes.EnumerateArray().Select(c => c.GetProperty("action").GetString()));
     }
 
     [Theory]

@@ -131,6 +131,24 @@ public sealed class RestContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ABodyOfOnlyUnknownKeys_GetsASmallError_NamingTheFirst20()
+    {
+        // ~90,000 unknown keys in just under 1 MB: the error names 20 and says there are more.
+        var json = new StringBuilder("{");
+        for (var i = 0; json.Length < 1_000_000; i++)
+        {
+            json.Append(i == 0 ? "" : ",").Append(System.Globalization.CultureInfo.InvariantCulture, $"\"x{i}\":0");
+        }
+        using var response = await PostJsonAsync("/v1/services/register", json.Append('}').ToString());
+        var text = await response.Content.ReadAsStringAsync().DefaultTimeout();
+        Assert.True(text.Length < 8 * 1024, $"{text.Length} characters");
+        var body = await JsonAsync(response, HttpStatusCode.BadRequest);
+        AssertError(body, 3, "invalid_request");
+        Assert.Equal(Enumerable.Range(0, 20).Select(i => $"x{i}"), ViolatedFieldsOf(body));
+        Assert.StartsWith("more than 20 invalid fields", body.GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task HugeBody_IsRefused_AndTheServerKeepsServing()
     {
         var huge = "{\"name\":\"" + new string('x', 8 * 1024 * 1024) + "\"}";
@@ -347,6 +365,41 @@ public sealed class RestContractTests : IAsyncLifetime
         using var response = await _http.SendAsync(request).DefaultTimeout();
         Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
         Assert.Equal(["POST", "OPTIONS"], response.Content.Headers.Allow);
+    }
+
+    [Theory]
+    [InlineData("/v1/services?name=video%FF", "name")]
+    [InlineData("/v1/services?name=video%ZZ", "name")]
+    [InlineData("/v1/services?status=healthy&image=img.video.svc%C3", "image")]
+    public async Task MalformedPercentEncodingInTheQuery_Is400_NamingTheParameter(string path, string field)
+    {
+        (await PostJsonAsync("/v1/services/register", Registration)).Dispose();
+        // As sent: System.Uri would otherwise escape the '%' of "%ZZ".
+        var uri = new Uri(_host.Http + path.TrimStart('/'), new UriCreationOptions { DangerousDisablePathAndQueryCanonicalization = true });
+        using var response = await _http.GetAsync(uri).DefaultTimeout();
+        var body = await JsonAsync(response, HttpStatusCode.BadRequest);
+        AssertError(body, 3, "invalid_request");
+        Assert.Equal([field], ViolatedFieldsOf(body));
+        Assert.DoesNotContain('\uFFFD', body.GetRawText());
+    }
+
+    [Theory]
+    [InlineData("""{"window":"5m"}""", "application/json")]
+    [InlineData("garbage", "text/plain")]
+    public async Task ABody_ToBillingExport_Is400_SayingTheFieldsGoInTheQuery(string body, string contentType)
+    {
+        using var content = new StringContent(body, Encoding.UTF8);
+        content.Headers.ContentType = new MediaTypeHeaderValue(contentType);
+        using var response = await _http.PostAsync("/v1/billing/export", content).DefaultTimeout();
+        var error = await JsonAsync(response, HttpStatusCode.BadRequest);
+        AssertError(error, 3, "invalid_request");
+        Assert.Equal("POST /v1/billing/export takes no request body; its fields go in the query string (for example ?window=<value>).", error.GetProperty("message").GetString());
+
+        // As the reference's curl sends it, or with an empty JSON object: served.
+        using var none = await _http.PostAsync("/v1/billing/export?window=5m", null).DefaultTimeout();
+        Assert.Equal("5m", (await JsonAsync(none, HttpStatusCode.OK)).GetProperty("window").GetString());
+        using var empty = await PostJsonAsync("/v1/billing/export?window=5m", "{}");
+        Assert.Equal("5m", (await JsonAsync(empty, HttpStatusCode.OK)).GetProperty("window").GetString());
     }
 
     [Fact]

@@ -98,6 +98,46 @@ public abstract class PolicyStoreContract : IAsyncDisposable
     }
 
     [Fact]
+    public async Task Set_IfVersion_StoresOverThatVersionOnly_AndAStaleOneChangesNothing()
+    {
+        var store = CreateStore();
+        var first = Policy("img.a");
+        var second = Policy("img.a", "least_conn", minute: 1);
+        var third = Policy("img.a", "round_robin", minute: 2);
+        await store.SetAsync(first, Audit()).DefaultTimeout();
+
+        var write = await store.SetAsync(second, Audit(minute: 1), ifVersion: first.Version).DefaultTimeout();
+        Assert.Equal(new PolicyWrite(true, second, first), write);
+
+        var stale = await store.SetAsync(third, Audit(minute: 2), ifVersion: first.Version).DefaultTimeout();
+        Assert.True(stale.VersionMismatch);
+        Assert.False(stale.Stored);
+        Assert.Equal(second, stale.Current);
+        Assert.Equal(second, await store.GetAsync("img.a").DefaultTimeout());
+        Assert.Equal(2, (await store.ListChangesAsync("img.a", 10).DefaultTimeout()).Count);
+
+        // The stored version, with the content already there: nothing to write, as without a condition.
+        var same = await store.SetAsync(Policy("img.a", "least_conn", minute: 3), Audit(minute: 3), ifVersion: second.Version).DefaultTimeout();
+        Assert.Equal((false, false, second), (same.Stored, same.VersionMismatch, same.Current));
+    }
+
+    [Fact]
+    public async Task Set_IfVersion_WithoutAPolicy_IsAMismatch_AndStoresNothing()
+    {
+        var store = CreateStore();
+        var policy = Policy("img.a");
+
+        var write = await store.SetAsync(policy, Audit(), ifVersion: policy.Version).DefaultTimeout();
+
+        Assert.True(write.VersionMismatch);
+        Assert.False(write.Stored);
+        Assert.Null(write.Current);
+        Assert.Null(await store.GetAsync("img.a").DefaultTimeout());
+        Assert.Empty(await store.ListAsync().DefaultTimeout());
+        Assert.Empty(await store.ListChangesAsync("img.a", 10).DefaultTimeout());
+    }
+
+    [Fact]
     public async Task Delete_RemovesIt_RecordsIt_AndKeepsTheTrail()
     {
         var store = CreateStore();

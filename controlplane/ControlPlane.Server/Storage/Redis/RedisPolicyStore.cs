@@ -59,20 +59,21 @@ internal sealed class RedisPolicyStore : IPolicyStore
         return reply.Select(r => PolicyJson.ParsePolicy((string)r!)).ToArray();
     }
 
-    public async ValueTask<PolicyWrite> SetAsync(RoutingPolicy policy, PolicyAudit audit, CancellationToken cancellationToken = default)
+    public async ValueTask<PolicyWrite> SetAsync(RoutingPolicy policy, PolicyAudit audit, string? ifVersion = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(policy);
         ArgumentNullException.ThrowIfNull(audit);
         var json = PolicyJson.Format(policy);
         var head = PolicyJson.ChangeHead(policy.Image, PolicyActions.Set, audit);
         var reply = (RedisResult[])(await _redis.EvaluateAsync(RedisScripts.SetPolicy,
-            [_prefix, policy.Image, json, policy.Version, head, MaxChangesPerImage], cancellationToken))!;
+            [_prefix, policy.Image, json, policy.Version, head, MaxChangesPerImage, ifVersion ?? ""], cancellationToken))!;
         var previous = reply[1].IsNull ? null : PolicyJson.ParsePolicy((string)reply[1]!);
-        if ((int)reply[0] == 0)
+        return (int)reply[0] switch
         {
-            return new PolicyWrite(false, previous!, previous!.Clone());
-        }
-        return new PolicyWrite(true, policy.Clone(), previous);
+            0 => new PolicyWrite(false, previous!, previous!.Clone()),
+            2 => PolicyWrite.Mismatch(previous),
+            _ => new PolicyWrite(true, policy.Clone(), previous),
+        };
     }
 
     public async ValueTask<RoutingPolicy?> DeleteAsync(string image, PolicyAudit audit, CancellationToken cancellationToken = default)

@@ -14,13 +14,14 @@ namespace ControlPlane.Grpc.Transcoding.Internal;
 /// <remarks>
 /// A key given twice in one object (a field, also once by its proto and once by its JSON name, a map
 /// key, a Struct key) is an error: RFC 8259 leaves what it means to the receiver, and JsonParser would
-/// keep the last one while another reader of the same body may keep the first.
+/// keep the last one while another reader of the same body may keep the first. The walk ends once
+/// <see cref="RequestViolations"/> holds all the violations one error lists and has found another.
 /// </remarks>
 internal sealed class JsonBodyNormalizer(JsonTypeResolver types)
 {
     private const string DuplicateKey = "given more than once in the same JSON object";
 
-    public void WriteMessage(Utf8JsonWriter writer, JsonElement element, MessageDescriptor descriptor, string path, List<FieldViolation> violations)
+    public void WriteMessage(Utf8JsonWriter writer, JsonElement element, MessageDescriptor descriptor, string path, RequestViolations violations)
     {
         if (descriptor.FullName == Any.Descriptor.FullName && element.ValueKind == JsonValueKind.Object)
         {
@@ -41,15 +42,19 @@ internal sealed class JsonBodyNormalizer(JsonTypeResolver types)
         var seen = new HashSet<FieldDescriptor>();
         foreach (var property in element.EnumerateObject())
         {
+            if (violations.CheckingStopped)
+            {
+                break;
+            }
             var field = FindField(descriptor, property.Name);
             if (field is null)
             {
-                violations.Add(new FieldViolation(path + EchoedValue.Cap(property.Name), $"unknown field: {descriptor.FullName} has no field '{EchoedValue.Cap(property.Name)}'"));
+                violations.Add(path + EchoedValue.Cap(property.Name), $"unknown field: {descriptor.FullName} has no field '{EchoedValue.Cap(property.Name)}'");
                 continue;
             }
             if (!seen.Add(field))
             {
-                violations.Add(new FieldViolation(path + field.Name, DuplicateKey));
+                violations.Add(path + field.Name, DuplicateKey);
                 continue;
             }
             writer.WritePropertyName(property.Name);
@@ -58,7 +63,7 @@ internal sealed class JsonBodyNormalizer(JsonTypeResolver types)
         writer.WriteEndObject();
     }
 
-    public void WriteFieldValue(Utf8JsonWriter writer, JsonElement value, FieldDescriptor field, string path, List<FieldViolation> violations)
+    public void WriteFieldValue(Utf8JsonWriter writer, JsonElement value, FieldDescriptor field, string path, RequestViolations violations)
     {
         if (field.IsMap && value.ValueKind == JsonValueKind.Object)
         {
@@ -67,13 +72,17 @@ internal sealed class JsonBodyNormalizer(JsonTypeResolver types)
             var keys = new HashSet<string>(StringComparer.Ordinal);
             foreach (var entry in value.EnumerateObject())
             {
+                if (violations.CheckingStopped)
+                {
+                    break;
+                }
                 if (!keys.Add(entry.Name))
                 {
-                    violations.Add(new FieldViolation($"{path}[{EchoedValue.Cap(entry.Name)}]", DuplicateKey));
+                    violations.Add($"{path}[{EchoedValue.Cap(entry.Name)}]", DuplicateKey);
                     continue;
                 }
                 writer.WritePropertyName(entry.Name);
-                WriteSingle(writer, entry.Value, item, $"{path}[{entry.Name}]", violations);
+                WriteSingle(writer, entry.Value, item, $"{path}[{EchoedValue.Cap(entry.Name)}]", violations);
             }
             writer.WriteEndObject();
         }
@@ -83,6 +92,10 @@ internal sealed class JsonBodyNormalizer(JsonTypeResolver types)
             var i = 0;
             foreach (var element in value.EnumerateArray())
             {
+                if (violations.CheckingStopped)
+                {
+                    break;
+                }
                 WriteSingle(writer, element, field, $"{path}[{i++}]", violations);
             }
             writer.WriteEndArray();
@@ -101,7 +114,7 @@ internal sealed class JsonBodyNormalizer(JsonTypeResolver types)
     public static FieldDescriptor? FindField(MessageDescriptor descriptor, string name) =>
         descriptor.FindFieldByName(name) ?? descriptor.Fields.InDeclarationOrder().FirstOrDefault(f => f.JsonName == name);
 
-    private void WriteSingle(Utf8JsonWriter writer, JsonElement value, FieldDescriptor field, string path, List<FieldViolation> violations)
+    private void WriteSingle(Utf8JsonWriter writer, JsonElement value, FieldDescriptor field, string path, RequestViolations violations)
     {
         switch (field.FieldType)
         {
@@ -112,8 +125,8 @@ internal sealed class JsonBodyNormalizer(JsonTypeResolver types)
                 // JsonParser keeps any number of an open proto3 enum; one the enum does not define is reported.
                 if (!value.TryGetInt32(out var number) || field.EnumType.FindValueByNumber(number) is null)
                 {
-                    violations.Add(new FieldViolation(path, $"{EchoedValue.Cap(value.GetRawText())} is not a value of {field.EnumType.Name}; use one of: "
-                        + string.Join(", ", field.EnumType.Values.Take(12).Select(v => v.Name))));
+                    violations.Add(path, $"{EchoedValue.Cap(value.GetRawText())} is not a value of {field.EnumType.Name}; use one of: "
+                        + string.Join(", ", field.EnumType.Values.Take(12).Select(v => v.Name)));
                 }
                 value.WriteTo(writer);
                 break;
@@ -127,7 +140,7 @@ internal sealed class JsonBodyNormalizer(JsonTypeResolver types)
     }
 
     /// <summary>Copies a value JsonParser reads on its own (a Struct, a Value, a scalar), after checking its objects for keys given twice.</summary>
-    private static void WriteAsIs(Utf8JsonWriter writer, JsonElement value, string path, List<FieldViolation> violations)
+    private static void WriteAsIs(Utf8JsonWriter writer, JsonElement value, string path, RequestViolations violations)
     {
         FindDuplicateKeys(value, path, violations);
         value.WriteTo(writer);
@@ -136,17 +149,22 @@ internal sealed class JsonBodyNormalizer(JsonTypeResolver types)
     private static string WithoutDot(string messagePath) => messagePath.EndsWith('.') ? messagePath[..^1] : messagePath;
 
     /// <summary>Struct keys are named as the registry names metadata entries: "metadata.a.b", "metadata.list[0]".</summary>
-    private static void FindDuplicateKeys(JsonElement value, string path, List<FieldViolation> violations)
+    private static void FindDuplicateKeys(JsonElement value, string path, RequestViolations violations)
     {
         if (value.ValueKind == JsonValueKind.Object)
         {
             var keys = new HashSet<string>(StringComparer.Ordinal);
             foreach (var property in value.EnumerateObject())
             {
-                var at = path.Length == 0 ? property.Name : path + "." + property.Name;
+                if (violations.CheckingStopped)
+                {
+                    return;
+                }
+                var name = EchoedValue.Cap(property.Name);
+                var at = path.Length == 0 ? name : path + "." + name;
                 if (!keys.Add(property.Name))
                 {
-                    violations.Add(new FieldViolation(at, DuplicateKey));
+                    violations.Add(at, DuplicateKey);
                     continue;
                 }
                 FindDuplicateKeys(property.Value, at, violations);
@@ -157,6 +175,10 @@ internal sealed class JsonBodyNormalizer(JsonTypeResolver types)
             var i = 0;
             foreach (var item in value.EnumerateArray())
             {
+                if (violations.CheckingStopped)
+                {
+                    return;
+                }
                 FindDuplicateKeys(item, $"{path}[{i++}]", violations);
             }
         }
@@ -180,7 +202,7 @@ internal sealed class JsonBodyNormalizer(JsonTypeResolver types)
         return digits.Length > 0 && !digits.ContainsAnyExceptInRange('0', '9');
     }
 
-    private void WriteAny(Utf8JsonWriter writer, JsonElement element, string path, List<FieldViolation> violations)
+    private void WriteAny(Utf8JsonWriter writer, JsonElement element, string path, RequestViolations violations)
     {
         var typeUrl = element.TryGetProperty("@type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString()! : null;
         var descriptor = typeUrl is null ? null : types.Registry.Find(Any.GetTypeName(typeUrl));
@@ -195,10 +217,14 @@ internal sealed class JsonBodyNormalizer(JsonTypeResolver types)
         var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var property in element.EnumerateObject())
         {
+            if (violations.CheckingStopped)
+            {
+                break;
+            }
             var field = special ? null : FindField(descriptor, property.Name);
             if (!seen.Add(field?.Name ?? property.Name))
             {
-                violations.Add(new FieldViolation(path + (field?.Name ?? property.Name), DuplicateKey));
+                violations.Add(path + (field?.Name ?? EchoedValue.Cap(property.Name)), DuplicateKey);
                 continue;
             }
             if (property.Name == "@type")
@@ -213,7 +239,7 @@ internal sealed class JsonBodyNormalizer(JsonTypeResolver types)
             }
             if (field is null)
             {
-                violations.Add(new FieldViolation(path + EchoedValue.Cap(property.Name), $"unknown field: {descriptor.FullName} has no field '{EchoedValue.Cap(property.Name)}'"));
+                violations.Add(path + EchoedValue.Cap(property.Name), $"unknown field: {descriptor.FullName} has no field '{EchoedValue.Cap(property.Name)}'");
                 continue;
             }
             writer.WritePropertyName(property.Name);

@@ -42,7 +42,7 @@ internal sealed class JsonBodyParser(JsonTypeResolver types)
         }
         using (document)
         {
-            var violations = new List<FieldViolation>();
+            var violations = new RequestViolations();
             var buffer = new ArrayBufferWriter<byte>(body.Length + 16);
             string json;
             try
@@ -69,10 +69,7 @@ internal sealed class JsonBodyParser(JsonTypeResolver types)
                 // A string System.Text.Json cannot carry as text: an escaped lone surrogate ("\ud800").
                 throw TranscodingErrors.InvalidRequest(NotUnicode, bodyField?.Name);
             }
-            if (violations.Count > 0)
-            {
-                throw TranscodingErrors.InvalidRequest(violations);
-            }
+            violations.ThrowIfAny();
             var parser = types.Parser;
             try
             {

@@ -6,7 +6,8 @@ namespace ControlPlane.Grpc.Transcoding.Internal;
 /// Percent-decoding of path values, per google/api/http.proto: a single-segment variable is fully
 /// decoded (so <c>a%2Fb</c> is the value "a/b"); a multi-segment variable leaves the RFC 6570
 /// reserved characters encoded (so its '/' separators stay distinguishable from an encoded "%2F").
-/// Decoded bytes must be UTF-8.
+/// Query parameter names and values are fully decoded too, '+' being a space. Decoded bytes must be
+/// UTF-8: a malformed escape or bytes that are not UTF-8 are refused, never taken as written or replaced.
 /// </summary>
 internal static class PathDecoding
 {
@@ -59,6 +60,14 @@ internal static class PathDecoding
             return false;
         }
     }
+
+    /// <summary>
+    /// Decodes a query parameter's name or value as HTML form data (application/x-www-form-urlencoded,
+    /// as <c>QueryStringEnumerable</c> reads it): '+' is a space, then escapes are fully decoded.
+    /// False for a malformed escape or bytes that are not UTF-8.
+    /// </summary>
+    public static bool TryDecodeQueryComponent(ReadOnlySpan<char> raw, out string value) =>
+        TryDecode(raw.ToString().Replace('+', ' '), keepReserved: false, out value);
 
     /// <summary>Fully decoded text for comparisons with literals; malformed input compares as written.</summary>
     public static string DecodeLenient(string raw) => TryDecode(raw, keepReserved: false, out var value) ? value : raw;

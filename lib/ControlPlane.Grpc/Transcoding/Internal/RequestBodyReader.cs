@@ -11,9 +11,13 @@ namespace ControlPlane.Grpc.Transcoding.Internal;
 /// Reads a JSON request body into memory, never more than the configured limit: a declared
 /// Content-Length over the limit is refused before reading, and a chunked body is refused as soon as
 /// it passes the limit. A body must be JSON (<c>application/json</c> or <c>+json</c>, UTF-8) without a content coding.
+/// For a method that takes no body, only the first few bytes of one are read (<see cref="IsEmptyAsync"/>).
 /// </summary>
 internal static class RequestBodyReader
 {
+    /// <summary>The longest body <see cref="IsEmptyAsync"/> reads: room for "{}" amid some whitespace.</summary>
+    public const int MaxEmptyBodySize = 64;
+
     public static async Task<ReadOnlyMemory<byte>> ReadAsync(HttpContext http, int maxSize, CancellationToken cancellationToken)
     {
         var request = http.Request;
@@ -42,20 +46,7 @@ internal static class RequestBodyReader
         var reader = request.BodyReader;
         while (true)
         {
-            ReadResult result;
-            try
-            {
-                result = await reader.ReadAsync(cancellationToken);
-            }
-            catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
-            {
-                throw TooLarge(maxSize);
-            }
-            catch (BadHttpRequestException ex)
-            {
-                // Kestrel's own verdict on the body (bad chunked framing, too slow): keep its status, explain it in JSON.
-                throw new HttpRefusalException(ex.StatusCode, "The request body could not be read: " + ex.Message);
-            }
+            var result = await ReadAsync(reader, maxSize, cancellationToken);
             var buffer = result.Buffer;
             if (body.WrittenCount + buffer.Length > maxSize)
             {
@@ -77,6 +68,66 @@ internal static class RequestBodyReader
             CheckContentType(null);
         }
         return body.WrittenMemory;
+    }
+
+    /// <summary>
+    /// Whether the request of a method that takes no body carries one that says nothing: none, only
+    /// whitespace, or the empty JSON object <c>{}</c>, whatever its Content-Type. Reads at most
+    /// <see cref="MaxEmptyBodySize"/> bytes and one more to decide; the rest of a longer body is never read.
+    /// </summary>
+    public static async Task<bool> IsEmptyAsync(HttpContext http, CancellationToken cancellationToken)
+    {
+        var request = http.Request;
+        var canHaveBody = http.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody ?? request.ContentLength is not 0;
+        if (!canHaveBody || request.ContentLength == 0)
+        {
+            return true;
+        }
+        if (request.ContentLength > MaxEmptyBodySize)
+        {
+            return false;
+        }
+        var prefix = new ArrayBufferWriter<byte>(MaxEmptyBodySize + 1);
+        var reader = request.BodyReader;
+        while (prefix.WrittenCount <= MaxEmptyBodySize)
+        {
+            var result = await ReadAsync(reader, MaxEmptyBodySize, cancellationToken);
+            var buffer = result.Buffer;
+            foreach (var segment in buffer.Slice(0, Math.Min(buffer.Length, MaxEmptyBodySize + 1 - prefix.WrittenCount)))
+            {
+                prefix.Write(segment.Span);
+            }
+            reader.AdvanceTo(buffer.End);
+            if (result.IsCompleted || result.IsCanceled)
+            {
+                break;
+            }
+        }
+        return prefix.WrittenCount <= MaxEmptyBodySize && IsEmpty(prefix.WrittenSpan);
+    }
+
+    /// <summary>No bytes, only JSON whitespace (RFC 8259 §2), or <c>{}</c> with whitespace around or inside.</summary>
+    private static bool IsEmpty(ReadOnlySpan<byte> body)
+    {
+        var text = body.Trim(" \t\r\n"u8);
+        return text.IsEmpty || (text.Length >= 2 && text[0] == (byte)'{' && text[^1] == (byte)'}' && text[1..^1].Trim(" \t\r\n"u8).IsEmpty);
+    }
+
+    private static async ValueTask<ReadResult> ReadAsync(PipeReader reader, int maxSize, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await reader.ReadAsync(cancellationToken);
+        }
+        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            throw TooLarge(maxSize);
+        }
+        catch (BadHttpRequestException ex)
+        {
+            // Kestrel's own verdict on the body (bad chunked framing, too slow): keep its status, explain it in JSON.
+            throw new HttpRefusalException(ex.StatusCode, "The request body could not be read: " + ex.Message);
+        }
     }
 
     private static void CheckContentType(string? contentType)

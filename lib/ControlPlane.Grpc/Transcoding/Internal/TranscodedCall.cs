@@ -23,6 +23,7 @@ internal sealed class TranscodedCall<TRequest, TResponse> : ServerCallContext, I
     private readonly HttpContext _http;
     private readonly string[] _pathValues;
     private readonly ReadOnlyMemory<byte> _body;
+    private readonly bool _unexpectedBody;
     private readonly CancellationTokenSource? _deadlineCts;
     private readonly CancellationTokenSource _cts;
     private readonly JsonArrayStream? _stream;
@@ -34,12 +35,14 @@ internal sealed class TranscodedCall<TRequest, TResponse> : ServerCallContext, I
     private bool _requestRead;
     private bool _completed;
 
-    public TranscodedCall(TranscodedMethodContext method, HttpContext http, string[] pathValues, ReadOnlyMemory<byte> body)
+    /// <param name="unexpectedBody">The method takes no body, and the request carries one that is not empty.</param>
+    public TranscodedCall(TranscodedMethodContext method, HttpContext http, string[] pathValues, ReadOnlyMemory<byte> body, bool unexpectedBody)
     {
         _method = method;
         _http = http;
         _pathValues = pathValues;
         _body = body;
+        _unexpectedBody = unexpectedBody;
         if (GrpcTimeout.TryParse(http.Request.Headers[GrpcProtocol.TimeoutHeader].ToString(), out var timeout) && timeout <= GrpcTimeout.Longest)
         {
             // A REST client may bound the call like a gRPC one; the handler sees it as the deadline.
@@ -107,7 +110,7 @@ internal sealed class TranscodedCall<TRequest, TResponse> : ServerCallContext, I
             throw new InvalidOperationException("The request message has already been read.");
         }
         _requestRead = true;
-        var request = _method.RequestBuilder.Build(static () => new TRequest(), _body, _pathValues, _http.Request.QueryString);
+        var request = _method.RequestBuilder.Build(static () => new TRequest(), _body, _unexpectedBody, _pathValues, _http.Request.QueryString);
         return ValueTask.FromResult((TRequest)request);
     }
 

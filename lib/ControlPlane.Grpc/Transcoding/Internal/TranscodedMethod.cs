@@ -18,25 +18,32 @@ internal sealed class TranscodedMethod<TRequest, TResponse>(TranscodedMethodCont
     public async Task HandleAsync(HttpContext http, string[] pathValues)
     {
         var body = ReadOnlyMemory<byte>.Empty;
-        if (method.Binding.Body != BodyMapping.None)
+        var unexpectedBody = false;
+        try
         {
-            try
+            if (method.Binding.Body != BodyMapping.None)
             {
                 body = await RequestBodyReader.ReadAsync(http, method.Options.MaxRequestBodySize, http.RequestAborted);
             }
-            catch (HttpRefusalException refusal)
+            else
             {
-                TranscodingLog.Refused(method.Logger, method.MethodPath, refusal.HttpStatus, refusal.Status.Detail);
-                await WriteAsync(http, refusal.HttpStatus, w => method.Errors.Write(w, refusal.Status), []);
-                return;
-            }
-            catch (Exception ex) when (IsClientGone(http, ex))
-            {
-                return;
+                // Ignored, a body would be a request the caller did not mean ("-d '{"window":"5m"}'" exporting
+                // the default 1h); it is refused when the request message is built, after the interceptors.
+                unexpectedBody = !await RequestBodyReader.IsEmptyAsync(http, http.RequestAborted);
             }
         }
+        catch (HttpRefusalException refusal)
+        {
+            TranscodingLog.Refused(method.Logger, method.MethodPath, refusal.HttpStatus, refusal.Status.Detail);
+            await WriteAsync(http, refusal.HttpStatus, w => method.Errors.Write(w, refusal.Status), []);
+            return;
+        }
+        catch (Exception ex) when (IsClientGone(http, ex))
+        {
+            return;
+        }
 
-        using var call = new TranscodedCall<TRequest, TResponse>(method, http, pathValues, body);
+        using var call = new TranscodedCall<TRequest, TResponse>(method, http, pathValues, body, unexpectedBody);
         Status status;
         try
         {
