@@ -146,13 +146,19 @@ public sealed class ResponseJsonTests
     }
 
     [Fact]
-    public async Task AnyOfAnUnknownType_IsA500_AndLogged()
+    public async Task AnyOfAnUnknownTypeOrBadBytes_IsWrittenAsItsBytes_NotAFailedResponse()
     {
+        // An Any can come from a peer (a node's NACK details): it must never make a response unreadable.
         await using var rest = await RestTestServer.StartAsync();
-        rest.Hooks.Echo = (_, _) => Task.FromResult(new Item { Extra = new Any { TypeUrl = "type.googleapis.com/nope.Nope" } });
-        var error = await (await rest.GetAsync("/v1/items/x")).JsonAsync(HttpStatusCode.InternalServerError);
-        Assert.Equal(13, (int)error["code"]!);
-        Assert.Equal("The response could not be written as JSON.", (string?)error["message"]);
-        Assert.Contains(rest.Server.Logs.Errors, r => r.Message.Contains("Failed to write the JSON response of '/transcoding.v1.TranscodingTestService/Echo'", StringComparison.Ordinal));
+        var bytes = Google.Protobuf.ByteString.CopyFrom(1, 2, 3);
+        rest.Hooks.Echo = (_, _) => Task.FromResult(new Item { Extra = new Any { TypeUrl = "type.googleapis.com/nope.Nope", Value = bytes } });
+        var unknown = await (await rest.GetAsync("/v1/items/x")).JsonAsync(HttpStatusCode.OK);
+        Assert.Equal("type.googleapis.com/nope.Nope", (string?)unknown["extra"]!["@type"]);
+        Assert.Equal("AQID", (string?)unknown["extra"]!["value"]);
+
+        rest.Hooks.Echo = (_, _) => Task.FromResult(new Item { Extra = new Any { TypeUrl = "type.googleapis.com/google.protobuf.Duration", Value = Google.Protobuf.ByteString.CopyFrom(0xFF) } });
+        var garbled = await (await rest.GetAsync("/v1/items/x")).JsonAsync(HttpStatusCode.OK);
+        Assert.Equal("/w==", (string?)garbled["extra"]!["value"]);
+        rest.Server.AssertNoUnexpectedErrors();
     }
 }
