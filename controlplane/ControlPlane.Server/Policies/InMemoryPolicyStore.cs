@@ -58,6 +58,8 @@ public sealed class InMemoryPolicyStore(int maxChangesPerImage = InMemoryPolicyS
             {
                 return ValueTask.FromResult(new PolicyWrite(false, before.Clone(), before.Clone()));
             }
+            audit = InOrder(stored.Image, audit);
+            stored.UpdatedAt = Timestamp.FromDateTimeOffset(audit.At);
             _policies[stored.Image] = stored;
             Record(PolicyActions.Set, stored.Image, audit, before, stored);
             return ValueTask.FromResult(new PolicyWrite(true, stored.Clone(), before?.Clone()));
@@ -73,7 +75,7 @@ public sealed class InMemoryPolicyStore(int maxChangesPerImage = InMemoryPolicyS
             {
                 return ValueTask.FromResult<RoutingPolicy?>(null);
             }
-            Record(PolicyActions.Delete, image, audit, before, null);
+            Record(PolicyActions.Delete, image, InOrder(image, audit), before, null);
             return ValueTask.FromResult<RoutingPolicy?>(before.Clone());
         }
     }
@@ -86,6 +88,17 @@ public sealed class InMemoryPolicyStore(int maxChangesPerImage = InMemoryPolicyS
             IReadOnlyList<PolicyChange> changes = _changes.TryGetValue(image, out var trail) ? [.. trail.Take(limit).Select(c => c.Clone())] : [];
             return ValueTask.FromResult(changes);
         }
+    }
+
+    // Under _lock. A change read the clock before it took the lock: one applied after another never
+    // carries an earlier time than it (the trail sorts by time as it sorts by order).
+    private PolicyAudit InOrder(string image, PolicyAudit audit)
+    {
+        if (_changes.TryGetValue(image, out var trail) && trail.First?.Value.ChangedAt.ToDateTimeOffset() is { } last && last > audit.At)
+        {
+            return audit with { At = last };
+        }
+        return audit;
     }
 
     // Under _lock.

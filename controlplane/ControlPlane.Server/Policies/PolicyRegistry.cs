@@ -74,14 +74,17 @@ public sealed class PolicyRegistry
             _metrics.Change(PolicyActions.Set, "invalid");
             throw;
         }
-        var now = _clock.GetUtcNow();
         // updated_at and updated_by of the request are output only (a GET answer sent back): ignored.
         var ifVersion = request.Version.Length > 0 ? request.Version : null;
         var policy = Content(request.Image, request.Algorithm, request.Weights, request.StickyKey);
         policy.Version = ResourceVersion.Of(policy); // before the read-only fields: the digest covers content only
+        var unknown = await UnknownInstanceIdsAsync(policy, cancellationToken).ConfigureAwait(false);
+        // Read after every other wait, just before the store's atomic step, so that concurrent changes
+        // of an image get their times in the order the store applies them (the embedded store also
+        // keeps each image's trail in time order; replicas on Redis each read their own clock).
+        var now = _clock.GetUtcNow();
         policy.UpdatedAt = Timestamp.FromDateTimeOffset(now);
         policy.UpdatedBy = caller.Actor;
-        var unknown = await UnknownInstanceIdsAsync(policy, cancellationToken).ConfigureAwait(false);
 
         PolicyWrite write;
         if (request.ValidateOnly)
