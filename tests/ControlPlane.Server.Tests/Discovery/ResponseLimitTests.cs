@@ -16,6 +16,13 @@ public sealed class ResponseLimitTests
 {
     private static readonly string Endpoints = ResourceTypes.EndpointSet;
 
+    /// <summary>A host whose responses carry at most 1,000 bytes of resources (the send limit less its overhead).</summary>
+    private static Task<DiscoveryHost> WithTinyResponsesAsync() => DiscoveryHost.StartAsync(o =>
+    {
+        o.MaxDeltaResponseBytes = 1000;
+        o.MaxResponseBytes = 1000 + DiscoveryOptions.ResponseOverhead;
+    });
+
     // Metadata that makes an image's endpoint set about this many bytes larger.
     private static string Padding(int bytes) => $$"""{"pad":"{{new string('p', bytes)}}"}""";
 
@@ -42,12 +49,7 @@ public sealed class ResponseLimitTests
     [Fact]
     public async Task Delta_AResourceTooLargeForAnyResponse_IsNotSent_AndEverythingElseStillFlows()
     {
-        // Resources of at most 1,000 bytes fit in a response here (the send limit less its overhead).
-        await using var host = await DiscoveryHost.StartAsync(o =>
-        {
-            o.MaxDeltaResponseBytes = 1000;
-            o.MaxResponseBytes = 1000 + DiscoveryOptions.ResponseOverhead;
-        });
+        await using var host = await WithTinyResponsesAsync();
         await host.RegisterAsync("a1", "img.a", 8081);
         await host.RegisterAsync("big1", "img.big", 8082, Padding(2000));
         await using var node = await FakeDeltaNode.ConnectAsync(host.Channel, "node-1");
@@ -71,11 +73,7 @@ public sealed class ResponseLimitTests
     [Fact]
     public async Task Sotw_ASetTooLargeForAResponse_IsNotSent_UntilItFitsAgain_AndTheStreamLives()
     {
-        await using var host = await DiscoveryHost.StartAsync(o =>
-        {
-            o.MaxDeltaResponseBytes = 1000;
-            o.MaxResponseBytes = 1000 + DiscoveryOptions.ResponseOverhead;
-        });
+        await using var host = await WithTinyResponsesAsync();
         await host.RegisterAsync("a1", "img.a", 8081);
         await using var node = await FakeSotwNode.ConnectAsync(host.Channel, "node-1");
         await node.SubscribeAsync(Endpoints);
