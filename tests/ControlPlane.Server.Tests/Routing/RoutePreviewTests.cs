@@ -215,6 +215,40 @@ public sealed class RoutePreviewTests
     }
 
     [Fact]
+    public async Task ConsistentHash_AValueOfADrainingInstance_GoesToAnotherOne_AndTheReasonSaysSo()
+    {
+        await using var bed = await ThreeInstancesAsync();
+        await bed.SetAsync(Set("consistent_hash", stickyKey: "customer_id"));
+        var owners = new Dictionary<string, string>();
+        for (var k = 0; k < 60; k++)
+        {
+            var request = Preview();
+            request.StickyValue = $"customer-{k}";
+            owners[request.StickyValue] = (await bed.PreviewAsync(request)).Endpoint.InstanceId;
+        }
+        var ofI1 = owners.First(o => o.Value == "i1").Key;
+
+        await bed.DrainAsync("i1");
+
+        foreach (var (value, owner) in owners)
+        {
+            var request = Preview();
+            request.StickyValue = value;
+            var preview = await bed.PreviewAsync(request);
+            Assert.NotEqual("i1", preview.Endpoint.InstanceId);
+            if (owner != "i1")
+            {
+                Assert.Equal(owner, preview.Endpoint.InstanceId); // the other instances keep their values
+            }
+            else if (value == ofI1)
+            {
+                Assert.Contains("points of draining endpoints (they take no new traffic)", preview.Reason, StringComparison.Ordinal);
+                Assert.Equal("draining", preview.Candidates.Single(c => c.InstanceId == "i1").ExcludedReason);
+            }
+        }
+    }
+
+    [Fact]
     public async Task DrainingOnly_TheyAreUsed_AndTheReasonSaysSo()
     {
         await using var bed = await StartAsync();
