@@ -147,6 +147,26 @@ public sealed class RoutePreviewTests
     }
 
     [Fact]
+    public async Task ConsistentHash_CookiesAndQuery_AreReadAsANodeReadsThemOnTheWire()
+    {
+        await using var bed = await ThreeInstancesAsync();
+        await bed.SetAsync(Set("consistent_hash", stickyKey: "user"));
+        async Task<string> StickyAsync(Action<PreviewRouteRequest> fill)
+        {
+            var request = Preview();
+            fill(request);
+            return (await bed.PreviewAsync(request)).StickyValue;
+        }
+
+        Assert.Equal("", await StickyAsync(r => r.Cookies["USER"] = "alice")); // cookie names are case-sensitive
+        Assert.Equal("alice", await StickyAsync(r => r.Headers["Cookie"] = "user=alice; USER=bob"));
+        Assert.Equal("a b", await StickyAsync(r => r.Cookies["user"] = "a b"));
+        Assert.Equal("%41", await StickyAsync(r => r.Cookies["user"] = "%41")); // cookie values are not decoded
+        Assert.Equal("a b", await StickyAsync(r => r.Query["user"] = "a+b")); // query values are form-decoded
+        Assert.Equal("", await StickyAsync(r => r.Query["User"] = "alice"));
+    }
+
+    [Fact]
     public async Task ConsistentHash_AStickyValue_StaysOnOneEndpoint_AndValuesSpread()
     {
         await using var bed = await ThreeInstancesAsync();
