@@ -304,6 +304,43 @@ public sealed class RoutePreviewTests
     }
 
     [Fact]
+    public async Task NameFilter_TheReasonSaysNodesDoNotFilter_AndWhereTheyWouldSendTheStickyValue()
+    {
+        await using var bed = await ThreeInstancesAsync();
+        await bed.RegisterAsync("j1", name: "other-svc");
+        await bed.SetAsync(Set("consistent_hash", stickyKey: "customer_id"));
+        PreviewRouteRequest Request(string value, string name = "")
+        {
+            var request = Preview();
+            request.StickyValue = value;
+            request.Service.Name = name;
+            return request;
+        }
+        // A value a node sends to an instance of video-svc, and one it sends to j1.
+        var values = Enumerable.Range(0, 60).Select(k => $"customer-{k}").ToArray();
+        var owners = new Dictionary<string, string>();
+        foreach (var value in values)
+        {
+            owners[value] = (await bed.PreviewAsync(Request(value))).Endpoint.InstanceId;
+        }
+        var elsewhere = values.First(v => owners[v] != "j1");
+        var same = values.First(v => owners[v] == "j1");
+
+        var filtered = await bed.PreviewAsync(Request(elsewhere, "other-svc"));
+        Assert.Equal("j1", filtered.Endpoint.InstanceId);
+        Assert.EndsWith($"; only service 'other-svc' was considered (1 of the 4 endpoints of image 'img.video.svc'), but nodes do not filter by service: "
+            + $"they route over all 4, and would send this sticky value to {owners[elsewhere]} (service 'video-svc')", filtered.Reason, StringComparison.Ordinal);
+        Assert.EndsWith("and would send this sticky value to the same instance", (await bed.PreviewAsync(Request(same, "other-svc"))).Reason, StringComparison.Ordinal);
+
+        // Without a name, or when the name covers every endpoint of the image, there is nothing to say.
+        Assert.DoesNotContain("nodes do not filter", (await bed.PreviewAsync(Request(elsewhere))).Reason, StringComparison.Ordinal);
+        await using var single = await ThreeInstancesAsync();
+        var all = Preview();
+        all.Service.Name = "video-svc";
+        Assert.DoesNotContain("nodes do not filter", (await single.PreviewAsync(all)).Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task UnknownImage_Or_Service_IsNotFound()
     {
         await using var bed = await ThreeInstancesAsync();
