@@ -24,7 +24,7 @@ public sealed class BalancerEndpoint
     /// <summary>Effective weight: the policy's weight for this instance, else <c>Endpoint.weight</c>, else 1 (each only when 1-10000).</summary>
     public int Weight { get; }
 
-    /// <summary>Status "draining": picked only when no healthy endpoint exists (and by consistent_hash for sticky values).</summary>
+    /// <summary>Status "draining": no new traffic; picked only when no healthy endpoint exists, by every algorithm.</summary>
     public bool IsDraining { get; }
 
     public override string ToString() => InstanceId;

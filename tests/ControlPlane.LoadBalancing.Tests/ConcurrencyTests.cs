@@ -91,29 +91,35 @@ public sealed class ConcurrencyTests
     }
 
     [Fact]
-    public void StickyLookup_OverAStructSource_AllocatesNothing()
+    public void StickyLookup_OverAStructSource_AllocatesNothing_WhenItFindsAHeaderOrNothing()
     {
-        var source = new StructSource("user-7");
+        var byHeader = new StructSource("user-7", "a=1; b=2", "?x=1&y=2");
+        var nowhere = new StructSource(null, "a=1; b=2", "?x=1&y=2");
         for (var i = 0; i < 100; i++)
         {
-            StickyValue.Find("customer_id", source);
+            StickyValue.Find("customer_id", byHeader);
+            StickyValue.Find("customer_id", nowhere);
         }
         var before = GC.GetAllocatedBytesForCurrentThread();
-        var found = StickyValue.None;
+        StickyValue found = default, missed = default;
         for (var i = 0; i < 1000; i++)
         {
-            found = StickyValue.Find("customer_id", source);
+            found = StickyValue.Find("customer_id", byHeader);
+            missed = StickyValue.Find("customer_id", nowhere);
         }
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
-        Assert.Equal(StickyValueSource.Cookie, found.Source);
+        Assert.Equal(new StickyValue("user-7", StickyValueSource.Header), found);
+        Assert.Equal(StickyValue.None, missed);
     }
 
-    private readonly struct StructSource(string cookie) : IStickySource
+    private readonly struct StructSource(string? header, string cookies, string query) : IStickySource
     {
-        public string? GetHeader(string name) => null;
+        public string? GetHeader(string name) => header;
 
-        public string? GetCookie(string name) => cookie;
+        public int CookieHeaderCount => 1;
 
-        public string? GetQuery(string name) => null;
+        public string? GetCookieHeader(int index) => cookies;
+
+        public string? QueryString => query;
     }
 }

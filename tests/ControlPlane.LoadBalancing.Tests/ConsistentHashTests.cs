@@ -73,12 +73,37 @@ public sealed class ConsistentHashTests
     }
 
     [Fact]
-    public void DrainingAnEndpoint_MovesNoKey_ItKeepsItsStickyWork()
+    public void DrainingOneOfN_NoKeyMapsToIt_AndNoOtherKeyMoves()
     {
-        var healthy = Route(Ring(Many(5)));
-        var draining = Many(5);
-        draining.Endpoints[2].Status = EndpointStatus.Draining;
-        Assert.Equal(healthy, Route(Ring(draining)));
+        const int n = 5;
+        var healthy = Route(Ring(Many(n)));
+        var set = Many(n);
+        set.Endpoints[2].Status = EndpointStatus.Draining;
+        var draining = Route(Ring(set));
+
+        // Draining means no new traffic, sticky values included (registry.proto; Envoy's DRAINING).
+        Assert.DoesNotContain("e002", draining);
+        var others = Enumerable.Range(0, Keys).Where(k => healthy[k] != "e002").ToArray();
+        Assert.NotEmpty(others);
+        Assert.All(others, k => Assert.Equal(healthy[k], draining[k]));
+        // Its keys go where they would go without it: the next endpoint clockwise on the ring.
+        set.Endpoints.RemoveAt(2);
+        Assert.Equal(Route(Ring(set)), draining);
+    }
+
+    [Fact]
+    public void EveryEndpointDraining_KeysStillRouted_AsIfNoneWere()
+    {
+        var healthy = Route(Ring(Many(4)));
+        var set = Many(4);
+        foreach (var endpoint in set.Endpoints)
+        {
+            endpoint.Status = EndpointStatus.Draining;
+        }
+        var balancer = Ring(set);
+
+        Assert.Equal(healthy, Route(balancer));
+        Assert.Contains("no healthy endpoint, so draining endpoints are used", balancer.Explain(new PickContext("customer-1")).Reason, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -107,15 +132,27 @@ public sealed class ConsistentHashTests
     [Fact]
     public void Explain_NamesTheOwnerAndTheRing()
     {
-        var balancer = Ring(Set("i1", "i2:draining"));
-        var owners = Enumerable.Range(0, 50).Select(k => $"k{k}").Select(k => (Key: k, Owner: balancer.Pick(new PickContext(k))!.InstanceId)).ToArray();
-        var onDraining = owners.First(o => o.Owner == "i2").Key;
+        var healthy = Ring(Set("i1", "i2"));
+        var onI2 = Enumerable.Range(0, 50).Select(k => $"k{k}").First(k => healthy.Pick(new PickContext(k))!.InstanceId == "i2");
 
-        var explanation = balancer.Explain(new PickContext(onDraining));
+        var explanation = healthy.Explain(new PickContext(onI2));
         Assert.Equal("i2", explanation.Endpoint!.InstanceId);
         Assert.Contains("owned by i2 on a ring of 320 points (160 per endpoint)", explanation.Reason, StringComparison.Ordinal);
-        Assert.Contains("draining but keeps its sticky work", explanation.Reason, StringComparison.Ordinal);
         Assert.All(explanation.Candidates, c => Assert.True(c.Eligible));
+    }
+
+    [Fact]
+    public void Explain_AKeyOfADrainingEndpoint_SaysItWalkedPastIt()
+    {
+        var healthy = Ring(Set("i1", "i2"));
+        var onI2 = Enumerable.Range(0, 50).Select(k => $"k{k}").First(k => healthy.Pick(new PickContext(k))!.InstanceId == "i2");
+
+        var explanation = Ring(Set("i1", "i2:draining")).Explain(new PickContext(onI2));
+        Assert.Equal("i1", explanation.Endpoint!.InstanceId);
+        Assert.Contains("owned by i1 on a ring of 320 points", explanation.Reason, StringComparison.Ordinal);
+        Assert.Contains("points of draining endpoints (they take no new traffic)", explanation.Reason, StringComparison.Ordinal);
+        Assert.Equal([true, false], explanation.Candidates.Select(c => c.Eligible));
+        Assert.Equal(ExcludedReasons.Draining, explanation.Candidates[1].ExcludedReason);
     }
 
     [Fact]

@@ -24,6 +24,17 @@ public sealed class EligibilityTests
 
     [Theory]
     [MemberData(nameof(Algorithms))]
+    public void Draining_GetsNoRequestWithAStickyValue_WhileAHealthyEndpointExists(string algorithm)
+    {
+        // Draining is "no new traffic" for every algorithm; consistent_hash hashes these values.
+        var balancer = Balancer(algorithm, Set("a", "b:draining", "c"));
+        var picks = Enumerable.Range(0, 300).Select(k => balancer.Pick(new PickContext($"customer-{k}"))!.InstanceId).ToArray();
+        Assert.DoesNotContain("b", picks);
+        Assert.Equal(["a", "c"], picks.Distinct().Order());
+    }
+
+    [Theory]
+    [MemberData(nameof(Algorithms))]
     public void DrainingOnly_IsPicked_WhenNoEndpointIsHealthy(string algorithm)
     {
         var balancer = Balancer(algorithm, Set("a:draining", "b:draining"));

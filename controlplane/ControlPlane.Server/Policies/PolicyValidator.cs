@@ -1,3 +1,4 @@
+using System.Buffers;
 using ControlPlane.Api.V1;
 using ControlPlane.Grpc;
 using ControlPlane.LoadBalancing;
@@ -25,6 +26,9 @@ internal static class PolicyValidator
 
     private static readonly string Algorithms = string.Join(", ", LoadBalancingAlgorithms.All);
 
+    // RFC 9110 §5.6.2 tchar.
+    private static readonly SearchValues<char> TokenChars = SearchValues.Create("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz");
+
     public static void ValidateSet(SetPolicyRequest request)
     {
         var errors = new List<FieldViolation>();
@@ -41,9 +45,10 @@ internal static class PolicyValidator
         {
             errors.Add(new("sticky_key", $"is {request.StickyKey.Length} characters; at most {MaxStickyKeyLength} are allowed"));
         }
-        else if (request.StickyKey.Any(char.IsControl))
+        else if (request.StickyKey.Length > 0 && !IsToken(request.StickyKey))
         {
-            errors.Add(new("sticky_key", "must not contain control characters"));
+            errors.Add(new("sticky_key", $"'{RegistrationValidator.Truncate(request.StickyKey)}' is not an HTTP token (RFC 9110 tchar: letters, digits and !#$%&'*+-.^_`|~): "
+                + "it is looked up as a header name, a cookie name and a query parameter name"));
         }
         else if (request.StickyKey.Length == 0 && request.Algorithm == LoadBalancingAlgorithms.ConsistentHash)
         {
@@ -93,6 +98,12 @@ internal static class PolicyValidator
             errors.Add(new("weights", $"{invalid - MaxReportedWeightViolations} more invalid entries are not listed"));
         }
     }
+
+    /// <summary>
+    /// An HTTP token (RFC 9110 §5.6.2), the syntax of a header field name; cookie names are tokens too
+    /// (RFC 6265 §4.1.1), and a query parameter of that name can be written as is.
+    /// </summary>
+    private static bool IsToken(string value) => !value.AsSpan().ContainsAnyExcept(TokenChars);
 
     private static void CheckReason(List<FieldViolation> errors, string reason)
     {

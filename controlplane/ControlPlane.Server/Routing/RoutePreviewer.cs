@@ -71,7 +71,8 @@ public sealed class RoutePreviewer
                 name.Length == 0 ? $"image '{image}' has no registered instance" : $"image '{image}' has no registered instance of service '{name}'",
                 new Dictionary<string, string> { ["image"] = image });
         }
-        // The version is the one nodes hold (the whole image); the name filter narrows the choice only.
+        // The version is the one nodes hold (the whole image); the name filter narrows the choice only
+        // (route.proto), and the reason says when nodes, which do not filter, could choose otherwise.
         // Instances that are all expired still make a set (with no endpoints: nodes answer 503), so
         // this answers as the nodes do: UNAVAILABLE, no_routable_endpoint.
         var endpoints = EndpointSetBuilder.Build(image, considered)!;
@@ -104,7 +105,8 @@ public sealed class RoutePreviewer
             Image = image,
             Algorithm = balancer.Algorithm,
             Endpoint = explanation.Endpoint.Endpoint.Clone(),
-            Reason = explanation.Reason + Describe(balancer.Algorithm, stickyKey, hashed, source),
+            Reason = explanation.Reason + Describe(balancer.Algorithm, stickyKey, hashed, source)
+                + NodesDoNotFilter(request.Service, endpoints, pushed, policy, hashed, explanation.Endpoint),
             StickyKey = stickyKey,
             StickyValue = hashed,
             PolicyVersion = policy?.Version ?? "",
@@ -163,6 +165,28 @@ public sealed class RoutePreviewer
         return hashed.Length > 0
             ? source == "sticky_value" ? "; sticky value given in the request" : $"; sticky value from {source} '{stickyKey}'"
             : $"; no header, cookie or query parameter '{stickyKey}' was given";
+    }
+
+    /// <summary>
+    /// route.proto's <c>service.name</c> narrows the preview's choice to that service's instances, but
+    /// nodes route by image alone, over every endpoint of the image: when the image has endpoints of
+    /// other services, the reason says so, and for a sticky value names the instance nodes would pick.
+    /// </summary>
+    private string NodesDoNotFilter(ServiceSelector service, EndpointSet considered, EndpointSet pushed, RoutingPolicy? policy, string hashed, BalancerEndpoint chosen)
+    {
+        if (service.Name.Length == 0 || pushed.Endpoints.Count == considered.Endpoints.Count)
+        {
+            return "";
+        }
+        var note = $"; only service '{service.Name}' was considered ({considered.Endpoints.Count} of the {pushed.Endpoints.Count} endpoints of image '{service.Image}'), "
+            + $"but nodes do not filter by service: they route over all {pushed.Endpoints.Count}";
+        if (hashed.Length > 0 && _balancers.Build(pushed, policy, new BalancerOptions { RandomizeStart = false, Random = new Random(0) }).Pick(new PickContext(hashed)) is { } owner)
+        {
+            note += owner.InstanceId == chosen.InstanceId
+                ? ", and would send this sticky value to the same instance"
+                : $", and would send this sticky value to {owner.InstanceId} (service '{owner.Endpoint.ServiceName}')";
+        }
+        return note;
     }
 
     private RpcException Unavailable(string image, string why)

@@ -15,9 +15,9 @@ internal abstract class BalancerBase(string algorithm, EndpointTable table) : IL
 
     protected BalancerEndpoint? At(int index) => index < 0 ? null : Table.All[index];
 
-    protected PickExplanation Explained(int picked, string reason, in PickContext context, int[] members, Ejections ejections, bool drainingConsidered = true) =>
+    protected PickExplanation Explained(int picked, string reason, in PickContext context, int[] members, Ejections ejections) =>
         new(At(picked),
-            (picked < 0 ? $"{Algorithm}: no endpoint can be picked" : reason) + Table.Notes(ejections, drainingConsidered),
+            (picked < 0 ? $"{Algorithm}: no endpoint can be picked" : reason) + Table.Notes(ejections),
             Table.Candidates(context, members, ejections),
             ejections is Ejections.Panic or Ejections.TriedAllOthers);
 }

@@ -50,7 +50,6 @@ internal sealed class EndpointTable
         }
         DrainingOnly = healthy.Count == 0 && draining.Count > 0;
         Usable = DrainingOnly ? [.. draining] : [.. healthy];
-        Everyone = Enumerable.Range(0, All.Length).ToArray();
     }
 
     public const int MaxWeight = 10_000;
@@ -59,9 +58,6 @@ internal sealed class EndpointTable
 
     /// <summary>Indexes of the endpoints new traffic may use: the healthy ones, or the draining ones when none is healthy.</summary>
     public int[] Usable { get; }
-
-    /// <summary>Indexes of every endpoint, draining included.</summary>
-    public int[] Everyone { get; }
 
     /// <summary>No endpoint is healthy: draining endpoints take the traffic.</summary>
     public bool DrainingOnly { get; }
@@ -144,10 +140,10 @@ internal sealed class EndpointTable
     }
 
     /// <summary>What the explanation adds after the algorithm's own reason: draining-only and panic notes.</summary>
-    public string Notes(Ejections ejections, bool drainingConsidered)
+    public string Notes(Ejections ejections)
     {
         var notes = "";
-        if (DrainingOnly && drainingConsidered)
+        if (DrainingOnly)
         {
             notes += "; no healthy endpoint, so draining endpoints are used";
         }

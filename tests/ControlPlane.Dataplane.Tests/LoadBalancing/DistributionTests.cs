@@ -82,6 +82,38 @@ public sealed class DistributionTests
     }
 
     [Fact]
+    public async Task ConsistentHash_CookieAndQuery_AreReadByTheSharedRules()
+    {
+        await using var set = await BackendSet.StartAsync(3);
+        await using var node = await DataplaneFixture.StartAsync();
+        node.Route("img", new RoutingPolicy { Algorithm = "consistent_hash", StickyKey = "user" }, set.Backends);
+        using var client = node.CreateClient();
+        Task<string> OwnerAsync(string value) => InstanceAsync(client, "/g/img/x", ("user", value), cookie: null);
+        async Task<string[]> InstancesAsync(string path, string? cookie) =>
+            [.. (await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => InstanceAsync(client, path, header: null, cookie)))).Distinct().Order()];
+
+        // Values whose owners differ, so that reading the wrong one shows.
+        var alice = "alice";
+        var bob = "bob";
+        for (var i = 0; await OwnerAsync(bob) == await OwnerAsync(alice); i++)
+        {
+            bob = "bob-" + i;
+        }
+        var spaced = "a b";
+        for (var i = 0; await OwnerAsync(spaced) == await OwnerAsync(spaced.Replace(' ', '+')); i++)
+        {
+            spaced = $"a{i} b";
+        }
+
+        // Cookie names are case-sensitive: "USER" is not sticky key "user", so the requests rotate.
+        Assert.Equal(["b0", "b1", "b2"], await InstancesAsync("/g/img/x", "USER=" + alice));
+        Assert.Equal([await OwnerAsync(alice)], await InstancesAsync("/g/img/x", $"user={alice}; USER={bob}"));
+        // A cookie value is taken as sent, a space included; a query value is form-decoded ('+' is a space).
+        Assert.Equal([await OwnerAsync(spaced)], await InstancesAsync("/g/img/x", "user=" + spaced));
+        Assert.Equal([await OwnerAsync(spaced)], await InstancesAsync("/g/img/x?user=" + spaced.Replace(' ', '+'), cookie: null));
+    }
+
+    [Fact]
     public async Task ConsistentHash_WhenAnInstanceLeaves_OnlyItsKeysMove()
     {
         await using var set = await BackendSet.StartAsync(3);

@@ -15,6 +15,11 @@ public sealed class PolicyValidationTests
         { "consistent_hash without sticky_key", Set("consistent_hash"), "sticky_key" },
         { "sticky_key over 128 characters", Set("consistent_hash", stickyKey: new string('k', 129)), "sticky_key" },
         { "sticky_key with a control character", Set("consistent_hash", stickyKey: "customer\nid"), "sticky_key" },
+        { "sticky_key of spaces only", Set("consistent_hash", stickyKey: "   "), "sticky_key" },
+        { "sticky_key with a space", Set("consistent_hash", stickyKey: "user id"), "sticky_key" },
+        { "sticky_key with letters beyond ASCII", Set("consistent_hash", stickyKey: "ключ"), "sticky_key" },
+        { "sticky_key with a separator", Set("consistent_hash", stickyKey: "user:id"), "sticky_key" },
+        { "sticky_key not a token, with another algorithm", Set("round_robin", stickyKey: "a;b"), "sticky_key" },
         { "weight 0", Set("weighted_rr", weights: [("i1", 0)]), "weights[i1]" },
         { "negative weight", Set("weighted_rr", weights: [("i1", -2)]), "weights[i1]" },
         { "weight over 10000", Set("weighted_rr", weights: [("i1", 10_001)]), "weights[i1]" },
@@ -53,6 +58,19 @@ public sealed class PolicyValidationTests
         var request = Set("consistent_hash", stickyKey: new string('k', 128), weights: [("i1", 1), ("i2", 10_000)]);
         request.Reason = new string('r', 512);
         Assert.True((await bed.SetAsync(request)).Ok);
+    }
+
+    [Fact]
+    public async Task StickyKey_MustBeAnHttpToken_EveryTokenCharacterIsAccepted()
+    {
+        await using var bed = await StartAsync();
+        const string token = "!#$%&'*+-.^_`|~09AZaz";
+        Assert.Equal(token, (await bed.SetAsync(Set("consistent_hash", stickyKey: token))).Policy.StickyKey);
+
+        var error = await FailsAsync(() => bed.SetAsync(Set("consistent_hash", stickyKey: "user id")));
+        var violation = Assert.Single(error.Status.FieldViolations());
+        Assert.Equal("sticky_key", violation.Field);
+        Assert.Contains("'user id' is not an HTTP token (RFC 9110 tchar", violation.Description, StringComparison.Ordinal);
     }
 
     [Fact]

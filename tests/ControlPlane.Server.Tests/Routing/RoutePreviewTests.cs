@@ -147,6 +147,26 @@ public sealed class RoutePreviewTests
     }
 
     [Fact]
+    public async Task ConsistentHash_CookiesAndQuery_AreReadAsANodeReadsThemOnTheWire()
+    {
+        await using var bed = await ThreeInstancesAsync();
+        await bed.SetAsync(Set("consistent_hash", stickyKey: "user"));
+        async Task<string> StickyAsync(Action<PreviewRouteRequest> fill)
+        {
+            var request = Preview();
+            fill(request);
+            return (await bed.PreviewAsync(request)).StickyValue;
+        }
+
+        Assert.Equal("", await StickyAsync(r => r.Cookies["USER"] = "alice")); // cookie names are case-sensitive
+        Assert.Equal("alice", await StickyAsync(r => r.Headers["Cookie"] = "user=alice; USER=bob"));
+        Assert.Equal("a b", await StickyAsync(r => r.Cookies["user"] = "a b"));
+        Assert.Equal("%41", await StickyAsync(r => r.Cookies["user"] = "%41")); // cookie values are not decoded
+        Assert.Equal("a b", await StickyAsync(r => r.Query["user"] = "a+b")); // query values are form-decoded
+        Assert.Equal("", await StickyAsync(r => r.Query["User"] = "alice"));
+    }
+
+    [Fact]
     public async Task ConsistentHash_AStickyValue_StaysOnOneEndpoint_AndValuesSpread()
     {
         await using var bed = await ThreeInstancesAsync();
@@ -215,6 +235,40 @@ public sealed class RoutePreviewTests
     }
 
     [Fact]
+    public async Task ConsistentHash_AValueOfADrainingInstance_GoesToAnotherOne_AndTheReasonSaysSo()
+    {
+        await using var bed = await ThreeInstancesAsync();
+        await bed.SetAsync(Set("consistent_hash", stickyKey: "customer_id"));
+        var owners = new Dictionary<string, string>();
+        for (var k = 0; k < 60; k++)
+        {
+            var request = Preview();
+            request.StickyValue = $"customer-{k}";
+            owners[request.StickyValue] = (await bed.PreviewAsync(request)).Endpoint.InstanceId;
+        }
+        var ofI1 = owners.First(o => o.Value == "i1").Key;
+
+        await bed.DrainAsync("i1");
+
+        foreach (var (value, owner) in owners)
+        {
+            var request = Preview();
+            request.StickyValue = value;
+            var preview = await bed.PreviewAsync(request);
+            Assert.NotEqual("i1", preview.Endpoint.InstanceId);
+            if (owner != "i1")
+            {
+                Assert.Equal(owner, preview.Endpoint.InstanceId); // the other instances keep their values
+            }
+            else if (value == ofI1)
+            {
+                Assert.Contains("points of draining endpoints (they take no new traffic)", preview.Reason, StringComparison.Ordinal);
+                Assert.Equal("draining", preview.Candidates.Single(c => c.InstanceId == "i1").ExcludedReason);
+            }
+        }
+    }
+
+    [Fact]
     public async Task DrainingOnly_TheyAreUsed_AndTheReasonSaysSo()
     {
         await using var bed = await StartAsync();
@@ -247,6 +301,43 @@ public sealed class RoutePreviewTests
         Assert.Equal(4, preview.Distribution["j1"]);
         Assert.Equal(whole.EndpointsVersion, preview.EndpointsVersion);
         Assert.Equal(4, whole.Candidates.Count);
+    }
+
+    [Fact]
+    public async Task NameFilter_TheReasonSaysNodesDoNotFilter_AndWhereTheyWouldSendTheStickyValue()
+    {
+        await using var bed = await ThreeInstancesAsync();
+        await bed.RegisterAsync("j1", name: "other-svc");
+        await bed.SetAsync(Set("consistent_hash", stickyKey: "customer_id"));
+        PreviewRouteRequest Request(string value, string name = "")
+        {
+            var request = Preview();
+            request.StickyValue = value;
+            request.Service.Name = name;
+            return request;
+        }
+        // A value a node sends to an instance of video-svc, and one it sends to j1.
+        var values = Enumerable.Range(0, 60).Select(k => $"customer-{k}").ToArray();
+        var owners = new Dictionary<string, string>();
+        foreach (var value in values)
+        {
+            owners[value] = (await bed.PreviewAsync(Request(value))).Endpoint.InstanceId;
+        }
+        var elsewhere = values.First(v => owners[v] != "j1");
+        var same = values.First(v => owners[v] == "j1");
+
+        var filtered = await bed.PreviewAsync(Request(elsewhere, "other-svc"));
+        Assert.Equal("j1", filtered.Endpoint.InstanceId);
+        Assert.EndsWith($"; only service 'other-svc' was considered (1 of the 4 endpoints of image 'img.video.svc'), but nodes do not filter by service: "
+            + $"they route over all 4, and would send this sticky value to {owners[elsewhere]} (service 'video-svc')", filtered.Reason, StringComparison.Ordinal);
+        Assert.EndsWith("and would send this sticky value to the same instance", (await bed.PreviewAsync(Request(same, "other-svc"))).Reason, StringComparison.Ordinal);
+
+        // Without a name, or when the name covers every endpoint of the image, there is nothing to say.
+        Assert.DoesNotContain("nodes do not filter", (await bed.PreviewAsync(Request(elsewhere))).Reason, StringComparison.Ordinal);
+        await using var single = await ThreeInstancesAsync();
+        var all = Preview();
+        all.Service.Name = "video-svc";
+        Assert.DoesNotContain("nodes do not filter", (await single.PreviewAsync(all)).Reason, StringComparison.Ordinal);
     }
 
     [Fact]
