@@ -207,22 +207,27 @@ internal static partial class LoadReportValidator
     private sealed class Violations
     {
         private readonly List<FieldViolation> _list = [];
+        private bool _stopped;
 
-        public bool Full => _list.Count >= MaxViolations;
+        /// <summary>A violation was found past a full list: checking can stop.</summary>
+        public bool Full => _stopped;
 
         public void Add(string field, string description)
         {
-            if (!Full)
+            if (_list.Count >= MaxViolations)
             {
-                _list.Add(new FieldViolation(field, description));
+                _stopped = true;
+                return;
             }
+            _list.Add(new FieldViolation(field, description));
         }
 
         public void Throw()
         {
             if (_list.Count > 0)
             {
-                throw RpcErrors.InvalidArgument(Reason, _list);
+                // A violation found past a full list: the message says the report holds more than it lists.
+                throw RpcErrors.InvalidArgument(Reason, _list, checkingStopped: _stopped);
             }
         }
     }

@@ -109,6 +109,7 @@ public sealed class HostileReportTests
         var status = await stream.WaitForEndAsync();
         Assert.Equal(StatusCode.InvalidArgument, status.StatusCode);
         Assert.Equal(LoadReportValidator.MaxViolations, status.FieldViolations().Count);
+        Assert.StartsWith("more than 20 invalid fields", status.Detail, StringComparison.Ordinal);
         await AssertNothingCountedAsync(host);
     }
 
