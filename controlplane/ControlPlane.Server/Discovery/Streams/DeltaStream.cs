@@ -320,21 +320,11 @@ internal sealed class DeltaStream(StreamServices services, Node node, string pee
                 // (xDS "Knowing When a Requested Resource Does Not Exist"), even one rejected before.
                 Lift(state, name, ref lifted);
             }
-            else if (forced)
+            else if (forced || rejected is { Length: > 0 })
             {
-                // xDS "Knowing When a Requested Resource Does Not Exist": a name the node asked for that does not exist.
-                if (!Fits(state, name, forced, ref bytes, RemovalSize(name), budget))
-                {
-                    continue;
-                }
-                response.RemovedResources.Add(name);
-                state.Outstanding.Add((name, null, null));
-                Lift(state, name, ref lifted); // as above: the node asked again and was told it does not exist
-            }
-            else if (rejected is { Length: > 0 })
-            {
-                // Gone, and the node never held it (it rejected it): the node is told, and the rejection,
-                // with the rest of its NACK, holds no more.
+                // Not there, and the node does not hold it: a name it asked for (xDS "Knowing When a
+                // Requested Resource Does Not Exist"), or one it rejected that has gone since. Either way
+                // it is told, and a rejection of the name, with the rest of its NACK, holds no more.
                 if (!Fits(state, name, forced, ref bytes, RemovalSize(name), budget))
                 {
                     continue;
