@@ -65,8 +65,7 @@ internal static class MetadataEncoding
         add(GrpcProtocol.StatusHeader, ((int)status.StatusCode).ToString(CultureInfo.InvariantCulture));
         if (!string.IsNullOrEmpty(status.Detail))
         {
-            var detail = status.Detail.Length <= MaxDetailLength ? status.Detail : string.Concat(status.Detail.AsSpan(0, MaxDetailLength), "...");
-            add(GrpcProtocol.MessageHeader, PercentEncoding.Encode(detail));
+            add(GrpcProtocol.MessageHeader, PercentEncoding.Encode(TextLimit.Cut(status.Detail, MaxDetailLength)));
         }
         if (status.Details is not null && status.Details.CalculateSize() <= MaxDetailsBytes)
         {

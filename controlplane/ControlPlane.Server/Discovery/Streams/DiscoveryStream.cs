@@ -330,7 +330,7 @@ internal abstract class DiscoveryStream<TRequest, TResponse, TState> : IDiscover
             state.RejectionError = Kept(error);
             state.RejectedAt = Services.Clock.GetUtcNow();
             Services.Metrics.Nack(state.TypeUrl);
-            DiscoveryLog.Nack(Services.Logger, NodeId, state.TypeUrl, state.VersionSent, responseNonce, Truncate(error.Message));
+            DiscoveryLog.Nack(Services.Logger, NodeId, state.TypeUrl, state.VersionSent, responseNonce, TextLimit.Cut(error.Message, 512));
         }
         else
         {
@@ -353,7 +353,6 @@ internal abstract class DiscoveryStream<TRequest, TResponse, TState> : IDiscover
         return true;
     }
 
-    private static string Truncate(string text) => text.Length <= 512 ? text : text[..512] + "...";
 
     /// <summary>Longest NACK message the fleet view keeps (characters); the rest is cut.</summary>
     internal const int MaxKeptErrorMessage = 2048;
@@ -372,8 +371,7 @@ internal abstract class DiscoveryStream<TRequest, TResponse, TState> : IDiscover
         var kept = new Google.Rpc.Status
         {
             Code = error.Code,
-            Message = error.Message.Length <= MaxKeptErrorMessage ? error.Message
-                : error.Message[..(char.IsHighSurrogate(error.Message[MaxKeptErrorMessage - 1]) ? MaxKeptErrorMessage - 1 : MaxKeptErrorMessage)] + "...",
+            Message = TextLimit.Cut(error.Message, MaxKeptErrorMessage),
         };
         var size = 0;
         foreach (var detail in error.Details)
