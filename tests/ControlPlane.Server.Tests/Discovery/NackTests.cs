@@ -23,6 +23,14 @@ public sealed class NackTests
             : null,
     };
 
+    /// <summary>Waits until node-1 has acknowledged the current version, then asserts the view says SYNCED with no rejection.</summary>
+    private static async Task AssertSyncedAsync(DiscoveryHost host, string what)
+    {
+        await host.WaitForStreamsAsync(s => s.ForNode("node-1") is [{ Types: [{ AwaitingAck: false } t] }] && t.VersionAcked == t.VersionCurrent, what);
+        var synced = Assert.Single(host.Streams.ForNode("node-1")).Types[0];
+        Assert.Equal((SyncState.Synced, "", null), (SyncStates.Of(synced), synced.VersionRejected, synced.RejectionError));
+    }
+
     [Fact]
     public async Task Delta_NackThenFix()
     {
@@ -85,9 +93,7 @@ public sealed class NackTests
         await node.WaitUntilAsync(() => node.HoldsCurrent(host.Cache, Endpoints), "img.b and the original img.a");
         Assert.All(node.Received.Skip(responses), r => Assert.DoesNotContain(r.Resources, x => x.Name == "img.a"));
         // In sync again: the rejected version is no longer what the cache holds, so the view says SYNCED.
-        await host.WaitForStreamsAsync(s => s.ForNode("node-1") is [{ Types: [{ AwaitingAck: false } t] }] && t.VersionAcked == t.VersionCurrent, "the ACK of img.b");
-        var synced = Assert.Single(host.Streams.ForNode("node-1")).Types[0];
-        Assert.Equal((SyncState.Synced, "", null), (SyncStates.Of(synced), synced.VersionRejected, synced.RejectionError));
+        await AssertSyncedAsync(host, "the ACK of img.b");
         node.AssertNoViolations();
     }
 
@@ -149,9 +155,7 @@ public sealed class NackTests
         await node.WaitUntilAsync(() => node.Versions(Endpoints).ContainsKey("img.b"), "img.b");
 
         Assert.Equal(rejected, node.Versions(Endpoints).GetValueOrDefault("img.a"));
-        await host.WaitForStreamsAsync(s => s.ForNode("node-1") is [{ Types: [{ AwaitingAck: false } t] }] && t.VersionAcked == t.VersionCurrent, "the ACK");
-        var synced = Assert.Single(host.Streams.ForNode("node-1")).Types[0];
-        Assert.Equal((SyncState.Synced, "", null), (SyncStates.Of(synced), synced.VersionRejected, synced.RejectionError));
+        await AssertSyncedAsync(host, "the ACK");
         node.AssertNoViolations();
         host.AssertNoUnexpectedErrors();
     }
