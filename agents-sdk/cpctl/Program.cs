@@ -117,7 +117,7 @@ namespace ControlPlane.Cli
 
         /// <summary>
         /// The command tree: one command per agent, one subcommand per action. More commands (the
-        /// MCP server, `cpctl mcp`) are added to the root here.
+        /// MCP server, `cpctl mcp`; a node's dataplane token, `cpctl dataplane-token`) are added to the root here.
         /// </summary>
         public static RootCommand Build(CliEnvironment environment)
         {
@@ -129,6 +129,7 @@ namespace ControlPlane.Cli
                 root.Subcommands.Add(ActionCommand.ForAgent(agent, global, environment));
             }
             root.Subcommands.Add(McpCommand.Create(global, environment));
+            root.Subcommands.Add(DataplaneTokenCommand.Create(global, environment));
             return root;
         }
     }

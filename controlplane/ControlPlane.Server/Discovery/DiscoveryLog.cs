@@ -30,8 +30,8 @@ internal static partial class DiscoveryLog
     public static partial void Stuck(ILogger logger, long streamId, string nodeId, string why);
 
     [LoggerMessage(EventId = 4015, Level = LogLevel.Warning,
-        Message = "No dataplane token is configured ({Variable} or {FileVariable}): discovery streams accept any caller")]
-    public static partial void DataplaneOpen(ILogger logger, string variable, string fileVariable);
+        Message = "No dataplane token is configured ({Variable} or {FileVariable}; per-node tokens: {KeyVariable} or {KeyFileVariable}): discovery streams and load reports accept any caller")]
+    public static partial void DataplaneOpen(ILogger logger, string variable, string fileVariable, string keyVariable, string keyFileVariable);
 
     [LoggerMessage(EventId = 4016, Level = LogLevel.Warning, Message = "Refused dataplane call {Method} from {Peer}: {Why}")]
     public static partial void Refused(ILogger logger, string method, string peer, string why);

@@ -1,6 +1,7 @@
 using ControlPlane.Api.V1;
 using ControlPlane.Grpc;
 using ControlPlane.Grpc.Server;
+using ControlPlane.Server.Discovery.Auth;
 using ControlPlane.Server.Discovery.Streams;
 using Google.Protobuf.WellKnownTypes;
 
@@ -23,7 +24,7 @@ internal sealed class LoadReportService(
         metrics.StreamOpened();
         try
         {
-            await RunAsync(requestStream, responseStream, context.Peer, call.Token);
+            await RunAsync(requestStream, responseStream, context, call.Token);
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested && !context.CancellationToken.IsCancellationRequested)
         {
@@ -35,8 +36,9 @@ internal sealed class LoadReportService(
         }
     }
 
-    private async Task RunAsync(IAsyncStreamReader<ReportLoadRequest> requests, IServerStreamWriter<ReportLoadResponse> responses, string peer, CancellationToken cancellationToken)
+    private async Task RunAsync(IAsyncStreamReader<ReportLoadRequest> requests, IServerStreamWriter<ReportLoadResponse> responses, ServerCallContext context, CancellationToken cancellationToken)
     {
+        var peer = context.Peer;
         if (!await requests.MoveNext(cancellationToken))
         {
             return;
@@ -45,6 +47,7 @@ internal sealed class LoadReportService(
         try
         {
             node = NodeIdentity.Validate(requests.Current.Node);
+            NodeBinding.Check(context, node);
         }
         catch (RpcException ex)
         {

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using ControlPlane.Api.Auth;
 using ControlPlane.Api.V1;
 using ControlPlane.Grpc;
 using ControlPlane.Grpc.Server;
@@ -11,7 +12,8 @@ namespace ControlPlane.Server.Discovery.Auth;
 /// Enforces the dataplane token on methods the API marks <c>(controlplane.v1.dataplane_only) = true</c>
 /// (the discovery streams): callers send <c>x-dataplane-token</c> metadata. Missing, or sent more than
 /// once (or as a comma-joined value): UNAUTHENTICATED; wrong: PERMISSION_DENIED; all with reason
-/// <c>unauthorized</c>. When no dataplane token is
+/// <c>unauthorized</c>. A per-node token binds the call to its node (<see cref="NodeBinding"/>):
+/// the service refuses a stream naming another. When no dataplane token is
 /// configured these methods are open (a warning is logged once), so a single-machine setup works
 /// without secrets. The platform token is never accepted here, nor the dataplane token for admin
 /// methods (<see cref="ControlPlane.Server.Auth.AdminAuthInterceptor"/> reads only
@@ -35,7 +37,7 @@ public sealed class DataplaneAuthInterceptor : IServerInterceptor
         _logger = logger;
         if (!token.IsConfigured)
         {
-            DiscoveryLog.DataplaneOpen(logger, DataplaneToken.VariableName, DataplaneToken.FileVariableName);
+            DiscoveryLog.DataplaneOpen(logger, DataplaneToken.VariableName, DataplaneToken.FileVariableName, DataplaneNodeTokens.KeyVariable, DataplaneNodeTokens.KeyFileVariable);
         }
     }
 
@@ -54,10 +56,14 @@ public sealed class DataplaneAuthInterceptor : IServerInterceptor
                 DiscoveryLog.Refused(_logger, context.MethodPath, context.Peer, "token sent more than once");
                 throw RpcErrors.Exception(StatusCode.Unauthenticated, "unauthorized", $"the dataplane token (metadata {HeaderName}) must be sent exactly once, as one value");
         }
-        if (!_token.Matches(presented))
+        if (!_token.Admits(presented, out var nodeId))
         {
             DiscoveryLog.Refused(_logger, context.MethodPath, context.Peer, "wrong token");
             throw RpcErrors.Exception(StatusCode.PermissionDenied, "unauthorized", "the dataplane token is not valid");
+        }
+        if (nodeId is not null)
+        {
+            NodeBinding.Bind(context, nodeId);
         }
         return next(context);
     }

@@ -1,12 +1,14 @@
 using ControlPlane.Api.V1;
 using ControlPlane.Grpc;
 using ControlPlane.Grpc.Server;
+using ControlPlane.Server.Discovery.Auth;
 
 namespace ControlPlane.Server.Discovery.Streams;
 
 /// <summary>
 /// controlplane.v1.DiscoveryService: one aggregated stream per node, state-of-the-world or delta.
-/// The first request must identify the node; the rest of the conversation belongs to the stream.
+/// The first request must identify the node (the node its token names, when it presents a node's
+/// token); the rest of the conversation belongs to the stream.
 /// </summary>
 internal sealed class DiscoveryService(StreamServices services)
 {
@@ -18,7 +20,9 @@ internal sealed class DiscoveryService(StreamServices services)
             return; // closed before asking for anything
         }
         var first = requestStream.Current;
-        var stream = new SotwStream(services, NodeIdentity.Validate(first.Node), context.Peer);
+        var node = NodeIdentity.Validate(first.Node);
+        NodeBinding.Check(context, node);
+        var stream = new SotwStream(services, node, context.Peer);
         await stream.RunAsync(first, requestStream, responseStream, context);
     }
 
@@ -30,7 +34,9 @@ internal sealed class DiscoveryService(StreamServices services)
             return;
         }
         var first = requestStream.Current;
-        var stream = new DeltaStream(services, NodeIdentity.Validate(first.Node), context.Peer);
+        var node = NodeIdentity.Validate(first.Node);
+        NodeBinding.Check(context, node);
+        var stream = new DeltaStream(services, node, context.Peer);
         await stream.RunAsync(first, requestStream, responseStream, context);
     }
 }
