@@ -86,7 +86,7 @@ internal sealed class DescriptorIndex
         }
         foreach (var e in file.EnumTypes)
         {
-            _symbols.TryAdd(e.FullName, file);
+            AddEnum(file, e, file.Package);
         }
         AddExtensions(file, file.Extensions.UnorderedExtensions);
     }
@@ -94,15 +94,34 @@ internal sealed class DescriptorIndex
     private void AddMessage(FileDescriptor file, MessageDescriptor message)
     {
         _symbols.TryAdd(message.FullName, file);
+        // Fields and oneofs are symbols too (grpcurl describe pkg.Message.field), as in protoc's and grpc-go's registries.
+        foreach (var field in message.Fields.InDeclarationOrder())
+        {
+            _symbols.TryAdd(field.FullName, file);
+        }
+        foreach (var oneof in message.Oneofs)
+        {
+            _symbols.TryAdd(oneof.FullName, file);
+        }
         foreach (var nested in message.NestedTypes)
         {
             AddMessage(file, nested);
         }
         foreach (var e in message.EnumTypes)
         {
-            _symbols.TryAdd(e.FullName, file);
+            AddEnum(file, e, message.FullName);
         }
         AddExtensions(file, message.Extensions.UnorderedExtensions);
+    }
+
+    /// <summary>An enum and its values, which protobuf scopes as the enum's siblings (pkg.Message.VALUE, not pkg.Message.Enum.VALUE).</summary>
+    private void AddEnum(FileDescriptor file, EnumDescriptor e, string scope)
+    {
+        _symbols.TryAdd(e.FullName, file);
+        foreach (var value in e.Values)
+        {
+            _symbols.TryAdd(scope.Length == 0 ? value.Name : scope + "." + value.Name, file);
+        }
     }
 
     private void AddExtensions(FileDescriptor file, IEnumerable<FieldDescriptor> extensions)

@@ -49,6 +49,20 @@ public sealed class ReflectionServiceTests
         var missing = await Ask(new ServerReflectionRequest { FileContainingSymbol = "no.such.Thing" });
         Assert.Equal((int)StatusCode.NotFound, missing.ErrorResponse.ErrorCode);
 
+        // Fields, oneofs and enum values are symbols too (grpcurl describe grpc.health.v1.HealthCheckResponse.status);
+        // an enum value is its enum's sibling, as protobuf scopes it.
+        foreach (var symbol in new[]
+        {
+            "interop.v1.SimpleRequest.response_size", "grpc.health.v1.HealthCheckResponse.status",
+            "grpc.health.v1.HealthCheckResponse.SERVING", "grpc.reflection.v1.ServerReflectionRequest.message_request",
+        })
+        {
+            var found = await Ask(new ServerReflectionRequest { FileContainingSymbol = symbol });
+            Assert.True(found.FileDescriptorResponse is not null, symbol);
+        }
+        var enumScoped = await Ask(new ServerReflectionRequest { FileContainingSymbol = "grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING" });
+        Assert.Equal((int)StatusCode.NotFound, enumScoped.ErrorResponse.ErrorCode);
+
         var byName = await Ask(new ServerReflectionRequest { FileByFilename = "grpc/health/v1/health.proto" });
         Assert.Equal("grpc/health/v1/health.proto", FileDescriptorProto.Parser.ParseFrom(byName.FileDescriptorResponse.FileDescriptorProto[0]).Name);
 
