@@ -7,7 +7,8 @@ namespace ControlPlane.Server.Storage.Redis;
 /// The registry as the discovery cache's loader reads it on Redis: always from Redis (a load answered
 /// from memory would take a change as read when it was not), and every answer recorded in the
 /// <see cref="StoreMirror"/>: the full listing replaces the mirror's instances, an image's listing
-/// that image's, and a read of named instances patches those. Every other call is the store's.
+/// that image's, and a read of named instances patches those (and the lease table's view of them:
+/// <see cref="RedisLeaseTable.Refresh"/>). Every other call is the store's.
 /// </summary>
 internal sealed class MirroredRegistryReads(RedisRegistryStore store, StoreMirror mirror) : IRegistryStore
 {
@@ -32,6 +33,7 @@ internal sealed class MirroredRegistryReads(RedisRegistryStore store, StoreMirro
         ArgumentNullException.ThrowIfNull(instanceIds);
         var records = await store.GetManyFromRedisAsync(instanceIds, cancellationToken);
         mirror.Patch(instanceIds, records);
+        store.Leases?.Refresh(instanceIds, records);
         return records;
     }
 
@@ -39,6 +41,7 @@ internal sealed class MirroredRegistryReads(RedisRegistryStore store, StoreMirro
     {
         var record = await store.GetFromRedisAsync(instanceId, cancellationToken);
         mirror.Patch([instanceId], [record]);
+        store.Leases?.Refresh([instanceId], [record]);
         return record;
     }
 

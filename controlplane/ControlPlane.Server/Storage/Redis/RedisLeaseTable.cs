@@ -203,6 +203,36 @@ internal sealed class RedisLeaseTable : IDisposable
         }
     }
 
+    /// <summary>
+    /// What Redis holds of ids a change named (read by the change follower; the change may have been made
+    /// on another replica): an id gone or expired is forgotten, so its next beat asks Redis (not found)
+    /// instead of being answered renewed until the next checkpoint; a live one takes Redis's status and,
+    /// unless a TTL from a beat here is still to be written, its TTL (registered again elsewhere).
+    /// </summary>
+    public void Refresh(IReadOnlyList<string> ids, IReadOnlyList<InstanceRecord?> records)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        ArgumentNullException.ThrowIfNull(records);
+        for (var i = 0; i < ids.Count; i++)
+        {
+            if (records[i] is not { IsLive: true } record)
+            {
+                Forget(ids[i]);
+            }
+            else if (_leases.TryGetValue(ids[i], out var lease))
+            {
+                lock (lease)
+                {
+                    lease.Draining = record.Status == InstanceStatus.Draining;
+                    if (!lease.TtlPending)
+                    {
+                        lease.Ttl = record.Spec.TtlSeconds;
+                    }
+                }
+            }
+        }
+    }
+
     /// <summary>A live record read from Redis, with this replica's renewals not yet written (when later than what Redis holds).</summary>
     public InstanceRecord Merge(InstanceRecord record)
     {

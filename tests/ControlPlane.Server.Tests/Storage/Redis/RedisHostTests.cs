@@ -153,6 +153,39 @@ public sealed class RedisHostTests
         Assert.Equal(answered.ToUnixTimeMilliseconds(), (long)(await db.ScoreAsync("stop:inst_expiry", "i1"))!.Value);
     }
 
+    [Fact]
+    public async Task OnRedis_AnInstanceDeregisteredThroughAnotherReplica_IsNotFoundOnThisOne_AsSoonAsItFollowsTheChange()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        // A checkpoint (and an expiry pass, which checkpoints first) a minute away: only the change follower
+        // can tell replica a of the deregistration in time.
+        string[] args = [.. RedisArgs(redis, "follow:"), "--ControlPlane:Store:Redis:RenewalCheckpointInterval=00:01:00", "--ControlPlane:Registry:MaxPassInterval=00:01:00"];
+        await using var a = await ControlPlaneFixture.StartAsync(args);
+        await using var b = await ControlPlaneFixture.StartAsync(args);
+        using var httpA = a.CreateHttpClient();
+        using var httpB = b.CreateHttpClient();
+        await JsonAsync(await PostRegistrationAsync(httpA, "i1", 8080, ttl: 30), HttpStatusCode.OK);
+        for (var beat = 0; beat < 2; beat++)
+        {
+            // The first beat is written before it is answered and seeds a's lease table; the second is answered from it.
+            await JsonAsync(await httpA.PutAsync("/v1/services/i1/heartbeat", null).DefaultTimeout(), HttpStatusCode.OK);
+        }
+
+        using (var deleted = await httpB.DeleteAsync("/v1/services/i1").DefaultTimeout())
+        {
+            Assert.Equal(HttpStatusCode.OK, deleted.StatusCode);
+        }
+
+        // Pub/sub and the follower's read take milliseconds; without them, nothing tells a for a minute.
+        await Eventually.WaitAsync("a heartbeat through replica a to answer not found", async () =>
+        {
+            using var beat = await httpA.PutAsync("/v1/services/i1/heartbeat", null).DefaultTimeout();
+            return beat.StatusCode == HttpStatusCode.NotFound;
+        }, TimeSpan.FromSeconds(10));
+        AssertNoErrorLogs(a);
+        AssertNoErrorLogs(b);
+    }
+
     /// <summary>Reads keys the way an agent would, with a plain client.</summary>
     private sealed class RedisKeysProbe(RedisServer server)
     {

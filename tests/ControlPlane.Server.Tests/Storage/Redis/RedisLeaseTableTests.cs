@@ -142,6 +142,32 @@ public sealed class RedisLeaseTableTests(RedisFixture redis) : IClassFixture<Red
     }
 
     [Fact]
+    public async Task ChangesMadeElsewhere_ReachTheAnswers_AsSoonAsTheChangeFollowerReadsThem()
+    {
+        redis.Require();
+        var (a, b) = TwoReplicas();
+        // What a's change follower reads when a change names instances (the discovery cache's loader).
+        var follower = new MirroredRegistryReads(a, new StoreMirror());
+        await b.RegisterAsync(Spec("gone", 8080), T0).DefaultTimeout();
+        await b.RegisterAsync(Spec("drained", 8081), T0).DefaultTimeout();
+        await b.RegisterAsync(Spec("moved", 8082), T0).DefaultTimeout();
+        foreach (var id in new[] { "gone", "drained", "moved" })
+        {
+            await BeatAsync(a, id, T0.AddSeconds(1));
+        }
+
+        Assert.NotNull(await b.DeregisterAsync("gone").DefaultTimeout());
+        await b.SetDrainingAsync("drained", true).DefaultTimeout();
+        await b.RegisterAsync(Spec("moved", 8083, ttl: 10), T0.AddSeconds(1)).DefaultTimeout();
+        await follower.GetManyAsync(["gone", "drained", "moved"]).DefaultTimeout();
+
+        // No checkpoint in between: the answers are what Redis holds.
+        Assert.Equal(RenewResult.NotFound, (await BeatAsync(a, "gone", T0.AddSeconds(2))).Result);
+        Assert.Equal(new RenewOutcome(RenewResult.Renewed, InstanceStatus.Draining, 30, T0.AddSeconds(32)), await BeatAsync(a, "drained", T0.AddSeconds(2)));
+        Assert.Equal(new RenewOutcome(RenewResult.Renewed, InstanceStatus.Healthy, 10, T0.AddSeconds(12)), await BeatAsync(a, "moved", T0.AddSeconds(2)));
+    }
+
+    [Fact]
     public async Task AnInstanceBeatenOnlyInMemory_IsNotExpiredByAnotherReplicasScan_BeforeTheLag()
     {
         redis.Require();
