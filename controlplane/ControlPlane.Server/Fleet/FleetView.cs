@@ -302,6 +302,7 @@ public sealed class FleetView : IDataplaneDirectory, IDisposable
             Node = stream.Node.Clone(),
             StreamKind = stream.Variant,
             PeerAddress = stream.Peer,
+            Credential = stream.Credential,
             LastRequestAt = Timestamp.FromDateTimeOffset(stream.LastRequestAt),
         };
         foreach (var type in stream.Types)

@@ -45,6 +45,7 @@ public sealed class DataplaneAuthTests
         await sotw.SubscribeAsync(ResourceTypes.EndpointSet, "*");
         await delta.WaitUntilAsync(() => delta.ResponsesOnStream(ResourceTypes.EndpointSet) == 1, "the first delta answer");
         await sotw.WaitUntilAsync(() => sotw.ResponsesOnStream(ResourceTypes.EndpointSet) == 1, "the first state-of-the-world answer");
+        Assert.Equal("node_token", host.Fleet.Get("node-a")!.Credential); // the fleet view says which nodes have their own
         Assert.DoesNotContain(host.Logs.Records, r => r.Message.Contains(tokenOfA, StringComparison.Ordinal) || r.Message.Contains(NodeKey, StringComparison.Ordinal));
     }
 
@@ -87,6 +88,7 @@ public sealed class DataplaneAuthTests
         await using var node = await FakeDeltaNode.ConnectAsync(host.Channel, "node-z", new FakeNodeOptions { Token = NodeToken });
         await node.SubscribeAsync(ResourceTypes.EndpointSet, "*");
         await node.WaitUntilAsync(() => node.ResponsesOnStream(ResourceTypes.EndpointSet) == 1, "the first answer");
+        Assert.Equal("shared_token", host.Fleet.Get("node-z")!.Credential);
     }
 
     [Fact]
@@ -180,6 +182,7 @@ public sealed class DataplaneAuthTests
         await using var node = await FakeDeltaNode.ConnectAsync(host.Channel, "node-1");
         await node.SubscribeAsync(ResourceTypes.EndpointSet, "*");
         await node.WaitUntilAsync(() => node.ResponsesOnStream(ResourceTypes.EndpointSet) == 1, "the first answer");
+        Assert.Equal("none", host.Fleet.Get("node-1")!.Credential);
         Assert.Contains(host.Logs.Records, r => r.EventId.Id == 4015 && r.Message.Contains("DATAPLANE_TOKEN", StringComparison.Ordinal));
     }
 

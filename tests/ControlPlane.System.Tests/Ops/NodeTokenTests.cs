@@ -45,6 +45,10 @@ public sealed class NodeTokenTests(Platform platform)
             return stats.RootElement.EnumerateArray()
                 .Any(i => i.GetProperty("image").GetString() == Image && i.GetProperty("req_count").ToString() == "5");
         });
+        using (var fleet = JsonDocument.Parse(await controlPlane.Client.GetStringAsync("/v1/dataplanes/tok-a").DefaultTimeout()))
+        {
+            Assert.Equal("node_token", fleet.RootElement.GetProperty("dataplane").GetProperty("credential").GetString());
+        }
         Assert.DoesNotContain(controlPlane.Process.Lines.Concat(node.Process.Lines), l => l.Contains(Key, StringComparison.Ordinal) || l.Contains("dpn1.", StringComparison.Ordinal));
     }
 

@@ -61,10 +61,7 @@ public sealed class DataplaneAuthInterceptor : IServerInterceptor
             DiscoveryLog.Refused(_logger, context.MethodPath, context.Peer, "wrong token");
             throw RpcErrors.Exception(StatusCode.PermissionDenied, "unauthorized", "the dataplane token is not valid");
         }
-        if (nodeId is not null)
-        {
-            NodeBinding.Bind(context, nodeId);
-        }
+        NodeBinding.Admit(context, nodeId);
         return next(context);
     }
 

@@ -5,22 +5,36 @@ using ControlPlane.Grpc.Server;
 namespace ControlPlane.Server.Discovery.Auth;
 
 /// <summary>
-/// The node a call's per-node token names (<see cref="ControlPlane.Api.Auth.DataplaneNodeTokens"/>),
-/// kept on the call by <see cref="DataplaneAuthInterceptor"/>; services check the node a stream
-/// identifies as against it once they have read it. A call with the shared token, or with none, is
-/// bound to no node.
+/// How <see cref="DataplaneAuthInterceptor"/> admitted a call, kept on the call: with a per-node token
+/// (<see cref="ControlPlane.Api.Auth.DataplaneNodeTokens"/>; the call is bound to that node, and
+/// services check the node a stream identifies as against it once they have read it), with the shared
+/// token (any node), or with none asked.
 /// </summary>
 public static class NodeBinding
 {
-    private static readonly object Key = new();
+    /// <summary>Credential kinds as the fleet view shows them.</summary>
+    public const string NodeToken = "node_token";
+    public const string SharedToken = "shared_token";
+    public const string NoToken = "none";
 
-    internal static void Bind(ServerCallContext context, string nodeId) => context.UserState[Key] = nodeId;
+    private static readonly object Key = new();
+    private static readonly object Shared = new();
+
+    /// <summary>Records the admission: <paramref name="nodeId"/> is the node a per-node token names, null for the shared token.</summary>
+    internal static void Admit(ServerCallContext context, string? nodeId) => context.UserState[Key] = (object?)nodeId ?? Shared;
 
     /// <summary>The node the call's token names, or null.</summary>
     public static string? BoundNode(ServerCallContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
         return context.UserState.TryGetValue(Key, out var id) ? id as string : null;
+    }
+
+    /// <summary><see cref="NodeToken"/>, <see cref="SharedToken"/> or <see cref="NoToken"/>.</summary>
+    public static string Credential(ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        return !context.UserState.TryGetValue(Key, out var admitted) ? NoToken : admitted is string ? NodeToken : SharedToken;
     }
 
     /// <summary>

@@ -13,6 +13,7 @@ namespace ControlPlane.Server.Discovery.Status;
 /// <param name="QueueDepth">Resources (and forced answers) waiting to be sent, over all types.</param>
 /// <param name="BlockedSince">Since when the node has been holding back work (a write not completing, or queued work behind an unanswered response); null when not.</param>
 /// <param name="Types">Per subscribed type, ordered by type URL.</param>
+/// <param name="Credential">How the stream was admitted: node_token, shared_token or none.</param>
 public sealed record DataplaneStreamStatus(
     long StreamId,
     Node Node,
@@ -23,7 +24,8 @@ public sealed record DataplaneStreamStatus(
     DateTimeOffset LastRequestAt,
     int QueueDepth,
     DateTimeOffset? BlockedSince,
-    IReadOnlyList<ResourceTypeStatus> Types)
+    IReadOnlyList<ResourceTypeStatus> Types,
+    string Credential = "none")
 {
     public string NodeId => Node.Id;
 }

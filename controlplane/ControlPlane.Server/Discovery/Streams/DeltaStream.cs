@@ -13,8 +13,8 @@ namespace ControlPlane.Server.Discovery.Streams;
 /// after applying the response (<see cref="ResourceSetVersion"/>; for a wildcard subscription, the
 /// version of the whole type). Reads top to bottom: a request, then what the next response is.
 /// </summary>
-internal sealed class DeltaStream(StreamServices services, Node node, string peer)
-    : DiscoveryStream<DeltaResourcesRequest, DeltaResourcesResponse, DeltaStream.State>(services, node, peer)
+internal sealed class DeltaStream(StreamServices services, Node node, string peer, string credential)
+    : DiscoveryStream<DeltaResourcesRequest, DeltaResourcesResponse, DeltaStream.State>(services, node, peer, credential)
 {
     /// <summary>Above this many changed names in one batch, a wildcard subscription rescans the type instead of queueing each name.</summary>
     private const int RescanThreshold = 256;

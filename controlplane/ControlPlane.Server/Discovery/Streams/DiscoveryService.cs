@@ -22,7 +22,7 @@ internal sealed class DiscoveryService(StreamServices services)
         var first = requestStream.Current;
         var node = NodeIdentity.Validate(first.Node);
         NodeBinding.Check(context, node);
-        var stream = new SotwStream(services, node, context.Peer);
+        var stream = new SotwStream(services, node, context.Peer, NodeBinding.Credential(context));
         await stream.RunAsync(first, requestStream, responseStream, context);
     }
 
@@ -36,7 +36,7 @@ internal sealed class DiscoveryService(StreamServices services)
         var first = requestStream.Current;
         var node = NodeIdentity.Validate(first.Node);
         NodeBinding.Check(context, node);
-        var stream = new DeltaStream(services, node, context.Peer);
+        var stream = new DeltaStream(services, node, context.Peer, NodeBinding.Credential(context));
         await stream.RunAsync(first, requestStream, responseStream, context);
     }
 }

@@ -36,11 +36,12 @@ internal abstract class DiscoveryStream<TRequest, TResponse, TState> : IDiscover
     private volatile string? _closeReason;
     private string _closeErrorReason = "stream_stuck";
 
-    protected DiscoveryStream(StreamServices services, Node node, string peer)
+    protected DiscoveryStream(StreamServices services, Node node, string peer, string credential)
     {
         Services = services;
         Node = node;
         Peer = peer;
+        Credential = credential;
         Id = StreamIds.Next();
         ConnectedSince = services.Clock.GetUtcNow();
         _lastRequestAt = ConnectedSince;
@@ -56,6 +57,9 @@ internal abstract class DiscoveryStream<TRequest, TResponse, TState> : IDiscover
     public string NodeId => Node.Id;
 
     public string Peer { get; }
+
+    /// <summary>How the stream was admitted (<see cref="Auth.NodeBinding.Credential"/>).</summary>
+    public string Credential { get; }
 
     public DateTimeOffset ConnectedSince { get; }
 
@@ -492,7 +496,7 @@ internal abstract class DiscoveryStream<TRequest, TResponse, TState> : IDiscover
                     s.QueueDepth);
             }).ToArray();
             return new DataplaneStreamStatus(
-                Id, Node, Variant, Peer, Services.ControlPlaneId, ConnectedSince, _lastRequestAt, types.Sum(t => t.QueueDepth), blocked, types);
+                Id, Node, Variant, Peer, Services.ControlPlaneId, ConnectedSince, _lastRequestAt, types.Sum(t => t.QueueDepth), blocked, types, Credential);
         }
     }
 }

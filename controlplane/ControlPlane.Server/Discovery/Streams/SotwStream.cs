@@ -8,8 +8,8 @@ namespace ControlPlane.Server.Discovery.Streams;
 /// of one type, and its version_info is that set's version (<see cref="ResourceSetVersion"/>).
 /// Reads top to bottom: a request (subscription, ACK, NACK), then what the next response is.
 /// </summary>
-internal sealed class SotwStream(StreamServices services, Node node, string peer)
-    : DiscoveryStream<StreamResourcesRequest, StreamResourcesResponse, SotwStream.State>(services, node, peer)
+internal sealed class SotwStream(StreamServices services, Node node, string peer, string credential)
+    : DiscoveryStream<StreamResourcesRequest, StreamResourcesResponse, SotwStream.State>(services, node, peer, credential)
 {
     public override string Variant => "sotw";
 
