@@ -12,7 +12,8 @@ namespace ControlPlane.Server.Auth;
 /// the <c>X-Platform-Token</c> header (the same thing once transcoded). Missing: UNAUTHENTICATED
 /// (HTTP 401); sent more than once (two header lines or metadata entries, or a comma-joined value):
 /// UNAUTHENTICATED too, whatever the values; wrong: PERMISSION_DENIED (HTTP 403); all with reason
-/// <c>unauthorized</c>. The token is never logged.
+/// <c>unauthorized</c>. The token's holder (<see cref="PlatformToken.Identify"/>) is kept on the call
+/// (<see cref="Holder"/>) for the audit trail. The token is never logged.
 /// </summary>
 public sealed partial class AdminAuthInterceptor(PlatformToken token, ILogger<AdminAuthInterceptor> logger) : IServerInterceptor
 {
@@ -39,12 +40,22 @@ public sealed partial class AdminAuthInterceptor(PlatformToken token, ILogger<Ad
                 Refused(logger, context.MethodPath, context.Peer, "token header sent more than once");
                 throw RpcErrors.Exception(StatusCode.Unauthenticated, "unauthorized", "the platform token (header X-Platform-Token) must be sent exactly once, as one value");
         }
-        if (!token.Matches(presented))
+        if (token.Identify(presented) is not { } holder)
         {
             Refused(logger, context.MethodPath, context.Peer, "wrong token");
             throw RpcErrors.Exception(StatusCode.PermissionDenied, "unauthorized", "the platform token is not valid");
         }
+        context.UserState[HolderKey] = holder;
         return next(context);
+    }
+
+    private static readonly object HolderKey = new();
+
+    /// <summary>Who the call's platform token belongs to ("admin" for the shared token, a named token's name); null on a call this interceptor did not admit.</summary>
+    public static string? Holder(ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        return context.UserState.TryGetValue(HolderKey, out var holder) ? holder as string : null;
     }
 
     // GetOptions() returns a fresh copy on every call: read each method's flag once.

@@ -4,6 +4,8 @@ using System.Text.Json.Nodes;
 using ControlPlane.Api.V1;
 using ControlPlane.Grpc;
 using ControlPlane.Grpc.Client;
+using ControlPlane.Server.Auth;
+using Microsoft.Extensions.DependencyInjection;
 using ControlPlane.Server.Tests.Ops;
 using static ControlPlane.Server.Tests.Policies.RestCalls;
 
@@ -124,6 +126,30 @@ public sealed class PolicyRestTests : IAsyncLifetime
         Assert.Equal("req-77", oldest.GetProperty("request_id").GetString());
         Assert.False(oldest.TryGetProperty("before", out _));
         Assert.Equal("admin", (await GetAsync(Path)).GetProperty("updated_by").GetString()); // the last change's actor
+    }
+
+    [Fact]
+    public async Task WithNamedTokens_TheAuditActorIsTheTokensHolder_AndXAgentOnlyFollowsIt()
+    {
+        var tokens = PlatformToken.FromValues(Token, "PLATFORM_TOKEN", "alice alice-token-1\n", "PLATFORM_TOKENS_FILE");
+        await using var host = await ControlPlaneFixture.StartWithServicesAsync(services => services.AddSingleton(tokens));
+        using var http = host.CreateHttpClient();
+        string[] bodies = ["""{"algorithm":"round_robin"}""", """{"algorithm":"least_conn"}""", """{"algorithm":"weighted_rr"}""", """{"algorithm":"round_robin"}"""];
+        (string Token, (string, string)[] Headers)[] callers =
+        [
+            ("alice-token-1", []),
+            ("alice-token-1", [("X-Agent", "lb-policy-agent")]),
+            ("alice-token-1", [("X-Agent", "bob")]), // claiming to be someone else names alice all the same
+            (Token, [("X-Agent", "lb-policy-agent")]), // the shared token: the agent header is all there is
+        ];
+        for (var i = 0; i < callers.Length; i++)
+        {
+            await JsonAsync(await SendAsync(http, HttpMethod.Put, Path, bodies[i], callers[i].Token, callers[i].Headers), HttpStatusCode.OK);
+        }
+
+        var changes = (await JsonAsync(await SendAsync(http, HttpMethod.Get, Path + "/changes"), HttpStatusCode.OK)).GetProperty("changes");
+        Assert.Equal(["lb-policy-agent", "alice/bob", "alice/lb-policy-agent", "alice"], changes.EnumerateArray().Select(c => c.GetProperty("actor").GetString()));
+        AssertNoErrorLogs(host);
     }
 
     [Fact]
