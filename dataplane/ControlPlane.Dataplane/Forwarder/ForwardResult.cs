@@ -24,6 +24,12 @@ internal enum ForwardOutcome
     /// <summary>The instance broke off, or went silent past the activity timeout, while sending the response body (the client's response was aborted).</summary>
     ResponseBodyFailed,
 
+    /// <summary>
+    /// The instance was lost while sending a gRPC response, between two of its messages: the call was
+    /// ended with UNAVAILABLE in the trailers, the client's stream closed normally.
+    /// </summary>
+    LostBetweenMessages,
+
     /// <summary>The client went away.</summary>
     ClientAborted,
 }
@@ -37,5 +43,6 @@ internal readonly record struct ForwardResult(ForwardOutcome Outcome, int Upstre
     /// <summary>Counts against the instance for passive health: it could not be reached, kept the exchange waiting, broke off, or answered 5xx.</summary>
     public bool IsUpstreamFailure =>
         Outcome is ForwardOutcome.ConnectFailed or ForwardOutcome.Timeout or ForwardOutcome.UpstreamFailed or ForwardOutcome.ResponseBodyFailed
+            or ForwardOutcome.LostBetweenMessages
         || (Outcome == ForwardOutcome.Completed && UpstreamStatus >= 500);
 }

@@ -154,6 +154,11 @@ internal sealed class ProxyHandler(
                 metrics.UpstreamError(route.Image, ProxyErrorCodes.BackendUnreachable);
                 Answered(route.Image, instanceId, started, 502, result.ResponseBytes);
                 return Task.CompletedTask;
+            case ForwardOutcome.LostBetweenMessages:
+                // Counted as what the client got: UNAVAILABLE, a 503.
+                metrics.UpstreamError(route.Image, ProxyErrorCodes.BackendUnreachable);
+                Answered(route.Image, instanceId, started, GrpcOutcome.HttpStatusOf((int)StatusCode.Unavailable), result.ResponseBytes);
+                return Task.CompletedTask;
             case ForwardOutcome.ClientAborted:
                 // Nobody to answer; 499 as nginx logs it.
                 Answered(route.Image, instanceId, started, 499, result.ResponseBytes);
@@ -234,8 +239,11 @@ internal sealed class ProxyHandler(
     }
 
     /// <summary>PROTOCOL-HTTP2.md: gRPC requests are HTTP/2 with content-type application/grpc[+proto|+json...].</summary>
-    private static bool IsGrpc(HttpRequest request) =>
-        request.ContentType is { } type && type.StartsWith("application/grpc", StringComparison.OrdinalIgnoreCase)
+    private static bool IsGrpc(HttpRequest request) => IsGrpcContentType(request.ContentType);
+
+    /// <summary>application/grpc, application/grpc+proto, +json ... (not grpc-web, whose framing differs).</summary>
+    internal static bool IsGrpcContentType(string? type) =>
+        type is not null && type.StartsWith("application/grpc", StringComparison.OrdinalIgnoreCase)
         && (type.Length == 16 || type[16] is '+' or ';');
 
     /// <summary>RFC 9110 §9.2.2 idempotent methods.</summary>
