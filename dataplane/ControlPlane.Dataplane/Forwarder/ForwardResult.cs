@@ -15,6 +15,12 @@ internal enum ForwardOutcome
     /// <summary>Connected, but no usable response: reset, closed, or a protocol error.</summary>
     UpstreamFailed,
 
+    /// <summary>
+    /// The instance refused the request's HTTP/2 stream (REFUSED_STREAM): it did not process it (RFC 9113
+    /// §8.7), whatever its method. An instance at its limit, not a dead one: no failure for passive health.
+    /// </summary>
+    Refused,
+
     /// <summary>The client's request body could not be read.</summary>
     RequestBodyFailed,
 

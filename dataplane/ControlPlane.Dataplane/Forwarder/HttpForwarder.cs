@@ -227,11 +227,29 @@ internal sealed class HttpForwarder(UpstreamClient client, Http1Forwarder http1,
         {
             return new(ForwardOutcome.ConnectFailed, 0, connect);
         }
+        if (body is { RefusedAfterBody: true } || IsRefusedStream(ex))
+        {
+            // HttpClient has sent it again on fresh streams already when it could (StreamingRequestContent).
+            return new(ForwardOutcome.Refused, 0, ex);
+        }
         if (ex is OperationCanceledException && cancel.IsCancellationRequested)
         {
             return new(ForwardOutcome.Timeout, 0, ex);
         }
         return new(ForwardOutcome.UpstreamFailed, 0, ex);
+    }
+
+    /// <summary>The instance reset the stream with REFUSED_STREAM (0x7, RFC 9113 §7), as HttpClient read it from the wire.</summary>
+    private static bool IsRefusedStream(Exception? ex)
+    {
+        for (; ex is not null; ex = ex.InnerException)
+        {
+            if (ex is HttpProtocolException { ErrorCode: 0x7 })
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     /// <summary>
