@@ -29,11 +29,12 @@ namespace ControlPlane.Dataplane.Tests;
 /// <item><c>/hop</c>: the echo body plus hop-by-hop response headers a proxy must drop.</item>
 /// <item>anything else: the echo body (<see cref="Echo"/>).</item>
 /// </list>
-/// Every request is also kept in <see cref="Requests"/>.
+/// Every request is also kept in <see cref="Requests"/>, except the streams it refuses (<see cref="RefuseStreams"/>).
 /// </summary>
 public sealed class TestBackend : IAsyncDisposable
 {
     private readonly WebApplication _app;
+    private int _refused;
 
     private TestBackend(string name, WebApplication app, Uri address, TestLogSink logs)
     {
@@ -65,6 +66,15 @@ public sealed class TestBackend : IAsyncDisposable
 
     /// <summary>When set (e.g. 500), every request is answered with this status and the echo body.</summary>
     public int? FailWith { get; set; }
+
+    /// <summary>
+    /// HTTP/2 only: every request's stream is reset with REFUSED_STREAM (RFC 9113 §8.7: not processed),
+    /// as a server at its limit answers; <see cref="Refused"/> counts them.
+    /// </summary>
+    public Refusal RefuseStreams { get; set; }
+
+    /// <summary>Streams refused so far.</summary>
+    public int Refused => Volatile.Read(ref _refused);
 
     public static async Task<TestBackend> StartAsync(string name, bool http2 = false)
     {
@@ -108,6 +118,10 @@ public sealed class TestBackend : IAsyncDisposable
 
     private async Task HandleAsync(HttpContext context)
     {
+        if (RefuseStreams != Refusal.None && await RefuseAsync(context))
+        {
+            return;
+        }
         var request = context.Request;
         var echo = new Echo(
             Name,
@@ -194,6 +208,25 @@ public sealed class TestBackend : IAsyncDisposable
         }
     }
 
+    /// <summary>Resets the stream with REFUSED_STREAM (0x7); false when the stream was gone before (while its body was read).</summary>
+    private async Task<bool> RefuseAsync(HttpContext context)
+    {
+        if (RefuseStreams == Refusal.AfterBody)
+        {
+            try
+            {
+                await context.Request.Body.CopyToAsync(Stream.Null, context.RequestAborted);
+            }
+            catch (Exception ex) when (ex is IOException or OperationCanceledException)
+            {
+                return true;
+            }
+        }
+        context.Features.Get<IHttpResetFeature>()!.Reset(0x7);
+        Interlocked.Increment(ref _refused);
+        return true;
+    }
+
     private async Task UploadAsync(HttpContext context)
     {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
@@ -264,4 +297,17 @@ public sealed class TestBackend : IAsyncDisposable
     }
 
     public sealed record UploadResult(long Bytes, string Sha256);
+
+    /// <summary>How <see cref="RefuseStreams"/> refuses.</summary>
+    public enum Refusal
+    {
+        /// <summary>It does not: requests are served.</summary>
+        None,
+
+        /// <summary>At once, as Kestrel refuses a stream past its limit.</summary>
+        AtOnce,
+
+        /// <summary>Once the request body was read to its end: the node has sent all of it, and cannot send it again.</summary>
+        AfterBody,
+    }
 }

@@ -15,6 +15,12 @@ internal enum ForwardOutcome
     /// <summary>Connected, but no usable response: reset, closed, or a protocol error.</summary>
     UpstreamFailed,
 
+    /// <summary>
+    /// The instance refused the request's HTTP/2 stream (REFUSED_STREAM): it did not process it (RFC 9113
+    /// §8.7), whatever its method. An instance at its limit, not a dead one: no failure for passive health.
+    /// </summary>
+    Refused,
+
     /// <summary>The client's request body could not be read.</summary>
     RequestBodyFailed,
 
@@ -23,6 +29,12 @@ internal enum ForwardOutcome
 
     /// <summary>The instance broke off, or went silent past the activity timeout, while sending the response body (the client's response was aborted).</summary>
     ResponseBodyFailed,
+
+    /// <summary>
+    /// The instance was lost while sending a gRPC response, between two of its messages: the call was
+    /// ended with UNAVAILABLE in the trailers, the client's stream closed normally.
+    /// </summary>
+    LostBetweenMessages,
 
     /// <summary>The client went away.</summary>
     ClientAborted,
@@ -37,5 +49,6 @@ internal readonly record struct ForwardResult(ForwardOutcome Outcome, int Upstre
     /// <summary>Counts against the instance for passive health: it could not be reached, kept the exchange waiting, broke off, or answered 5xx.</summary>
     public bool IsUpstreamFailure =>
         Outcome is ForwardOutcome.ConnectFailed or ForwardOutcome.Timeout or ForwardOutcome.UpstreamFailed or ForwardOutcome.ResponseBodyFailed
+            or ForwardOutcome.LostBetweenMessages
         || (Outcome == ForwardOutcome.Completed && UpstreamStatus >= 500);
 }

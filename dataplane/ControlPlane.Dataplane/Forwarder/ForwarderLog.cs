@@ -30,6 +30,12 @@ internal static partial class ForwarderLog
     [LoggerMessage(EventId = 2009, Level = LogLevel.Warning, Message = "Image {Image}: instance at {Upstream} sent nothing of its response body for {TimeoutMs} ms; the client's response was aborted")]
     public static partial void ResponseBodyStalled(ILogger logger, string image, string upstream, double timeoutMs);
 
+    [LoggerMessage(EventId = 2011, Level = LogLevel.Warning, Message = "Image {Image}: instance at {Upstream} was lost between two messages of a gRPC response; the call was ended with UNAVAILABLE")]
+    public static partial void GrpcCallLost(ILogger logger, string image, string upstream);
+
+    [LoggerMessage(EventId = 2012, Level = LogLevel.Warning, Message = "Image {Image}: instance {InstanceId} at {Upstream} refused the request's stream (HTTP/2 REFUSED_STREAM)")]
+    public static partial void Refused(ILogger logger, string image, string instanceId, string upstream);
+
     [LoggerMessage(EventId = 2005, Level = LogLevel.Information, Message = "Image {Image}: the client's request body could not be read: {Reason}")]
     public static partial void RequestBodyFailed(ILogger logger, string image, string? reason);
 

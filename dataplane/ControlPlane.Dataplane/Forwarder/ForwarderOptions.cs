@@ -67,9 +67,10 @@ public sealed class ForwarderOptions
     public int MaxResponseHeaderCount { get; set; } = 256;
 
     /// <summary>
-    /// Retries after a connection failure, each to another endpoint, for idempotent requests
-    /// without a body (GET, HEAD, OPTIONS, TRACE, PUT, DELETE): the request never reached an
-    /// instance, so a retry cannot do anything twice. Default 2; 0 disables retries.
+    /// Retries, each to another endpoint: after a connection failure for idempotent requests
+    /// without a body (GET, HEAD, OPTIONS, TRACE, PUT, DELETE), and after an HTTP/2 stream refused
+    /// (REFUSED_STREAM) for any request none of whose body was taken from the client yet: the
+    /// request was not processed, so a retry cannot do anything twice. Default 2; 0 disables retries.
     /// </summary>
     public int MaxRetries { get; set; } = 2;
 

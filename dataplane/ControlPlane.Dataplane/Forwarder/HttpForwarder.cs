@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Net;
 using ControlPlane.Dataplane.Forwarder.Http1;
 using ControlPlane.Dataplane.Ops;
+using ControlPlane.Grpc;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 
@@ -137,21 +138,33 @@ internal sealed class HttpForwarder(UpstreamClient client, Http1Forwarder http1,
                     return new ForwardResult(ForwardOutcome.UpstreamFailed, 0, ex);
                 }
                 http.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
-                var (outcome, bytes, failure) = await CopyResponseBodyAsync(http, response, cancel);
+                var grpcMessages = request.Grpc && status == StatusCodes.Status200OK && ProxyHandler.IsGrpcContentType(http.Response.ContentType);
+                var (outcome, bytes, failure) = await CopyResponseBodyAsync(http, response, cancel, grpcMessages);
                 // The instance's part is over; what follows waits on the client only.
                 cancel.Stop();
                 if (outcome == ForwardOutcome.Completed)
                 {
                     ProxyHeaders.CopyTrailers(response, http.Response);
                 }
-                else if (outcome == ForwardOutcome.ResponseBodyFailed)
+                else if (outcome is ForwardOutcome.ResponseBodyFailed or ForwardOutcome.LostBetweenMessages)
                 {
                     if (!http.Response.HasStarted && bytes == 0)
                     {
                         // Nothing of the answer has gone out: the client gets the proxy's 502 instead.
                         return new ForwardResult(ForwardOutcome.UpstreamFailed, 0, failure);
                     }
-                    // The client must not mistake a truncated body for a whole one.
+                    if (outcome == ForwardOutcome.LostBetweenMessages && http.Response.SupportsTrailers())
+                    {
+                        // Every message the client got is whole, so the call can end as a gRPC call whose
+                        // server went away ends: UNAVAILABLE, in the trailers of a stream that closes normally
+                        // (a reset would reach the client as INTERNAL, PROTOCOL-HTTP2.md's RST_STREAM mapping).
+                        ProxyErrorWriter.WriteGrpcStatusTrailers(http.Response, StatusCode.Unavailable, ProxyErrorCodes.BackendUnreachable, InstanceLostDetail);
+                        ForwarderLog.GrpcCallLost(logger, request.Image, destination.Origin);
+                        return new ForwardResult(outcome, status, failure, bytes);
+                    }
+                    // The client must not mistake a truncated body for a whole one: a gRPC client reads the
+                    // reset (RST_STREAM INTERNAL_ERROR) as INTERNAL.
+                    outcome = ForwardOutcome.ResponseBodyFailed;
                     ForwarderLog.ResponseBodyBrokenOff(logger, http, request.Image, destination.Origin, cancel, _options.EffectiveActivityTimeout);
                     http.Abort();
                 }
@@ -187,6 +200,9 @@ internal sealed class HttpForwarder(UpstreamClient client, Http1Forwarder http1,
         return message;
     }
 
+    /// <summary>The grpc-message detail of a call whose instance was lost between two messages.</summary>
+    private const string InstanceLostDetail = "the instance was lost mid-response";
+
     /// <summary>How much sooner than the node the client may see its deadline pass (it started its clock first).</summary>
     private static readonly TimeSpan DeadlineMargin = TimeSpan.FromMilliseconds(100);
 
@@ -211,11 +227,29 @@ internal sealed class HttpForwarder(UpstreamClient client, Http1Forwarder http1,
         {
             return new(ForwardOutcome.ConnectFailed, 0, connect);
         }
+        if (body is { RefusedAfterBody: true } || IsRefusedStream(ex))
+        {
+            // HttpClient has sent it again on fresh streams already when it could (StreamingRequestContent).
+            return new(ForwardOutcome.Refused, 0, ex);
+        }
         if (ex is OperationCanceledException && cancel.IsCancellationRequested)
         {
             return new(ForwardOutcome.Timeout, 0, ex);
         }
         return new(ForwardOutcome.UpstreamFailed, 0, ex);
+    }
+
+    /// <summary>The instance reset the stream with REFUSED_STREAM (0x7, RFC 9113 §7), as HttpClient read it from the wire.</summary>
+    private static bool IsRefusedStream(Exception? ex)
+    {
+        for (; ex is not null; ex = ex.InnerException)
+        {
+            if (ex is HttpProtocolException { ErrorCode: 0x7 })
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     /// <summary>
@@ -232,9 +266,11 @@ internal sealed class HttpForwarder(UpstreamClient client, Http1Forwarder http1,
     /// and the client needs the headers meanwhile); an empty body finishes the response with the
     /// headers alone, so a gRPC Trailers-Only answer stays Trailers-Only. Each wait for the instance's
     /// next bytes is timed by <paramref name="cancel"/>; waits on the client are not. Also returns the
-    /// body bytes handed to the client, and what failed.
+    /// body bytes handed to the client, and what failed. With <paramref name="grpcMessages"/> (a gRPC
+    /// answer) it follows the messages relayed, and an instance lost between two of them is
+    /// <see cref="ForwardOutcome.LostBetweenMessages"/>.
     /// </summary>
-    private static async ValueTask<(ForwardOutcome, long, Exception?)> CopyResponseBodyAsync(HttpContext http, HttpResponseMessage response, UpstreamTimeout cancel)
+    private static async ValueTask<(ForwardOutcome, long, Exception?)> CopyResponseBodyAsync(HttpContext http, HttpResponseMessage response, UpstreamTimeout cancel, bool grpcMessages)
     {
         var cancellationToken = cancel.Token;
         Stream body;
@@ -253,6 +289,7 @@ internal sealed class HttpForwarder(UpstreamClient client, Http1Forwarder http1,
         }
         var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
         long sent = 0;
+        var messages = new GrpcMessageTracker();
         try
         {
             cancel.Restart();
@@ -275,7 +312,8 @@ internal sealed class HttpForwarder(UpstreamClient client, Http1Forwarder http1,
                 }
                 catch (Exception ex)
                 {
-                    return (http.RequestAborted.IsCancellationRequested ? ForwardOutcome.ClientAborted : ForwardOutcome.ResponseBodyFailed, sent, ex);
+                    var lost = grpcMessages && messages.AtMessageBoundary ? ForwardOutcome.LostBetweenMessages : ForwardOutcome.ResponseBodyFailed;
+                    return (http.RequestAborted.IsCancellationRequested ? ForwardOutcome.ClientAborted : lost, sent, ex);
                 }
                 if (count == 0)
                 {
@@ -294,6 +332,10 @@ internal sealed class HttpForwarder(UpstreamClient client, Http1Forwarder http1,
                     return (WriteFailure(http, ex), sent, ex);
                 }
                 sent += count;
+                if (grpcMessages)
+                {
+                    messages.Advance(buffer.AsSpan(0, count));
+                }
                 cancel.Restart();
                 read = ReadAsync(body, buffer, cancellationToken);
             }

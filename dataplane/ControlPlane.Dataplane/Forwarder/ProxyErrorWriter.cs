@@ -3,6 +3,7 @@ using System.Text.Json;
 using ControlPlane.Grpc;
 using ControlPlane.Grpc.Protocol;
 using Google.Protobuf;
+using Microsoft.AspNetCore.Http.Features;
 
 namespace ControlPlane.Dataplane.Forwarder;
 
@@ -53,14 +54,26 @@ internal static class ProxyErrorWriter
     /// </summary>
     private static void WriteGrpcStatus(HttpResponse response, StatusCode grpcCode, string code, string detail)
     {
-        var status = RpcErrors.Status(grpcCode, code, detail);
         response.StatusCode = StatusCodes.Status200OK;
         response.ContentType = "application/grpc";
-        response.Headers["grpc-status"] = ((int)grpcCode).ToString(CultureInfo.InvariantCulture);
-        response.Headers["grpc-message"] = PercentEncoding.Encode(code + ": " + detail);
+        WriteStatusFields(response.Headers, grpcCode, code, detail);
+    }
+
+    /// <summary>
+    /// Ends a relayed gRPC call whose response has begun with the node's own status, in its trailers
+    /// (the client's protocol must carry them): the fields of the Trailers-Only answer.
+    /// </summary>
+    public static void WriteGrpcStatusTrailers(HttpResponse response, StatusCode grpcCode, string code, string detail) =>
+        WriteStatusFields(response.HttpContext.Features.GetRequiredFeature<IHttpResponseTrailersFeature>().Trailers, grpcCode, code, detail);
+
+    private static void WriteStatusFields(IHeaderDictionary fields, StatusCode grpcCode, string code, string detail)
+    {
+        var status = RpcErrors.Status(grpcCode, code, detail);
+        fields["grpc-status"] = ((int)grpcCode).ToString(CultureInfo.InvariantCulture);
+        fields["grpc-message"] = PercentEncoding.Encode(code + ": " + detail);
         if (status.Details is not null)
         {
-            response.Headers["grpc-status-details-bin"] = Convert.ToBase64String(status.Details.ToByteArray()).TrimEnd('=');
+            fields["grpc-status-details-bin"] = Convert.ToBase64String(status.Details.ToByteArray()).TrimEnd('=');
         }
     }
 

@@ -15,8 +15,8 @@ namespace ControlPlane.Dataplane.Forwarder;
 /// <c>ANY /g/{image}/{path...}</c>: finds the image in the current snapshot (read once: the
 /// request finishes on it whatever is pushed meanwhile), picks an endpoint with the image's
 /// balancer, forwards, reports the outcome to passive health, retries connect failures of
-/// idempotent body-less requests elsewhere within the retry budget, and answers the proxy's own
-/// errors (<see cref="ProxyErrorCodes"/>). Upstream trouble is never a 500. Every answered request
+/// idempotent body-less requests, and refused streams, elsewhere within the retry budget, and
+/// answers the proxy's own errors (<see cref="ProxyErrorCodes"/>). Upstream trouble is never a 500. Every answered request
 /// is counted once (<see cref="Answered"/>): in the metrics and in the load reports, per image, and
 /// per instance when it was forwarded (or attempted) to one, for the instance whose outcome is answered.
 /// </summary>
@@ -68,11 +68,11 @@ internal sealed class ProxyHandler(
             RequestId: http.Response.Headers[ProxyHeaders.RequestId].ToString(),
             grpc,
             hasBody ? new StreamingRequestContent(http.Request.BodyReader) : null);
-        var retriable = !hasBody && IsIdempotent(http.Request.Method) && _options.MaxRetries > 0;
-        return ForwardWithRetriesAsync(http, route, request, sticky.Value, retriable, started);
+        var idempotentWithoutBody = !hasBody && IsIdempotent(http.Request.Method);
+        return ForwardWithRetriesAsync(http, route, request, sticky.Value, idempotentWithoutBody, started);
     }
 
-    private async Task ForwardWithRetriesAsync(HttpContext http, ImageRoute route, ForwardRequest request, string sticky, bool retriable, long started)
+    private async Task ForwardWithRetriesAsync(HttpContext http, ImageRoute route, ForwardRequest request, string sticky, bool idempotentWithoutBody, long started)
     {
         route.RetryBudget.RequestStarted();
         try
@@ -124,7 +124,11 @@ internal sealed class ProxyHandler(
                 {
                     ForwarderLog.ConnectFailed(logger, route.Image, picked.InstanceId, destination.Origin, result.Error?.Message);
                 }
-                if (result.Outcome != ForwardOutcome.ConnectFailed || !retriable || attempt >= _options.MaxRetries || http.RequestAborted.IsCancellationRequested)
+                else if (result.Outcome == ForwardOutcome.Refused)
+                {
+                    ForwarderLog.Refused(logger, route.Image, picked.InstanceId, destination.Origin);
+                }
+                if (attempt >= _options.MaxRetries || http.RequestAborted.IsCancellationRequested || !MayRetry(result, request, idempotentWithoutBody))
                 {
                     break;
                 }
@@ -154,12 +158,24 @@ internal sealed class ProxyHandler(
                 metrics.UpstreamError(route.Image, ProxyErrorCodes.BackendUnreachable);
                 Answered(route.Image, instanceId, started, 502, result.ResponseBytes);
                 return Task.CompletedTask;
+            case ForwardOutcome.LostBetweenMessages:
+                // Counted as what the client got: UNAVAILABLE, a 503.
+                metrics.UpstreamError(route.Image, ProxyErrorCodes.BackendUnreachable);
+                Answered(route.Image, instanceId, started, GrpcOutcome.HttpStatusOf((int)StatusCode.Unavailable), result.ResponseBytes);
+                return Task.CompletedTask;
             case ForwardOutcome.ClientAborted:
                 // Nobody to answer; 499 as nginx logs it.
                 Answered(route.Image, instanceId, started, 499, result.ResponseBytes);
                 return Task.CompletedTask;
             case ForwardOutcome.ConnectFailed:
                 return AnswerAsync(http, route.Image, instanceId, started, 502, ProxyErrorCodes.BackendUnreachable, $"no instance of image '{route.Image}' could be reached", request.Grpc, upstreamError: true);
+            case ForwardOutcome.Refused:
+                // As a stream reset before the response: 502 (UNAVAILABLE to gRPC callers, as REFUSED_STREAM itself maps).
+                return AnswerAsync(http, route.Image, instanceId, started, 502, ProxyErrorCodes.BackendUnreachable,
+                    request.Body is { BytesConsumed: > 0 }
+                        ? "the instance refused the request (HTTP/2 REFUSED_STREAM) once part of its body was sent, which cannot be sent again"
+                        : "the instance refused the request (HTTP/2 REFUSED_STREAM)",
+                    request.Grpc, upstreamError: true);
             case ForwardOutcome.Timeout when request.Grpc:
                 // The call's deadline (grpc-timeout) passed before the instance answered.
                 if (http.RequestAborted.IsCancellationRequested)
@@ -198,6 +214,18 @@ internal sealed class ProxyHandler(
         }
     }
 
+    /// <summary>
+    /// Whether a failed attempt may be made again elsewhere. A connect failure sent nothing: idempotent
+    /// requests without a body. A refused stream was not processed (RFC 9113 §8.7): any method, as
+    /// long as nothing of the body was taken from the client (then it is sent whole again).
+    /// </summary>
+    private static bool MayRetry(in ForwardResult result, ForwardRequest request, bool idempotentWithoutBody) => result.Outcome switch
+    {
+        ForwardOutcome.ConnectFailed => idempotentWithoutBody,
+        ForwardOutcome.Refused => request.Body is null || request.Body.TryReset(),
+        _ => false,
+    };
+
     private void ReportHealth(ImageRoute route, BalancerEndpoint picked, ForwardResult result)
     {
         var state = route.States[picked.Index];
@@ -234,8 +262,11 @@ internal sealed class ProxyHandler(
     }
 
     /// <summary>PROTOCOL-HTTP2.md: gRPC requests are HTTP/2 with content-type application/grpc[+proto|+json...].</summary>
-    private static bool IsGrpc(HttpRequest request) =>
-        request.ContentType is { } type && type.StartsWith("application/grpc", StringComparison.OrdinalIgnoreCase)
+    private static bool IsGrpc(HttpRequest request) => IsGrpcContentType(request.ContentType);
+
+    /// <summary>application/grpc, application/grpc+proto, +json ... (not grpc-web, whose framing differs).</summary>
+    internal static bool IsGrpcContentType(string? type) =>
+        type is not null && type.StartsWith("application/grpc", StringComparison.OrdinalIgnoreCase)
         && (type.Length == 16 || type[16] is '+' or ';');
 
     /// <summary>RFC 9110 §9.2.2 idempotent methods.</summary>

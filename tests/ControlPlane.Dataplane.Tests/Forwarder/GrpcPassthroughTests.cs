@@ -320,15 +320,4 @@ public sealed class GrpcPassthroughTests
             Server.AssertNoUnexpectedErrors();
         }
     }
-
-    /// <summary>Puts the image prefix in front of each call's path (a gRPC channel addresses /{service}/{method}).</summary>
-    private sealed class PrefixHandler(string prefix) : DelegatingHandler
-    {
-        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
-        {
-            var uri = request.RequestUri!;
-            request.RequestUri = new UriBuilder(uri) { Path = prefix + uri.AbsolutePath }.Uri;
-            return base.SendAsync(request, cancellationToken);
-        }
-    }
 }
