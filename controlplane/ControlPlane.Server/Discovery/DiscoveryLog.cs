@@ -50,4 +50,12 @@ internal static partial class DiscoveryLog
     [LoggerMessage(EventId = 4020, Level = LogLevel.Error,
         Message = "Not sent (first met for node {NodeId}): {What} of type {TypeUrl} is {Bytes} bytes, over the {Limit} bytes a discovery response can carry (ControlPlane:Discovery:MaxResponseBytes); nodes keep what they hold of it")]
     public static partial void TooLarge(ILogger logger, string nodeId, string what, string typeUrl, long bytes, int limit);
+
+    [LoggerMessage(EventId = 4021, Level = LogLevel.Debug,
+        Message = "Asked node {NodeId} to keep the configuration it holds from an earlier start of this control plane ({Held}) for {Left} more: the embedded store started empty and instances are registering again")]
+    public static partial void Warming(ILogger logger, string nodeId, string held, TimeSpan left);
+
+    [LoggerMessage(EventId = 4022, Level = LogLevel.Information,
+        Message = "The embedded store starts empty: for {Hold}, nodes holding configuration from an earlier start keep it (refused with store_warming) while instances register again (ControlPlane:Discovery:RestartHold)")]
+    public static partial void RestartHold(ILogger logger, TimeSpan hold);
 }

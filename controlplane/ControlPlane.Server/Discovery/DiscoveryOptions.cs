@@ -66,6 +66,15 @@ public sealed class DiscoveryOptions
     /// </summary>
     public TimeSpan BehindWait { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// On the embedded store, which keeps nothing across restarts: for this long after the control
+    /// plane starts, a node that reconnects holding configuration from an earlier start (its store
+    /// position names another epoch) is refused (UNAVAILABLE, <c>store_warming</c>) and keeps serving
+    /// what it holds, instead of being sent the removal of every instance that has not registered
+    /// again yet. Nodes without configuration are served at once. 0 turns the hold off.
+    /// </summary>
+    public TimeSpan RestartHold { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Id this replica puts in every response's <c>control_plane_id</c>; default: machine name and process id.</summary>
     public string? ControlPlaneId { get; set; }
 
@@ -81,9 +90,9 @@ public sealed class DiscoveryOptions
         {
             errors.Add($"{nameof(MaxDebounceDelay)} must be at least {nameof(DebounceWindow)}");
         }
-        if (BehindWait < TimeSpan.Zero)
+        if (BehindWait < TimeSpan.Zero || RestartHold < TimeSpan.Zero)
         {
-            errors.Add($"{nameof(BehindWait)} must not be negative");
+            errors.Add($"{nameof(BehindWait)} and {nameof(RestartHold)} must not be negative");
         }
         if (RebuildRetryDelay <= TimeSpan.Zero || StuckStreamTimeout <= TimeSpan.Zero || StuckStreamDrainTimeout <= TimeSpan.Zero || StuckCheckInterval <= TimeSpan.Zero)
         {

@@ -15,8 +15,14 @@ public sealed class ControlPlaneProcess : IAsyncDisposable
 {
     public const string AdminToken = "system-tests-admin-token";
 
-    private ControlPlaneProcess(ChildProcess process, int grpcPort, int httpPort)
+    private readonly string _name;
+    private readonly IReadOnlyDictionary<string, string> _settings;
+    private readonly int _grpcPort;
+    private readonly int _httpPort;
+
+    private ControlPlaneProcess(string name, IReadOnlyDictionary<string, string> settings, ChildProcess process, int grpcPort, int httpPort)
     {
+        (_name, _settings, _grpcPort, _httpPort) = (name, settings, grpcPort, httpPort);
         Process = process;
         GrpcAddress = $"http://127.0.0.1:{grpcPort}";
         Client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{httpPort}"), Timeout = TimeSpan.FromSeconds(10) };
@@ -37,9 +43,17 @@ public sealed class ControlPlaneProcess : IAsyncDisposable
     /// A control plane named <paramref name="name"/> in the logs, with more configuration in
     /// <paramref name="settings"/> (e.g. a replica: the Redis store and its ControlPlaneId).
     /// </summary>
-    public static Task<ControlPlaneProcess> StartAsync(string name, IReadOnlyDictionary<string, string> settings) => ChildProcessStart.WithFreshPortsAsync(async () =>
+    public static Task<ControlPlaneProcess> StartAsync(string name, IReadOnlyDictionary<string, string> settings) =>
+        ChildProcessStart.WithFreshPortsAsync(() => StartOnAsync(name, settings, FreePorts.Next(), FreePorts.Next()));
+
+    /// <summary>
+    /// A new process on this one's ports and settings (stop or kill this one first): a control plane
+    /// restarted in place, as nodes and instances see it. On the embedded store it starts empty.
+    /// </summary>
+    public Task<ControlPlaneProcess> RestartAsync() => StartOnAsync(_name + "-restarted", _settings, _grpcPort, _httpPort);
+
+    private static async Task<ControlPlaneProcess> StartOnAsync(string name, IReadOnlyDictionary<string, string> settings, int grpc, int http)
     {
-        var (grpc, http) = (FreePorts.Next(), FreePorts.Next());
         var environment = new Dictionary<string, string>
         {
             ["ControlPlane__GrpcPort"] = grpc.ToString(CultureInfo.InvariantCulture),
@@ -54,8 +68,8 @@ public sealed class ControlPlaneProcess : IAsyncDisposable
             environment[key] = value;
         }
         var process = await ChildProcess.StartAsync(name, Binaries.ControlPlane, environment, new Uri($"http://127.0.0.1:{http}/readyz"));
-        return new ControlPlaneProcess(process, grpc, http);
-    });
+        return new ControlPlaneProcess(name, settings, process, grpc, http);
+    }
 
     /// <summary>Registers <paramref name="backend"/> as <paramref name="instanceId"/> of <paramref name="image"/> (POST /v1/services/register).</summary>
     public Task RegisterAsync(string image, string instanceId, BackendProcess backend, int ttlSeconds = 600, string? requestId = null) =>

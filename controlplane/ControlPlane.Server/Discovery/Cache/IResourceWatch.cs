@@ -28,6 +28,16 @@ public interface IResourceWatch
     /// <summary>True when the cache follows a shared store's changes (and so has a <see cref="Position"/>).</summary>
     bool FollowsStore { get; }
 
+    /// <summary>
+    /// On the embedded store (not <see cref="FollowsStore"/>): this process's epoch, which responses
+    /// carry as their store position (<c>&lt;epoch&gt;:0</c>), so a node tells which start of the control
+    /// plane its configuration came from; empty when the cache follows a shared store.
+    /// </summary>
+    string EmbeddedEpoch { get; }
+
+    /// <summary>When the cache was made (the clock's timestamp): the embedded store started then, empty.</summary>
+    long StartedAt { get; }
+
     /// <summary>Completes the next time <see cref="Position"/> advances.</summary>
     Task PositionAdvanced { get; }
 

@@ -35,6 +35,7 @@ internal sealed class ResourceCache : IResourceWatch, IHostedService, IDisposabl
     private readonly IStorePositionSource? _positions;
     private readonly object _positionLock = new();
     private volatile LoadedPosition? _position;
+    private readonly string _embeddedPosition;
     private TaskCompletionSource _positionAdvanced = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _revision;
     private int _reloadAll;
@@ -57,6 +58,9 @@ internal sealed class ResourceCache : IResourceWatch, IHostedService, IDisposabl
         _metrics = metrics;
         _logger = logger;
         _positions = positions;
+        StartedAt = clock.GetTimestamp();
+        EmbeddedEpoch = positions is null ? $"embedded-{clock.GetUtcNow().ToUnixTimeMilliseconds()}-{Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(2))}" : "";
+        _embeddedPosition = positions is null ? EmbeddedEpoch + ":0" : "";
         _debouncer = new ChangeDebouncer(clock, options.DebounceWindow, options.MaxDebounceDelay, () => _wake.Writer.TryWrite(true));
         _reloadRetry = clock.CreateTimer(static s => ((ResourceCache)s!)._wake.Writer.TryWrite(true), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         metrics.Resources = () => _slots.Select(s => (s.Key, s.Value.Current.Count));
@@ -70,9 +74,13 @@ internal sealed class ResourceCache : IResourceWatch, IHostedService, IDisposabl
 
     public StorePosition? Position => _position?.At;
 
-    public string PositionText => _position?.Text ?? "";
+    public string PositionText => _position?.Text ?? _embeddedPosition;
 
     public bool FollowsStore => _positions is not null;
+
+    public string EmbeddedEpoch { get; }
+
+    public long StartedAt { get; }
 
     public Task PositionAdvanced
     {
@@ -115,6 +123,10 @@ internal sealed class ResourceCache : IResourceWatch, IHostedService, IDisposabl
         _changes.Changed += OnChanged;
         _changes.Reset += OnReset;
         _worker = Task.Run(() => RunAsync(_stopping.Token), CancellationToken.None);
+        if (_positions is null && _options.RestartHold > TimeSpan.Zero)
+        {
+            DiscoveryLog.RestartHold(_logger, _options.RestartHold);
+        }
         return Task.CompletedTask;
     }
 

@@ -12,7 +12,8 @@ namespace ControlPlane.Server.Discovery.Streams;
 /// replica behind that position first waits to catch up (<see cref="DiscoveryOptions.BehindWait"/>)
 /// and otherwise refuses the stream with UNAVAILABLE <c>replica_behind</c>: the node keeps what it
 /// holds and tries another replica. A replica that cannot reach its store refuses at once. With the
-/// embedded store (one replica) there is nothing to be behind of.
+/// embedded store (one replica) there is nothing to be behind of, but a store that started empty: a node
+/// holding configuration from the control plane's earlier start keeps it for a while (<see cref="RequireWarm"/>).
 /// </summary>
 internal static class StoreFreshness
 {
@@ -33,6 +34,7 @@ internal static class StoreFreshness
         var cache = services.Cache;
         if (!cache.FollowsStore)
         {
+            RequireWarm(services, node, held, nodeId);
             return;
         }
         var started = services.Clock.GetTimestamp();
@@ -78,6 +80,32 @@ internal static class StoreFreshness
             }
         }
     }
+
+    /// <summary>
+    /// The embedded store starts empty: within <see cref="DiscoveryOptions.RestartHold"/> of this start, a
+    /// node holding configuration from an earlier one keeps it (refused, <c>store_warming</c>) while
+    /// instances register again, rather than be told to remove everything that has not yet.
+    /// </summary>
+    private static void RequireWarm(StreamServices services, StorePosition node, string held, string nodeId)
+    {
+        var cache = services.Cache;
+        if (string.Equals(node.Epoch, cache.EmbeddedEpoch, StringComparison.Ordinal))
+        {
+            return;
+        }
+        var since = services.Clock.GetElapsedTime(cache.StartedAt);
+        var left = services.Options.RestartHold - since;
+        if (left <= TimeSpan.Zero)
+        {
+            return;
+        }
+        DiscoveryLog.Warming(services.Logger, nodeId, held, left);
+        throw RpcErrors.Exception(StatusCode.Unavailable, WarmingReason,
+            $"this control plane started {since.TotalSeconds:0.#} s ago on the embedded store, which keeps nothing across restarts, and instances are registering again; " +
+            $"keep the configuration you hold (store position {held}) and reconnect: nodes holding configuration are served from {left.TotalSeconds:0.#} s on");
+    }
+
+    public const string WarmingReason = "store_warming";
 
     private static RpcException Refuse(StreamServices services, string nodeId, string held, string mine, string why)
     {
