@@ -49,6 +49,7 @@ public sealed class DiscoveryWatcher : IHostedService, IAsyncDisposable, IDeltaR
             Node = node,
             ReconnectBaseDelay = _options.ReconnectBaseDelay,
             ReconnectMaxDelay = _options.ReconnectMaxDelay,
+            FirstResponseTimeout = _options.FirstResponseTimeout,
         }, time, random);
     }
 

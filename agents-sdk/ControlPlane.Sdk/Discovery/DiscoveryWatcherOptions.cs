@@ -33,4 +33,7 @@ public sealed class DiscoveryWatcherOptions
 
     /// <summary>Largest reconnect delay bound. Default 10 s.</summary>
     public TimeSpan ReconnectMaxDelay { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>A stream silent this long after opening is given up on and the next address tried (<see cref="DeltaDiscoveryOptions.FirstResponseTimeout"/>). Default 10 s.</summary>
+    public TimeSpan FirstResponseTimeout { get; set; } = TimeSpan.FromSeconds(10);
 }

@@ -83,6 +83,7 @@ public sealed class DiscoveryClient : BackgroundService, IDeltaResourceHandler
             Node = _node,
             ReconnectBaseDelay = options.ReconnectBaseDelay,
             ReconnectMaxDelay = options.ReconnectMaxDelay,
+            FirstResponseTimeout = options.FirstResponseTimeout,
         }, time, random);
     }
 

@@ -38,6 +38,15 @@ public sealed class DiscoveryOptions
     /// </summary>
     public TimeSpan InitialFetchTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// How long a stream may go without its first response (connecting included) before the node
+    /// gives up on it and tries the next control plane: one that accepts the stream and then hangs
+    /// must not hold the node until keepalive (30 s + 20 s) ends the connection. A control plane
+    /// answers a new stream at once; a replica behind the node waits at most its BehindWait (5 s)
+    /// before refusing it. Default 10 s.
+    /// </summary>
+    public TimeSpan FirstResponseTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>First reconnect delay bound (full jitter: the delay is uniform in [0, bound]). Default 250 ms.</summary>
     public TimeSpan ReconnectBaseDelay { get; set; } = TimeSpan.FromMilliseconds(250);
 
@@ -62,6 +71,10 @@ public sealed class DiscoveryOptions
         if (NodeId is "." or "..")
         {
             throw new InvalidOperationException($"Invalid {Section}:{nameof(NodeId)}: must not be '.' or '..' (node ids are URL path segments)");
+        }
+        if (FirstResponseTimeout <= TimeSpan.Zero)
+        {
+            throw new InvalidOperationException($"Invalid {Section}:{nameof(FirstResponseTimeout)}: must be positive");
         }
         Check(nameof(NodeId), NodeId);
         Check(nameof(Zone), Zone);
