@@ -28,4 +28,13 @@ public sealed class DeltaDiscoveryOptions
     /// <see cref="Timeout.InfiniteTimeSpan"/> waits for ever.
     /// </summary>
     public TimeSpan FirstResponseTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// A stream that answered and stayed open at least this long (from its opening) was healthy: the
+    /// next reconnect starts again from <see cref="ReconnectBaseDelay"/>. One that ends sooner, even
+    /// after answering, keeps the delay growing, so a control plane that answers and then drops every
+    /// stream is not reconnected to at once, over and over (gRPC resets its reconnect backoff only
+    /// after a connection that lasted, not on any success). Default 30 s.
+    /// </summary>
+    public TimeSpan BackoffResetAfter { get; set; } = TimeSpan.FromSeconds(30);
 }

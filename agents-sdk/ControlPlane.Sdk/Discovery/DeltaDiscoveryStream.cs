@@ -11,7 +11,8 @@ namespace ControlPlane.Sdk.Discovery;
 /// already held (<c>initial_resource_versions</c>), so a reconnect is answered with only what
 /// changed; every response handed to the <see cref="IDeltaResourceHandler"/> and answered with an
 /// ACK (its nonce) or a NACK (its nonce and <c>error_detail</c>). A stream that ends is reopened
-/// after an exponential, fully jittered delay; one that ended without answering anything
+/// after an exponential, fully jittered delay (reset only after a stream that answered and lasted
+/// <see cref="DeltaDiscoveryOptions.BackoffResetAfter"/>); one that ended without answering anything
 /// (refused, unreachable, or silent for <see cref="DeltaDiscoveryOptions.FirstResponseTimeout"/>), or
 /// with UNAVAILABLE, moves to the next control-plane address first. Each stream also says where the
 /// configuration held stands in the store's change sequence (<see cref="StorePosition"/>), so that a
@@ -50,6 +51,10 @@ public sealed class DeltaDiscoveryStream
         {
             throw new ArgumentOutOfRangeException(nameof(options), options.FirstResponseTimeout, "DeltaDiscoveryOptions.FirstResponseTimeout must be positive (or infinite).");
         }
+        if (options.BackoffResetAfter < TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.BackoffResetAfter, "DeltaDiscoveryOptions.BackoffResetAfter must not be negative.");
+        }
         _client = client;
         _handler = handler;
         _options = options;
@@ -81,6 +86,7 @@ public sealed class DeltaDiscoveryStream
                 _endedBy = null;
             }
             Uri? address = null;
+            var openedAt = _time.GetTimestamp();
             string reason;
             try
             {
@@ -114,8 +120,10 @@ public sealed class DeltaDiscoveryStream
                 reason = _endedBy ?? reason; // ended here: say why, not "cancelled"
             }
             _connected = null;
-            if (_answered)
+            if (_answered && _time.GetElapsedTime(openedAt) >= _options.BackoffResetAfter)
             {
+                // Only a stream that lasted was healthy: one that answered and then dropped (a control
+                // plane restarting, or failing every stream) must not bring the next one on at once.
                 _backoff.Reset();
             }
             var delay = _backoff.Next();

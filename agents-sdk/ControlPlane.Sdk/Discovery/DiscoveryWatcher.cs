@@ -50,6 +50,7 @@ public sealed class DiscoveryWatcher : IHostedService, IAsyncDisposable, IDeltaR
             ReconnectBaseDelay = _options.ReconnectBaseDelay,
             ReconnectMaxDelay = _options.ReconnectMaxDelay,
             FirstResponseTimeout = _options.FirstResponseTimeout,
+            BackoffResetAfter = _options.BackoffResetAfter,
         }, time, random);
     }
 

@@ -37,6 +37,7 @@ public sealed class DiscoveryClient : BackgroundService, IDeltaResourceHandler
     private readonly CancellationTokenSource _lifetime = new();
     private readonly DiscoveryStats _stats = new(DiscoveryState.Types);
     private readonly Lock _persistLock = new();
+    private string? _persistedPosition;
     private ITimer? _initialFetchTimer;
     private int _initialFetchEnded;
     private Task _lastKnownGoodDelay = Task.CompletedTask;
@@ -84,6 +85,7 @@ public sealed class DiscoveryClient : BackgroundService, IDeltaResourceHandler
             ReconnectBaseDelay = options.ReconnectBaseDelay,
             ReconnectMaxDelay = options.ReconnectMaxDelay,
             FirstResponseTimeout = options.FirstResponseTimeout,
+            BackoffResetAfter = options.BackoffResetAfter,
         }, time, random);
     }
 
@@ -156,7 +158,7 @@ public sealed class DiscoveryClient : BackgroundService, IDeltaResourceHandler
     Google.Rpc.Status? IDeltaResourceHandler.Apply(DeltaResourcesResponse response)
     {
         var holding = _state.Holding;
-        var error = _state.Apply(response.TypeUrl, response.Resources, response.RemovedResources);
+        var error = _state.Apply(response.TypeUrl, response.Resources, response.RemovedResources, out var published);
         if (error is null)
         {
             _heldPosition = response.StorePosition;
@@ -172,9 +174,13 @@ public sealed class DiscoveryClient : BackgroundService, IDeltaResourceHandler
         {
             WatchInitialFetch();
         }
-        if (error is null || (holding && !_state.Holding))
+        if (published || (holding && !_state.Holding))
         {
             Persist(); // what is published changed: applied, or released by a rejection that ended the initial fetch
+        }
+        else if (error is null)
+        {
+            PersistPosition(); // the same resources again: the file holds them already
         }
         return error;
     }
@@ -264,6 +270,10 @@ public sealed class DiscoveryClient : BackgroundService, IDeltaResourceHandler
         {
             _heldPosition = ""; // served all the same; only a replica behind it could then serve the node
         }
+        lock (_persistLock)
+        {
+            _persistedPosition = _heldPosition;
+        }
         DiscoveryLog.LastKnownGoodLoaded(_logger, _options.LastKnownGoodAfter, resources.Count, _store.Path);
         // A stream still waiting for its first answer announced nothing: restart it so that it
         // announces what is now held (the control plane then removes what no longer exists).
@@ -286,7 +296,38 @@ public sealed class DiscoveryClient : BackgroundService, IDeltaResourceHandler
             }
             try
             {
-                _store.Save(resources, _heldPosition);
+                var position = _heldPosition;
+                _store.Save(resources, position);
+                _persistedPosition = position;
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                DiscoveryLog.PersistFailed(_logger, _store.Path, ex);
+            }
+        }
+    }
+
+    /// <summary>
+    /// After a response that changed nothing published: only its store position can be news (the
+    /// control plane's store moved on), written when it differs from the one on disk.
+    /// </summary>
+    private void PersistPosition()
+    {
+        if (_store is null)
+        {
+            return;
+        }
+        lock (_persistLock)
+        {
+            var position = _heldPosition;
+            if (position == _persistedPosition || _state.PublishedResources() is null)
+            {
+                return;
+            }
+            try
+            {
+                _store.SavePosition(position);
+                _persistedPosition = position;
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {

@@ -53,6 +53,13 @@ public sealed class DiscoveryOptions
     /// <summary>Largest reconnect delay bound. Default 10 s.</summary>
     public TimeSpan ReconnectMaxDelay { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// Only a stream that answered and stayed open this long starts the reconnect delays over from
+    /// <see cref="ReconnectBaseDelay"/>; one that answers and then drops keeps them growing, so a
+    /// flapping control plane is not hammered with new streams. Default 30 s.
+    /// </summary>
+    public TimeSpan BackoffResetAfter { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Environment variable holding the token sent as <c>x-dataplane-token</c>.</summary>
     public string TokenVariable { get; set; } = "DATAPLANE_TOKEN";
 
@@ -75,6 +82,10 @@ public sealed class DiscoveryOptions
         if (FirstResponseTimeout <= TimeSpan.Zero)
         {
             throw new InvalidOperationException($"Invalid {Section}:{nameof(FirstResponseTimeout)}: must be positive");
+        }
+        if (BackoffResetAfter < TimeSpan.Zero)
+        {
+            throw new InvalidOperationException($"Invalid {Section}:{nameof(BackoffResetAfter)}: must not be negative");
         }
         Check(nameof(NodeId), NodeId);
         Check(nameof(Zone), Zone);

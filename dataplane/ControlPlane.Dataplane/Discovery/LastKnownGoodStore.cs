@@ -25,8 +25,12 @@ internal sealed class LastKnownGoodStore(string directory)
     public void Save(IReadOnlyList<Resource> resources, string position)
     {
         Save(resources);
-        WriteReplacing(PositionPath, file => file.Write(System.Text.Encoding.ASCII.GetBytes(position)));
+        SavePosition(position);
     }
+
+    /// <summary>Saves <paramref name="position"/> alone (the resources on disk are current).</summary>
+    public void SavePosition(string position) =>
+        WriteReplacing(PositionPath, file => file.Write(System.Text.Encoding.ASCII.GetBytes(position)));
 
     /// <summary>The saved store position; empty when there is none, or it is not one line of printable ASCII.</summary>
     public string LoadPosition()
