@@ -8,7 +8,11 @@ public sealed class DiscoveryOptions
 {
     public const string Section = "Dataplane";
 
-    /// <summary>Control-plane gRPC addresses (e.g. <c>http://cp-1:8001</c>), tried in turn on reconnect.</summary>
+    /// <summary>
+    /// Control-plane gRPC addresses (e.g. <c>http://cp-1:8001</c>, <c>https://</c> for TLS), tried in
+    /// turn on reconnect. Each must be an absolute http:// or https:// URI of a host and port only
+    /// (<see cref="ControlPlaneAddress"/>).
+    /// </summary>
     public List<string> ControlPlanes { get; set; } = [];
 
     /// <summary>The node's id, stable across restarts; default the machine name.</summary>
@@ -64,13 +68,21 @@ public sealed class DiscoveryOptions
     public string TokenVariable { get; set; } = "DATAPLANE_TOKEN";
 
     /// <summary>
-    /// Throws when the node's identity would be refused by the control plane (which shows it in its
-    /// fleet view, logs and URL paths): id required; id, zone and region printable ASCII without
-    /// spaces (0x21-0x7E), at most 128 characters. Checked at start, so a bad setting stops the node
-    /// with one line instead of showing only as refused streams.
+    /// Throws when a control-plane address could not be used (<see cref="ControlPlaneAddress"/>), or
+    /// the node's identity would be refused by the control plane (which shows it in its fleet view,
+    /// logs and URL paths): id required; id, zone and region printable ASCII without spaces
+    /// (0x21-0x7E), at most 128 characters. Checked at start, so a bad setting stops the node with
+    /// one line instead of a node that never connects, or shows only refused streams.
     /// </summary>
     public void Validate()
     {
+        for (var i = 0; i < ControlPlanes.Count; i++)
+        {
+            if (ControlPlaneAddress.Problem(ControlPlanes[i]) is { } problem)
+            {
+                throw new InvalidOperationException($"Invalid {Section}:{nameof(ControlPlanes)}:{i}: {problem}");
+            }
+        }
         if (string.IsNullOrEmpty(NodeId))
         {
             throw new InvalidOperationException($"Invalid {Section}:{nameof(NodeId)}: it is required");
