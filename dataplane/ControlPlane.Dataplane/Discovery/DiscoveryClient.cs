@@ -73,12 +73,13 @@ public sealed class DiscoveryClient : BackgroundService, IDeltaResourceHandler
             PlatformTokenFileVariable = "",
             DataplaneTokenVariable = options.TokenVariable,
             DataplaneTokenFileVariable = options.TokenFileVariable,
+            StartAtRandomAddress = options.StartAtRandomControlPlane,
         };
         foreach (var address in options.ControlPlanes)
         {
             client.Addresses.Add(new Uri(address));
         }
-        _client = ControlPlaneClient.Create(client, time, loggerFactory ?? NullLoggerFactory.Instance);
+        _client = ControlPlaneClient.Create(client, time, loggerFactory ?? NullLoggerFactory.Instance, random);
         _stream = new DeltaDiscoveryStream(_client.Discovery, this, new DeltaDiscoveryOptions
         {
             Node = _node,
@@ -99,7 +100,7 @@ public sealed class DiscoveryClient : BackgroundService, IDeltaResourceHandler
     /// <summary>Responses rejected so far.</summary>
     public long Nacks => _stats.Nacks;
 
-    /// <summary>The control-plane addresses the node uses, in the order it tries them.</summary>
+    /// <summary>The control-plane addresses the node uses, in the order it rotates through them (from a random one unless <see cref="DiscoveryOptions.StartAtRandomControlPlane"/> is false).</summary>
     public IReadOnlyList<string> ControlPlanes => _options.ControlPlanes;
 
     /// <summary>Per resource type: ACKs, NACKs, the last accepted version (for the metrics).</summary>

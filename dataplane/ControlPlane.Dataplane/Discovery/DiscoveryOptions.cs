@@ -15,6 +15,14 @@ public sealed class DiscoveryOptions
     /// </summary>
     public List<string> ControlPlanes { get; set; } = [];
 
+    /// <summary>
+    /// True (default): the node starts with a random entry of <see cref="ControlPlanes"/> (drawn once
+    /// per process) and fails over in list order from there, so a fleet given the same list spreads
+    /// over the replicas, as Envoy spreads its xDS streams over a cluster's hosts, instead of every
+    /// node piling onto the first. False: it starts with the first (a list in order of preference).
+    /// </summary>
+    public bool StartAtRandomControlPlane { get; set; } = true;
+
     /// <summary>The node's id, stable across restarts; default the machine name.</summary>
     public string NodeId { get; set; } = Environment.MachineName;
 

@@ -22,6 +22,7 @@ public sealed class DiscoveryMetricsTests
             null,
             $"--Dataplane:ControlPlanes:0={controlPlane.Address}",
             $"--Dataplane:ControlPlanes:1={Unreachable}",
+            "--Dataplane:StartAtRandomControlPlane=false",
             "--Dataplane:NodeId=node-metrics");
         using var http = node.CreateClient();
         var stream = await controlPlane.NextStreamAsync();
