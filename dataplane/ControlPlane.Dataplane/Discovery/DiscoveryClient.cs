@@ -38,6 +38,8 @@ public sealed class DiscoveryClient : BackgroundService, IDeltaResourceHandler
     private readonly DiscoveryStats _stats = new(DiscoveryState.Types);
     private readonly Lock _persistLock = new();
     private string? _persistedPosition;
+    private long _persistedAt;
+    private long _persistFailures;
     private ITimer? _initialFetchTimer;
     private int _initialFetchEnded;
     private Task _lastKnownGoodDelay = Task.CompletedTask;
@@ -111,6 +113,12 @@ public sealed class DiscoveryClient : BackgroundService, IDeltaResourceHandler
 
     /// <summary>Where the last-known-good configuration is kept; null when not persisted.</summary>
     public string? LastKnownGoodPath => _store?.Path;
+
+    /// <summary>Writes of the last-known-good configuration (or its position) that failed since start: a full disk, a read-only or missing state directory, a directory in the file's place.</summary>
+    public long LastKnownGoodWriteFailures => Interlocked.Read(ref _persistFailures);
+
+    /// <summary>When the last-known-good configuration (or its position) was last written; null when not since start.</summary>
+    public DateTimeOffset? LastKnownGoodWrittenAt => Volatile.Read(ref _persistedAt) is var ticks and > 0 ? new DateTimeOffset(ticks, TimeSpan.Zero) : null;
 
     public override Task StartAsync(CancellationToken cancellationToken)
     {
@@ -300,9 +308,11 @@ public sealed class DiscoveryClient : BackgroundService, IDeltaResourceHandler
                 var position = _heldPosition;
                 _store.Save(resources, position);
                 _persistedPosition = position;
+                Volatile.Write(ref _persistedAt, _time.GetUtcNow().UtcTicks);
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
+                Interlocked.Increment(ref _persistFailures);
                 DiscoveryLog.PersistFailed(_logger, _store.Path, ex);
             }
         }
@@ -329,9 +339,11 @@ public sealed class DiscoveryClient : BackgroundService, IDeltaResourceHandler
             {
                 _store.SavePosition(position);
                 _persistedPosition = position;
+                Volatile.Write(ref _persistedAt, _time.GetUtcNow().UtcTicks);
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
+                Interlocked.Increment(ref _persistFailures);
                 DiscoveryLog.PersistFailed(_logger, _store.Path, ex);
             }
         }

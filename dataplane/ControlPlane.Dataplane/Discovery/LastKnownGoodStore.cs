@@ -72,9 +72,17 @@ internal sealed class LastKnownGoodStore(string directory)
         }
     }
 
-    /// <summary>The persisted resources; null when there is no file. Throws <see cref="InvalidProtocolBufferException"/> on a damaged one.</summary>
+    /// <summary>
+    /// The persisted resources; null when there is no file. Throws <see cref="InvalidProtocolBufferException"/>
+    /// on a damaged one, <see cref="IOException"/> when a directory stands in its place (which every
+    /// write would fail on too: said at start, not taken for "nothing saved").
+    /// </summary>
     public IReadOnlyList<Resource>? Load()
     {
+        if (Directory.Exists(Path))
+        {
+            throw new IOException($"{Path} is a directory, not a file");
+        }
         if (!File.Exists(Path))
         {
             return null;
