@@ -32,15 +32,31 @@ internal sealed class LastKnownGoodStore(string directory)
     public void SavePosition(string position) =>
         WriteReplacing(PositionPath, file => file.Write(System.Text.Encoding.ASCII.GetBytes(position)));
 
-    /// <summary>The saved store position; empty when there is none, or it is not one line of printable ASCII.</summary>
+    /// <summary>Most characters of a saved store position (a longer file is not one).</summary>
+    public const int MaxPositionLength = 64;
+
+    /// <summary>
+    /// The saved store position; empty when there is none, or it is not 1-64 characters of printable
+    /// ASCII. Reads at most one byte past the limit, whatever the file's size.
+    /// </summary>
     public string LoadPosition()
     {
         if (!File.Exists(PositionPath))
         {
             return "";
         }
-        var text = File.ReadAllText(PositionPath, System.Text.Encoding.ASCII);
-        return text.Length <= 64 && text.All(c => c is > ' ' and <= '~') ? text : "";
+        using var file = new FileStream(PositionPath, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0);
+        Span<byte> bytes = stackalloc byte[MaxPositionLength + 1];
+        var read = file.ReadAtLeast(bytes, bytes.Length, throwOnEndOfStream: false);
+        var text = bytes[..read];
+        foreach (var b in text)
+        {
+            if (b is <= (byte)' ' or > (byte)'~')
+            {
+                return "";
+            }
+        }
+        return read <= MaxPositionLength ? System.Text.Encoding.ASCII.GetString(text) : "";
     }
 
     public void Save(IReadOnlyList<Resource> resources) =>
