@@ -38,6 +38,7 @@ public sealed class DiscoveryClient : BackgroundService, IDeltaResourceHandler
     private readonly DiscoveryStats _stats = new(DiscoveryState.Types);
     private readonly Lock _persistLock = new();
     private string? _persistedPosition;
+    private bool _resourcesOnDisk;
     private long _persistedAt;
     private long _persistFailures;
     private ITimer? _initialFetchTimer;
@@ -189,7 +190,7 @@ public sealed class DiscoveryClient : BackgroundService, IDeltaResourceHandler
         }
         else if (error is null)
         {
-            PersistPosition(); // the same resources again: the file holds them already
+            Persist(changed: false); // the same resources again: the file holds them already
         }
         return error;
     }
@@ -282,6 +283,7 @@ public sealed class DiscoveryClient : BackgroundService, IDeltaResourceHandler
         lock (_persistLock)
         {
             _persistedPosition = _heldPosition;
+            _resourcesOnDisk = true; // what is served is what the file holds
         }
         DiscoveryLog.LastKnownGoodLoaded(_logger, _options.LastKnownGoodAfter, resources.Count, _store.Path);
         // A stream still waiting for its first answer announced nothing: restart it so that it
@@ -289,7 +291,13 @@ public sealed class DiscoveryClient : BackgroundService, IDeltaResourceHandler
         _stream.RestartIfUnanswered();
     }
 
-    private void Persist()
+    /// <summary>
+    /// Writes what is published to the last-known-good file, and its store position. After a response
+    /// that changed nothing published (<paramref name="changed"/> false) the resources are written only
+    /// if the last write of them failed; else only a store position that moved on is (the position on
+    /// disk must never be newer than the resources).
+    /// </summary>
+    private void Persist(bool changed = true)
     {
         if (_store is null)
         {
@@ -299,45 +307,28 @@ public sealed class DiscoveryClient : BackgroundService, IDeltaResourceHandler
         // state as it is when it holds the lock, so an older set never overwrites a newer one.
         lock (_persistLock)
         {
+            var position = _heldPosition;
+            var resourcesToo = changed || !_resourcesOnDisk;
+            if (!resourcesToo && position == _persistedPosition)
+            {
+                return;
+            }
             if (_state.PublishedResources() is not { } resources)
             {
                 return; // held by the initial fetch: a partial set must not be served after a restart either
             }
             try
             {
-                var position = _heldPosition;
-                _store.Save(resources, position);
-                _persistedPosition = position;
-                Volatile.Write(ref _persistedAt, _time.GetUtcNow().UtcTicks);
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                Interlocked.Increment(ref _persistFailures);
-                DiscoveryLog.PersistFailed(_logger, _store.Path, ex);
-            }
-        }
-    }
-
-    /// <summary>
-    /// After a response that changed nothing published: only its store position can be news (the
-    /// control plane's store moved on), written when it differs from the one on disk.
-    /// </summary>
-    private void PersistPosition()
-    {
-        if (_store is null)
-        {
-            return;
-        }
-        lock (_persistLock)
-        {
-            var position = _heldPosition;
-            if (position == _persistedPosition || _state.PublishedResources() is null)
-            {
-                return;
-            }
-            try
-            {
-                _store.SavePosition(position);
+                if (resourcesToo)
+                {
+                    _resourcesOnDisk = false;
+                    _store.Save(resources, position);
+                }
+                else
+                {
+                    _store.SavePosition(position);
+                }
+                _resourcesOnDisk = true;
                 _persistedPosition = position;
                 Volatile.Write(ref _persistedAt, _time.GetUtcNow().UtcTicks);
             }

@@ -100,7 +100,15 @@ public sealed class DiscoveryMetricsTests
             Assert.Equal(0, MetricSamples.Get(failed, "controlplane_dataplane_last_known_good_write_timestamp_seconds"));
             Assert.Equal(published, MetricSamples.Get(failed, "controlplane_dataplane_config_last_change_timestamp_seconds"));
 
+            // The same resources again change nothing published, yet the write that failed is made now.
             Directory.Delete(Path.Combine(directory, LastKnownGoodStore.FileName));
+            time.Advance(TimeSpan.FromSeconds(60));
+            await stream.SendAsync(DiscoveryState.EndpointSetType, "e1", [ScriptedControlPlane.EndpointSet("img", "v1", ("i1", 8080))]);
+            Assert.Equal(2, new LastKnownGoodStore(directory).Load()!.Count);
+            var retried = await http.GetStringAsync("/metrics").DefaultTimeout();
+            Assert.Equal(published + 60, MetricSamples.Get(retried, "controlplane_dataplane_last_known_good_write_timestamp_seconds"));
+            Assert.Equal(published, MetricSamples.Get(retried, "controlplane_dataplane_config_last_change_timestamp_seconds"));
+
             time.Advance(TimeSpan.FromSeconds(60));
             await stream.SendAsync(DiscoveryState.EndpointSetType, "e2", [ScriptedControlPlane.EndpointSet("img", "v2", ("i1", 8081))]);
             var nack = await stream.SendAsync("type.googleapis.com/controlplane.v1.Unknown", "u1", []);
@@ -108,8 +116,8 @@ public sealed class DiscoveryMetricsTests
 
             var after = await http.GetStringAsync("/metrics").DefaultTimeout();
             Assert.Equal(1, MetricSamples.Get(after, "controlplane_dataplane_last_known_good_write_failures_total"));
-            Assert.Equal(published + 60, MetricSamples.Get(after, "controlplane_dataplane_last_known_good_write_timestamp_seconds"));
-            Assert.Equal(published + 60, MetricSamples.Get(after, "controlplane_dataplane_config_last_change_timestamp_seconds"));
+            Assert.Equal(published + 120, MetricSamples.Get(after, "controlplane_dataplane_last_known_good_write_timestamp_seconds"));
+            Assert.Equal(published + 120, MetricSamples.Get(after, "controlplane_dataplane_config_last_change_timestamp_seconds"));
             Assert.Equal(1, MetricSamples.Get(after, $"controlplane_dataplane_discovery_nacks_total{{type=\"{DataplaneMetrics.OtherType}\"}}"));
             Assert.Equal(0, MetricSamples.Get(after, "controlplane_dataplane_discovery_nacks_total{type=\"EndpointSet\"}"));
 
