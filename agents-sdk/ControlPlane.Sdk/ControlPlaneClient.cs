@@ -38,6 +38,14 @@ public sealed class ControlPlaneClient : IDisposable
     public static ControlPlaneClient Create(ControlPlaneClientOptions options, TimeProvider? time = null, ILoggerFactory? loggerFactory = null) =>
         Create(options, time, loggerFactory, random: null, getVariable: null);
 
+    /// <summary>A client for <paramref name="options"/>, drawing its randomness (retry jitter, the start address) from <paramref name="random"/>.</summary>
+    /// <param name="options">Addresses, timeouts, retries, token variables.</param>
+    /// <param name="time">Clock for deadlines and backoff delays; default the system clock.</param>
+    /// <param name="loggerFactory">Where the client logs failovers and retries; default nowhere.</param>
+    /// <param name="random">Jitter and <see cref="ControlPlaneClientOptions.StartAtRandomAddress"/> source; default <see cref="Random.Shared"/>.</param>
+    public static ControlPlaneClient Create(ControlPlaneClientOptions options, TimeProvider? time, ILoggerFactory? loggerFactory, Random? random) =>
+        Create(options, time, loggerFactory, random, getVariable: null);
+
     internal static ControlPlaneClient Create(ControlPlaneClientOptions options, TimeProvider? time, ILoggerFactory? loggerFactory, Random? random, Func<string, string?>? getVariable) =>
         new(new ControlPlaneInvoker(options, time ?? TimeProvider.System, loggerFactory ?? NullLoggerFactory.Instance, random, getVariable));
 

@@ -15,6 +15,14 @@ public sealed class ControlPlaneClientOptions
     /// </summary>
     public IList<Uri> Addresses { get; } = [];
 
+    /// <summary>
+    /// False (default): calls start at the first of <see cref="Addresses"/> (an order of preference).
+    /// True: at one picked at random once per client, then in list order from there, so that a fleet
+    /// of processes given the same list spreads over the replicas instead of piling onto the first
+    /// (as Envoy spreads its xDS streams over a cluster's hosts). The dataplane node sets it.
+    /// </summary>
+    public bool StartAtRandomAddress { get; set; }
+
     /// <summary>Deadline of each attempt of a unary call (the reference's AGENT_REQUEST_TIMEOUT_S). Default 5 s.</summary>
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(5);
 

@@ -11,8 +11,10 @@ namespace ControlPlane.Sdk.Discovery;
 /// already held (<c>initial_resource_versions</c>), so a reconnect is answered with only what
 /// changed; every response handed to the <see cref="IDeltaResourceHandler"/> and answered with an
 /// ACK (its nonce) or a NACK (its nonce and <c>error_detail</c>). A stream that ends is reopened
-/// after an exponential, fully jittered delay; one that ended without answering anything, or with
-/// UNAVAILABLE, moves to the next control-plane address first. Each stream also says where the
+/// after an exponential, fully jittered delay (reset only after a stream that answered and lasted
+/// <see cref="DeltaDiscoveryOptions.BackoffResetAfter"/>); one that ended without answering anything
+/// (refused, unreachable, or silent for <see cref="DeltaDiscoveryOptions.FirstResponseTimeout"/>), or
+/// with UNAVAILABLE, moves to the next control-plane address first. Each stream also says where the
 /// configuration held stands in the store's change sequence (<see cref="StorePosition"/>), so that a
 /// replica behind it refuses the stream rather than send the node back in time. The dataplane node and <see cref="DiscoveryWatcher"/> both
 /// run on it.
@@ -28,6 +30,7 @@ public sealed class DeltaDiscoveryStream
     private CancellationTokenSource? _stream;
     private volatile Uri? _connected;
     private volatile bool _answered;
+    private string? _endedBy;
     private volatile string _position = "";
 
     /// <param name="client">Opens the streams (addresses, dataplane token).</param>
@@ -43,6 +46,14 @@ public sealed class DeltaDiscoveryStream
         if (string.IsNullOrEmpty(options.Node?.Id))
         {
             throw new ArgumentException("DeltaDiscoveryOptions.Node.Id is required.", nameof(options));
+        }
+        if (options.FirstResponseTimeout <= TimeSpan.Zero && options.FirstResponseTimeout != Timeout.InfiniteTimeSpan)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.FirstResponseTimeout, "DeltaDiscoveryOptions.FirstResponseTimeout must be positive (or infinite).");
+        }
+        if (options.BackoffResetAfter < TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.BackoffResetAfter, "DeltaDiscoveryOptions.BackoffResetAfter must not be negative.");
         }
         _client = client;
         _handler = handler;
@@ -70,7 +81,12 @@ public sealed class DeltaDiscoveryStream
         while (!stoppingToken.IsCancellationRequested)
         {
             _answered = false;
+            lock (_streamLock)
+            {
+                _endedBy = null;
+            }
             Uri? address = null;
+            var openedAt = _time.GetTimestamp();
             string reason;
             try
             {
@@ -99,9 +115,15 @@ public sealed class DeltaDiscoveryStream
             {
                 reason = ex.GetType().Name + ": " + ex.Message;
             }
-            _connected = null;
-            if (_answered)
+            lock (_streamLock)
             {
+                reason = _endedBy ?? reason; // ended here: say why, not "cancelled"
+            }
+            _connected = null;
+            if (_answered && _time.GetElapsedTime(openedAt) >= _options.BackoffResetAfter)
+            {
+                // Only a stream that lasted was healthy: one that answered and then dropped (a control
+                // plane restarting, or failing every stream) must not bring the next one on at once.
                 _backoff.Reset();
             }
             var delay = _backoff.Next();
@@ -123,16 +145,27 @@ public sealed class DeltaDiscoveryStream
     /// <summary>
     /// Ends the current stream (a new one opens after the usual delay) if it has not answered yet,
     /// e.g. because the handler now holds resources (a last-known-good file) that a new stream
-    /// should announce in initial_resource_versions.
+    /// should announce in initial_resource_versions. The address that kept it waiting counts as
+    /// unavailable: the new stream goes to the next one.
     /// </summary>
     public void RestartIfUnanswered()
     {
         lock (_streamLock)
         {
-            if (!_answered)
+            if (_stream is { } stream)
             {
-                _stream?.Cancel();
+                EndUnanswered(stream, "restarted before it answered");
             }
+        }
+    }
+
+    /// <summary>Under <see cref="_streamLock"/>: ends <paramref name="stream"/> if it is still the current one and has not answered.</summary>
+    private void EndUnanswered(CancellationTokenSource stream, string why)
+    {
+        if (!_answered && ReferenceEquals(_stream, stream) && !stream.IsCancellationRequested)
+        {
+            _endedBy = why;
+            stream.Cancel();
         }
     }
 
@@ -144,6 +177,12 @@ public sealed class DeltaDiscoveryStream
             _stream = stream;
         }
         ControlPlaneStream<DeltaResourcesRequest, DeltaResourcesResponse>? call = null;
+        // A control plane that takes the stream and never answers (hung, or frozen while its kernel
+        // still accepts and acknowledges) must not hold the client: past the deadline the stream ends
+        // and, unanswered, its address counts as unavailable.
+        using var deadline = _options.FirstResponseTimeout == Timeout.InfiniteTimeSpan
+            ? null
+            : _time.CreateTimer(_ => NoFirstResponse(stream), null, _options.FirstResponseTimeout, Timeout.InfiniteTimeSpan);
         try
         {
             call = _client.OpenDeltaStream(stream.Token);
@@ -171,6 +210,7 @@ public sealed class DeltaDiscoveryStream
                 var response = call.Call.ResponseStream.Current;
                 _answered = true;
                 _connected = call.Address;
+                deadline?.Dispose();
                 // A NACK is an answer with error_detail set (never told by versions); both echo the nonce.
                 var answer = new DeltaResourcesRequest { TypeUrl = response.TypeUrl, ResponseNonce = response.Nonce, ErrorDetail = _handler.Apply(response) };
                 if (answer.ErrorDetail is null)
@@ -189,9 +229,10 @@ public sealed class DeltaDiscoveryStream
         }
         finally
         {
-            if (call is not null && !_answered && !stoppingToken.IsCancellationRequested && !stream.IsCancellationRequested)
+            if (call is not null && !_answered && !stoppingToken.IsCancellationRequested)
             {
-                // Nothing came back from this address: try the next one first.
+                // Nothing came back from this address (it refused, failed, or was given up on after
+                // the first-response deadline or a restart): try the next one first.
                 call.ReportUnavailable();
             }
             call?.Dispose();
@@ -199,6 +240,14 @@ public sealed class DeltaDiscoveryStream
             {
                 _stream = null;
             }
+        }
+    }
+
+    private void NoFirstResponse(CancellationTokenSource stream)
+    {
+        lock (_streamLock)
+        {
+            EndUnanswered(stream, $"no response within {_options.FirstResponseTimeout}");
         }
     }
 }

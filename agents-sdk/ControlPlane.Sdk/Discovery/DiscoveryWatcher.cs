@@ -49,6 +49,8 @@ public sealed class DiscoveryWatcher : IHostedService, IAsyncDisposable, IDeltaR
             Node = node,
             ReconnectBaseDelay = _options.ReconnectBaseDelay,
             ReconnectMaxDelay = _options.ReconnectMaxDelay,
+            FirstResponseTimeout = _options.FirstResponseTimeout,
+            BackoffResetAfter = _options.BackoffResetAfter,
         }, time, random);
     }
 

@@ -33,4 +33,10 @@ public sealed class DiscoveryWatcherOptions
 
     /// <summary>Largest reconnect delay bound. Default 10 s.</summary>
     public TimeSpan ReconnectMaxDelay { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>A stream silent this long after opening is given up on and the next address tried (<see cref="DeltaDiscoveryOptions.FirstResponseTimeout"/>). Default 10 s.</summary>
+    public TimeSpan FirstResponseTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Only a stream that lasted this long resets the reconnect delay (<see cref="DeltaDiscoveryOptions.BackoffResetAfter"/>). Default 30 s.</summary>
+    public TimeSpan BackoffResetAfter { get; set; } = TimeSpan.FromSeconds(30);
 }

@@ -3,19 +3,25 @@ namespace ControlPlane.Sdk.Internal;
 /// <summary>
 /// The control-plane addresses and the one in use. A failure moves to the next address only if the
 /// failed one is still current, so many calls failing together on one dead replica move once, not
-/// once each (which could skip the live one).
+/// once each (which could skip the live one). It starts at the first address, or at one drawn from
+/// <c>startAtRandom</c> so that many processes given the same list spread over it, and rotates in
+/// list order from there.
 /// </summary>
 internal sealed class AddressRotation
 {
     private readonly Uri[] _addresses;
     private int _current;
 
-    public AddressRotation(IEnumerable<Uri> addresses)
+    public AddressRotation(IEnumerable<Uri> addresses, Random? startAtRandom = null)
     {
         _addresses = [.. addresses];
         if (_addresses.Length == 0)
         {
             throw new ArgumentException("No control-plane address is configured (ControlPlaneClientOptions.Addresses).", nameof(addresses));
+        }
+        if (startAtRandom is not null)
+        {
+            _current = Math.Min((int)(startAtRandom.NextDouble() * _addresses.Length), _addresses.Length - 1);
         }
     }
 

@@ -43,7 +43,7 @@ internal sealed class ControlPlaneInvoker : IControlPlaneInvoker, IDisposable
         _time = time;
         _random = random ?? Random.Shared;
         _logger = loggerFactory.CreateLogger("ControlPlane.Sdk.ControlPlaneClient");
-        _rotation = new AddressRotation(options.Addresses);
+        _rotation = new AddressRotation(options.Addresses, options.StartAtRandomAddress ? _random : null);
         _channels = new ChannelPool(options, time, loggerFactory);
         getVariable ??= Environment.GetEnvironmentVariable;
         var platform = Secret.Read(options.PlatformTokenVariable, options.PlatformTokenFileVariable, getVariable);

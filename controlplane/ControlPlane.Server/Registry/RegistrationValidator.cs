@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using ControlPlane.Api.V1;
+using ControlPlane.Api.Validation;
 using ControlPlane.Grpc;
 using ControlPlane.Server.Resources;
 using Google.Protobuf;
@@ -15,12 +16,9 @@ internal static partial class RegistrationValidator
 {
     public const string Reason = "invalid_request";
 
-    // Names and images: DNS-like labels joined by dots; images may also carry a registry path and tag.
+    // Names: DNS-like labels joined by dots. Images and hosts: the rules every process shares (ControlPlane.Api.Validation).
     [GeneratedRegex("^[A-Za-z0-9]([A-Za-z0-9._-]{0,126}[A-Za-z0-9])?\\z")]
     private static partial Regex NamePattern();
-
-    [GeneratedRegex("^[A-Za-z0-9]([A-Za-z0-9._:-]{0,251}[A-Za-z0-9])?\\z")]
-    private static partial Regex ImagePattern();
 
     // Instance ids appear in URL paths: no '/', no spaces, no control characters.
     [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}\\z")]
@@ -32,14 +30,14 @@ internal static partial class RegistrationValidator
     public static void ValidateRegistration(RegisterRequest request, RegistryOptions options)
     {
         var errors = new List<FieldViolation>();
-        Check(errors, "name", request.Name, NamePattern(), "a service name: letters, digits, '.', '_' or '-', up to 128 characters");
-        Check(errors, "image", request.Image, ImagePattern(), "an image name such as 'img.video.svc': letters, digits and . _ : -, up to 253 characters (no '/': an image is one path segment of /g/{image}/...)");
-        Check(errors, "instance_id", request.InstanceId, InstanceIdPattern(), "letters, digits, '.', '_', ':' or '-', up to 128 characters");
+        Check(errors, "name", request.Name, NamePattern().IsMatch, "a service name: letters, digits, '.', '_' or '-', up to 128 characters");
+        Check(errors, "image", request.Image, ImageName.IsValid, ImageName.Expected);
+        Check(errors, "instance_id", request.InstanceId, InstanceIdPattern().IsMatch, "letters, digits, '.', '_', ':' or '-', up to 128 characters");
         if (request.Host.Length == 0)
         {
             errors.Add(new("host", "is required"));
         }
-        else if (request.Host.Length > 253 || Uri.CheckHostName(request.Host) == UriHostNameType.Unknown || Storage.HostIdentity.IsBrokenNumeric(request.Host))
+        else if (!EndpointHost.IsValid(request.Host))
         {
             errors.Add(new("host", $"'{Truncate(request.Host)}' is not a host name or IP address"));
         }
@@ -70,7 +68,7 @@ internal static partial class RegistrationValidator
     public static void ValidateInstanceId(string field, string instanceId)
     {
         var errors = new List<FieldViolation>();
-        Check(errors, field, instanceId, InstanceIdPattern(), "letters, digits, '.', '_', ':' or '-', up to 128 characters");
+        Check(errors, field, instanceId, InstanceIdPattern().IsMatch, "letters, digits, '.', '_', ':' or '-', up to 128 characters");
         ThrowIfAny(errors);
     }
 
@@ -80,7 +78,7 @@ internal static partial class RegistrationValidator
 
     /// <summary>Null when <paramref name="image"/> is a valid image name, else what is wrong with it (policies and the route preview name images too).</summary>
     public static string? ImageProblem(string image) =>
-        image.Length == 0 ? "is required" : ImagePattern().IsMatch(image) ? null : $"'{Truncate(image)}' is not valid: expected an image name such as 'img.video.svc': letters, digits and . _ : -, up to 253 characters (no '/': an image is one path segment of /g/{{image}}/...)";
+        image.Length == 0 ? "is required" : ImageName.IsValid(image) ? null : $"'{Truncate(image)}' is not valid: expected {ImageName.Expected}";
 
     /// <summary>Null when <paramref name="name"/> is a valid service name, else what is wrong with it.</summary>
     public static string? NameProblem(string name) =>
@@ -89,7 +87,7 @@ internal static partial class RegistrationValidator
     public static void ValidateName(string field, string name)
     {
         var errors = new List<FieldViolation>();
-        Check(errors, field, name, NamePattern(), "a service name: letters, digits, '.', '_' or '-', up to 128 characters");
+        Check(errors, field, name, NamePattern().IsMatch, "a service name: letters, digits, '.', '_' or '-', up to 128 characters");
         ThrowIfAny(errors);
     }
 
@@ -138,13 +136,13 @@ internal static partial class RegistrationValidator
     /// <summary>How deep metadata may nest objects and lists (the metadata object itself is level 1).</summary>
     public const int MaxMetadataDepth = StructRules.MaxDepth;
 
-    private static void Check(List<FieldViolation> errors, string field, string value, Regex pattern, string expected)
+    private static void Check(List<FieldViolation> errors, string field, string value, Func<string, bool> isValid, string expected)
     {
         if (value.Length == 0)
         {
             errors.Add(new(field, "is required"));
         }
-        else if (!pattern.IsMatch(value))
+        else if (!isValid(value))
         {
             errors.Add(new(field, $"'{Truncate(value)}' is not valid: expected {expected}"));
         }

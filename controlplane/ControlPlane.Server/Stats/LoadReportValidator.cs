@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using ControlPlane.Api.V1;
+using ControlPlane.Api.Validation;
 using ControlPlane.Grpc;
 using Google.Protobuf.WellKnownTypes;
 
@@ -29,10 +30,6 @@ internal static partial class LoadReportValidator
 
     [GeneratedRegex("^[A-Za-z0-9._:-]{1,64}\\z")]
     private static partial Regex EpochPattern();
-
-    // The registry's image names (letters, digits and . _ : -, up to 253 characters).
-    [GeneratedRegex("^[A-Za-z0-9]([A-Za-z0-9._:-]{0,251}[A-Za-z0-9])?\\z")]
-    private static partial Regex ImagePattern();
 
     // The registry's instance ids.
     [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}\\z")]
@@ -73,7 +70,7 @@ internal static partial class LoadReportValidator
 
     private static ImageLoadCounts Image(Violations errors, ImageLoad image, string path, HashSet<string> seen)
     {
-        if (image.Image != UnknownImage && !ImagePattern().IsMatch(image.Image))
+        if (image.Image != UnknownImage && !ImageName.IsValid(image.Image))
         {
             errors.Add(path + ".image", image.Image.Length == 0 ? "is required" : "must be an image name (letters, digits and . _ : -, up to 253 characters) or \"_unknown\"");
         }

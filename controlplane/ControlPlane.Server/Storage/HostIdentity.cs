@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using ControlPlane.Api.Validation;
 
 namespace ControlPlane.Server.Storage;
 
@@ -21,7 +22,7 @@ internal static class HostIdentity
         {
             return v6.ToString().ToUpperInvariant();
         }
-        if (IsDottedQuad(bare) && IPAddress.TryParse(bare, out var v4))
+        if (EndpointHost.IsDottedQuad(bare) && IPAddress.TryParse(bare, out var v4))
         {
             return v4.ToString();
         }
@@ -36,15 +37,4 @@ internal static class HostIdentity
         }
         return name.ToUpperInvariant();
     }
-
-    /// <summary>Four decimal parts of 0 to 255 (<c>1.2.3</c> and <c>10.0.0.256</c> are not addresses, though resolvers read the first as one).</summary>
-    public static bool IsDottedQuad(string host)
-    {
-        var parts = host.Split('.');
-        return parts.Length == 4 && parts.All(p => p.Length is > 0 and <= 3 && p.All(char.IsAsciiDigit) && int.Parse(p, CultureInfo.InvariantCulture) <= 255);
-    }
-
-    /// <summary>Only digits and dots, yet not an IPv4 address: no host name has an all-numeric top-level label (RFC 3696 §2).</summary>
-    public static bool IsBrokenNumeric(string host) =>
-        host.Length > 0 && host.All(c => char.IsAsciiDigit(c) || c == '.') && !IsDottedQuad(host.TrimEnd('.'));
 }

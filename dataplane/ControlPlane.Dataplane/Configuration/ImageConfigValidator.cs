@@ -1,4 +1,5 @@
 using ControlPlane.Api.V1;
+using ControlPlane.Api.Validation;
 using ControlPlane.LoadBalancing;
 
 namespace ControlPlane.Dataplane.Configuration;
@@ -6,18 +7,18 @@ namespace ControlPlane.Dataplane.Configuration;
 /// <summary>
 /// Checks an image's resources before the node uses them (the discovery client NACKs what fails
 /// here with these messages, and keeps its last good version). Every problem is reported, each
-/// naming the field as resources.proto spells it.
+/// naming the field as resources.proto spells it. Image names and hosts follow the control plane's
+/// own rules (<see cref="ImageName"/>, <see cref="EndpointHost"/>), so the node accepts exactly what
+/// a registration could have produced.
 /// </summary>
 internal static class ImageConfigValidator
 {
-    public const int MaxImageLength = 253;
-
     public static IReadOnlyList<string> Validate(ImageConfig config, LoadBalancingPolicies policies)
     {
         var errors = new List<string>();
-        if (string.IsNullOrEmpty(config.Image) || config.Image.Length > MaxImageLength || config.Image.Contains('/') || config.Image.Any(char.IsControl))
+        if (!ImageName.IsValid(config.Image))
         {
-            errors.Add($"image: '{config.Image}' must be 1-{MaxImageLength} characters, without '/' or control characters");
+            errors.Add($"image: '{Shown(config.Image)}' is not valid: expected {ImageName.Expected}");
         }
         if (config.Endpoints is { } set)
         {
@@ -56,14 +57,22 @@ internal static class ImageConfigValidator
             {
                 errors.Add($"{at}.instance_id: '{endpoint.InstanceId}' appears twice");
             }
-            if (Uri.CheckHostName(endpoint.Host.Trim('[', ']')) == UriHostNameType.Unknown)
+            if (!EndpointHost.IsValid(endpoint.Host))
             {
-                errors.Add($"{at}.host: '{endpoint.Host}' is not a host name or IP address");
+                errors.Add($"{at}.host: '{Shown(endpoint.Host)}' is not a host name or IP address (an IPv6 address takes at most one pair of brackets)");
             }
             if (endpoint.Port is < 1 or > 65535)
             {
                 errors.Add($"{at}.port: {endpoint.Port} is not 1-65535");
             }
         }
+    }
+
+    /// <summary>A little of a bad value for the error (a NACK's error_detail, logged by both sides), never a whole hostile one.</summary>
+    private static string Shown(string? value)
+    {
+        value ??= "";
+        var shown = value.Length <= 64 ? value : value[..64] + "...";
+        return new string([.. shown.Select(c => char.IsControl(c) ? '?' : c)]);
     }
 }

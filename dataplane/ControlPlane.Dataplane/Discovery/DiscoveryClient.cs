@@ -37,6 +37,10 @@ public sealed class DiscoveryClient : BackgroundService, IDeltaResourceHandler
     private readonly CancellationTokenSource _lifetime = new();
     private readonly DiscoveryStats _stats = new(DiscoveryState.Types);
     private readonly Lock _persistLock = new();
+    private string? _persistedPosition;
+    private bool _resourcesOnDisk;
+    private long _persistedAt;
+    private long _persistFailures;
     private ITimer? _initialFetchTimer;
     private int _initialFetchEnded;
     private Task _lastKnownGoodDelay = Task.CompletedTask;
@@ -72,17 +76,20 @@ public sealed class DiscoveryClient : BackgroundService, IDeltaResourceHandler
             PlatformTokenFileVariable = "",
             DataplaneTokenVariable = options.TokenVariable,
             DataplaneTokenFileVariable = options.TokenFileVariable,
+            StartAtRandomAddress = options.StartAtRandomControlPlane,
         };
         foreach (var address in options.ControlPlanes)
         {
             client.Addresses.Add(new Uri(address));
         }
-        _client = ControlPlaneClient.Create(client, time, loggerFactory ?? NullLoggerFactory.Instance);
+        _client = ControlPlaneClient.Create(client, time, loggerFactory ?? NullLoggerFactory.Instance, random);
         _stream = new DeltaDiscoveryStream(_client.Discovery, this, new DeltaDiscoveryOptions
         {
             Node = _node,
             ReconnectBaseDelay = options.ReconnectBaseDelay,
             ReconnectMaxDelay = options.ReconnectMaxDelay,
+            FirstResponseTimeout = options.FirstResponseTimeout,
+            BackoffResetAfter = options.BackoffResetAfter,
         }, time, random);
     }
 
@@ -96,7 +103,7 @@ public sealed class DiscoveryClient : BackgroundService, IDeltaResourceHandler
     /// <summary>Responses rejected so far.</summary>
     public long Nacks => _stats.Nacks;
 
-    /// <summary>The control-plane addresses the node uses, in the order it tries them.</summary>
+    /// <summary>The control-plane addresses the node uses, in the order it rotates through them (from a random one unless <see cref="DiscoveryOptions.StartAtRandomControlPlane"/> is false).</summary>
     public IReadOnlyList<string> ControlPlanes => _options.ControlPlanes;
 
     /// <summary>Per resource type: ACKs, NACKs, the last accepted version (for the metrics).</summary>
@@ -107,6 +114,12 @@ public sealed class DiscoveryClient : BackgroundService, IDeltaResourceHandler
 
     /// <summary>Where the last-known-good configuration is kept; null when not persisted.</summary>
     public string? LastKnownGoodPath => _store?.Path;
+
+    /// <summary>Writes of the last-known-good configuration (or its position) that failed since start: a full disk, a read-only or missing state directory, a directory in the file's place.</summary>
+    public long LastKnownGoodWriteFailures => Interlocked.Read(ref _persistFailures);
+
+    /// <summary>When the last-known-good configuration (or its position) was last written; null when not since start.</summary>
+    public DateTimeOffset? LastKnownGoodWrittenAt => Volatile.Read(ref _persistedAt) is var ticks and > 0 ? new DateTimeOffset(ticks, TimeSpan.Zero) : null;
 
     public override Task StartAsync(CancellationToken cancellationToken)
     {
@@ -155,7 +168,7 @@ public sealed class DiscoveryClient : BackgroundService, IDeltaResourceHandler
     Google.Rpc.Status? IDeltaResourceHandler.Apply(DeltaResourcesResponse response)
     {
         var holding = _state.Holding;
-        var error = _state.Apply(response.TypeUrl, response.Resources, response.RemovedResources);
+        var error = _state.Apply(response.TypeUrl, response.Resources, response.RemovedResources, out var published);
         if (error is null)
         {
             _heldPosition = response.StorePosition;
@@ -171,9 +184,13 @@ public sealed class DiscoveryClient : BackgroundService, IDeltaResourceHandler
         {
             WatchInitialFetch();
         }
-        if (error is null || (holding && !_state.Holding))
+        if (published || (holding && !_state.Holding))
         {
             Persist(); // what is published changed: applied, or released by a rejection that ended the initial fetch
+        }
+        else if (error is null)
+        {
+            Persist(changed: false); // the same resources again: the file holds them already
         }
         return error;
     }
@@ -263,13 +280,24 @@ public sealed class DiscoveryClient : BackgroundService, IDeltaResourceHandler
         {
             _heldPosition = ""; // served all the same; only a replica behind it could then serve the node
         }
+        lock (_persistLock)
+        {
+            _persistedPosition = _heldPosition;
+            _resourcesOnDisk = true; // what is served is what the file holds
+        }
         DiscoveryLog.LastKnownGoodLoaded(_logger, _options.LastKnownGoodAfter, resources.Count, _store.Path);
         // A stream still waiting for its first answer announced nothing: restart it so that it
         // announces what is now held (the control plane then removes what no longer exists).
         _stream.RestartIfUnanswered();
     }
 
-    private void Persist()
+    /// <summary>
+    /// Writes what is published to the last-known-good file, and its store position. After a response
+    /// that changed nothing published (<paramref name="changed"/> false) the resources are written only
+    /// if the last write of them failed; else only a store position that moved on is (the position on
+    /// disk must never be newer than the resources).
+    /// </summary>
+    private void Persist(bool changed = true)
     {
         if (_store is null)
         {
@@ -279,16 +307,34 @@ public sealed class DiscoveryClient : BackgroundService, IDeltaResourceHandler
         // state as it is when it holds the lock, so an older set never overwrites a newer one.
         lock (_persistLock)
         {
+            var position = _heldPosition;
+            var resourcesToo = changed || !_resourcesOnDisk;
+            if (!resourcesToo && position == _persistedPosition)
+            {
+                return;
+            }
             if (_state.PublishedResources() is not { } resources)
             {
                 return; // held by the initial fetch: a partial set must not be served after a restart either
             }
             try
             {
-                _store.Save(resources, _heldPosition);
+                if (resourcesToo)
+                {
+                    _resourcesOnDisk = false;
+                    _store.Save(resources, position);
+                }
+                else
+                {
+                    _store.SavePosition(position);
+                }
+                _resourcesOnDisk = true;
+                _persistedPosition = position;
+                Volatile.Write(ref _persistedAt, _time.GetUtcNow().UtcTicks);
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
+                Interlocked.Increment(ref _persistFailures);
                 DiscoveryLog.PersistFailed(_logger, _store.Path, ex);
             }
         }

@@ -8,8 +8,20 @@ public sealed class DiscoveryOptions
 {
     public const string Section = "Dataplane";
 
-    /// <summary>Control-plane gRPC addresses (e.g. <c>http://cp-1:8001</c>), tried in turn on reconnect.</summary>
+    /// <summary>
+    /// Control-plane gRPC addresses (e.g. <c>http://cp-1:8001</c>, <c>https://</c> for TLS), tried in
+    /// turn on reconnect. Each must be an absolute http:// or https:// URI of a host and port only
+    /// (<see cref="ControlPlaneAddress"/>).
+    /// </summary>
     public List<string> ControlPlanes { get; set; } = [];
+
+    /// <summary>
+    /// True (default): the node starts with a random entry of <see cref="ControlPlanes"/> (drawn once
+    /// per process) and fails over in list order from there, so a fleet given the same list spreads
+    /// over the replicas, as Envoy spreads its xDS streams over a cluster's hosts, instead of every
+    /// node piling onto the first. False: it starts with the first (a list in order of preference).
+    /// </summary>
+    public bool StartAtRandomControlPlane { get; set; } = true;
 
     /// <summary>The node's id, stable across restarts; default the machine name.</summary>
     public string NodeId { get; set; } = Environment.MachineName;
@@ -38,23 +50,47 @@ public sealed class DiscoveryOptions
     /// </summary>
     public TimeSpan InitialFetchTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// How long a stream may go without its first response (connecting included) before the node
+    /// gives up on it and tries the next control plane: one that accepts the stream and then hangs
+    /// must not hold the node until keepalive (30 s + 20 s) ends the connection. A control plane
+    /// answers a new stream at once; a replica behind the node waits at most its BehindWait (5 s)
+    /// before refusing it. Default 10 s.
+    /// </summary>
+    public TimeSpan FirstResponseTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>First reconnect delay bound (full jitter: the delay is uniform in [0, bound]). Default 250 ms.</summary>
     public TimeSpan ReconnectBaseDelay { get; set; } = TimeSpan.FromMilliseconds(250);
 
     /// <summary>Largest reconnect delay bound. Default 10 s.</summary>
     public TimeSpan ReconnectMaxDelay { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// Only a stream that answered and stayed open this long starts the reconnect delays over from
+    /// <see cref="ReconnectBaseDelay"/>; one that answers and then drops keeps them growing, so a
+    /// flapping control plane is not hammered with new streams. Default 30 s.
+    /// </summary>
+    public TimeSpan BackoffResetAfter { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Environment variable holding the token sent as <c>x-dataplane-token</c>.</summary>
     public string TokenVariable { get; set; } = "DATAPLANE_TOKEN";
 
     /// <summary>
-    /// Throws when the node's identity would be refused by the control plane (which shows it in its
-    /// fleet view, logs and URL paths): id required; id, zone and region printable ASCII without
-    /// spaces (0x21-0x7E), at most 128 characters. Checked at start, so a bad setting stops the node
-    /// with one line instead of showing only as refused streams.
+    /// Throws when a control-plane address could not be used (<see cref="ControlPlaneAddress"/>), or
+    /// the node's identity would be refused by the control plane (which shows it in its fleet view,
+    /// logs and URL paths): id required; id, zone and region printable ASCII without spaces
+    /// (0x21-0x7E), at most 128 characters. Checked at start, so a bad setting stops the node with
+    /// one line instead of a node that never connects, or shows only refused streams.
     /// </summary>
     public void Validate()
     {
+        for (var i = 0; i < ControlPlanes.Count; i++)
+        {
+            if (ControlPlaneAddress.Problem(ControlPlanes[i]) is { } problem)
+            {
+                throw new InvalidOperationException($"Invalid {Section}:{nameof(ControlPlanes)}:{i}: {problem}");
+            }
+        }
         if (string.IsNullOrEmpty(NodeId))
         {
             throw new InvalidOperationException($"Invalid {Section}:{nameof(NodeId)}: it is required");
@@ -62,6 +98,14 @@ public sealed class DiscoveryOptions
         if (NodeId is "." or "..")
         {
             throw new InvalidOperationException($"Invalid {Section}:{nameof(NodeId)}: must not be '.' or '..' (node ids are URL path segments)");
+        }
+        if (FirstResponseTimeout <= TimeSpan.Zero)
+        {
+            throw new InvalidOperationException($"Invalid {Section}:{nameof(FirstResponseTimeout)}: must be positive");
+        }
+        if (BackoffResetAfter < TimeSpan.Zero)
+        {
+            throw new InvalidOperationException($"Invalid {Section}:{nameof(BackoffResetAfter)}: must not be negative");
         }
         Check(nameof(NodeId), NodeId);
         Check(nameof(Zone), Zone);

@@ -150,8 +150,17 @@ internal sealed class DiscoveryState(InMemoryProxyConfigProvider provider, LoadB
     /// Applies one delta response: <paramref name="removed"/> names go, <paramref name="resources"/>
     /// are added or replace what is held. Returns null when applied (ACK), else the NACK's error.
     /// </summary>
-    public Google.Rpc.Status? Apply(string typeUrl, IReadOnlyList<Resource> resources, IReadOnlyCollection<string> removed)
+    public Google.Rpc.Status? Apply(string typeUrl, IReadOnlyList<Resource> resources, IReadOnlyCollection<string> removed) =>
+        Apply(typeUrl, resources, removed, out _);
+
+    /// <summary>
+    /// Applies one delta response, as above; <paramref name="published"/> says whether a new configuration was published: false for a
+    /// response held by the initial fetch, and for one that changes nothing published (every resource
+    /// exactly as held, every removal of a name not held), which is ACKed without a new revision.
+    /// </summary>
+    public Google.Rpc.Status? Apply(string typeUrl, IReadOnlyList<Resource> resources, IReadOnlyCollection<string> removed, out bool published)
     {
+        published = false;
         if (typeUrl != EndpointSetType && typeUrl != RoutingPolicyType)
         {
             return Invalid([$"type_url: '{typeUrl}' is not a type this node subscribes to"]);
@@ -164,6 +173,13 @@ internal sealed class DiscoveryState(InMemoryProxyConfigProvider provider, LoadB
             {
                 Answered(typeUrl);
                 return Invalid(errors);
+            }
+            if (_published && _awaited.Count == 0 && !Changes(Map(typeUrl), decoded, removed))
+            {
+                // What is published already (a control plane resending it on every new stream, or a
+                // flapping one): no new revision, no change signal, nothing to persist.
+                _live = true;
+                return null;
             }
             var endpoints = new Dictionary<string, Held>(_endpoints, StringComparer.Ordinal);
             var policies = new Dictionary<string, Held>(_policies, StringComparer.Ordinal);
@@ -203,8 +219,29 @@ internal sealed class DiscoveryState(InMemoryProxyConfigProvider provider, LoadB
                 return error;
             }
             _live = true;
+            published = true;
             return null;
         }
+    }
+
+    /// <summary>Whether applying <paramref name="decoded"/> and <paramref name="removed"/> to <paramref name="held"/> changes it (resources compared whole: name, version and bytes).</summary>
+    private static bool Changes(Dictionary<string, Held> held, List<Held> decoded, IReadOnlyCollection<string> removed)
+    {
+        foreach (var name in removed)
+        {
+            if (held.ContainsKey(name))
+            {
+                return true;
+            }
+        }
+        foreach (var update in decoded)
+        {
+            if (!held.TryGetValue(update.Resource.Name, out var current) || !current.Resource.Equals(update.Resource))
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     /// <summary>Under the lock: <paramref name="typeUrl"/> answered, but with nothing to use; the last awaited answer ends the hold.</summary>

@@ -16,6 +16,9 @@ internal sealed class DiscoveryStats
     /// <summary>Every subscribed type, in subscription order.</summary>
     public IEnumerable<TypeStats> Types => _types.Values;
 
+    /// <summary>Responses rejected because their type is not one the node subscribed to (a control plane's bug).</summary>
+    public long OtherNacks => Interlocked.Read(ref _otherNacks);
+
     public long Acks => _types.Values.Sum(t => Interlocked.Read(ref t.AckCount));
 
     public long Nacks => _types.Values.Sum(t => Interlocked.Read(ref t.NackCount)) + Interlocked.Read(ref _otherNacks);
@@ -29,7 +32,7 @@ internal sealed class DiscoveryStats
         }
     }
 
-    /// <summary>A rejected response; one of a type the node does not subscribe to counts only in <see cref="Nacks"/>.</summary>
+    /// <summary>A rejected response; one of a type the node does not subscribe to counts in <see cref="OtherNacks"/>.</summary>
     public void Nacked(string typeUrl) =>
         Interlocked.Increment(ref _types.TryGetValue(typeUrl, out var type) ? ref type.NackCount : ref _otherNacks);
 

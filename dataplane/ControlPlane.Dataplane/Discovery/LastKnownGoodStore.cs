@@ -25,18 +25,38 @@ internal sealed class LastKnownGoodStore(string directory)
     public void Save(IReadOnlyList<Resource> resources, string position)
     {
         Save(resources);
-        WriteReplacing(PositionPath, file => file.Write(System.Text.Encoding.ASCII.GetBytes(position)));
+        SavePosition(position);
     }
 
-    /// <summary>The saved store position; empty when there is none, or it is not one line of printable ASCII.</summary>
+    /// <summary>Saves <paramref name="position"/> alone (the resources on disk are current).</summary>
+    public void SavePosition(string position) =>
+        WriteReplacing(PositionPath, file => file.Write(System.Text.Encoding.ASCII.GetBytes(position)));
+
+    /// <summary>Most characters of a saved store position (a longer file is not one).</summary>
+    public const int MaxPositionLength = 64;
+
+    /// <summary>
+    /// The saved store position; empty when there is none, or it is not 1-64 characters of printable
+    /// ASCII. Reads at most one byte past the limit, whatever the file's size.
+    /// </summary>
     public string LoadPosition()
     {
         if (!File.Exists(PositionPath))
         {
             return "";
         }
-        var text = File.ReadAllText(PositionPath, System.Text.Encoding.ASCII);
-        return text.Length <= 64 && text.All(c => c is > ' ' and <= '~') ? text : "";
+        using var file = new FileStream(PositionPath, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0);
+        Span<byte> bytes = stackalloc byte[MaxPositionLength + 1];
+        var read = file.ReadAtLeast(bytes, bytes.Length, throwOnEndOfStream: false);
+        var text = bytes[..read];
+        foreach (var b in text)
+        {
+            if (b is <= (byte)' ' or > (byte)'~')
+            {
+                return "";
+            }
+        }
+        return read <= MaxPositionLength ? System.Text.Encoding.ASCII.GetString(text) : "";
     }
 
     public void Save(IReadOnlyList<Resource> resources) =>
@@ -68,9 +88,17 @@ internal sealed class LastKnownGoodStore(string directory)
         }
     }
 
-    /// <summary>The persisted resources; null when there is no file. Throws <see cref="InvalidProtocolBufferException"/> on a damaged one.</summary>
+    /// <summary>
+    /// The persisted resources; null when there is no file. Throws <see cref="InvalidProtocolBufferException"/>
+    /// on a damaged one, <see cref="IOException"/> when a directory stands in its place (which every
+    /// write would fail on too: said at start, not taken for "nothing saved").
+    /// </summary>
     public IReadOnlyList<Resource>? Load()
     {
+        if (Directory.Exists(Path))
+        {
+            throw new IOException($"{Path} is a directory, not a file");
+        }
         if (!File.Exists(Path))
         {
             return null;

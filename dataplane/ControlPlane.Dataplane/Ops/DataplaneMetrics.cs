@@ -13,7 +13,8 @@ namespace ControlPlane.Dataplane.Ops;
 /// <c>controlplane_dataplane_upstream_duration_seconds{image,status_class}</c> (request sent to
 /// response headers received), <c>controlplane_dataplane_upstream_errors_total{image,code}</c>,
 /// <c>controlplane_dataplane_retries_total{image}</c>, <c>controlplane_dataplane_ejections_total{image}</c>,
-/// <c>controlplane_dataplane_config_revision</c> and <c>controlplane_dataplane_config_images</c>.
+/// <c>controlplane_dataplane_config_revision</c>, <c>controlplane_dataplane_config_images</c> and
+/// <c>controlplane_dataplane_config_last_change_timestamp_seconds</c>.
 /// Requests for images the node does not know are counted under <c>image="_unknown"</c>, so
 /// hostile paths cannot grow the series count.
 /// <para>
@@ -22,7 +23,10 @@ namespace ControlPlane.Dataplane.Ops;
 /// <c>controlplane_dataplane_discovery_nacks_total</c>, <c>controlplane_dataplane_config_resources</c>
 /// and <c>controlplane_dataplane_config_version</c>; <c>controlplane_dataplane_control_plane_connected{address}</c>
 /// (1 for the address whose stream is open, 0 for the others) and
-/// <c>controlplane_dataplane_config_last_known_good</c> (1 while serving the persisted config).
+/// <c>controlplane_dataplane_config_last_known_good</c> (1 while serving the persisted config); with a
+/// state directory, <c>controlplane_dataplane_last_known_good_write_failures_total</c> and
+/// <c>controlplane_dataplane_last_known_good_write_timestamp_seconds</c>. NACKs of a type the node does
+/// not subscribe to count under <c>type="_other"</c>.
 /// With load reporting: <c>controlplane_dataplane_load_reports_pending</c> (reports not yet acknowledged;
 /// growing means the control plane does not take them).
 /// </para>
@@ -30,6 +34,9 @@ namespace ControlPlane.Dataplane.Ops;
 internal sealed class DataplaneMetrics : IDisposable
 {
     public const string MeterName = "ControlPlane.Dataplane";
+
+    /// <summary>The <c>type</c> label of NACKs of a type the node does not subscribe to.</summary>
+    public const string OtherType = "_other";
 
     private static readonly string[] StatusClasses = ["1xx", "2xx", "3xx", "4xx", "5xx"];
 
@@ -55,6 +62,9 @@ internal sealed class DataplaneMetrics : IDisposable
         _ejections = _meter.CreateCounter<long>("controlplane.dataplane.ejections", "{ejection}", "Endpoints ejected by passive health.");
         _meter.CreateObservableGauge("controlplane.dataplane.config.revision", () => config.Current.Revision, "{revision}", "Revision of the configuration in use (0: none yet).");
         _meter.CreateObservableGauge("controlplane.dataplane.config.images", () => config.Current.Images.Count, "{image}", "Images in the configuration in use.");
+        // How old the configuration in use is: with the control plane unreachable, how stale it may be.
+        _meter.CreateObservableGauge("controlplane.dataplane.config.last_change_timestamp", () => config.Current is { IsLoaded: true } current ? current.CreatedAt.ToUnixTimeMilliseconds() / 1000.0 : 0, "s",
+            "When the configuration in use was published, in unix time (0: none yet). A response that changes nothing publishes nothing.");
         if (discovery is not null)
         {
             AddDiscovery(discovery);
@@ -104,12 +114,22 @@ internal sealed class DataplaneMetrics : IDisposable
     {
         var stats = discovery.Stats;
         _meter.CreateObservableCounter("controlplane.dataplane.discovery.acks", () => PerType(stats, t => t.Acks), "{response}", "Discovery responses accepted (ACK), by resource type.");
-        _meter.CreateObservableCounter("controlplane.dataplane.discovery.nacks", () => PerType(stats, t => t.Nacks), "{response}", "Discovery responses rejected (NACK), by resource type.");
+        _meter.CreateObservableCounter("controlplane.dataplane.discovery.nacks", () => Nacks(stats), "{response}", "Discovery responses rejected (NACK), by resource type (\"_other\": of a type the node did not subscribe to).");
         _meter.CreateObservableGauge("controlplane.dataplane.config.version", () => PerType(stats, t => VersionNumber(t.Version)), "1", "Hash of the system_version_info last accepted, by resource type (0: none yet).");
         _meter.CreateObservableGauge("controlplane.dataplane.config.resources", () => PerType(stats, t => (long)discovery.State.Count(t.TypeUrl)), "{resource}", "Resources held, by type.");
         _meter.CreateObservableGauge("controlplane.dataplane.config.last_known_good", () => discovery.State.ServingLastKnownGood ? 1 : 0, "1", "1 while the configuration in use was loaded from the last-known-good file.");
         _meter.CreateObservableGauge("controlplane.dataplane.control_plane.connected", () => Connected(discovery), "1", "1 for the control plane whose discovery stream is open, 0 for the others.");
+        if (discovery.LastKnownGoodPath is not null)
+        {
+            _meter.CreateObservableCounter("controlplane.dataplane.last_known_good.write_failures", () => discovery.LastKnownGoodWriteFailures, "{write}",
+                "Writes of the last-known-good configuration that failed (full disk, read-only state directory ...): a restart would serve an older configuration, or none.");
+            _meter.CreateObservableGauge("controlplane.dataplane.last_known_good.write_timestamp", () => discovery.LastKnownGoodWrittenAt is { } at ? at.ToUnixTimeMilliseconds() / 1000.0 : 0, "s",
+                "When the last-known-good configuration was last written, in unix time (0: not since start).");
+        }
     }
+
+    private static IEnumerable<Measurement<long>> Nacks(DiscoveryStats stats) =>
+        PerType(stats, t => t.Nacks).Append(new Measurement<long>(stats.OtherNacks, new KeyValuePair<string, object?>("type", OtherType)));
 
     private static IEnumerable<Measurement<long>> PerType(DiscoveryStats stats, Func<DiscoveryStats.TypeStats, long> value) =>
         stats.Types.Select(t => new Measurement<long>(value(t), new KeyValuePair<string, object?>("type", t.ShortName)));

@@ -97,6 +97,24 @@ public sealed class DiscoveryStateTests
     }
 
     [Fact]
+    public void SameResourcesAgain_AreAcked_WithoutANewRevision()
+    {
+        Assert.Null(_state.Apply(DiscoveryState.EndpointSetType, [Endpoints("a", "v1", 80), Endpoints("b", "v1", 81)], [], out var published));
+        Assert.True(published);
+        var before = _provider.Current;
+
+        // A resend on a new stream, with a removal of what is not held: nothing changes.
+        Assert.Null(_state.Apply(DiscoveryState.EndpointSetType, [Endpoints("b", "v1", 81)], ["gone"], out published));
+
+        Assert.False(published);
+        Assert.Same(before, _provider.Current);
+        // Same version, other content: a change (resources are compared whole).
+        Assert.Null(_state.Apply(DiscoveryState.EndpointSetType, [Endpoints("b", "v1", 82)], [], out published));
+        Assert.True(published);
+        Assert.Equal(before.Revision + 1, _provider.Current.Revision);
+    }
+
+    [Fact]
     public void Removal_DropsTheImage()
     {
         Assert.Null(_state.Apply(DiscoveryState.EndpointSetType, [Endpoints("a", "v1", 80), Endpoints("b", "v1", 81)], []));

@@ -91,6 +91,9 @@ public sealed class ScriptedControlPlane : IAsyncDisposable
         /// <summary>The node's id, from its first request.</summary>
         public string NodeId { get; private set; } = "";
 
+        /// <summary>The node's subscription requests (one per type, initial_resource_versions included), in order.</summary>
+        public List<DeltaResourcesRequest> Subscriptions { get; } = [];
+
         internal Task Subscribed => _subscribed.Task;
 
         internal Task Ended => _ended.Task;
@@ -134,6 +137,7 @@ public sealed class ScriptedControlPlane : IAsyncDisposable
                     }
                     if (string.IsNullOrEmpty(request.ResponseNonce) && _subscribedTypes.Add(request.TypeUrl))
                     {
+                        Subscriptions.Add(request);
                         if (_subscribedTypes.Count == Dataplane.Discovery.DiscoveryState.Types.Count)
                         {
                             _subscribed.TrySetResult();

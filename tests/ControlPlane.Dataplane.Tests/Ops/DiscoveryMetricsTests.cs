@@ -3,6 +3,7 @@ using ControlPlane.Dataplane.Ops;
 using ControlPlane.Dataplane.Tests.Discovery;
 using ControlPlane.LoadBalancing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace ControlPlane.Dataplane.Tests.Ops;
 
@@ -22,6 +23,7 @@ public sealed class DiscoveryMetricsTests
             null,
             $"--Dataplane:ControlPlanes:0={controlPlane.Address}",
             $"--Dataplane:ControlPlanes:1={Unreachable}",
+            "--Dataplane:StartAtRandomControlPlane=false",
             "--Dataplane:NodeId=node-metrics");
         using var http = node.CreateClient();
         var stream = await controlPlane.NextStreamAsync();
@@ -58,6 +60,75 @@ public sealed class DiscoveryMetricsTests
         Assert.Equal(0, MetricSamples.Get(disconnected, $"controlplane_dataplane_control_plane_connected{{address=\"{controlPlane.Address}\"}}"));
         Assert.Null(node.Services.GetRequiredService<DiscoveryClient>().ConnectedControlPlane);
         next.End();
+    }
+
+    [Fact]
+    public async Task LastKnownGoodWrites_Staleness_AndNacksOfOtherTypes_AreMetered()
+    {
+        var directory = Directory.CreateTempSubdirectory("dp-lkg-metrics-").FullName;
+        try
+        {
+            // A directory where the file should be: the load at start says so, and every write fails.
+            Directory.CreateDirectory(Path.Combine(directory, LastKnownGoodStore.FileName));
+            await using var controlPlane = await ScriptedControlPlane.StartAsync();
+            var time = new ManualTimeProvider();
+            var unusable = new LogSignal(2006);
+            await using var node = await DataplaneFixture.StartAsync(
+                builder =>
+                {
+                    builder.Services.AddSingleton<TimeProvider>(time);
+                    builder.Logging.AddProvider(unusable);
+                },
+                $"--Dataplane:ControlPlanes:0={controlPlane.Address}",
+                "--Dataplane:NodeId=node-lkg-metrics",
+                $"--Dataplane:StateDirectory={directory}");
+            using var http = node.CreateClient();
+            var stream = await controlPlane.NextStreamAsync();
+
+            time.Advance(TimeSpan.FromSeconds(3)); // LastKnownGoodAfter: nothing answered yet
+            Assert.Contains("is a directory", await unusable.Logged.DefaultTimeout(), StringComparison.Ordinal);
+
+            var before = await http.GetStringAsync("/metrics").DefaultTimeout();
+            Assert.Equal(0, MetricSamples.Get(before, "controlplane_dataplane_config_last_change_timestamp_seconds"));
+            Assert.Equal(0, MetricSamples.Get(before, "controlplane_dataplane_last_known_good_write_timestamp_seconds"));
+
+            await stream.SendAsync(DiscoveryState.EndpointSetType, "e1", [ScriptedControlPlane.EndpointSet("img", "v1", ("i1", 8080))]);
+            await stream.SendAsync(DiscoveryState.RoutingPolicyType, "p1", [ScriptedControlPlane.RoutingPolicy("img", "v1", LoadBalancingAlgorithms.LeastConn)]);
+            var published = time.GetUtcNow().ToUnixTimeSeconds();
+            var failed = await http.GetStringAsync("/metrics").DefaultTimeout();
+            Assert.Equal(1, MetricSamples.Get(failed, "controlplane_dataplane_last_known_good_write_failures_total"));
+            Assert.Equal(0, MetricSamples.Get(failed, "controlplane_dataplane_last_known_good_write_timestamp_seconds"));
+            Assert.Equal(published, MetricSamples.Get(failed, "controlplane_dataplane_config_last_change_timestamp_seconds"));
+
+            // The same resources again change nothing published, yet the write that failed is made now.
+            Directory.Delete(Path.Combine(directory, LastKnownGoodStore.FileName));
+            time.Advance(TimeSpan.FromSeconds(60));
+            await stream.SendAsync(DiscoveryState.EndpointSetType, "e1", [ScriptedControlPlane.EndpointSet("img", "v1", ("i1", 8080))]);
+            Assert.Equal(2, new LastKnownGoodStore(directory).Load()!.Count);
+            var retried = await http.GetStringAsync("/metrics").DefaultTimeout();
+            Assert.Equal(published + 60, MetricSamples.Get(retried, "controlplane_dataplane_last_known_good_write_timestamp_seconds"));
+            Assert.Equal(published, MetricSamples.Get(retried, "controlplane_dataplane_config_last_change_timestamp_seconds"));
+
+            time.Advance(TimeSpan.FromSeconds(60));
+            await stream.SendAsync(DiscoveryState.EndpointSetType, "e2", [ScriptedControlPlane.EndpointSet("img", "v2", ("i1", 8081))]);
+            var nack = await stream.SendAsync("type.googleapis.com/controlplane.v1.Unknown", "u1", []);
+            Assert.NotNull(nack.ErrorDetail);
+
+            var after = await http.GetStringAsync("/metrics").DefaultTimeout();
+            Assert.Equal(1, MetricSamples.Get(after, "controlplane_dataplane_last_known_good_write_failures_total"));
+            Assert.Equal(published + 120, MetricSamples.Get(after, "controlplane_dataplane_last_known_good_write_timestamp_seconds"));
+            Assert.Equal(published + 120, MetricSamples.Get(after, "controlplane_dataplane_config_last_change_timestamp_seconds"));
+            Assert.Equal(1, MetricSamples.Get(after, $"controlplane_dataplane_discovery_nacks_total{{type=\"{DataplaneMetrics.OtherType}\"}}"));
+            Assert.Equal(0, MetricSamples.Get(after, "controlplane_dataplane_discovery_nacks_total{type=\"EndpointSet\"}"));
+
+            var promtool = ExternalTools.Require(Promtool.Binary, "apt-get install prometheus");
+            var check = await Promtool.CheckMetricsAsync(promtool, after);
+            Assert.True(check.ExitCode == 0 && check.Problems.Count == 0, check.ToString());
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
     }
 
     [Fact]

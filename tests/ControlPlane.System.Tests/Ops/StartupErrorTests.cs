@@ -19,6 +19,24 @@ public sealed class StartupErrorTests
     }
 
     [Fact]
+    public async Task ADataplaneControlPlaneAddressWithoutAScheme_IsRefused_InOneLine()
+    {
+        var directory = Directory.CreateTempSubdirectory("sys-bad-address-").FullName;
+        try
+        {
+            var error = await Assert.ThrowsAsync<ChildProcessException>(() => DataplaneNode.StartAsync("bad-address", "127.0.0.1:9950", directory)).DefaultTimeout();
+
+            Assert.Contains("exited with code 1 before it was ready", error.Message, StringComparison.Ordinal);
+            Assert.Contains("ControlPlane.Dataplane: cannot start: Invalid Dataplane:ControlPlanes:0: '127.0.0.1:9950' is not an absolute http:// or https:// address", error.Message, StringComparison.Ordinal);
+            Assert.DoesNotContain("Unhandled exception", error.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task AnUnknownStoreKind_IsRefused_InOneLine()
     {
         var error = await Assert.ThrowsAsync<ChildProcessException>(() => ControlPlaneProcess.StartAsync(

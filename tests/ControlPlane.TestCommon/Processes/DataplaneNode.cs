@@ -68,6 +68,8 @@ public sealed class DataplaneNode : IAsyncDisposable
                 // A restarted node waits this long for a control plane before serving its last-known-good config.
                 ["Dataplane__LastKnownGoodAfter"] = "00:00:01",
                 ["Dataplane__PassiveHealth__ConsecutiveFailures"] = ConsecutiveFailures.ToString(CultureInfo.InvariantCulture),
+                // Scenarios choose which replica each node uses first: the order given, not a random start.
+                ["Dataplane__StartAtRandomControlPlane"] = "false",
             };
             for (var i = 0; i < controlPlanes.Count; i++)
             {
