@@ -378,12 +378,31 @@ internal sealed class GrpcCall<TRequest, TResponse> : IAsyncStreamReader<TRespon
         }
         catch (Exception ex) when (ex is IOException or HttpRequestException)
         {
+            // RST_STREAM NO_ERROR: the server sent its complete response and asks the client to stop
+            // sending (RFC 9113 §8.1), e.g. a call refused before its request was read. Not an error of
+            // the call: its status is in that response, which the response side records right after.
+            if (IsNoError(ex) && await HasStatusSoonAsync().ConfigureAwait(false))
+            {
+                throw StatusException();
+            }
             throw Fail(StatusFromException(ex, "Error writing a request message"), ex);
         }
         finally
         {
             _writeLock.Release();
         }
+    }
+
+    private static bool IsNoError(Exception ex)
+    {
+        for (Exception? e = ex; e is not null; e = e.InnerException)
+        {
+            if (e is HttpProtocolException { ErrorCode: 0 })
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     public async Task CompleteAsync()
