@@ -4,30 +4,30 @@ namespace ControlPlane.Dataplane.Discovery;
 
 internal static partial class DiscoveryLog
 {
-    [LoggerMessage(EventId = 2001, Level = LogLevel.Information, Message = "Discovery stream to {Address} open (node {NodeId})")]
+    [LoggerMessage(EventId = 2501, Level = LogLevel.Information, Message = "Discovery stream to {Address} open (node {NodeId})")]
     public static partial void Connecting(ILogger logger, string address, string nodeId);
 
-    [LoggerMessage(EventId = 2002, Level = LogLevel.Warning, Message = "Discovery stream to {Address} ended: {Reason}; reconnecting in {Delay}")]
+    [LoggerMessage(EventId = 2502, Level = LogLevel.Warning, Message = "Discovery stream to {Address} ended: {Reason}; reconnecting in {Delay}")]
     public static partial void StreamEnded(ILogger logger, string address, string reason, TimeSpan delay);
 
-    [LoggerMessage(EventId = 2003, Level = LogLevel.Information, Message = "Applied {TypeUrl} version {Version} (nonce {Nonce}): {Updated} updated, {Removed} removed")]
+    [LoggerMessage(EventId = 2503, Level = LogLevel.Information, Message = "Applied {TypeUrl} version {Version} (nonce {Nonce}): {Updated} updated, {Removed} removed")]
     public static partial void Acked(ILogger logger, string typeUrl, string version, string nonce, int updated, int removed);
 
-    [LoggerMessage(EventId = 2004, Level = LogLevel.Warning, Message = "Rejected {TypeUrl} version {Version} (nonce {Nonce}): {Error}")]
+    [LoggerMessage(EventId = 2504, Level = LogLevel.Warning, Message = "Rejected {TypeUrl} version {Version} (nonce {Nonce}): {Error}")]
     public static partial void Nacked(ILogger logger, string typeUrl, string version, string nonce, string error);
 
-    [LoggerMessage(EventId = 2005, Level = LogLevel.Warning, Message = "No control plane answered within {After}: serving the last-known-good configuration ({Resources} resources from {Path})")]
+    [LoggerMessage(EventId = 2505, Level = LogLevel.Warning, Message = "No control plane answered within {After}: serving the last-known-good configuration ({Resources} resources from {Path})")]
     public static partial void LastKnownGoodLoaded(ILogger logger, TimeSpan after, int resources, string path);
 
-    [LoggerMessage(EventId = 2006, Level = LogLevel.Warning, Message = "Last-known-good configuration at {Path} not usable: {Reason}")]
+    [LoggerMessage(EventId = 2506, Level = LogLevel.Warning, Message = "Last-known-good configuration at {Path} not usable: {Reason}")]
     public static partial void LastKnownGoodUnusable(ILogger logger, string path, string reason);
 
-    [LoggerMessage(EventId = 2007, Level = LogLevel.Warning, Message = "Could not persist the last-known-good configuration to {Path}")]
+    [LoggerMessage(EventId = 2507, Level = LogLevel.Warning, Message = "Could not persist the last-known-good configuration to {Path}")]
     public static partial void PersistFailed(ILogger logger, string path, Exception exception);
 
-    [LoggerMessage(EventId = 2009, Level = LogLevel.Information, Message = "Initial fetch complete: serving {EndpointSets} endpoint sets and {RoutingPolicies} routing policies")]
+    [LoggerMessage(EventId = 2509, Level = LogLevel.Information, Message = "Initial fetch complete: serving {EndpointSets} endpoint sets and {RoutingPolicies} routing policies")]
     public static partial void InitialFetchComplete(ILogger logger, int endpointSets, int routingPolicies);
 
-    [LoggerMessage(EventId = 2010, Level = LogLevel.Warning, Message = "Initial fetch timed out after {Timeout}: serving what arrived, without {Missing}")]
+    [LoggerMessage(EventId = 2510, Level = LogLevel.Warning, Message = "Initial fetch timed out after {Timeout}: serving what arrived, without {Missing}")]
     public static partial void InitialFetchTimedOut(ILogger logger, TimeSpan timeout, string missing);
 }

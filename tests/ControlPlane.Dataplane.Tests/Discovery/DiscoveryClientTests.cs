@@ -117,7 +117,7 @@ public sealed class DiscoveryClientTests : IAsyncLifetime
 
         var client = node.Services.GetRequiredService<DiscoveryClient>();
         Assert.Equal(_controlPlane.Grpc.ToString().TrimEnd('/'), client.ConnectedControlPlane?.TrimEnd('/'));
-        Assert.Contains(node.Logs.Records, r => r.EventId.Id == 2002 && r.Message.Contains("127.0.0.1:1", StringComparison.Ordinal));
+        Assert.Contains(node.Logs.Records, r => r.EventId.Id == 2502 && r.Message.Contains("127.0.0.1:1", StringComparison.Ordinal));
     }
 
     private sealed class ZeroRandom : Random

@@ -47,7 +47,7 @@ public sealed class FlappingControlPlaneTests : IAsyncLifetime
         lasting.End();
         await _controlPlane.NextStreamAsync(); // the last delay was logged before it opened
 
-        var delays = node.Logs.Records.Where(r => r.EventId.Id == 2002).Select(r => r.Message[(r.Message.LastIndexOf(' ') + 1)..]).ToArray();
+        var delays = node.Logs.Records.Where(r => r.EventId.Id == 2502).Select(r => r.Message[(r.Message.LastIndexOf(' ') + 1)..]).ToArray();
         // Bounds 2, 4, 8 ms for the streams that dropped at once; back to 2 ms after the one that lasted.
         Assert.Equal(["00:00:00.0010000", "00:00:00.0020000", "00:00:00.0040000", "00:00:00.0010000"], delays);
     }

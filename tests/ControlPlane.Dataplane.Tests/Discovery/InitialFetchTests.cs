@@ -59,7 +59,7 @@ public sealed class InitialFetchTests : IAsyncLifetime
         {
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         }
-        Assert.Contains(node.Logs.Records, r => r.EventId.Id == 2009);
+        Assert.Contains(node.Logs.Records, r => r.EventId.Id == 2509);
     }
 
     [Fact]
@@ -75,7 +75,7 @@ public sealed class InitialFetchTests : IAsyncLifetime
 
         Assert.True(node.Config.Current.IsLoaded);
         Assert.Equal(LoadBalancingAlgorithms.RoundRobin, node.Config.Current.Images["img"].Balancer.Algorithm);
-        var timedOut = Assert.Single(node.Logs.Records, r => r.EventId.Id == 2010);
+        var timedOut = Assert.Single(node.Logs.Records, r => r.EventId.Id == 2510);
         Assert.Contains("RoutingPolicy", timedOut.Message, StringComparison.Ordinal);
 
         await stream.SendAsync(P, "p1", [ScriptedControlPlane.RoutingPolicy("img", "v1", LoadBalancingAlgorithms.LeastConn)]);

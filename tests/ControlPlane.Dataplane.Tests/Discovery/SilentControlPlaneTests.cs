@@ -53,7 +53,7 @@ public sealed class SilentControlPlaneTests : IAsyncLifetime
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         }
         Assert.Equal(_healthy.Address, node.Services.GetRequiredService<DiscoveryClient>().ConnectedControlPlane);
-        var ended = Assert.Single(node.Logs.Records, r => r.EventId.Id == 2002);
+        var ended = Assert.Single(node.Logs.Records, r => r.EventId.Id == 2502);
         Assert.Contains(_silent.Address, ended.Message, StringComparison.Ordinal);
         Assert.Contains("no response within 00:00:10", ended.Message, StringComparison.Ordinal);
     }

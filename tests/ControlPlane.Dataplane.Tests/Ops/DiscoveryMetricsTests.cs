@@ -72,7 +72,7 @@ public sealed class DiscoveryMetricsTests
             Directory.CreateDirectory(Path.Combine(directory, LastKnownGoodStore.FileName));
             await using var controlPlane = await ScriptedControlPlane.StartAsync();
             var time = new ManualTimeProvider();
-            var unusable = new LogSignal(2006);
+            var unusable = new LogSignal(2506);
             await using var node = await DataplaneFixture.StartAsync(
                 builder =>
                 {
