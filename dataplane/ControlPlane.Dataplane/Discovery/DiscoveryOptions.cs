@@ -1,3 +1,5 @@
+using ControlPlane.Api.Validation;
+
 namespace ControlPlane.Dataplane.Discovery;
 
 /// <summary>
@@ -117,9 +119,9 @@ public sealed class DiscoveryOptions
             {
                 return;
             }
-            if (value.Length > 128 || value.Any(c => c is < '!' or > '~'))
+            if (NodeText.Problem(value) is { } problem)
             {
-                throw new InvalidOperationException($"Invalid {Section}:{name}: only printable ASCII without spaces (0x21-0x7E), at most 128 characters");
+                throw new InvalidOperationException($"Invalid {Section}:{name}: {problem}");
             }
         }
     }

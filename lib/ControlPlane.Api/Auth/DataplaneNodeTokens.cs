@@ -1,6 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Security.Cryptography;
 using System.Text;
+using ControlPlane.Api.Validation;
 
 namespace ControlPlane.Api.Auth;
 
@@ -24,7 +25,7 @@ public sealed class DataplaneNodeTokens
     public const int MinKeyLength = 32;
 
     /// <summary>The longest node id a token can name (the control plane's node id rule).</summary>
-    public const int MaxNodeIdLength = 128;
+    public const int MaxNodeIdLength = NodeText.MaxLength;
 
     // Domain separation: a MAC made for anything else with the same key is never a node token.
     private const string Context = "controlplane dataplane node token v1\n";
@@ -137,22 +138,11 @@ public sealed class DataplaneNodeTokens
         return valid;
     }
 
-    /// <summary>Why <paramref name="nodeId"/> cannot be named by a token, or null: the control plane's id text rule (printable ASCII without spaces, 1-128 characters).</summary>
+    /// <summary>Why <paramref name="nodeId"/> cannot be named by a token, or null: the control plane's node id rule (<see cref="NodeText.IdProblem"/>), and not empty.</summary>
     public static string? NodeIdProblem(string nodeId)
     {
         ArgumentNullException.ThrowIfNull(nodeId);
-        if (nodeId.Length is 0 or > MaxNodeIdLength)
-        {
-            return $"must be 1-{MaxNodeIdLength} characters long (is {nodeId.Length})";
-        }
-        foreach (var c in nodeId)
-        {
-            if (c is < '!' or > '~')
-            {
-                return $"has U+{(int)c:X4}: only printable ASCII without spaces (0x21-0x7E) is allowed";
-            }
-        }
-        return null;
+        return nodeId.Length == 0 ? "is required" : NodeText.IdProblem(nodeId);
     }
 
     private static void Mac(byte[] key, string nodeId, Span<byte> destination)

@@ -1,4 +1,5 @@
 using ControlPlane.Api.V1;
+using ControlPlane.Api.Validation;
 using ControlPlane.Grpc;
 using ControlPlane.Server.Resources;
 
@@ -8,7 +9,7 @@ namespace ControlPlane.Server.Discovery.Streams;
 internal static class NodeIdentity
 {
     public const string Reason = "invalid_request";
-    public const int MaxIdLength = 128;
+    public const int MaxIdLength = NodeText.MaxLength;
     public const int MaxMetadataEntries = 64;
     public const int MaxMetadataBytes = 8192;
 
@@ -70,42 +71,17 @@ internal static class NodeIdentity
         return node!.Clone();
     }
 
-    /// <summary>
-    /// Ids, zones and regions are shown in the fleet view, logs and metrics and name nodes in URL paths
-    /// (/v1/dataplanes/{node_id}): printable ASCII without spaces (0x21-0x7E), which Envoy's and
-    /// Istio's ids ("sidecar~10.0.0.1~pod.ns~ns.svc.cluster.local") fit, up to <see cref="MaxIdLength"/>
-    /// characters. The offending character is named by code point, never echoed.
-    /// </summary>
+    /// <summary>The text rule of ids, zones and regions (<see cref="NodeText"/>).</summary>
     private static void CheckText(List<FieldViolation> violations, string field, string value)
     {
-        if (TextProblem(value) is { } problem)
+        if (NodeText.Problem(value) is { } problem)
         {
             violations.Add(new(field, problem));
         }
     }
 
-    /// <summary>
-    /// Why <paramref name="id"/> cannot be a node id, or null: the text rule, and not "." or "..", which
-    /// URL paths resolve away (/v1/dataplanes/.. would never reach the node).
-    /// </summary>
-    public static string? IdProblem(string id) =>
-        id is "." or ".." ? "must not be '.' or '..' (node ids are URL path segments)" : TextProblem(id);
-
-    private static string? TextProblem(string value)
-    {
-        if (value.Length > MaxIdLength)
-        {
-            return $"is {value.Length} characters long; at most {MaxIdLength}";
-        }
-        for (var i = 0; i < value.Length; i++)
-        {
-            if (value[i] is < '!' or > '~')
-            {
-                return $"has U+{(int)value[i]:X4} at position {i}: only printable ASCII without spaces (0x21-0x7E) is allowed, no control characters, whitespace or non-ASCII";
-            }
-        }
-        return null;
-    }
+    /// <summary>Why <paramref name="id"/> cannot be a node id, or null (<see cref="NodeText.IdProblem"/>).</summary>
+    public static string? IdProblem(string id) => NodeText.IdProblem(id);
 
     /// <summary>A later request may repeat the node, but not change it (xDS: "the node identifier should always be identical if present more than once").</summary>
     public static void CheckSame(Node? repeated, Node first)
