@@ -41,17 +41,12 @@ internal static class DataplaneTokenCommand
         return command;
     }
 
-    /// <summary>The keys as the control plane reads them: the file wins over the variable.</summary>
+    /// <summary>The keys as the control plane reads them (<see cref="SecretSource"/>: the file wins over the variable).</summary>
     private static DataplaneNodeTokens ReadKeys(Func<string, string?> getVariable)
     {
-        if (getVariable(DataplaneNodeTokens.KeyFileVariable) is { Length: > 0 } file)
-        {
-            return DataplaneNodeTokens.FromKeys(File.ReadAllText(file), DataplaneNodeTokens.KeyFileVariable);
-        }
-        if (getVariable(DataplaneNodeTokens.KeyVariable) is { Length: > 0 } keys)
-        {
-            return DataplaneNodeTokens.FromKeys(keys, DataplaneNodeTokens.KeyVariable);
-        }
-        throw new InvalidOperationException($"no node key: set {DataplaneNodeTokens.KeyVariable} or {DataplaneNodeTokens.KeyFileVariable} (the control plane's node keys)");
+        var (keys, source) = SecretSource.Read(DataplaneNodeTokens.KeyVariable, DataplaneNodeTokens.KeyFileVariable, getVariable);
+        return string.IsNullOrEmpty(keys)
+            ? throw new InvalidOperationException($"no node key: set {DataplaneNodeTokens.KeyVariable} or {DataplaneNodeTokens.KeyFileVariable} (the control plane's node keys)")
+            : DataplaneNodeTokens.FromKeys(keys, source);
     }
 }

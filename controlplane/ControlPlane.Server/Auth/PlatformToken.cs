@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.RegularExpressions;
+using ControlPlane.Api.Auth;
 
 namespace ControlPlane.Server.Auth;
 

@@ -1,4 +1,4 @@
-namespace ControlPlane.Server.Auth;
+namespace ControlPlane.Api.Auth;
 
 /// <summary>
 /// Reads a secret the way every token of this server is read: from the file named by

@@ -1,4 +1,4 @@
-using ControlPlane.Server.Auth;
+using ControlPlane.Api.Auth;
 using StackExchange.Redis;
 
 namespace ControlPlane.Server.Storage.Redis;
