@@ -1,3 +1,4 @@
+using System.Buffers.Text;
 using System.Diagnostics.CodeAnalysis;
 using System.Security.Cryptography;
 using System.Text;
@@ -96,7 +97,7 @@ public sealed class DataplaneNodeTokens
         }
         Span<byte> mac = stackalloc byte[HMACSHA256.HashSizeInBytes];
         Mac(_keys[0], nodeId, mac);
-        return Prefix + Base64Url(Encoding.ASCII.GetBytes(nodeId)) + "." + Base64Url(mac);
+        return Prefix + Base64Url.EncodeToString(Encoding.ASCII.GetBytes(nodeId)) + "." + Base64Url.EncodeToString(mac);
     }
 
     /// <summary>
@@ -151,36 +152,21 @@ public sealed class DataplaneNodeTokens
         HMACSHA256.HashData(key, message, destination);
     }
 
-    private static string Base64Url(ReadOnlySpan<byte> bytes) =>
-        Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
-
-    /// <summary>The bytes of unpadded base64url text, or null when it is not that or decodes to more than <paramref name="maxBytes"/>.</summary>
+    /// <summary>
+    /// The bytes of unpadded base64url text (the framework's <see cref="Base64Url"/>), or null when it is
+    /// not that, decodes to more than <paramref name="maxBytes"/>, or is not the one spelling of its bytes
+    /// (padding, unused trailing bits): a token has exactly one form.
+    /// </summary>
     private static byte[]? FromBase64Url(ReadOnlySpan<char> text, int maxBytes)
     {
-        if (text.Length == 0 || text.Length > (maxBytes * 4 + 2) / 3 || text.Length % 4 == 1)
+        if (text.Length == 0 || text.Length > (maxBytes * 4 + 2) / 3)
         {
             return null;
         }
-        var padded = new char[(text.Length + 3) / 4 * 4];
-        for (var i = 0; i < padded.Length; i++)
-        {
-            if (i >= text.Length)
-            {
-                padded[i] = '=';
-                continue;
-            }
-            var c = text[i];
-            if (!(char.IsAsciiLetterOrDigit(c) || c is '-' or '_'))
-            {
-                return null;
-            }
-            padded[i] = c switch { '-' => '+', '_' => '/', _ => c };
-        }
         try
         {
-            var bytes = Convert.FromBase64CharArray(padded, 0, padded.Length);
-            // One spelling per value: unused trailing bits must be zero, so a token has exactly one form.
-            return Base64Url(bytes).AsSpan().SequenceEqual(text) ? bytes : null;
+            var bytes = Base64Url.DecodeFromChars(text);
+            return Base64Url.EncodeToString(bytes).AsSpan().SequenceEqual(text) ? bytes : null;
         }
         catch (FormatException)
         {
