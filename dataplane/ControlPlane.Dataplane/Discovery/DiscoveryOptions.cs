@@ -97,10 +97,6 @@ public sealed class DiscoveryOptions
         {
             throw new InvalidOperationException($"Invalid {Section}:{nameof(NodeId)}: it is required");
         }
-        if (NodeId is "." or "..")
-        {
-            throw new InvalidOperationException($"Invalid {Section}:{nameof(NodeId)}: must not be '.' or '..' (node ids are URL path segments)");
-        }
         if (FirstResponseTimeout <= TimeSpan.Zero)
         {
             throw new InvalidOperationException($"Invalid {Section}:{nameof(FirstResponseTimeout)}: must be positive");
@@ -109,17 +105,13 @@ public sealed class DiscoveryOptions
         {
             throw new InvalidOperationException($"Invalid {Section}:{nameof(BackoffResetAfter)}: must not be negative");
         }
-        Check(nameof(NodeId), NodeId);
-        Check(nameof(Zone), Zone);
-        Check(nameof(Region), Region);
+        Check(nameof(NodeId), NodeText.IdProblem(NodeId));
+        Check(nameof(Zone), string.IsNullOrEmpty(Zone) ? null : NodeText.Problem(Zone));
+        Check(nameof(Region), string.IsNullOrEmpty(Region) ? null : NodeText.Problem(Region));
 
-        static void Check(string name, string? value)
+        static void Check(string name, string? problem)
         {
-            if (string.IsNullOrEmpty(value))
-            {
-                return;
-            }
-            if (NodeText.Problem(value) is { } problem)
+            if (problem is not null)
             {
                 throw new InvalidOperationException($"Invalid {Section}:{name}: {problem}");
             }
