@@ -82,9 +82,10 @@ public sealed partial class PlatformToken
                     throw new InvalidOperationException($"{namedSource}, line {line}: the name '{name}' is {(name == SharedName && !string.IsNullOrEmpty(shared) ? $"the shared token's ({sharedSource})" : "given twice")}");
                 }
                 var digest = Digest(parts[1], $"{namedSource}, line {line}");
-                if (tokens.Any(t => CryptographicOperations.FixedTimeEquals(t.Digest, digest)))
+                var same = tokens.FindIndex(t => CryptographicOperations.FixedTimeEquals(t.Digest, digest));
+                if (same >= 0)
                 {
-                    throw new InvalidOperationException($"{namedSource}, line {line}: '{name}' has the same token as '{tokens.First(t => CryptographicOperations.FixedTimeEquals(t.Digest, digest)).Name}': each holder needs a token of its own");
+                    throw new InvalidOperationException($"{namedSource}, line {line}: '{name}' has the same token as '{tokens[same].Name}': each holder needs a token of its own");
                 }
                 tokens.Add((name, digest));
             }
