@@ -58,4 +58,8 @@ internal static partial class DiscoveryLog
     [LoggerMessage(EventId = 4022, Level = LogLevel.Information,
         Message = "The embedded store starts empty: for {Hold}, nodes holding configuration from an earlier start keep it (refused with store_warming) while instances register again (ControlPlane:Discovery:RestartHold)")]
     public static partial void RestartHold(ILogger logger, TimeSpan hold);
+
+    [LoggerMessage(EventId = 4023, Level = LogLevel.Warning,
+        Message = "Could not read the store's position after a load ({Reason}); the loaded configuration is sent with the position this replica holds")]
+    public static partial void StorePositionUnread(ILogger logger, string reason);
 }

@@ -125,6 +125,8 @@ internal sealed class ChangeFollower : IHostedService, IStorePositionSource, IDi
         }
     }
 
+    public ValueTask<StorePosition?> ReadStoreAsync(CancellationToken cancellationToken) => _feed.ReadPositionAsync(cancellationToken);
+
     /// <summary>Asks for a catch-up (coalesced: one runs at a time, one more may be pending).</summary>
     public void RequestCatchUp() => _catchUp.Writer.TryWrite(true);
 
@@ -290,6 +292,10 @@ internal sealed class ChangeFollower : IHostedService, IStorePositionSource, IDi
                 break;
             case StoreChange.Policy:
                 _changes.PolicyChanged(change.Name);
+                break;
+            default:
+                // Nothing nodes are sent changed, but the position moved past it.
+                _changes.Passed();
                 break;
         }
         _applied = change.Revision;

@@ -17,6 +17,9 @@ public sealed class ResourceChanges
     /// <summary>Raised by <see cref="EverythingMayHaveChanged"/>: the listener reloads every resource.</summary>
     public event Action? Reset;
 
+    /// <summary>Raised by <see cref="Passed"/>: a store change that alters no resource was relayed.</summary>
+    public event Action? PassedOver;
+
     /// <summary>Reports that resource <paramref name="name"/> of <paramref name="typeUrl"/> may have changed.</summary>
     public void Notify(string typeUrl, string name, IReadOnlyList<string>? instanceIds = null) => Changed?.Invoke(typeUrl, name, instanceIds);
 
@@ -27,6 +30,9 @@ public sealed class ResourceChanges
     public void EndpointsChanged(string image, string instanceId) => Notify(ResourceTypes.EndpointSet, image, [instanceId]);
 
     public void PolicyChanged(string image) => Notify(ResourceTypes.RoutingPolicy, image);
+
+    /// <summary>Reports a store change that alters no resource (the store's position moved past it).</summary>
+    public void Passed() => PassedOver?.Invoke();
 
     /// <summary>Reports that any resource may have changed (changes were missed and cannot be named).</summary>
     public void EverythingMayHaveChanged() => Reset?.Invoke();

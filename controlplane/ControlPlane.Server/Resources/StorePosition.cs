@@ -79,4 +79,10 @@ public interface IStorePositionSource
 
     /// <summary>Reads the store's changes now, instead of at the next periodic check.</summary>
     void RequestCatchUp();
+
+    /// <summary>
+    /// Reads the store's position now: what was read from the store before it holds no change after
+    /// it, so it bounds what a response built from that read reflects. Null before the store's first change.
+    /// </summary>
+    ValueTask<StorePosition?> ReadStoreAsync(CancellationToken cancellationToken);
 }

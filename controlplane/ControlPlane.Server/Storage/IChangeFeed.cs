@@ -17,6 +17,9 @@ public interface IChangeFeed
 
     /// <summary>The store's state of the log and at most <paramref name="limit"/> changes after <paramref name="afterRevision"/>, oldest first.</summary>
     ValueTask<ChangeLogRead> ReadSinceAsync(long afterRevision, int limit, CancellationToken cancellationToken = default);
+
+    /// <summary>The store's epoch and the revision of its last change, as they are now; null before its first change.</summary>
+    ValueTask<Resources.StorePosition?> ReadPositionAsync(CancellationToken cancellationToken = default);
 }
 
 /// <summary>

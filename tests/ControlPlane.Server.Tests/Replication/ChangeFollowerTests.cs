@@ -78,6 +78,9 @@ public sealed class ChangeFollowerTests
             return new ValueTask<ChangeLogRead>(read.Result);
         }
 
+        public ValueTask<StorePosition?> ReadPositionAsync(CancellationToken cancellationToken = default) =>
+            throw new NotSupportedException("the follower reads the log, not the position");
+
         public async Task<PendingRead> NextReadAsync() => await _reads.Reader.ReadAsync().AsTask().DefaultTimeout();
     }
 

@@ -72,6 +72,63 @@ public sealed class StorePositionTests
     }
 
     [Fact]
+    public async Task WatchersAreToldOfAChange_OnceThePositionCarriesIt()
+    {
+        // A response built for a change says where the change stands in the store: never the position
+        // before it, nor none at all (the node would keep no position to fail over with).
+        await using var redis = await RedisServer.StartAsync();
+        await using var set = await ReplicaSet.StartAsync(redis, 1);
+        var a = set[0];
+        var told = new List<(string Position, bool HasImage)>();
+        using var watch = a.Cache.Watch(_ =>
+        {
+            lock (told)
+            {
+                told.Add((a.Cache.PositionText, a.Cache.Snapshot(Endpoints).Find("img.a") is not null));
+            }
+        });
+
+        await a.RegisterAsync("i1", "img.a", 8081);
+        var written = await set.RevisionAsync();
+        await a.WaitForCacheAsync(c => c.Snapshot(Endpoints).Find("img.a") is not null, "img.a");
+
+        (string Position, bool HasImage) first;
+        lock (told)
+        {
+            first = told.First(t => t.HasImage);
+        }
+        Assert.True(StorePosition.TryParse(first.Position, out var at), $"'{first.Position}'");
+        Assert.True(at.Revision >= written, $"told of img.a at {first.Position}, written at revision {written}");
+    }
+
+    [Fact]
+    public async Task ANodeHoldingAWriteMadeThroughItsOwnReplica_IsRefusedByAReplicaThatNeverSawIt()
+    {
+        // The replica a write goes through loads it at once, before the store's message about it comes
+        // back; the position the node is sent must cover it all the same, or a replica that never saw the
+        // write passes the node's check and tells it to remove what it holds.
+        await using var redis = await RedisServer.StartAsync();
+        await using var set = await ReplicaSet.StartAsync(redis, 1, clock: null, args: QuickTimeout);
+        await using var relay = TcpRelay.Start(redis.Port);
+        var a = set[0];
+        var b = await set.AddReplicaAsync("cp-b", [.. QuickTimeout, $"--ControlPlane:Store:Redis:Url=redis://127.0.0.1:{relay.Port}/0"]);
+        await Eventually.WaitAsync("b in step with the store", async () => b.Cache.Position?.Revision == await set.RevisionAsync());
+        relay.Cut();
+        var store = b.Services.GetRequiredService<IRegistryStore>();
+        await Eventually.WaitAsync("b to notice it cannot reach Redis", () => store.KnownUnreachable);
+
+        await a.RegisterAsync("i1", "img.a", 8081);
+        await using var node = await FakeDeltaNode.ConnectAsync(a.Channel, "node-1");
+        await node.SubscribeAsync(Endpoints, "*");
+        await node.WaitUntilAsync(() => node.Endpoints("img.a")?.Endpoints.Count == 1, "img.a on a");
+        var held = node.Received[^1].StorePosition;
+
+        var refused = await Assert.ThrowsAsync<RpcException>(() => FirstResponseAsync(b, held));
+        Assert.Equal("replica_behind", refused.Status.Reason());
+        Assert.Null(b.EndpointsOf("img.a"));
+    }
+
+    [Fact]
     public async Task AReplicaInContactButBehind_WaitsForTheChange_InsteadOfRefusing()
     {
         await using var redis = await RedisServer.StartAsync();

@@ -22,7 +22,13 @@ public interface IResourceWatch
     /// </summary>
     StorePosition? Position { get; }
 
-    /// <summary><see cref="Position"/> as responses carry it, formatted once per advance; empty when there is none.</summary>
+    /// <summary>
+    /// The store position responses carry, formatted once per change; empty when there is none. On a
+    /// shared store it is at least <see cref="Position"/> and at least the store's position when the
+    /// snapshots were last read: a load reads what the store holds then, which may be ahead of the changes
+    /// relayed so far (this replica's own writes, another's not yet heard of). A node that carries it to
+    /// another replica is thereby served only once that replica holds everything the node may hold.
+    /// </summary>
     string PositionText { get; }
 
     /// <summary>True when the cache follows a shared store's changes (and so has a <see cref="Position"/>).</summary>

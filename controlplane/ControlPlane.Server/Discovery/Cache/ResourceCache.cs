@@ -35,6 +35,9 @@ internal sealed class ResourceCache : IResourceWatch, IHostedService, IDisposabl
     private readonly IStorePositionSource? _positions;
     private readonly object _positionLock = new();
     private volatile LoadedPosition? _position;
+    // Under _positionLock: the store's position read after the newest load (see PositionText).
+    private StorePosition? _loadedUpTo;
+    private volatile string? _responsePosition;
     private readonly string _embeddedPosition;
     private TaskCompletionSource _positionAdvanced = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _revision;
@@ -74,7 +77,7 @@ internal sealed class ResourceCache : IResourceWatch, IHostedService, IDisposabl
 
     public StorePosition? Position => _position?.At;
 
-    public string PositionText => _position?.Text ?? _embeddedPosition;
+    public string PositionText => _responsePosition ?? _embeddedPosition;
 
     public bool FollowsStore => _positions is not null;
 
@@ -122,6 +125,7 @@ internal sealed class ResourceCache : IResourceWatch, IHostedService, IDisposabl
         // which is harmless (same content, same version), where a missed one would be stale forever.
         _changes.Changed += OnChanged;
         _changes.Reset += OnReset;
+        _changes.PassedOver += OnPassedOver;
         _worker = Task.Run(() => RunAsync(_stopping.Token), CancellationToken.None);
         if (_positions is null && _options.RestartHold > TimeSpan.Zero)
         {
@@ -134,6 +138,7 @@ internal sealed class ResourceCache : IResourceWatch, IHostedService, IDisposabl
     {
         _changes.Changed -= OnChanged;
         _changes.Reset -= OnReset;
+        _changes.PassedOver -= OnPassedOver;
         await _stopping.CancelAsync();
         if (_worker is not null)
         {
@@ -168,6 +173,9 @@ internal sealed class ResourceCache : IResourceWatch, IHostedService, IDisposabl
         _wake.Writer.TryWrite(true);
     }
 
+    /// <summary>A change that alters no resource: nothing to load, but the position held moves past it.</summary>
+    private void OnPassedOver() => _wake.Writer.TryWrite(true);
+
     private async Task RunAsync(CancellationToken cancellationToken)
     {
         await WarmUpAsync(cancellationToken);
@@ -178,20 +186,37 @@ internal sealed class ResourceCache : IResourceWatch, IHostedService, IDisposabl
             // taken below or was applied before.
             var relayed = _positions?.Relayed;
             var applied = true;
+            var published = new List<ResourceChangeSet>(2);
             if (Interlocked.Exchange(ref _reloadAll, 0) == 1)
             {
-                applied = await ReloadAllAsync(cancellationToken);
+                applied = await ReloadAllAsync(published, cancellationToken);
             }
             // One batch per wake-up: changes that arrived while this one was applied wait for their
             // own debounce, so a burst stays coalesced.
             if (_debouncer.Take() is { } batch)
             {
-                applied &= await ApplyAsync(batch.Keys, batch.ObservedTimestamp, cancellationToken);
+                applied &= await ApplyAsync(batch.Keys, batch.ObservedTimestamp, published, cancellationToken);
             }
-            // Changes still waiting for their debounce came after relayed was read.
-            if (applied && relayed is { } at && Volatile.Read(ref _reloadAll) == 0)
+            if (applied && Volatile.Read(ref _reloadAll) == 0)
             {
-                Advance(at);
+                // Every change up to relayed was signalled before it was read, so the batch held it. Changes
+                // signalled since may be in the batch too: when nothing waits once the position is read
+                // again, they were (each is signalled before the position passes it), and so are all up to it.
+                var now = _positions?.Relayed;
+                if (now is not null && _debouncer.PendingCount == 0 && Volatile.Read(ref _reloadAll) == 0)
+                {
+                    relayed = now;
+                }
+                if (relayed is { } at)
+                {
+                    Advance(at);
+                }
+            }
+            // After the position: a response built for these changes says where they stand in the
+            // store, not the position before them (or none at all, before the first).
+            foreach (var changes in published)
+            {
+                Notify(changes);
             }
         }
     }
@@ -207,14 +232,71 @@ internal sealed class ResourceCache : IResourceWatch, IHostedService, IDisposabl
                 return;
             }
             _position = new LoadedPosition(at, at.ToString());
+            _responsePosition = ResponsePosition();
             advanced = _positionAdvanced;
             _positionAdvanced = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         }
         advanced.TrySetResult();
     }
 
+    /// <summary>
+    /// After a load from the store, before its content is swapped in: the store's position then, which
+    /// no content just read is ahead of. Null with the embedded store, and when the read fails: the
+    /// load succeeded (and took the endpoint notes), so its content is published all the same, and
+    /// responses carry the position held, as they would without the read.
+    /// </summary>
+    private async Task<StorePosition?> ReadStoreAsync(CancellationToken cancellationToken)
+    {
+        if (_positions is null)
+        {
+            return null;
+        }
+        try
+        {
+            return await _positions.ReadStoreAsync(cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            DiscoveryLog.StorePositionUnread(_logger, ex.Message);
+            return null;
+        }
+    }
+
+    /// <summary>Records <paramref name="read"/> (from <see cref="ReadStoreAsync"/>) before the content read with it is published.</summary>
+    private void LoadedUpTo(StorePosition? read)
+    {
+        if (read is not { } at)
+        {
+            return;
+        }
+        lock (_positionLock)
+        {
+            if (_loadedUpTo is { } known && !known.IsBehind(at) && known.Epoch == at.Epoch)
+            {
+                return;
+            }
+            _loadedUpTo = at;
+            _responsePosition = ResponsePosition();
+        }
+    }
+
+    /// <summary>Under the lock: the later of the position held and the one last loaded up to (the latter when they cannot be compared).</summary>
+    private string? ResponsePosition()
+    {
+        var held = _position?.At;
+        if (held is not { } h)
+        {
+            return _loadedUpTo?.ToString();
+        }
+        if (_loadedUpTo is not { } loaded)
+        {
+            return _position!.Text;
+        }
+        return h.IsBehind(loaded) || (h.Epoch != loaded.Epoch && !loaded.IsBehind(h)) ? loaded.ToString() : _position!.Text;
+    }
+
     /// <summary>Loads every resource and applies what differs from the snapshots, removals included.</summary>
-    private async Task<bool> ReloadAllAsync(CancellationToken cancellationToken)
+    private async Task<bool> ReloadAllAsync(List<ResourceChangeSet> published, CancellationToken cancellationToken)
     {
         var observed = _clock.GetTimestamp();
         var loaded = new Dictionary<string, Dictionary<string, VersionedResource?>>(StringComparer.Ordinal);
@@ -230,6 +312,7 @@ internal sealed class ResourceCache : IResourceWatch, IHostedService, IDisposabl
                 }
                 loaded[type] = byName;
             }
+            LoadedUpTo(await ReadStoreAsync(cancellationToken));
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
@@ -238,7 +321,7 @@ internal sealed class ResourceCache : IResourceWatch, IHostedService, IDisposabl
             DiscoveryLog.LoadFailed(_logger, ex, _debouncer.PendingCount, _options.RebuildRetryDelay);
             return false;
         }
-        Publish(loaded, observed, loaded.Sum(l => l.Value.Count));
+        Publish(loaded, observed, loaded.Sum(l => l.Value.Count), published);
         return true;
     }
 
@@ -247,6 +330,8 @@ internal sealed class ResourceCache : IResourceWatch, IHostedService, IDisposabl
         while (true)
         {
             var started = Stopwatch.GetTimestamp();
+            // Read before loading: every change up to it is in what the load reads, or is signalled again.
+            var relayed = _positions?.Relayed;
             try
             {
                 var loaded = new Dictionary<string, List<VersionedResource>>(StringComparer.Ordinal);
@@ -254,6 +339,7 @@ internal sealed class ResourceCache : IResourceWatch, IHostedService, IDisposabl
                 {
                     loaded[type] = await _loader.LoadAllAsync(type, cancellationToken);
                 }
+                LoadedUpTo(await ReadStoreAsync(cancellationToken));
                 var revision = Interlocked.Increment(ref _revision);
                 foreach (var (type, resources) in loaded)
                 {
@@ -265,6 +351,10 @@ internal sealed class ResourceCache : IResourceWatch, IHostedService, IDisposabl
                         digest ^= resource.Digest;
                     }
                     _slots[type].Current = new ResourceTypeSnapshot(type, revision, builder.ToImmutable(), digest);
+                }
+                if (relayed is { } at && Volatile.Read(ref _reloadAll) == 0)
+                {
+                    Advance(at);
                 }
                 DiscoveryLog.Warm(_logger, loaded[ResourceTypes.EndpointSet].Count, loaded[ResourceTypes.RoutingPolicy].Count, (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
                 _warm.TrySetResult();
@@ -278,7 +368,7 @@ internal sealed class ResourceCache : IResourceWatch, IHostedService, IDisposabl
         }
     }
 
-    private async Task<bool> ApplyAsync(IReadOnlyCollection<ResourceKey> keys, long observedTimestamp, CancellationToken cancellationToken)
+    private async Task<bool> ApplyAsync(IReadOnlyCollection<ResourceKey> keys, long observedTimestamp, List<ResourceChangeSet> published, CancellationToken cancellationToken)
     {
         var loaded = new Dictionary<string, Dictionary<string, VersionedResource?>>(StringComparer.Ordinal);
         try
@@ -289,6 +379,7 @@ internal sealed class ResourceCache : IResourceWatch, IHostedService, IDisposabl
             {
                 loaded[group.Key] = await _loader.LoadAsync(group.Key, group.Select(k => k.Name).ToList(), cancellationToken);
             }
+            LoadedUpTo(await ReadStoreAsync(cancellationToken));
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
@@ -296,12 +387,15 @@ internal sealed class ResourceCache : IResourceWatch, IHostedService, IDisposabl
             DiscoveryLog.LoadFailed(_logger, ex, keys.Count, _options.RebuildRetryDelay);
             return false;
         }
-        Publish(loaded, observedTimestamp, keys.Count);
+        Publish(loaded, observedTimestamp, keys.Count, published);
         return true;
     }
 
-    /// <summary>Swaps in new snapshots holding what was <paramref name="loaded"/> (null: removed) and tells the watchers what changed.</summary>
-    private void Publish(Dictionary<string, Dictionary<string, VersionedResource?>> loaded, long observedTimestamp, int signalled)
+    /// <summary>
+    /// Swaps in new snapshots holding what was <paramref name="loaded"/> (null: removed) and adds what
+    /// changed to <paramref name="published"/>, for the watchers once the position is settled.
+    /// </summary>
+    private void Publish(Dictionary<string, Dictionary<string, VersionedResource?>> loaded, long observedTimestamp, int signalled, List<ResourceChangeSet> published)
     {
         var updates = new List<(Slot Slot, ImmutableSortedDictionary<string, VersionedResource> Resources, ulong Digest, HashSet<string> Changed)>();
         foreach (var (type, resources) in loaded)
@@ -351,6 +445,12 @@ internal sealed class ResourceCache : IResourceWatch, IHostedService, IDisposabl
         }
         var changeSet = new ResourceChangeSet(revision, observedTimestamp, byType);
         DiscoveryLog.Applied(_logger, revision, changeSet.Count, signalled);
+        published.Add(changeSet);
+    }
+
+    /// <summary>Tells every watcher what <paramref name="changeSet"/> changed.</summary>
+    private void Notify(ResourceChangeSet changeSet)
+    {
         foreach (var watcher in _watchers.Keys)
         {
             try
@@ -359,7 +459,7 @@ internal sealed class ResourceCache : IResourceWatch, IHostedService, IDisposabl
             }
             catch (Exception ex)
             {
-                DiscoveryLog.WatcherFailed(_logger, ex, revision);
+                DiscoveryLog.WatcherFailed(_logger, ex, changeSet.Revision);
             }
         }
     }

@@ -50,6 +50,12 @@ internal sealed class RedisChangeFeed : IChangeFeed
         return new ChangeLogRead((string)reply[0]!, serverId, (long)reply[1], oldest, changes);
     }
 
+    public async ValueTask<Resources.StorePosition?> ReadPositionAsync(CancellationToken cancellationToken = default)
+    {
+        var values = await _redis.RunAsync(db => db.StringGetAsync([_redis.KeyPrefix + "change_epoch", _redis.KeyPrefix + "change_rev"]), cancellationToken);
+        return values[0].IsNullOrEmpty ? null : new Resources.StorePosition(values[0]!, values[1].IsNull ? 0 : (long)values[1]);
+    }
+
     /// <summary>The run_id line of INFO server: random per server process.</summary>
     private static string ServerId(string? info)
     {
