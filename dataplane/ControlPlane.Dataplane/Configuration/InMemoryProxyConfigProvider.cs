@@ -46,6 +46,25 @@ public sealed class InMemoryProxyConfigProvider : IProxyConfigProvider
     public ProxyConfig Update(IEnumerable<ImageConfig> images)
     {
         ArgumentNullException.ThrowIfNull(images);
+        return Swap((current, token) => _factory.Build(current, images, token));
+    }
+
+    /// <summary>
+    /// Changes the configuration in place of a full <see cref="Update(IEnumerable{ImageConfig})"/>:
+    /// <paramref name="changed"/> images are added or replace theirs, <paramref name="removed"/> names
+    /// go, every other image stays as it is (and is not validated or built again). Invalid input throws
+    /// <see cref="InvalidProxyConfigException"/> and changes nothing.
+    /// </summary>
+    public ProxyConfig Patch(IReadOnlyCollection<ImageConfig> changed, IEnumerable<string> removed)
+    {
+        ArgumentNullException.ThrowIfNull(changed);
+        ArgumentNullException.ThrowIfNull(removed);
+        return Swap((current, token) => _factory.Patch(current, changed, removed, token));
+    }
+
+    /// <summary>Builds the next snapshot from the current one and swaps it in, then fires the previous one's change token.</summary>
+    private ProxyConfig Swap(Func<ProxyConfig, IChangeToken, ProxyConfig> build)
+    {
         CancellationTokenSource previous;
         ProxyConfig next;
         lock (_updateLock)
@@ -53,7 +72,7 @@ public sealed class InMemoryProxyConfigProvider : IProxyConfigProvider
             var changed = new CancellationTokenSource();
             try
             {
-                next = _factory.Build(_current, images, new CancellationChangeToken(changed.Token));
+                next = build(_current, new CancellationChangeToken(changed.Token));
             }
             catch
             {

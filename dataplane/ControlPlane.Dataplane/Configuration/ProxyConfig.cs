@@ -1,4 +1,3 @@
-using System.Collections.Frozen;
 using System.Diagnostics.CodeAnalysis;
 using Microsoft.Extensions.Primitives;
 
@@ -6,14 +5,18 @@ namespace ControlPlane.Dataplane.Configuration;
 
 /// <summary>
 /// One immutable routing snapshot: every known image with its prebuilt balancer. Replaced as a
-/// whole by its provider; <see cref="ChangeToken"/> fires once a newer snapshot is current.
+/// whole by its provider; <see cref="ChangeToken"/> fires once a newer snapshot is current. The
+/// images are a plain dictionary, never written after the snapshot is made: the next snapshot copies
+/// it and changes what changed, which costs a copy of the table rather than rebuilding (or freezing)
+/// every image, so one changed image among 100,000 is a millisecond, not a second.
 /// </summary>
 public sealed class ProxyConfig
 {
-    private readonly FrozenDictionary<string, ImageRoute> _images;
-    private readonly FrozenDictionary<string, ImageRoute>.AlternateLookup<ReadOnlySpan<char>> _bySpan;
+    private readonly Dictionary<string, ImageRoute> _images;
+    private readonly Dictionary<string, ImageRoute>.AlternateLookup<ReadOnlySpan<char>> _bySpan;
 
-    internal ProxyConfig(long revision, FrozenDictionary<string, ImageRoute> images, IChangeToken changeToken, DateTimeOffset createdAt)
+    /// <summary>A snapshot of <paramref name="images"/>, which must use ordinal comparison and not be changed afterwards.</summary>
+    internal ProxyConfig(long revision, Dictionary<string, ImageRoute> images, IChangeToken changeToken, DateTimeOffset createdAt)
     {
         Revision = revision;
         _images = images;
@@ -24,7 +27,7 @@ public sealed class ProxyConfig
 
     /// <summary>The snapshot before any configuration arrived: no images, <see cref="IsLoaded"/> false.</summary>
     internal static ProxyConfig NotLoaded(IChangeToken changeToken, DateTimeOffset now) =>
-        new(0, FrozenDictionary<string, ImageRoute>.Empty, changeToken, now);
+        new(0, new Dictionary<string, ImageRoute>(StringComparer.Ordinal), changeToken, now);
 
     /// <summary>Increases with every snapshot a provider publishes; 0 before the first.</summary>
     public long Revision { get; }
@@ -37,6 +40,9 @@ public sealed class ProxyConfig
 
     /// <summary>The images by name (case-sensitive, as the registry spells them).</summary>
     public IReadOnlyDictionary<string, ImageRoute> Images => _images;
+
+    /// <summary>A copy of the images to build the next snapshot from.</summary>
+    internal Dictionary<string, ImageRoute> CopyImages() => new(_images, StringComparer.Ordinal);
 
     /// <summary>Fires when this snapshot has been replaced.</summary>
     public IChangeToken ChangeToken { get; }

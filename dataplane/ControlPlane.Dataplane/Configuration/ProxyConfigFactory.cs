@@ -1,4 +1,3 @@
-using System.Collections.Frozen;
 using ControlPlane.Api.V1;
 using Endpoint = ControlPlane.Api.V1.Endpoint;
 using ControlPlane.Dataplane.Forwarder;
@@ -29,9 +28,33 @@ internal sealed class ProxyConfigFactory(LoadBalancingPolicies policies, Balance
     public ProxyConfig Build(ProxyConfig previous, IEnumerable<ImageConfig> images, IChangeToken changeToken)
     {
         var list = images.ToList();
+        var routes = new Dictionary<string, ImageRoute>(list.Count, StringComparer.Ordinal);
+        return Next(previous, routes, list, changeToken);
+    }
+
+    /// <summary>
+    /// The snapshot holding <paramref name="previous"/>'s images but <paramref name="removed"/>, with
+    /// <paramref name="changed"/> added or replacing theirs: only those are validated and built, so a
+    /// change costs what changed (and a copy of the table), not the whole configuration. Throws
+    /// <see cref="InvalidProxyConfigException"/> as <see cref="Build"/> does; a name both removed and
+    /// changed is changed.
+    /// </summary>
+    public ProxyConfig Patch(ProxyConfig previous, IReadOnlyCollection<ImageConfig> changed, IEnumerable<string> removed, IChangeToken changeToken)
+    {
+        var routes = previous.CopyImages();
+        foreach (var name in removed)
+        {
+            routes.Remove(name);
+        }
+        return Next(previous, routes, changed, changeToken);
+    }
+
+    /// <summary>Validates <paramref name="images"/> as a whole, then sets their routes in <paramref name="routes"/> (built, or kept from <paramref name="previous"/> when unchanged).</summary>
+    private ProxyConfig Next(ProxyConfig previous, Dictionary<string, ImageRoute> routes, IReadOnlyCollection<ImageConfig> images, IChangeToken changeToken)
+    {
         var errors = new List<string>();
-        var names = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var image in list)
+        var names = new HashSet<string>(images.Count, StringComparer.Ordinal);
+        foreach (var image in images)
         {
             ArgumentNullException.ThrowIfNull(image);
             if (!names.Add(image.Image))
@@ -44,13 +67,12 @@ internal sealed class ProxyConfigFactory(LoadBalancingPolicies policies, Balance
         {
             throw new InvalidProxyConfigException(errors);
         }
-        var routes = new Dictionary<string, ImageRoute>(list.Count, StringComparer.Ordinal);
-        foreach (var image in list)
+        foreach (var image in images)
         {
             previous.Images.TryGetValue(image.Image, out var before);
             routes[image.Image] = before is not null && Unchanged(before, image) ? before : BuildRoute(image, before);
         }
-        return new ProxyConfig(previous.Revision + 1, routes.ToFrozenDictionary(StringComparer.Ordinal), changeToken, Time.GetUtcNow());
+        return new ProxyConfig(previous.Revision + 1, routes, changeToken, Time.GetUtcNow());
     }
 
     private ImageRoute BuildRoute(ImageConfig config, ImageRoute? before)

@@ -208,9 +208,12 @@ internal sealed class DiscoveryState(InMemoryProxyConfigProvider provider, LoadB
                 _awaited.Remove(typeUrl);
                 return null;
             }
-            // The last awaited type (or no initial fetch): everything held is published with it.
+            // The last awaited type (or no initial fetch): everything held is published with it. Once
+            // something is published, a response changes only the images it names.
+            var whole = !_published || _awaited.Count > 0;
             _awaited.Clear();
-            if (Publish(endpoints, policies) is { } error)
+            var touched = whole ? null : removed.Concat(decoded.Select(h => h.Resource.Name));
+            if (Publish(endpoints, policies, touched) is { } error)
             {
                 if (_live && !_published)
                 {
@@ -288,11 +291,35 @@ internal sealed class DiscoveryState(InMemoryProxyConfigProvider provider, LoadB
         }
     }
 
-    private Google.Rpc.Status? Publish(Dictionary<string, Held> endpoints, Dictionary<string, Held> policies)
+    /// <summary>
+    /// Publishes <paramref name="endpoints"/> and <paramref name="policies"/>: as a whole, or, given the
+    /// names a response <paramref name="touched"/>, only those images (the rest is published already).
+    /// </summary>
+    private Google.Rpc.Status? Publish(Dictionary<string, Held> endpoints, Dictionary<string, Held> policies, IEnumerable<string>? touched = null)
     {
         try
         {
-            provider.Update(Images(endpoints, policies));
+            if (touched is null)
+            {
+                provider.Update(Images(endpoints, policies));
+            }
+            else
+            {
+                var changed = new List<ImageConfig>();
+                var gone = new List<string>();
+                foreach (var name in touched.Distinct(StringComparer.Ordinal))
+                {
+                    if (Image(name, endpoints, policies) is { } image)
+                    {
+                        changed.Add(image);
+                    }
+                    else
+                    {
+                        gone.Add(name);
+                    }
+                }
+                provider.Patch(changed, gone);
+            }
         }
         catch (InvalidProxyConfigException ex)
         {
@@ -309,15 +336,23 @@ internal sealed class DiscoveryState(InMemoryProxyConfigProvider provider, LoadB
         var images = new List<ImageConfig>(endpoints.Count + policies.Count);
         foreach (var name in endpoints.Keys.Union(policies.Keys, StringComparer.Ordinal))
         {
-            var set = endpoints.GetValueOrDefault(name);
-            var policy = policies.GetValueOrDefault(name);
-            images.Add(new ImageConfig(name, (EndpointSet?)set?.Message, (RoutingPolicy?)policy?.Message)
+            images.Add(Image(name, endpoints, policies)!);
+        }
+        return images;
+    }
+
+    /// <summary>Image <paramref name="name"/> as its endpoint set and policy make it; null when neither is held.</summary>
+    private static ImageConfig? Image(string name, Dictionary<string, Held> endpoints, Dictionary<string, Held> policies)
+    {
+        var set = endpoints.GetValueOrDefault(name);
+        var policy = policies.GetValueOrDefault(name);
+        return set is null && policy is null
+            ? null
+            : new ImageConfig(name, (EndpointSet?)set?.Message, (RoutingPolicy?)policy?.Message)
             {
                 EndpointsVersion = set?.Resource.Version,
                 PolicyVersion = policy?.Resource.Version,
-            });
-        }
-        return images;
+            };
     }
 
     private List<Held> Decode(string typeUrl, IReadOnlyList<Resource> resources, List<string> errors)

@@ -72,6 +72,43 @@ public sealed class InMemoryProxyConfigProviderTests
     }
 
     [Fact]
+    public void Patch_ChangesTheImagesItNames_AndLeavesEveryOtherAsItWas()
+    {
+        var provider = new InMemoryProxyConfigProvider();
+        var first = provider.Update(Image("a", ("i1", 8001)), Image("b", ("i2", 8002)), Image("c", ("i3", 8003)));
+        var fired = 0;
+        using var registration = first.ChangeToken.RegisterChangeCallback(_ => fired++, null);
+
+        var second = provider.Patch([Image("b", ("i2", 8002), ("i4", 8004)), Image("d", ("i5", 8005))], ["c", "never-held"]);
+
+        Assert.Same(second, provider.Current);
+        Assert.Equal(first.Revision + 1, second.Revision);
+        Assert.Equal(1, fired);
+        Assert.Equal(["a", "b", "d"], second.Images.Keys.Order(StringComparer.Ordinal));
+        Assert.Same(first.Images["a"], second.Images["a"]);
+        Assert.Equal(2, second.Images["b"].Balancer.Endpoints.Count);
+        Assert.True(second.TryGetImage("d".AsSpan(), out var d) && d.Endpoints.Endpoints.Single().Port == 8005);
+        Assert.Equal(["a", "b", "c"], first.Images.Keys.Order(StringComparer.Ordinal)); // the old snapshot did not change
+        Assert.Single(first.Images["b"].Balancer.Endpoints);
+    }
+
+    [Fact]
+    public void InvalidPatch_IsRefused_AndTheOldSnapshotStays()
+    {
+        var provider = new InMemoryProxyConfigProvider();
+        var good = provider.Update(Image("a", ("i1", 8001)), Image("b", ("i2", 8002)));
+
+        var error = Assert.Throws<InvalidProxyConfigException>(() =>
+            provider.Patch([Image("a", ("i1", 0)), Image("c", ("i3", 8003)), Image("c", ("i4", 8004))], ["b"]));
+
+        Assert.Contains(error.Errors, e => e.StartsWith("image 'a':", StringComparison.Ordinal) && e.Contains("port", StringComparison.Ordinal));
+        Assert.Contains("image 'c': configured twice", error.Errors);
+        Assert.Same(good, provider.Current);
+        Assert.False(good.ChangeToken.HasChanged);
+        Assert.Equal(["a", "b"], provider.Current.Images.Keys.Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
     public void VersionedImages_AreComparedByVersion()
     {
         var provider = new InMemoryProxyConfigProvider();

@@ -30,6 +30,29 @@ public sealed class DiscoveryStateTests
     }
 
     [Fact]
+    public void ADeltaChangesOnlyTheImagesItNames_AndARemovedSetLeavesTheImagesPolicy()
+    {
+        Assert.Null(_state.Apply(DiscoveryState.EndpointSetType, [Endpoints("a", "a1", 8080), Endpoints("b", "b1", 8081), Endpoints("c", "c1", 8082)], []));
+        Assert.Null(_state.Apply(DiscoveryState.RoutingPolicyType, [Policy("c", "p1", "least_conn")], []));
+        var before = _provider.Current;
+
+        Assert.Null(_state.Apply(DiscoveryState.EndpointSetType, [Endpoints("a", "a2", 9090)], ["b", "c"]));
+
+        var after = _provider.Current;
+        Assert.Equal(before.Revision + 1, after.Revision);
+        Assert.Equal(["a", "c"], after.Images.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal("a2", after.Images["a"].EndpointsVersion);
+        Assert.Equal(9090, after.Images["a"].Endpoints.Endpoints.Single().Port);
+        Assert.Null(after.Images["c"].EndpointsVersion);
+        Assert.Empty(after.Images["c"].Endpoints.Endpoints);
+        Assert.Equal("least_conn", after.Images["c"].Balancer.Algorithm);
+
+        Assert.Null(_state.Apply(DiscoveryState.RoutingPolicyType, [], ["c"]));
+        Assert.Same(after.Images["a"], _provider.Current.Images["a"]);
+        Assert.Equal(["a"], _provider.Current.Images.Keys);
+    }
+
+    [Fact]
     public void InvalidEndpoint_IsNackedNamingResourceAndField_AndOldConfigStays()
     {
         Assert.Null(_state.Apply(DiscoveryState.EndpointSetType, [Endpoints("img", "v1", 8080), Endpoints("other", "o1", 9000)], []));
