@@ -15,7 +15,10 @@ namespace ControlPlane.Dataplane.Reporting;
 /// after a reconnect or a failover the node simply starts again from its oldest unacknowledged
 /// report; the control plane's exactly-once check makes the resend of one it had already counted a
 /// harmless duplicate. Streams go to the control plane the discovery client is connected to, else
-/// to the configured addresses in turn, with the same backoff. On shutdown the last interval is
+/// to the configured addresses in turn (from a random one, as the discovery client starts), with the
+/// same backoff: it starts over only after a stream that answered and lasted
+/// <see cref="DiscoveryOptions.BackoffResetAfter"/>, so a control plane that takes a report and drops
+/// the stream is not met with a new one every quarter second by every node. On shutdown the last interval is
 /// closed and the node waits up to <see cref="ReportingOptions.FlushTimeout"/> for it to be acknowledged.
 /// </summary>
 public sealed class LoadReporter : BackgroundService
@@ -30,6 +33,7 @@ public sealed class LoadReporter : BackgroundService
     private readonly ILogger<LoadReporter> _logger;
     private readonly DiscoveryClient? _discoveryClient;
     private readonly ExponentialBackoff _backoff;
+    private readonly int _firstAddress;
     private readonly ReportStateStore? _store;
     private readonly PendingReports _pending;
     private readonly Metadata _headers = [];
@@ -70,7 +74,9 @@ public sealed class LoadReporter : BackgroundService
         _logger = logger;
         _discoveryClient = discoveryClient;
         Interval = options.Interval;
-        _backoff = new ExponentialBackoff(discovery.ReconnectBaseDelay, discovery.ReconnectMaxDelay, random ?? Random.Shared);
+        random ??= Random.Shared;
+        _backoff = new ExponentialBackoff(discovery.ReconnectBaseDelay, discovery.ReconnectMaxDelay, random);
+        _firstAddress = discovery.StartAtRandomControlPlane ? Math.Min((int)(random.NextDouble() * discovery.ControlPlanes.Count), discovery.ControlPlanes.Count - 1) : 0;
         _node = NodeCredentials.CreateNode(discovery);
         if (NodeCredentials.ReadToken(discovery, getVariable ?? Environment.GetEnvironmentVariable) is { } credential)
         {
@@ -140,12 +146,13 @@ public sealed class LoadReporter : BackgroundService
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var index = 0;
+        var index = _firstAddress;
         while (!stoppingToken.IsCancellationRequested)
         {
             // Follow the discovery stream's control plane: one replica sees the node whole.
             var address = _discoveryClient?.ConnectedControlPlane ?? _discovery.ControlPlanes[index % _discovery.ControlPlanes.Count];
             _answered = false;
+            var openedAt = _time.GetTimestamp();
             string reason;
             try
             {
@@ -167,13 +174,13 @@ public sealed class LoadReporter : BackgroundService
                 reason = ex.GetType().Name + ": " + ex.Message;
             }
             _connected = null;
-            if (_answered)
-            {
-                _backoff.Reset();
-            }
-            else
+            if (!_answered)
             {
                 index++;
+            }
+            else if (_time.GetElapsedTime(openedAt) >= _discovery.BackoffResetAfter)
+            {
+                _backoff.Reset();
             }
             var delay = _backoff.Next();
             ReportingLog.StreamEnded(_logger, address, reason, _pending.Count, delay);

@@ -91,6 +91,50 @@ public sealed class LoadReporterTests : IDisposable
     }
 
     [Fact]
+    public async Task AControlPlaneThatAnswersAndDrops_IsMetWithGrowingDelays_NotAStreamEveryQuarterSecond()
+    {
+        var store = new ScriptedStore(ReportingServer.NewStore());
+        var applied = 0;
+        store.LoseAnswer = _ => Interlocked.Increment(ref applied) % 2 == 0; // every stream: one answer, then the replica goes away
+        await using var server = await ReportingServer.StartAsync(store);
+        await using var node = await new ReporterBed([server.Address], instantReconnect: false, random: new HighRandom()).StartAsync();
+        for (var i = 0; i < 5; i++)
+        {
+            node.Serve("img.a", 1);
+            node.Reporter.CloseInterval();
+        }
+
+        var delays = new List<TimeSpan>();
+        for (var i = 0; i < 3; i++)
+        {
+            await node.WaitUntilAsync(() => Delays(node).Count > i, $"stream {i + 1} to end");
+            delays = Delays(node);
+            node.Clock.Advance(delays[i]);
+        }
+
+        Assert.True(delays[0] < delays[1] && delays[1] < delays[2], string.Join(", ", delays));
+
+        // Nothing lost on the way: once the replica stays, every report is counted once.
+        store.LoseAnswer = _ => false;
+        await node.WaitUntilAsync(() =>
+        {
+            node.Clock.Advance(TimeSpan.FromSeconds(30)); // past any reconnect delay, at every turn
+            return node.Reporter.PendingCount == 0 && node.Reporter.LastAcknowledged == node.Reporter.LastSequence;
+        }, "every report acknowledged");
+        Assert.Equal(5, await ReportingServer.CountedAsync(store));
+    }
+
+    /// <summary>The reconnect delays the reporter logged (3002), in order.</summary>
+    private static List<TimeSpan> Delays(ReporterBed node) =>
+        [.. node.Logs.Records.Where(r => r.EventId.Id == 3002).Select(r => TimeSpan.Parse(r.Message[(r.Message.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture))];
+
+    /// <summary>Draws the top of every jitter range, so delays show the backoff's bound.</summary>
+    private sealed class HighRandom : Random
+    {
+        public override double NextDouble() => 0.999;
+    }
+
+    [Fact]
     public async Task ARestartedNode_ResendsItsKeptReportsUnderTheSameEpoch()
     {
         string epoch;

@@ -16,7 +16,7 @@ internal sealed class ReporterBed : IAsyncDisposable
     private readonly SemaphoreSlim _logged = new(0);
     private bool _stopped;
 
-    public ReporterBed(string[] controlPlanes, string? stateDirectory = null, Action<ReportingOptions>? configure = null, string? token = null, bool instantReconnect = true)
+    public ReporterBed(string[] controlPlanes, string? stateDirectory = null, Action<ReportingOptions>? configure = null, string? token = null, bool instantReconnect = true, Random? random = null)
     {
         _loggers = LoggerFactory.Create(b => b.AddProvider(new SignallingProvider(Logs, _logged)).SetMinimumLevel(LogLevel.Debug));
         var options = new ReportingOptions { FlushTimeout = TimeSpan.Zero };
@@ -26,7 +26,7 @@ internal sealed class ReporterBed : IAsyncDisposable
         Reporter = new LoadReporter(
             options, discovery, Recorder, Clock, _loggers.CreateLogger<LoadReporter>(), discoveryClient: null,
             // Reconnect at once, or wait (on virtual time) until the test advances the clock.
-            random: instantReconnect ? new ZeroRandom() : null,
+            random: random ?? (instantReconnect ? new ZeroRandom() : null),
             getVariable: name => name == discovery.TokenVariable ? token : null);
     }
 
