@@ -1,4 +1,5 @@
 using System.Globalization;
+using ControlPlane.Sdk;
 
 namespace ControlPlane.Agents;
 
@@ -65,7 +66,7 @@ public sealed record AgentOptions
         string? Get(string name) => getVariable(name) is { Length: > 0 } v ? v.Trim() : null;
         if (Get("AGENT_SD_BASE") is { } sd)
         {
-            options = options with { SdBase = ParseUris("AGENT_SD_BASE", sd) };
+            options = options with { SdBase = ParseControlPlaneUris("AGENT_SD_BASE", sd) };
         }
         if (Get("AGENT_LB_BASE") is { } lb)
         {
@@ -91,10 +92,15 @@ public sealed record AgentOptions
     }
 
     /// <summary>Absolute http(s) URIs from a comma-separated list; <paramref name="source"/> names the variable or flag in errors.</summary>
-    public static IReadOnlyList<Uri> ParseUris(string source, string value)
+    public static IReadOnlyList<Uri> ParseUris(string source, string value) => ParseList(source, value, ParseUri);
+
+    /// <summary>Control-plane addresses (<see cref="ParseControlPlaneUri"/>) from a comma-separated list.</summary>
+    public static IReadOnlyList<Uri> ParseControlPlaneUris(string source, string value) => ParseList(source, value, ParseControlPlaneUri);
+
+    private static List<Uri> ParseList(string source, string value, Func<string, string, Uri> parse)
     {
         ArgumentNullException.ThrowIfNull(value);
-        var uris = value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(v => ParseUri(source, v)).ToList();
+        var uris = value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(v => parse(source, v)).ToList();
         return uris.Count > 0 ? uris : throw new ArgumentException($"{source}: no address given.");
     }
 
@@ -103,6 +109,10 @@ public sealed record AgentOptions
         Uri.TryCreate(value, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)
             ? uri
             : throw new ArgumentException($"{source}: '{value}' is not an absolute http(s) URL.");
+
+    /// <summary>A control-plane address (<see cref="ControlPlaneAddress"/>: scheme, host and port, no credentials); <paramref name="source"/> names the variable or flag in errors.</summary>
+    public static Uri ParseControlPlaneUri(string source, string value) =>
+        ControlPlaneAddress.Problem(value) is { } problem ? throw new ArgumentException($"{source}: {problem}.") : new Uri(value);
 
     /// <summary>Seconds, 0.001-3600 (fractions allowed).</summary>
     public static TimeSpan ParseSeconds(string source, string value) =>

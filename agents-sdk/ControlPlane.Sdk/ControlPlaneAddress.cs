@@ -1,14 +1,15 @@
-namespace ControlPlane.Dataplane.Discovery;
+namespace ControlPlane.Sdk;
 
 /// <summary>
-/// What a <c>Dataplane:ControlPlanes</c> entry must be: an absolute <c>http://</c> (h2c) or
+/// What a control-plane address must be (<see cref="ControlPlaneClientOptions.Addresses"/>, a dataplane
+/// node's <c>Dataplane:ControlPlanes</c>, an agent's <c>AGENT_SD_BASE</c>): an absolute <c>http://</c> (h2c) or
 /// <c>https://</c> (TLS) URI with a host, and nothing gRPC would ignore. A call goes to the
 /// authority alone (gRPC <c>PROTOCOL-HTTP2.md</c>: <c>:path</c> is <c>/service/method</c>), so a path,
 /// query or fragment would be dropped without a word; user info would be dropped too, yet shown in
-/// logs and in the <c>control_plane_connected{address}</c> metric label. The node's credential is
-/// <c>DATAPLANE_TOKEN</c> or <c>DATAPLANE_TOKEN_FILE</c>, never the URL.
+/// logs and in metric labels. Credentials come from token variables or files (<c>PLATFORM_TOKEN</c>,
+/// <c>DATAPLANE_TOKEN</c> and their <c>_FILE</c> forms), never the URL.
 /// </summary>
-internal static class ControlPlaneAddress
+public static class ControlPlaneAddress
 {
     /// <summary>Null when <paramref name="address"/> is usable, else what is wrong with it (never echoing user info).</summary>
     public static string? Problem(string? address)
@@ -25,7 +26,7 @@ internal static class ControlPlaneAddress
         }
         if (uri.UserInfo.Length > 0)
         {
-            return "must not hold a user name or password (the node's credential comes from DATAPLANE_TOKEN or DATAPLANE_TOKEN_FILE only)";
+            return "must not hold a user name or password (credentials come from the token variables or files, such as DATAPLANE_TOKEN_FILE or PLATFORM_TOKEN_FILE, never the address)";
         }
         if (uri.AbsolutePath != "/" || uri.Query.Length > 0 || uri.Fragment.Length > 0)
         {

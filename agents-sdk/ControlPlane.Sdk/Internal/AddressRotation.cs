@@ -19,6 +19,14 @@ internal sealed class AddressRotation
         {
             throw new ArgumentException("No control-plane address is configured (ControlPlaneClientOptions.Addresses).", nameof(addresses));
         }
+        for (var i = 0; i < _addresses.Length; i++)
+        {
+            // Checked here, not at the first call: a path or user info would be dropped without a word.
+            if (ControlPlaneAddress.Problem(_addresses[i]?.OriginalString) is { } problem)
+            {
+                throw new ArgumentException($"ControlPlaneClientOptions.Addresses[{i}] {problem}.", nameof(addresses));
+            }
+        }
         if (startAtRandom is not null)
         {
             _current = Math.Min((int)(startAtRandom.NextDouble() * _addresses.Length), _addresses.Length - 1);

@@ -62,7 +62,7 @@ internal sealed class GlobalOptions
         var options = AgentOptions.FromEnvironment(getVariable);
         if (result.GetValue(SdBase) is { } sd)
         {
-            options = options with { SdBase = AgentOptions.ParseUris("--sd-base", sd) };
+            options = options with { SdBase = AgentOptions.ParseControlPlaneUris("--sd-base", sd) };
         }
         if (result.GetValue(LbBase) is { } lb)
         {

@@ -1,4 +1,5 @@
 using ControlPlane.Api.Validation;
+using ControlPlane.Sdk;
 
 namespace ControlPlane.Dataplane.Discovery;
 

@@ -65,12 +65,18 @@ public sealed class CommandLineTests(AgentPlatform platform)
     }
 
     [Fact]
-    public async Task UrlUserInfo_IsNeverPrinted()
+    public async Task UrlUserInfo_IsRefused_AndNeverPrinted()
     {
-        var result = await Cpctl.RunAsync(platform.CpctlEnvironment, "lb-policy", "list", "--sd-base", "http://u:pw-in-url@127.0.0.1:1", "--dry-run");
-        Assert.True(result.ExitCode == 0, result.ToString());
-        Assert.Contains("127.0.0.1:1", result.Stdout, StringComparison.Ordinal);
+        // gRPC calls go to the authority: a password in the URL would be dropped, never sent.
+        var result = await Cpctl.RunAsync(platform.CpctlEnvironment, "lb-policy", "list", "--sd-base", "http://u:pw-in-url@127.0.0.1:1", "--dry-run", "-o", "json");
+        Assert.True(result.ExitCode == 2, result.ToString());
+        Assert.Equal(AgentErrorCodes.ConfigInvalid, result.Envelope.Error!.Code);
+        Assert.Contains("--sd-base: must not hold a user name or password", result.Envelope.Error.Detail, StringComparison.Ordinal);
         Assert.DoesNotContain("pw-in-url", result.Stdout + result.Stderr, StringComparison.Ordinal);
+
+        var path = await Cpctl.RunAsync(platform.CpctlEnvironment, "lb-policy", "list", "--sd-base", "http://127.0.0.1:1/controlplane", "--dry-run", "-o", "json");
+        Assert.True(path.ExitCode == 2, path.ToString());
+        Assert.Contains("a path, query or fragment would be ignored", path.Envelope.Error!.Detail, StringComparison.Ordinal);
     }
 
     [Fact]

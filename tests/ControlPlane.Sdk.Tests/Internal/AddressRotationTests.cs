@@ -29,6 +29,24 @@ public sealed class AddressRotationTests
         Assert.Equal(Addresses[0], invoker.CurrentAddress);
     }
 
+    [Theory]
+    [InlineData("http://cp-b:8001/controlplane", "a path, query or fragment would be ignored")]
+    [InlineData("http://cp-b:8001/?zone=a", "a path, query or fragment would be ignored")]
+    [InlineData("ftp://cp-b:8001", "not an absolute http:// or https:// address")]
+    [InlineData("http://admin:s3cret@cp-b:8001", "must not hold a user name or password")]
+    public void AnAddressNoCallCouldUse_IsRefusedWhenTheClientIsMade(string address, string problem)
+    {
+        var options = new ControlPlaneClientOptions();
+        options.Addresses.Add(new Uri("http://cp-a:8001"));
+        options.Addresses.Add(new Uri(address));
+
+        var ex = Assert.Throws<ArgumentException>(() => ControlPlaneClient.Create(options, TimeProvider.System, NullLoggerFactory.Instance));
+
+        Assert.StartsWith("ControlPlaneClientOptions.Addresses[1] ", ex.Message, StringComparison.Ordinal);
+        Assert.Contains(problem, ex.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("s3cret", ex.Message, StringComparison.Ordinal);
+    }
+
     private static ControlPlaneInvoker Invoker(bool startAtRandom, double draw)
     {
         var options = new ControlPlaneClientOptions { StartAtRandomAddress = startAtRandom };
