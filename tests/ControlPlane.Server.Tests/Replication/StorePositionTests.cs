@@ -129,6 +129,51 @@ public sealed class StorePositionTests
     }
 
     [Fact]
+    public async Task AStoreRestoredFromAnOlderCopy_IsWhereReplicasStandAfterwards_SoFailoverIsAtOnce()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var set = await ReplicaSet.StartAsync(redis, 1, clock: null, args: ["--ControlPlane:Discovery:BehindWait=00:01:00"]);
+        var a = set[0];
+        await a.RegisterAsync("i1", "img.a", 8081);
+        await Eventually.WaitAsync("a in step with the store", async () => a.Cache.Position?.Revision == await set.RevisionAsync());
+        await set.Database.ExecuteAsync("SAVE").DefaultTimeout();
+        for (var i = 2; i <= 6; i++)
+        {
+            await a.RegisterAsync("i" + i, "img.a", 8080 + i);
+        }
+        await Eventually.WaitAsync("a in step again", async () => a.Cache.Position?.Revision == await set.RevisionAsync());
+        var before = a.Cache.Position!.Value;
+
+        // Redis restarts from the copy saved at i1: the same epoch, revisions counted again from there.
+        await redis.StopAsync();
+        await redis.StartAsync();
+        await Eventually.WaitAsync("the test's own connection to be back", async () =>
+        {
+            try
+            {
+                await set.Database.PingAsync();
+                return true;
+            }
+            catch (StackExchange.Redis.RedisConnectionException)
+            {
+                return false;
+            }
+        });
+        await a.WaitForCacheAsync(c => Discovery.DiscoveryHost.EndpointsOf(c, "img.a")?.Endpoints.Count == 1, "img.a back to i1 alone");
+        await Eventually.WaitAsync("a to stand where the store does", async () => a.Cache.Position?.Revision == await set.RevisionAsync());
+        Assert.True(a.Cache.Position!.Value.IsBehind(before), $"{a.Cache.Position} after {before}");
+
+        // A node that connects now is told where the store stands, and another replica serves it at once.
+        var fresh = await FirstResponseAsync(a, "");
+        Assert.Equal(a.Cache.Position.ToString(), fresh.StorePosition);
+        var c = await set.AddReplicaAsync("cp-c");
+        await Eventually.WaitAsync("c in step with the store", async () => c.Cache.Position?.Revision == await set.RevisionAsync());
+        var onC = await FirstResponseAsync(c, fresh.StorePosition);
+        Assert.Single(EndpointSet.Parser.ParseFrom(onC.Resources.Single().Resource_.Value).Endpoints);
+        Assert.Empty(c.LogsOf(4019)); // served without waiting
+    }
+
+    [Fact]
     public async Task AReplicaInContactButBehind_WaitsForTheChange_InsteadOfRefusing()
     {
         await using var redis = await RedisServer.StartAsync();

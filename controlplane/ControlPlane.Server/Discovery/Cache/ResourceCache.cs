@@ -187,9 +187,10 @@ internal sealed class ResourceCache : IResourceWatch, IHostedService, IDisposabl
             var relayed = _positions?.Relayed;
             var applied = true;
             var published = new List<ResourceChangeSet>(2);
+            var reloaded = false;
             if (Interlocked.Exchange(ref _reloadAll, 0) == 1)
             {
-                applied = await ReloadAllAsync(published, cancellationToken);
+                applied = reloaded = await ReloadAllAsync(published, cancellationToken);
             }
             // One batch per wake-up: changes that arrived while this one was applied wait for their
             // own debounce, so a burst stays coalesced.
@@ -209,7 +210,7 @@ internal sealed class ResourceCache : IResourceWatch, IHostedService, IDisposabl
                 }
                 if (relayed is { } at)
                 {
-                    Advance(at);
+                    Advance(at, replace: reloaded);
                 }
             }
             // After the position: a response built for these changes says where they stand in the
@@ -221,13 +222,20 @@ internal sealed class ResourceCache : IResourceWatch, IHostedService, IDisposabl
         }
     }
 
-    /// <summary>The snapshots now hold every change up to <paramref name="at"/>.</summary>
-    private void Advance(StorePosition at)
+    /// <summary>
+    /// The snapshots now hold every change up to <paramref name="at"/>. A position never goes back, but
+    /// after everything was reloaded (<paramref name="replace"/>): the follower resets when the store's
+    /// server restarted or its revision went back, and a store restored from an older copy counts its
+    /// revisions again from there, so the old, higher position would say the replica holds changes the
+    /// store no longer has (nodes sent it would wait at every failover, and the reused revisions would
+    /// pass for ones the replica had loaded).
+    /// </summary>
+    private void Advance(StorePosition at, bool replace = false)
     {
         TaskCompletionSource advanced;
         lock (_positionLock)
         {
-            if (_position is { } current && !current.At.IsBehind(at))
+            if (_position is { } current && (replace ? current.At == at : !current.At.IsBehind(at)))
             {
                 return;
             }
@@ -262,8 +270,11 @@ internal sealed class ResourceCache : IResourceWatch, IHostedService, IDisposabl
         }
     }
 
-    /// <summary>Records <paramref name="read"/> (from <see cref="ReadStoreAsync"/>) before the content read with it is published.</summary>
-    private void LoadedUpTo(StorePosition? read)
+    /// <summary>
+    /// Records <paramref name="read"/> (from <see cref="ReadStoreAsync"/>) before the content read with it
+    /// is published; only a later one, but after everything was reloaded (<paramref name="replace"/>, see <see cref="Advance"/>).
+    /// </summary>
+    private void LoadedUpTo(StorePosition? read, bool replace = false)
     {
         if (read is not { } at)
         {
@@ -271,7 +282,7 @@ internal sealed class ResourceCache : IResourceWatch, IHostedService, IDisposabl
         }
         lock (_positionLock)
         {
-            if (_loadedUpTo is { } known && !known.IsBehind(at) && known.Epoch == at.Epoch)
+            if (!replace && _loadedUpTo is { } known && !known.IsBehind(at) && known.Epoch == at.Epoch)
             {
                 return;
             }
@@ -312,7 +323,7 @@ internal sealed class ResourceCache : IResourceWatch, IHostedService, IDisposabl
                 }
                 loaded[type] = byName;
             }
-            LoadedUpTo(await ReadStoreAsync(cancellationToken));
+            LoadedUpTo(await ReadStoreAsync(cancellationToken), replace: true);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
