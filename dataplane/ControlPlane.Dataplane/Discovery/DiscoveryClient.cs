@@ -13,9 +13,10 @@ namespace ControlPlane.Dataplane.Discovery;
 /// subscriptions to EndpointSet and RoutingPolicy. The protocol (subscriptions with
 /// initial_resource_versions, ACK/NACK, reconnect, failover across addresses) is the SDK's
 /// <see cref="DeltaDiscoveryStream"/>; this class holds what is node-specific: each response is validated as a whole
-/// (<see cref="DiscoveryState"/>); a valid one is published atomically, persisted as the
-/// last-known-good configuration and ACKed, an invalid one NACKed with the problem while the node
-/// keeps what it had. When no control plane answers within <see cref="DiscoveryOptions.LastKnownGoodAfter"/> of start,
+/// (<see cref="DiscoveryState"/>); a valid one is published atomically and ACKed, then written as the
+/// last-known-good configuration by a writer of its own (<see cref="LastKnownGoodWriter"/>: the ACK
+/// never waits for the disk), an invalid one NACKed with the problem while the node keeps what it had.
+/// When no control plane answers within <see cref="DiscoveryOptions.LastKnownGoodAfter"/> of start,
 /// the persisted configuration is served. The first configuration is published only once both types
 /// have answered, or <see cref="DiscoveryOptions.InitialFetchTimeout"/> after the first answer
 /// (Envoy's initial fetch), so no request sees an image's endpoints without its policy.
@@ -36,11 +37,7 @@ public sealed class DiscoveryClient : BackgroundService, IDeltaResourceHandler
     private readonly Node _node;
     private readonly CancellationTokenSource _lifetime = new();
     private readonly DiscoveryStats _stats = new(DiscoveryState.Types);
-    private readonly Lock _persistLock = new();
-    private string? _persistedPosition;
-    private bool _resourcesOnDisk;
-    private long _persistedAt;
-    private long _persistFailures;
+    private readonly LastKnownGoodWriter? _writer;
     private ITimer? _initialFetchTimer;
     private int _initialFetchEnded;
     private Task _lastKnownGoodDelay = Task.CompletedTask;
@@ -53,6 +50,20 @@ public sealed class DiscoveryClient : BackgroundService, IDeltaResourceHandler
         ILogger<DiscoveryClient> logger,
         Random? random = null,
         ILoggerFactory? loggerFactory = null)
+        : this(options, provider, policies, time, logger, random, loggerFactory, store: null)
+    {
+    }
+
+    /// <param name="store">Where the last-known-good configuration is written; default one in <see cref="DiscoveryOptions.StateDirectory"/> (tests pass one that is slow or counts its writes).</param>
+    internal DiscoveryClient(
+        DiscoveryOptions options,
+        InMemoryProxyConfigProvider provider,
+        LoadBalancingPolicies policies,
+        TimeProvider time,
+        ILogger<DiscoveryClient> logger,
+        Random? random,
+        ILoggerFactory? loggerFactory,
+        LastKnownGoodStore? store)
     {
         ArgumentNullException.ThrowIfNull(options);
         if (options.ControlPlanes.Count == 0)
@@ -67,7 +78,11 @@ public sealed class DiscoveryClient : BackgroundService, IDeltaResourceHandler
         {
             _state.HoldInitialFetch(DiscoveryState.Types);
         }
-        _store = string.IsNullOrEmpty(options.StateDirectory) ? null : new LastKnownGoodStore(options.StateDirectory);
+        _store = store ?? (string.IsNullOrEmpty(options.StateDirectory) ? null : new LastKnownGoodStore(options.StateDirectory));
+        if (_store is not null)
+        {
+            _writer = new LastKnownGoodWriter(_store, _state.PublishedResources, options.LastKnownGoodWriteInterval, time, logger);
+        }
         _node = NodeCredentials.CreateNode(options);
         var client = new ControlPlaneClientOptions
         {
@@ -116,10 +131,10 @@ public sealed class DiscoveryClient : BackgroundService, IDeltaResourceHandler
     public string? LastKnownGoodPath => _store?.Path;
 
     /// <summary>Writes of the last-known-good configuration (or its position) that failed since start: a full disk, a read-only or missing state directory, a directory in the file's place.</summary>
-    public long LastKnownGoodWriteFailures => Interlocked.Read(ref _persistFailures);
+    public long LastKnownGoodWriteFailures => _writer?.Failures ?? 0;
 
     /// <summary>When the last-known-good configuration (or its position) was last written; null when not since start.</summary>
-    public DateTimeOffset? LastKnownGoodWrittenAt => Volatile.Read(ref _persistedAt) is var ticks and > 0 ? new DateTimeOffset(ticks, TimeSpan.Zero) : null;
+    public DateTimeOffset? LastKnownGoodWrittenAt => _writer?.WrittenAt;
 
     public override Task StartAsync(CancellationToken cancellationToken)
     {
@@ -137,6 +152,12 @@ public sealed class DiscoveryClient : BackgroundService, IDeltaResourceHandler
         _initialFetchTimer?.Dispose();
         await _lifetime.CancelAsync().ConfigureAwait(false);
         await base.StopAsync(cancellationToken).ConfigureAwait(false);
+        // The stream has ended: nothing changes any more. What it applied last is written before
+        // the node exits, so a node stopped right after a change restarts with it.
+        if (_writer is not null)
+        {
+            await _writer.StopAsync(cancellationToken).ConfigureAwait(false);
+        }
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -184,13 +205,16 @@ public sealed class DiscoveryClient : BackgroundService, IDeltaResourceHandler
         {
             WatchInitialFetch();
         }
+        // Recorded for the writer after the change is applied, with the response's position: the
+        // writer reads them together, then the resources, which are thus never older than the position.
         if (published || (holding && !_state.Holding))
         {
-            Persist(); // what is published changed: applied, or released by a rejection that ended the initial fetch
+            // What is published changed: applied, or released by a rejection that ended the initial fetch.
+            _writer?.ResourcesChanged(error is null ? response.StorePosition : null);
         }
         else if (error is null)
         {
-            Persist(changed: false); // the same resources again: the file holds them already
+            _writer?.SameResources(response.StorePosition); // the file holds them already: only a position that moved on
         }
         return error;
     }
@@ -226,7 +250,7 @@ public sealed class DiscoveryClient : BackgroundService, IDeltaResourceHandler
         DiscoveryLog.InitialFetchTimedOut(_logger, _options.InitialFetchTimeout, string.Join(", ", missing));
         if (published)
         {
-            Persist();
+            _writer?.ResourcesChanged();
         }
     }
 
@@ -262,6 +286,7 @@ public sealed class DiscoveryClient : BackgroundService, IDeltaResourceHandler
         {
             return;
         }
+        var changesBefore = _writer!.Changes;
         var errors = _state.LoadLastKnownGood(resources);
         if (errors is null)
         {
@@ -272,78 +297,28 @@ public sealed class DiscoveryClient : BackgroundService, IDeltaResourceHandler
             DiscoveryLog.LastKnownGoodUnusable(_logger, _store.Path, string.Join("; ", errors));
             return;
         }
+        string position;
         try
         {
-            _heldPosition = _store.LoadPosition();
+            position = _store.LoadPosition();
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            _heldPosition = ""; // served all the same; only a replica behind it could then serve the node
+            position = ""; // served all the same; only a replica behind it could then serve the node
         }
-        lock (_persistLock)
-        {
-            _persistedPosition = _heldPosition;
-            _resourcesOnDisk = true; // what is served is what the file holds
-        }
+        _heldPosition = position;
+        _writer.Loaded(changesBefore, position); // what is served is what the file holds
         DiscoveryLog.LastKnownGoodLoaded(_logger, _options.LastKnownGoodAfter, resources.Count, _store.Path);
         // A stream still waiting for its first answer announced nothing: restart it so that it
         // announces what is now held (the control plane then removes what no longer exists).
         _stream.RestartIfUnanswered();
     }
 
-    /// <summary>
-    /// Writes what is published to the last-known-good file, and its store position. After a response
-    /// that changed nothing published (<paramref name="changed"/> false) the resources are written only
-    /// if the last write of them failed; else only a store position that moved on is (the position on
-    /// disk must never be newer than the resources).
-    /// </summary>
-    private void Persist(bool changed = true)
-    {
-        if (_store is null)
-        {
-            return;
-        }
-        // One writer at a time (the stream's reader and the initial fetch's timer), each saving the
-        // state as it is when it holds the lock, so an older set never overwrites a newer one.
-        lock (_persistLock)
-        {
-            var position = _heldPosition;
-            var resourcesToo = changed || !_resourcesOnDisk;
-            if (!resourcesToo && position == _persistedPosition)
-            {
-                return;
-            }
-            if (_state.PublishedResources() is not { } resources)
-            {
-                return; // held by the initial fetch: a partial set must not be served after a restart either
-            }
-            try
-            {
-                if (resourcesToo)
-                {
-                    _resourcesOnDisk = false;
-                    _store.Save(resources, position);
-                }
-                else
-                {
-                    _store.SavePosition(position);
-                }
-                _resourcesOnDisk = true;
-                _persistedPosition = position;
-                Volatile.Write(ref _persistedAt, _time.GetUtcNow().UtcTicks);
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                Interlocked.Increment(ref _persistFailures);
-                DiscoveryLog.PersistFailed(_logger, _store.Path, ex);
-            }
-        }
-    }
-
     public override void Dispose()
     {
         base.Dispose();
         _initialFetchTimer?.Dispose();
+        _writer?.Dispose();
         _lifetime.Dispose();
         _client.Dispose();
     }

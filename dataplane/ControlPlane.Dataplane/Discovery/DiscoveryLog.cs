@@ -22,8 +22,11 @@ internal static partial class DiscoveryLog
     [LoggerMessage(EventId = 2506, Level = LogLevel.Warning, Message = "Last-known-good configuration at {Path} not usable: {Reason}")]
     public static partial void LastKnownGoodUnusable(ILogger logger, string path, string reason);
 
-    [LoggerMessage(EventId = 2507, Level = LogLevel.Warning, Message = "Could not persist the last-known-good configuration to {Path}")]
-    public static partial void PersistFailed(ILogger logger, string path, Exception exception);
+    [LoggerMessage(EventId = 2507, Level = LogLevel.Warning, Message = "Could not persist the last-known-good configuration to {Path}; retrying in {Delay}")]
+    public static partial void PersistFailed(ILogger logger, string path, TimeSpan delay, Exception exception);
+
+    [LoggerMessage(EventId = 2511, Level = LogLevel.Warning, Message = "Stopping before the last-known-good configuration was written to {Path} (waited {Timeout}): a restart may serve an older one")]
+    public static partial void StoppedBeforeWrite(ILogger logger, string path, TimeSpan timeout);
 
     [LoggerMessage(EventId = 2509, Level = LogLevel.Information, Message = "Initial fetch complete: serving {EndpointSets} endpoint sets and {RoutingPolicies} routing policies")]
     public static partial void InitialFetchComplete(ILogger logger, int endpointSets, int routingPolicies);

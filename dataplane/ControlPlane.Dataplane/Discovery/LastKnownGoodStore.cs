@@ -10,8 +10,10 @@ namespace ControlPlane.Dataplane.Discovery;
 /// file, never half of one. Beside it, <c>last-known-good.position</c> holds the store position of that
 /// configuration (<c>store_position</c>), written the same way after it: a crash between the two
 /// leaves an older position, which at worst lets a replica behind the configuration serve the node.
+/// Written by <see cref="LastKnownGoodWriter"/>, off the discovery stream; the writes are virtual so
+/// that tests can make them slow or count them.
 /// </summary>
-internal sealed class LastKnownGoodStore(string directory)
+internal class LastKnownGoodStore(string directory)
 {
     public const string FileName = "last-known-good.pb";
 
@@ -22,14 +24,16 @@ internal sealed class LastKnownGoodStore(string directory)
     private string PositionPath { get; } = System.IO.Path.Combine(directory, PositionFileName);
 
     /// <summary>Saves <paramref name="resources"/>, then <paramref name="position"/> (empty: none known).</summary>
-    public void Save(IReadOnlyList<Resource> resources, string position)
+    public virtual void Save(IReadOnlyList<Resource> resources, string position)
     {
         Save(resources);
-        SavePosition(position);
+        WritePosition(position);
     }
 
     /// <summary>Saves <paramref name="position"/> alone (the resources on disk are current).</summary>
-    public void SavePosition(string position) =>
+    public virtual void SavePosition(string position) => WritePosition(position);
+
+    private void WritePosition(string position) =>
         WriteReplacing(PositionPath, file => file.Write(System.Text.Encoding.ASCII.GetBytes(position)));
 
     /// <summary>Most characters of a saved store position (a longer file is not one).</summary>

@@ -45,7 +45,7 @@ public sealed class DiscoveryClientTests : IAsyncLifetime
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
             Assert.Equal("/hello", (await TestBackend.Echo.ReadAsync(response).DefaultTimeout()).Path);
         }
-        Assert.True(File.Exists(client.LastKnownGoodPath));
+        await Eventually.WaitAsync("the last-known-good file", () => File.Exists(client.LastKnownGoodPath)); // written off the stream
 
         await _controlPlane.DeregisterAsync("i1");
         await WaitForAsync(node.Config, c => !c.Images.ContainsKey("img.a"));

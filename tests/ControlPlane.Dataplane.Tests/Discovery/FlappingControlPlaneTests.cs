@@ -58,17 +58,25 @@ public sealed class FlappingControlPlaneTests : IAsyncLifetime
         var directory = Directory.CreateTempSubdirectory("dp-flapping-").FullName;
         try
         {
+            var store = new RecordingStore(directory);
             await using var node = await DataplaneFixture.StartAsync(
-                builder => builder.Services.AddSingleton<Random>(new FixedRandom(0)),
+                builder =>
+                {
+                    builder.Services.AddSingleton<Random>(new FixedRandom(0));
+                    store.UseIn(builder);
+                },
                 $"--Dataplane:ControlPlanes:0={_controlPlane.Address}",
                 "--Dataplane:NodeId=node-flapping",
-                $"--Dataplane:StateDirectory={directory}");
+                $"--Dataplane:StateDirectory={directory}",
+                "--Dataplane:LastKnownGoodWriteInterval=00:00:00");
             var client = node.Services.GetRequiredService<DiscoveryClient>();
             var first = await _controlPlane.NextStreamAsync();
             await first.SendAsync(E, "e1", [ScriptedControlPlane.EndpointSet("img", "v1", ("i1", 8080))]);
             await first.SendAsync(P, "p1", [ScriptedControlPlane.RoutingPolicy("img", "v1", LoadBalancingAlgorithms.LeastConn)]);
             var config = node.Config.Current;
             Assert.True(config.IsLoaded);
+            await store.NextWriteAsync();
+            await Eventually.WaitAsync("the write to end", () => client.LastKnownGoodWrittenAt is not null); // written off the stream
             File.Delete(client.LastKnownGoodPath!); // so a rewrite shows
             File.Delete(Path.Combine(directory, LastKnownGoodStore.PositionFileName));
             first.End();
@@ -78,13 +86,12 @@ public sealed class FlappingControlPlaneTests : IAsyncLifetime
             Assert.Null((await again.SendAsync(P, "p2", [ScriptedControlPlane.RoutingPolicy("img", "v1", LoadBalancingAlgorithms.LeastConn)])).ErrorDetail);
 
             Assert.Same(config, node.Config.Current);
-            Assert.False(File.Exists(client.LastKnownGoodPath));
-            Assert.False(File.Exists(Path.Combine(directory, LastKnownGoodStore.PositionFileName)));
 
-            // A real change is published and kept, as always.
+            // A real change is published and kept, as always: the next write, none before it.
             await again.SendAsync(E, "e3", [ScriptedControlPlane.EndpointSet("img", "v2", ("i1", 8081))]);
             Assert.Equal(config.Revision + 1, node.Config.Current.Revision);
-            Assert.True(File.Exists(client.LastKnownGoodPath));
+            Assert.Equal(["img=v2", "img=v1"], (await store.NextWriteAsync()).Versions);
+            await Eventually.WaitAsync("the rewritten file", () => File.Exists(client.LastKnownGoodPath));
         }
         finally
         {

@@ -103,15 +103,17 @@ public sealed class InitialFetchTests : IAsyncLifetime
         var directory = Directory.CreateTempSubdirectory("dp-initial-").FullName;
         try
         {
-            await using var node = await StartNodeAsync(new ManualTimeProvider(), $"--Dataplane:StateDirectory={directory}");
+            var store = new RecordingStore(directory);
+            await using var node = await StartNodeAsync(new ManualTimeProvider(), store, $"--Dataplane:StateDirectory={directory}");
             var stream = await _controlPlane.NextStreamAsync();
-            var path = node.Services.GetRequiredService<DiscoveryClient>().LastKnownGoodPath!;
+            var client = node.Services.GetRequiredService<DiscoveryClient>();
 
             await stream.SendAsync(E, "e1", [ScriptedControlPlane.EndpointSet("img", "v1", ("b1", _backend.Port))]);
-            Assert.False(File.Exists(path)); // a restarted node must not serve the endpoints without their policy either
-
             await stream.SendAsync(P, "p1", [ScriptedControlPlane.RoutingPolicy("img", "v1", LoadBalancingAlgorithms.ConsistentHash, "user")]);
-            Assert.True(File.Exists(path));
+
+            // The first write holds both: a restarted node must not serve the endpoints without their policy either.
+            Assert.Equal(["img=v1", "img=v1"], (await store.NextWriteAsync()).Versions);
+            await Eventually.WaitAsync("the write to end", () => client.LastKnownGoodWrittenAt is not null);
             Assert.Equal(2, new LastKnownGoodStore(directory).Load()!.Count);
         }
         finally
@@ -120,8 +122,14 @@ public sealed class InitialFetchTests : IAsyncLifetime
         }
     }
 
-    private Task<DataplaneFixture> StartNodeAsync(TimeProvider time, params string[] args) => DataplaneFixture.StartAsync(
-        builder => builder.Services.AddSingleton(time),
+    private Task<DataplaneFixture> StartNodeAsync(TimeProvider time, params string[] args) => StartNodeAsync(time, null, args);
+
+    private Task<DataplaneFixture> StartNodeAsync(TimeProvider time, RecordingStore? store, params string[] args) => DataplaneFixture.StartAsync(
+        builder =>
+        {
+            builder.Services.AddSingleton(time);
+            store?.UseIn(builder);
+        },
         [$"--Dataplane:ControlPlanes:0={_controlPlane.Address}", "--Dataplane:NodeId=node-initial", .. args]);
 
     /// <summary>Every snapshot the provider publishes from now on, in order (change tokens fire after each swap).</summary>

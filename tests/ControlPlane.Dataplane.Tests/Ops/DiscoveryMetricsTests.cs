@@ -95,29 +95,33 @@ public sealed class DiscoveryMetricsTests
             await stream.SendAsync(DiscoveryState.EndpointSetType, "e1", [ScriptedControlPlane.EndpointSet("img", "v1", ("i1", 8080))]);
             await stream.SendAsync(DiscoveryState.RoutingPolicyType, "p1", [ScriptedControlPlane.RoutingPolicy("img", "v1", LoadBalancingAlgorithms.LeastConn)]);
             var published = time.GetUtcNow().ToUnixTimeSeconds();
+            var client = node.Services.GetRequiredService<DiscoveryClient>();
+            await Eventually.WaitAsync("the write to fail", () => client.LastKnownGoodWriteFailures == 1); // written off the stream
             var failed = await http.GetStringAsync("/metrics").DefaultTimeout();
             Assert.Equal(1, MetricSamples.Get(failed, "controlplane_dataplane_last_known_good_write_failures_total"));
             Assert.Equal(0, MetricSamples.Get(failed, "controlplane_dataplane_last_known_good_write_timestamp_seconds"));
             Assert.Equal(published, MetricSamples.Get(failed, "controlplane_dataplane_config_last_change_timestamp_seconds"));
 
-            // The same resources again change nothing published, yet the write that failed is made now.
+            // The write that failed is made again after LastKnownGoodWriteInterval (1 s), with no new response.
             Directory.Delete(Path.Combine(directory, LastKnownGoodStore.FileName));
-            time.Advance(TimeSpan.FromSeconds(60));
-            await stream.SendAsync(DiscoveryState.EndpointSetType, "e1", [ScriptedControlPlane.EndpointSet("img", "v1", ("i1", 8080))]);
+            time.Advance(TimeSpan.FromSeconds(1));
+            await Eventually.WaitAsync("the retried write", () => client.LastKnownGoodWrittenAt is not null);
             Assert.Equal(2, new LastKnownGoodStore(directory).Load()!.Count);
             var retried = await http.GetStringAsync("/metrics").DefaultTimeout();
-            Assert.Equal(published + 60, MetricSamples.Get(retried, "controlplane_dataplane_last_known_good_write_timestamp_seconds"));
+            Assert.Equal(published + 1, MetricSamples.Get(retried, "controlplane_dataplane_last_known_good_write_timestamp_seconds"));
             Assert.Equal(published, MetricSamples.Get(retried, "controlplane_dataplane_config_last_change_timestamp_seconds"));
 
             time.Advance(TimeSpan.FromSeconds(60));
             await stream.SendAsync(DiscoveryState.EndpointSetType, "e2", [ScriptedControlPlane.EndpointSet("img", "v2", ("i1", 8081))]);
             var nack = await stream.SendAsync("type.googleapis.com/controlplane.v1.Unknown", "u1", []);
             Assert.NotNull(nack.ErrorDetail);
+            var written = time.GetUtcNow();
+            await Eventually.WaitAsync("the change to be written", () => client.LastKnownGoodWrittenAt == written);
 
             var after = await http.GetStringAsync("/metrics").DefaultTimeout();
             Assert.Equal(1, MetricSamples.Get(after, "controlplane_dataplane_last_known_good_write_failures_total"));
-            Assert.Equal(published + 120, MetricSamples.Get(after, "controlplane_dataplane_last_known_good_write_timestamp_seconds"));
-            Assert.Equal(published + 120, MetricSamples.Get(after, "controlplane_dataplane_config_last_change_timestamp_seconds"));
+            Assert.Equal(published + 61, MetricSamples.Get(after, "controlplane_dataplane_last_known_good_write_timestamp_seconds"));
+            Assert.Equal(published + 61, MetricSamples.Get(after, "controlplane_dataplane_config_last_change_timestamp_seconds"));
             Assert.Equal(1, MetricSamples.Get(after, $"controlplane_dataplane_discovery_nacks_total{{type=\"{DataplaneMetrics.OtherType}\"}}"));
             Assert.Equal(0, MetricSamples.Get(after, "controlplane_dataplane_discovery_nacks_total{type=\"EndpointSet\"}"));
 

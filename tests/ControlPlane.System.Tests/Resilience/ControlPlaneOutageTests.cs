@@ -51,7 +51,15 @@ public sealed class ControlPlaneOutageTests(Platform platform)
                     Assert.All(nodes, id => Assert.True(traffic.Answers.Count(a => a.At >= killed && a.NodeId == id) >= 100, $"{id} served through the outage"));
                 }
 
-                // Restarted while no control plane answers: after LastKnownGoodAfter it serves its file.
+                // Killed once the configuration in use is on disk (written off the stream, at most once per
+                // LastKnownGoodWriteInterval: a node killed sooner restarts with the one before), then
+                // restarted while no control plane answers: after LastKnownGoodAfter it serves its file.
+                await Eventually.WaitAsync($"{nodeB.NodeId} to write the configuration in use", async () =>
+                {
+                    var written = await nodeB.MetricsAsync();
+                    return MetricSamples.Get(written, "controlplane_dataplane_last_known_good_write_timestamp_seconds")
+                        >= MetricSamples.Get(written, "controlplane_dataplane_config_last_change_timestamp_seconds");
+                });
                 nodeB = await nodeB.RestartAsync();
                 var metrics = await nodeB.MetricsAsync();
                 Assert.Equal(1, MetricSamples.Get(metrics, "controlplane_dataplane_config_last_known_good"));
