@@ -45,11 +45,13 @@ public sealed class DiscoveryOptions
     public TimeSpan LastKnownGoodAfter { get; set; } = TimeSpan.FromSeconds(3);
 
     /// <summary>
-    /// Least time between two writes of the last-known-good resources. The file is written off the
-    /// discovery stream (the ACK never waits for it) and always with the newest configuration, yet at
-    /// 100,000 images it is about 16 MB, fsynced: a burst of changes is written once per interval, not
-    /// once per response. The first write after a quiet interval starts at once, a store position
-    /// alone is written without waiting, and stopping the node writes what is pending. Default 1 s;
+    /// Longest wait between two writes of the last-known-good resources. The file is written off the
+    /// discovery stream (the ACK never waits for it) and always with the newest configuration; after a
+    /// write the next waits four times as long as that one took, but never longer than this. So a small
+    /// configuration is on disk milliseconds after each change, while at 100,000 images (about 16 MB,
+    /// fsynced in 170-300 ms) a burst of changes is written about once per interval, not once per
+    /// response. The first write after a quiet interval starts at once, a store position alone is
+    /// written without waiting, and stopping the node writes what is pending. Default 1 s;
     /// <see cref="TimeSpan.Zero"/> writes again as soon as the last write ends; at most 1 h.
     /// </summary>
     public TimeSpan LastKnownGoodWriteInterval { get; set; } = TimeSpan.FromSeconds(1);

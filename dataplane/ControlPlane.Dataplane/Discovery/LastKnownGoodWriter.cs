@@ -10,8 +10,10 @@ namespace ControlPlane.Dataplane.Discovery;
 /// images the file is about 16 MB and a write (fsync included) takes 170-300 ms, which every config
 /// change used to add to the node's ACK. Writes coalesce: each one saves the newest state, so any
 /// number of changes during a write lead to one more write, and after a write of the resources the
-/// next waits at least <see cref="DiscoveryOptions.LastKnownGoodWriteInterval"/> (a burst of
-/// changes fsyncs the file once per interval, not once per response). A write of the store
+/// next waits <see cref="WriteShare"/> times as long as it took, at most
+/// <see cref="DiscoveryOptions.LastKnownGoodWriteInterval"/>: a small file is on disk a few
+/// milliseconds after each change, while a burst of changes to a large one fsyncs it at most once per
+/// interval and never keeps the disk busy more than a fifth of the time. A write of the store
 /// position alone is small and does not wait. A failed write is counted and retried after the
 /// interval, longer after each failure in a row (a full disk is not retried in a loop). Stopping
 /// writes what is pending at once (<see cref="StopAsync"/>).
@@ -20,6 +22,9 @@ internal sealed class LastKnownGoodWriter : IDisposable
 {
     /// <summary>How long stopping waits for the pending write: the largest file measured took 300 ms.</summary>
     public static readonly TimeSpan FlushTimeout = TimeSpan.FromSeconds(10);
+
+    /// <summary>After a write of the resources, the next waits this many times as long as it took (capped by the interval).</summary>
+    public const int WriteShare = 4;
 
     private static readonly TimeSpan MinRetryDelay = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromMinutes(1);
@@ -226,6 +231,7 @@ internal sealed class LastKnownGoodWriter : IDisposable
         {
             return true; // held by the initial fetch: a partial set must not be served after a restart either
         }
+        var started = _time.GetTimestamp();
         try
         {
             if (resourcesToo)
@@ -257,7 +263,8 @@ internal sealed class LastKnownGoodWriter : IDisposable
         _failedInARow = 0;
         if (resourcesToo)
         {
-            _notBefore = After(_interval);
+            var took = _time.GetElapsedTime(started);
+            _notBefore = After(took * WriteShare < _interval ? took * WriteShare : _interval);
         }
         Volatile.Write(ref _writtenAt, _time.GetUtcNow().UtcTicks);
         return true;

@@ -5,9 +5,9 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace ControlPlane.Dataplane.Tests.Discovery;
 
 /// <summary>
-/// The last-known-good writer on a virtual clock: a write of the resources waits out
-/// LastKnownGoodWriteInterval after the last one (a position alone does not, nor the first after a
-/// quiet interval), a failed write is retried without another change, later after each failure in a
+/// The last-known-good writer on a virtual clock: a write of the resources waits four times as long
+/// as the last one took, at most LastKnownGoodWriteInterval (a position alone does not wait, nor the
+/// first after a quiet interval), a failed write is retried without another change, later after each failure in a
 /// row, and stopping writes what is pending at once.
 /// </summary>
 public sealed class LastKnownGoodWriterTests : IDisposable
@@ -28,10 +28,9 @@ public sealed class LastKnownGoodWriterTests : IDisposable
         using var writer = Start();
         var start = _time.GetUtcNow();
 
-        Publish("v1");
-        writer.ResourcesChanged("p1");
-        Assert.Equal(["img=v1"], (await _store.NextWriteAsync()).Versions); // at once: the clock has not moved
-        await Eventually.WaitAsync("the first write to end", () => writer.WrittenAt == start);
+        // A slow write (a large file): four times as long would pass the interval, which caps the wait.
+        await WriteTakingAsync(writer, "v1", "p1", TimeSpan.FromMilliseconds(300));
+        start += TimeSpan.FromMilliseconds(300);
 
         Publish("v2");
         writer.ResourcesChanged("p2");
@@ -57,6 +56,22 @@ public sealed class LastKnownGoodWriterTests : IDisposable
         writer.ResourcesChanged("p4");
         Assert.Equal(["img=v3"], (await _store.NextWriteAsync()).Versions);
         await Eventually.WaitAsync("the newest set on disk", () => Load() == "img=v3@p4");
+    }
+
+    [Fact]
+    public async Task AfterAQuickWrite_TheNextWaitsFourTimesAsLongAsItTook_NotTheWholeInterval()
+    {
+        using var writer = Start();
+        await WriteTakingAsync(writer, "v1", "p1", TimeSpan.FromMilliseconds(20));
+
+        Publish("v2");
+        writer.ResourcesChanged("p2");
+        await WaitingAsync();
+        _time.Advance(TimeSpan.FromMilliseconds(79));
+        Assert.False(_store.Writes.Reader.TryPeek(out _));
+        _time.Advance(TimeSpan.FromMilliseconds(1));
+        Assert.Equal(["img=v2"], (await _store.NextWriteAsync()).Versions);
+        await Eventually.WaitAsync("the newest set on disk", () => Load() == "img=v2@p2");
     }
 
     [Fact]
@@ -91,10 +106,7 @@ public sealed class LastKnownGoodWriterTests : IDisposable
     public async Task Stopping_WritesThePendingChange_WithoutWaitingOutTheInterval()
     {
         using var writer = Start();
-        Publish("v1");
-        writer.ResourcesChanged("p1");
-        await _store.NextWriteAsync();
-        await Eventually.WaitAsync("the first write to end", () => writer.WrittenAt is not null);
+        await WriteTakingAsync(writer, "v1", "p1", TimeSpan.FromMilliseconds(300));
         Publish("v2");
         writer.ResourcesChanged("p2");
         await WaitingAsync(); // on a clock that does not move
@@ -105,6 +117,19 @@ public sealed class LastKnownGoodWriterTests : IDisposable
     }
 
     private LastKnownGoodWriter Start() => new(_store, () => _published, Interval, _time, NullLogger.Instance);
+
+    /// <summary>Publishes <paramref name="version"/> and has its write take <paramref name="took"/> of the clock's time, until it ends.</summary>
+    private async Task WriteTakingAsync(LastKnownGoodWriter writer, string version, string position, TimeSpan took)
+    {
+        _store.Hold();
+        Publish(version);
+        writer.ResourcesChanged(position);
+        Assert.Equal([$"img={version}"], (await _store.NextWriteAsync()).Versions); // at once: nothing written before
+        var ends = _time.GetUtcNow() + took;
+        _time.Advance(took);
+        _store.Release();
+        await Eventually.WaitAsync("the write to end", () => writer.WrittenAt == ends);
+    }
 
     private void Publish(string version) => _published = [ScriptedControlPlane.EndpointSet("img", version, ("i1", 8080))];
 
