@@ -6,10 +6,13 @@ namespace ControlPlane.Server.Replication;
 /// <summary>
 /// Extends the leases after a Redis outage, so that no instance expires for heartbeats the control
 /// plane could not record. The replica notes an outage when a store call fails as unavailable (or
-/// the connection drops) and names it after the last change it had applied, which replicas in step
-/// share; when Redis answers again it extends every live lease to at least now + the grace (one
-/// script, guarded by a marker of that name, so the replicas that noticed the same outage do it
-/// once). Its own expiry passes wait for this (<see cref="IExpiryGate"/>); a replica that noticed
+/// the connection drops); when Redis answers again it extends every live lease to at least now + the
+/// grace, in one script that decides by Redis's own clock: unless Redis has heard from another
+/// replica within the last two revision check intervals and a second (<c>replica_contact</c>, which
+/// every replica in contact touches each interval), no replica was recording heartbeats, whatever
+/// this one saw of earlier outages. Otherwise only this replica was cut off (agents could renew
+/// through the others), or another back from the same outage has just extended, and it extends
+/// nothing. Its own expiry passes wait for this (<see cref="IExpiryGate"/>); a replica that noticed
 /// no outage lost no heartbeats, and a mass expiry by it is held by self-preservation.
 /// </summary>
 internal sealed class LeaseGrace : IExpiryGate, IHostedService, IDisposable
@@ -18,47 +21,43 @@ internal sealed class LeaseGrace : IExpiryGate, IHostedService, IDisposable
     private readonly SemaphoreSlim _running = new(1, 1);
     private readonly RedisConnection _redis;
     private readonly RedisRegistryStore _store;
-    private readonly ChangeFollower _follower;
     private readonly ReplicationOptions _options;
     private readonly TimeProvider _clock;
     private readonly ReplicationMetrics _metrics;
     private readonly ILogger _logger;
-    private string? _pendingOutage;
     private ITimer? _contact;
+
+    /// <summary>Outages noticed, and of those the last one settled (its leases extended, or found not to need it). Under <see cref="_lock"/>.</summary>
+    private long _outages, _settled;
 
     /// <summary>This process's id in <c>replica_contact</c>, which it touches every revision check interval.</summary>
     private readonly string _replicaId = Guid.NewGuid().ToString("N");
 
-    /// <summary>Redis's time of the last contact it answered before an outage (0: none yet). Under <see cref="_lock"/>.</summary>
-    private long _lastContact;
-
     public LeaseGrace(
-        RedisConnection redis, RedisRegistryStore store, ChangeFollower follower, ReplicationOptions options, TimeProvider clock, ReplicationMetrics metrics, ILogger<LeaseGrace> logger)
+        RedisConnection redis, RedisRegistryStore store, ReplicationOptions options, TimeProvider clock, ReplicationMetrics metrics, ILogger<LeaseGrace> logger)
     {
         ArgumentNullException.ThrowIfNull(redis);
         ArgumentNullException.ThrowIfNull(store);
-        ArgumentNullException.ThrowIfNull(follower);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(clock);
         ArgumentNullException.ThrowIfNull(metrics);
         ArgumentNullException.ThrowIfNull(logger);
         _redis = redis;
         _store = store;
-        _follower = follower;
         _options = options;
         _clock = clock;
         _metrics = metrics;
         _logger = logger;
     }
 
-    /// <summary>The outage whose leases are still to be extended, or null.</summary>
-    public string? PendingOutage
+    /// <summary>Whether an outage's leases are still to be extended.</summary>
+    public bool OutagePending
     {
         get
         {
             lock (_lock)
             {
-                return _pendingOutage;
+                return _outages != _settled;
             }
         }
     }
@@ -84,7 +83,7 @@ internal sealed class LeaseGrace : IExpiryGate, IHostedService, IDisposable
 
     public async ValueTask BeforeExpiryAsync(DateTimeOffset now, CancellationToken cancellationToken = default)
     {
-        if (PendingOutage is not null)
+        if (OutagePending)
         {
             await ExtendAsync(now, cancellationToken);
         }
@@ -92,16 +91,17 @@ internal sealed class LeaseGrace : IExpiryGate, IHostedService, IDisposable
 
     private void OnUnavailable()
     {
+        bool first;
         lock (_lock)
         {
-            if (_pendingOutage is not null)
-            {
-                return;
-            }
-            // Replicas in step name it alike; one that is not yet has no name to share.
-            _pendingOutage = _follower.Relayed?.ToString() ?? "unsynced:" + Guid.NewGuid().ToString("N");
+            // Counted even while one is pending: an outage that begins as an extension runs is not settled by it.
+            first = _outages == _settled;
+            _outages++;
         }
-        ReplicationLog.StoreLost(_logger);
+        if (first)
+        {
+            ReplicationLog.StoreLost(_logger);
+        }
     }
 
     private void OnAvailable() => _ = Task.Run(async () =>
@@ -121,39 +121,31 @@ internal sealed class LeaseGrace : IExpiryGate, IHostedService, IDisposable
         await _running.WaitAsync(cancellationToken);
         try
         {
-            var outage = PendingOutage;
-            if (outage is null)
-            {
-                return;
-            }
-            // Every replica touches its contact each interval: one later than two intervals (and a second) after
-            // this replica's last was made during its outage, so Redis was up and only this replica was cut off.
-            var margin = (2 * _options.RevisionCheckInterval) + TimeSpan.FromSeconds(1);
-            long lastContact;
+            long outage;
             lock (_lock)
             {
-                lastContact = _lastContact;
-            }
-            var moved = await _store.ExtendLeasesAsync(now, _options.LeaseGrace, outage, _options.LeaseGraceMarkerLifetime, cancellationToken, _replicaId, lastContact, margin);
-            lock (_lock)
-            {
-                if (_pendingOutage == outage)
+                if (_outages == _settled)
                 {
-                    _pendingOutage = null;
+                    return;
                 }
+                outage = _outages;
             }
-            switch (moved)
+            // Every replica in contact touches its entry each interval: one no older than two intervals (and a
+            // second for the touch's own way) says Redis has been answering that replica up to now.
+            var margin = (2 * _options.RevisionCheckInterval) + TimeSpan.FromSeconds(1);
+            var moved = await _store.ExtendLeasesAsync(now, _options.LeaseGrace, _replicaId, margin, cancellationToken);
+            lock (_lock)
             {
-                case RedisRegistryStore.AlreadyExtended:
-                    ReplicationLog.LeasesAlreadyExtended(_logger, outage);
-                    break;
-                case RedisRegistryStore.OnlyThisReplicaWasCutOff:
-                    ReplicationLog.OnlyThisReplicaWasCutOff(_logger, outage);
-                    break;
-                default:
-                    _metrics.LeasesExtended();
-                    ReplicationLog.LeasesExtended(_logger, moved, outage);
-                    break;
+                _settled = Math.Max(_settled, outage);
+            }
+            if (moved == RedisRegistryStore.OnlyThisReplicaWasCutOff)
+            {
+                ReplicationLog.OnlyThisReplicaWasCutOff(_logger, margin.TotalSeconds);
+            }
+            else
+            {
+                _metrics.LeasesExtended();
+                ReplicationLog.LeasesExtended(_logger, moved);
             }
         }
         finally
@@ -163,12 +155,13 @@ internal sealed class LeaseGrace : IExpiryGate, IHostedService, IDisposable
     }
 
     /// <summary>
-    /// Tells Redis this replica is in contact. Not while an outage is pending: its last contact before the
-    /// outage is what <see cref="ExtendAsync"/> compares the others' with.
+    /// Tells Redis this replica is in contact. Not while an outage is pending: until this replica has
+    /// extended the leases (which notes its contact), a touch would tell the others back from the same
+    /// outage that Redis was serving it, and none would extend.
     /// </summary>
     private void TouchContact()
     {
-        if (_redis.Unreachable || PendingOutage is not null)
+        if (_redis.Unreachable || OutagePending)
         {
             return;
         }
@@ -178,15 +171,7 @@ internal sealed class LeaseGrace : IExpiryGate, IHostedService, IDisposable
             {
                 // Noted only when it reaches Redis promptly: one held by a hung Redis and run as it wakes is no contact.
                 // The system clock, not the injected one: it is compared with Redis's own.
-                var at = await _store.TouchContactAsync(_replicaId, DateTimeOffset.UtcNow, TimeSpan.FromSeconds(2));
-                lock (_lock)
-                {
-                    // An answer that arrives once an outage is pending may be of a touch Redis ran late: not a contact before it.
-                    if (_pendingOutage is null && at > _lastContact)
-                    {
-                        _lastContact = at;
-                    }
-                }
+                await _store.TouchContactAsync(_replicaId, DateTimeOffset.UtcNow, TimeSpan.FromSeconds(2));
             }
             catch (Storage.StoreUnavailableException)
             {

@@ -37,15 +37,12 @@ public sealed class ReplicationOptions
     /// <summary>The longest interval between two rounds of ending streams during one outage. Default 5 min.</summary>
     public TimeSpan HandOffNodesMaxInterval { get; set; } = TimeSpan.FromMinutes(5);
 
-    /// <summary>How long the marker that one replica extended the leases for an outage is kept.</summary>
-    public TimeSpan LeaseGraceMarkerLifetime { get; set; } = TimeSpan.FromHours(1);
-
     /// <summary>Throws when a setting cannot work (checked when the services are added).</summary>
     public void Validate()
     {
-        if (RevisionCheckInterval <= TimeSpan.Zero || CatchUpBatch <= 0 || LeaseGraceMarkerLifetime <= TimeSpan.Zero || LeaseGrace < TimeSpan.Zero || HandOffNodesAfter < TimeSpan.Zero || HandOffNodesMaxInterval < HandOffNodesAfter)
+        if (RevisionCheckInterval <= TimeSpan.Zero || CatchUpBatch <= 0 || LeaseGrace < TimeSpan.Zero || HandOffNodesAfter < TimeSpan.Zero || HandOffNodesMaxInterval < HandOffNodesAfter)
         {
-            throw new InvalidOperationException($"Invalid {Section} settings: {nameof(RevisionCheckInterval)}, {nameof(CatchUpBatch)} and {nameof(LeaseGraceMarkerLifetime)} must be positive, {nameof(LeaseGrace)} and {nameof(HandOffNodesAfter)} not negative, {nameof(HandOffNodesMaxInterval)} at least {nameof(HandOffNodesAfter)}");
+            throw new InvalidOperationException($"Invalid {Section} settings: {nameof(RevisionCheckInterval)} and {nameof(CatchUpBatch)} must be positive, {nameof(LeaseGrace)} and {nameof(HandOffNodesAfter)} not negative, {nameof(HandOffNodesMaxInterval)} at least {nameof(HandOffNodesAfter)}");
         }
     }
 }

@@ -302,21 +302,20 @@ internal sealed class RedisRegistryStore : IRegistryStore, IDisposable
 
     /// <summary>
     /// After an outage: moves every live instance's deadline to at least <paramref name="now"/> plus
-    /// <paramref name="grace"/> (null: its own TTL), unless the marker <paramref name="outage"/> says
-    /// another replica did it for the same outage (<see cref="AlreadyExtended"/>), or Redis heard from
-    /// another replica during this one's outage (<see cref="OnlyThisReplicaWasCutOff"/>: Redis was up,
-    /// agents could renew elsewhere). Returns how many deadlines moved, or one of those two.
-    /// <paramref name="replicaId"/>, <paramref name="lastContact"/> and <paramref name="margin"/>: this replica's id in
-    /// <c>replica_contact</c>, the Redis time of its last contact before the outage (<see cref="TouchContactAsync"/>'s
-    /// answer; 0: unknown, not checked), and how much later another replica's contact must be to count as made during the outage.
+    /// <paramref name="grace"/> (null: its own TTL), unless Redis heard from a replica other than
+    /// <paramref name="replicaId"/> within the last <paramref name="margin"/>, by its own clock
+    /// (<c>replica_contact</c>, <see cref="TouchContactAsync"/>): then Redis has been serving the others,
+    /// agents could renew through them, and only this replica was cut off (or another back from the same
+    /// outage has just extended the leases), <see cref="OnlyThisReplicaWasCutOff"/>. The decision rests on
+    /// Redis's clock, not on what this replica saw of earlier outages, so one back after several extends
+    /// whenever no other replica has reached Redis since. An extension notes this replica's contact.
+    /// Returns how many deadlines moved, or <see cref="OnlyThisReplicaWasCutOff"/>.
     /// </summary>
-    public async ValueTask<int> ExtendLeasesAsync(DateTimeOffset now, TimeSpan? grace, string outage, TimeSpan markerLifetime, CancellationToken cancellationToken = default,
-        string? replicaId = null, long lastContact = 0, TimeSpan margin = default)
+    public async ValueTask<int> ExtendLeasesAsync(DateTimeOffset now, TimeSpan? grace, string replicaId, TimeSpan margin, CancellationToken cancellationToken = default)
     {
-        ArgumentException.ThrowIfNullOrEmpty(outage);
+        ArgumentException.ThrowIfNullOrEmpty(replicaId);
         return (int)await _redis.EvaluateAsync(RedisScripts.ExtendLeases,
-            [_prefix, ToUnixMilliseconds(now), (long)(grace ?? TimeSpan.Zero).TotalMilliseconds, outage, (long)markerLifetime.TotalMilliseconds,
-                replicaId ?? "", lastContact, (long)margin.TotalMilliseconds],
+            [_prefix, ToUnixMilliseconds(now), (long)(grace ?? TimeSpan.Zero).TotalMilliseconds, replicaId, (long)margin.TotalMilliseconds],
             cancellationToken);
     }
 
@@ -326,10 +325,7 @@ internal sealed class RedisRegistryStore : IRegistryStore, IDisposable
     public async ValueTask<long> TouchContactAsync(string replicaId, DateTimeOffset sentAt, TimeSpan maxDelay, CancellationToken cancellationToken = default) =>
         (long)await _redis.EvaluateAsync(RedisScripts.TouchContact, [_prefix, replicaId, ToUnixMilliseconds(sentAt), (long)maxDelay.TotalMilliseconds], cancellationToken);
 
-    /// <summary><see cref="ExtendLeasesAsync"/>: another replica extended the leases for this outage.</summary>
-    public const int AlreadyExtended = -1;
-
-    /// <summary><see cref="ExtendLeasesAsync"/>: Redis answered other replicas during this one's outage; nothing extended.</summary>
+    /// <summary><see cref="ExtendLeasesAsync"/>: Redis has been answering other replicas up to now; nothing extended.</summary>
     public const int OnlyThisReplicaWasCutOff = -2;
 
     public bool KnownUnreachable => _redis.Unreachable;

@@ -28,7 +28,7 @@ public sealed class RedisStoreOptions
     /// </summary>
     internal static readonly string[] KeyStems =
     [
-        "change_", "changes", "dataplanes", "dp:", "expiry_lags", "img:", "inst:", "inst_", "instances", "lb:", "lease_grace",
+        "change_", "changes", "dataplanes", "dp:", "expiry_lags", "img:", "inst:", "inst_", "instances", "lb:",
         "policies", "policy:", "policy_changes", "replica_contact", "svc:",
     ];
 

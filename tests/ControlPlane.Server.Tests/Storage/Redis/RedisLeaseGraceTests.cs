@@ -3,7 +3,10 @@ using ControlPlane.Server.Storage.Redis;
 
 namespace ControlPlane.Server.Tests.Storage.Redis;
 
-/// <summary>The lease extension after an outage: every live lease reaches at least now + its TTL (or the grace), once per outage.</summary>
+/// <summary>
+/// The lease extension after an outage: every live lease reaches at least now + its TTL (or the grace),
+/// unless Redis has heard from another replica within the margin, by its own clock (<c>replica_contact</c>).
+/// </summary>
 public sealed class RedisLeaseGraceTests(RedisFixture redis) : IClassFixture<RedisFixture>, IDisposable
 {
     private static readonly DateTimeOffset T0 = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
@@ -15,6 +18,8 @@ public sealed class RedisLeaseGraceTests(RedisFixture redis) : IClassFixture<Red
         _connections.Add(connection);
         return new RedisRegistryStore(connection);
     }
+
+    private static readonly TimeSpan Margin = TimeSpan.FromSeconds(3);
 
     private static InstanceSpec Spec(string id, int port, int ttl) => new(id, "svc", "img.a", "10.0.0.1", port, "", Google.Protobuf.ByteString.Empty, ttl);
 
@@ -30,9 +35,9 @@ public sealed class RedisLeaseGraceTests(RedisFixture redis) : IClassFixture<Red
         await a.ExpireAsync(["gone"], T0.AddSeconds(1)).DefaultTimeout();              // expired: not live, not extended
         var now = T0.AddSeconds(15);
 
-        Assert.Equal(2, await a.ExtendLeasesAsync(now, null, "e:7", TimeSpan.FromMinutes(1)).DefaultTimeout());
-        // The other replica that noticed the same outage: nothing left to do.
-        Assert.Equal(RedisRegistryStore.AlreadyExtended, await b.ExtendLeasesAsync(now.AddSeconds(1), null, "e:7", TimeSpan.FromMinutes(1)).DefaultTimeout());
+        Assert.Equal(2, await a.ExtendLeasesAsync(now, null, "replica-a", Margin).DefaultTimeout());
+        // The other replica back from the same outage: the extension was a's contact, so nothing left to do.
+        Assert.Equal(RedisRegistryStore.OnlyThisReplicaWasCutOff, await b.ExtendLeasesAsync(now.AddSeconds(1), null, "replica-b", Margin).DefaultTimeout());
 
         Assert.Equal(now.AddSeconds(10), (await a.GetAsync("short").DefaultTimeout())!.ExpiresAt);
         // The extension is no heartbeat: the last one stays what it was.
@@ -47,8 +52,10 @@ public sealed class RedisLeaseGraceTests(RedisFixture redis) : IClassFixture<Red
         Assert.Equal(now.AddSeconds(10), (await a.GetAsync("short").DefaultTimeout())!.ExpiresAt);
         Assert.Empty((await a.ScanExpiryAsync(now.AddSeconds(9), TimeSpan.FromMinutes(1), 10).DefaultTimeout()).Overdue);
 
-        // Another outage (another name), with a fixed grace of 1 h: a lease already that long is not moved.
-        Assert.Equal(1, await b.ExtendLeasesAsync(now, TimeSpan.FromHours(1), "e:8", TimeSpan.FromMinutes(1)).DefaultTimeout());
+        // Another outage, Redis having heard from no replica since a's extension, with a fixed grace of 1 h:
+        // a lease already that long is not moved.
+        await AgeContactsAsync(prefix, Margin + TimeSpan.FromSeconds(1));
+        Assert.Equal(1, await b.ExtendLeasesAsync(now, TimeSpan.FromHours(1), "replica-b", Margin).DefaultTimeout());
         Assert.Equal((now.AddHours(1), now.AddSeconds(3600)), ((await a.GetAsync("short").DefaultTimeout())!.ExpiresAt, (await a.GetAsync("long").DefaultTimeout())!.ExpiresAt));
         Assert.Equal(T0, (await a.GetAsync("short").DefaultTimeout())!.LastHeartbeatAt);
 
@@ -60,6 +67,51 @@ public sealed class RedisLeaseGraceTests(RedisFixture redis) : IClassFixture<Red
         Assert.Equal(later.AddSeconds(10), beat.ExpiresAt);
         var renewed = (await a.GetAsync("short").DefaultTimeout())!;
         Assert.Equal((later, later.AddSeconds(10)), (renewed.LastHeartbeatAt, renewed.ExpiresAt));
+    }
+
+    [Fact]
+    public async Task AReplicaBackWhileRedisHasBeenServingAnother_ExtendsNothing_ItsOwnContactAside()
+    {
+        redis.Require();
+        var prefix = redis.NewPrefix();
+        var (a, b) = (Store(prefix), Store(prefix));
+        await a.RegisterAsync(Spec("short", 8081, ttl: 10), T0).DefaultTimeout();
+        var now = T0.AddSeconds(15);
+        // b's own entry, however recent, says nothing of the others.
+        Assert.NotEqual(0, await b.TouchContactAsync("replica-b", DateTimeOffset.UtcNow, TimeSpan.FromSeconds(2)).DefaultTimeout());
+        Assert.NotEqual(0, await a.TouchContactAsync("replica-a", DateTimeOffset.UtcNow, TimeSpan.FromSeconds(2)).DefaultTimeout());
+
+        Assert.Equal(RedisRegistryStore.OnlyThisReplicaWasCutOff, await b.ExtendLeasesAsync(now, null, "replica-b", Margin).DefaultTimeout());
+        Assert.Equal(T0.AddSeconds(10), (await a.GetAsync("short").DefaultTimeout())!.ExpiresAt);
+        Assert.Single((await a.ScanExpiryAsync(now, TimeSpan.Zero, 10).DefaultTimeout()).Overdue);
+
+        // Once Redis has heard from no other replica for the margin, it was down for all: b extends.
+        await AgeContactsAsync(prefix, Margin + TimeSpan.FromSeconds(1));
+        await b.TouchContactAsync("replica-b", DateTimeOffset.UtcNow, TimeSpan.FromSeconds(2)).DefaultTimeout();
+        Assert.Equal(1, await b.ExtendLeasesAsync(now, null, "replica-b", Margin).DefaultTimeout());
+        Assert.Equal(now.AddSeconds(10), (await a.GetAsync("short").DefaultTimeout())!.ExpiresAt);
+    }
+
+    [Fact]
+    public async Task ATouchReachingRedisLate_IsNoContact()
+    {
+        redis.Require();
+        var prefix = redis.NewPrefix();
+        var (a, b) = (Store(prefix), Store(prefix));
+        await a.RegisterAsync(Spec("short", 8081, ttl: 10), T0).DefaultTimeout();
+        // Sent 5 s ago (held by a hung Redis, run as it woke): not noted, so it does not keep b from extending.
+        Assert.Equal(0, await a.TouchContactAsync("replica-a", DateTimeOffset.UtcNow.AddSeconds(-5), TimeSpan.FromSeconds(2)).DefaultTimeout());
+        Assert.Equal(1, await b.ExtendLeasesAsync(T0.AddSeconds(15), null, "replica-b", Margin).DefaultTimeout());
+    }
+
+    /// <summary>Moves every <c>replica_contact</c> entry <paramref name="by"/> into the past: Redis has heard from no replica since.</summary>
+    private async Task AgeContactsAsync(string prefix, TimeSpan by)
+    {
+        var db = redis.AdminDatabase;
+        foreach (var entry in await db.HashGetAllAsync(prefix + "replica_contact").DefaultTimeout())
+        {
+            await db.HashSetAsync(prefix + "replica_contact", entry.Name, (long)entry.Value - (long)by.TotalMilliseconds).DefaultTimeout();
+        }
     }
 
     public void Dispose()

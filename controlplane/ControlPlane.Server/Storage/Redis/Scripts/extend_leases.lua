@@ -1,25 +1,29 @@
--- ARGV: prefix, now, grace (ms; 0: each instance's own TTL), marker, marker TTL (ms), this replica's id,
--- the time of its last contact before the outage as Redis answered it (touch_contact.lua; 0: unknown), margin (ms).
+-- ARGV: prefix, now (ms, the replica's clock: the leases' time), grace (ms; 0: each instance's own TTL),
+-- this replica's id, margin (ms).
 -- After a store outage: every live instance's deadline moves to at least now + grace, so none
--- expires for heartbeats the control plane could not record. The marker (SET NX) names the outage by
--- the last revision the replicas had seen before it: the replicas that noticed the same outage run
--- this once (a second run would only move deadlines already later), and since it is itself a
--- revision ('leases'), the next outage has another name. Returns how many deadlines moved, or -1
--- when the marker was already set, -2 when Redis heard from another replica more than the margin after
--- it last heard from this one (replica_contact, advertise_lag.lua): then Redis was up and only this
--- replica was cut off, agents could renew through the others, and extending would keep instances
--- whose agents are gone alive (a replica that keeps losing its link would do so for good).
--- (This replica's own entry may have moved since: a touch it sent as the link went down can reach Redis late.)
-local own_id, own, margin = ARGV[6], tonumber(ARGV[7] or '0'), tonumber(ARGV[8] or '0')
-if own_id and own_id ~= '' and own > 0 then
-  local contacts = redis.call('HGETALL', P .. 'replica_contact')
-  for i = 1, #contacts, 2 do
-    if contacts[i] ~= own_id and tonumber(contacts[i + 1]) > own + margin then return -2 end
-  end
+-- expires for heartbeats the control plane could not record, unless Redis has been serving other
+-- replicas up to now: every replica in contact touches replica_contact each revision check
+-- (touch_contact.lua), by Redis's clock, so another's entry later than Redis's now less the margin
+-- (two intervals and a second) says Redis answered it just now. Then only this replica was cut off,
+-- agents could renew through the others, and extending would keep instances whose agents are gone
+-- alive (a replica that keeps losing its link would do so for good): returns -2, extends nothing.
+-- The decision rests on Redis's clock and the contacts alone, not on what this replica saw of earlier
+-- outages, so a replica back after several (or one that never got back in between) still extends
+-- when no other has reached Redis since: none was recording heartbeats.
+-- An extension is this replica's contact too (noted here, in the same step): another replica back from
+-- the same outage then finds it and extends nothing. Should two still run for one outage (the first
+-- cut off again at once, the second back more than the margin later), that is harmless: a later run
+-- only moves deadlines later, never shortens one.
+-- Returns how many deadlines moved, or -2.
+local CONTACT = P .. 'replica_contact'
+local t = redis.call('TIME')
+local redis_now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local own_id, margin = ARGV[4], tonumber(ARGV[5])
+local contacts = redis.call('HGETALL', CONTACT)
+for i = 1, #contacts, 2 do
+  if contacts[i] ~= own_id and tonumber(contacts[i + 1]) > redis_now - margin then return -2 end
 end
-if not redis.call('SET', P .. 'lease_grace:' .. ARGV[4], '1', 'NX', 'PX', tonumber(ARGV[5])) then
-  return -1
-end
+redis.call('HSET', CONTACT, own_id, string.format('%.0f', redis_now))
 local now, grace = tonumber(ARGV[2]), tonumber(ARGV[3])
 local leases = redis.call('ZRANGE', EXPIRY, 0, -1, 'WITHSCORES')
 local moved = 0
@@ -43,5 +47,7 @@ for i = 1, #leases, 2 do
     moved = moved + 1
   end
 end
-changed('leases', '*')
+if moved > 0 then
+  changed('leases', '*')
+end
 return moved

@@ -1,11 +1,11 @@
 -- ARGV: prefix, replica id, sent at (ms, the replica's clock), max delay (ms). Notes that Redis heard from
 -- the replica now, by Redis's own clock
--- (replica_contact: id -> ms), so that a replica back from an outage can tell whether Redis answered
--- others meanwhile (extend_leases.lua). Entries not renewed for an hour (replicas gone) are dropped.
--- Returns the time noted (ms): the replica keeps the last one it got back before an outage; 0 when
--- not noted: a touch that reaches Redis more than the max delay after it was sent (Redis hung, or the
--- link held it) says nothing about when the replica was in contact, and would make an outage of Redis
--- itself look like one replica's cut-off. (Replica clocks off Redis's by more than that: never noted,
+-- (replica_contact: id -> ms), so that a replica back from an outage can tell whether Redis has been
+-- answering others up to now (extend_leases.lua). Entries not renewed for an hour (replicas gone) are dropped.
+-- Returns the time noted (ms); 0 when not noted: a touch that reaches Redis more than the max delay
+-- after it was sent (Redis hung, or the link held it, and ran it as it woke) says nothing about when
+-- the replica was in contact, and would make an outage of Redis itself look like one replica's
+-- cut-off to the others back from it. (Replica clocks off Redis's by more than that: never noted,
 -- and leases are extended after every outage, as without this check.)
 local CONTACT = ARGV[1] .. 'replica_contact'
 local t = redis.call('TIME')
