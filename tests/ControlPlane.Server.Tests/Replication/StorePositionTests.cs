@@ -90,13 +90,15 @@ public sealed class StorePositionTests
 
         await a.RegisterAsync("i1", "img.a", 8081);
         var written = await set.RevisionAsync();
-        await a.WaitForCacheAsync(c => c.Snapshot(Endpoints).Find("img.a") is not null, "img.a");
-
-        (string Position, bool HasImage) first;
-        lock (told)
+        (string Position, bool HasImage) first = default;
+        await Eventually.WaitAsync("a watcher told of img.a", () =>
         {
-            first = told.First(t => t.HasImage);
-        }
+            lock (told)
+            {
+                first = told.FirstOrDefault(t => t.HasImage);
+                return first.HasImage;
+            }
+        });
         Assert.True(StorePosition.TryParse(first.Position, out var at), $"'{first.Position}'");
         Assert.True(at.Revision >= written, $"told of img.a at {first.Position}, written at revision {written}");
     }
