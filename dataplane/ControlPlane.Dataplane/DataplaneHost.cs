@@ -80,14 +80,7 @@ public static class DataplaneHost
         }
         discovery.Validate();
         builder.Services.TryAddSingleton(discovery);
-        builder.Services.TryAddSingleton(sp => new DiscoveryClient(
-            sp.GetRequiredService<DiscoveryOptions>(),
-            sp.GetRequiredService<InMemoryProxyConfigProvider>(),
-            sp.GetRequiredService<LoadBalancingPolicies>(),
-            sp.GetRequiredService<TimeProvider>(),
-            sp.GetRequiredService<ILogger<DiscoveryClient>>(),
-            sp.GetService<Random>(),
-            sp.GetRequiredService<ILoggerFactory>()));
+        builder.Services.TryAddSingleton(sp => CreateDiscoveryClient(sp));
         builder.Services.AddHostedService(sp => sp.GetRequiredService<DiscoveryClient>());
 
         // Load reports go to the same control planes. Registered after the discovery client and, like
@@ -110,6 +103,17 @@ public static class DataplaneHost
             sp.GetService<Random>()));
         builder.Services.AddHostedService(sp => sp.GetRequiredService<LoadReporter>());
     }
+
+    /// <summary>The node's discovery client from its services; <paramref name="store"/> replaces the last-known-good store the options name (tests).</summary>
+    internal static DiscoveryClient CreateDiscoveryClient(IServiceProvider services, LastKnownGoodStore? store = null) => new(
+        services.GetRequiredService<DiscoveryOptions>(),
+        services.GetRequiredService<InMemoryProxyConfigProvider>(),
+        services.GetRequiredService<LoadBalancingPolicies>(),
+        services.GetRequiredService<TimeProvider>(),
+        services.GetRequiredService<ILogger<DiscoveryClient>>(),
+        services.GetService<Random>(),
+        services.GetRequiredService<ILoggerFactory>(),
+        store);
 
     private static void ConfigureKestrel(WebApplicationBuilder builder, DataplaneOptions options)
     {

@@ -88,15 +88,7 @@ internal sealed class RecordingStore(string directory) : LastKnownGoodStore(dire
     }
 
     /// <summary>Makes the node started with <paramref name="builder"/> keep its last-known-good configuration through this store.</summary>
-    public void UseIn(WebApplicationBuilder builder) => builder.Services.AddSingleton(sp => new DiscoveryClient(
-        sp.GetRequiredService<DiscoveryOptions>(),
-        sp.GetRequiredService<InMemoryProxyConfigProvider>(),
-        sp.GetRequiredService<LoadBalancingPolicies>(),
-        sp.GetRequiredService<TimeProvider>(),
-        sp.GetRequiredService<ILogger<DiscoveryClient>>(),
-        sp.GetService<Random>(),
-        sp.GetRequiredService<ILoggerFactory>(),
-        this));
+    public void UseIn(WebApplicationBuilder builder) => builder.Services.AddSingleton(sp => DataplaneHost.CreateDiscoveryClient(sp, this));
 }
 
 /// <summary>One write of the last-known-good store: <see cref="Resources"/> null when the position alone was written.</summary>
