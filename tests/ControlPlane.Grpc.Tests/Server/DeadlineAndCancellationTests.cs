@@ -145,6 +145,40 @@ public sealed class DeadlineAndCancellationTests
     }
 
     [Fact]
+    public async Task AHandlerWritingWhenTheClientLeaves_SeesCancellation_NotAnError()
+    {
+        var (server, hooks) = await ProbeServer.StartAsync();
+        await using var _ = server;
+        using var channel = server.CreateChannel();
+        var ended = new TaskCompletionSource<Exception>(TaskCreationOptions.RunContinuationsAsynchronously);
+        hooks.ServerStreaming = async (_, responses, _) =>
+        {
+            // Writes without looking at its token: the write itself must tell it the client has left,
+            // whether Kestrel fails the flush first or sets RequestAborted first.
+            var big = new StreamingOutputCallResponse { Payload = new Payload { Body = ByteString.CopyFrom(new byte[64 * 1024]) } };
+            try
+            {
+                while (true)
+                {
+                    await responses.WriteAsync(big);
+                }
+            }
+            catch (Exception ex)
+            {
+                ended.TrySetResult(ex);
+                throw;
+            }
+        };
+        var call = channel.AsyncServerStreamingCall(InteropMethods.StreamingOutputCall, new StreamingOutputCallRequest(), new CallOptions());
+        Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None).DefaultTimeout());
+
+        call.Dispose();
+
+        Assert.IsAssignableFrom<OperationCanceledException>(await ended.Task.DefaultTimeout());
+        server.AssertNoUnexpectedErrors();
+    }
+
+    [Fact]
     public async Task DisposingACall_AfterTheFirstResponse_CancelsTheHandler()
     {
         var (server, hooks) = await ProbeServer.StartAsync();

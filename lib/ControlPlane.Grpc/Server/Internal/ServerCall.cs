@@ -220,6 +220,10 @@ internal sealed class ServerCall<TRequest, TResponse> : ServerCallContext, IServ
                 }
             }
         }
+        catch (Exception ex) when (IsClientReset(ex))
+        {
+            throw ClientLeft(ex, "writing a response message");
+        }
         finally
         {
             _writeGate.Exit();
@@ -243,6 +247,10 @@ internal sealed class ServerCall<TRequest, TResponse> : ServerCallContext, IServ
             }
             StartResponse();
             await _http.Response.BodyWriter.FlushAsync(_cts.Token);
+        }
+        catch (Exception ex) when (IsClientReset(ex))
+        {
+            throw ClientLeft(ex, "writing the response headers");
         }
         finally
         {
@@ -332,17 +340,21 @@ internal sealed class ServerCall<TRequest, TResponse> : ServerCallContext, IServ
     private static bool IsClientReset(Exception ex) =>
         ex is ConnectionAbortedException or ConnectionResetException || ex is IOException and not BadHttpRequestException;
 
-    private OperationCanceledException ReadCancelled(Exception ex)
+    private OperationCanceledException ReadCancelled(Exception ex) =>
+        IsClientReset(ex)
+            ? ClientLeft(ex, "reading a request message")
+            : new OperationCanceledException("The call was cancelled while reading a request message.", ex, _cts.Token);
+
+    /// <summary>
+    /// The client reset the stream (RST_STREAM) or the connection dropped, seen by a read or a write.
+    /// Kestrel fails the body at once but sets RequestAborted later, from the thread pool: the client
+    /// has left, so the call is cancelled now (CANCELLED, nothing logged as an error), not failed by the handler.
+    /// </summary>
+    private OperationCanceledException ClientLeft(Exception ex, string doing)
     {
-        if (IsClientReset(ex))
-        {
-            // The client reset the stream (RST_STREAM) or the connection dropped. Kestrel fails the request
-            // body at once but sets RequestAborted later, from the thread pool: the client has left, so the
-            // call is cancelled now, not failed by the handler.
-            _clientGone = true;
-            Abort();
-        }
-        return new OperationCanceledException("The call was cancelled while reading a request message.", ex, _cts.Token);
+        _clientGone = true;
+        Abort();
+        return new OperationCanceledException($"The call was cancelled while {doing}: the client has left.", ex, _cts.Token);
     }
 
     /// <summary>The client cancelled or the connection is lost (possibly seen before RequestAborted is set).</summary>
