@@ -12,17 +12,14 @@ internal static class PlatformToken
     {
         if (getVariable(fileVariable) is { Length: > 0 } file)
         {
-            string text;
             try
             {
-                text = File.ReadAllText(file);
+                return ControlPlane.Api.Auth.SecretSource.ReadFile(fileVariable, file);
             }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            catch (InvalidOperationException ex)
             {
-                throw new ArgumentException($"{fileVariable} names '{file}', which cannot be read: {ex.Message}", ex);
+                throw new ArgumentException(ex.Message, ex); // a configuration problem to the agents (exit 2)
             }
-            var token = text.TrimEnd('\r', '\n');
-            return token.Length > 0 ? token : throw new ArgumentException($"{fileVariable} names '{file}', which is empty.");
         }
         return getVariable(variable) is { Length: > 0 } value ? value.Trim() : null;
     }

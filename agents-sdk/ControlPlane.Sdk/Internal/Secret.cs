@@ -23,18 +23,7 @@ internal sealed class Secret(string value, string source)
     {
         if (!string.IsNullOrEmpty(fileVariable) && getVariable(fileVariable) is { Length: > 0 } file)
         {
-            string text;
-            try
-            {
-                text = File.ReadAllText(file);
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                throw new InvalidOperationException($"{fileVariable} names '{file}', which cannot be read: {ex.Message}", ex);
-            }
-            // Secret mounts and editors often end the file with a newline that is not part of the secret.
-            var secret = text.TrimEnd('\r', '\n');
-            return secret.Length > 0 ? new Secret(secret, fileVariable) : throw new InvalidOperationException($"{fileVariable} names '{file}', which is empty.");
+            return new Secret(ControlPlane.Api.Auth.SecretSource.ReadFile(fileVariable, file), fileVariable);
         }
         return !string.IsNullOrEmpty(variable) && getVariable(variable) is { Length: > 0 } value ? new Secret(value.Trim(), variable) : null;
     }

@@ -12,10 +12,16 @@ public static class SecretSource
     {
         getVariable ??= Environment.GetEnvironmentVariable;
         var file = getVariable(fileVariable);
-        if (string.IsNullOrEmpty(file))
-        {
-            return (getVariable(variable), variable);
-        }
+        return string.IsNullOrEmpty(file) ? (getVariable(variable), variable) : (ReadFile(fileVariable, file), fileVariable);
+    }
+
+    /// <summary>
+    /// The secret in <paramref name="file"/> (named by <paramref name="fileVariable"/>), without the
+    /// trailing newline secret mounts and editors add; <see cref="InvalidOperationException"/> naming the
+    /// variable when it cannot be read or is empty.
+    /// </summary>
+    public static string ReadFile(string fileVariable, string file)
+    {
         string text;
         try
         {
@@ -25,12 +31,7 @@ public static class SecretSource
         {
             throw new InvalidOperationException($"{fileVariable} names '{file}', which cannot be read: {ex.Message}", ex);
         }
-        // Secret mounts and editors often end the file with a newline that is not part of the secret.
         var secret = text.TrimEnd('\r', '\n');
-        if (secret.Length == 0)
-        {
-            throw new InvalidOperationException($"{fileVariable} names '{file}', which is empty.");
-        }
-        return (secret, fileVariable);
+        return secret.Length > 0 ? secret : throw new InvalidOperationException($"{fileVariable} names '{file}', which is empty.");
     }
 }
