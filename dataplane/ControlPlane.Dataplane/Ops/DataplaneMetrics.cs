@@ -28,7 +28,8 @@ namespace ControlPlane.Dataplane.Ops;
 /// <c>controlplane_dataplane_last_known_good_write_timestamp_seconds</c>. NACKs of a type the node does
 /// not subscribe to count under <c>type="_other"</c>.
 /// With load reporting: <c>controlplane_dataplane_load_reports_pending</c> (reports not yet acknowledged;
-/// growing means the control plane does not take them).
+/// growing means the control plane does not take them) and <c>controlplane_dataplane_load_reports_set_aside_total</c>
+/// (requests of reports a control plane refused as invalid, set aside uncounted).
 /// </para>
 /// </summary>
 internal sealed class DataplaneMetrics : IDisposable
@@ -73,6 +74,8 @@ internal sealed class DataplaneMetrics : IDisposable
         {
             _meter.CreateObservableGauge("controlplane.dataplane.load_reports.pending", () => reporter.PendingCount, "{report}",
                 "Load reports made but not yet acknowledged by a control plane (kept on disk with a state directory, resent after a reconnect).");
+            _meter.CreateObservableCounter("controlplane.dataplane.load_reports.set_aside", () => reporter.SetAsideRequests, "{request}",
+                "Requests in load reports (or parts of them) a control plane refused as invalid, set aside uncounted (in load-reports.set-aside.jsonl with a state directory).");
         }
     }
 

@@ -46,6 +46,8 @@ public sealed class LoadReporter : BackgroundService
     private DateTimeOffset _intervalStart;
     private volatile string? _connected;
     private bool _answered;
+    private ulong _inFlight;
+    private long _setAsideRequests;
 
     internal LoadReporter(
         ReportingOptions options,
@@ -97,6 +99,9 @@ public sealed class LoadReporter : BackgroundService
 
     /// <summary>Reports not yet acknowledged.</summary>
     public int PendingCount => _pending.Count;
+
+    /// <summary>Requests of reports (or parts of them) a control plane refused as invalid, set aside and never counted, since start.</summary>
+    public long SetAsideRequests => Interlocked.Read(ref _setAsideRequests);
 
     /// <summary>The report interval in use (the configured one until a control plane sets another).</summary>
     public TimeSpan Interval { get; private set; }
@@ -166,6 +171,10 @@ public sealed class LoadReporter : BackgroundService
             catch (RpcException ex)
             {
                 reason = $"{ex.Status.StatusCode}: {ex.Status.Detail}";
+                if (ex.StatusCode == StatusCode.InvalidArgument)
+                {
+                    Repair(ex.Status);
+                }
             }
 #pragma warning disable CA1031 // any failure of a stream means: reconnect, keeping every report
             catch (Exception ex)
@@ -201,6 +210,7 @@ public sealed class LoadReporter : BackgroundService
         ReportingLog.Connecting(_logger, address, _node.Id, _pending.Epoch, _pending.Count);
         using var call = Channel(address).AsyncDuplexStreamingCall(ReportMethod, new CallOptions(_headers, cancellationToken: stream.Token));
         var identified = false;
+        _inFlight = 0;
         Task<bool>? read = null;
         try
         {
@@ -232,6 +242,7 @@ public sealed class LoadReporter : BackgroundService
                     message.Node = _node;
                     identified = true;
                 }
+                _inFlight = message.Sequence;
                 await call.RequestStream.WriteAsync(message, stream.Token);
                 while (true)
                 {
@@ -244,6 +255,7 @@ public sealed class LoadReporter : BackgroundService
                     var outcome = Answered(address, call.ResponseStream.Current, message.Sequence);
                     if (outcome is AckOutcome.Progress or AckOutcome.Renumbered)
                     {
+                        _inFlight = 0;
                         break;
                     }
                 }
@@ -256,6 +268,49 @@ public sealed class LoadReporter : BackgroundService
             {
                 await read.ContinueWith(static t => _ = t.Exception, TaskScheduler.Default);
             }
+        }
+    }
+
+    /// <summary>
+    /// A control plane refused the report in flight as invalid (<see cref="PendingReports.Refused"/>):
+    /// it is split, or what the refusal names is set aside (in the state directory's
+    /// <see cref="ReportStateStore.SetAsideFileName"/>, else only in the log), so the reports after it
+    /// are counted. Resending it unchanged would be refused forever and hold every later report back.
+    /// </summary>
+    private void Repair(Status refusal)
+    {
+        var inFlight = _inFlight;
+        if (inFlight == 0)
+        {
+            return; // refused before any report left (the node's identity): not a report's fault
+        }
+        var epoch = _pending.Epoch;
+        var now = _time.GetUtcNow();
+        var where = _store is null ? "no Dataplane:StateDirectory keeps them" : $"kept in {_store.SetAsidePath}";
+        RefusalRepair repair;
+        try
+        {
+            repair = _pending.Refused(inFlight, refusal.FieldViolations(), aside => _store?.SetAsideReport(aside, refusal.Detail, now));
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            ReportingLog.SetAsideFailed(_logger, epoch, inFlight, _store!.SetAsidePath, ex);
+            return;
+        }
+        switch (repair.Action)
+        {
+            case RefusalAction.Split:
+                ReportingLog.Split(_logger, epoch, inFlight, refusal.Detail, repair.Parts, _pending.MaxEntries);
+                break;
+            case RefusalAction.ImagesSetAside or RefusalAction.ReportSetAside:
+                var requests = repair.SetAside!.Images.Sum(i => i.ReqCount);
+                Interlocked.Add(ref _setAsideRequests, requests);
+                ReportingLog.SetAside(_logger, epoch, inFlight, refusal.Detail, requests, repair.SetAside.Images.Count,
+                    repair.Action == RefusalAction.ReportSetAside ? "the whole report" : "those image entries", where);
+                break;
+            case RefusalAction.NewEpoch:
+                ReportingLog.EpochRefused(_logger, epoch, refusal.Detail, _pending.Count, _pending.Epoch);
+                break;
         }
     }
 

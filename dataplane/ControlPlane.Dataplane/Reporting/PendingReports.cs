@@ -1,4 +1,5 @@
 using ControlPlane.Api.V1;
+using ControlPlane.Grpc;
 using Google.Protobuf.WellKnownTypes;
 
 namespace ControlPlane.Dataplane.Reporting;
@@ -16,7 +17,7 @@ internal sealed class PendingReports
     private readonly ReportStateStore? _store;
     private readonly int _maxPending;
     private readonly int _maxReportBytes;
-    private readonly int _maxEntries;
+    private int _maxEntries;
     private readonly Action<Exception> _persistFailed;
     private TaskCompletionSource _changed = NewSignal();
 
@@ -38,6 +39,18 @@ internal sealed class PendingReports
         _persistFailed = persistFailed;
         // Reports read back from disk may have reached a control plane before the restart: never merge into them.
         _reports.AddRange(pending.Select(p => new Entry(p) { Sent = true }));
+    }
+
+    /// <summary>Entries (images and instance entries) a new report holds at most; lowered when a control plane refuses a report for its size.</summary>
+    public int MaxEntries
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _maxEntries;
+            }
+        }
     }
 
     /// <summary>The current sequence space.</summary>
@@ -162,16 +175,139 @@ internal sealed class PendingReports
                 return AckOutcome.Wait; // an answer sent before the report arrived (e.g. an interval change)
             }
             Epoch = NewEpoch();
-            LastSequence = 0;
             LastAcknowledged = 0;
-            foreach (var entry in _reports)
-            {
-                entry.Report.Epoch = Epoch;
-                entry.Report.Sequence = ++LastSequence;
-            }
+            Number(0, 1);
             ChangedLocked();
             return AckOutcome.Renumbered;
         }
+    }
+
+    /// <summary>
+    /// Applies a control plane's refusal (INVALID_ARGUMENT) of the report in flight,
+    /// <paramref name="inFlight"/>. Nothing of it was counted, nor of any later report (a control
+    /// plane accepts only the sequence after the last it accepted), so the kept reports may change
+    /// from it on and be numbered again from it. What changes depends on the fields the refusal names
+    /// (google.rpc.BadRequest):
+    /// <list type="bullet">
+    /// <item><c>images</c> (a report's size: a control plane whose limits are below what the node
+    /// packs for, or a report kept from an earlier version): the report is split in two, and every
+    /// kept report and later interval is packed no larger than the halves.</item>
+    /// <item><c>images[i]...</c>: those image entries are set aside and the rest of the report is sent again.</item>
+    /// <item><c>epoch</c>: the kept reports move to a new epoch, from 1.</item>
+    /// <item>another field of the report (its sequence or interval): the report is set aside whole.</item>
+    /// <item><c>node...</c>, or no field: the refusal is not about the report, which stays as it is.</item>
+    /// </list>
+    /// A refused report is never resent unchanged, so one bad report cannot hold back the ones after
+    /// it forever. What is set aside is never counted: <paramref name="keep"/> gets it first (to keep it
+    /// for a human) and, when that throws, nothing changes and the exception propagates.
+    /// </summary>
+    public RefusalRepair Refused(ulong inFlight, IReadOnlyList<FieldViolation> violations, Action<ReportLoadRequest> keep)
+    {
+        lock (_lock)
+        {
+            if (_reports.Count == 0 || _reports[0].Report.Sequence != inFlight || violations.Count == 0
+                || violations.Any(v => v.Field == "node" || v.Field.StartsWith("node.", StringComparison.Ordinal)))
+            {
+                return RefusalRepair.None;
+            }
+            var refused = _reports[0].Report;
+            if (violations.Any(v => v.Field == "epoch"))
+            {
+                Epoch = NewEpoch();
+                Number(0, 1);
+                ChangedLocked();
+                return new RefusalRepair(RefusalAction.NewEpoch, null, 0);
+            }
+            RefusalRepair repair;
+            var badImages = new SortedSet<int>();
+            var reportLevel = false;
+            var size = false;
+            foreach (var violation in violations)
+            {
+                if (violation.Field == "images")
+                {
+                    size = true;
+                }
+                else if (ImageIndex(violation.Field) is { } i && i < refused.Images.Count)
+                {
+                    badImages.Add(i);
+                }
+                else
+                {
+                    reportLevel = true;
+                }
+            }
+            var entries = refused.Images.Sum(i => 1 + i.Instances.Count);
+            if (!reportLevel && badImages.Count == 0 && size && entries > 2)
+            {
+                // Every kept report as large is split too (none was counted): one refusal per limit learnt.
+                _maxEntries = Math.Min(_maxEntries, (entries + 1) / 2);
+                var parts = 0;
+                for (var i = 0; i < _reports.Count; i++)
+                {
+                    var (report, sent) = (_reports[i].Report, _reports[i].Sent);
+                    if (report.Images.Sum(image => 1 + image.Instances.Count) <= _maxEntries)
+                    {
+                        continue;
+                    }
+                    var split = ReportPacker.Pack(report.Images, _maxEntries, _maxReportBytes).Select(images =>
+                    {
+                        var part = new ReportLoadRequest { Epoch = Epoch, IntervalStart = report.IntervalStart, IntervalEnd = report.IntervalEnd };
+                        part.Images.AddRange(images);
+                        return new Entry(part) { Sent = sent };
+                    }).ToList();
+                    parts += i == 0 ? split.Count : 0;
+                    _reports.RemoveAt(i);
+                    _reports.InsertRange(i, split);
+                    i += split.Count - 1;
+                }
+                repair = new RefusalRepair(RefusalAction.Split, null, parts);
+            }
+            else if (!reportLevel && !size && badImages.Count > 0)
+            {
+                var aside = refused.Clone();
+                aside.Images.Clear();
+                aside.Images.AddRange(badImages.Select(i => refused.Images[i].Clone()));
+                keep(aside);
+                foreach (var i in badImages.Reverse())
+                {
+                    refused.Images.RemoveAt(i);
+                }
+                repair = new RefusalRepair(RefusalAction.ImagesSetAside, aside, 1);
+            }
+            else
+            {
+                keep(refused);
+                _reports.RemoveAt(0);
+                repair = new RefusalRepair(RefusalAction.ReportSetAside, refused, 0);
+            }
+            Number(0, inFlight);
+            ChangedLocked();
+            return repair;
+        }
+    }
+
+    // "images[12].instances[3].req_count" -> 12.
+    private static int? ImageIndex(string field)
+    {
+        const string Prefix = "images[";
+        if (!field.StartsWith(Prefix, StringComparison.Ordinal))
+        {
+            return null;
+        }
+        var end = field.IndexOf(']', Prefix.Length);
+        return end > Prefix.Length && int.TryParse(field.AsSpan(Prefix.Length, end - Prefix.Length), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var i) ? i : null;
+    }
+
+    // Numbers the reports from index `from` on, from `sequence`, under the current epoch; the last assigned follows them.
+    private void Number(int from, ulong sequence)
+    {
+        for (var i = from; i < _reports.Count; i++)
+        {
+            _reports[i].Report.Epoch = Epoch;
+            _reports[i].Report.Sequence = sequence++;
+        }
+        LastSequence = sequence - 1;
     }
 
     /// <summary>Saves the state now (at start, so a new epoch is on disk before its first report).</summary>
@@ -217,6 +353,30 @@ internal sealed class PendingReports
         /// <summary>Handed to a stream at least once: its content is final.</summary>
         public bool Sent { get; set; }
     }
+}
+
+/// <summary>What <see cref="PendingReports.Refused"/> did; <see cref="SetAside"/> is what was taken out, never to be counted.</summary>
+internal readonly record struct RefusalRepair(RefusalAction Action, ReportLoadRequest? SetAside, int Parts)
+{
+    public static readonly RefusalRepair None = new(RefusalAction.None, null, 0);
+}
+
+internal enum RefusalAction
+{
+    /// <summary>The refusal was not about the report: it is sent again as it is.</summary>
+    None,
+
+    /// <summary>The report was split into <see cref="RefusalRepair.Parts"/> smaller ones.</summary>
+    Split,
+
+    /// <summary>The image entries the refusal named were set aside; the rest of the report is sent again.</summary>
+    ImagesSetAside,
+
+    /// <summary>The report was set aside whole; the next one takes its sequence.</summary>
+    ReportSetAside,
+
+    /// <summary>The epoch was refused: the kept reports moved to a new one.</summary>
+    NewEpoch,
 }
 
 internal enum AckOutcome

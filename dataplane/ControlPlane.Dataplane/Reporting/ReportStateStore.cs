@@ -1,3 +1,4 @@
+using System.Text.Json;
 using ControlPlane.Api.V1;
 using Google.Protobuf;
 
@@ -13,6 +14,9 @@ namespace ControlPlane.Dataplane.Reporting;
 internal sealed class ReportStateStore(string directory)
 {
     public const string FileName = "load-reports.pb";
+
+    /// <summary>Reports (or parts of them) a control plane refused as invalid, one JSON object per line, for a human.</summary>
+    public const string SetAsideFileName = "load-reports.set-aside.jsonl";
 
     public string Path { get; } = System.IO.Path.Combine(directory, FileName);
 
@@ -64,6 +68,31 @@ internal sealed class ReportStateStore(string directory)
             throw new InvalidDataException("the reports do not follow the header's epoch and sequence");
         }
         return (header.Epoch, header.Sequence, pending);
+    }
+
+    /// <summary>Where <see cref="SetAsideReport"/> appends.</summary>
+    public string SetAsidePath => System.IO.Path.Combine(directory, SetAsideFileName);
+
+    /// <summary>
+    /// Appends a refused report (or the part of one that was refused) to <see cref="SetAsideFileName"/>:
+    /// one line <c>{"set_aside_at": ..., "reason": ..., "report": {...}}</c>, the report in protobuf's
+    /// JSON mapping, flushed to disk before the node forgets it.
+    /// </summary>
+    public void SetAsideReport(ReportLoadRequest report, string reason, DateTimeOffset at)
+    {
+        Directory.CreateDirectory(directory);
+        using var file = new FileStream(SetAsidePath, FileMode.Append, FileAccess.Write, FileShare.Read);
+        using (var json = new Utf8JsonWriter(file))
+        {
+            json.WriteStartObject();
+            json.WriteString("set_aside_at", at.UtcDateTime.ToString("O", System.Globalization.CultureInfo.InvariantCulture));
+            json.WriteString("reason", reason);
+            json.WritePropertyName("report");
+            json.WriteRawValue(JsonFormatter.Default.Format(report), skipInputValidation: true);
+            json.WriteEndObject();
+        }
+        file.WriteByte((byte)'\n');
+        file.Flush(flushToDisk: true);
     }
 
     /// <summary>Moves a damaged file aside (for a human to look at) so the node can start afresh.</summary>

@@ -30,4 +30,16 @@ internal static partial class ReportingLog
 
     [LoggerMessage(EventId = 3009, Level = LogLevel.Warning, Message = "Stopping with {Pending} load reports unacknowledged after {FlushTimeout}: {Where}")]
     public static partial void StoppedWithPending(ILogger logger, int pending, TimeSpan flushTimeout, string where);
+
+    [LoggerMessage(EventId = 3010, Level = LogLevel.Warning, Message = "The control plane refused load report {Epoch}#{Sequence} for its size ({Reason}); split into {Parts} reports, and later intervals packed at most {MaxEntries} entries each")]
+    public static partial void Split(ILogger logger, string epoch, ulong sequence, string reason, int parts, int maxEntries);
+
+    [LoggerMessage(EventId = 3011, Level = LogLevel.Error, Message = "The control plane refused load report {Epoch}#{Sequence} as invalid ({Reason}); {Requests} requests in {Images} image entries ({What}) set aside, never to be counted: {Where}")]
+    public static partial void SetAside(ILogger logger, string epoch, ulong sequence, string reason, long requests, int images, string what, string where);
+
+    [LoggerMessage(EventId = 3012, Level = LogLevel.Error, Message = "The control plane refused load report {Epoch}#{Sequence} as invalid and it could not be set aside in {Path}; it is sent again")]
+    public static partial void SetAsideFailed(ILogger logger, string epoch, ulong sequence, string path, Exception exception);
+
+    [LoggerMessage(EventId = 3013, Level = LogLevel.Warning, Message = "The control plane refused load-report epoch {Epoch} ({Reason}); {Pending} kept reports move to epoch {NewEpoch}")]
+    public static partial void EpochRefused(ILogger logger, string epoch, string reason, int pending, string newEpoch);
 }

@@ -1,4 +1,7 @@
+using System.Text.Json;
+using ControlPlane.Api.V1;
 using ControlPlane.Dataplane.Reporting;
+using Google.Protobuf.WellKnownTypes;
 using ControlPlane.Server.Auth;
 using ControlPlane.Server.Discovery.Auth;
 using ControlPlane.Server.Stats;
@@ -206,6 +209,86 @@ public sealed class LoadReporterTests : IDisposable
         node.Reporter.CloseInterval();
         await node.WaitForAllAcknowledgedAsync();
         Assert.Equal(2, await ReportingServer.CountedAsync(store));
+    }
+
+    [Fact]
+    public async Task AReportOverTheControlPlanesLimits_IsSplitUntilItFits_AndCountedExactly()
+    {
+        var store = new ScriptedStore(ReportingServer.NewStore());
+        // A control plane whose operator set its limits below what nodes pack for (500 entries).
+        await using var server = await ReportingServer.StartAsync(store, configure: o => o.MaxImagesPerReport = 3);
+        await using var node = await new ReporterBed([server.Address]).StartAsync();
+
+        for (var i = 0; i < 10; i++)
+        {
+            node.Serve($"img.{i}", i + 1);
+        }
+        node.Reporter.CloseInterval(); // one report of 10 images
+        await node.WaitForAllAcknowledgedAsync();
+        for (var i = 0; i < 10; i++)
+        {
+            node.Serve($"img.{i}", 1);
+        }
+        node.Reporter.CloseInterval(); // packed small enough from the start
+        await node.WaitForAllAcknowledgedAsync();
+
+        Assert.Equal(55 + 10, await ReportingServer.CountedAsync(store));
+        Assert.Equal(Enumerable.Range(1, store.Applied.Count).Select(i => (ulong)i), store.Applied.Select(a => a.Sequence));
+        Assert.All(store.Applied, a => Assert.Equal(ReportDisposition.Accepted, a.Result.Disposition));
+        Assert.Equal(2, node.Logs.Records.Count(r => r.EventId.Id == 3010)); // 10 images, then 5 per report, then 2
+        Assert.Equal(0, node.Reporter.SetAsideRequests);
+    }
+
+    [Fact]
+    public async Task AKeptReportTheControlPlaneRefuses_HasWhatItRefusedSetAside_AndTheRestCounted()
+    {
+        // A state file from an earlier version, holding an image name the control plane refuses.
+        var epoch = PendingReports.NewEpoch();
+        var recorder = new LoadRecorder();
+        foreach (var (name, requests) in new[] { ("img.ok", 3), ("img.bad", 4), ("img.fine", 2) })
+        {
+            for (var i = 0; i < requests; i++)
+            {
+                recorder.Record(name, "i1", 200, 10, TimeSpan.FromMilliseconds(2));
+            }
+        }
+        var images = recorder.Collect().ToImageLoads();
+        images.Single(i => i.Image == "img.bad").Image = "img bad/..";
+        var interval = (Start: Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddMinutes(-2)), End: Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddMinutes(-1)));
+        var first = new ReportLoadRequest { Epoch = epoch, Sequence = 1, IntervalStart = interval.Start, IntervalEnd = interval.End };
+        first.Images.AddRange(images);
+        var second = new ReportLoadRequest { Epoch = epoch, Sequence = 2, IntervalStart = interval.End, IntervalEnd = interval.End }; // an empty interval
+        second.Images.AddRange(images.Where(i => i.Image == "img.ok").Select(i => i.Clone()));
+        var third = new ReportLoadRequest { Epoch = epoch, Sequence = 3, IntervalStart = interval.End, IntervalEnd = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow) };
+        third.Images.AddRange(images.Where(i => i.Image == "img.fine").Select(i => i.Clone()));
+        new ReportStateStore(_stateDirectory).Save(epoch, 3, [first, second, third]);
+
+        var store = new ScriptedStore(ReportingServer.NewStore());
+        await using var server = await ReportingServer.StartAsync(store);
+        await using var node = await new ReporterBed([server.Address], _stateDirectory).StartAsync();
+        node.ExpectedErrors.Add(3011);
+        await node.WaitForAllAcknowledgedAsync();
+
+        // Report 1 without the refused image, then report 3 as 2: report 2 was refused whole.
+        Assert.Equal(3 + 2 + 2, await ReportingServer.CountedAsync(store));
+        Assert.Equal([(epoch, 1ul), (epoch, 2ul)], store.Applied.Select(a => (a.Key.Epoch, a.Sequence)));
+        Assert.Equal(4 + 3, node.Reporter.SetAsideRequests);
+        Assert.Equal(2, node.Logs.Records.Count(r => r.EventId.Id == 3011));
+        var lines = File.ReadAllLines(Path.Combine(_stateDirectory, ReportStateStore.SetAsideFileName));
+        Assert.Equal(2, lines.Length);
+        using var image = JsonDocument.Parse(lines[0]);
+        Assert.Contains($"images[{images.FindIndex(i => i.Image == "img bad/..")}].image", image.RootElement.GetProperty("reason").GetString(), StringComparison.Ordinal);
+        var setAside = ReportLoadRequest.Parser.ParseJson(image.RootElement.GetProperty("report").GetRawText());
+        Assert.Equal(("img bad/..", 4L, 1ul), (setAside.Images.Single().Image, setAside.Images.Single().ReqCount, setAside.Sequence));
+        using var report = JsonDocument.Parse(lines[1]);
+        Assert.Contains("interval_end", report.RootElement.GetProperty("reason").GetString(), StringComparison.Ordinal);
+
+        // Later intervals go on from there.
+        node.Serve("img.ok", 6);
+        node.Reporter.CloseInterval();
+        await node.WaitForAllAcknowledgedAsync();
+        Assert.Equal(3 + 2 + 2 + 6, await ReportingServer.CountedAsync(store));
+        Assert.Equal(3ul, store.Applied[^1].Sequence);
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using ControlPlane.Api.V1;
 using ControlPlane.Dataplane.Reporting;
+using ControlPlane.Grpc;
 
 namespace ControlPlane.Dataplane.Tests.Reporting;
 
@@ -163,6 +164,128 @@ public sealed class PendingReportsTests : IDisposable
         var aside = store.SetAside();
         Assert.True(File.Exists(aside));
         Assert.Null(store.Load());
+    }
+
+    [Fact]
+    public void AReportRefusedForItsSize_IsSplitInTwo_TheLaterOnesNumberedAfterIt_AndLaterIntervalsPackedAsSmall()
+    {
+        var pending = New();
+        pending.Add(Loads(("img.a", 1)), T0, T0.AddSeconds(10));
+        var big = Loads(Enumerable.Range(0, 8).Select(i => ($"img.{i}", i + 1)).ToArray()); // 8 images, 16 entries
+        pending.Add(big, T0.AddSeconds(10), T0.AddSeconds(20));
+        pending.Add(Loads(("img.z", 5)), T0.AddSeconds(20), T0.AddSeconds(30));
+        pending.Acknowledge(pending.Epoch, 1, 1);
+        var refused = pending.TakeOldest()!;
+        Assert.Equal(2ul, refused.Sequence);
+
+        var kept = new List<ReportLoadRequest>();
+        var repair = pending.Refused(2, [new("images", "holds 8 images; at most 4")], kept.Add);
+
+        Assert.Equal((RefusalAction.Split, 2), (repair.Action, repair.Parts));
+        Assert.Empty(kept);
+        Assert.Equal(8, pending.MaxEntries);
+        var reports = Drain(pending);
+        Assert.Equal([2ul, 3ul, 4ul], reports.Select(r => r.Sequence));
+        Assert.Equal(4ul, pending.LastSequence);
+        Assert.All(reports.Take(2), r => Assert.Equal(T0.AddSeconds(20), r.IntervalEnd.ToDateTimeOffset()));
+        Assert.Equal(big.Select(i => (i.Image, i.ReqCount)), reports.Take(2).SelectMany(r => r.Images).Select(i => (i.Image, i.ReqCount)));
+        Assert.All(reports, r => Assert.True(r.Images.Sum(i => 1 + i.Instances.Count) <= 8));
+        Assert.Equal("img.z", reports[2].Images.Single().Image);
+
+        // A later interval as large as the refused one is packed at the lowered size from the start.
+        pending.Add(big, T0.AddSeconds(30), T0.AddSeconds(40));
+        Assert.Equal(2, pending.Count);
+    }
+
+    [Fact]
+    public void TheImagesARefusalNames_AreSetAside_AndTheRestOfTheReportKeepsItsSequence()
+    {
+        var pending = New();
+        var images = Loads(("img.a", 1), ("img.b", 2), ("img.c", 3), ("img.d", 4));
+        pending.Add(images, T0, T0.AddSeconds(10));
+        pending.Add(Loads(("img.e", 5)), T0.AddSeconds(10), T0.AddSeconds(20));
+        pending.TakeOldest();
+
+        var kept = new List<ReportLoadRequest>();
+        var repair = pending.Refused(1, [new("images[1].image", "must be an image name"), new("images[3].instances[0].req_count", "must be 0 to 1000000000000 (got -1)")], kept.Add);
+
+        Assert.Equal(RefusalAction.ImagesSetAside, repair.Action);
+        var aside = Assert.Single(kept);
+        Assert.Equal(["img.b", "img.d"], aside.Images.Select(i => i.Image));
+        Assert.Equal((1ul, T0), (aside.Sequence, aside.IntervalStart.ToDateTimeOffset()));
+        var reports = Drain(pending);
+        Assert.Equal([1ul, 2ul], reports.Select(r => r.Sequence));
+        Assert.Equal(["img.a", "img.c"], reports[0].Images.Select(i => i.Image));
+        Assert.Equal(2ul, pending.LastSequence);
+    }
+
+    [Fact]
+    public void AReportRefusedForItsInterval_IsSetAsideWhole_AndTheNextTakesItsSequence()
+    {
+        var pending = New();
+        pending.Add(Loads(("img.a", 1)), T0, T0.AddSeconds(10));
+        pending.Add(Loads(("img.b", 2)), T0.AddSeconds(10), T0.AddSeconds(20));
+        pending.Add(Loads(("img.c", 3)), T0.AddSeconds(20), T0.AddSeconds(30));
+        pending.Acknowledge(pending.Epoch, 1, 1);
+        pending.TakeOldest();
+
+        var kept = new List<ReportLoadRequest>();
+        var repair = pending.Refused(2, [new("interval_end", "must be later than interval_start")], kept.Add);
+
+        Assert.Equal(RefusalAction.ReportSetAside, repair.Action);
+        Assert.Equal("img.b", Assert.Single(kept).Images.Single().Image);
+        var report = Assert.Single(Drain(pending));
+        Assert.Equal((2ul, "img.c"), (report.Sequence, report.Images.Single().Image));
+        Assert.Equal(2ul, pending.LastSequence);
+        pending.Add(Loads(("img.d", 1)), T0.AddSeconds(30), T0.AddSeconds(40));
+        Assert.Equal(3ul, pending.LastSequence);
+    }
+
+    [Fact]
+    public void ARefusalOfTheEpoch_MovesTheKeptReportsToANewOne()
+    {
+        var pending = New();
+        pending.Add(Loads(("img.a", 1)), T0, T0.AddSeconds(10));
+        pending.Add(Loads(("img.b", 2)), T0.AddSeconds(10), T0.AddSeconds(20));
+        var old = pending.Epoch;
+        pending.TakeOldest();
+
+        Assert.Equal(RefusalAction.NewEpoch, pending.Refused(1, [new("epoch", "must be 1-64 characters from [A-Za-z0-9._:-]")], _ => Assert.Fail("nothing is set aside")).Action);
+
+        Assert.NotEqual(old, pending.Epoch);
+        Assert.Equal([(pending.Epoch, 1ul), (pending.Epoch, 2ul)], Drain(pending).Select(r => (r.Epoch, r.Sequence)));
+    }
+
+    [Fact]
+    public void ARefusalNotAboutTheReport_OrOfAnotherReport_OrAFailedSetAside_ChangesNothing()
+    {
+        var store = new ReportStateStore(_directory);
+        var pending = New(store: store);
+        pending.Add(Loads(("img.a", 1), ("img.b", 2)), T0, T0.AddSeconds(10));
+        pending.TakeOldest();
+        var saved = File.ReadAllBytes(store.Path);
+
+        Assert.Equal(RefusalAction.None, pending.Refused(1, [new("node.id", "is required")], _ => Assert.Fail("nothing is set aside")).Action);
+        Assert.Equal(RefusalAction.None, pending.Refused(1, [], _ => Assert.Fail("nothing is set aside")).Action);
+        Assert.Equal(RefusalAction.None, pending.Refused(2, [new("interval_end", "must be later than interval_start")], _ => Assert.Fail("nothing is set aside")).Action);
+        Assert.Throws<IOException>(() => pending.Refused(1, [new("images[0].image", "must be an image name")], _ => throw new IOException("disk full")));
+        Assert.Throws<IOException>(() => pending.Refused(1, [new("interval_end", "must be later than interval_start")], _ => throw new IOException("disk full")));
+
+        Assert.Equal(saved, File.ReadAllBytes(store.Path));
+        var report = Assert.Single(Drain(pending));
+        Assert.Equal((1ul, 2), (report.Sequence, report.Images.Count));
+    }
+
+    // Every report held, in order, each acknowledged after it is taken.
+    private static List<ReportLoadRequest> Drain(PendingReports pending)
+    {
+        var reports = new List<ReportLoadRequest>();
+        while (pending.TakeOldest() is { } report)
+        {
+            reports.Add(report.Clone());
+            pending.Acknowledge(pending.Epoch, report.Sequence, report.Sequence);
+        }
+        return reports;
     }
 
     private PendingReports New(int maxPending = 360, ReportStateStore? store = null) =>
