@@ -27,5 +27,8 @@ public sealed class ReportingMetricsTests
         Assert.Equal(reporter.PendingCount, (int)MetricSamples.Get(after, "controlplane_dataplane_load_reports_pending"));
         Assert.True(reporter.PendingCount >= 1, $"pending {reporter.PendingCount}");
         Assert.Contains("# TYPE controlplane_dataplane_load_reports_pending gauge", after, StringComparison.Ordinal);
+        // Nothing refused, nothing set aside; the counter is there to alert on.
+        Assert.Contains("# TYPE controlplane_dataplane_load_reports_set_aside_total counter", after, StringComparison.Ordinal);
+        Assert.Equal(0, MetricSamples.Get(after, "controlplane_dataplane_load_reports_set_aside_total"));
     }
 }
