@@ -76,7 +76,7 @@ public static class ControlPlaneHost
         builder.Services.AddBilling();
         builder.Services.AddPrometheusMetrics();
         // Every method with a google.api.http rule is also served as REST, through the same interceptors.
-        builder.Services.AddGrpcJsonTranscoding();
+        builder.Services.AddGrpcJsonTranscoding(o => o.InvalidRequestReason = static m => m.GetOptions()?.GetExtension(ControlPlane.Api.V1.OptionsExtensions.InvalidRequestReason));
         builder.Services.AddGrpcServer(grpc =>
         {
             grpc.EnableDetailedErrors = options.DetailedErrors;

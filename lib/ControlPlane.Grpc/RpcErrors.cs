@@ -80,6 +80,25 @@ public static class RpcErrors
     /// <summary>The ErrorInfo reason of <paramref name="status"/>, or null when it carries none.</summary>
     public static string? Reason(this Status status) => status.GetDetail<ErrorInfo>()?.Type is { Length: > 0 } r ? r : null;
 
+    /// <summary><paramref name="status"/> with its ErrorInfo reason replaced by <paramref name="reason"/> (added when it has none); code, message and other details kept.</summary>
+    public static Status WithReason(Status status, string reason)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(reason);
+        var details = status.Details?.Clone() ?? new Google.Rpc.Status { Code = (int)status.StatusCode, Message = status.Detail };
+        var at = details.Details.ToList().FindIndex(d => d.Is(ErrorInfo.Descriptor));
+        var info = at >= 0 ? details.Details[at].Unpack<ErrorInfo>() : new ErrorInfo { Domain = Domain };
+        info.Type = reason;
+        if (at >= 0)
+        {
+            details.Details[at] = Google.Protobuf.WellKnownTypes.Any.Pack(info);
+        }
+        else
+        {
+            details.Details.Insert(0, Google.Protobuf.WellKnownTypes.Any.Pack(info));
+        }
+        return new Status(status.StatusCode, status.Detail, Details: details);
+    }
+
     /// <summary>The BadRequest field violations of <paramref name="status"/> (empty when none).</summary>
     public static IReadOnlyList<FieldViolation> FieldViolations(this Status status) =>
         status.GetDetail<BadRequest>()?.FieldViolations.Select(v => new FieldViolation(v.Field, v.Description)).ToArray() ?? [];

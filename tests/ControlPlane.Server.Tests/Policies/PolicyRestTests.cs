@@ -276,18 +276,32 @@ public sealed class PolicyRestTests : IAsyncLifetime
     [InlineData("""{"algorithm":"weighted_rr","weights":[1,2]}""", "weights not an object")]
     [InlineData("""{"algorithm":["weighted_rr"]}""", "algorithm not a string")]
     [InlineData("""[]""", "not an object")]
-    public async Task HostileJson_Is400_AndChangesNothing(string json, string why)
+    public async Task HostileJson_Is400_PolicyInvalid_AndChangesNothing(string json, string why)
     {
         using var response = await PutAsync(json);
         Assert.True(response.StatusCode == HttpStatusCode.BadRequest, why);
+        // The operations contract's code for a policy whose schema or weights are wrong, also when
+        // the body cannot even be read as a policy.
+        AssertError(await JsonAsync(response, HttpStatusCode.BadRequest), 3, "policy_invalid");
         AssertError(await GetAsync(Path, HttpStatusCode.NotFound), 5, "not_found");
+    }
+
+    [Fact]
+    public async Task AWeightThatIsNotWhole_IsPolicyInvalid_NamingTheWeight()
+    {
+        var body = await JsonAsync(await PutAsync("""{"algorithm":"weighted_rr","weights":{"i1":1.5}}"""), HttpStatusCode.BadRequest);
+        AssertError(body, 3, "policy_invalid");
+        Assert.Contains(ViolatedFields(body), f => f.StartsWith("weights", StringComparison.Ordinal));
+        // Other methods keep the facade's own reason for a body they cannot read.
+        var preview = await JsonAsync(await SendAsync(_http, HttpMethod.Post, "/v1/route/preview", """{"image":"img.video.svc","colour":1}"""), HttpStatusCode.BadRequest);
+        AssertError(preview, 3, "invalid_request");
     }
 
     [Fact]
     public async Task BodyImage_OtherThanThePath_Is400_AndStoresNothing()
     {
         var body = await JsonAsync(await PutAsync("""{"image":"img.other","algorithm":"least_conn"}"""), HttpStatusCode.BadRequest);
-        AssertError(body, 3, "invalid_request");
+        AssertError(body, 3, "policy_invalid");
         Assert.Equal(["image"], ViolatedFields(body));
         AssertError(await GetAsync(Path, HttpStatusCode.NotFound), 5, "not_found");
         AssertError(await GetAsync("/v1/policy/img.other", HttpStatusCode.NotFound), 5, "not_found");
@@ -306,7 +320,7 @@ public sealed class PolicyRestTests : IAsyncLifetime
         var before = await GetAsync(Path);
 
         var body = await JsonAsync(await PutAsync(json), HttpStatusCode.BadRequest);
-        AssertError(body, 3, "invalid_request");
+        AssertError(body, 3, "policy_invalid");
         Assert.Equal([field], ViolatedFields(body));
         Assert.Equal(before.ToString(), (await GetAsync(Path)).ToString());
     }

@@ -110,8 +110,15 @@ internal sealed class TranscodedCall<TRequest, TResponse> : ServerCallContext, I
             throw new InvalidOperationException("The request message has already been read.");
         }
         _requestRead = true;
-        var request = _method.RequestBuilder.Build(static () => new TRequest(), _body, _unexpectedBody, _pathValues, _http.Request.QueryString);
-        return ValueTask.FromResult((TRequest)request);
+        try
+        {
+            var request = _method.RequestBuilder.Build(static () => new TRequest(), _body, _unexpectedBody, _pathValues, _http.Request.QueryString);
+            return ValueTask.FromResult((TRequest)request);
+        }
+        catch (RpcException ex) when (_method.InvalidRequestReason is { } reason && ex.Status.Reason() == TranscodingErrors.InvalidRequestReason)
+        {
+            throw new RpcException(RpcErrors.WithReason(ex.Status, reason));
+        }
     }
 
     public Task WriteAsync(TResponse message, CancellationToken cancellationToken = default)

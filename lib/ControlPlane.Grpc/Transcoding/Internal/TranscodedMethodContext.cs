@@ -16,6 +16,7 @@ internal sealed class TranscodedMethodContext
         Json = new ProtoJsonWriter(types);
         Errors = new ErrorResponseWriter(Json);
         RequestBuilder = new RequestMessageBuilder(binding, types, new JsonBodyParser(types));
+        InvalidRequestReason = options.InvalidRequestReason?.Invoke(binding.Method) is { Length: > 0 } reason && reason != TranscodingErrors.InvalidRequestReason ? reason : null;
         ServerOptions = serverOptions;
         Options = options;
         ServerLogger = serverLogger;
@@ -32,6 +33,9 @@ internal sealed class TranscodedMethodContext
     public ErrorResponseWriter Errors { get; }
 
     public RequestMessageBuilder RequestBuilder { get; }
+
+    /// <summary>The reason a request <see cref="RequestBuilder"/> refuses is answered with, when not <c>invalid_request</c>.</summary>
+    public string? InvalidRequestReason { get; }
 
     public GrpcServerOptions ServerOptions { get; }
 
