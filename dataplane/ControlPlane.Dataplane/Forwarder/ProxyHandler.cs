@@ -15,7 +15,7 @@ namespace ControlPlane.Dataplane.Forwarder;
 /// <c>ANY /g/{image}/{path...}</c>: finds the image in the current snapshot (read once: the
 /// request finishes on it whatever is pushed meanwhile), picks an endpoint with the image's
 /// balancer, forwards, reports the outcome to passive health, retries connect failures of
-/// idempotent body-less requests, and refused streams, elsewhere within the retry budget, and
+/// idempotent requests, and refused streams, elsewhere within the retry budget, and
 /// answers the proxy's own errors (<see cref="ProxyErrorCodes"/>). Upstream trouble is never a 500. Every answered request
 /// is counted once (<see cref="Answered"/>): in the metrics and in the load reports, per image, and
 /// per instance when it was forwarded (or attempted) to one, for the instance whose outcome is answered.
@@ -68,11 +68,10 @@ internal sealed class ProxyHandler(
             RequestId: http.Response.Headers[ProxyHeaders.RequestId].ToString(),
             grpc,
             hasBody ? new StreamingRequestContent(http.Request.BodyReader) : null);
-        var idempotentWithoutBody = !hasBody && IsIdempotent(http.Request.Method);
-        return ForwardWithRetriesAsync(http, route, request, sticky.Value, idempotentWithoutBody, started);
+        return ForwardWithRetriesAsync(http, route, request, sticky.Value, IsIdempotent(http.Request.Method), started);
     }
 
-    private async Task ForwardWithRetriesAsync(HttpContext http, ImageRoute route, ForwardRequest request, string sticky, bool idempotentWithoutBody, long started)
+    private async Task ForwardWithRetriesAsync(HttpContext http, ImageRoute route, ForwardRequest request, string sticky, bool idempotent, long started)
     {
         route.RetryBudget.RequestStarted();
         try
@@ -128,7 +127,7 @@ internal sealed class ProxyHandler(
                 {
                     ForwarderLog.Refused(logger, route.Image, picked.InstanceId, destination.Origin);
                 }
-                if (attempt >= _options.MaxRetries || http.RequestAborted.IsCancellationRequested || !MayRetry(result, request, idempotentWithoutBody))
+                if (attempt >= _options.MaxRetries || http.RequestAborted.IsCancellationRequested || !MayRetry(result, request, idempotent))
                 {
                     break;
                 }
@@ -215,13 +214,13 @@ internal sealed class ProxyHandler(
     }
 
     /// <summary>
-    /// Whether a failed attempt may be made again elsewhere. A connect failure sent nothing: idempotent
-    /// requests without a body. A refused stream was not processed (RFC 9113 §8.7): any method, as
-    /// long as nothing of the body was taken from the client (then it is sent whole again).
+    /// Whether a failed attempt may be made again elsewhere, sending the body whole again: only when
+    /// nothing of it was taken from the client. A connect failure sent nothing: idempotent requests
+    /// (a PUT with its body too). A refused stream was not processed (RFC 9113 §8.7): any method.
     /// </summary>
-    private static bool MayRetry(in ForwardResult result, ForwardRequest request, bool idempotentWithoutBody) => result.Outcome switch
+    private static bool MayRetry(in ForwardResult result, ForwardRequest request, bool idempotent) => result.Outcome switch
     {
-        ForwardOutcome.ConnectFailed => idempotentWithoutBody,
+        ForwardOutcome.ConnectFailed => idempotent && (request.Body is null || request.Body.TryReset()),
         ForwardOutcome.Refused => request.Body is null || request.Body.TryReset(),
         _ => false,
     };

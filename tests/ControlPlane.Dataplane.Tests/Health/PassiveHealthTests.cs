@@ -54,6 +54,32 @@ public sealed class PassiveHealthTests
     }
 
     [Fact]
+    public async Task AnIdempotentRequestWithABody_IsRetriedOnConnectFailure_WithItsWholeBody()
+    {
+        var clock = new ManualTimeProvider();
+        await using var live = await TestBackend.StartAsync("live");
+        await using var node = await StartAsync(clock, consecutiveFailures: 100);
+        var set = new EndpointSet { Image = "img" };
+        set.Endpoints.Add(DataplaneFixture.EndpointOf("dead", ErrorAnswerTests.ClosedPort()));
+        set.Endpoints.Add(DataplaneFixture.EndpointOf("live", live.Port));
+        node.Config.Update(new ImageConfig("img", set));
+        using var client = node.CreateClient();
+
+        for (var i = 0; i < 10; i++)
+        {
+            var payload = $"payload {i} " + new string('x', 10_000 * i);
+            using var response = await client.PutAsync("/g/img/echo-body", new StringContent(payload)).DefaultTimeout();
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal(payload, await response.Content.ReadAsStringAsync().DefaultTimeout());
+        }
+
+        // At least every other PUT drew the dead instance first (round robin; a retry takes a pick too)
+        // and was retried there, its body sent whole.
+        Assert.InRange(Count(node, ConnectFailedEvent), 5, 10);
+        Assert.Equal(10, live.Requests.Count);
+    }
+
+    [Fact]
     public async Task NonIdempotentRequests_AreNotRetried()
     {
         var clock = new ManualTimeProvider();
