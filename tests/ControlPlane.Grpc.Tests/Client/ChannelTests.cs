@@ -142,6 +142,44 @@ public sealed class ChannelTests
         Assert.Contains("503", ex.Status.Detail);
     }
 
+    // SocketsHttpHandler sends a refused stream (RST_STREAM REFUSED_STREAM: not processed, RFC 9113 §8.7)
+    // again itself, a few times, also after the request's message was sent: the unary call's body is
+    // a buffer it can send again. A server that keeps refusing ends the call UNAVAILABLE.
+    [Theory]
+    [InlineData(1, StatusCode.OK, 2, 2)]
+    [InlineData(int.MaxValue, StatusCode.Unavailable, 2, 5)]
+    public async Task ARefusedStream_AfterTheRequestWasSent_IsSentAgain_WithItsWholeMessage(int refusals, StatusCode expected, int minCalls, int maxCalls)
+    {
+        var seen = new System.Collections.Concurrent.ConcurrentQueue<int>();
+        await using var server = await GrpcTestServer.StartAsync(new GrpcTestServerOptions
+        {
+            Map = app => app.MapPost("/interop.v1.TestService/UnaryCall", async (HttpContext ctx) =>
+            {
+                // The whole request read first: the refusal comes after the client sent its message.
+                using var body = new MemoryStream();
+                await ctx.Request.Body.CopyToAsync(body);
+                seen.Enqueue((int)body.Length);
+                if (seen.Count <= refusals)
+                {
+                    ctx.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpResetFeature>()!.Reset(0x7); // REFUSED_STREAM: not processed
+                    return;
+                }
+                ctx.Response.ContentType = "application/grpc";
+                ctx.Response.AppendTrailer("grpc-status", "0");
+                await ctx.Response.Body.WriteAsync(new byte[5]); // an empty SimpleResponse
+            }),
+        });
+        using var channel = server.CreateChannel();
+        var request = new SimpleRequest { ResponseSize = 7 };
+
+        var call = channel.AsyncUnaryCall(InteropMethods.UnaryCall, request, new CallOptions(deadline: DateTime.UtcNow.AddSeconds(30)));
+        var status = await call.ResponseAsync.ContinueWith(t => t.IsCompletedSuccessfully ? StatusCode.OK : ((RpcException)t.Exception!.InnerException!).StatusCode).DefaultTimeout();
+
+        Assert.Equal(expected, status);
+        Assert.InRange(seen.Count, minCalls, maxCalls);
+        Assert.All(seen, length => Assert.Equal(5 + request.CalculateSize(), length)); // the message, whole, each time
+    }
+
     private static int FreePort()
     {
         using var l = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
