@@ -18,10 +18,7 @@ public sealed class PassiveHealthTests
         var clock = new ManualTimeProvider();
         await using var live = await TestBackend.StartAsync("live");
         await using var node = await StartAsync(clock, consecutiveFailures: 2);
-        var set = new EndpointSet { Image = "img" };
-        set.Endpoints.Add(DataplaneFixture.EndpointOf("dead", ErrorAnswerTests.ClosedPort()));
-        set.Endpoints.Add(DataplaneFixture.EndpointOf("live", live.Port));
-        node.Config.Update(new ImageConfig("img", set));
+        RouteDeadThenLive(node, live);
         using var client = node.CreateClient();
 
         await AssertAllOkAsync(client, 20);
@@ -59,10 +56,7 @@ public sealed class PassiveHealthTests
         var clock = new ManualTimeProvider();
         await using var live = await TestBackend.StartAsync("live");
         await using var node = await StartAsync(clock, consecutiveFailures: 100);
-        var set = new EndpointSet { Image = "img" };
-        set.Endpoints.Add(DataplaneFixture.EndpointOf("dead", ErrorAnswerTests.ClosedPort()));
-        set.Endpoints.Add(DataplaneFixture.EndpointOf("live", live.Port));
-        node.Config.Update(new ImageConfig("img", set));
+        RouteDeadThenLive(node, live);
         using var client = node.CreateClient();
 
         for (var i = 0; i < 10; i++)
@@ -85,10 +79,7 @@ public sealed class PassiveHealthTests
         var clock = new ManualTimeProvider();
         await using var live = await TestBackend.StartAsync("live");
         await using var node = await StartAsync(clock, consecutiveFailures: 100);
-        var set = new EndpointSet { Image = "img" };
-        set.Endpoints.Add(DataplaneFixture.EndpointOf("dead", ErrorAnswerTests.ClosedPort()));
-        set.Endpoints.Add(DataplaneFixture.EndpointOf("live", live.Port));
-        node.Config.Update(new ImageConfig("img", set));
+        RouteDeadThenLive(node, live);
         using var client = node.CreateClient();
 
         var statuses = new List<HttpStatusCode>();
@@ -150,6 +141,15 @@ public sealed class PassiveHealthTests
         var route = node.Config.Current.Images["img"];
         Assert.Equal(2, route.States.Count(route.Health.IsEjected));
         Assert.Equal(2, Count(node, EjectedEvent));
+    }
+
+    /// <summary>Image "img": an instance where nothing listens ("dead"), then <paramref name="live"/>.</summary>
+    private static void RouteDeadThenLive(DataplaneFixture node, TestBackend live)
+    {
+        var set = new EndpointSet { Image = "img" };
+        set.Endpoints.Add(DataplaneFixture.EndpointOf("dead", ErrorAnswerTests.ClosedPort()));
+        set.Endpoints.Add(DataplaneFixture.EndpointOf("live", live.Port));
+        node.Config.Update(new ImageConfig("img", set));
     }
 
     private static Task<DataplaneFixture> StartAsync(ManualTimeProvider clock, int consecutiveFailures) =>
