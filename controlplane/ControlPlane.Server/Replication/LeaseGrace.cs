@@ -9,7 +9,8 @@ namespace ControlPlane.Server.Replication;
 /// the connection drops); when Redis answers again it extends every live lease to at least now + the
 /// grace, in one script that decides by Redis's own clock: unless Redis has heard from another
 /// replica within the last two revision check intervals and a second (<c>replica_contact</c>, which
-/// every replica in contact touches each interval), no replica was recording heartbeats, whatever
+/// every replica in contact touches each interval), one in contact without a break for at least as
+/// long (so not one started as Redis returned), no replica was recording heartbeats, whatever
 /// this one saw of earlier outages. Otherwise only this replica was cut off (agents could renew
 /// through the others), or another back from the same outage has just extended, and it extends
 /// nothing. Its own expiry passes wait for this (<see cref="IExpiryGate"/>); a replica that noticed
@@ -49,6 +50,13 @@ internal sealed class LeaseGrace : IExpiryGate, IHostedService, IDisposable
         _metrics = metrics;
         _logger = logger;
     }
+
+    /// <summary>
+    /// Every replica in contact touches its entry each revision check interval: one no older than two
+    /// intervals (and a second for the touch's own way) says Redis has been answering that replica up to
+    /// now, and touches no further apart keep its run of contact unbroken.
+    /// </summary>
+    private TimeSpan Margin => (2 * _options.RevisionCheckInterval) + TimeSpan.FromSeconds(1);
 
     /// <summary>Whether an outage's leases are still to be extended.</summary>
     public bool OutagePending
@@ -130,17 +138,14 @@ internal sealed class LeaseGrace : IExpiryGate, IHostedService, IDisposable
                 }
                 outage = _outages;
             }
-            // Every replica in contact touches its entry each interval: one no older than two intervals (and a
-            // second for the touch's own way) says Redis has been answering that replica up to now.
-            var margin = (2 * _options.RevisionCheckInterval) + TimeSpan.FromSeconds(1);
-            var moved = await _store.ExtendLeasesAsync(now, _options.LeaseGrace, _replicaId, margin, cancellationToken);
+            var moved = await _store.ExtendLeasesAsync(now, _options.LeaseGrace, _replicaId, Margin, cancellationToken);
             lock (_lock)
             {
                 _settled = Math.Max(_settled, outage);
             }
             if (moved == RedisRegistryStore.OnlyThisReplicaWasCutOff)
             {
-                ReplicationLog.OnlyThisReplicaWasCutOff(_logger, margin.TotalSeconds);
+                ReplicationLog.OnlyThisReplicaWasCutOff(_logger, Margin.TotalSeconds);
             }
             else
             {
@@ -171,7 +176,7 @@ internal sealed class LeaseGrace : IExpiryGate, IHostedService, IDisposable
             {
                 // Noted only when it reaches Redis promptly: one held by a hung Redis and run as it wakes is no contact.
                 // The system clock, not the injected one: it is compared with Redis's own.
-                await _store.TouchContactAsync(_replicaId, DateTimeOffset.UtcNow, TimeSpan.FromSeconds(2));
+                await _store.TouchContactAsync(_replicaId, DateTimeOffset.UtcNow, TimeSpan.FromSeconds(2), Margin);
             }
             catch (Storage.StoreUnavailableException)
             {

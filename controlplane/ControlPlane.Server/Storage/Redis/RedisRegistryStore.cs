@@ -303,8 +303,10 @@ internal sealed class RedisRegistryStore : IRegistryStore, IDisposable
     /// <summary>
     /// After an outage: moves every live instance's deadline to at least <paramref name="now"/> plus
     /// <paramref name="grace"/> (null: its own TTL), unless Redis heard from a replica other than
-    /// <paramref name="replicaId"/> within the last <paramref name="margin"/>, by its own clock
-    /// (<c>replica_contact</c>, <see cref="TouchContactAsync"/>): then Redis has been serving the others,
+    /// <paramref name="replicaId"/> within the last <paramref name="margin"/>, by its own clock, one in
+    /// contact without a break for the margin or longer (<c>replica_contact</c> and
+    /// <c>replica_contact_since</c>, <see cref="TouchContactAsync"/>; a replica just started, or just back
+    /// from an outage of its own, does not count): then Redis has been serving the others,
     /// agents could renew through them, and only this replica was cut off (or another back from the same
     /// outage has just extended the leases), <see cref="OnlyThisReplicaWasCutOff"/>. The decision rests on
     /// Redis's clock, not on what this replica saw of earlier outages, so one back after several extends
@@ -319,11 +321,13 @@ internal sealed class RedisRegistryStore : IRegistryStore, IDisposable
             cancellationToken);
     }
 
-    /// <summary>Tells Redis it heard from <paramref name="replicaId"/> now (by its own clock), for <see cref="ExtendLeasesAsync"/> of the others.
+    /// <summary>Tells Redis it heard from <paramref name="replicaId"/> now (by its own clock), for <see cref="ExtendLeasesAsync"/> of the others,
+    /// and since when without a break (a touch more than <paramref name="margin"/> after the last begins a new run).
     /// Returns the time noted, by Redis's clock (ms).</summary>
     /// A touch that reaches Redis more than <paramref name="maxDelay"/> after <paramref name="sentAt"/> is not noted (answer 0).
-    public async ValueTask<long> TouchContactAsync(string replicaId, DateTimeOffset sentAt, TimeSpan maxDelay, CancellationToken cancellationToken = default) =>
-        (long)await _redis.EvaluateAsync(RedisScripts.TouchContact, [_prefix, replicaId, ToUnixMilliseconds(sentAt), (long)maxDelay.TotalMilliseconds], cancellationToken);
+    public async ValueTask<long> TouchContactAsync(string replicaId, DateTimeOffset sentAt, TimeSpan maxDelay, TimeSpan margin, CancellationToken cancellationToken = default) =>
+        (long)await _redis.EvaluateAsync(RedisScripts.TouchContact,
+            [_prefix, replicaId, ToUnixMilliseconds(sentAt), (long)maxDelay.TotalMilliseconds, (long)margin.TotalMilliseconds], cancellationToken);
 
     /// <summary><see cref="ExtendLeasesAsync"/>: Redis has been answering other replicas up to now; nothing extended.</summary>
     public const int OnlyThisReplicaWasCutOff = -2;

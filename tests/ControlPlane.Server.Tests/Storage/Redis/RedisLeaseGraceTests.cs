@@ -77,9 +77,10 @@ public sealed class RedisLeaseGraceTests(RedisFixture redis) : IClassFixture<Red
         var (a, b) = (Store(prefix), Store(prefix));
         await a.RegisterAsync(Spec("short", 8081, ttl: 10), T0).DefaultTimeout();
         var now = T0.AddSeconds(15);
-        // b's own entry, however recent, says nothing of the others.
-        Assert.NotEqual(0, await b.TouchContactAsync("replica-b", DateTimeOffset.UtcNow, TimeSpan.FromSeconds(2)).DefaultTimeout());
-        Assert.NotEqual(0, await a.TouchContactAsync("replica-a", DateTimeOffset.UtcNow, TimeSpan.FromSeconds(2)).DefaultTimeout());
+        // b's own entry, however recent, says nothing of the others; a has been in contact for longer than the margin.
+        Assert.NotEqual(0, await b.TouchContactAsync("replica-b", DateTimeOffset.UtcNow, TimeSpan.FromSeconds(2), Margin).DefaultTimeout());
+        Assert.NotEqual(0, await a.TouchContactAsync("replica-a", DateTimeOffset.UtcNow, TimeSpan.FromSeconds(2), Margin).DefaultTimeout());
+        await BackdateRunAsync(prefix, "replica-a", Margin + TimeSpan.FromSeconds(1));
 
         Assert.Equal(RedisRegistryStore.OnlyThisReplicaWasCutOff, await b.ExtendLeasesAsync(now, null, "replica-b", Margin).DefaultTimeout());
         Assert.Equal(T0.AddSeconds(10), (await a.GetAsync("short").DefaultTimeout())!.ExpiresAt);
@@ -87,9 +88,34 @@ public sealed class RedisLeaseGraceTests(RedisFixture redis) : IClassFixture<Red
 
         // Once Redis has heard from no other replica for the margin, it was down for all: b extends.
         await AgeContactsAsync(prefix, Margin + TimeSpan.FromSeconds(1));
-        await b.TouchContactAsync("replica-b", DateTimeOffset.UtcNow, TimeSpan.FromSeconds(2)).DefaultTimeout();
+        await b.TouchContactAsync("replica-b", DateTimeOffset.UtcNow, TimeSpan.FromSeconds(2), Margin).DefaultTimeout();
         Assert.Equal(1, await b.ExtendLeasesAsync(now, null, "replica-b", Margin).DefaultTimeout());
         Assert.Equal(now.AddSeconds(10), (await a.GetAsync("short").DefaultTimeout())!.ExpiresAt);
+    }
+
+    [Fact]
+    public async Task AReplicaThatHasJustStarted_IsNoSignRedisServedOthers_AndBackFromItsOwnOutage_NeitherUntilTheMarginPasses()
+    {
+        redis.Require();
+        var prefix = redis.NewPrefix();
+        var (a, b, c) = (Store(prefix), Store(prefix), Store(prefix));
+        await a.RegisterAsync(Spec("short", 8081, ttl: 10), T0).DefaultTimeout();
+        // c started during the Redis outage and touched as soon as Redis returned, before b (back from the
+        // outage) extended: Redis has heard from c just now, but nothing from before.
+        var first = await c.TouchContactAsync("replica-c", DateTimeOffset.UtcNow, TimeSpan.FromSeconds(2), Margin).DefaultTimeout();
+        Assert.NotEqual(0, first);
+        var again = await c.TouchContactAsync("replica-c", DateTimeOffset.UtcNow, TimeSpan.FromSeconds(2), Margin).DefaultTimeout();
+        Assert.Equal(first, await RunSinceAsync(prefix, "replica-c")); // touches within the margin: the same run
+
+        Assert.Equal(1, await b.ExtendLeasesAsync(T0.AddSeconds(15), null, "replica-b", Margin).DefaultTimeout());
+        Assert.Equal(T0.AddSeconds(25), (await a.GetAsync("short").DefaultTimeout())!.ExpiresAt);
+
+        // A touch more than the margin after the last one (c was cut off meanwhile) begins a new run.
+        await AgeContactsAsync(prefix, Margin + TimeSpan.FromSeconds(1));
+        var back = await c.TouchContactAsync("replica-c", DateTimeOffset.UtcNow, TimeSpan.FromSeconds(2), Margin).DefaultTimeout();
+        Assert.True(back >= again, $"{back} < {again}");
+        Assert.Equal(back, await RunSinceAsync(prefix, "replica-c"));
+        Assert.Equal(1, await a.ExtendLeasesAsync(T0.AddSeconds(30), null, "replica-a", Margin).DefaultTimeout());
     }
 
     [Fact]
@@ -100,9 +126,20 @@ public sealed class RedisLeaseGraceTests(RedisFixture redis) : IClassFixture<Red
         var (a, b) = (Store(prefix), Store(prefix));
         await a.RegisterAsync(Spec("short", 8081, ttl: 10), T0).DefaultTimeout();
         // Sent 5 s ago (held by a hung Redis, run as it woke): not noted, so it does not keep b from extending.
-        Assert.Equal(0, await a.TouchContactAsync("replica-a", DateTimeOffset.UtcNow.AddSeconds(-5), TimeSpan.FromSeconds(2)).DefaultTimeout());
+        Assert.Equal(0, await a.TouchContactAsync("replica-a", DateTimeOffset.UtcNow.AddSeconds(-5), TimeSpan.FromSeconds(2), Margin).DefaultTimeout());
         Assert.Equal(1, await b.ExtendLeasesAsync(T0.AddSeconds(15), null, "replica-b", Margin).DefaultTimeout());
     }
+
+    /// <summary>Moves the start of <paramref name="replica"/>'s run of contact <paramref name="by"/> into the past: in contact that much longer.</summary>
+    private async Task BackdateRunAsync(string prefix, string replica, TimeSpan by)
+    {
+        var since = await RunSinceAsync(prefix, replica);
+        await redis.AdminDatabase.HashSetAsync(prefix + "replica_contact_since", replica, since - (long)by.TotalMilliseconds).DefaultTimeout();
+    }
+
+    /// <summary>Since when (Redis's clock, ms) Redis has heard from <paramref name="replica"/> without a break.</summary>
+    private async Task<long> RunSinceAsync(string prefix, string replica) =>
+        (long)await redis.AdminDatabase.HashGetAsync(prefix + "replica_contact_since", replica).DefaultTimeout();
 
     /// <summary>Moves every <c>replica_contact</c> entry <paramref name="by"/> into the past: Redis has heard from no replica since.</summary>
     private async Task AgeContactsAsync(string prefix, TimeSpan by)

@@ -14,16 +14,26 @@
 -- the same outage then finds it and extends nothing. Should two still run for one outage (the first
 -- cut off again at once, the second back more than the margin later), that is harmless: a later run
 -- only moves deadlines later, never shortens one.
+-- Only a replica in contact without a break for the margin or longer (replica_contact_since, which
+-- touch_contact.lua keeps) counts: one that has just started, or is just back from an outage of its own,
+-- says nothing of the time before, when Redis may have been down for all (a replica started during a
+-- Redis outage touches as soon as Redis returns). One without that entry (an earlier version) counts.
 -- Returns how many deadlines moved, or -2.
 local CONTACT = P .. 'replica_contact'
+local SINCE = P .. 'replica_contact_since'
 local t = redis.call('TIME')
 local redis_now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local own_id, margin = ARGV[4], tonumber(ARGV[5])
 local contacts = redis.call('HGETALL', CONTACT)
 for i = 1, #contacts, 2 do
-  if contacts[i] ~= own_id and tonumber(contacts[i + 1]) > redis_now - margin then return -2 end
+  if contacts[i] ~= own_id and tonumber(contacts[i + 1]) > redis_now - margin then
+    local since = redis.call('HGET', SINCE, contacts[i])
+    if not since or tonumber(since) <= redis_now - margin then return -2 end
+  end
 end
 redis.call('HSET', CONTACT, own_id, string.format('%.0f', redis_now))
+-- Since 0: the extension counts at once for the others back from the same outage, which then extend nothing.
+redis.call('HSET', SINCE, own_id, '0')
 local now, grace = tonumber(ARGV[2]), tonumber(ARGV[3])
 local leases = redis.call('ZRANGE', EXPIRY, 0, -1, 'WITHSCORES')
 local moved = 0
