@@ -24,6 +24,9 @@ public interface ILoadStore
     /// </summary>
     ValueTask<ReportResult> ApplyAsync(ReportKey key, ulong sequence, LoadBatch batch, DateTimeOffset receivedAt, CancellationToken cancellationToken = default);
 
+    /// <summary>The epoch's last accepted sequence (0: none, or an epoch forgotten), changing nothing.</summary>
+    ValueTask<ulong> LastAcceptedAsync(ReportKey key, CancellationToken cancellationToken = default);
+
     /// <summary>
     /// Totals of the buckets that start in [<paramref name="start"/>, <paramref name="end"/>), per
     /// image or per instance, only <paramref name="image"/>'s when given; ordered by image, then

@@ -24,6 +24,16 @@ public sealed class InMemoryLoadStore : ILoadStore
         _time = time;
     }
 
+    public ValueTask<ulong> LastAcceptedAsync(ReportKey key, CancellationToken cancellationToken = default)
+    {
+        lock (_lock)
+        {
+            EpochState? state = null;
+            _ = _nodes.TryGetValue(key.NodeId, out var epochs) && epochs.TryGetValue(key.Epoch, out state);
+            return ValueTask.FromResult(state?.LastAccepted ?? 0);
+        }
+    }
+
     public ValueTask<ReportResult> ApplyAsync(ReportKey key, ulong sequence, LoadBatch batch, DateTimeOffset receivedAt, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(batch);

@@ -58,24 +58,48 @@ internal sealed class LoadReportService(
         do
         {
             var report = requests.Current;
-            LoadBatch batch;
+            LoadBatch? batch;
             try
             {
                 NodeIdentity.CheckSame(report.Node, node);
+            }
+            catch (RpcException ex)
+            {
+                Refused(ex, node.Id, peer);
+                throw;
+            }
+            RpcException? invalid = null;
+            try
+            {
                 batch = LoadReportValidator.Validate(report, options);
             }
             catch (RpcException ex)
             {
-                // Nothing of this report was counted; the node learns why from the status.
-                Refused(ex, node.Id, peer);
-                throw;
+                (batch, invalid) = (null, ex);
             }
-            var result = await store.ApplyAsync(new ReportKey(node.Id, report.Epoch), report.Sequence, batch, time.GetUtcNow(), cancellationToken);
-            metrics.Report(result.Disposition, batch.Requests);
+            ReportResult result;
+            if (batch is not null)
+            {
+                result = await store.ApplyAsync(new ReportKey(node.Id, report.Epoch), report.Sequence, batch, time.GetUtcNow(), cancellationToken);
+            }
+            else if (await CountedBeforeAsync(node.Id, report, cancellationToken) is { } last)
+            {
+                // A resend of a report this epoch has counted (its answer was lost), refused here for its
+                // content (this replica's limits differ): acknowledged as the duplicate it is, so the node
+                // never splits or sets aside a report that was counted, and counts it again in parts.
+                result = new ReportResult(ReportDisposition.Duplicate, last);
+            }
+            else
+            {
+                // Nothing of this report was counted; the node learns why from the status.
+                Refused(invalid!, node.Id, peer);
+                throw invalid!;
+            }
+            metrics.Report(result.Disposition, batch?.Requests ?? 0);
             switch (result.Disposition)
             {
                 case ReportDisposition.Accepted:
-                    StatsLog.Accepted(logger, node.Id, report.Epoch, report.Sequence, batch.Requests, batch.Images.Count);
+                    StatsLog.Accepted(logger, node.Id, report.Epoch, report.Sequence, batch!.Requests, batch.Images.Count);
                     break;
                 case ReportDisposition.Duplicate:
                     StatsLog.Duplicate(logger, node.Id, report.Epoch, report.Sequence, result.LastAccepted);
@@ -93,6 +117,17 @@ internal sealed class LoadReportService(
             await responses.WriteAsync(response, cancellationToken);
         }
         while (await requests.MoveNext(cancellationToken));
+    }
+
+    /// <summary>The epoch's last accepted sequence when <paramref name="report"/> is at or below it (counted before); else null.</summary>
+    private async ValueTask<ulong?> CountedBeforeAsync(string nodeId, ReportLoadRequest report, CancellationToken cancellationToken)
+    {
+        if (report.Sequence == 0 || report.Epoch.Length is 0 or > 64)
+        {
+            return null;
+        }
+        var last = await store.LastAcceptedAsync(new ReportKey(nodeId, report.Epoch), cancellationToken);
+        return report.Sequence <= last ? last : null;
     }
 
     private void Refused(RpcException ex, string nodeId, string peer)

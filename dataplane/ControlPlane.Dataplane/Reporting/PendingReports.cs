@@ -214,6 +214,7 @@ internal sealed class PendingReports
             if (violations.Any(v => v.Field == "epoch"))
             {
                 Epoch = NewEpoch();
+                LastAcknowledged = 0;
                 Number(0, 1);
                 ChangedLocked();
                 return new RefusalRepair(RefusalAction.NewEpoch, null, 0);

@@ -240,6 +240,29 @@ public sealed class LoadReporterTests : IDisposable
     }
 
     [Fact]
+    public async Task AReportCountedByOneReplica_ResentToAnotherWhoseLimitsRefuseIt_IsAcknowledgedAsADuplicate_NeverSplitAndCountedAgain()
+    {
+        var shared = ReportingServer.NewStore();
+        var first = new ScriptedStore(shared) { LoseAnswer = s => s == 1 }; // A counts report 1, its answer never arrives
+        var second = new ScriptedStore(shared);
+        await using var a = await ReportingServer.StartAsync(first);
+        await using var b = await ReportingServer.StartAsync(second, configure: o => o.MaxImagesPerReport = 3);
+        await using var node = await new ReporterBed([a.Address, b.Address]).StartAsync();
+
+        for (var i = 0; i < 10; i++)
+        {
+            node.Serve($"img.{i}", i + 1);
+        }
+        node.Reporter.CloseInterval();
+        await node.WaitForAllAcknowledgedAsync();
+
+        Assert.Equal(55, await ReportingServer.CountedAsync(shared));
+        Assert.Contains((1ul, ReportDisposition.Accepted), first.Applied.Select(x => (x.Sequence, x.Result.Disposition)));
+        Assert.DoesNotContain(node.Logs.Records, r => r.EventId.Id is 3010 or 3011);
+        Assert.Equal(1ul, node.Reporter.LastAcknowledged);
+    }
+
+    [Fact]
     public async Task AKeptReportTheControlPlaneRefuses_HasWhatItRefusedSetAside_AndTheRestCounted()
     {
         // A state file from an earlier version, holding an image name the control plane refuses.

@@ -39,6 +39,9 @@ internal sealed class ScriptedStore(ILoadStore inner) : ILoadStore
         return result;
     }
 
+    public ValueTask<ulong> LastAcceptedAsync(ReportKey key, CancellationToken cancellationToken = default) =>
+        inner.LastAcceptedAsync(key, cancellationToken);
+
     public ValueTask<IReadOnlyList<LoadTotal>> SumAsync(LoadScope scope, DateTimeOffset start, DateTimeOffset end, string? image, CancellationToken cancellationToken = default) =>
         inner.SumAsync(scope, start, end, image, cancellationToken);
 }

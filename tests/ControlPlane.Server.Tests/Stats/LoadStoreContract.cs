@@ -151,6 +151,13 @@ public abstract class LoadStoreContract : IDisposable
         Assert.Equal(new ReportResult(ReportDisposition.Accepted, 2), await ApplyAsync("node-1", "e1", 2));
         Assert.Equal(new ReportResult(ReportDisposition.Accepted, 1), await ApplyAsync("node-2", "e1", 1)); // another node: its own sequence
         Assert.Equal(3, (await ImagesAsync("1m")).Images.Single().ReqCount);
+
+        // Read without changing anything: what a replica checks before refusing a resend for its content.
+        Assert.Equal(2ul, await Store.LastAcceptedAsync(new ReportKey("node-1", "e1")).DefaultTimeout());
+        Assert.Equal(1ul, await Store.LastAcceptedAsync(new ReportKey("node-2", "e1")).DefaultTimeout());
+        Assert.Equal(0ul, await Store.LastAcceptedAsync(new ReportKey("node-1", "e2")).DefaultTimeout());
+        Assert.Equal(0ul, await Store.LastAcceptedAsync(new ReportKey("node-3", "e1")).DefaultTimeout());
+        Assert.Equal(3, (await ImagesAsync("1m")).Images.Single().ReqCount);
     }
 
     [Fact]
@@ -165,6 +172,7 @@ public abstract class LoadStoreContract : IDisposable
         }
         Assert.Equal(new ReportResult(ReportDisposition.Gap, 3), await ApplyAsync("node-1", "e1", (1UL << 60) + 4));
         Assert.Equal(new ReportResult(ReportDisposition.Duplicate, 3), await ApplyAsync("node-1", "e1", 0));
+        Assert.Equal(3ul, await Store.LastAcceptedAsync(new ReportKey("node-1", "e1")).DefaultTimeout());
     }
 
     [Fact]

@@ -70,6 +70,13 @@ internal sealed class RedisLoadStore : ILoadStore
         };
     }
 
+    public async ValueTask<ulong> LastAcceptedAsync(ReportKey key, CancellationToken cancellationToken = default)
+    {
+        // apply_load.lua's seq_key: lb:seq:{node}, epoch -> last accepted sequence.
+        var last = await _redis.RunAsync(db => db.HashGetAsync(_redis.KeyPrefix + "lb:seq:" + key.NodeId, key.Epoch), cancellationToken);
+        return last.IsNull ? 0 : ulong.Parse((string)last!, CultureInfo.InvariantCulture);
+    }
+
     public async ValueTask<IReadOnlyList<LoadTotal>> SumAsync(LoadScope scope, DateTimeOffset start, DateTimeOffset end, string? image, CancellationToken cancellationToken = default)
     {
         // Buckets that start in [start, end), as the embedded store sums them, and that have not
