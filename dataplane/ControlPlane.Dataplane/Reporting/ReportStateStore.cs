@@ -11,8 +11,14 @@ namespace ControlPlane.Dataplane.Reporting;
 /// flushed to disk and renamed over the old one, so a crash leaves the old or the new state, never
 /// half of one; a restarted node resends what it holds with its epoch (load_report.proto).
 /// </summary>
-internal sealed class ReportStateStore(string directory)
+internal sealed class ReportStateStore(string directory, long maxSetAsideBytes = ReportStateStore.DefaultMaxSetAsideBytes)
 {
+    /// <summary>
+    /// Size past which <see cref="SetAsideReport"/> writes no more: a control plane that refused every
+    /// report must not fill the disk. The node then keeps what it would have set aside, and resends it.
+    /// </summary>
+    public const long DefaultMaxSetAsideBytes = 64L * 1024 * 1024;
+
     public const string FileName = "load-reports.pb";
 
     /// <summary>Reports (or parts of them) a control plane refused as invalid, one JSON object per line, for a human.</summary>
@@ -76,12 +82,17 @@ internal sealed class ReportStateStore(string directory)
     /// <summary>
     /// Appends a refused report (or the part of one that was refused) to <see cref="SetAsideFileName"/>:
     /// one line <c>{"set_aside_at": ..., "reason": ..., "report": {...}}</c>, the report in protobuf's
-    /// JSON mapping, flushed to disk before the node forgets it.
+    /// JSON mapping, flushed to disk before the node forgets it. Throws <see cref="IOException"/> once the
+    /// file holds <c>maxSetAsideBytes</c> or more.
     /// </summary>
     public void SetAsideReport(ReportLoadRequest report, string reason, DateTimeOffset at)
     {
         Directory.CreateDirectory(directory);
         using var file = new FileStream(SetAsidePath, FileMode.Append, FileAccess.Write, FileShare.Read);
+        if (file.Length >= maxSetAsideBytes)
+        {
+            throw new IOException($"{SetAsidePath} holds {file.Length} bytes, its limit: move it away to set more aside");
+        }
         using (var json = new Utf8JsonWriter(file))
         {
             json.WriteStartObject();

@@ -276,6 +276,26 @@ public sealed class PendingReportsTests : IDisposable
         Assert.Equal((1ul, 2), (report.Sequence, report.Images.Count));
     }
 
+    [Fact]
+    public void TheSetAsideFile_StopsGrowingAtItsLimit_AndThenNothingIsSetAside()
+    {
+        var store = new ReportStateStore(_directory, maxSetAsideBytes: 1);
+        var pending = New(store: store);
+        pending.Add(Loads(("img.a", 1)), T0, T0.AddSeconds(10));
+        pending.Add(Loads(("img.b", 2)), T0.AddSeconds(10), T0.AddSeconds(20));
+        pending.Add(Loads(("img.c", 3)), T0.AddSeconds(20), T0.AddSeconds(30));
+        pending.TakeOldest();
+        void Keep(ReportLoadRequest r) => store.SetAsideReport(r, "refused", T0);
+
+        Assert.Equal(RefusalAction.ReportSetAside, pending.Refused(1, [new("interval_end", "must be later than interval_start")], Keep).Action);
+        var length = new FileInfo(store.SetAsidePath).Length;
+        pending.TakeOldest();
+        Assert.Throws<IOException>(() => pending.Refused(1, [new("interval_end", "must be later than interval_start")], Keep));
+
+        Assert.Equal(length, new FileInfo(store.SetAsidePath).Length);
+        Assert.Equal(["img.b", "img.c"], Drain(pending).Select(r => r.Images.Single().Image)); // kept, to be sent again
+    }
+
     // Every report held, in order, each acknowledged after it is taken.
     private static List<ReportLoadRequest> Drain(PendingReports pending)
     {
