@@ -68,10 +68,10 @@ internal sealed class ProxyHandler(
             RequestId: http.Response.Headers[ProxyHeaders.RequestId].ToString(),
             grpc,
             hasBody ? new StreamingRequestContent(http.Request.BodyReader) : null);
-        return ForwardWithRetriesAsync(http, route, request, sticky.Value, IsIdempotent(http.Request.Method), started);
+        return ForwardWithRetriesAsync(http, route, request, sticky.Value, started);
     }
 
-    private async Task ForwardWithRetriesAsync(HttpContext http, ImageRoute route, ForwardRequest request, string sticky, bool idempotent, long started)
+    private async Task ForwardWithRetriesAsync(HttpContext http, ImageRoute route, ForwardRequest request, string sticky, long started)
     {
         route.RetryBudget.RequestStarted();
         try
@@ -127,7 +127,7 @@ internal sealed class ProxyHandler(
                 {
                     ForwarderLog.Refused(logger, route.Image, picked.InstanceId, destination.Origin);
                 }
-                if (attempt >= _options.MaxRetries || http.RequestAborted.IsCancellationRequested || !MayRetry(result, request, idempotent))
+                if (attempt >= _options.MaxRetries || http.RequestAborted.IsCancellationRequested || !MayRetry(result, request, http.Request.Method))
                 {
                     break;
                 }
@@ -218,9 +218,9 @@ internal sealed class ProxyHandler(
     /// nothing of it was taken from the client. A connect failure sent nothing: idempotent requests
     /// (a PUT with its body too). A refused stream was not processed (RFC 9113 §8.7): any method.
     /// </summary>
-    private static bool MayRetry(in ForwardResult result, ForwardRequest request, bool idempotent) => result.Outcome switch
+    private static bool MayRetry(in ForwardResult result, ForwardRequest request, string method) => result.Outcome switch
     {
-        ForwardOutcome.ConnectFailed => idempotent && (request.Body is null || request.Body.TryReset()),
+        ForwardOutcome.ConnectFailed => IsIdempotent(method) && (request.Body is null || request.Body.TryReset()),
         ForwardOutcome.Refused => request.Body is null || request.Body.TryReset(),
         _ => false,
     };
