@@ -115,16 +115,11 @@ internal sealed class PendingReports
                 images = ReportMerge.Combine(merged.SelectMany(r => r.Report.Images).Concat(images));
                 start = merged[0].Report.IntervalStart.ToDateTimeOffset();
             }
+            var (from, to) = (Timestamp.FromDateTimeOffset(start), Timestamp.FromDateTimeOffset(end));
             foreach (var packed in ReportPacker.Pack(images, _maxEntries, _maxReportBytes))
             {
-                var report = new ReportLoadRequest
-                {
-                    Epoch = Epoch,
-                    Sequence = ++LastSequence,
-                    IntervalStart = Timestamp.FromDateTimeOffset(start),
-                    IntervalEnd = Timestamp.FromDateTimeOffset(end),
-                };
-                report.Images.AddRange(packed);
+                var report = NewReport(from, to, packed);
+                report.Sequence = ++LastSequence;
                 _reports.Add(new Entry(report));
             }
             ChangedLocked();
@@ -238,7 +233,7 @@ internal sealed class PendingReports
                     reportLevel = true;
                 }
             }
-            var entries = refused.Images.Sum(i => 1 + i.Instances.Count);
+            var entries = ReportPacker.Entries(refused.Images);
             if (!reportLevel && badImages.Count == 0 && size && entries > 2)
             {
                 // Every kept report as large is split too (none was counted): one refusal per limit learnt.
@@ -247,16 +242,13 @@ internal sealed class PendingReports
                 for (var i = 0; i < _reports.Count; i++)
                 {
                     var (report, sent) = (_reports[i].Report, _reports[i].Sent);
-                    if (report.Images.Sum(image => 1 + image.Instances.Count) <= _maxEntries)
+                    if (ReportPacker.Entries(report.Images) <= _maxEntries)
                     {
                         continue;
                     }
-                    var split = ReportPacker.Pack(report.Images, _maxEntries, _maxReportBytes).Select(images =>
-                    {
-                        var part = new ReportLoadRequest { Epoch = Epoch, IntervalStart = report.IntervalStart, IntervalEnd = report.IntervalEnd };
-                        part.Images.AddRange(images);
-                        return new Entry(part) { Sent = sent };
-                    }).ToList();
+                    var split = ReportPacker.Pack(report.Images, _maxEntries, _maxReportBytes)
+                        .Select(images => new Entry(NewReport(report.IntervalStart, report.IntervalEnd, images)) { Sent = sent })
+                        .ToList();
                     parts += i == 0 ? split.Count : 0;
                     _reports.RemoveAt(i);
                     _reports.InsertRange(i, split);
@@ -286,6 +278,14 @@ internal sealed class PendingReports
             ChangedLocked();
             return repair;
         }
+    }
+
+    // A report of the current epoch over [start, end) holding images; its sequence is the caller's to set.
+    private ReportLoadRequest NewReport(Timestamp start, Timestamp end, IEnumerable<ImageLoad> images)
+    {
+        var report = new ReportLoadRequest { Epoch = Epoch, IntervalStart = start, IntervalEnd = end };
+        report.Images.AddRange(images);
+        return report;
     }
 
     // "images[12].instances[3].req_count" -> 12.

@@ -17,6 +17,9 @@ internal static class ReportPacker
     /// <summary>Entries (images and instance entries) in one report: half of the control plane's default limit of each.</summary>
     public const int MaxEntries = 500;
 
+    /// <summary>Entries <paramref name="images"/> take in a report: one per image and one per instance entry.</summary>
+    public static int Entries(IEnumerable<ImageLoad> images) => images.Sum(i => 1 + i.Instances.Count);
+
     /// <summary>The images of each report, in order; an image (or part of one) is never split further.</summary>
     public static List<List<ImageLoad>> Pack(IEnumerable<ImageLoad> images, int maxEntries, int maxBytes)
     {
