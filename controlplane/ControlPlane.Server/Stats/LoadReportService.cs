@@ -58,7 +58,6 @@ internal sealed class LoadReportService(
         do
         {
             var report = requests.Current;
-            LoadBatch? batch;
             try
             {
                 NodeIdentity.CheckSame(report.Node, node);
@@ -68,33 +67,7 @@ internal sealed class LoadReportService(
                 Refused(ex, node.Id, peer);
                 throw;
             }
-            RpcException? invalid = null;
-            try
-            {
-                batch = LoadReportValidator.Validate(report, options);
-            }
-            catch (RpcException ex)
-            {
-                (batch, invalid) = (null, ex);
-            }
-            ReportResult result;
-            if (batch is not null)
-            {
-                result = await store.ApplyAsync(new ReportKey(node.Id, report.Epoch), report.Sequence, batch, time.GetUtcNow(), cancellationToken);
-            }
-            else if (await CountedBeforeAsync(node.Id, report, cancellationToken) is { } last)
-            {
-                // A resend of a report this epoch has counted (its answer was lost), refused here for its
-                // content (this replica's limits differ): acknowledged as the duplicate it is, so the node
-                // never splits or sets aside a report that was counted, and counts it again in parts.
-                result = new ReportResult(ReportDisposition.Duplicate, last);
-            }
-            else
-            {
-                // Nothing of this report was counted; the node learns why from the status.
-                Refused(invalid!, node.Id, peer);
-                throw invalid!;
-            }
+            var (batch, result) = await CountAsync(report, node.Id, peer, cancellationToken);
             metrics.Report(result.Disposition, batch?.Requests ?? 0);
             switch (result.Disposition)
             {
@@ -117,6 +90,33 @@ internal sealed class LoadReportService(
             await responses.WriteAsync(response, cancellationToken);
         }
         while (await requests.MoveNext(cancellationToken));
+    }
+
+    /// <summary>
+    /// Validates <paramref name="report"/> whole, then counts it once (the store's exactly-once check),
+    /// answering its batch (null when refused) and what became of it. A resend of a report this epoch
+    /// has counted (its answer was lost), refused here for its content (this replica's limits differ),
+    /// is acknowledged as the duplicate it is, so the node never splits or sets aside a report that was
+    /// counted, and counts it again in parts. Otherwise a refused report ends the stream: nothing of it
+    /// was counted, and the node learns why from the status.
+    /// </summary>
+    private async ValueTask<(LoadBatch? Batch, ReportResult Result)> CountAsync(ReportLoadRequest report, string nodeId, string peer, CancellationToken cancellationToken)
+    {
+        LoadBatch batch;
+        try
+        {
+            batch = LoadReportValidator.Validate(report, options);
+        }
+        catch (RpcException ex)
+        {
+            if (await CountedBeforeAsync(nodeId, report, cancellationToken) is not { } last)
+            {
+                Refused(ex, nodeId, peer);
+                throw;
+            }
+            return (null, new ReportResult(ReportDisposition.Duplicate, last));
+        }
+        return (batch, await store.ApplyAsync(new ReportKey(nodeId, report.Epoch), report.Sequence, batch, time.GetUtcNow(), cancellationToken));
     }
 
     /// <summary>The epoch's last accepted sequence when <paramref name="report"/> is at or below it (counted before); else null.</summary>
