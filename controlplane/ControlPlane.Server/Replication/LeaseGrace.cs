@@ -74,7 +74,9 @@ internal sealed class LeaseGrace : IExpiryGate, IHostedService, IDisposable
     {
         _redis.BecameUnreachable += OnUnavailable;
         _redis.BecameReachable += OnAvailable;
-        _contact = _clock.CreateTimer(static s => ((LeaseGrace)s!).TouchContact(), this, TimeSpan.Zero, _options.RevisionCheckInterval);
+        // Paced by the system clock, not the injected one: Redis judges the touches' spacing by its own
+        // clock, so a replica whose injected clock stands still (or runs fast) must still touch each interval.
+        _contact = TimeProvider.System.CreateTimer(static s => ((LeaseGrace)s!).TouchContact(), this, TimeSpan.Zero, _options.RevisionCheckInterval);
         if (_redis.Unreachable)
         {
             OnUnavailable();

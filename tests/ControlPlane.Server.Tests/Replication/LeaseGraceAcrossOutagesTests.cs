@@ -58,7 +58,11 @@ public sealed class LeaseGraceAcrossOutagesTests
         Assert.Equal("healthy", i1.Status);
         Assert.True(i1.ExpiresAt.ToDateTimeOffset() >= clock.GetUtcNow().AddSeconds(7), $"i1 expires at {i1.ExpiresAt}, now {clock.GetUtcNow():O}");
 
-        // a, back later, finds the leases extended: Redis has just heard from b.
+        // a, back later (by Redis's clock, more than the margin after b extended, while the replicas' clock
+        // stands still), finds the leases extended: b has kept in touch since, so Redis has just heard from it.
+        var extendedAt = await LastContactAsync(set);
+        await Eventually.WaitAsync("the margin to pass on Redis's clock since b extended", async () =>
+            (await set.Server.TimeAsync()).Subtract(DateTime.UnixEpoch).TotalMilliseconds > extendedAt + Margin.TotalMilliseconds, TimeSpan.FromSeconds(15));
         toA.Restore();
         await set.WaitWhileTimePassesAsync("a to settle its outage", () => !Grace(a).OutagePending, TimeSpan.FromSeconds(3), TimeSpan.FromMilliseconds(100));
         Assert.Single(a.LogsOf(8115));
