@@ -1,5 +1,6 @@
 using ControlPlane.Api.V1;
 using ControlPlane.Server.Replication;
+using ControlPlane.Server.Storage.Redis;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace ControlPlane.Server.Tests.Replication;
@@ -40,6 +41,7 @@ public sealed class LeaseGraceAcrossOutagesTests
 
         // Redis is back for a only: a extends, and hears of its own extension.
         toA.Restore();
+        await WaitForConnectionAsync(a);
         await set.WaitWhileTimePassesAsync("a to extend the leases", () => a.LogsOf(8111).Count == 1 && !Grace(a).OutagePending, TimeSpan.FromSeconds(3), TimeSpan.FromMilliseconds(100));
         await Eventually.WaitAsync("a to hear of the extension", async () => a.Follower.AppliedRevision == await set.RevisionAsync());
 
@@ -49,9 +51,12 @@ public sealed class LeaseGraceAcrossOutagesTests
         clock.Advance(TimeSpan.FromSeconds(15));
         await WaitForRedisToHearFromNoReplicaAsync(set);
 
-        // Redis returns, and b reaches it first: b extends before its expiry pass runs.
+        // Redis returns, and b reaches it first: b extends before its expiry pass runs. (Its connection comes
+        // back in real time, with the replicas' clock standing still until then: the calls that tell b Redis
+        // answers again, run on that clock, must not run out of budget before the connection is there.)
         toB.Restore();
         var passes = b.Expiry.Passes;
+        await WaitForConnectionAsync(b);
         await set.WaitWhileTimePassesAsync("b to settle its outage and run an expiry pass", () => !Grace(b).OutagePending && b.Expiry.Passes > passes, TimeSpan.FromSeconds(3), TimeSpan.FromMilliseconds(100));
         Assert.Single(b.LogsOf(8111));
         var i1 = (await b.Registry.GetInstanceAsync(new GetInstanceRequest { InstanceId = "i1" }).DefaultTimeout()).Instance;
@@ -64,6 +69,7 @@ public sealed class LeaseGraceAcrossOutagesTests
         await Eventually.WaitAsync("the margin to pass on Redis's clock since b extended", async () =>
             (await set.Server.TimeAsync()).Subtract(DateTime.UnixEpoch).TotalMilliseconds > extendedAt + Margin.TotalMilliseconds, TimeSpan.FromSeconds(15));
         toA.Restore();
+        await WaitForConnectionAsync(a);
         await set.WaitWhileTimePassesAsync("a to settle its outage", () => !Grace(a).OutagePending, TimeSpan.FromSeconds(3), TimeSpan.FromMilliseconds(100));
         Assert.Single(a.LogsOf(8115));
         Assert.Equal("healthy", (await a.Registry.GetInstanceAsync(new GetInstanceRequest { InstanceId = "i1" }).DefaultTimeout()).Instance.Status);
@@ -96,7 +102,7 @@ public sealed class LeaseGraceAcrossOutagesTests
         Assert.Empty(set.Replicas.SelectMany(r => r.LogsOf(3002)));
     }
 
-    /// <summary>Redis down for every replica, past i1's deadline (virtual) and the margin (Redis's clock), then back.</summary>
+    /// <summary>Redis down for every replica, past i1's deadline (virtual) and the margin (Redis's clock), then back, and each replica connected to it again.</summary>
     private static async Task RunOutageAsync(ReplicaSet set, RedisServer redis)
     {
         // (The test's own connection may still be coming back from the last restart.)
@@ -113,6 +119,10 @@ public sealed class LeaseGraceAcrossOutagesTests
         {
             await redis.StartAsync();
         }
+        foreach (var replica in set.Replicas)
+        {
+            await WaitForConnectionAsync(replica);
+        }
     }
 
     /// <summary>Waits, Redis up but cut off from every replica, until by its clock it last heard from one more than the margin ago.</summary>
@@ -123,6 +133,10 @@ public sealed class LeaseGraceAcrossOutagesTests
     /// <summary>When, by its clock (ms), Redis last heard from any replica (<c>replica_contact</c>).</summary>
     private static async Task<long> LastContactAsync(ReplicaSet set) =>
         (await set.Database.HashValuesAsync(set.Prefix + "replica_contact").DefaultTimeout()).Select(v => (long)v).DefaultIfEmpty(0).Max();
+
+    /// <summary>Waits (real time, the replicas' clock standing still) until the replica's Redis connection is back.</summary>
+    private static Task WaitForConnectionAsync(Replica replica) =>
+        Eventually.WaitAsync($"{replica.Id}'s connection to Redis", () => replica.Services.GetRequiredService<RedisConnection>().Database.Multiplexer.IsConnected);
 
     private static LeaseGrace Grace(Replica replica) => replica.Services.GetRequiredService<LeaseGrace>();
 
