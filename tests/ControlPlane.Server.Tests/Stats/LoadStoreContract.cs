@@ -204,6 +204,7 @@ public abstract class LoadStoreContract : IDisposable
 
         var all = await Store.SumAsync(LoadScope.Instances, Start.AddMinutes(-1), _clock.GetUtcNow(), null).DefaultTimeout();
         var onlyB = await Store.SumAsync(LoadScope.Instances, Start.AddMinutes(-1), _clock.GetUtcNow(), "img.b").DefaultTimeout();
+        var onlyA = await Store.SumAsync(LoadScope.Instances, Start.AddMinutes(-1), _clock.GetUtcNow(), "img.a").DefaultTimeout();
         var images = await Store.SumAsync(LoadScope.Images, Start.AddMinutes(-1), _clock.GetUtcNow(), null).DefaultTimeout();
 
         Assert.Equal(1_000, all.Count);
@@ -213,6 +214,8 @@ public abstract class LoadStoreContract : IDisposable
         Assert.Equal(3_000 + 1_200, all.Sum(t => t.Counts.Requests));
         Assert.Equal(400, onlyB.Count);
         Assert.Equal(1_200, onlyB.Sum(t => t.Counts.Requests));
+        Assert.Equal(instances[..600], onlyA.Select(t => t.InstanceId));
+        Assert.Equal(3_000, onlyA.Sum(t => t.Counts.Requests));
         Assert.Equal([("img.a", 3_000L), ("img.b", 1_200L)], images.Select(t => (t.Image, t.Counts.Requests)));
     }
 

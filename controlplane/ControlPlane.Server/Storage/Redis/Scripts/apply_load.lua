@@ -3,6 +3,7 @@
 -- METRICS entry. Sequences are decimal strings (unsigned 64-bit: beyond Lua's exact numbers).
 -- Accepts the report when its sequence follows the epoch's last accepted one (a new epoch starts at
 -- 1) and adds its counts in the same step; a resend (at or below) or a gap (beyond) changes nothing.
+-- Instance keys are indexed in their image's set too (_load.lua), so that one image's stats read only its keys.
 -- Returns {'accepted' | 'duplicate' | 'gap', the epoch's last accepted sequence}.
 local node, epoch, seq, prev = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local window, ttl, now = ARGV[6], tonumber(ARGV[7]), tonumber(ARGV[8])
@@ -51,15 +52,26 @@ end
 
 local width = 2 + #METRICS
 local indexed = {}
+local by_image = 0
 for g = 11, #ARGV, width do
   local scope, key = ARGV[g], ARGV[g + 1]
   local idx = idx_key(window, scope)
   redis.call('SADD', idx, key)
   indexed[idx] = true
+  if scope == 'inst' then
+    local image = image_idx_key(window, image_of(key))
+    by_image = by_image + redis.call('SADD', image, key)
+    indexed[image] = true
+  end
   for m = 1, #METRICS do
     local v = ARGV[g + 1 + m]
     if v ~= '0' then add(cnt_key(window, METRICS[m], key), v) end
   end
+end
+if by_image > 0 then
+  local n = by_image_key(window)
+  redis.call('INCRBY', n, by_image)
+  indexed[n] = true
 end
 for idx in pairs(indexed) do redis.call('EXPIRE', idx, ttl) end
 redis.call('HSET', SEQ, epoch, seq)
