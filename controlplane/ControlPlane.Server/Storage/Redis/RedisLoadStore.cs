@@ -12,9 +12,10 @@ namespace ControlPlane.Server.Storage.Redis;
 /// <see cref="LatencyBuckets"/>, key = the image or image/instance; only non-zero counters exist),
 /// <c>lb:idx:{window}:img|inst</c> (a set: the keys counted in the bucket) and
 /// <c>lb:idx:{window}:inst:{image}</c> (one image's instance keys, so that its stats read only those;
-/// <c>lb:idx:{window}:inst-by-image</c> counts the keys so indexed), all expiring with the retention; <c>lb:seq:{node}</c> (a hash: epoch → last accepted sequence) and
-/// <c>lb:epochs:{node}</c> (a sorted set: epoch → when it last reported), expiring with the epoch
-/// retention. The sequence check and the counting are one script (Scripts/apply_load.lua).
+/// <c>lb:idx:{window}:inst-by-image</c> counts the keys so indexed), all expiring with the retention;
+/// <c>lb:seq:{node}</c> (a hash: epoch → last accepted sequence) and <c>lb:epochs:{node}</c> (a sorted
+/// set: epoch → when it last reported), expiring with the epoch retention. The sequence check and the
+/// counting are one script (Scripts/apply_load.lua).
 /// </summary>
 internal sealed class RedisLoadStore : ILoadStore
 {
