@@ -59,21 +59,36 @@ internal sealed class CallRecorder
         return false;
     }
 
-    public sealed record RecordedCall(string Method, IReadOnlyDictionary<string, string> Headers, bool Failed);
+    /// <param name="Failed">Whether the call was answered with an injected fault.</param>
+    public sealed record RecordedCall(string Method, IReadOnlyDictionary<string, string> Headers, bool Failed)
+    {
+        /// <summary>How the handler ended ("returned", or the status or exception it threw); null while it runs. Shown when an assertion on the calls fails.</summary>
+        public string? Outcome { get; set; }
+    }
 
     public sealed class Interceptor(CallRecorder recorder) : IServerInterceptor
     {
-        public Task InterceptAsync(ServerCallContext context, ServerCallContinuation next)
+        public async Task InterceptAsync(ServerCallContext context, ServerCallContinuation next)
         {
             var method = context.Method.Name;
             var headers = context.RequestHeaders.Where(e => !e.IsBinary).GroupBy(e => e.Key).ToDictionary(g => g.Key, g => g.Last().Value, StringComparer.Ordinal);
             var fail = recorder.ShouldFail(method);
-            recorder.Record(new RecordedCall(method, headers, fail));
-            if (fail)
+            var call = new RecordedCall(method, headers, fail);
+            recorder.Record(call);
+            try
             {
-                throw new RpcException(StatusCode.Unavailable, "injected: replica going away");
+                if (fail)
+                {
+                    throw new RpcException(StatusCode.Unavailable, "injected: replica going away");
+                }
+                await next(context);
+                call.Outcome = "returned";
             }
-            return next(context);
+            catch (Exception ex)
+            {
+                call.Outcome = ex is RpcException rpc ? $"{rpc.StatusCode}: {rpc.Status.Detail}" : ex.GetType().Name;
+                throw;
+            }
         }
     }
 }
