@@ -83,6 +83,10 @@ public sealed class StaleReadTests
         await client.Registry.RegisterAsync(TypedCallTests.Instance("s1", 9401)).DefaultTimeout();
         foreach (var replica in new[] { a, b })
         {
+            // Ready: its cache has read the whole registry once, which it answers from when Redis is gone (a
+            // replica whose first read failed, on a busy machine, retries it a second later, and until then
+            // refuses reads with UNAVAILABLE, so the client would rightly ask it again).
+            await WaitReadyAsync(replica);
             await Eventually.WaitAsync("the replica to hold s1", async () => (await replica.Services.GetRequiredService<Server.Storage.IRegistryStore>().GetAsync("s1")) is not null);
         }
 
@@ -103,6 +107,16 @@ public sealed class StaleReadTests
         {
             redis.Resume();
         }
+    }
+
+    private static async Task WaitReadyAsync(TestControlPlane replica)
+    {
+        using var http = new HttpClient { BaseAddress = replica.Http };
+        await Eventually.WaitAsync("the replica to be ready", async () =>
+        {
+            using var ready = await http.GetAsync("/readyz").DefaultTimeout();
+            return ready.IsSuccessStatusCode;
+        });
     }
 
     [Fact]
