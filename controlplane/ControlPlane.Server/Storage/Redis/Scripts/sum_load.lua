@@ -13,10 +13,10 @@ local scope, image = ARGV[2], ARGV[3]
 local budget, cursor = tonumber(ARGV[4]), ARGV[5]
 local prefix = image .. '/'
 
+-- Whether a key scanned in the scope's index is one to read (an image's instance keys are filtered
+-- only when read through the bucket's whole inst index). image/instance: instance ids hold no '/', images may.
 local function wanted(key)
   if image == '' then return true end
-  if scope == 'img' then return key == image end
-  -- image/instance: instance ids hold no '/', images may.
   return string.sub(key, 1, #prefix) == prefix and not string.find(key, '/', #prefix + 1, true)
 end
 
@@ -41,9 +41,9 @@ local function emit(window, w, key)
   end
 end
 
--- The set to scan in the window, and the SSCAN cursor in it.
+-- The set to scan in the window, the SSCAN cursor in it, and what marks that set in the cursor returned.
 local function source(window)
-  if image == '' or scope == 'img' then return idx_key(window, scope), cursor end
+  if image == '' then return idx_key(window, scope), cursor end
   local kind, at = string.match(cursor, '^(%a):(%d+)$')
   if not kind then
     at = '0'
