@@ -67,7 +67,7 @@ public sealed class LeaseGraceAcrossOutagesTests
         // stands still), finds the leases extended: b has kept in touch since, so Redis has just heard from it.
         var extendedAt = await LastContactAsync(set);
         await Eventually.WaitAsync("the margin to pass on Redis's clock since b extended", async () =>
-            (await set.Server.TimeAsync()).Subtract(DateTime.UnixEpoch).TotalMilliseconds > extendedAt + Margin.TotalMilliseconds, TimeSpan.FromSeconds(15));
+            await RedisNowAsync(set) > extendedAt + Margin.TotalMilliseconds, TimeSpan.FromSeconds(15));
         toA.Restore();
         await WaitForConnectionAsync(a);
         await set.WaitWhileTimePassesAsync("a to settle its outage", () => !Grace(a).OutagePending, TimeSpan.FromSeconds(3), TimeSpan.FromMilliseconds(100));
@@ -128,7 +128,10 @@ public sealed class LeaseGraceAcrossOutagesTests
     /// <summary>Waits, Redis up but cut off from every replica, until by its clock it last heard from one more than the margin ago.</summary>
     private static Task WaitForRedisToHearFromNoReplicaAsync(ReplicaSet set) =>
         Eventually.WaitAsync("Redis to have heard from no replica for the margin", async () =>
-            (await set.Server.TimeAsync()).Subtract(DateTime.UnixEpoch).TotalMilliseconds > await LastContactAsync(set) + Margin.TotalMilliseconds);
+            await RedisNowAsync(set) > await LastContactAsync(set) + Margin.TotalMilliseconds);
+
+    /// <summary>Redis's clock (ms since the epoch), which judges the replicas' contacts.</summary>
+    private static async Task<double> RedisNowAsync(ReplicaSet set) => (await set.Server.TimeAsync()).Subtract(DateTime.UnixEpoch).TotalMilliseconds;
 
     /// <summary>When, by its clock (ms), Redis last heard from any replica (<c>replica_contact</c>).</summary>
     private static async Task<long> LastContactAsync(ReplicaSet set) =>
