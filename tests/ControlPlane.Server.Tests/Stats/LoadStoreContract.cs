@@ -276,7 +276,8 @@ public abstract class LoadStoreContract : IDisposable
         }
     }
 
-    private static LoadBatch Batch(string image, long requests, params string[] instances) => Batch(image, requests, 0.004, instances);
+    /// <summary>A validated report of <paramref name="requests"/> to <paramref name="image"/>, spread evenly over <paramref name="instances"/>.</summary>
+    protected static LoadBatch Batch(string image, long requests, params string[] instances) => Batch(image, requests, 0.004, instances);
 
     private static LoadBatch Batch(string image, long requests, double latencySeconds, params string[] instances)
     {

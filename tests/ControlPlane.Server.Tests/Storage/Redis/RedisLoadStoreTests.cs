@@ -88,9 +88,6 @@ public sealed class RedisLoadStoreTests(RedisFixture redis) : LoadStoreContract,
     private static async Task ApplyAsync(RedisLoadStore store, ulong sequence, TimeProvider clock, LoadBatch batch) =>
         Assert.Equal(ReportDisposition.Accepted, (await store.ApplyAsync(new ReportKey("node-1", "e1"), sequence, batch, clock.GetUtcNow()).DefaultTimeout()).Disposition);
 
-    private static LoadBatch Batch(string image, long requests, params string[] instances) =>
-        LoadReportValidator.Validate(Reports.Report("e1", 1, Reports.Image(image, requests, instances: instances)), new StatsOptions());
-
     public override void Dispose()
     {
         foreach (var connection in _connections)
