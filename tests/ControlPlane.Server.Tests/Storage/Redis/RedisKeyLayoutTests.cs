@@ -10,7 +10,7 @@ namespace ControlPlane.Server.Tests.Storage.Redis;
 
 /// <summary>
 /// The keys agents and operators read (the reference's <c>policy:{image}</c>, <c>svc:{name}:instances</c>,
-/// <c>inst:{id}</c>, <c>inst_expiry</c>) hold what the README says, and no undocumented key exists.
+/// <c>inst:{id}</c>, <c>inst_expiry</c>) hold what docs/redis.md says, and no undocumented key exists.
 /// </summary>
 public sealed class RedisKeyLayoutTests(RedisFixture redis) : IClassFixture<RedisFixture>, IDisposable
 {
