@@ -62,4 +62,12 @@ internal static partial class DiscoveryLog
     [LoggerMessage(EventId = 4023, Level = LogLevel.Warning,
         Message = "Could not read the store's position after a load ({Reason}); the loaded configuration is sent with the position this replica holds")]
     public static partial void StorePositionUnread(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 4024, Level = LogLevel.Warning,
+        Message = "A full reload of the store would remove {Removed} of the {Endpoints} endpoints nodes are sent (the store may have come back empty): they are kept for {Hold} while instances register again (ControlPlane:Discovery:MassRemovalHold)")]
+    public static partial void MassRemovalHeld(ILogger logger, int removed, int endpoints, TimeSpan hold);
+
+    [LoggerMessage(EventId = 4025, Level = LogLevel.Warning,
+        Message = "The mass-removal hold is over: the {Endpoints} endpoints still held back (their instances did not register again) are removed")]
+    public static partial void MassRemovalReleased(ILogger logger, int endpoints);
 }

@@ -42,7 +42,13 @@ internal sealed class DiscoveryMetrics : IDisposable
         _meter.CreateObservableGauge("controlplane.discovery.nodes", () => Streams?.Invoke().Nodes ?? 0, "{node}", "Distinct nodes with an open stream.");
         _meter.CreateObservableGauge("controlplane.discovery.queued_resources", () => Streams?.Invoke().Queued ?? 0, "{resource}", "Resources waiting in stream queues to be sent.");
         _meter.CreateObservableGauge("controlplane.discovery.resources", ObserveResources, "{resource}", "Resources in the cache by type.");
+        _meter.CreateObservableGauge(
+            "controlplane.discovery.endpoints_held", () => EndpointsHeld?.Invoke() ?? 0, "{endpoint}",
+            "Endpoints a full reload of the store did not find, still sent to nodes during a mass-removal hold (ControlPlane:Discovery:MassRemovalHold).");
     }
+
+    /// <summary>Endpoints held back by the mass-removal guard, set by the cache.</summary>
+    internal Func<int>? EndpointsHeld { get; set; }
 
     /// <summary>Stream counts for the gauges, set by the stream registry.</summary>
     internal Func<(int Sotw, int Delta, int Nodes, long Queued)>? Streams { get; set; }

@@ -75,6 +75,21 @@ public sealed class DiscoveryOptions
     /// </summary>
     public TimeSpan RestartHold { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// When a full reload of the store (after it restarted, started afresh, or its change log no longer
+    /// reached back) would remove more than <see cref="MassRemovalThreshold"/> of the endpoints nodes are
+    /// sent, the endpoints it did not find are still sent for this long (re-registrations and other
+    /// changes are applied meanwhile), so that a store that came back empty does not leave every node
+    /// without endpoints until agents register again. 0 turns the guard off.
+    /// </summary>
+    public TimeSpan MassRemovalHold { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Share of the endpoints (more than this, 0-1) whose removal by one full reload is held.</summary>
+    public double MassRemovalThreshold { get; set; } = 0.5;
+
+    /// <summary>Fewest endpoints held for the guard to apply (a small fleet's removals are sent as they come).</summary>
+    public int MassRemovalMinEndpoints { get; set; } = 10;
+
     /// <summary>Id this replica puts in every response's <c>control_plane_id</c>; default: machine name and process id.</summary>
     public string? ControlPlaneId { get; set; }
 
@@ -97,6 +112,10 @@ public sealed class DiscoveryOptions
         if (RebuildRetryDelay <= TimeSpan.Zero || StuckStreamTimeout <= TimeSpan.Zero || StuckStreamDrainTimeout <= TimeSpan.Zero || StuckCheckInterval <= TimeSpan.Zero)
         {
             errors.Add($"{nameof(RebuildRetryDelay)}, {nameof(StuckStreamTimeout)}, {nameof(StuckStreamDrainTimeout)} and {nameof(StuckCheckInterval)} must be positive");
+        }
+        if (MassRemovalHold < TimeSpan.Zero || !(MassRemovalThreshold is >= 0 and < 1) || MassRemovalMinEndpoints < 1)
+        {
+            errors.Add($"{nameof(MassRemovalHold)} must not be negative, {nameof(MassRemovalThreshold)} must be at least 0 and below 1, {nameof(MassRemovalMinEndpoints)} at least 1");
         }
         if (MaxDeltaResponseBytes <= 0 || MaxResourceNamesPerRequest <= 0 || MaxRequestBytes <= 0)
         {

@@ -22,6 +22,8 @@ public sealed class ResourceCacheTests : IAsyncLifetime
     private readonly FakePolicySource _policies = new();
     private readonly Channel<ResourceChangeSet> _changeSets = Channel.CreateUnbounded<ResourceChangeSet>();
     private readonly TaskCompletionSource _loadFailed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _removalHeld = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _removalReleased = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private ServiceProvider _services = null!;
     private ResourceCache _cache = null!;
     private int _port = 8000;
@@ -34,7 +36,8 @@ public sealed class ResourceCacheTests : IAsyncLifetime
     {
         var configuration = new ConfigurationBuilder().Build();
         _services = new ServiceCollection()
-            .AddLogging(b => b.AddProvider(_logs).AddProvider(new EventSignal(4002, _loadFailed)).SetMinimumLevel(LogLevel.Debug))
+            .AddLogging(b => b.AddProvider(_logs).AddProvider(new EventSignal(4002, _loadFailed))
+                .AddProvider(new EventSignal(4024, _removalHeld)).AddProvider(new EventSignal(4025, _removalReleased)).SetMinimumLevel(LogLevel.Debug))
             .AddSingleton<TimeProvider>(_clock)
             .AddSingleton<IRoutingPolicySource>(_policies)
             .AddRegistry(configuration)
@@ -244,6 +247,93 @@ public sealed class ResourceCacheTests : IAsyncLifetime
         var applied = await NextChangeSetAsync();
         Assert.Equal(["img.a"], applied.NamesByType[ResourceTypes.RoutingPolicy]);
         Assert.Null(_cache.Snapshot(ResourceTypes.RoutingPolicy).Find("img.a"));
+    }
+
+    /// <summary>Instance ids of the image's endpoint set as the cache holds it (empty: no set).</summary>
+    private string[] EndpointIds(string image) =>
+        _cache.Snapshot(Endpoints).Find(image) is { } set
+            ? EndpointSet.Parser.ParseFrom(set.Wire.Resource_.Value).Endpoints.Select(e => e.InstanceId).ToArray()
+            : [];
+
+    /// <summary>Removes instances from the store behind the cache's back, as a store that came back without them would have.</summary>
+    private async Task ForgetInStoreAsync(params string[] ids)
+    {
+        var store = _services.GetRequiredService<IRegistryStore>();
+        foreach (var id in ids)
+        {
+            Assert.NotNull(await store.DeregisterAsync(id).AsTask().DefaultTimeout());
+        }
+    }
+
+    [Fact]
+    public async Task AReloadThatWouldRemoveMostEndpoints_KeepsSendingThem_UntilTheHoldEnds_ThenRemovesThoseNotBack()
+    {
+        var a = Enumerable.Range(1, 10).Select(i => $"a{i:00}").ToArray();
+        await StartAsync(TimeSpan.Zero, beforeStart: async () =>
+        {
+            foreach (var id in a)
+            {
+                await RegisterAsync(id, "img.a");
+            }
+            await RegisterAsync("b1", "img.b");
+            await RegisterAsync("b2", "img.b");
+        });
+        var metrics = _services.GetRequiredService<DiscoveryMetrics>();
+        var before = _cache.Snapshot(Endpoints);
+
+        // The store comes back without 8 of img.a's 10 instances and without img.b: 10 of 12 endpoints.
+        await ForgetInStoreAsync([.. a.Take(8), "b1", "b2"]);
+        _services.GetRequiredService<ResourceChanges>().EverythingMayHaveChanged();
+        await _removalHeld.Task.DefaultTimeout();
+
+        // Nothing is sent: the sets keep their content, so their versions.
+        Assert.Equal(before.Resources.Values.Select(r => r.Version), _cache.Snapshot(Endpoints).Resources.Values.Select(r => r.Version));
+        Assert.Equal(10, metrics.EndpointsHeld!());
+        Assert.Equal(0, _changeSets.Reader.Count);
+
+        // An instance registering again meanwhile is sent as the store has it now (another port), the held ones beside it.
+        await RegisterAsync("a01", "img.a", 9999);
+        var back = await NextChangeSetAsync();
+        Assert.Equal(["img.a"], back.NamesByType[Endpoints]);
+        Assert.Equal(a, EndpointIds("img.a"));
+        var a01 = EndpointSet.Parser.ParseFrom(_cache.Snapshot(Endpoints).Find("img.a")!.Wire.Resource_.Value).Endpoints[0];
+        Assert.Equal(("a01", 9999), (a01.InstanceId, a01.Port));
+        Assert.Equal(9, metrics.EndpointsHeld!());
+
+        // The hold ends: the instances that did not come back are removed, img.b with its set.
+        _clock.Advance(TimeSpan.FromSeconds(30));
+        await _removalReleased.Task.DefaultTimeout();
+        var released = await NextChangeSetAsync();
+        Assert.Equal(["img.a", "img.b"], released.NamesByType[Endpoints].Order(StringComparer.Ordinal));
+        Assert.Equal(["a01", "a09", "a10"], EndpointIds("img.a"));
+        Assert.Empty(EndpointIds("img.b"));
+        Assert.Null(_cache.Snapshot(Endpoints).Find("img.b"));
+        Assert.Equal(0, metrics.EndpointsHeld!());
+
+        // A later deregistration of one that came back is sent at once, as ever.
+        await Registry.DeregisterAsync(new DeregisterRequest { InstanceId = "a01" }).DefaultTimeout();
+        await NextChangeSetAsync();
+        Assert.Equal(["a09", "a10"], EndpointIds("img.a"));
+    }
+
+    [Fact]
+    public async Task AReloadRemovingAFewEndpoints_IsSentAtOnce()
+    {
+        await StartAsync(TimeSpan.Zero, beforeStart: async () =>
+        {
+            for (var i = 1; i <= 12; i++)
+            {
+                await RegisterAsync($"a{i:00}", "img.a");
+            }
+        });
+
+        await ForgetInStoreAsync("a01", "a02", "a03");
+        _services.GetRequiredService<ResourceChanges>().EverythingMayHaveChanged();
+
+        var applied = await NextChangeSetAsync();
+        Assert.Equal(["img.a"], applied.NamesByType[Endpoints]);
+        Assert.Equal(9, EndpointIds("img.a").Length);
+        Assert.False(_removalHeld.Task.IsCompleted);
     }
 
     [Fact]

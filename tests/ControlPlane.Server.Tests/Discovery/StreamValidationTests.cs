@@ -168,6 +168,16 @@ public sealed class StreamValidationTests
     {
         var error = Assert.Throws<InvalidOperationException>(() => new ControlPlane.Server.Discovery.DiscoveryOptions { StuckStreamTimeout = TimeSpan.Zero }.Validate());
         Assert.Contains("StuckStreamTimeout", error.Message, StringComparison.Ordinal);
+        foreach (var bad in new[]
+        {
+            new ControlPlane.Server.Discovery.DiscoveryOptions { MassRemovalThreshold = 1 },
+            new ControlPlane.Server.Discovery.DiscoveryOptions { MassRemovalThreshold = double.NaN },
+            new ControlPlane.Server.Discovery.DiscoveryOptions { MassRemovalHold = TimeSpan.FromSeconds(-1) },
+            new ControlPlane.Server.Discovery.DiscoveryOptions { MassRemovalMinEndpoints = 0 },
+        })
+        {
+            Assert.Contains("MassRemoval", Assert.Throws<InvalidOperationException>(bad.Validate).Message, StringComparison.Ordinal);
+        }
         new ControlPlane.Server.Discovery.DiscoveryOptions().Validate();
     }
 }

@@ -52,6 +52,43 @@ public sealed class RedisOutageTests
     }
 
     [Fact]
+    public async Task RedisBackEmpty_NodesKeepTheirEndpointsWhileAgentsRegisterAgain_ThenOnlyThoseNotBackAreRemoved()
+    {
+        // Persistence off: the restarted server has forgotten the registry.
+        await using var redis = await RedisServer.StartAsync();
+        await using var set = await ReplicaSet.StartAsync(redis, 2, clock: null, args: [.. QuickTimeout, "--ControlPlane:Discovery:MassRemovalHold=00:00:10"]);
+        var (a, b) = (set[0], set[1]);
+        var ids = Enumerable.Range(1, 10).Select(i => $"i{i:00}").ToArray();
+        for (var i = 0; i < ids.Length; i++)
+        {
+            await a.RegisterAsync(ids[i], "img.a", 8100 + i);
+        }
+        await using var node = await FakeDeltaNode.ConnectAsync(b.Channel, "node-1");
+        await node.SubscribeAsync(Endpoints, "*");
+        await node.WaitUntilAsync(() => node.Endpoints("img.a")?.Endpoints.Count == 10, "img.a's ten endpoints on b");
+
+        await redis.StopAsync();
+        await redis.StartAsync();
+        // Each replica finds a store that started afresh, reloads it, and would remove every endpoint: it holds them instead.
+        await Eventually.WaitAsync("both replicas to hold the removal", () => a.LogsOf(4024).Count > 0 && b.LogsOf(4024).Count > 0);
+        Assert.Equal(ids, node.Endpoints("img.a")!.Endpoints.Select(e => e.InstanceId));
+
+        // Agents register again, as the SDK's registrar does when its heartbeats come back NOT_FOUND; one on
+        // another port, a change the node is sent with the held endpoints beside it.
+        await Eventually.WaitAsync("a to take writes again", async () => (await a.Http.GetAsync("/readyz")).IsSuccessStatusCode);
+        await a.RegisterAsync("i01", "img.a", 9001);
+        await a.RegisterAsync("i02", "img.a", 8101);
+        await node.WaitUntilAsync(() => node.Endpoints("img.a")?.Endpoints.FirstOrDefault(e => e.InstanceId == "i01")?.Port == 9001, "i01 on its new port");
+        Assert.Equal(ids, node.Endpoints("img.a")!.Endpoints.Select(e => e.InstanceId));
+
+        // When the hold ends, the eight that did not come back are removed, and only they.
+        await node.WaitUntilAsync(() => node.Endpoints("img.a")?.Endpoints.Count == 2, "the removal of the eight not back");
+        Assert.Equal(["i01", "i02"], node.Endpoints("img.a")!.Endpoints.Select(e => e.InstanceId));
+        Assert.NotEmpty(b.LogsOf(4025));
+        node.AssertNoViolations();
+    }
+
+    [Fact]
     public async Task AReplicaStartedWhileRedisIsDown_JoinsWhenItReturns_AndFollowsChangeMessages()
     {
         await using var redis = await RedisServer.StartAsync("--appendonly", "yes", "--appendfsync", "always");

@@ -13,7 +13,8 @@ namespace ControlPlane.Server.Discovery.Cache;
 /// did not change keeps its version and is not reported, so nothing is sent for it. Loads everything
 /// when the host starts and reports warm once done; loads everything again on
 /// <see cref="ResourceChanges.Reset"/> (a replica that missed changes), sending only what differs.
-/// A failed load changes nothing: the snapshots in memory keep serving until a load succeeds.
+/// A failed load changes nothing: the snapshots in memory keep serving until a load succeeds. A full
+/// reload that would remove most endpoints at once is held back for a while (<see cref="MassRemovalGuard"/>).
 /// </summary>
 internal sealed class ResourceCache : IResourceWatch, IHostedService, IDisposable
 {
@@ -32,6 +33,10 @@ internal sealed class ResourceCache : IResourceWatch, IHostedService, IDisposabl
     private readonly ILogger _logger;
     private readonly ChangeDebouncer _debouncer;
     private readonly ITimer _reloadRetry;
+    private readonly MassRemovalGuard _guard;
+    private readonly ITimer _holdOver;
+    // 1 from the end of a mass-removal hold until a reload has sent what the store holds.
+    private int _releasing;
     private readonly IStorePositionSource? _positions;
     private readonly object _positionLock = new();
     private volatile LoadedPosition? _position;
@@ -66,7 +71,10 @@ internal sealed class ResourceCache : IResourceWatch, IHostedService, IDisposabl
         _embeddedPosition = positions is null ? EmbeddedEpoch + ":0" : "";
         _debouncer = new ChangeDebouncer(clock, options.DebounceWindow, options.MaxDebounceDelay, () => _wake.Writer.TryWrite(true));
         _reloadRetry = clock.CreateTimer(static s => ((ResourceCache)s!)._wake.Writer.TryWrite(true), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        _guard = new MassRemovalGuard(options);
+        _holdOver = clock.CreateTimer(static s => ((ResourceCache)s!).EndHold(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         metrics.Resources = () => _slots.Select(s => (s.Key, s.Value.Current.Count));
+        metrics.EndpointsHeld = () => _guard.Held;
     }
 
     public long Revision => Interlocked.Read(ref _revision);
@@ -171,6 +179,13 @@ internal sealed class ResourceCache : IResourceWatch, IHostedService, IDisposabl
         // nodes are stale until it is done.
         Volatile.Write(ref _reloadAll, 1);
         _wake.Writer.TryWrite(true);
+    }
+
+    /// <summary>The mass-removal hold is over: a reload sends what the store holds now.</summary>
+    private void EndHold()
+    {
+        Volatile.Write(ref _releasing, 1);
+        OnReset();
     }
 
     /// <summary>A change that alters no resource: nothing to load, but the position held moves past it.</summary>
@@ -332,6 +347,17 @@ internal sealed class ResourceCache : IResourceWatch, IHostedService, IDisposabl
             DiscoveryLog.LoadFailed(_logger, ex, _debouncer.PendingCount, _options.RebuildRetryDelay);
             return false;
         }
+        var releasing = Interlocked.Exchange(ref _releasing, 0) == 1;
+        if (releasing)
+        {
+            // The hold's end: what the store holds now is sent, however much that removes.
+            DiscoveryLog.MassRemovalReleased(_logger, _guard.End());
+        }
+        else if (_guard.TryHold(_slots[ResourceTypes.EndpointSet].Current, loaded[ResourceTypes.EndpointSet]) is { Held: > 0 } hold)
+        {
+            DiscoveryLog.MassRemovalHeld(_logger, hold.Held, hold.Of, _options.MassRemovalHold);
+            _holdOver.Change(_options.MassRemovalHold, Timeout.InfiniteTimeSpan);
+        }
         Publish(loaded, observed, loaded.Sum(l => l.Value.Count), published);
         return true;
     }
@@ -416,8 +442,10 @@ internal sealed class ResourceCache : IResourceWatch, IHostedService, IDisposabl
             var builder = current.Resources.ToBuilder();
             var digest = current.Digest;
             var changed = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var (name, resource) in resources)
+            var merge = type == ResourceTypes.EndpointSet && _guard.Active;
+            foreach (var (name, loadedResource) in resources)
             {
+                var resource = merge ? _guard.Merge(name, loadedResource) : loadedResource;
                 var existing = builder.GetValueOrDefault(name);
                 if (resource?.Version == existing?.Version)
                 {
@@ -478,6 +506,7 @@ internal sealed class ResourceCache : IResourceWatch, IHostedService, IDisposabl
     public void Dispose()
     {
         _reloadRetry.Dispose();
+        _holdOver.Dispose();
         _debouncer.Dispose();
         _stopping.Dispose();
     }
