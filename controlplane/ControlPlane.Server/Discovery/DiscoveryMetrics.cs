@@ -11,7 +11,8 @@ namespace ControlPlane.Server.Discovery;
 /// <c>controlplane_discovery_nacks_total{type}</c>, <c>controlplane_discovery_stuck_streams_total</c>,
 /// <c>controlplane_discovery_streams{variant}</c>, <c>controlplane_discovery_nodes</c>,
 /// <c>controlplane_discovery_queued_resources</c> (resources waiting in stream queues),
-/// <c>controlplane_discovery_resources{type}</c> and <c>controlplane_discovery_cache_changes_total{type}</c>.
+/// <c>controlplane_discovery_resources{type}</c>, <c>controlplane_discovery_cache_changes_total{type}</c> and
+/// <c>controlplane_discovery_endpoints_held</c> (held back by a mass-removal hold).
 /// </summary>
 internal sealed class DiscoveryMetrics : IDisposable
 {
