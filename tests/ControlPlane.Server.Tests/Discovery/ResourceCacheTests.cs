@@ -250,10 +250,7 @@ public sealed class ResourceCacheTests : IAsyncLifetime
     }
 
     /// <summary>Instance ids of the image's endpoint set as the cache holds it (empty: no set).</summary>
-    private string[] EndpointIds(string image) =>
-        _cache.Snapshot(Endpoints).Find(image) is { } set
-            ? EndpointSet.Parser.ParseFrom(set.Wire.Resource_.Value).Endpoints.Select(e => e.InstanceId).ToArray()
-            : [];
+    private string[] EndpointIds(string image) => DiscoveryHost.EndpointsOf(_cache, image)?.Endpoints.Select(e => e.InstanceId).ToArray() ?? [];
 
     /// <summary>Removes instances from the store behind the cache's back, as a store that came back without them would have.</summary>
     private async Task ForgetInStoreAsync(params string[] ids)
@@ -296,7 +293,7 @@ public sealed class ResourceCacheTests : IAsyncLifetime
         var back = await NextChangeSetAsync();
         Assert.Equal(["img.a"], back.NamesByType[Endpoints]);
         Assert.Equal(a, EndpointIds("img.a"));
-        var a01 = EndpointSet.Parser.ParseFrom(_cache.Snapshot(Endpoints).Find("img.a")!.Wire.Resource_.Value).Endpoints[0];
+        var a01 = DiscoveryHost.EndpointsOf(_cache, "img.a")!.Endpoints[0];
         Assert.Equal(("a01", 9999), (a01.InstanceId, a01.Port));
         Assert.Equal(9, metrics.EndpointsHeld!());
 

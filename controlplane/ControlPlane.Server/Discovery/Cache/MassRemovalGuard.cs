@@ -13,8 +13,8 @@ namespace ControlPlane.Server.Discovery.Cache;
 /// until agents register again. The endpoints that reload did not find stay in their sets for
 /// <see cref="DiscoveryOptions.MassRemovalHold"/>, while the store's own content (re-registrations
 /// included) is applied as usual; an endpoint whose instance is in the store again leaves the hold.
-/// When the hold ends, a reload sends what the store holds then. Only the cache's worker calls it, but
-/// <see cref="Held"/> (a gauge).
+/// When the hold ends, a reload sends what the store holds then. Only the cache's worker calls it;
+/// <see cref="Held"/> is also read by the metrics gauge.
 /// </summary>
 internal sealed class MassRemovalGuard(DiscoveryOptions options)
 {

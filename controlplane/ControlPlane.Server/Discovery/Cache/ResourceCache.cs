@@ -347,8 +347,7 @@ internal sealed class ResourceCache : IResourceWatch, IHostedService, IDisposabl
             DiscoveryLog.LoadFailed(_logger, ex, _debouncer.PendingCount, _options.RebuildRetryDelay);
             return false;
         }
-        var releasing = Interlocked.Exchange(ref _releasing, 0) == 1;
-        if (releasing)
+        if (Interlocked.Exchange(ref _releasing, 0) == 1)
         {
             // The hold's end: what the store holds now is sent, however much that removes.
             DiscoveryLog.MassRemovalReleased(_logger, _guard.End());
