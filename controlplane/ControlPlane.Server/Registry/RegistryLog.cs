@@ -14,6 +14,9 @@ internal static partial class RegistryLog
     [LoggerMessage(EventId = 3004, Level = LogLevel.Information, Message = "Deregistered instance {InstanceId} ({Name})")]
     public static partial void Deregistered(ILogger logger, string instanceId, string name);
 
+    [LoggerMessage(EventId = 3009, Level = LogLevel.Information, Message = "Instance {InstanceId} ({Image}) was deregistered while the store had no record of it: it leaves the mass-removal hold")]
+    public static partial void ReleasedFromHold(ILogger logger, string instanceId, string image);
+
     [LoggerMessage(EventId = 3005, Level = LogLevel.Warning,
         Message = "Self-preservation engaged: {Overdue} of {Live} live instances missed their deadline ({Share:P1} of the fleet within {Window} > {Threshold:P0}); expiry is suspended until heartbeats recover")]
     public static partial void SelfPreservationEngaged(ILogger logger, int overdue, int live, double share, TimeSpan window, double threshold);

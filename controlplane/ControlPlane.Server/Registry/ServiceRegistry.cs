@@ -211,8 +211,19 @@ public sealed class ServiceRegistry
     {
         ArgumentNullException.ThrowIfNull(request);
         RegistrationValidator.ValidateInstanceId("instance_id", request.InstanceId);
-        var removed = await _store.DeregisterAsync(request.InstanceId, cancellationToken).ConfigureAwait(false)
-            ?? throw NotFound(request.InstanceId, "");
+        var removed = await _store.DeregisterAsync(request.InstanceId, cancellationToken).ConfigureAwait(false);
+        if (removed is null)
+        {
+            if (_changes.HeldImageOf(request.InstanceId) is { } image)
+            {
+                // Gone from the store (it came back empty) but still sent from the mass-removal hold: no
+                // replica waits for the hold's end to drop it.
+                await _store.AnnounceGoneAsync(image, request.InstanceId, cancellationToken).ConfigureAwait(false);
+                _changes.EndpointsChanged(image, request.InstanceId);
+                RegistryLog.ReleasedFromHold(_logger, request.InstanceId, image);
+            }
+            throw NotFound(request.InstanceId, "");
+        }
         _metrics.Removed(1, "deregistered");
         _changes.EndpointsChanged(removed.Spec.Image, removed.InstanceId);
         RegistryLog.Deregistered(_logger, removed.InstanceId, removed.Spec.Name);

@@ -20,6 +20,15 @@ public sealed class ResourceChanges
     /// <summary>Raised by <see cref="Passed"/>: a store change that alters no resource was relayed.</summary>
     public event Action? PassedOver;
 
+    /// <summary>
+    /// Set by the discovery cache while it runs: the image whose endpoint set it still sends instance
+    /// <c>id</c> in although the store has no record of it (a mass-removal hold), or null.
+    /// </summary>
+    public Func<string, string?>? HeldBack { get; set; }
+
+    /// <summary>The image whose endpoint set still carries <paramref name="instanceId"/> from a mass-removal hold; null when none does.</summary>
+    public string? HeldImageOf(string instanceId) => HeldBack?.Invoke(instanceId);
+
     /// <summary>Reports that resource <paramref name="name"/> of <paramref name="typeUrl"/> may have changed.</summary>
     public void Notify(string typeUrl, string name, IReadOnlyList<string>? instanceIds = null) => Changed?.Invoke(typeUrl, name, instanceIds);
 

@@ -17,6 +17,14 @@ public interface IRegistryStore
     /// <summary>Removes an instance at once; null when unknown.</summary>
     ValueTask<InstanceRecord?> DeregisterAsync(string instanceId, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Tells every replica that instance <paramref name="instanceId"/> of <paramref name="image"/> is gone, when the
+    /// store has no record of it: replicas that still send it from a mass-removal hold (their store came back
+    /// empty) drop it. A deregistration of such an instance finds nothing to remove, so nothing else would say so.
+    /// The embedded store has no other replica and no hold to end.
+    /// </summary>
+    ValueTask AnnounceGoneAsync(string image, string instanceId, CancellationToken cancellationToken = default);
+
     /// <summary>Moves a live instance to draining (or back to healthy); null when unknown or expired.</summary>
     ValueTask<InstanceRecord?> SetDrainingAsync(string instanceId, bool draining, CancellationToken cancellationToken = default);
 

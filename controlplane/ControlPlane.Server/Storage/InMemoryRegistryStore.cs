@@ -118,6 +118,9 @@ public sealed class InMemoryRegistryStore : IRegistryStore
         return Result(results);
     }
 
+    /// <summary>Nothing to do: this process is the only replica, and its cache never holds a removal back.</summary>
+    public ValueTask AnnounceGoneAsync(string image, string instanceId, CancellationToken cancellationToken = default) => ValueTask.CompletedTask;
+
     public ValueTask<InstanceRecord?> DeregisterAsync(string instanceId, CancellationToken cancellationToken = default)
     {
         lock (_lock)

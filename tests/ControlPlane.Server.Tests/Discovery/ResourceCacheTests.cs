@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using ControlPlane.Api.V1;
+using ControlPlane.Grpc;
 using ControlPlane.Server.Discovery;
 using ControlPlane.Server.Discovery.Cache;
 using ControlPlane.Server.Registry;
@@ -263,7 +264,7 @@ public sealed class ResourceCacheTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task AReloadThatWouldRemoveMostEndpoints_KeepsSendingThem_UntilTheHoldEnds_ThenRemovesThoseNotBack()
+    public async Task AReloadThatWouldRemoveMostEndpoints_KeepsSendingThem_UntilTheHoldEnds_ThenRemovesThoseNotBack_ButADeregisteredOneAtOnce()
     {
         var a = Enumerable.Range(1, 10).Select(i => $"a{i:00}").ToArray();
         await StartAsync(TimeSpan.Zero, beforeStart: async () =>
@@ -296,6 +297,14 @@ public sealed class ResourceCacheTests : IAsyncLifetime
         var a01 = DiscoveryHost.EndpointsOf(_cache, "img.a")!.Endpoints[0];
         Assert.Equal(("a01", 9999), (a01.InstanceId, a01.Port));
         Assert.Equal(9, metrics.EndpointsHeld!());
+
+        // An instance deregistered meanwhile is not in the store to remove (NOT_FOUND), but leaves the hold at once.
+        var deregistered = await Assert.ThrowsAsync<RpcException>(() => Registry.DeregisterAsync(new DeregisterRequest { InstanceId = "a02" }).DefaultTimeout());
+        Assert.Equal(StatusCode.NotFound, deregistered.StatusCode);
+        Assert.Equal(["img.a"], (await NextChangeSetAsync()).NamesByType[Endpoints]);
+        Assert.Equal(a.Where(id => id != "a02"), EndpointIds("img.a"));
+        Assert.Equal(8, metrics.EndpointsHeld!());
+        Assert.False(_removalReleased.Task.IsCompleted);
 
         // The hold ends: the instances that did not come back are removed, img.b with its set.
         _clock.Advance(TimeSpan.FromSeconds(30));

@@ -247,6 +247,8 @@ public sealed class ResourceLoaderTests
 
         public ValueTask<InstanceRecord?> DeregisterAsync(string instanceId, CancellationToken cancellationToken = default) => inner.DeregisterAsync(instanceId, cancellationToken);
 
+        public ValueTask AnnounceGoneAsync(string image, string instanceId, CancellationToken cancellationToken = default) => inner.AnnounceGoneAsync(image, instanceId, cancellationToken);
+
         public ValueTask<InstanceRecord?> SetDrainingAsync(string instanceId, bool draining, CancellationToken cancellationToken = default) => inner.SetDrainingAsync(instanceId, draining, cancellationToken);
 
         public ValueTask<InstanceRecord?> GetAsync(string instanceId, CancellationToken cancellationToken = default) => inner.GetAsync(instanceId, cancellationToken);

@@ -76,6 +76,8 @@ public sealed class ReadinessTests
 
         public ValueTask<InstanceRecord?> DeregisterAsync(string instanceId, CancellationToken cancellationToken = default) => _inner.DeregisterAsync(instanceId, cancellationToken);
 
+        public ValueTask AnnounceGoneAsync(string image, string instanceId, CancellationToken cancellationToken = default) => _inner.AnnounceGoneAsync(image, instanceId, cancellationToken);
+
         public ValueTask<InstanceRecord?> SetDrainingAsync(string instanceId, bool draining, CancellationToken cancellationToken = default) => _inner.SetDrainingAsync(instanceId, draining, cancellationToken);
 
         public ValueTask<InstanceRecord?> GetAsync(string instanceId, CancellationToken cancellationToken = default) => _inner.GetAsync(instanceId, cancellationToken);

@@ -52,7 +52,7 @@ public sealed class RedisOutageTests
     }
 
     [Fact]
-    public async Task RedisBackEmpty_NodesKeepTheirEndpointsWhileAgentsRegisterAgain_ThenOnlyThoseNotBackAreRemoved()
+    public async Task RedisBackEmpty_NodesKeepTheirEndpointsWhileAgentsRegisterAgain_ADeregisteredOneLeavesAtOnce_ThenOnlyThoseNotBackAreRemoved()
     {
         // Persistence off: the restarted server has forgotten the registry.
         await using var redis = await RedisServer.StartAsync();
@@ -81,8 +81,16 @@ public sealed class RedisOutageTests
         await node.WaitUntilAsync(() => node.Endpoints("img.a")?.Endpoints.FirstOrDefault(e => e.InstanceId == "i01")?.Port == 9001, "i01 on its new port");
         Assert.Equal(ids, node.Endpoints("img.a")!.Endpoints.Select(e => e.InstanceId));
 
-        // When the hold ends, the eight that did not come back are removed, and only they.
-        await node.WaitUntilAsync(() => node.Endpoints("img.a")?.Endpoints.Count == 2, "the removal of the eight not back");
+        // An agent that deregisters instead (shutting down) finds no record to remove: the store forgot it.
+        // It still leaves the hold at once, on the other replica too, while the rest stay held.
+        var deregistered = await Assert.ThrowsAsync<RpcException>(() => a.DeregisterAsync("i03"));
+        Assert.Equal(StatusCode.NotFound, deregistered.StatusCode);
+        await node.WaitUntilAsync(() => node.Endpoints("img.a")?.Endpoints.Count == 9, "i03's removal, before the hold ends");
+        Assert.Equal(ids.Where(id => id != "i03"), node.Endpoints("img.a")!.Endpoints.Select(e => e.InstanceId));
+        Assert.Empty(b.LogsOf(4025));
+
+        // When the hold ends, the seven that did not come back are removed, and only they.
+        await node.WaitUntilAsync(() => node.Endpoints("img.a")?.Endpoints.Count == 2, "the removal of the seven not back");
         Assert.Equal(["i01", "i02"], node.Endpoints("img.a")!.Endpoints.Select(e => e.InstanceId));
         Assert.NotEmpty(b.LogsOf(4025));
         node.AssertNoViolations();

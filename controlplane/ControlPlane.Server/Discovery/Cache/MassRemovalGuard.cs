@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using ControlPlane.Api.V1;
 using ControlPlane.Server.Resources;
 using Endpoint = ControlPlane.Api.V1.Endpoint;
@@ -13,8 +14,11 @@ namespace ControlPlane.Server.Discovery.Cache;
 /// until agents register again. The endpoints that reload did not find stay in their sets for
 /// <see cref="DiscoveryOptions.MassRemovalHold"/>, while the store's own content (re-registrations
 /// included) is applied as usual; an endpoint whose instance is in the store again leaves the hold.
-/// When the hold ends, a reload sends what the store holds then. Only the cache's worker calls it;
-/// <see cref="Held"/> is also read by the metrics gauge.
+/// An instance that a change signalled during the hold names (<see cref="Named"/>), and that the store has
+/// no record of when the change is loaded, was removed there since (<see cref="Release"/>), and leaves
+/// the hold too. When the hold ends, a reload sends what the store holds then. Only the cache's worker
+/// calls it; <see cref="Held"/> is also read by the metrics gauge, <see cref="ImageOf"/> by the registry,
+/// and <see cref="Named"/> is called by whatever signals a change.
 /// </summary>
 internal sealed class MassRemovalGuard(DiscoveryOptions options)
 {
@@ -22,7 +26,13 @@ internal sealed class MassRemovalGuard(DiscoveryOptions options)
     private Dictionary<string, Dictionary<string, Endpoint>>? _held;
     private int _count;
 
-    public bool Active => _held is not null;
+    /// <summary>The image of each endpoint held back, for readers on other threads.</summary>
+    private readonly ConcurrentDictionary<string, string> _imageOf = new(StringComparer.Ordinal);
+
+    /// <summary>Held instances named by a change signalled during the hold (a change retried from before it is not).</summary>
+    private readonly ConcurrentDictionary<string, byte> _named = new(StringComparer.Ordinal);
+
+    public bool Active => Volatile.Read(ref _held) is not null;
 
     /// <summary>Endpoints held back now.</summary>
     public int Held => Volatile.Read(ref _count);
@@ -64,7 +74,14 @@ internal sealed class MassRemovalGuard(DiscoveryOptions options)
         {
             return (0, total);
         }
-        _held = removed;
+        foreach (var (image, gone) in removed)
+        {
+            foreach (var id in gone.Keys)
+            {
+                _imageOf[id] = image;
+            }
+        }
+        Volatile.Write(ref _held, removed);
         Volatile.Write(ref _count, count);
         return (count, total);
     }
@@ -83,14 +100,10 @@ internal sealed class MassRemovalGuard(DiscoveryOptions options)
         var set = resource is null ? new EndpointSet { Image = image } : Decode(resource);
         foreach (var endpoint in set.Endpoints)
         {
-            if (held.Remove(endpoint.InstanceId))
-            {
-                Interlocked.Decrement(ref _count);
-            }
+            Forget(image, held, endpoint.InstanceId);
         }
         if (held.Count == 0)
         {
-            _held.Remove(image);
             return resource;
         }
         var endpoints = set.Endpoints.Concat(held.Values).ToList();
@@ -100,11 +113,65 @@ internal sealed class MassRemovalGuard(DiscoveryOptions options)
         return VersionedResource.Create(ResourceTypes.EndpointSet, image, merged);
     }
 
+    /// <summary>
+    /// The image whose set still carries instance <paramref name="instanceId"/> from the hold; null when it is
+    /// not held back. Safe from any thread.
+    /// </summary>
+    public string? ImageOf(string instanceId) => _imageOf.GetValueOrDefault(instanceId);
+
+    /// <summary>A change to <paramref name="instanceIds"/> was signalled (any thread): those held back are noted for <see cref="Release"/>.</summary>
+    public void Named(IReadOnlyList<string> instanceIds)
+    {
+        foreach (var id in instanceIds)
+        {
+            if (_imageOf.ContainsKey(id))
+            {
+                _named[id] = 0;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Instances of <paramref name="image"/> that a load found no record of. Those a change signalled during
+    /// the hold named were removed from the store after it began (deregistered, or announced gone), so they
+    /// leave it: the next <see cref="Merge"/> of the image leaves them out.
+    /// </summary>
+    public void Release(string image, IEnumerable<string> instanceIds)
+    {
+        if (_held is null || !_held.TryGetValue(image, out var held))
+        {
+            return;
+        }
+        foreach (var id in instanceIds)
+        {
+            if (_named.TryRemove(id, out _))
+            {
+                Forget(image, held, id);
+            }
+        }
+    }
+
     /// <summary>Ends the hold; returns how many endpoints were still held back (the next reload removes them).</summary>
     public int End()
     {
         _held = null;
+        _imageOf.Clear();
+        _named.Clear();
         return Interlocked.Exchange(ref _count, 0);
+    }
+
+    /// <summary>Takes <paramref name="instanceId"/> out of <paramref name="image"/>'s held endpoints (and the image out of the hold once it has none).</summary>
+    private void Forget(string image, Dictionary<string, Endpoint> held, string instanceId)
+    {
+        if (held.Remove(instanceId))
+        {
+            Interlocked.Decrement(ref _count);
+            _imageOf.TryRemove(new KeyValuePair<string, string>(instanceId, image));
+        }
+        if (held.Count == 0)
+        {
+            _held?.Remove(image);
+        }
     }
 
     private static EndpointSet Decode(VersionedResource resource) => EndpointSet.Parser.ParseFrom(resource.Wire.Resource_.Value);

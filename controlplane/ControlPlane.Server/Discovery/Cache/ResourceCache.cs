@@ -134,6 +134,7 @@ internal sealed class ResourceCache : IResourceWatch, IHostedService, IDisposabl
         _changes.Changed += OnChanged;
         _changes.Reset += OnReset;
         _changes.PassedOver += OnPassedOver;
+        _changes.HeldBack = _guard.ImageOf;
         _worker = Task.Run(() => RunAsync(_stopping.Token), CancellationToken.None);
         if (_positions is null && _options.RestartHold > TimeSpan.Zero)
         {
@@ -147,6 +148,7 @@ internal sealed class ResourceCache : IResourceWatch, IHostedService, IDisposabl
         _changes.Changed -= OnChanged;
         _changes.Reset -= OnReset;
         _changes.PassedOver -= OnPassedOver;
+        _changes.HeldBack = null;
         await _stopping.CancelAsync();
         if (_worker is not null)
         {
@@ -168,6 +170,10 @@ internal sealed class ResourceCache : IResourceWatch, IHostedService, IDisposabl
             {
                 // Before the key is queued: the load that takes the key finds what to read.
                 _loader.NoteEndpoints(name, instanceIds);
+                if (instanceIds is not null && _guard.Active)
+                {
+                    _guard.Named(instanceIds);
+                }
             }
             _debouncer.Add(new ResourceKey(typeUrl, name));
         }
@@ -407,13 +413,14 @@ internal sealed class ResourceCache : IResourceWatch, IHostedService, IDisposabl
     private async Task<bool> ApplyAsync(IReadOnlyCollection<ResourceKey> keys, long observedTimestamp, List<ResourceChangeSet> published, CancellationToken cancellationToken)
     {
         var loaded = new Dictionary<string, Dictionary<string, VersionedResource?>>(StringComparer.Ordinal);
+        List<(string Image, string InstanceId)>? gone = _guard.Active ? [] : null;
         try
         {
             // Endpoint sets last: their load takes what was noted for them and patches the sets held, so it
             // must be the last step that can fail (a failure there puts the notes back for the retry).
             foreach (var group in keys.GroupBy(k => k.TypeUrl, StringComparer.Ordinal).OrderBy(g => g.Key == ResourceTypes.EndpointSet))
             {
-                loaded[group.Key] = await _loader.LoadAsync(group.Key, group.Select(k => k.Name).ToList(), cancellationToken);
+                loaded[group.Key] = await _loader.LoadAsync(group.Key, group.Select(k => k.Name).ToList(), cancellationToken, gone);
             }
             LoadedUpTo(await ReadStoreAsync(cancellationToken));
         }
@@ -422,6 +429,11 @@ internal sealed class ResourceCache : IResourceWatch, IHostedService, IDisposabl
             _debouncer.Retry(keys, _options.RebuildRetryDelay);
             DiscoveryLog.LoadFailed(_logger, ex, keys.Count, _options.RebuildRetryDelay);
             return false;
+        }
+        // Named by a change made after the hold began, and gone from the store: removed there since.
+        foreach (var group in gone?.GroupBy(g => g.Image, StringComparer.Ordinal) ?? [])
+        {
+            _guard.Release(group.Key, group.Select(g => g.InstanceId));
         }
         Publish(loaded, observedTimestamp, keys.Count, published);
         return true;

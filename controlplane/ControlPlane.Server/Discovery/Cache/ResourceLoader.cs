@@ -73,9 +73,10 @@ internal sealed class ResourceLoader(IRegistryStore registry, IRoutingPolicySour
     /// <summary>
     /// The current content of each of <paramref name="names"/>: null for a resource that does not exist.
     /// An endpoint set whose instances were all read by an earlier load (its signals raced that load) is
-    /// left out: it has nothing new.
+    /// left out: it has nothing new. <paramref name="gone"/>, when given, receives the instances a signal
+    /// named that the store has no record of, with their image.
     /// </summary>
-    public async Task<Dictionary<string, VersionedResource?>> LoadAsync(string typeUrl, IReadOnlyCollection<string> names, CancellationToken cancellationToken)
+    public async Task<Dictionary<string, VersionedResource?>> LoadAsync(string typeUrl, IReadOnlyCollection<string> names, CancellationToken cancellationToken, List<(string Image, string InstanceId)>? gone = null)
     {
         var loaded = new Dictionary<string, VersionedResource?>(names.Count, StringComparer.Ordinal);
         if (typeUrl == ResourceTypes.EndpointSet)
@@ -83,7 +84,7 @@ internal sealed class ResourceLoader(IRegistryStore registry, IRoutingPolicySour
             var touched = Take(names);
             try
             {
-                await LoadEndpointsAsync(touched, loaded, cancellationToken);
+                await LoadEndpointsAsync(touched, loaded, gone, cancellationToken);
             }
             catch
             {
@@ -103,7 +104,7 @@ internal sealed class ResourceLoader(IRegistryStore registry, IRoutingPolicySour
         return loaded;
     }
 
-    private async Task LoadEndpointsAsync(Dictionary<string, HashSet<string>?> touched, Dictionary<string, VersionedResource?> loaded, CancellationToken cancellationToken)
+    private async Task LoadEndpointsAsync(Dictionary<string, HashSet<string>?> touched, Dictionary<string, VersionedResource?> loaded, List<(string Image, string InstanceId)>? gone, CancellationToken cancellationToken)
     {
         var whole = touched.Where(t => t.Value is null).Select(t => t.Key).ToList();
         if (whole.Count > ListAllThreshold)
@@ -143,6 +144,13 @@ internal sealed class ResourceLoader(IRegistryStore registry, IRoutingPolicySour
                 continue;
             }
             var count = instances.Count;
+            for (var i = at; gone is not null && i < at + count; i++)
+            {
+                if (records[i] is null)
+                {
+                    gone.Add((image, ids[i]));
+                }
+            }
             var set = _endpoints.Patch(image, ids.GetRange(at, count), Slice(records, at, count));
             loaded[image] = set is null ? null : VersionedResource.Create(ResourceTypes.EndpointSet, image, set);
             at += count;

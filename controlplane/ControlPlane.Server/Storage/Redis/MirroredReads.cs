@@ -54,6 +54,9 @@ internal sealed class MirroredRegistryReads(RedisRegistryStore store, StoreMirro
     public ValueTask<InstanceRecord?> DeregisterAsync(string instanceId, CancellationToken cancellationToken = default) =>
         store.DeregisterAsync(instanceId, cancellationToken);
 
+    public ValueTask AnnounceGoneAsync(string image, string instanceId, CancellationToken cancellationToken = default) =>
+        store.AnnounceGoneAsync(image, instanceId, cancellationToken);
+
     public ValueTask<InstanceRecord?> SetDrainingAsync(string instanceId, bool draining, CancellationToken cancellationToken = default) =>
         store.SetDrainingAsync(instanceId, draining, cancellationToken);
 

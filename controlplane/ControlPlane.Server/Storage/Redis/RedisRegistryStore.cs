@@ -98,6 +98,9 @@ internal sealed class RedisRegistryStore : IRegistryStore, IDisposable
         return record;
     }
 
+    public async ValueTask AnnounceGoneAsync(string image, string instanceId, CancellationToken cancellationToken = default) =>
+        await _redis.EvaluateAsync(RedisScripts.AnnounceGone, [_prefix, instanceId, image], cancellationToken);
+
     public async ValueTask<InstanceRecord?> SetDrainingAsync(string instanceId, bool draining, CancellationToken cancellationToken = default)
     {
         var record = Parse(await _redis.EvaluateAsync(RedisScripts.SetDraining, [_prefix, instanceId, draining ? "1" : "0"], cancellationToken));

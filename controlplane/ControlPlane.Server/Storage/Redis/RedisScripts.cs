@@ -11,6 +11,7 @@ internal static class RedisScripts
     public static readonly RedisScript Register = Registry("register", writes: true);
     public static readonly RedisScript Renew = Registry("renew", writes: true);
     public static readonly RedisScript Deregister = Registry("deregister", writes: true);
+    public static readonly RedisScript AnnounceGone = Registry("announce_gone", writes: true);
     public static readonly RedisScript SetDraining = Registry("set_draining", writes: true);
     public static readonly RedisScript Get = Registry("get", writes: false);
     public static readonly RedisScript ListIndex = Registry("list_index", writes: false);
