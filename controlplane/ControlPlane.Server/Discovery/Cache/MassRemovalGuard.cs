@@ -24,9 +24,8 @@ internal sealed class MassRemovalGuard(DiscoveryOptions options)
 {
     /// <summary>Per image, by instance id, the endpoints held back. Null: no hold.</summary>
     private Dictionary<string, Dictionary<string, Endpoint>>? _held;
-    private int _count;
 
-    /// <summary>The image of each endpoint held back, for readers on other threads.</summary>
+    /// <summary>The image of each endpoint held back, for readers on other threads (and their count).</summary>
     private readonly ConcurrentDictionary<string, string> _imageOf = new(StringComparer.Ordinal);
 
     /// <summary>Held instances named by a change signalled during the hold (a change retried from before it is not).</summary>
@@ -35,7 +34,7 @@ internal sealed class MassRemovalGuard(DiscoveryOptions options)
     public bool Active => Volatile.Read(ref _held) is not null;
 
     /// <summary>Endpoints held back now.</summary>
-    public int Held => Volatile.Read(ref _count);
+    public int Held => _imageOf.Count;
 
     /// <summary>
     /// Before a full reload is published: starts a hold when <paramref name="loaded"/> (the reload's
@@ -82,7 +81,6 @@ internal sealed class MassRemovalGuard(DiscoveryOptions options)
             }
         }
         Volatile.Write(ref _held, removed);
-        Volatile.Write(ref _count, count);
         return (count, total);
     }
 
@@ -132,19 +130,15 @@ internal sealed class MassRemovalGuard(DiscoveryOptions options)
     }
 
     /// <summary>
-    /// Instances of <paramref name="image"/> that a load found no record of. Those a change signalled during
-    /// the hold named were removed from the store after it began (deregistered, or announced gone), so they
-    /// leave it: the next <see cref="Merge"/> of the image leaves them out.
+    /// Instances that a load found no record of, with their image. Those a change signalled during the hold
+    /// named were removed from the store after it began (deregistered, or announced gone), so they leave it:
+    /// the next <see cref="Merge"/> of their image leaves them out.
     /// </summary>
-    public void Release(string image, IEnumerable<string> instanceIds)
+    public void Release(IEnumerable<(string Image, string InstanceId)> gone)
     {
-        if (_held is null || !_held.TryGetValue(image, out var held))
+        foreach (var (image, id) in gone)
         {
-            return;
-        }
-        foreach (var id in instanceIds)
-        {
-            if (_named.TryRemove(id, out _))
+            if (_held is not null && _held.TryGetValue(image, out var held) && _named.TryRemove(id, out _))
             {
                 Forget(image, held, id);
             }
@@ -155,9 +149,10 @@ internal sealed class MassRemovalGuard(DiscoveryOptions options)
     public int End()
     {
         _held = null;
+        var held = _imageOf.Count;
         _imageOf.Clear();
         _named.Clear();
-        return Interlocked.Exchange(ref _count, 0);
+        return held;
     }
 
     /// <summary>Takes <paramref name="instanceId"/> out of <paramref name="image"/>'s held endpoints (and the image out of the hold once it has none).</summary>
@@ -165,7 +160,6 @@ internal sealed class MassRemovalGuard(DiscoveryOptions options)
     {
         if (held.Remove(instanceId))
         {
-            Interlocked.Decrement(ref _count);
             _imageOf.TryRemove(new KeyValuePair<string, string>(instanceId, image));
         }
         if (held.Count == 0)

@@ -431,10 +431,7 @@ internal sealed class ResourceCache : IResourceWatch, IHostedService, IDisposabl
             return false;
         }
         // Named by a change made after the hold began, and gone from the store: removed there since.
-        foreach (var group in gone?.GroupBy(g => g.Image, StringComparer.Ordinal) ?? [])
-        {
-            _guard.Release(group.Key, group.Select(g => g.InstanceId));
-        }
+        _guard.Release(gone ?? []);
         Publish(loaded, observedTimestamp, keys.Count, published);
         return true;
     }
