@@ -29,6 +29,11 @@ internal sealed class TrafficLoop : IAsyncDisposable
     public Task WaitForAnswersAsync(long since, int count) =>
         Eventually.WaitAsync($"{count} answers after the mark", () => _answers.Count(a => a.At >= since) >= count);
 
+    /// <summary>Until each node answered <paramref name="count"/> requests sent after <paramref name="since"/> (the loops run at their own pace).</summary>
+    public Task WaitForAnswersFromEachAsync(long since, int count, IReadOnlyCollection<string> nodeIds) =>
+        Eventually.WaitAsync($"{count} answers after the mark from each of {string.Join(", ", nodeIds)}",
+            () => nodeIds.All(id => _answers.Count(a => a.At >= since && a.NodeId == id) >= count));
+
     /// <summary>Stops sending, and fails if a request failed in the client itself (not an HTTP error status: those are answers).</summary>
     public async Task StopAsync()
     {
