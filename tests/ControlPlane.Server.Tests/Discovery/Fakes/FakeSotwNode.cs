@@ -56,6 +56,7 @@ internal sealed class FakeSotwNode : FakeNode<StreamResourcesRequest, StreamReso
         view.Names = [.. names];
         view.NamedSomething |= names.Length > 0;
         view.Touched = seq;
+        view.Carry(seq);
         return Request(typeUrl, view);
     });
 
@@ -186,7 +187,9 @@ internal sealed class FakeSotwNode : FakeNode<StreamResourcesRequest, StreamReso
         view.Nonce = response.Nonce;
         return seq =>
         {
-            view.LowerBound = seq;
+            // A subscription sent since this response arrived carried its nonce first, and was its ACK then.
+            view.Carry(seq);
+            view.LowerBound = view.CarriedAt;
             return Request(response.TypeUrl, view);
         };
     }
@@ -224,6 +227,21 @@ internal sealed class FakeSotwNode : FakeNode<StreamResourcesRequest, StreamReso
         public long Touched { get; set; }
 
         public long LowerBound { get; set; }
+
+        /// <summary>The nonce last carried by a request, and that request's sequence number: the first to carry it.</summary>
+        public string CarriedNonce { get; private set; } = "";
+
+        public long CarriedAt { get; private set; }
+
+        /// <summary>Notes that request <paramref name="seq"/> carries <see cref="Nonce"/>: the server takes the first to carry it as the ACK.</summary>
+        public void Carry(long seq)
+        {
+            if (CarriedNonce != Nonce)
+            {
+                CarriedNonce = Nonce;
+                CarriedAt = seq;
+            }
+        }
 
         /// <summary>The lower bound of the previous response of this type.</summary>
         public long PreviousBound { get; set; }
