@@ -4,40 +4,77 @@ using System.Net.Sockets;
 namespace ControlPlane.TestCommon.Processes;
 
 /// <summary>
-/// Loopback ports that were free a moment ago, each handed out once per test run. They come from
-/// below Linux's ephemeral range (32768-60999), taken in turn from a random start per process: the
-/// kernel never gives these to bind(0) or to an outgoing connection, so a port freed by a killed
-/// server is not soon taken by another test process running beside this one, and a connection to
-/// it cannot meet itself (a loopback connect whose source port happens to be its destination
-/// connects to itself). A port can still be taken between here and the child's bind;
-/// <see cref="ChildProcess.StartAsync"/> retries on new ports then.
+/// Loopback ports that were free a moment ago, each handed out once per test run, and never to two
+/// test processes at once. They come from below Linux's ephemeral range (32768-60999), so the kernel
+/// never gives them to bind(0) or to an outgoing connection: a port freed by a killed server is not
+/// soon taken by someone else, and a connection to it cannot meet itself (a loopback connect whose
+/// source port happens to be its destination connects to itself).
+/// <para>
+/// The test assemblies run side by side in their own processes, so the range is cut into blocks and
+/// a process takes a block by holding an exclusive lock on the block's file (released by the kernel
+/// when the process ends, however it ends). Without it, two processes handing out the same port
+/// could meet: a test kills its control plane, and another process's control plane starts on the
+/// freed port and answers the clients that were meant to find nothing there. A port can still be
+/// taken by something else between here and the child's bind; <see cref="ChildProcess.StartAsync"/>
+/// retries on new ports then.
+/// </para>
 /// </summary>
 public static class FreePorts
 {
     private const int First = 20_000;
-    private const int Count = 12_000;
+    private const int BlockSize = 400;
+    private const int Blocks = 30;
 
-    private static readonly HashSet<int> Given = [];
-    private static int s_next = Random.Shared.Next(Count);
+    private static readonly Lock Gate = new();
+    private static readonly Dictionary<int, FileStream> HeldBlocks = [];
+    private static readonly string Directory = Path.Combine(Path.GetTempPath(), "controlplane-test-ports");
+    private static int s_block = -1;
+    private static int s_nextInBlock = BlockSize;
 
     public static int Next()
     {
-        for (var tried = 0; tried < Count; tried++)
+        lock (Gate)
         {
-            var port = First + (int)((uint)Interlocked.Increment(ref s_next) % Count);
-            lock (Given)
+            while (true)
             {
-                if (!Given.Add(port))
+                if (s_nextInBlock == BlockSize)
                 {
-                    continue;
+                    s_block = TakeBlock();
+                    s_nextInBlock = 0;
+                }
+                var port = First + (s_block * BlockSize) + s_nextInBlock++;
+                if (CanBind(port))
+                {
+                    return port;
                 }
             }
-            if (CanBind(port))
+        }
+    }
+
+    /// <summary>A block no other running test process holds, locked for the rest of this process's life.</summary>
+    private static int TakeBlock()
+    {
+        System.IO.Directory.CreateDirectory(Directory);
+        var start = Random.Shared.Next(Blocks);
+        for (var tried = 0; tried < Blocks; tried++)
+        {
+            var block = (start + tried) % Blocks;
+            if (HeldBlocks.ContainsKey(block))
             {
-                return port;
+                continue;
+            }
+            try
+            {
+                // FileShare.None is an exclusive flock on Unix: a second process opening it fails.
+                HeldBlocks.Add(block, new FileStream(Path.Combine(Directory, $"block-{block}.lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None));
+                return block;
+            }
+            catch (IOException)
+            {
+                // Held by another test process.
             }
         }
-        throw new InvalidOperationException($"No free loopback port in {First}-{First + Count - 1}.");
+        throw new InvalidOperationException($"No free block of loopback ports in {First}-{First + (Blocks * BlockSize) - 1}: other test processes hold them all.");
     }
 
     private static bool CanBind(int port)
