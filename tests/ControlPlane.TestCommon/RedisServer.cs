@@ -56,7 +56,7 @@ public sealed class RedisServer : IAsyncDisposable
         // A free port may be taken between choosing and binding it: try a few.
         for (var attempt = 1; ; attempt++)
         {
-            var server = new RedisServer(directory, FreePort(), extraArguments, tls);
+            var server = new RedisServer(directory, Processes.FreePorts.Next(), extraArguments, tls);
             try
             {
                 await server.StartAsync();
@@ -198,10 +198,4 @@ public sealed class RedisServer : IAsyncDisposable
         throw new TimeoutException($"redis-server on port {Port} did not answer PING within {TaskTimeoutExtensions.Timeout}.");
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }
