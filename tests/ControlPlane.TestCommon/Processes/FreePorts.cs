@@ -12,7 +12,8 @@ namespace ControlPlane.TestCommon.Processes;
 /// <para>
 /// The test assemblies run side by side in their own processes, so the range is cut into blocks and
 /// a process takes a block by holding an exclusive lock on the block's file (released by the kernel
-/// when the process ends, however it ends). Without it, two processes handing out the same port
+/// when the process ends, however it ends; the files are the user's, so test runs of two users on
+/// one machine do not see each other's). Without it, two processes handing out the same port
 /// could meet: a test kills its control plane, and another process's control plane starts on the
 /// freed port and answers the clients that were meant to find nothing there. A port can still be
 /// taken by something else between here and the child's bind; <see cref="ChildProcess.StartAsync"/>
@@ -27,7 +28,8 @@ public static class FreePorts
 
     private static readonly Lock Gate = new();
     private static readonly Dictionary<int, FileStream> HeldBlocks = [];
-    private static readonly string Directory = Path.Combine(Path.GetTempPath(), "controlplane-test-ports");
+    // One per user: a directory another user created could not be written here.
+    private static readonly string Directory = Path.Combine(Path.GetTempPath(), "controlplane-test-ports-" + Environment.UserName);
     private static int s_block = -1;
     private static int s_nextInBlock = BlockSize;
 
