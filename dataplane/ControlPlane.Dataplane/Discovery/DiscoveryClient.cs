@@ -136,6 +136,9 @@ public sealed class DiscoveryClient : BackgroundService, IDeltaResourceHandler
     /// <summary>When the last-known-good configuration (or its position) was last written; null when not since start.</summary>
     public DateTimeOffset? LastKnownGoodWrittenAt => _writer?.WrittenAt;
 
+    /// <summary>Whether a change or a store position the node recorded is not on disk yet (due, being written, or its write failed); false when not persisted.</summary>
+    internal bool LastKnownGoodPending => _writer?.Pending ?? false;
+
     public override Task StartAsync(CancellationToken cancellationToken)
     {
         // The wait for a control plane starts with the host (not when ExecuteAsync gets a thread), so

@@ -111,6 +111,23 @@ internal sealed class LastKnownGoodWriter : IDisposable
         }
     }
 
+    /// <summary>
+    /// Whether something recorded is not on disk yet: a change or a position (a write is due, under
+    /// way, or failed), or nothing was written since start. A change that comes while a write reads
+    /// the resources may be in that write and still be written once more: this turns false only
+    /// once every recorded change has been counted as written.
+    /// </summary>
+    public bool Pending
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _changes != _changesOnDisk || _position != _positionOnDisk;
+            }
+        }
+    }
+
     /// <summary>Changes recorded so far (for <see cref="Loaded"/>).</summary>
     public long Changes
     {

@@ -76,7 +76,12 @@ public sealed class FlappingControlPlaneTests : IAsyncLifetime
             var config = node.Config.Current;
             Assert.True(config.IsLoaded);
             await store.NextWriteAsync();
-            await Eventually.WaitAsync("the write to end", () => client.LastKnownGoodWrittenAt is not null); // written off the stream
+            // Written off the stream. The policy may come while the first write reads the resources:
+            // then that write holds it and the writer writes it once more. Both are done before the new stream.
+            await Eventually.WaitAsync("the writer to have written what the first stream sent", () => !client.LastKnownGoodPending);
+            while (store.Writes.Reader.TryRead(out _))
+            {
+            }
             File.Delete(client.LastKnownGoodPath!); // so a rewrite shows
             File.Delete(Path.Combine(directory, LastKnownGoodStore.PositionFileName));
             first.End();
