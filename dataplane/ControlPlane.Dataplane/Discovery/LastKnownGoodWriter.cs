@@ -123,10 +123,13 @@ internal sealed class LastKnownGoodWriter : IDisposable
         {
             lock (_lock)
             {
-                return _changes != _changesOnDisk || _position != _positionOnDisk;
+                return Unwritten;
             }
         }
     }
+
+    /// <summary>What <see cref="Pending"/> says, under <see cref="_lock"/>.</summary>
+    private bool Unwritten => _changes != _changesOnDisk || _position != _positionOnDisk;
 
     /// <summary>Changes recorded so far (for <see cref="Loaded"/>).</summary>
     public long Changes
@@ -239,7 +242,7 @@ internal sealed class LastKnownGoodWriter : IDisposable
             changes = _changes;
             position = _position;
             resourcesToo = changes != _changesOnDisk;
-            if (!resourcesToo && position == _positionOnDisk)
+            if (!Unwritten)
             {
                 return true;
             }

@@ -4,8 +4,8 @@ using System.Net.Sockets;
 namespace ControlPlane.TestCommon.Processes;
 
 /// <summary>
-/// Loopback ports that were free a moment ago, each handed out once per test run, and never to two
-/// test processes at once. They come from below Linux's ephemeral range (32768-60999), so the kernel
+/// Loopback ports that were free a moment ago, each handed out once by a test process, and never
+/// to two running test processes at once. They come from below Linux's ephemeral range (32768-60999), so the kernel
 /// never gives them to bind(0) or to an outgoing connection: a port freed by a killed server is not
 /// soon taken by someone else, and a connection to it cannot meet itself (a loopback connect whose
 /// source port happens to be its destination connects to itself).
