@@ -29,6 +29,8 @@ return args[0] switch
     FanoutSettings.CommandName => await RunAsync(FanoutSettings.Parse, FanoutSettings.Usage, FanoutBenchmark.RunAsync),
     ProxySettings.CommandName => await RunAsync(ProxySettings.Parse, ProxySettings.Usage, ProxyBenchmark.RunAsync),
     RedisSettings.CommandName => await RunAsync(RedisSettings.Parse, RedisSettings.Usage, RedisBenchmark.RunAsync),
+    // Not a benchmark: the fan-out benchmark's ceiling server, which that benchmark starts in a process of its own.
+    BareKestrelFanoutServer.CommandName => await BareKestrelFanoutServer.RunAsync(args[1..], stop.Token),
     _ => UsageError($"Unknown benchmark '{args[0]}'.", usage),
 };
 

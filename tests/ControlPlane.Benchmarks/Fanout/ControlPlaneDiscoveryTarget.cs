@@ -24,7 +24,8 @@ namespace ControlPlane.Benchmarks.Fanout;
 /// the endpoint set that lists the new instance. Memory per idle node is the server's resident set
 /// with N idle streams minus with none, beside its managed heap from /metrics.
 /// </summary>
-internal sealed class ControlPlaneDiscoveryTarget(FanoutSettings settings) : IFanoutTarget
+/// With <paramref name="bareKestrel"/>, the server is <see cref="BareKestrelFanoutServer"/> instead: the ceiling.
+internal sealed class ControlPlaneDiscoveryTarget(FanoutSettings settings, bool bareKestrel = false) : IFanoutTarget
 {
     public const string Image = "img.fanout.watched";
     private const string Service = "svc-fanout";
@@ -52,10 +53,15 @@ internal sealed class ControlPlaneDiscoveryTarget(FanoutSettings settings) : IFa
     private int _changes;
     private int _nodes;
 
-    public string Name => "control plane";
+    public string Name => bareKestrel ? BareKestrelName : "control plane";
 
-    public string Description =>
-        $"ControlPlane.Server {_version}, from this build ({Configuration}), in its own process: `dotnet {ControlPlaneServer.AssemblyName}`, embedded store, logging at Warning, " +
+    public const string BareKestrelName = "bare Kestrel";
+
+    public string Description => bareKestrel
+        ? $"the ceiling: a bare Kestrel app (`{BareKestrelFanoutServer.CommandName}` of this benchmark, {Configuration}) in its own process, in place of the control plane, with the same client, nodes and " +
+          "registrations; on each registration it serializes one response and writes the same bytes to every stream, and it reads the ACKs and drops them unparsed: " +
+          "Kestrel's share of a push and its ACK, none of the protocol's work (one nonce for all, no versions or subscriptions kept)"
+        : $"ControlPlane.Server {_version}, from this build ({Configuration}), in its own process: `dotnet {ControlPlaneServer.AssemblyName}`, embedded store, logging at Warning, " +
         $"debounce at its default ({new DiscoveryOptions().DebounceWindow.TotalMilliseconds:0} ms; the first change after a quiet window is applied at once), " +
         "`ControlPlane:MaxStreamsPerConnection` set 100 above the watcher count, so that the limit never binds; " +
         "one node per DeltaResources stream, subscribed to every endpoint set (wildcard) and acknowledging every response (after the node has been timed; " +
@@ -81,14 +87,13 @@ internal sealed class ControlPlaneDiscoveryTarget(FanoutSettings settings) : IFa
         {
             // Enough for every stream on one connection: the client never opens connections beyond the benchmark's.
             var maxStreamsPerConnection = watchers + 100;
-            _server = await ControlPlaneServer.StartAsync(
-                new Dictionary<string, string>
-                {
-                    ["ControlPlane:MaxStreamsPerConnection"] = maxStreamsPerConnection.ToString(CultureInfo.InvariantCulture),
-                },
-                ct);
+            var options = new Dictionary<string, string>
+            {
+                ["ControlPlane:MaxStreamsPerConnection"] = maxStreamsPerConnection.ToString(CultureInfo.InvariantCulture),
+            };
+            _server = bareKestrel ? await ControlPlaneServer.StartBareKestrelAsync(options, ct) : await ControlPlaneServer.StartAsync(options, ct);
             _version = await _server.VersionAsync(ct);
-            Console.WriteLine($"  control plane {_version}: pid {_server.ProcessId}, {_server.GrpcUrl}, ops {_server.HttpUrl}");
+            Console.WriteLine($"  {Name} {_version}: pid {_server.ProcessId}, {_server.GrpcUrl}, ops {_server.HttpUrl}");
             _writer = GrpcChannel.ForAddress(_server.GrpcUrl);
             // The connections are open (and have the server's SETTINGS) before any node, so the baseline memory has them.
             _connections = await Task.WhenAll(Enumerable.Range(0, settings.Connections).Select(_ => LeanStreamConnection.ConnectAsync(_server.GrpcUrl, ct)));
@@ -264,7 +269,7 @@ internal sealed class ControlPlaneDiscoveryTarget(FanoutSettings settings) : IFa
 
     public async ValueTask DisposeAsync()
     {
-        if (_server is not null && _recorder is not null && _changes > 0)
+        if (_server is not null && _recorder is not null && _changes > 0 && !bareKestrel)
         {
             await ReportServerViewAsync(_server);
         }

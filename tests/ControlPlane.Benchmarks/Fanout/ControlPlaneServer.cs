@@ -62,9 +62,18 @@ internal sealed class ControlPlaneServer : IAsyncDisposable
     /// Starts the server with <paramref name="settings"/> as extra configuration (name → value, as
     /// command-line options) and waits until it is ready.
     /// </summary>
-    public static async Task<ControlPlaneServer> StartAsync(IReadOnlyDictionary<string, string> settings, CancellationToken cancellationToken)
+    public static Task<ControlPlaneServer> StartAsync(IReadOnlyDictionary<string, string> settings, CancellationToken cancellationToken) =>
+        StartAsync(AssemblyPath, [], settings, cancellationToken);
+
+    /// <summary>
+    /// <see cref="BareKestrelFanoutServer"/> in place of the control plane: this benchmark's own assembly,
+    /// started the same way, with the same options.
+    /// </summary>
+    public static Task<ControlPlaneServer> StartBareKestrelAsync(IReadOnlyDictionary<string, string> settings, CancellationToken cancellationToken) =>
+        StartAsync(typeof(BareKestrelFanoutServer).Assembly.Location, [BareKestrelFanoutServer.CommandName], settings, cancellationToken);
+
+    private static async Task<ControlPlaneServer> StartAsync(string assembly, string[] command, IReadOnlyDictionary<string, string> settings, CancellationToken cancellationToken)
     {
-        var assembly = AssemblyPath;
         int grpcPort = EtcdServer.FreePort(), httpPort = EtcdServer.FreePort();
         var start = new ProcessStartInfo(DotnetHost())
         {
@@ -75,6 +84,10 @@ internal sealed class ControlPlaneServer : IAsyncDisposable
             WorkingDirectory = Path.GetDirectoryName(assembly)!,
         };
         start.ArgumentList.Add(assembly);
+        foreach (var word in command)
+        {
+            start.ArgumentList.Add(word);
+        }
         var options = new Dictionary<string, string>(StringComparer.Ordinal)
         {
             ["ControlPlane:GrpcPort"] = grpcPort.ToString(CultureInfo.InvariantCulture),

@@ -37,6 +37,9 @@ internal sealed record TargetRun(string Name, string Description, IReadOnlyList<
 
     public TimeSpan WriteAnswered => Median(Changes.Select(c => c.WriteAnswered));
 
+    /// <summary>The median CPU time of the server's own process per change; null when it runs in this one.</summary>
+    public TimeSpan? ServerCpu => Changes.All(c => c.ServerCpu is not null) ? Median(Changes.Select(c => c.ServerCpu!.Value)) : null;
+
     public double BytesPerIdleWatcher => Memory[0].BytesPerWatcher;
 
     private static TimeSpan Median(IEnumerable<TimeSpan> values)

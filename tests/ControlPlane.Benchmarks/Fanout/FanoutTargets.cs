@@ -10,7 +10,7 @@ internal static class FanoutTargets
     /// </summary>
     public static Func<FanoutSettings, IFanoutTarget>? ControlPlane => settings => new ControlPlaneDiscoveryTarget(settings);
 
-    /// <summary>The baseline.</summary>
+    /// <summary>The baseline. Between the two, the ceiling: Kestrel doing its share of the control plane's work alone (<see cref="BareKestrelFanoutServer"/>).</summary>
     public static IFanoutTarget Etcd(FanoutSettings settings) => new EtcdWatchTarget(settings);
 
     /// <summary>
@@ -27,6 +27,6 @@ internal static class FanoutTargets
         {
             return null;
         }
-        return ([() => controlPlane(settings), () => Etcd(settings)], 1);
+        return ([() => controlPlane(settings), () => new ControlPlaneDiscoveryTarget(settings, bareKestrel: true), () => Etcd(settings)], 2);
     }
 }
