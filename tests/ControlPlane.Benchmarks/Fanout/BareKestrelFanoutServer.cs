@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Buffers.Binary;
 using System.Globalization;
 using System.IO.Pipelines;
 using System.Net;
@@ -13,6 +12,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
+using ControlPlane.Benchmarks.GrpcRuntime;
 using ApiEndpoint = ControlPlane.Api.V1.Endpoint;
 
 namespace ControlPlane.Benchmarks.Fanout;
@@ -51,17 +51,17 @@ internal static class BareKestrelFanoutServer
         await using var app = builder.Build();
         var hub = new Hub();
         app.MapGet("/readyz", () => "ok");
-        app.MapGet("/version", () => Results.Json(new Dictionary<string, string> { ["version"] = "bare Kestrel", ["git_sha"] = "unknown" }));
+        app.MapGet("/version", () => Results.Json(new Dictionary<string, string> { ["version"] = ".NET " + Environment.Version, ["git_sha"] = "unknown" }));
         app.MapGet("/metrics", () => hub.Metrics());
         app.MapPost("/grpc.health.v1.Health/Check", async context =>
         {
             await ReadMessageAsync(context.Request.BodyReader);
-            await AnswerAsync(context, []);
+            await AnswerAsync(context, new global::Grpc.Health.V1.HealthCheckResponse { Status = global::Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.Serving });
         });
         app.MapPost(Path("RegistryService", "Register"), async context =>
         {
             hub.Register(RegisterRequest.Parser.ParseFrom(await ReadMessageAsync(context.Request.BodyReader)));
-            await AnswerAsync(context, new RegisterResponse { Registered = 1, Created = true }.ToByteArray());
+            await AnswerAsync(context, new RegisterResponse { Registered = 1, Created = true });
         });
         app.MapPost(DeltaNodeClient.DeltaResources.Path, hub.ServeAsync);
         await app.StartAsync(cancellationToken);
@@ -78,19 +78,11 @@ internal static class BareKestrelFanoutServer
 
     private static string Path(string service, string method) => $"/controlplane.v1.{service}/{method}";
 
-    private static byte[] Framed(byte[] message)
+    private static async Task AnswerAsync(HttpContext context, IMessage message)
     {
-        var framed = new byte[message.Length + 5];
-        BinaryPrimitives.WriteUInt32BigEndian(framed.AsSpan(1), (uint)message.Length);
-        message.CopyTo(framed, 5);
-        return framed;
-    }
-
-    private static async Task AnswerAsync(HttpContext context, byte[] message)
-    {
-        context.Response.ContentType = "application/grpc";
-        await context.Response.BodyWriter.WriteAsync(Framed(message));
-        context.Response.AppendTrailer("grpc-status", "0");
+        context.Response.ContentType = GrpcFrames.ContentType;
+        await context.Response.BodyWriter.WriteAsync(GrpcFrames.Frame(message));
+        context.Response.AppendTrailer(GrpcFrames.StatusHeader, "0");
     }
 
     private static async Task<byte[]> ReadMessageAsync(PipeReader reader)
@@ -99,8 +91,9 @@ internal static class BareKestrelFanoutServer
         {
             var result = await reader.ReadAsync();
             var buffer = result.Buffer;
-            if (TryTake(ref buffer, out var message))
+            if (GrpcFrames.TryReadFrame(ref buffer, out var frame))
             {
+                var message = frame.Slice(GrpcFrames.HeaderSize).ToArray();
                 reader.AdvanceTo(buffer.Start);
                 return message;
             }
@@ -110,26 +103,6 @@ internal static class BareKestrelFanoutServer
             }
             reader.AdvanceTo(buffer.Start, buffer.End);
         }
-    }
-
-    /// <summary>Takes one length-prefixed message off the front of <paramref name="buffer"/>, if it is all there.</summary>
-    private static bool TryTake(ref ReadOnlySequence<byte> buffer, out byte[] message)
-    {
-        message = [];
-        if (buffer.Length < 5)
-        {
-            return false;
-        }
-        Span<byte> prefix = stackalloc byte[5];
-        buffer.Slice(0, 5).CopyTo(prefix);
-        var length = BinaryPrimitives.ReadUInt32BigEndian(prefix[1..]);
-        if (buffer.Length < 5 + length)
-        {
-            return false;
-        }
-        message = buffer.Slice(5, length).ToArray();
-        buffer = buffer.Slice(5 + length);
-        return true;
     }
 
     /// <summary>The current response, and a task completed (and replaced) when the next one is published.</summary>
@@ -170,7 +143,7 @@ internal static class BareKestrelFanoutServer
                 var version = _endpoints.Count.ToString(CultureInfo.InvariantCulture);
                 var response = new DeltaResourcesResponse { TypeUrl = ResourceTypes.EndpointSet, SystemVersionInfo = version, Nonce = "n" + version };
                 response.Resources.Add(new Resource { Name = request.Image, Version = version, Resource_ = Any.Pack(set) });
-                _current = Framed(response.ToByteArray());
+                _current = GrpcFrames.Frame(response);
                 published = _next;
                 _next = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             }
@@ -191,7 +164,7 @@ internal static class BareKestrelFanoutServer
             Interlocked.Increment(ref _streams);
             try
             {
-                context.Response.ContentType = "application/grpc";
+                context.Response.ContentType = GrpcFrames.ContentType;
                 var requests = context.Request.BodyReader;
                 await ReadMessageAsync(requests);
                 var acks = DropAllAsync(requests);
@@ -208,7 +181,7 @@ internal static class BareKestrelFanoutServer
                     }
                     (current, next) = Snapshot();
                 }
-                context.Response.AppendTrailer("grpc-status", "0");
+                context.Response.AppendTrailer(GrpcFrames.StatusHeader, "0");
             }
             catch (Exception ex) when (ex is IOException or OperationCanceledException or Microsoft.AspNetCore.Connections.ConnectionResetException)
             {
@@ -227,7 +200,7 @@ internal static class BareKestrelFanoutServer
             {
                 var result = await requests.ReadAsync();
                 var buffer = result.Buffer;
-                while (TryTake(ref buffer, out _))
+                while (GrpcFrames.TryReadFrame(ref buffer, out _))
                 {
                 }
                 requests.AdvanceTo(buffer.Start, buffer.End);
