@@ -34,4 +34,78 @@ public sealed class HostileGrpcInputTests
         var registry = (ControlPlane.Server.Registry.ServiceRegistry)host.Services.GetService(typeof(ControlPlane.Server.Registry.ServiceRegistry))!;
         Assert.Empty((await registry.ListAsync(new ListServicesRequest())).Instances);
     }
+
+    private const string Token = "hostile-frames-token";
+
+    public static TheoryData<string, byte[], string> BadFramesForEveryMutation()
+    {
+        var data = new TheoryData<string, byte[], string>();
+        string[] methods =
+        [
+            "RegistryService/Heartbeat", "RegistryService/Deregister", "RegistryService/DrainInstance",
+            "PolicyService/SetPolicy", "PolicyService/DeletePolicy",
+        ];
+        foreach (var method in methods)
+        {
+            data.Add(method, [0, 0, 0, 0, 3, 0xFF, 0xFF, 0xFF], "13");
+            data.Add(method, [0, 0, 0, 0, 9, 0x0A, 0x05, 0x61], "13");
+            data.Add(method, [0, 0x7F, 0xFF, 0xFF, 0xFF], "8");
+            data.Add(method, [1, 0, 0, 0, 1, 0], "13");
+        }
+        return data;
+    }
+
+    /// <summary>
+    /// The other mutating methods, admin ones with the token (so the frame itself is what is refused):
+    /// the registered instance and the policy stay exactly as they were.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(BadFramesForEveryMutation))]
+    public async Task BadFrames_ToAnyMutation_GetAStatus_AndChangeNothing(string method, byte[] body, string expectedStatus)
+    {
+        await using var host = await ControlPlaneFixture.StartWithTokenAsync(Token);
+        using var rest = host.CreateHttpClient();
+        using (var registered = await rest.PostAsync("/v1/services/register", Json("""
+            {"name":"video-svc","image":"img.video.svc","instance_id":"i1","host":"backend1","port":8080,"ttl_seconds":30}
+            """)).DefaultTimeout())
+        {
+            Assert.Equal(HttpStatusCode.OK, registered.StatusCode);
+        }
+        using (var policy = new HttpRequestMessage(HttpMethod.Put, "/v1/policy/img.video.svc") { Content = Json("""{"algorithm":"round_robin"}""") })
+        {
+            policy.Headers.Add("X-Platform-Token", Token);
+            using var set = await rest.SendAsync(policy).DefaultTimeout();
+            Assert.Equal(HttpStatusCode.OK, set.StatusCode);
+        }
+        var before = await StateAsync(rest);
+
+        using var http = new HttpClient(new SocketsHttpHandler());
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(host.Grpc, "/controlplane.v1." + method))
+        {
+            Content = new ByteArrayContent(body),
+            Version = HttpVersion.Version20,
+            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+        };
+        request.Content.Headers.TryAddWithoutValidation("Content-Type", "application/grpc");
+        request.Headers.TryAddWithoutValidation("TE", "trailers");
+        request.Headers.TryAddWithoutValidation("x-platform-token", Token);
+
+        using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead).DefaultTimeout();
+        await response.Content.ReadAsByteArrayAsync().DefaultTimeout();
+        var status = response.Headers.TryGetValues("grpc-status", out var h) ? h.First()
+            : response.TrailingHeaders.TryGetValues("grpc-status", out var t) ? t.First() : null;
+
+        Assert.Equal(expectedStatus, status);
+        Assert.Equal(before, await StateAsync(rest));
+    }
+
+    private static StringContent Json(string json) => new(json, System.Text.Encoding.UTF8, "application/json");
+
+    /// <summary>The instance and the policy as REST shows them.</summary>
+    private static async Task<string> StateAsync(HttpClient rest)
+    {
+        var instance = await rest.GetStringAsync("/v1/instances/i1").DefaultTimeout();
+        var policy = await rest.GetStringAsync("/v1/policy/img.video.svc").DefaultTimeout();
+        return instance + "\n" + policy;
+    }
 }
