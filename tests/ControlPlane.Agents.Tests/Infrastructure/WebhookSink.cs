@@ -76,7 +76,7 @@ public sealed class WebhookSink : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await _app.StopAsync();
+        await _app.StopAsync().DefaultTimeout();
         await _app.DisposeAsync();
     }
 }

@@ -142,7 +142,7 @@ public sealed class GrpcInstanceLostTests
                     await context.Response.Body.WriteAsync(Frame(Message(Sizes[messages])).AsMemory(0, 5 + partial));
                     await context.Response.Body.FlushAsync();
                 }
-                await release.WaitAsync();
+                await release.WaitAsync(context.RequestAborted);
                 context.Features.Get<IConnectionLifetimeFeature>()!.Abort();
             }),
         });

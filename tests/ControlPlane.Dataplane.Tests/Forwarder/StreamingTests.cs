@@ -140,7 +140,7 @@ public sealed class StreamingTests
             // SocketsHttpHandler sends HTTP/2 request headers with the first body write; send them now.
             await stream.FlushAsync();
             _stream.TrySetResult(stream);
-            await _done.Task;
+            await _done.Task.WaitAsync(TaskTimeoutExtensions.Timeout);
         }
 
         protected override bool TryComputeLength(out long length)

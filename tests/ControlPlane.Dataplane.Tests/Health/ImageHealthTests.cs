@@ -128,15 +128,17 @@ public sealed class ImageHealthTests
         Assert.True(budget.TryStartRetry(20, 3));
     }
 
+    /// <summary>Reports failures until the endpoint is ejected; a health that never ejects fails the test instead of looping.</summary>
     private TimeSpan EjectOnce(ImageHealth health, EndpointState[] states, int index)
     {
-        while (true)
+        for (var failures = 0; failures < 1000; failures++)
         {
             if (health.ReportFailure(states[index], states, _options) is { } length)
             {
                 return length;
             }
         }
+        throw new Xunit.Sdk.XunitException($"{states[index]} was not ejected after 1000 failures");
     }
 
     private (ImageHealth Health, EndpointState[] States) Image(int endpoints) =>

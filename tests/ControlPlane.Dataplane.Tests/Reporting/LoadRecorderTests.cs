@@ -61,20 +61,26 @@ public sealed class LoadRecorderTests
         collector.Start();
         var writers = Enumerable.Range(0, Threads).Select(t => Task.Run(() =>
         {
-            for (var i = 0; i < PerThread; i++)
+            try
             {
-                if (i % Chunk == 0)
+                for (var i = 0; i < PerThread; i++)
                 {
-                    // Every chunk waits for one more close, so intervals close while requests are counted.
-                    var seen = Volatile.Read(ref collections);
-                    SpinWait.SpinUntil(() => Volatile.Read(ref collections) > seen);
+                    if (i % Chunk == 0)
+                    {
+                        // Every chunk waits for one more close, so intervals close while requests are counted.
+                        var seen = Volatile.Read(ref collections);
+                        Assert.True(SpinWait.SpinUntil(() => Volatile.Read(ref collections) > seen, TaskTimeoutExtensions.Timeout), "the collector stopped closing intervals");
+                    }
+                    recorder.Record("img.a", "i" + (i % 3), i % 10 == 0 ? 500 : 200, 7, TimeSpan.FromMilliseconds(i % 20));
                 }
-                recorder.Record("img.a", "i" + (i % 3), i % 10 == 0 ? 500 : 200, 7, TimeSpan.FromMilliseconds(i % 20));
             }
-            Interlocked.Decrement(ref writing);
+            finally
+            {
+                Interlocked.Decrement(ref writing); // the collector stops even when a writer failed
+            }
         })).ToArray();
         await Task.WhenAll(writers).DefaultTimeout();
-        collector.Join();
+        Assert.True(collector.Join(TaskTimeoutExtensions.Timeout), "the collector did not stop");
         intervals.Add(recorder.Collect().ToImageLoads());
 
         var all = intervals.SelectMany(i => i).ToList();

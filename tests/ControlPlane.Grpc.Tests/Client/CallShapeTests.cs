@@ -32,7 +32,8 @@ public sealed class CallShapeTests
         request.ResponseParameters.AddRange(sizes.Select(s => new ResponseParameters { Size = s }));
         using var call = channel.AsyncServerStreamingCall(InteropMethods.StreamingOutputCall, request);
         var received = new List<int>();
-        await foreach (var m in call.ResponseStream.ReadAllAsync().WithCancellation(TestContext.Current.CancellationToken))
+        using var timeout = new CancellationTokenSource(TaskTimeoutExtensions.Timeout);
+        await foreach (var m in call.ResponseStream.ReadAllAsync().WithCancellation(timeout.Token))
         {
             received.Add(m.Payload.Body.Length);
         }

@@ -40,7 +40,7 @@ public sealed class ChannelTests
         {
             connections.TryAdd(ctx.HttpContext.Connection.Id, 0);
             allStarted.Signal();
-            await release.Task;
+            await release.Task.WaitAsync(ctx.CancellationToken);
             return new SimpleResponse();
         };
         using var channel = server.CreateChannel();

@@ -19,7 +19,9 @@ public static class GeneratedSdk
         await Prerequisites.RequirePythonGrpcAsync();
         var buf = Prerequisites.RequireBuf();
         var es = ProtocGenEs();
-        await Gate.WaitAsync();
+        // The other holder generates within its own limits (buf and the plugins run under timeouts); waiting
+        // longer than a generation can take means it hung.
+        Assert.True(await Gate.WaitAsync(TimeSpan.FromMinutes(4)), "buf generate held the gate for 4 minutes");
         try
         {
             if (_output is not null)

@@ -19,7 +19,7 @@ public sealed class ConcurrencyTests
         var workers = Enumerable.Range(0, Threads).Select(thread => Task.Factory.StartNew(() =>
         {
             var shard = new KeyValuePair<string, object?>("shard", thread % 3);
-            start.SignalAndWait();
+            Assert.True(start.SignalAndWait(TaskTimeoutExtensions.Timeout), "the other workers never started");
             for (var i = 0; i < PerThread; i++)
             {
                 counter.Add(1, shard);
@@ -28,9 +28,10 @@ public sealed class ConcurrencyTests
             }
         }, TaskCreationOptions.LongRunning)).ToArray();
 
-        start.SignalAndWait();
+        Assert.True(start.SignalAndWait(TaskTimeoutExtensions.Timeout), "the workers never started");
         var scrapes = 0;
-        while (!workers.All(w => w.IsCompleted))
+        var scraping = System.Diagnostics.Stopwatch.StartNew();
+        while (!workers.All(w => w.IsCompleted) && scraping.Elapsed < TaskTimeoutExtensions.Timeout)
         {
             AssertHistogramsConsistent(t.Scrape());
             scrapes++;

@@ -358,7 +358,7 @@ public sealed class ResourceCacheTests : IAsyncLifetime
     {
         if (_cache is not null)
         {
-            await _cache.StopAsync(CancellationToken.None);
+            await _cache.StopAsync(CancellationToken.None).DefaultTimeout();
         }
         if (_services is not null)
         {

@@ -54,7 +54,7 @@ public sealed class ChangeFollowerTests
         {
             Assert.Equal(["img.c", "img.d"], changed);
         }
-        await follower.StopAsync(CancellationToken.None);
+        await follower.StopAsync(CancellationToken.None).DefaultTimeout();
     }
 
     /// <summary>A feed whose messages the test delivers and whose log reads the test answers, one at a time.</summary>
@@ -75,7 +75,7 @@ public sealed class ChangeFollowerTests
         {
             var read = new PendingRead(afterRevision);
             _reads.Writer.TryWrite(read);
-            return new ValueTask<ChangeLogRead>(read.Result);
+            return new ValueTask<ChangeLogRead>(read.Result.WaitAsync(cancellationToken));
         }
 
         public ValueTask<StorePosition?> ReadPositionAsync(CancellationToken cancellationToken = default) =>

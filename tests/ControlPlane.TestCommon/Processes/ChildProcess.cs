@@ -189,7 +189,7 @@ public sealed class ChildProcess : IAsyncDisposable
         {
             if (_process.HasExited)
             {
-                await _process.WaitForExitAsync(); // the rest of its output
+                await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10)); // the rest of its output (a grandchild could hold the pipes open)
                 throw new ChildProcessException(this, $"{Name} exited with code {_process.ExitCode} before it was ready");
             }
             try

@@ -34,12 +34,13 @@ public sealed class WakeSignalTests
             }
         });
         // Keep setting until the waiter has been woken 1000 times: a lost wake-up would leave it parked and time out.
-        while (!waiter.IsCompleted)
+        var setting = System.Diagnostics.Stopwatch.StartNew();
+        while (!waiter.IsCompleted && setting.Elapsed < TaskTimeoutExtensions.Timeout)
         {
             signal.Set();
             await Task.Yield();
         }
-        await waiter.DefaultTimeout();
+        await waiter.WaitAsync(TimeSpan.FromSeconds(1));
         Assert.Equal(1000, woken);
     }
 
