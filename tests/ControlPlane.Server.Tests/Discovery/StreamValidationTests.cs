@@ -130,6 +130,7 @@ public sealed class StreamValidationTests
         var status = await EndOfStreamAfterAsync(host, new DeltaResourcesRequest { Node = new Node { Id = "n1" }, TypeUrl = "type.googleapis.com/envoy.config.cluster.v3.Cluster" });
         Assert.Equal(StatusCode.InvalidArgument, status.StatusCode);
         Assert.Contains(ResourceTypes.EndpointSet, status.Detail, StringComparison.Ordinal);
+        Assert.Equal(0, host.Streams.Count);
     }
 
     [Fact]
@@ -142,6 +143,7 @@ public sealed class StreamValidationTests
             new DeltaResourcesRequest { Node = new Node { Id = "n2" }, TypeUrl = ResourceTypes.RoutingPolicy, ResourceNamesSubscribe = { "*" } });
         Assert.Equal(StatusCode.InvalidArgument, status.StatusCode);
         Assert.Contains("n1", status.Detail, StringComparison.Ordinal);
+        Assert.Equal(0, host.Streams.Count);
     }
 
     [Fact]
@@ -151,6 +153,7 @@ public sealed class StreamValidationTests
         var status = await EndOfStreamAfterAsync(host, new DeltaResourcesRequest { Node = new Node { Id = "n1" }, TypeUrl = ResourceTypes.EndpointSet, ResourceNamesSubscribe = { "img.a", "" } });
         Assert.Equal(StatusCode.InvalidArgument, status.StatusCode);
         Assert.Contains(status.FieldViolations(), v => v.Field == "resource_names_subscribe");
+        Assert.Equal(0, host.Streams.Count);
     }
 
     [Fact]
@@ -161,6 +164,52 @@ public sealed class StreamValidationTests
         request.ResourceNamesSubscribe.AddRange(["a", "b", "c", "d"]);
         var status = await EndOfStreamAfterAsync(host, request);
         Assert.Equal(StatusCode.InvalidArgument, status.StatusCode);
+        Assert.Equal(0, host.Streams.Count);
+    }
+
+    public static TheoryData<string, StreamResourcesRequest[], string> BadSotwRequests()
+    {
+        var tooMany = new StreamResourcesRequest { Node = new Node { Id = "n1" }, TypeUrl = ResourceTypes.EndpointSet };
+        tooMany.ResourceNames.AddRange(["a", "b", "c", "d"]);
+        return new()
+        {
+            { "no node id", [new() { Node = new Node { Zone = "z" }, TypeUrl = ResourceTypes.EndpointSet }], "node.id" },
+            { "no node at all", [new() { TypeUrl = ResourceTypes.EndpointSet }], "node" },
+            { "a control character in the id", [new() { Node = new Node { Id = "n\u00071" }, TypeUrl = ResourceTypes.EndpointSet }], "node.id" },
+            { "an unknown type", [new() { Node = new Node { Id = "n1" }, TypeUrl = "type.googleapis.com/envoy.config.cluster.v3.Cluster" }], "" },
+            { "an empty name", [new() { Node = new Node { Id = "n1" }, TypeUrl = ResourceTypes.EndpointSet, ResourceNames = { "img.a", "" } }], "resource_names" },
+            { "too many names", [tooMany], "" },
+            { "a store position past 64 characters", [new() { Node = new Node { Id = "n1" }, TypeUrl = ResourceTypes.EndpointSet, StorePosition = new string('7', 65) }], "" },
+            {
+                "another node id mid-stream",
+                [
+                    new() { Node = new Node { Id = "n1" }, TypeUrl = ResourceTypes.EndpointSet },
+                    new() { Node = new Node { Id = "n2" }, TypeUrl = ResourceTypes.RoutingPolicy },
+                ],
+                ""
+            },
+        };
+    }
+
+    /// <summary>The state-of-the-world variant checks what the delta one does: INVALID_ARGUMENT, and no stream left behind.</summary>
+    [Theory]
+    [MemberData(nameof(BadSotwRequests))]
+    public async Task BadStateOfTheWorldRequests_AreInvalid_AndLeaveNoStream(string why, StreamResourcesRequest[] requests, string field)
+    {
+        await using var host = await DiscoveryHost.StartAsync(o => o.MaxResourceNamesPerRequest = 3);
+        await using var node = await FakeSotwNode.ConnectAsync(host.Channel, "ignored");
+        foreach (var request in requests)
+        {
+            await node.SendRawAsync(request);
+        }
+        var status = await node.WaitForEndAsync(checkRules: false);
+
+        Assert.True(status.StatusCode == StatusCode.InvalidArgument, $"{why}: {status}");
+        if (field.Length > 0)
+        {
+            Assert.Contains(status.FieldViolations(), v => v.Field == field);
+        }
+        Assert.Equal(0, host.Streams.Count);
     }
 
     [Fact]
