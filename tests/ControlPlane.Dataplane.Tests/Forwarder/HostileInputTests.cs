@@ -130,6 +130,41 @@ public sealed class HostileInputTests
         Assert.Empty(backend.Requests);
     }
 
+    /// <summary>
+    /// Request smuggling: a body whose framing two parsers could read differently. The node frames what
+    /// it sends upstream itself, so the instance never sees both framings, nor bytes the node took for a
+    /// body as a request of their own. Whatever the node makes of the client's bytes, it is never a 500.
+    /// </summary>
+    [Theory]
+    [InlineData("Content-Length: 44\r\nTransfer-Encoding: chunked\r\n", "0\r\n\r\nGET /g/img/smuggled HTTP/1.1\r\nHost: edge\r\n\r\n")]
+    [InlineData("Transfer-Encoding: chunked\r\nContent-Length: 3\r\n", "5\r\nhello\r\n0\r\n\r\n")]
+    [InlineData("Transfer-Encoding: chunked, identity\r\n", "5\r\nhello\r\n0\r\n\r\n")]
+    [InlineData("Transfer-Encoding: xchunked\r\n", "5\r\nhello\r\n0\r\n\r\n")]
+    [InlineData("Content-Length: 5\r\nContent-Length: 6\r\n", "hello!")]
+    [InlineData("Content-Length: 5, 6\r\n", "hello!")]
+    [InlineData("Content-Length: -5\r\n", "hello")]
+    public async Task AmbiguousBodyFraming_NeverReachesTheInstanceAmbiguous(string framing, string body)
+    {
+        await using var backend = await TestBackend.StartAsync("b1");
+        await using var node = await DataplaneFixture.StartAsync();
+        node.Route("img", backend);
+
+        await using var raw = await RawHttp.ConnectAsync(node.Http);
+        await raw.WriteAsync("POST /g/img/upload HTTP/1.1\r\nHost: edge\r\n" + framing + "\r\n" + body);
+        var response = await raw.ReadResponseAsync();
+
+        Assert.True(response.Status is 200 or 400 or 501, $"{framing}: {response.Status} {response.Body}");
+        foreach (var seen in backend.Requests)
+        {
+            Assert.False(seen.Header("Content-Length") is not null && seen.Header("Transfer-Encoding") is not null, $"{seen.Path}: both framings");
+            Assert.DoesNotContain("smuggled", seen.Path, StringComparison.Ordinal);
+        }
+        if (response.Status != 200)
+        {
+            Assert.Empty(backend.Requests);
+        }
+    }
+
     [Fact]
     public async Task AWebSocketHandshake_IsRefused_NeverForwardedAsAPlainGet()
     {
