@@ -15,22 +15,8 @@ public sealed class HostileGrpcInputTests
     public async Task BadRegisterFrames_GetAStatus_AndStoreNothing(byte[] body, string expectedStatus)
     {
         await using var host = await ControlPlaneFixture.StartAsync();
-        using var http = new HttpClient(new SocketsHttpHandler());
-        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(host.Grpc, "/controlplane.v1.RegistryService/Register"))
-        {
-            Content = new ByteArrayContent(body),
-            Version = HttpVersion.Version20,
-            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
-        };
-        request.Content.Headers.TryAddWithoutValidation("Content-Type", "application/grpc");
-        request.Headers.TryAddWithoutValidation("TE", "trailers");
 
-        using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead).DefaultTimeout();
-        await response.Content.ReadAsByteArrayAsync().DefaultTimeout();
-        var status = response.Headers.TryGetValues("grpc-status", out var h) ? h.First()
-            : response.TrailingHeaders.TryGetValues("grpc-status", out var t) ? t.First() : null;
-
-        Assert.Equal(expectedStatus, status);
+        Assert.Equal(expectedStatus, await SendFrameAsync(host, "RegistryService/Register", body, token: null));
         var registry = (ControlPlane.Server.Registry.ServiceRegistry)host.Services.GetService(typeof(ControlPlane.Server.Registry.ServiceRegistry))!;
         Assert.Empty((await registry.ListAsync(new ListServicesRequest())).Instances);
     }
@@ -79,6 +65,13 @@ public sealed class HostileGrpcInputTests
         }
         var before = await StateAsync(rest);
 
+        Assert.Equal(expectedStatus, await SendFrameAsync(host, method, body, Token));
+        Assert.Equal(before, await StateAsync(rest));
+    }
+
+    /// <summary>Posts <paramref name="body"/> as it is to /controlplane.v1.<paramref name="method"/> over HTTP/2; returns the call's grpc-status.</summary>
+    private static async Task<string?> SendFrameAsync(ControlPlaneFixture host, string method, byte[] body, string? token)
+    {
         using var http = new HttpClient(new SocketsHttpHandler());
         using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(host.Grpc, "/controlplane.v1." + method))
         {
@@ -88,15 +81,15 @@ public sealed class HostileGrpcInputTests
         };
         request.Content.Headers.TryAddWithoutValidation("Content-Type", "application/grpc");
         request.Headers.TryAddWithoutValidation("TE", "trailers");
-        request.Headers.TryAddWithoutValidation("x-platform-token", Token);
+        if (token is not null)
+        {
+            request.Headers.TryAddWithoutValidation("x-platform-token", token);
+        }
 
         using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead).DefaultTimeout();
         await response.Content.ReadAsByteArrayAsync().DefaultTimeout();
-        var status = response.Headers.TryGetValues("grpc-status", out var h) ? h.First()
+        return response.Headers.TryGetValues("grpc-status", out var h) ? h.First()
             : response.TrailingHeaders.TryGetValues("grpc-status", out var t) ? t.First() : null;
-
-        Assert.Equal(expectedStatus, status);
-        Assert.Equal(before, await StateAsync(rest));
     }
 
     private static StringContent Json(string json) => new(json, System.Text.Encoding.UTF8, "application/json");

@@ -35,48 +35,32 @@ public sealed class HostileRegistryRestTests : IAsyncLifetime
         await _host.DisposeAsync();
     }
 
-    public static TheoryData<string, string> BadHeartbeatBodies => new()
+    public static TheoryData<string, string, string, string> BadBodies => new()
     {
-        { """{"ttl_seconds": """, "malformed JSON" },
-        { """{"ttl_seconds":"sixty"}""", "wrong type" },
-        { """{"ttl_seconds":-1}""", "negative TTL" },
-        { """{"ttl_seconds":3601}""", "TTL over an hour" },
-        { """{"ttl_seconds":1e10}""", "TTL past int32" },
-        { """{"ttl_seconds":60,"colour":"blue"}""", "unknown field" },
-        { """{"ttl_seconds":60,"ttl_seconds":90}""", "key given twice" },
-        { """[60]""", "not an object" },
-        { """{"instance_id":"i1\u0000","ttl_seconds":60}""", "control character in the id" },
+        { "PUT", "/v1/services/i1/heartbeat", """{"ttl_seconds": """, "malformed JSON" },
+        { "PUT", "/v1/services/i1/heartbeat", """{"ttl_seconds":"sixty"}""", "wrong type" },
+        { "PUT", "/v1/services/i1/heartbeat", """{"ttl_seconds":-1}""", "negative TTL" },
+        { "PUT", "/v1/services/i1/heartbeat", """{"ttl_seconds":3601}""", "TTL over an hour" },
+        { "PUT", "/v1/services/i1/heartbeat", """{"ttl_seconds":1e10}""", "TTL past int32" },
+        { "PUT", "/v1/services/i1/heartbeat", """{"ttl_seconds":60,"colour":"blue"}""", "unknown field" },
+        { "PUT", "/v1/services/i1/heartbeat", """{"ttl_seconds":60,"ttl_seconds":90}""", "key given twice" },
+        { "PUT", "/v1/services/i1/heartbeat", """[60]""", "not an object" },
+        { "PUT", "/v1/services/i1/heartbeat", """{"instance_id":"i1\u0000","ttl_seconds":60}""", "control character in the id" },
+        { "POST", "/v1/services/i1/drain", """{"resume": """, "malformed JSON" },
+        { "POST", "/v1/services/i1/drain", """{"resume":"yes"}""", "wrong type" },
+        { "POST", "/v1/services/i1/drain", """{"resume":false,"colour":"blue"}""", "unknown field" },
+        { "POST", "/v1/services/i1/drain", """{"resume":false,"resume":true}""", "key given twice" },
+        { "POST", "/v1/services/i1/drain", """{"instance_id":"i2"}""", "the body names another instance" },
+        { "POST", "/v1/services/i1/drain", """"drain"""", "not an object" },
     };
 
     [Theory]
-    [MemberData(nameof(BadHeartbeatBodies))]
-    public async Task Heartbeat_WithABadBody_Is400_AndRenewsNothing(string json, string why)
+    [MemberData(nameof(BadBodies))]
+    public async Task ABadBody_Is400_AndChangesNothing(string method, string path, string json, string why)
     {
         var before = await StateAsync();
 
-        using var response = await SendJsonAsync(HttpMethod.Put, "/v1/services/i1/heartbeat", json);
-
-        await AssertErrorAsync(response, HttpStatusCode.BadRequest, why);
-        Assert.Equal(before, await StateAsync());
-    }
-
-    public static TheoryData<string, string> BadDrainBodies => new()
-    {
-        { """{"resume": """, "malformed JSON" },
-        { """{"resume":"yes"}""", "wrong type" },
-        { """{"resume":false,"colour":"blue"}""", "unknown field" },
-        { """{"resume":false,"resume":true}""", "key given twice" },
-        { """{"instance_id":"i2"}""", "the body names another instance" },
-        { """"drain"""", "not an object" },
-    };
-
-    [Theory]
-    [MemberData(nameof(BadDrainBodies))]
-    public async Task Drain_WithABadBody_Is400_AndDrainsNothing(string json, string why)
-    {
-        var before = await StateAsync();
-
-        using var response = await SendJsonAsync(HttpMethod.Post, "/v1/services/i1/drain", json);
+        using var response = await SendJsonAsync(new HttpMethod(method), path, json);
 
         await AssertErrorAsync(response, HttpStatusCode.BadRequest, why);
         Assert.Equal(before, await StateAsync());
