@@ -1,6 +1,7 @@
 using System.Net;
 using ControlPlane.Api.V1;
 using ControlPlane.Server.Tests.Ops;
+using ControlPlane.Server.Tests.Policies;
 
 namespace ControlPlane.Server.Tests.Registry;
 
@@ -51,18 +52,10 @@ public sealed class HostileGrpcInputTests
     {
         await using var host = await ControlPlaneFixture.StartWithTokenAsync(Token);
         using var rest = host.CreateHttpClient();
-        using (var registered = await rest.PostAsync("/v1/services/register", Json("""
+        await RestCalls.JsonAsync(await RestCalls.SendAsync(rest, HttpMethod.Post, "/v1/services/register", """
             {"name":"video-svc","image":"img.video.svc","instance_id":"i1","host":"backend1","port":8080,"ttl_seconds":30}
-            """)).DefaultTimeout())
-        {
-            Assert.Equal(HttpStatusCode.OK, registered.StatusCode);
-        }
-        using (var policy = new HttpRequestMessage(HttpMethod.Put, "/v1/policy/img.video.svc") { Content = Json("""{"algorithm":"round_robin"}""") })
-        {
-            policy.Headers.Add("X-Platform-Token", Token);
-            using var set = await rest.SendAsync(policy).DefaultTimeout();
-            Assert.Equal(HttpStatusCode.OK, set.StatusCode);
-        }
+            """), HttpStatusCode.OK);
+        await RestCalls.JsonAsync(await RestCalls.SendAsync(rest, HttpMethod.Put, "/v1/policy/img.video.svc", """{"algorithm":"round_robin"}""", Token), HttpStatusCode.OK);
         var before = await StateAsync(rest);
 
         Assert.Equal(expectedStatus, await SendFrameAsync(host, method, body, Token));
@@ -91,8 +84,6 @@ public sealed class HostileGrpcInputTests
         return response.Headers.TryGetValues("grpc-status", out var h) ? h.First()
             : response.TrailingHeaders.TryGetValues("grpc-status", out var t) ? t.First() : null;
     }
-
-    private static StringContent Json(string json) => new(json, System.Text.Encoding.UTF8, "application/json");
 
     /// <summary>The instance and the policy as REST shows them.</summary>
     private static async Task<string> StateAsync(HttpClient rest)

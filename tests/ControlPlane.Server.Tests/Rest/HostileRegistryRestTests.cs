@@ -1,8 +1,7 @@
 using System.Net;
-using System.Net.Http.Headers;
-using System.Text;
 using System.Text.Json;
 using ControlPlane.Server.Tests.Ops;
+using ControlPlane.Server.Tests.Policies;
 
 namespace ControlPlane.Server.Tests.Rest;
 
@@ -147,12 +146,7 @@ public sealed class HostileRegistryRestTests : IAsyncLifetime
         return await listed.Content.ReadAsStringAsync().DefaultTimeout();
     }
 
-    private async Task<HttpResponseMessage> SendJsonAsync(HttpMethod method, string path, string json)
-    {
-        using var request = new HttpRequestMessage(method, path) { Content = new StringContent(json, Encoding.UTF8) };
-        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-        return await _http.SendAsync(request).DefaultTimeout();
-    }
+    private Task<HttpResponseMessage> SendJsonAsync(HttpMethod method, string path, string json) => RestCalls.SendAsync(_http, method, path, json);
 
     /// <summary>
     /// A 4xx with the JSON error body (400, or 404 for an id no instance can have); returns the body.
