@@ -16,7 +16,7 @@ public sealed class RequestIdMiddleware(RequestDelegate next)
     public async Task InvokeAsync(HttpContext context)
     {
         var incoming = context.Request.Headers[HeaderName];
-        var id = incoming.Count == 1 && IsSane(incoming[0]) ? incoming[0]! : Guid.NewGuid().ToString("N");
+        var id = incoming.Count == 1 && IsSane(incoming[0]) ? incoming[0]! : RequestIds.New();
         context.Response.Headers[HeaderName] = id;
         RequestTrace? trace = null;
         if (System.Diagnostics.Activity.Current is { } activity)
