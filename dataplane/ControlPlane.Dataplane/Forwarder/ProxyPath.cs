@@ -13,9 +13,12 @@ namespace ControlPlane.Dataplane.Forwarder;
 /// and a backslash escaped, every other escape left as sent: <c>%2F</c> stays an escaped slash and
 /// <c>%252F</c> is not turned into one, so the instance decodes the path exactly once, as the client
 /// wrote it (decoding and re-encoding cannot tell <c>%2F</c> from <c>%252F</c>, nor <c>%2e%2e</c>
-/// from <c>%252e%252e</c>). Only when the raw path's mount or image is spelled escaped is the
-/// decoded path used, re-escaped with every <c>%</c> as <c>%25</c>, so nothing is decoded twice.
-/// The query is always passed as received.
+/// from <c>%252e%252e</c>). A request-target in absolute form (<c>GET http://host/g/...</c>, as
+/// clients send to a proxy they are configured to use) is taken the same way, from its path on.
+/// Only when the raw path's mount or image is spelled escaped is the decoded path used, re-escaped
+/// (every <c>%</c> as <c>%25</c>, then what a path cannot hold), so nothing is decoded twice. The
+/// query is passed as received. A fragment (<c>#...</c>), which no request-target may carry, is
+/// not sent (nginx drops it too).
 /// </remarks>
 internal static class ProxyPath
 {
@@ -50,22 +53,69 @@ internal static class ProxyPath
             return false;
         }
         var rest = slash < 0 ? [] : path[(slash + 1)..];
-        var raw = RawRest(request, image);
-        var upstreamPath = raw ?? (rest.IsEmpty ? "/" : new PathString(rest.ToString()).ToUriComponent().Replace("%", "%25", StringComparison.Ordinal));
-        pathAndQuery = request.QueryString.HasValue ? upstreamPath + request.QueryString.Value : upstreamPath;
+        var target = RawPathAndQuery(request.HttpContext.Features.Get<IHttpRequestFeature>()?.RawTarget, out var fragmentInPath);
+        var raw = RawRest(target, image);
+        // Percent signs first: the decoded path's own '%' must not pass for an escape.
+        var upstreamPath = raw ?? (rest.IsEmpty ? "/" : new PathString(rest.ToString().Replace("%", "%25", StringComparison.Ordinal)).ToUriComponent());
+        var query = fragmentInPath ? null : WithoutFragment(request.QueryString.Value);
+        pathAndQuery = string.IsNullOrEmpty(query) ? upstreamPath : upstreamPath + query;
         return true;
     }
 
-    /// <summary>The raw request-target after <c>/g/{image}</c> ("/" when nothing follows), dot-segments removed, or null when it cannot be used.</summary>
-    private static string? RawRest(HttpRequest request, ReadOnlySpan<char> image)
+    /// <summary>
+    /// The request-target from its path on (origin form as is; absolute form from the first '/' after
+    /// its authority), without a fragment; empty when it has no path (asterisk form, or an absolute
+    /// URI without one). <paramref name="fragmentInPath"/>: a '#' came before any '?', so the query is the fragment's.
+    /// </summary>
+    private static ReadOnlySpan<char> RawPathAndQuery(string? target, out bool fragmentInPath)
     {
-        var target = request.HttpContext.Features.Get<IHttpRequestFeature>()?.RawTarget;
-        if (string.IsNullOrEmpty(target) || target[0] != '/')
+        fragmentInPath = false;
+        if (string.IsNullOrEmpty(target))
         {
-            return null; // absolute-form or asterisk-form: use the parsed path
+            return [];
         }
-        var query = target.IndexOf('?', StringComparison.Ordinal);
-        var raw = query < 0 ? target.AsSpan() : target.AsSpan(0, query);
+        var span = target.AsSpan();
+        if (span[0] != '/')
+        {
+            var scheme = span.IndexOf("://", StringComparison.Ordinal);
+            if (scheme <= 0)
+            {
+                return [];
+            }
+            var authority = span[(scheme + 3)..];
+            var end = authority.IndexOfAny('/', '?', '#');
+            if (end < 0 || authority[end] != '/')
+            {
+                return [];
+            }
+            span = authority[end..];
+        }
+        var hash = span.IndexOf('#');
+        if (hash >= 0)
+        {
+            var question = span.IndexOf('?');
+            fragmentInPath = question < 0 || hash < question;
+            span = span[..hash];
+        }
+        return span;
+    }
+
+    /// <summary>The query up to a fragment: Kestrel keeps a '#' and what follows it in the query string.</summary>
+    private static string? WithoutFragment(string? query)
+    {
+        var hash = query?.IndexOf('#', StringComparison.Ordinal) ?? -1;
+        return hash < 0 ? query : query![..hash];
+    }
+
+    /// <summary>The raw path after <c>/g/{image}</c> ("/" when nothing follows), dot-segments removed, or null when it cannot be used.</summary>
+    private static string? RawRest(ReadOnlySpan<char> target, ReadOnlySpan<char> image)
+    {
+        if (target.IsEmpty)
+        {
+            return null; // asterisk-form, or no path: use the parsed path
+        }
+        var query = target.IndexOf('?');
+        var raw = query < 0 ? target : target[..query];
         var normalized = raw.Contains('\\') || raw.Contains("/.", StringComparison.Ordinal) || raw.Contains("%2e", StringComparison.OrdinalIgnoreCase);
         if (normalized)
         {
