@@ -23,7 +23,7 @@ namespace ControlPlane.Dataplane.Tests;
 /// <item><c>/hold</c>: answers once <see cref="Release"/> completes (<see cref="Held"/> when it arrived).</item>
 /// <item><c>/upload</c>: reads the body, answers <c>{"bytes":n,"sha256":"..."}</c>; <see cref="FirstBytes"/> completes at the first chunk, <see cref="Aborted"/> if the body breaks off.</item>
 /// <item><c>/echo-body</c>: sends its headers at once, then streams the request body back as it arrives.</item>
-/// <item><c>/download?bytes=n</c>: n bytes of <see cref="Pattern"/>, in 64 KB chunks.</item>
+/// <item><c>/download?bytes=n</c>: n bytes of <see cref="Pattern"/>, in 64 KB chunks; with <c>&amp;held</c> the head is sent alone and the body once <see cref="Release"/> completes.</item>
 /// <item><c>/gated</c>: sends 1 KB, waits for <see cref="Release"/>, sends 1 KB more (<see cref="Aborted"/> when cancelled while waiting).</item>
 /// <item><c>/trailers</c>: a body and then trailer <c>x-backend-trailer</c> (HTTP/2).</item>
 /// <item><c>/hop</c>: the echo body plus hop-by-hop response headers a proxy must drop.</item>
@@ -171,7 +171,7 @@ public sealed class TestBackend : IAsyncDisposable
                 await request.Body.CopyToAsync(context.Response.Body, aborted);
                 return;
             case "/download":
-                await DownloadAsync(context, long.Parse(request.Query["bytes"]!, System.Globalization.CultureInfo.InvariantCulture));
+                await DownloadAsync(context, long.Parse(request.Query["bytes"]!, System.Globalization.CultureInfo.InvariantCulture), request.Query.ContainsKey("held") ? Release.Task : null);
                 return;
             case "/gated":
                 await context.Response.Body.WriteAsync(new byte[1024], aborted);
@@ -250,9 +250,15 @@ public sealed class TestBackend : IAsyncDisposable
         await context.Response.WriteAsJsonAsync(new UploadResult(total, Convert.ToHexStringLower(hash.GetHashAndReset())));
     }
 
-    private static async Task DownloadAsync(HttpContext context, long length)
+    private static async Task DownloadAsync(HttpContext context, long length, Task? release)
     {
         context.Response.ContentLength = length;
+        if (release is not null)
+        {
+            // The head alone first; the body once released.
+            await context.Response.Body.FlushAsync(context.RequestAborted);
+            await release.WaitAsync(context.RequestAborted);
+        }
         var chunk = new byte[64 * 1024];
         for (long offset = 0; offset < length; offset += chunk.Length)
         {

@@ -1,8 +1,12 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Security.Cryptography;
+using System.Text;
+using System.Net.Sockets;
 using ControlPlane.Api.V1;
 using ControlPlane.Dataplane.Configuration;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 
 namespace ControlPlane.Dataplane.Tests.Forwarder;
 
@@ -52,6 +56,39 @@ public sealed class StreamingTests
         Assert.Equal(FiftyMegabytes, response.Content.Headers.ContentLength);
         Assert.Equal(FiftyMegabytes, total);
         Assert.Equal(TestBackend.PatternSha256(FiftyMegabytes), Convert.ToHexStringLower(hash.GetHashAndReset()));
+    }
+
+    [Fact]
+    public async Task Download_OutlastsAClientPause_LongerThanTheDataRateGrace()
+    {
+        // Kestrel cuts a client reading below its minimum response data rate once the grace period has
+        // passed, judged on the bytes written to it. A client that pauses for longer than the grace
+        // (mobile networks do) keeps its download as long as its rate over the download holds: here
+        // a 1.5 s grace and a 4 s pause, in real time, as Kestrel's heartbeat runs on the system clock.
+        // A small receive buffer, so the node's writes wait out the pause.
+        await using var backend = await TestBackend.StartAsync("b1");
+        await using var node = await DataplaneFixture.StartAsync(builder => builder.WebHost.ConfigureKestrel(kestrel =>
+            kestrel.Limits.MinResponseDataRate = new MinDataRate(bytesPerSecond: 240, gracePeriod: TimeSpan.FromSeconds(1.5))));
+        node.Route("img", backend);
+        const long Size = 32L * 1024 * 1024;
+        using var tcp = new TcpClient { ReceiveBufferSize = 8 * 1024 };
+        await tcp.ConnectAsync(node.Http.Host, node.Http.Port).DefaultTimeout();
+        var stream = tcp.GetStream();
+        await stream.WriteAsync(Encoding.ASCII.GetBytes($"GET /g/img/download?bytes={Size}&held HTTP/1.1\r\nHost: edge\r\nConnection: close\r\n\r\n")).DefaultTimeout();
+
+        // The head reaches the client alone (so the body's bytes are all written after it), then the body flows.
+        var buffer = new byte[64 * 1024];
+        long received = await stream.ReadAsync(buffer).DefaultTimeout();
+        backend.Release.TrySetResult();
+        await Task.Delay(TimeSpan.FromSeconds(4));
+        int n;
+        while ((n = await stream.ReadAsync(buffer).DefaultTimeout()) > 0)
+        {
+            received += n;
+        }
+
+        // The whole body arrived after the head (the connection was not cut).
+        Assert.True(received > Size, $"{received} bytes received, the body alone is {Size}");
     }
 
     [Theory]

@@ -160,18 +160,38 @@ internal sealed class Http1Forwarder(Http1Client client, UpstreamCancellation ca
                 {
                     long wrote = 0;
                     bool done;
-                    try
+                    if (framing.Kind == Http1BodyKind.ContentLength && response.HasStarted)
                     {
-                        done = Decode(framing.Kind, ref buffer, ref remaining, ref decoder, result.IsCompleted, writer, connection, response, ref wrote);
+                        // Written, not advanced: Kestrel counts only written bytes of a Content-Length body toward
+                        // the client's minimum data rate, so a client that pauses a few seconds mid-download would
+                        // otherwise be cut (each flush allowed only the rate's grace period).
+                        var take = Math.Min(remaining, buffer.Length);
+                        var written = await WriteCountedAsync(writer, buffer.Slice(0, take), http, cancel);
+                        sent += written.Bytes;
+                        if (written.Outcome != ForwardOutcome.Completed)
+                        {
+                            (outcome, failure) = (written.Outcome, written.Error);
+                            break;
+                        }
+                        buffer = buffer.Slice(take);
+                        remaining -= take;
+                        done = remaining == 0;
                     }
-                    catch (Exception ex) when (ex is Http1ProtocolException or InvalidOperationException)
+                    else
                     {
-                        // A broken body, or one Kestrel refuses to send. What was relayed before is still counted.
+                        try
+                        {
+                            done = Decode(framing.Kind, ref buffer, ref remaining, ref decoder, result.IsCompleted, writer, connection, response, ref wrote);
+                        }
+                        catch (Exception ex) when (ex is Http1ProtocolException or InvalidOperationException)
+                        {
+                            // A broken body, or one Kestrel refuses to send. What was relayed before is still counted.
+                            sent += wrote;
+                            (outcome, failure) = (ForwardOutcome.ResponseBodyFailed, ex);
+                            break;
+                        }
                         sent += wrote;
-                        (outcome, failure) = (ForwardOutcome.ResponseBodyFailed, ex);
-                        break;
                     }
-                    sent += wrote;
                     if (done)
                     {
                         break;
@@ -318,6 +338,29 @@ internal sealed class Http1Forwarder(Http1Client client, UpstreamCancellation ca
                     }
                 }
         }
+    }
+
+    /// <summary>Writes <paramref name="data"/> to the client piece by piece, each write flushed (and waited on with the instance's clock stopped).</summary>
+    private static async ValueTask<(ForwardOutcome Outcome, long Bytes, Exception? Error)> WriteCountedAsync(PipeWriter writer, ReadOnlySequence<byte> data, HttpContext http, UpstreamTimeout cancel)
+    {
+        long written = 0;
+        foreach (var segment in data)
+        {
+            try
+            {
+                var flush = await cancel.OnClientAsync(writer.WriteAsync(segment, cancel.Token));
+                if (flush.IsCanceled || flush.IsCompleted)
+                {
+                    return (ForwardOutcome.ClientAborted, written, null);
+                }
+            }
+            catch (Exception ex)
+            {
+                return (HttpForwarder.WriteFailure(http, ex), written, ex);
+            }
+            written += segment.Length;
+        }
+        return (ForwardOutcome.Completed, written, null);
     }
 
     private static long Relay(PipeWriter writer, in ReadOnlySequence<byte> data)
