@@ -120,6 +120,8 @@ public static class DataplaneHost
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
+            // The instance's non-ASCII header bytes go back to the client as they came (HeaderEncodings).
+            kestrel.ResponseHeaderEncodingSelector = static _ => HeaderEncodings.Response;
             kestrel.Limits.Http2.MaxStreamsPerConnection = options.MaxStreamsPerConnection;
             kestrel.Limits.MaxRequestBodySize = options.MaxRequestBodySize;
             var address = IPAddress.Parse(options.BindAddress);

@@ -54,7 +54,8 @@ public sealed class RawHttp : IAsyncDisposable
         {
             return new Response(0, new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase), "");
         }
-        var lines = Encoding.ASCII.GetString(head).Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
+        // One char per byte: a value's bytes past 0x7F are seen as sent.
+        var lines = Encoding.Latin1.GetString(head).Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
         var status = int.Parse(lines[0].Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
         var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         foreach (var line in lines.Skip(1))

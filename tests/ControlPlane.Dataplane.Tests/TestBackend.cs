@@ -27,6 +27,7 @@ namespace ControlPlane.Dataplane.Tests;
 /// <item><c>/gated</c>: sends 1 KB, waits for <see cref="Release"/>, sends 1 KB more (<see cref="Aborted"/> when cancelled while waiting).</item>
 /// <item><c>/trailers</c>: a body and then trailer <c>x-backend-trailer</c> (HTTP/2).</item>
 /// <item><c>/hop</c>: the echo body plus hop-by-hop response headers a proxy must drop.</item>
+/// <item><c>/non-ascii</c>: the echo body with response values holding bytes past 0x7F (<c>Content-Disposition</c>, <c>X-Latin</c>).</item>
 /// <item>anything else: the echo body (<see cref="Echo"/>).</item>
 /// </list>
 /// Every request is also kept in <see cref="Requests"/>, except the streams it refuses (<see cref="RefuseStreams"/>).
@@ -86,6 +87,8 @@ public sealed class TestBackend : IAsyncDisposable
         {
             k.Limits.MaxRequestBodySize = null;
             k.Listen(IPAddress.Loopback, 0, l => l.Protocols = http2 ? HttpProtocols.Http2 : HttpProtocols.Http1);
+            // Response values are written one byte per char, so /non-ascii can send any bytes.
+            k.ResponseHeaderEncodingSelector = static _ => System.Text.Encoding.Latin1;
         });
         var app = builder.Build();
         TestBackend? self = null;
@@ -169,6 +172,12 @@ public sealed class TestBackend : IAsyncDisposable
             case "/echo-body":
                 await context.Response.Body.FlushAsync(aborted); // StartAsync alone does not send the headers
                 await request.Body.CopyToAsync(context.Response.Body, aborted);
+                return;
+            case "/non-ascii":
+                // A UTF-8 file name (bytes C3 A9) and a Latin-1 value (bytes E9 74 E9), as some servers send.
+                context.Response.Headers["Content-Disposition"] = "attachment; filename=\"caf\u00c3\u00a9.pdf\"";
+                context.Response.Headers["X-Latin"] = "\u00e9t\u00e9";
+                await context.Response.WriteAsJsonAsync(echo);
                 return;
             case "/download":
                 await DownloadAsync(context, long.Parse(request.Query["bytes"]!, System.Globalization.CultureInfo.InvariantCulture), request.Query.ContainsKey("held") ? Release.Task : null);

@@ -29,6 +29,8 @@ internal sealed class UpstreamClient : IDisposable
             MaxConnectionsPerServer = o.MaxConnectionsPerServer,
             EnableMultipleHttp2Connections = true,
             ActivityHeadersPropagator = new ProxyActivityPropagator(DistributedContextPropagator.Current),
+            RequestHeaderEncodingSelector = static (_, _) => HeaderEncodings.Request,
+            ResponseHeaderEncodingSelector = static (_, _) => HeaderEncodings.Response,
         };
         Invoker = new HttpMessageInvoker(handler, disposeHandler: true);
     }

@@ -363,6 +363,45 @@ public sealed class ForwardingTests
     }
 
     [Theory]
+    [InlineData(false, true)]  // HTTP/1.1 instance, the node's own HTTP/1.1 client
+    [InlineData(false, false)] // HTTP/1.1 instance, SocketsHttpHandler
+    [InlineData(true, true)]   // h2c instance
+    public async Task HeaderValues_WithBytesPast0x7F_CrossTheNodeUnchanged(bool h2c, bool nativeHttp1)
+    {
+        // RFC 9110 §5.5 allows them (obs-text); browsers send UTF-8 in cookies, servers UTF-8 file names.
+        await using var backend = await TestBackend.StartAsync("b1", http2: h2c);
+        await using var node = await DataplaneFixture.StartAsync(null, $"--Dataplane:Forwarder:NativeHttp1={nativeHttp1}");
+        var set = new ControlPlane.Api.V1.EndpointSet { Image = "img" };
+        set.Endpoints.Add(DataplaneFixture.EndpointOf("b1", backend.Port, protocol: h2c ? "h2c" : null));
+        node.Config.Update(new ImageConfig("img", set));
+        await using var raw = await RawHttp.ConnectAsync(node.Http);
+
+        await raw.WriteAsync([.. "GET /g/img/non-ascii HTTP/1.1\r\nHost: edge\r\nX-Name: "u8, .. "caf\u00e9"u8, .. "\r\n\r\n"u8]);
+        var response = await raw.ReadResponseAsync();
+
+        Assert.Equal(200, response.Status);
+        Assert.Equal("caf\u00e9", Assert.Single(backend.Requests).Header("X-Name"));                                 // the client's UTF-8 bytes
+        Assert.Equal("attachment; filename=\"caf\u00c3\u00a9.pdf\"", response.Headers["Content-Disposition"]); // the instance's bytes C3 A9
+        Assert.Equal("\u00e9t\u00e9", response.Headers["X-Latin"]);                                                // and E9 74 E9
+    }
+
+    [Fact]
+    public async Task ResponseValues_WithBytesPast0x7F_ReachHttp2ClientsUnchanged()
+    {
+        await using var backend = await TestBackend.StartAsync("b1");
+        await using var node = await DataplaneFixture.StartAsync();
+        node.Route("img", backend);
+        using var handler = new SocketsHttpHandler { ResponseHeaderEncodingSelector = static (_, _) => System.Text.Encoding.Latin1 };
+        using var client = new HttpClient(handler) { BaseAddress = node.H2c, DefaultRequestVersion = HttpVersion.Version20, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact };
+
+        using var response = await client.GetAsync("/g/img/non-ascii").DefaultTimeout();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("\u00e9t\u00e9", response.Headers.GetValues("X-Latin").Single());
+        Assert.Equal("attachment; filename=\"caf\u00c3\u00a9.pdf\"", response.Content.Headers.GetValues("Content-Disposition").Single());
+    }
+
+    [Theory]
     [InlineData(false)]
     [InlineData(true)]
     public async Task AStatusPast599_IsABrokenReply_Answered502(bool h2c)

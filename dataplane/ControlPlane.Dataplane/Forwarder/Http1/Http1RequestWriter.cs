@@ -142,7 +142,9 @@ internal static class Http1RequestWriter
         var span = writer.GetSpan(value.Length);
         if (System.Text.Ascii.FromUtf16(value, span, out var written) != OperationStatus.Done)
         {
-            throw new FormatException("A header value holds a non-ASCII character.");
+            // Kestrel read the client's non-ASCII bytes as UTF-8 (it refuses values that are not): the instance gets those bytes.
+            span = writer.GetSpan(HeaderEncodings.Request.GetMaxByteCount(value.Length));
+            written = HeaderEncodings.Request.GetBytes(value, span);
         }
         if (span[..written].IndexOfAny(LineBreaks) >= 0)
         {

@@ -9,8 +9,10 @@ namespace ControlPlane.Dataplane.Forwarder.Http1;
 /// accept (the proxy re-frames everything it relays, so no other parser can read those lines
 /// differently). Strict where leniency would let a broken or hostile instance confuse the proxy:
 /// no bare CR (§2.2), no whitespace before a field's colon, no obs-fold (§5.2 lets a proxy answer
-/// 502 instead), values of visible ASCII only (the client's response is written by Kestrel, which
-/// sends ASCII), and the head's size and field count are bounded.
+/// 502 instead), no control character in a value, and the head's size and field count are bounded.
+/// Bytes 0x80-0xFF in a value (obs-text, which RFC 9110 §5.5 allows: a UTF-8 file name in
+/// <c>Content-Disposition</c>, a <c>Location</c>) are kept one char per byte (Latin-1), and the node
+/// writes them back the same way (<see cref="HeaderEncodings"/>), so the client gets the instance's bytes.
 /// </summary>
 internal static class Http1ResponseParser
 {
@@ -18,9 +20,9 @@ internal static class Http1ResponseParser
     private static readonly SearchValues<byte> TokenChars =
         SearchValues.Create("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"u8);
 
-    /// <summary>What a field value may hold: HTAB, SP and VCHAR.</summary>
+    /// <summary>What a field value may hold: HTAB, SP, VCHAR and obs-text (RFC 9110 §5.5).</summary>
     private static readonly SearchValues<byte> ValueChars = SearchValues.Create(
-        [(byte)'\t', .. Enumerable.Range(0x20, 0x7F - 0x20).Select(b => (byte)b)]);
+        [(byte)'\t', .. Enumerable.Range(0x20, 0x7F - 0x20).Select(b => (byte)b), .. Enumerable.Range(0x80, 0x80).Select(b => (byte)b)]);
 
     /// <summary>
     /// Parses the head at the start of <paramref name="buffer"/> into <paramref name="connection"/>'s
@@ -238,18 +240,18 @@ internal static class Http1ResponseParser
             var value = line[(colon + 1)..].Trim(" \t"u8);
             if (value.IndexOfAnyExcept(ValueChars) >= 0)
             {
-                throw new Http1ProtocolException("The instance sent a field value with a control character or non-ASCII byte.");
+                throw new Http1ProtocolException("The instance sent a field value with a control character.");
             }
             var known = Http1KnownHeaders.Find(name);
             if (known < 0)
             {
-                fields.Add(new(Encoding.ASCII.GetString(name), Encoding.ASCII.GetString(value)));
+                fields.Add(new(Encoding.ASCII.GetString(name), Encoding.Latin1.GetString(value)));
                 continue;
             }
             var cached = connection.KnownValues[known];
-            if (cached is null || cached.Length != value.Length || !Ascii.Equals(value, cached))
+            if (cached is null || cached.Length != value.Length || !Latin1Equals(value, cached))
             {
-                cached = Encoding.ASCII.GetString(value);
+                cached = Encoding.Latin1.GetString(value);
                 connection.KnownValues[known] = cached;
             }
             fields.Add(new(Http1KnownHeaders.Name(known), cached));
@@ -257,6 +259,23 @@ internal static class Http1ResponseParser
     }
 
     private static bool IsDigit(byte b) => b is >= (byte)'0' and <= (byte)'9';
+
+    /// <summary>Whether <paramref name="text"/> is <paramref name="bytes"/> one char per byte (same length checked by the caller).</summary>
+    private static bool Latin1Equals(ReadOnlySpan<byte> bytes, string text)
+    {
+        if (Ascii.Equals(bytes, text))
+        {
+            return true;
+        }
+        for (var i = 0; i < bytes.Length; i++)
+        {
+            if (bytes[i] != text[i])
+            {
+                return false;
+            }
+        }
+        return true;
+    }
 }
 
 /// <summary>

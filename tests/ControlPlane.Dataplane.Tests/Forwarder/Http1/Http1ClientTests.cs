@@ -60,7 +60,7 @@ public sealed class Http1ClientTests
     [InlineData("HTTP/1.1 200 OK\r\nBad Name: x\r\nContent-Length: 0\r\n\r\n")]                         // space in a field name
     [InlineData("HTTP/1.1 200 OK\r\nX-A : x\r\nContent-Length: 0\r\n\r\n")]                             // space before the colon
     [InlineData("HTTP/1.1 200 OK\r\nX-A: a\r\n folded\r\nContent-Length: 0\r\n\r\n")]                  // obs-fold
-    [InlineData("HTTP/1.1 200 OK\r\nX-A: caf\u00e9\r\nContent-Length: 0\r\n\r\n")]                      // non-ASCII value
+    [InlineData("HTTP/1.1 200 OK\r\nX-A: a\u0001b\r\nContent-Length: 0\r\n\r\n")]                      // a control character in a value
     [InlineData("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello")]            // disagreeing lengths
     [InlineData("HTTP/1.1 200 OK\r\nContent-Length: 2, 2\r\n\r\nok")]                                   // a list, even of equal lengths
     [InlineData("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nok")]                // a length sent twice
