@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
 using ControlPlane.Hosting;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Primitives;
 using Microsoft.Net.Http.Headers;
 
@@ -223,8 +224,18 @@ internal static class ProxyHeaders
             {
                 continue;
             }
-            target.Append(name, value);
+            Add(target, name, value);
         }
+    }
+
+    /// <summary>
+    /// Adds a field, keeping an empty value (RFC 9110 §5.5 allows one, and it is relayed as sent):
+    /// <c>IHeaderDictionary.Append</c> drops a value that is an empty string.
+    /// </summary>
+    private static void Add(IHeaderDictionary target, string name, string value)
+    {
+        var existing = target[name];
+        target[name] = existing.Count == 0 ? new StringValues(value) : StringValues.Concat(existing, value);
     }
 
     /// <summary>The HTTP/1.1 codec's parsed trailer fields, when the client's protocol carries trailers.</summary>
@@ -234,11 +245,12 @@ internal static class ProxyHeaders
         {
             return;
         }
+        var trailers = response.HttpContext.Features.GetRequiredFeature<IHttpResponseTrailersFeature>().Trailers;
         foreach (var (name, value) in fields)
         {
             if (!ResponseSkipped.Contains(name))
             {
-                response.AppendTrailer(name, value);
+                Add(trailers, name, value);
             }
         }
     }

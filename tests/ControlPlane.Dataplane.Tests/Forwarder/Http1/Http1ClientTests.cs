@@ -132,6 +132,24 @@ public sealed class Http1ClientTests
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
+    public async Task AnEmptyFieldValue_IsRelayed(bool nativeHttp1)
+    {
+        // RFC 9110 §5.5: a field value may be empty; it still says something (nginx relays it too).
+        await using var upstream = RawUpstream.Answering("HTTP/1.1 200 OK\r\nX-Empty:\r\nX-Blank:   \r\nContent-Length: 2\r\n\r\nok");
+        await using var node = await NodeFor(upstream, $"--Dataplane:Forwarder:NativeHttp1={nativeHttp1}");
+        await using var raw = await RawHttp.ConnectAsync(node.Http);
+
+        await raw.WriteAsync("GET /g/img/x HTTP/1.1\r\nHost: edge\r\n\r\n");
+        var response = await raw.ReadResponseAsync();
+
+        Assert.Equal(200, response.Status);
+        Assert.Equal("", response.Headers["X-Empty"]);
+        Assert.Equal("", response.Headers["X-Blank"]);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
     public async Task NoContentCarryingAContentLength_IsRelayedWithoutIt(bool nativeHttp1)
     {
         // RFC 9110 §8.6: no Content-Length on a 204; RFC 9112 §6.3: a 204 has no body whatever its fields say.
