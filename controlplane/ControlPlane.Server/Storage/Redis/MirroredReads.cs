@@ -6,8 +6,9 @@ namespace ControlPlane.Server.Storage.Redis;
 /// <summary>
 /// The registry as the discovery cache's loader reads it on Redis: always from Redis (a load answered
 /// from memory would take a change as read when it was not), and every answer recorded in the
-/// <see cref="StoreMirror"/>: the full listing replaces the mirror's instances, an image's listing
-/// that image's, and a read of named instances patches those (and the lease table's view of them:
+/// <see cref="StoreMirror"/>: the full listing replaces the mirror's instances (and keeps in the lease
+/// table only the ids it lists: <see cref="RedisLeaseTable.Retain"/>), an image's listing that image's,
+/// and a read of named instances patches those (and the lease table's view of them:
 /// <see cref="RedisLeaseTable.Refresh"/>). Every other call is the store's.
 /// </summary>
 internal sealed class MirroredRegistryReads(RedisRegistryStore store, StoreMirror mirror) : IRegistryStore
@@ -20,6 +21,7 @@ internal sealed class MirroredRegistryReads(RedisRegistryStore store, StoreMirro
         if (unfiltered && query.Name is null && query.Image is null)
         {
             mirror.ReplaceInstances(records);
+            store.Leases?.Retain(records);
         }
         else if (unfiltered && query.Name is null && query.Image is { } image)
         {

@@ -233,6 +233,32 @@ internal sealed class RedisLeaseTable : IDisposable
         }
     }
 
+    /// <summary>
+    /// The whole registry as read from Redis (a reload, after the store started afresh, restarted or
+    /// lost track of its changes): every id not among its live records is forgotten, so its next beat
+    /// asks Redis (not found) instead of being answered renewed from memory for an instance the store
+    /// no longer has. An id registered since the read is forgotten too, and its next beat merely asks Redis.
+    /// </summary>
+    public void Retain(IReadOnlyList<InstanceRecord> records)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        var live = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var record in records)
+        {
+            if (record.IsLive)
+            {
+                live.Add(record.InstanceId);
+            }
+        }
+        foreach (var id in _leases.Keys)
+        {
+            if (!live.Contains(id))
+            {
+                Forget(id);
+            }
+        }
+    }
+
     /// <summary>A live record read from Redis, with this replica's renewals not yet written (when later than what Redis holds).</summary>
     public InstanceRecord Merge(InstanceRecord record)
     {

@@ -168,6 +168,30 @@ public sealed class RedisLeaseTableTests(RedisFixture redis) : IClassFixture<Red
     }
 
     [Fact]
+    public async Task AStoreThatCameBackEmpty_IsNotAnsweredFromMemory_OnceReloaded()
+    {
+        redis.Require();
+        var (a, b) = TwoReplicas();
+        // What a's change follower reads after the store started afresh: the whole registry.
+        var follower = new MirroredRegistryReads(a, new StoreMirror());
+        await b.RegisterAsync(Spec("kept", 8080), T0).DefaultTimeout();
+        await b.RegisterAsync(Spec("lost", 8081), T0).DefaultTimeout();
+        Assert.Equal(RenewResult.Renewed, (await BeatAsync(a, "kept", T0.AddSeconds(1))).Result);
+        Assert.Equal(RenewResult.Renewed, (await BeatAsync(a, "lost", T0.AddSeconds(1))).Result);
+
+        // The store no longer has "lost" (as a Redis restarted without its data has nothing), and a's
+        // follower, which found the store started afresh, reloads everything: no change entry names "lost".
+        Assert.NotNull(await b.DeregisterAsync("lost").DefaultTimeout());
+        var listed = await follower.ListAsync(new InstanceQuery()).DefaultTimeout();
+
+        Assert.Equal(["kept"], listed.Select(r => r.InstanceId));
+        // No checkpoint in between: "lost" is asked of Redis (not found), "kept" still answered from memory.
+        Assert.Equal(RenewResult.NotFound, (await BeatAsync(a, "lost", T0.AddSeconds(2))).Result);
+        Assert.Equal(RenewResult.Renewed, (await BeatAsync(a, "kept", T0.AddSeconds(2))).Result);
+        Assert.Equal(1, a.Leases!.Count);
+    }
+
+    [Fact]
     public async Task AnInstanceBeatenOnlyInMemory_IsNotExpiredByAnotherReplicasScan_BeforeTheLag()
     {
         redis.Require();
