@@ -172,6 +172,12 @@ internal sealed class RedisConnection : IDisposable
         return await RunAsync(db => script.EvaluateAsync(db, arguments), cancellationToken);
     }
 
+    /// <summary>How long a read that memory can answer waits on Redis (<see cref="StoreMirror.ReadAsync"/>): as long as any call once Redis is known unreachable.</summary>
+    internal TimeSpan ReadPatience => ProbeWait;
+
+    /// <summary>The clock calls are timed by.</summary>
+    internal TimeProvider Clock => _clock;
+
     /// <summary>The longest any call waits on Redis while it is known to be unreachable (so also the PING a write waits for).</summary>
     private TimeSpan ProbeWait => _commandTimeout < TimeSpan.FromSeconds(1) ? _commandTimeout : TimeSpan.FromSeconds(1);
 

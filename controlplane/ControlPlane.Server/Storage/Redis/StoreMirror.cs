@@ -199,7 +199,10 @@ internal sealed class StoreMirror
     /// <summary>
     /// A read: from Redis, or from memory (<paramref name="fromMemory"/>, the request marked as served
     /// from memory: <see cref="MemoryReads"/>) when the mirror has what it needs (<paramref name="has"/>)
-    /// and Redis is known to be unreachable (at once) or this read fails because of it.
+    /// and Redis is known to be unreachable (at once), this read fails because of it, or Redis has not
+    /// answered it within <see cref="RedisConnection.ReadPatience"/>: a Redis that hangs is known
+    /// unreachable only once a call has waited out the command timeout (5 s), which a read the mirror
+    /// can answer does not wait for. The read sent to Redis runs on; its answer is dropped.
     /// </summary>
     public static async ValueTask<T> ReadAsync<T>(RedisConnection redis, StoreMirror? mirror, Func<StoreMirror, bool> has, Func<Task<T>> fromRedis, Func<StoreMirror, T> fromMemory)
     {
@@ -207,9 +210,19 @@ internal sealed class StoreMirror
         {
             return fromMemory(mirror!);
         }
+        var read = fromRedis();
         try
         {
-            return await fromRedis();
+            if (read.IsCompleted || mirror is null || !has(mirror))
+            {
+                return await read;
+            }
+            return await read.WaitAsync(redis.ReadPatience, redis.Clock);
+        }
+        catch (TimeoutException) when (!read.IsCompleted && Serves(redis, mirror, has, failed: true))
+        {
+            _ = read.ContinueWith(static t => _ = t.Exception, TaskScheduler.Default);
+            return fromMemory(mirror!);
         }
         catch (StoreUnavailableException) when (Serves(redis, mirror, has, failed: true))
         {

@@ -79,6 +79,39 @@ public sealed class RedisOutageTests
     }
 
     [Fact]
+    public async Task WhileRedisHangs_AReadMemoryCanAnswer_WaitsASecond_NotTheCommandTimeout()
+    {
+        // A hung Redis is known unreachable only once a call waited out the command timeout (a minute
+        // here); a read the replica's mirror can answer is answered from it after a second (virtual time).
+        await using var server = await RedisServer.StartAsync();
+        var clock = new ManualTimeProvider(T0);
+        using var connection = RedisConnection.Connect(new RedisStoreOptions { Url = server.Url, CommandTimeout = TimeSpan.FromMinutes(1) }, NullLogger.Instance, _ => null, clock);
+        var mirror = new StoreMirror();
+        var registry = new RedisRegistryStore(connection, clock: clock, mirror: mirror);
+        await registry.RegisterAsync(Spec("i1", 8080), T0).DefaultTimeout();
+        await new MirroredRegistryReads(registry, mirror).ListAsync(new InstanceQuery()).DefaultTimeout(); // what the follower loads
+
+        server.Pause();
+        try
+        {
+            var read = registry.GetAsync("i1").AsTask();
+            var listing = registry.ListAsync(new InstanceQuery(Name: "svc")).AsTask();
+            clock.Advance(TimeSpan.FromMilliseconds(999));
+            Assert.False(read.IsCompleted || listing.IsCompleted, "answered before a second passed");
+
+            clock.Advance(TimeSpan.FromMilliseconds(1));
+
+            Assert.Equal("i1", (await read.DefaultTimeout())!.InstanceId);
+            Assert.Equal(["i1"], (await listing.DefaultTimeout()).Select(r => r.InstanceId));
+            Assert.False(connection.Unreachable); // not known yet: only the command timeout tells
+        }
+        finally
+        {
+            server.Resume();
+        }
+    }
+
+    [Fact]
     public async Task WhileRedisHangs_AWriteRefusedOnceTheOutageIsKnown_IsNotSent_SoNotAppliedWhenRedisWakes()
     {
         await using var server = await RedisServer.StartAsync();
