@@ -30,25 +30,6 @@ public sealed class ForwardingTests
         Assert.Equal("b1", response.Headers.GetValues("X-Backend").Single());
     }
 
-    [Theory]
-    [InlineData("http://edge/g/img/sp%20ace/caf%C3%A9?q=%20", "/sp%20ace/caf%C3%A9?q=%20")] // absolute form (a client told to use a proxy): as in origin form
-    [InlineData("http://edge/g/img/a%2Fb/%252F/./x", "/a%2Fb/%252F/x")]
-    [InlineData("http://edge/g/img", "/")]
-    [InlineData("/g/%69mg/sp%20ace/caf%C3%A9/100%25", "/sp%20ace/caf%C3%A9/100%25")]           // the image spelled escaped: the decoded path, escaped once
-    [InlineData("/g/img/x?a=b#frag", "/x?a=b")]                                                // a fragment is not sent
-    [InlineData("/g/img/x#frag?a=b", "/x")]                                                    // nor a query inside one
-    public async Task RequestTarget_ReachesTheInstance_EscapedOnce(string target, string expected)
-    {
-        await using var backend = await TestBackend.StartAsync("b1");
-        await using var node = await DataplaneFixture.StartAsync();
-        node.Route("img", backend);
-
-        var response = await RawHttp.SendAsync(node.Http, $"GET {target} HTTP/1.1\r\nHost: edge\r\n");
-
-        Assert.Equal(200, response.Status);
-        Assert.Equal(expected, Assert.Single(backend.Requests).RawTarget);
-    }
-
     [Fact]
     public async Task Mount_IsOnePathSegment_InAnyCase()
     {

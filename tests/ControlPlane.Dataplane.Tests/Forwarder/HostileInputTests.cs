@@ -100,7 +100,13 @@ public sealed class HostileInputTests
     [InlineData("/g/img/a/b/../..", "/")]
     [InlineData("/g/img/a//../b", "/a/b")]
     [InlineData("/g/%69mg/./x%2541", "/x%2541")]                                                       // the image spelled escaped
-    public async Task DotSegments_AreRemovedFromTheRawPath_WhichIsDecodedOnlyByTheInstance(string target, string expected)
+    [InlineData("http://edge/g/img/sp%20ace/caf%C3%A9?q=%20", "/sp%20ace/caf%C3%A9?q=%20")] // absolute form (a client told to use a proxy): as in origin form
+    [InlineData("http://edge/g/img/a%2Fb/%252F/./x", "/a%2Fb/%252F/x")]
+    [InlineData("http://edge/g/img", "/")]
+    [InlineData("/g/%69mg/sp%20ace/caf%C3%A9/100%25", "/sp%20ace/caf%C3%A9/100%25")]           // the image spelled escaped: the decoded path, escaped once
+    [InlineData("/g/img/x?a=b#frag", "/x?a=b")]                                                // a fragment is not sent
+    [InlineData("/g/img/x#frag?a=b", "/x")]                                                    // nor a query inside one
+    public async Task RequestTargets_ReachTheInstance_DotSegmentsRemoved_DecodedOnlyByTheInstance(string target, string expected)
     {
         // The instance decodes the path once, as the client wrote it: nothing reaches it decoded already.
         await using var backend = await TestBackend.StartAsync("b1");
