@@ -154,7 +154,8 @@ internal sealed class RedisConnection : IDisposable
         }
     }
 
-    private static void Observe(Task task) => task.ContinueWith(static t => _ = t.Exception, TaskScheduler.Default);
+    /// <summary>Takes a task nobody awaits any more off the unobserved-exception path.</summary>
+    internal static void Observe(Task task) => task.ContinueWith(static t => _ = t.Exception, TaskScheduler.Default);
 
     /// <summary>
     /// Runs a script; Redis failures that mean "unavailable" become <see cref="StoreUnavailableException"/>.

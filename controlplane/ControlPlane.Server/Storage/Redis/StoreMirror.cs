@@ -221,7 +221,7 @@ internal sealed class StoreMirror
         }
         catch (TimeoutException) when (!read.IsCompleted && Serves(redis, mirror, has, failed: true))
         {
-            _ = read.ContinueWith(static t => _ = t.Exception, TaskScheduler.Default);
+            RedisConnection.Observe(read);
             return fromMemory(mirror!);
         }
         catch (StoreUnavailableException) when (Serves(redis, mirror, has, failed: true))

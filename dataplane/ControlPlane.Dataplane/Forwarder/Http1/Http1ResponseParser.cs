@@ -245,13 +245,13 @@ internal static class Http1ResponseParser
             var known = Http1KnownHeaders.Find(name);
             if (known < 0)
             {
-                fields.Add(new(Encoding.ASCII.GetString(name), Encoding.Latin1.GetString(value)));
+                fields.Add(new(Encoding.ASCII.GetString(name), HeaderEncodings.Response.GetString(value)));
                 continue;
             }
             var cached = connection.KnownValues[known];
             if (cached is null || cached.Length != value.Length || !Latin1Equals(value, cached))
             {
-                cached = Encoding.Latin1.GetString(value);
+                cached = HeaderEncodings.Response.GetString(value);
                 connection.KnownValues[known] = cached;
             }
             fields.Add(new(Http1KnownHeaders.Name(known), cached));
