@@ -53,6 +53,35 @@ public sealed class ChannelTests
     }
 
     [Fact]
+    public async Task ServerFallsSilentMidStream_KeepAliveTimeoutEndsTheCallUnavailable()
+    {
+        // A hung server process or a partition: the connection stays open and nothing comes back.
+        // PROTOCOL-HTTP2.md: a keepalive timeout on the client is UNAVAILABLE, so callers with
+        // other addresses move on instead of treating it as the server's INTERNAL error.
+        await using var server = await InteropServer.StartAsync();
+        await using var relay = TcpRelay.Start(server.Port);
+        using var channel = GrpcChannel.ForAddress(new Uri($"http://127.0.0.1:{relay.Port}"), new GrpcChannelOptions
+        {
+            KeepAlivePingDelay = TimeSpan.FromSeconds(1),
+            KeepAlivePingTimeout = TimeSpan.FromSeconds(1),
+            KeepAliveWithoutCalls = true,
+        });
+        using var duplex = channel.AsyncDuplexStreamingCall(InteropMethods.FullDuplexCall);
+        var request = new StreamingOutputCallRequest();
+        request.ResponseParameters.Add(new ResponseParameters { Size = 3 });
+        await duplex.RequestStream.WriteAsync(request).DefaultTimeout();
+        Assert.True(await duplex.ResponseStream.MoveNext(CancellationToken.None).DefaultTimeout());
+
+        relay.Cut();
+        var ended = System.Diagnostics.Stopwatch.StartNew();
+        var failure = await Assert.ThrowsAsync<RpcException>(() => duplex.ResponseStream.MoveNext(CancellationToken.None).DefaultTimeout());
+
+        Assert.Equal(StatusCode.Unavailable, failure.StatusCode);
+        Assert.Contains("keepalive", failure.Status.Detail, StringComparison.OrdinalIgnoreCase);
+        Assert.True(ended.Elapsed < TimeSpan.FromSeconds(5), $"the silent connection was given up on after {ended.Elapsed}");
+    }
+
+    [Fact]
     public void KeepAliveAndPoolSettings_ReachTheHandler()
     {
         using var handler = GrpcChannel.CreateHandler(new GrpcChannelOptions
@@ -119,6 +148,7 @@ public sealed class ChannelTests
     [InlineData(0xB, StatusCode.ResourceExhausted, "0xB")]
     [InlineData(0x8, StatusCode.Cancelled, "0x8")]
     [InlineData(0x2, StatusCode.Internal, "0x2")]
+    [InlineData(0x1, StatusCode.Internal, "0x1")]
     [InlineData(0x42, StatusCode.Internal, "0x42")]
     public void Http2ErrorCodes_MapToStatuses(long errorCode, StatusCode expected, string detail)
     {
