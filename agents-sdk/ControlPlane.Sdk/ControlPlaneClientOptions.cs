@@ -32,6 +32,19 @@ public sealed class ControlPlaneClientOptions
     /// <summary>How long opening a connection may take before the attempt fails UNAVAILABLE. Default 5 s.</summary>
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// A connection that has received nothing for this long is sent an HTTP/2 PING, also while its
+    /// only calls are idle watch or heartbeat streams (gRPC's keepalive time). Default 10 s; at least 1 s, or <see cref="Timeout.InfiniteTimeSpan"/> for none.
+    /// </summary>
+    public TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// A PING unanswered this long closes the connection and ends its calls UNAVAILABLE, so streams
+    /// move to the next address: a control plane that hangs or is cut off keeps its connection open
+    /// and would otherwise hold them until TCP gives up. Default 5 s.
+    /// </summary>
+    public TimeSpan KeepAliveTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Environment variable holding the platform (admin) token. Default <c>PLATFORM_TOKEN</c>; empty never reads one (a dataplane node must not hold it).</summary>
     public string PlatformTokenVariable { get; set; } = "PLATFORM_TOKEN";
 

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using ControlPlane.TestCommon.Processes;
 
 namespace ControlPlane.TestCommon;
 
@@ -123,25 +124,12 @@ public sealed class RedisServer : IAsyncDisposable
     }
 
     /// <summary>Freezes the server (SIGSTOP): connections stay open and nothing answers, as with a hung or swapping Redis.</summary>
-    public void Pause() => Signal(SigStop);
+    public void Pause() => ChildProcess.Signal(Running.Id, ChildProcess.SigStop);
 
     /// <summary>Lets a paused server run again (SIGCONT).</summary>
-    public void Resume() => Signal(SigCont);
+    public void Resume() => ChildProcess.Signal(Running.Id, ChildProcess.SigCont);
 
-    private const int SigCont = 18;
-    private const int SigStop = 19;
-
-    private void Signal(int signal)
-    {
-        var process = _process ?? throw new InvalidOperationException("redis-server is not running");
-        if (Kill(process.Id, signal) != 0)
-        {
-            throw new InvalidOperationException($"kill({process.Id}, {signal}) failed: errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()}");
-        }
-    }
-
-    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
-    private static extern int Kill(int pid, int signal);
+    private Process Running => _process ?? throw new InvalidOperationException("redis-server is not running");
 
     public async ValueTask DisposeAsync()
     {

@@ -29,7 +29,8 @@ internal sealed class ChannelPool(ControlPlaneClientOptions options, TimeProvide
             ConnectTimeout = options.ConnectTimeout,
             // Watch and heartbeat streams sit idle between messages: keep their connection checked.
             KeepAliveWithoutCalls = true,
-            KeepAlivePingDelay = TimeSpan.FromSeconds(30),
+            KeepAlivePingDelay = options.KeepAliveInterval,
+            KeepAlivePingTimeout = options.KeepAliveTimeout,
             // A state-of-the-world discovery response of a large fleet can pass gRPC's usual 4 MiB; the
             // control plane sends up to its ControlPlane:Discovery:MaxResponseBytes (64 MiB).
             MaxReceiveMessageSize = 64 << 20,

@@ -39,6 +39,12 @@ internal sealed class ControlPlaneInvoker : IControlPlaneInvoker, IDisposable
         ArgumentNullException.ThrowIfNull(loggerFactory);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.Retry.MaxAttempts, 1);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(options.Timeout, TimeSpan.Zero);
+        // SocketsHttpHandler's own floor for the ping delay (infinite sends none); a timeout must be positive.
+        if (options.KeepAliveInterval != Timeout.InfiniteTimeSpan)
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(options.KeepAliveInterval, TimeSpan.FromSeconds(1));
+        }
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(options.KeepAliveTimeout, TimeSpan.Zero);
         _options = options;
         _time = time;
         _random = random ?? Random.Shared;

@@ -17,21 +17,35 @@ internal sealed class HeartbeatSession(ControlPlaneStream<HeartbeatStreamRequest
 
     public void ReportUnavailable() => stream.ReportUnavailable();
 
-    /// <summary>Renews <paramref name="ids"/>; the results are in the order of the ids.</summary>
-    public async Task<(List<HeartbeatResult> Results, int Messages)> BeatAsync(IReadOnlyList<string> ids, int maxPerBeat, CancellationToken cancellationToken)
+    /// <summary>
+    /// Renews <paramref name="ids"/>; the results are in the order of the ids. A control plane that
+    /// leaves the round without an answer for <paramref name="answerTimeout"/> (from the start, or
+    /// since its last answer) ends it UNAVAILABLE: a hung or cut-off replica keeps its connection
+    /// open, and waiting on it for the connection's keepalive would let the leases run out.
+    /// </summary>
+    public async Task<(List<HeartbeatResult> Results, int Messages)> BeatAsync(IReadOnlyList<string> ids, int maxPerBeat, TimeSpan answerTimeout, TimeProvider time, CancellationToken cancellationToken)
     {
         var chunks = ids.Chunk(maxPerBeat).ToArray();
         var first = _nextBeatId;
         _nextBeatId += (ulong)chunks.Length;
-        var reading = ReadAsync(first, chunks, cancellationToken);
+        using var silence = new CancellationTokenSource(answerTimeout, time);
+        using var round = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, silence.Token);
+        var reading = ReadAsync(first, chunks, answerTimeout, silence, round.Token);
         try
         {
             for (var i = 0; i < chunks.Length; i++)
             {
                 var request = new HeartbeatStreamRequest { BeatId = first + (ulong)i };
                 request.InstanceIds.Add(chunks[i]);
-                await stream.Call.RequestStream.WriteAsync(request, cancellationToken).ConfigureAwait(false);
+                await stream.Call.RequestStream.WriteAsync(request, round.Token).ConfigureAwait(false);
             }
+            return (await reading.ConfigureAwait(false), chunks.Length);
+        }
+        catch (Exception ex) when (silence.IsCancellationRequested && !cancellationToken.IsCancellationRequested && ex is OperationCanceledException or RpcException)
+        {
+            stream.Dispose();
+            await reading.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default).ConfigureAwait(false);
+            throw new RpcException(StatusCode.Unavailable, $"no heartbeat answer from {stream.Address} within {answerTimeout}");
         }
         catch
         {
@@ -40,10 +54,9 @@ internal sealed class HeartbeatSession(ControlPlaneStream<HeartbeatStreamRequest
             await reading.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default).ConfigureAwait(false);
             throw;
         }
-        return (await reading.ConfigureAwait(false), chunks.Length);
     }
 
-    private async Task<List<HeartbeatResult>> ReadAsync(ulong first, string[][] chunks, CancellationToken cancellationToken)
+    private async Task<List<HeartbeatResult>> ReadAsync(ulong first, string[][] chunks, TimeSpan answerTimeout, CancellationTokenSource silence, CancellationToken cancellationToken)
     {
         var results = new List<HeartbeatResult>(chunks.Sum(c => c.Length));
         for (var i = 0; i < chunks.Length; i++)
@@ -52,6 +65,7 @@ internal sealed class HeartbeatSession(ControlPlaneStream<HeartbeatStreamRequest
             {
                 throw new RpcException(StatusCode.Unavailable, "the control plane ended the heartbeat stream");
             }
+            silence.CancelAfter(answerTimeout); // an answer: the control plane is alive, the window starts again
             var response = stream.Call.ResponseStream.Current;
             if (response.BeatId != first + (ulong)i || response.Results.Count != chunks[i].Length)
             {

@@ -36,6 +36,7 @@ public sealed class InstanceRegistrar : IHostedService, IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly Lock _timerLock = new();
     private ITimer? _timer;
+    private static readonly TimeSpan DefaultAnswerTimeout = TimeSpan.FromSeconds(5);
     private TimeSpan _interval = Timeout.InfiniteTimeSpan;
     private Task _loop = Task.CompletedTask;
     private long _streamsOpened;
@@ -54,6 +55,10 @@ public sealed class InstanceRegistrar : IHostedService, IAsyncDisposable
         ArgumentOutOfRangeException.ThrowIfLessThan(_options.MaxIdsPerBeat, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(_options.MaxIdsPerBeat, 1000);
         ArgumentOutOfRangeException.ThrowIfLessThan(_options.MaxConcurrentCalls, 1);
+        if (_options.AnswerTimeout is { } answerTimeout && answerTimeout <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), answerTimeout, "InstanceRegistrarOptions.AnswerTimeout must be positive.");
+        }
         _time = time ?? TimeProvider.System;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         _backoff = new ExponentialBackoff(_options.ReconnectBaseDelay, _options.ReconnectMaxDelay, random ?? Random.Shared);
@@ -273,6 +278,20 @@ public sealed class InstanceRegistrar : IHostedService, IAsyncDisposable
         return session;
     }
 
+    /// <summary>The longest silence a round accepts from the control plane (<see cref="InstanceRegistrarOptions.AnswerTimeout"/>).</summary>
+    private TimeSpan AnswerTimeout
+    {
+        get
+        {
+            if (_options.AnswerTimeout is { } configured)
+            {
+                return configured;
+            }
+            var interval = _interval;
+            return interval > TimeSpan.Zero && interval < DefaultAnswerTimeout ? interval : DefaultAnswerTimeout;
+        }
+    }
+
     private async Task RoundAsync(HeartbeatSession session, CancellationToken stopping)
     {
         var ids = _instances.Keys.ToList();
@@ -280,7 +299,7 @@ public sealed class InstanceRegistrar : IHostedService, IAsyncDisposable
         {
             return;
         }
-        var (results, messages) = await session.BeatAsync(ids, _options.MaxIdsPerBeat, stopping).ConfigureAwait(false);
+        var (results, messages) = await session.BeatAsync(ids, _options.MaxIdsPerBeat, AnswerTimeout, _time, stopping).ConfigureAwait(false);
         int renewed = 0, invalid = 0;
         var notFound = new List<RegisterRequest>();
         foreach (var result in results)

@@ -12,6 +12,15 @@ public sealed class InstanceRegistrarOptions
     /// </summary>
     public TimeSpan? BeatInterval { get; set; }
 
+    /// <summary>
+    /// How long a heartbeat round waits for the control plane's next answer before it gives up on
+    /// the stream and beats again at once through the next address (a hung or cut-off replica keeps
+    /// the connection open and never answers; waiting for the connection's keepalive could outlast
+    /// the leases). Null (default): 5 s, or the beat interval when that is shorter (an answer later
+    /// than the next beat is due is late anyway).
+    /// </summary>
+    public TimeSpan? AnswerTimeout { get; set; }
+
     /// <summary>Instance ids per heartbeat message, 1-1000 (the server's limit). Default 1000.</summary>
     public int MaxIdsPerBeat { get; set; } = 1000;
 

@@ -92,6 +92,8 @@ public sealed class DiscoveryClient : BackgroundService, IDeltaResourceHandler
             DataplaneTokenVariable = options.TokenVariable,
             DataplaneTokenFileVariable = options.TokenFileVariable,
             StartAtRandomAddress = options.StartAtRandomControlPlane,
+            KeepAliveInterval = options.ControlPlaneKeepAliveInterval,
+            KeepAliveTimeout = options.ControlPlaneKeepAliveTimeout,
         };
         foreach (var address in options.ControlPlanes)
         {

@@ -68,11 +68,26 @@ public sealed class DiscoveryOptions
     /// <summary>
     /// How long a stream may go without its first response (connecting included) before the node
     /// gives up on it and tries the next control plane: one that accepts the stream and then hangs
-    /// must not hold the node until keepalive (30 s + 20 s) ends the connection. A control plane
+    /// must not hold the node until the connection's keepalive (<see cref="ControlPlaneKeepAliveInterval"/> +
+    /// <see cref="ControlPlaneKeepAliveTimeout"/>) ends it. A control plane
     /// answers a new stream at once; a replica behind the node waits at most its BehindWait (5 s)
     /// before refusing it. Default 10 s.
     /// </summary>
     public TimeSpan FirstResponseTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// The connection to the control plane (discovery and load-report streams) is sent an HTTP/2 PING
+    /// when nothing has come from it for this long. Default 5 s; at least 1 s.
+    /// </summary>
+    public TimeSpan ControlPlaneKeepAliveInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// A PING unanswered this long ends the connection and the node moves to the next control plane.
+    /// A replica that hangs (stopped, swapping, cut off by the network) keeps its connections open, so
+    /// this is what notices it: within <see cref="ControlPlaneKeepAliveInterval"/> + this (10 s by
+    /// default) instead of TCP's minutes. Default 5 s.
+    /// </summary>
+    public TimeSpan ControlPlaneKeepAliveTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>First reconnect delay bound (full jitter: the delay is uniform in [0, bound]). Default 250 ms.</summary>
     public TimeSpan ReconnectBaseDelay { get; set; } = TimeSpan.FromMilliseconds(250);
@@ -113,6 +128,14 @@ public sealed class DiscoveryOptions
         if (FirstResponseTimeout <= TimeSpan.Zero)
         {
             throw new InvalidOperationException($"Invalid {Section}:{nameof(FirstResponseTimeout)}: must be positive");
+        }
+        if (ControlPlaneKeepAliveInterval < TimeSpan.FromSeconds(1))
+        {
+            throw new InvalidOperationException($"Invalid {Section}:{nameof(ControlPlaneKeepAliveInterval)}: must be at least 1 s");
+        }
+        if (ControlPlaneKeepAliveTimeout <= TimeSpan.Zero)
+        {
+            throw new InvalidOperationException($"Invalid {Section}:{nameof(ControlPlaneKeepAliveTimeout)}: must be positive");
         }
         if (BackoffResetAfter < TimeSpan.Zero)
         {

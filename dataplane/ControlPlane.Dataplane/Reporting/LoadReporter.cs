@@ -394,7 +394,15 @@ public sealed class LoadReporter : BackgroundService
         {
             if (!_channels.TryGetValue(address, out var channel))
             {
-                channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions { TimeProvider = _time, ConnectTimeout = TimeSpan.FromSeconds(5) });
+                channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions
+                {
+                    TimeProvider = _time,
+                    ConnectTimeout = TimeSpan.FromSeconds(5),
+                    // As the discovery stream's: a hung replica is left within interval + timeout.
+                    KeepAlivePingDelay = _discovery.ControlPlaneKeepAliveInterval,
+                    KeepAlivePingTimeout = _discovery.ControlPlaneKeepAliveTimeout,
+                    KeepAliveWithoutCalls = true,
+                });
                 _channels[address] = channel;
             }
             return channel;

@@ -51,7 +51,7 @@ public sealed class BillingAcrossFailoverTests(Platform platform)
             // which may be just after the client has read it).
             await Eventually.WaitAsync($"the nodes counting the {sent} requests sent", async () =>
             {
-                var counted = (await Task.WhenAll(fleet.Nodes.Select(n => n.MetricsAsync()))).Sum(NodeRequests);
+                var counted = (await Task.WhenAll(fleet.Nodes.Select(n => n.MetricsAsync()))).Sum(m => NodeRequests(m));
                 Assert.True(counted <= sent, $"the nodes counted {counted} requests, {counted - sent} more than were sent");
                 return counted == sent;
             }, describe: async () => string.Join(Environment.NewLine, (await Task.WhenAll(fleet.Nodes.Select(n => n.MetricsAsync())))
@@ -91,13 +91,13 @@ public sealed class BillingAcrossFailoverTests(Platform platform)
     /// the number of them billed to the image: all but those the node answered 404 itself, before it
     /// held the image (it counts those under "_unknown", so that hostile paths cannot grow its counters).
     /// </summary>
-    private static async Task<int> ProbeUntilRoutedAsync(DataplaneNode node)
+    internal static async Task<int> ProbeUntilRoutedAsync(DataplaneNode node, string image = Image)
     {
         var sent = 0;
         var seen = new HashSet<string>(StringComparer.Ordinal);
-        await Eventually.WaitAsync($"{node.NodeId} routing {Image} to every backend", async () =>
+        await Eventually.WaitAsync($"{node.NodeId} routing {image} to every backend", async () =>
         {
-            var answer = await node.GetAsync(Image, "/probe");
+            var answer = await node.GetAsync(image, "/probe");
             if (answer.Instance is not null || answer.Status != HttpStatusCode.NotFound)
             {
                 sent++;
@@ -112,28 +112,28 @@ public sealed class BillingAcrossFailoverTests(Platform platform)
     }
 
     /// <summary>The requests of the image counted by the node (controlplane_dataplane_requests_total, every status class).</summary>
-    private static long NodeRequests(string metrics) => metrics.Split('\n')
-        .Where(l => l.StartsWith("controlplane_dataplane_requests_total{", StringComparison.Ordinal) && l.Contains($"image=\"{Image}\"", StringComparison.Ordinal))
+    internal static long NodeRequests(string metrics, string image = Image) => metrics.Split('\n')
+        .Where(l => l.StartsWith("controlplane_dataplane_requests_total{", StringComparison.Ordinal) && l.Contains($"image=\"{image}\"", StringComparison.Ordinal))
         .Sum(l => long.Parse(l[(l.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture));
 
     /// <summary>req_count of the image in POST /v1/billing/export?window=1h (0 when it has no entry).</summary>
-    private static async Task<long> BilledAsync(ControlPlaneProcess replica)
+    internal static async Task<long> BilledAsync(ControlPlaneProcess replica, string image = Image)
     {
         using var response = await replica.Client.PostAsync("/v1/billing/export?window=1h", null).DefaultTimeout();
         var body = await response.Content.ReadAsStringAsync().DefaultTimeout();
         Assert.True(response.IsSuccessStatusCode, body);
         using var json = JsonDocument.Parse(body);
-        return RequestCount(json.RootElement.GetProperty("images"));
+        return RequestCount(json.RootElement.GetProperty("images"), image);
     }
 
     /// <summary>The sum of req_count over GET /v1/stats/{images|instances}?image=...&amp;window=1h.</summary>
-    private static async Task<long> StatsAsync(ControlPlaneProcess replica, string what)
+    internal static async Task<long> StatsAsync(ControlPlaneProcess replica, string what, string image = Image)
     {
-        using var json = JsonDocument.Parse(await replica.Client.GetStringAsync($"/v1/stats/{what}?image={Image}&window=1h").DefaultTimeout());
-        return RequestCount(json.RootElement);
+        using var json = JsonDocument.Parse(await replica.Client.GetStringAsync($"/v1/stats/{what}?image={image}&window=1h").DefaultTimeout());
+        return RequestCount(json.RootElement, image);
     }
 
-    private static long RequestCount(JsonElement entries) => entries.EnumerateArray()
-        .Where(e => e.GetProperty("image").GetString() == Image)
+    private static long RequestCount(JsonElement entries, string image) => entries.EnumerateArray()
+        .Where(e => e.GetProperty("image").GetString() == image)
         .Sum(e => e.GetProperty("req_count") is { ValueKind: JsonValueKind.String } text ? long.Parse(text.GetString()!, CultureInfo.InvariantCulture) : e.GetProperty("req_count").GetInt64());
 }

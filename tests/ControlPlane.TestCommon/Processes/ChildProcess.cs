@@ -160,7 +160,28 @@ public sealed class ChildProcess : IAsyncDisposable
         return _process.ExitCode;
     }
 
+    /// <summary>
+    /// Freezes the program (SIGSTOP): its kernel still accepts connections and acknowledges bytes,
+    /// and nothing answers, as with a hung, swapping or partitioned process. Disposing kills it
+    /// stopped or not.
+    /// </summary>
+    public void Pause() => Signal(Id, SigStop);
+
+    /// <summary>Lets a paused program run again (SIGCONT).</summary>
+    public void Resume() => Signal(Id, SigCont);
+
+    /// <summary>Sends <paramref name="signal"/> to process <paramref name="pid"/>; throws when kill(2) fails.</summary>
+    internal static void Signal(int pid, int signal)
+    {
+        if (Kill(pid, signal) != 0)
+        {
+            throw new InvalidOperationException($"kill({pid}, {signal}) failed: errno {Marshal.GetLastPInvokeError()}");
+        }
+    }
+
     private const int SigTerm = 15;
+    internal const int SigCont = 18;
+    internal const int SigStop = 19;
 
     [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static extern int Kill(int pid, int signal);
