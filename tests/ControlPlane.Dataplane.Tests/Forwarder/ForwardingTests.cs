@@ -198,7 +198,9 @@ public sealed class ForwardingTests
 
         await RawHttp.SendAsync(node.Http, "GET /g/img/x HTTP/1.1\r\nHost: edge\r\nConnection: TE\r\nTE: trailers, deflate\r\n");
 
-        Assert.Equal("trailers", Assert.Single(backend.Requests).Header("TE"));
+        var forwarded = Assert.Single(backend.Requests);
+        Assert.Equal("trailers", forwarded.Header("TE"));
+        Assert.Equal("TE", forwarded.Header("Connection")); // its sender names it there on HTTP/1.1 (RFC 9110 §10.1.4)
     }
 
     [Theory]

@@ -171,14 +171,23 @@ internal static class Http1RequestWriter
         writer.Advance(1);
     }
 
-    /// <summary>The client's fields as the forwarder selects them, less <c>Content-Length</c>: the framing is the writer's own.</summary>
+    /// <summary>
+    /// The client's fields as the forwarder selects them, less <c>Content-Length</c>: the framing is the
+    /// writer's own. <c>TE</c> (only ever <c>trailers</c>) goes with the <c>Connection: TE</c> that RFC 9110
+    /// §10.1.4 requires of its sender on HTTP/1.1 (the client's own Connection is hop-by-hop, never copied).
+    /// </summary>
     private readonly struct Sink(PipeWriter writer) : IRequestHeaderSink
     {
         public void Add(string name, string value)
         {
-            if (!IsContentLength(name))
+            if (IsContentLength(name))
             {
-                WriteField(writer, name, value);
+                return;
+            }
+            WriteField(writer, name, value);
+            if (string.Equals(name, "TE", StringComparison.OrdinalIgnoreCase))
+            {
+                Write(writer, "Connection: TE\r\n"u8);
             }
         }
 
