@@ -57,6 +57,9 @@ public static class AgentErrorCodes
     /// <summary>chaos-agent: the instance is still heartbeated by another owner, so it cannot expire.</summary>
     public const string StillHeartbeated = "still_heartbeated";
 
+    /// <summary>trafficgen-agent: every request was answered with an error, of more than one kind (the statuses are in the result).</summary>
+    public const string RequestsFailed = "requests_failed";
+
     /// <summary>The action was cancelled before it finished.</summary>
     public const string Cancelled = "cancelled";
 

@@ -157,7 +157,7 @@ internal static class IncidentBot
             ]);
         }
         var previous = await LbPolicyAgent.ReadAsync(scope, input.Image, ct).ConfigureAwait(false);
-        var restore = RestoreCommand.For(input.Image, previous);
+        var restore = RestoreCommand.For(input.Image, previous, "restore after incident flip");
         var result = new JsonObject { ["image"] = input.Image, ["previous"] = ProtoJson.Policy(previous), ["restore_command"] = restore };
         if (previous is { Algorithm: LoadBalancingAlgorithms.RoundRobin, Weights.Count: 0 })
         {

@@ -156,7 +156,7 @@ internal static class LbPolicyAgent
             throw new AgentFailure(AgentErrorCodes.ConfirmFailed, $"{input.Image}: a policy ({Summary(PolicyState.From(after))}) is still stored after the delete: another change raced this one", result);
         }
         result["deleted"] = true;
-        result["restore_command"] = RestoreCommand.For(input.Image, previous);
+        result["restore_command"] = RestoreCommand.For(input.Image, previous, "restore after delete");
         await scope.PostToChannelAsync("announcement", $"lb-policy-agent deleted the policy of {input.Image}: {string.Join("; ", diff.Lines)}",
             new JsonObject { ["image"] = input.Image, ["diff"] = diff.ToJson() }, ct).ConfigureAwait(false);
         return scope.Ok(result, DiffText(input.Image, diff, []) + $"restore with: {result["restore_command"]}{Environment.NewLine}");

@@ -4,10 +4,16 @@ using ControlPlane.Api.V1;
 
 namespace ControlPlane.Agents.Policy;
 
-/// <summary>The cpctl command line that puts a policy back exactly as it was (the incident-bot prints it after a flip).</summary>
+/// <summary>
+/// The cpctl command line that puts a policy back exactly as it was: the incident-bot prints it after a
+/// flip, lb-policy-agent after a delete.
+/// </summary>
 internal static class RestoreCommand
 {
-    public static string For(string image, RoutingPolicy? previous)
+    /// <param name="image">The image whose policy is restored.</param>
+    /// <param name="previous">The policy to put back; null: none, so the restore deletes.</param>
+    /// <param name="reason">What the audit trail records for the restore (<c>--reason</c>).</param>
+    public static string For(string image, RoutingPolicy? previous, string reason)
     {
         if (previous is null)
         {
@@ -22,7 +28,7 @@ internal static class RestoreCommand
         {
             text.Append(" --sticky-key ").Append(Quote(previous.StickyKey));
         }
-        return text.Append(" --reason 'restore after incident flip' --approve").ToString();
+        return text.Append(" --reason ").Append(Quote(reason)).Append(" --approve").ToString();
     }
 
     /// <summary>POSIX shell quoting: bare when only safe characters, else single quotes.</summary>

@@ -100,12 +100,34 @@ internal sealed class LoadRun
             {
                 Interlocked.Increment(ref _failed);
             }
-            _samples.Enqueue(new Sample(answer.StatusCode.ToString(CultureInfo.InvariantCulture), Stopwatch.GetElapsedTime(started), answer.Header(InstanceHeader)));
+            _samples.Enqueue(new Sample(answer.StatusCode.ToString(CultureInfo.InvariantCulture), Stopwatch.GetElapsedTime(started), answer.Header(InstanceHeader), Code: answer.IsSuccess ? null : ErrorCodeOf(answer)));
         }
         catch (AgentFailure ex)
         {
             Interlocked.Increment(ref _failed);
             _samples.Enqueue(new Sample("error", Stopwatch.GetElapsedTime(started), null, ex.Detail));
+        }
+    }
+
+    /// <summary>The <c>error.code</c> of a JSON error answer (the dataplane's own, or an instance's in the same shape); null for any other body.</summary>
+    private static string? ErrorCodeOf(HttpAnswer answer)
+    {
+        if (answer.Body.Length is 0 or > 64 * 1024 || answer.ContentHeaders.ContentType?.MediaType != "application/json")
+        {
+            return null;
+        }
+        try
+        {
+            using var json = System.Text.Json.JsonDocument.Parse(answer.Body);
+            return json.RootElement.ValueKind == System.Text.Json.JsonValueKind.Object
+                && json.RootElement.TryGetProperty("error", out var error) && error.ValueKind == System.Text.Json.JsonValueKind.Object
+                && error.TryGetProperty("code", out var code) && code.ValueKind == System.Text.Json.JsonValueKind.String
+                ? code.GetString()
+                : null;
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return null;
         }
     }
 
@@ -137,8 +159,11 @@ internal sealed class LoadRun
     }
 }
 
-/// <summary>One request's outcome: status ("200", "502", or "error"), client-side latency, serving instance.</summary>
-internal sealed record Sample(string Status, TimeSpan Latency, string? Instance, string? Error = null);
+/// <summary>
+/// One request's outcome: status ("200", "502", or "error": no answer), client-side latency, serving
+/// instance; for "error" why, for an error answer its <c>error.code</c> when it had one.
+/// </summary>
+internal sealed record Sample(string Status, TimeSpan Latency, string? Instance, string? Error = null, string? Code = null);
 
 /// <summary>What a load run measured.</summary>
 internal sealed class LoadReport(LoadRun run, TimeSpan elapsed, bool stopped)
@@ -155,6 +180,26 @@ internal sealed class LoadReport(LoadRun run, TimeSpan elapsed, bool stopped)
     /// <summary>Nearest-rank percentile of sorted values (0 when there are none).</summary>
     public static double Percentile(double[] sorted, double p) =>
         sorted.Length == 0 ? 0 : sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Length) - 1, 0, sorted.Length - 1)];
+
+    /// <summary>
+    /// The envelope's error code when every request failed: the code every error answer carried (the
+    /// dataplane's <c>not_found</c>, <c>no_routable_endpoint</c>, <c>backend_unreachable</c> ...);
+    /// <c>backend_unreachable</c> when nothing answered at all; <c>not_found</c> when every answer was a
+    /// 404 without one (the instances' own); <c>requests_failed</c> for any other mix.
+    /// </summary>
+    public string FailureCode()
+    {
+        var failed = run.Samples.Where(s => !s.Status.StartsWith('2')).ToList();
+        if (failed.All(s => s.Status == "error"))
+        {
+            return AgentErrorCodes.BackendUnreachable;
+        }
+        if (failed[0].Code is { } code && failed.All(s => s.Code == code))
+        {
+            return AgentErrorCodes.FromServer(code);
+        }
+        return failed.All(s => s.Status == "404") ? AgentErrorCodes.NotFound : AgentErrorCodes.RequestsFailed;
+    }
 
     public JsonObject ToJson()
     {

@@ -71,7 +71,7 @@ internal static class TrafficGenAgent
         result["stats_snapshots"] = snapshots;
         var text = Describe(result);
         return report.Run.Sent > 0 && report.Run.Failed == report.Run.Sent
-            ? scope.Fail(AgentErrorCodes.BackendUnreachable, $"all {report.Run.Sent} requests to {run.Url} failed", result, text)
+            ? scope.Fail(report.FailureCode(), $"all {report.Run.Sent} requests to {run.Url} failed; statuses {result["statuses"]!.ToJsonString()}", result, text)
             : scope.Ok(result, text);
     }
 

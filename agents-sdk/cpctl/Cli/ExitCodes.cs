@@ -21,8 +21,9 @@ internal static class ExitCodes
     {
         null => Ok,
         AgentErrorCodes.ApprovalRequired => ApprovalRequired,
-        // A server's rejection (INVALID_ARGUMENT) is an error after requests were sent (and maybe changes made): 1.
-        AgentErrorCodes.InvalidRequest or AgentErrorCodes.ConfigInvalid when !envelope.SentRequests => Usage,
+        // Input refused before anything was sent (a policy the agent's own checks reject included) is 2; a
+        // server's rejection (INVALID_ARGUMENT) is an error after requests were sent (and maybe changes made): 1.
+        AgentErrorCodes.InvalidRequest or AgentErrorCodes.ConfigInvalid or AgentErrorCodes.PolicyInvalid when !envelope.SentRequests => Usage,
         _ => Error,
     };
 }

@@ -30,9 +30,9 @@ internal static partial class RegistrationValidator
     public static void ValidateRegistration(RegisterRequest request, RegistryOptions options)
     {
         var errors = new List<FieldViolation>();
-        Check(errors, "name", request.Name, NamePattern().IsMatch, "a service name: letters, digits, '.', '_' or '-', up to 128 characters");
+        Check(errors, "name", request.Name, NamePattern().IsMatch, "a service name: letters, digits, '.', '_' or '-', starting and ending with a letter or digit, up to 128 characters");
         Check(errors, "image", request.Image, ImageName.IsValid, ImageName.Expected);
-        Check(errors, "instance_id", request.InstanceId, InstanceIdPattern().IsMatch, "letters, digits, '.', '_', ':' or '-', up to 128 characters");
+        Check(errors, "instance_id", request.InstanceId, InstanceIdPattern().IsMatch, "letters, digits, '.', '_', ':' or '-', starting with a letter or digit, up to 128 characters");
         if (request.Host.Length == 0)
         {
             errors.Add(new("host", "is required"));
@@ -47,7 +47,7 @@ internal static partial class RegistrationValidator
         }
         if (request.Region.Length > 0 && !RegionPattern().IsMatch(request.Region))
         {
-            errors.Add(new("region", "lower-case letters, digits, '_' or '-', up to 64 characters"));
+            errors.Add(new("region", "lower-case letters, digits, '_' or '-', starting and ending with a letter or digit, up to 64 characters"));
         }
         if (request.TtlSeconds != 0 && (request.TtlSeconds < options.MinTtlSeconds || request.TtlSeconds > options.MaxTtlSeconds))
         {
@@ -68,7 +68,7 @@ internal static partial class RegistrationValidator
     public static void ValidateInstanceId(string field, string instanceId)
     {
         var errors = new List<FieldViolation>();
-        Check(errors, field, instanceId, InstanceIdPattern().IsMatch, "letters, digits, '.', '_', ':' or '-', up to 128 characters");
+        Check(errors, field, instanceId, InstanceIdPattern().IsMatch, "letters, digits, '.', '_', ':' or '-', starting with a letter or digit, up to 128 characters");
         ThrowIfAny(errors);
     }
 
@@ -82,12 +82,12 @@ internal static partial class RegistrationValidator
 
     /// <summary>Null when <paramref name="name"/> is a valid service name, else what is wrong with it.</summary>
     public static string? NameProblem(string name) =>
-        name.Length == 0 ? "is required" : NamePattern().IsMatch(name) ? null : $"'{Truncate(name)}' is not valid: expected a service name: letters, digits, '.', '_' or '-', up to 128 characters";
+        name.Length == 0 ? "is required" : NamePattern().IsMatch(name) ? null : $"'{Truncate(name)}' is not valid: expected a service name: letters, digits, '.', '_' or '-', starting and ending with a letter or digit, up to 128 characters";
 
     public static void ValidateName(string field, string name)
     {
         var errors = new List<FieldViolation>();
-        Check(errors, field, name, NamePattern().IsMatch, "a service name: letters, digits, '.', '_' or '-', up to 128 characters");
+        Check(errors, field, name, NamePattern().IsMatch, "a service name: letters, digits, '.', '_' or '-', starting and ending with a letter or digit, up to 128 characters");
         ThrowIfAny(errors);
     }
 

@@ -72,7 +72,7 @@ internal static partial class LoadReportValidator
     {
         if (image.Image != UnknownImage && !ImageName.IsValid(image.Image))
         {
-            errors.Add(path + ".image", image.Image.Length == 0 ? "is required" : "must be an image name (letters, digits and . _ : -, up to 253 characters) or \"_unknown\"");
+            errors.Add(path + ".image", image.Image.Length == 0 ? "is required" : "must be an image name (letters, digits and . _ : -, starting and ending with a letter or digit, up to 253 characters) or \"_unknown\"");
         }
         else if (!seen.Add(image.Image))
         {
@@ -88,7 +88,7 @@ internal static partial class LoadReportValidator
             var where = $"{path}.instances[{j}]";
             if (!InstanceIdPattern().IsMatch(instance.InstanceId))
             {
-                errors.Add(where + ".instance_id", instance.InstanceId.Length == 0 ? "is required" : "must be an instance id (letters, digits, '.', '_', ':' or '-', up to 128 characters)");
+                errors.Add(where + ".instance_id", instance.InstanceId.Length == 0 ? "is required" : "must be an instance id (letters, digits, '.', '_', ':' or '-', starting with a letter or digit, up to 128 characters)");
             }
             else if (!seenInstances.Add(instance.InstanceId))
             {

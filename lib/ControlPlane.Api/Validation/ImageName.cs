@@ -15,7 +15,7 @@ public static partial class ImageName
     public const int MaxLength = 253;
 
     /// <summary>The rule in words, for error messages.</summary>
-    public const string Expected = "an image name such as 'img.video.svc': letters, digits and . _ : -, up to 253 characters (no '/': an image is one path segment of /g/{image}/...)";
+    public const string Expected = "an image name such as 'img.video.svc': letters, digits and . _ : -, starting and ending with a letter or digit, up to 253 characters (no '/': an image is one path segment of /g/{image}/...)";
 
     // DNS-like labels joined by dots; an image may also carry a registry path's ':' and a tag.
     [GeneratedRegex("^[A-Za-z0-9]([A-Za-z0-9._:-]{0,251}[A-Za-z0-9])?\\z")]

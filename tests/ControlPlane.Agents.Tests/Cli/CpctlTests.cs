@@ -31,6 +31,9 @@ public sealed class CpctlTests(AgentPlatform platform)
     [InlineData("lb-stats", "images", "--window", "10m")]
     [InlineData("billing", "export", "--to-dir", "/tmp/x", "--to-url", "http://127.0.0.1:1/")]
     [InlineData("lb-policy", "get", "img.a", "--timeout-s", "soon")]
+    [InlineData("lb-policy", "set", "img.a", "--algorithm", "weighted_rr", "--weight", "i1=0", "--approve")]
+    [InlineData("lb-policy", "set", "img.a", "--algorithm", "consistent_hash", "--approve")]
+    [InlineData("lb-policy", "set", "img.a", "--algorithm", "round_robin", "--sticky-key", "user", "--dry-run")]
     public async Task BadCommandLines_AreUsageErrors(params string[] args)
     {
         var result = await Cpctl.RunAsync(platform.CpctlEnvironment, args);

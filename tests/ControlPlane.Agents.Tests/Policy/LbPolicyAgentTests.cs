@@ -52,7 +52,7 @@ public sealed class LbPolicyAgentTests(AgentPlatform platform)
         var deleted = await session.RunAsync("lb-policy", "delete", new { image }, approve: true);
         Assert.True(deleted.Ok, deleted.ToJson());
         Assert.Null(await platform.PolicyAsync(image));
-        Assert.Equal("cpctl lb-policy set img.policy --algorithm weighted_rr --weight p-b1=3 --weight p-b2=1 --reason 'restore after incident flip' --approve", (string?)deleted.Result!["restore_command"]);
+        Assert.Equal("cpctl lb-policy set img.policy --algorithm weighted_rr --weight p-b1=3 --weight p-b2=1 --reason 'restore after delete' --approve", (string?)deleted.Result!["restore_command"]);
 
         var get = await session.RunAsync("lb-policy", "get", new { image });
         Assert.Equal("round_robin", (string?)get.Result!["effective_algorithm"]);

@@ -47,8 +47,9 @@ public sealed class PolicyDiffTests
         var policy = new ControlPlane.Api.V1.RoutingPolicy { Image = "img.video.svc", Algorithm = "weighted_rr" };
         policy.Weights.Add("i2", 1);
         policy.Weights.Add("i1", 2);
-        Assert.Equal("cpctl lb-policy set img.video.svc --algorithm weighted_rr --weight i1=2 --weight i2=1 --reason 'restore after incident flip' --approve", RestoreCommand.For("img.video.svc", policy));
-        Assert.Equal("cpctl lb-policy delete img.x --approve", RestoreCommand.For("img.x", null));
+        Assert.Equal("cpctl lb-policy set img.video.svc --algorithm weighted_rr --weight i1=2 --weight i2=1 --reason 'restore after incident flip' --approve", RestoreCommand.For("img.video.svc", policy, "restore after incident flip"));
+        Assert.Equal("cpctl lb-policy set img.video.svc --algorithm weighted_rr --weight i1=2 --weight i2=1 --reason 'restore after delete' --approve", RestoreCommand.For("img.video.svc", policy, "restore after delete"));
+        Assert.Equal("cpctl lb-policy delete img.x --approve", RestoreCommand.For("img.x", null, "restore after incident flip"));
         Assert.Equal("'it'\\''s'", RestoreCommand.Quote("it's"));
     }
 }

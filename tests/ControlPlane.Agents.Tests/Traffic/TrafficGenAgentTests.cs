@@ -46,4 +46,28 @@ public sealed class TrafficGenAgentTests(AgentPlatform platform)
         Assert.Equal(10, (long)approved.Result!["ok"]!);
         Assert.Equal(proxied + 10, await platform.ProxiedRequestsAsync());
     }
+
+    [Fact]
+    public async Task EveryRequestFailing_IsReportedByWhatFailed()
+    {
+        await using var fleet = await platform.RegisterAsync("img.failing", "tf-", [platform.Backends[0]]);
+        await using var session = platform.Session();
+
+        // The dataplane's own answer (404 not_found: it has no such image) gives the code.
+        var unknown = await session.RunAsync("trafficgen", "run", new { image = "img.nowhere", rps = 20, duration_s = 0.25, poll_stats_s = 0 });
+        Assert.Equal(AgentErrorCodes.NotFound, unknown.Error!.Code);
+        Assert.Contains("\"404\":5", unknown.Error.Detail, StringComparison.Ordinal);
+
+        // The instance's own 404s (no error code of the dataplane's): not_found too.
+        var missing = await session.RunAsync("trafficgen", "run", new { image = "img.failing", path = "/status/404", rps = 20, duration_s = 0.25, poll_stats_s = 0 });
+        Assert.Equal(AgentErrorCodes.NotFound, missing.Error!.Code);
+
+        // The instance failing (its 500s): nothing was unreachable.
+        var broken = await session.RunAsync("trafficgen", "run", new { image = "img.failing", path = "/status/500", rps = 20, duration_s = 0.25, poll_stats_s = 0 });
+        Assert.Equal(AgentErrorCodes.RequestsFailed, broken.Error!.Code);
+
+        // Nothing answering at all: the dataplane is unreachable.
+        var unreachable = await session.RunAsync("trafficgen", "run", new { image = "img.failing", rps = 20, duration_s = 0.25, poll_stats_s = 0, dataplane = "http://127.0.0.1:1" });
+        Assert.Equal(AgentErrorCodes.BackendUnreachable, unreachable.Error!.Code);
+    }
 }
