@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using ControlPlane.Server.Discovery.Status;
 using ControlPlane.Server.Storage;
+using ControlPlane.Hosting;
 
 namespace ControlPlane.Server.Fleet;
 
@@ -44,7 +45,7 @@ internal sealed class FleetPublisher : IHostedService, IDisposable
     public Task StartAsync(CancellationToken cancellationToken)
     {
         _streams.Changed += OnChanged;
-        _timer = _clock.CreateTimer(static s => _ = ((FleetPublisher)s!).FlushAsync(), this, _options.PublishInterval, _options.PublishInterval);
+        _timer = _clock.CreateBackgroundTimer(static s => _ = ((FleetPublisher)s!).FlushAsync(), this, _options.PublishInterval, _options.PublishInterval);
         return Task.CompletedTask;
     }
 

@@ -16,6 +16,9 @@ public static class FleetServiceCollectionExtensions
         services.AddSingleton(options);
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<FleetView>();
+        // Built when the host starts, not on first use: the view learns of nodes as their streams close,
+        // so one built by the first fleet or topology request would never list a node that came and went before it.
+        services.AddHostedService<FleetViewActivation>();
         if (services.Any(d => d.ServiceType == typeof(IFleetStore)))
         {
             services.TryAddSingleton<FleetPublisher>();
@@ -24,5 +27,15 @@ public static class FleetServiceCollectionExtensions
         services.TryAddSingleton<IDataplaneDirectory>(sp => sp.GetRequiredService<FleetView>());
         services.TryAddSingleton<DataplaneService>();
         return services;
+    }
+
+    private sealed class FleetViewActivation : IHostedService
+    {
+        // Taking the view is the point: the host builds it before it serves a request.
+        public FleetViewActivation(FleetView view) => ArgumentNullException.ThrowIfNull(view);
+
+        public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 }

@@ -1,5 +1,6 @@
 using ControlPlane.Server.Resources;
 using ControlPlane.Server.Storage;
+using ControlPlane.Hosting;
 
 namespace ControlPlane.Server.Registry;
 
@@ -70,7 +71,7 @@ public sealed class ExpiryScheduler : IHostedService, IDisposable
     {
         lock (_lock)
         {
-            _timer ??= _clock.CreateTimer(static s => _ = ((ExpiryScheduler)s!).RunAsync(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            _timer ??= _clock.CreateBackgroundTimer(static s => _ = ((ExpiryScheduler)s!).RunAsync(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         }
         return RunAsync();
     }

@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using ControlPlane.Server.Resources;
 using ControlPlane.Server.Storage;
+using ControlPlane.Hosting;
 
 namespace ControlPlane.Server.Replication;
 
@@ -103,7 +104,7 @@ internal sealed class ChangeFollower : IHostedService, IStorePositionSource, IDi
     {
         _subscription = _feed.Subscribe(OnMessage, RequestCatchUp);
         _worker = Task.Run(() => RunAsync(_stopping.Token), CancellationToken.None);
-        _check = _clock.CreateTimer(static s => ((ChangeFollower)s!).RequestCatchUp(), this, _options.RevisionCheckInterval, _options.RevisionCheckInterval);
+        _check = _clock.CreateBackgroundTimer(static s => ((ChangeFollower)s!).RequestCatchUp(), this, _options.RevisionCheckInterval, _options.RevisionCheckInterval);
         RequestCatchUp();
         return Task.CompletedTask;
     }

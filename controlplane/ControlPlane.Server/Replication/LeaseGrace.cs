@@ -1,5 +1,6 @@
 using ControlPlane.Server.Registry;
 using ControlPlane.Server.Storage.Redis;
+using ControlPlane.Hosting;
 
 namespace ControlPlane.Server.Replication;
 
@@ -76,7 +77,7 @@ internal sealed class LeaseGrace : IExpiryGate, IHostedService, IDisposable
         _redis.BecameReachable += OnAvailable;
         // Paced by the system clock, not the injected one: Redis judges the touches' spacing by its own
         // clock, so a replica whose injected clock stands still (or runs fast) must still touch each interval.
-        _contact = TimeProvider.System.CreateTimer(static s => ((LeaseGrace)s!).TouchContact(), this, TimeSpan.Zero, _options.RevisionCheckInterval);
+        _contact = TimeProvider.System.CreateBackgroundTimer(static s => ((LeaseGrace)s!).TouchContact(), this, TimeSpan.Zero, _options.RevisionCheckInterval);
         if (_redis.Unreachable)
         {
             OnUnavailable();

@@ -1,6 +1,7 @@
 using ControlPlane.Server.Discovery.Streams;
 using ControlPlane.Server.Storage;
 using ControlPlane.Server.Storage.Redis;
+using ControlPlane.Hosting;
 
 namespace ControlPlane.Server.Replication;
 
@@ -60,7 +61,7 @@ internal sealed class NodeHandOff : IHostedService, IDisposable
             _timer?.Dispose();
             _lostAt = _clock.GetUtcNow();
             _interval = _options.HandOffNodesAfter;
-            _timer = _clock.CreateTimer(static s => ((NodeHandOff)s!).HandOff(), this, _interval, Timeout.InfiniteTimeSpan);
+            _timer = _clock.CreateBackgroundTimer(static s => ((NodeHandOff)s!).HandOff(), this, _interval, Timeout.InfiniteTimeSpan);
         }
     }
 

@@ -131,6 +131,23 @@ public sealed class FleetViewTests
         Assert.Empty((await host.Channel.AsyncUnaryCall(List, new ListDataplanesRequest()).ResponseAsync.DefaultTimeout()).Dataplanes);
     }
 
+    [Fact]
+    public async Task ANodeThatCameAndWentBeforeAnyRequest_IsListedDisconnected()
+    {
+        // Nothing has asked the registry or the fleet anything yet: the view must exist all the same.
+        await using var host = await DiscoveryHost.StartAsync();
+        var node = await FakeDeltaNode.ConnectAsync(host.Channel, "early-node");
+        await node.SubscribeAsync(Endpoints, "*");
+        await host.WaitForStreamsAsync(s => s.ForNode("early-node") is [{ Types: [{ AwaitingAck: false }] }], "the ACK");
+        await node.DisposeAsync();
+        await host.WaitForStreamsAsync(s => s.Count == 0, "the stream to close");
+
+        var listed = await host.Channel.AsyncUnaryCall(List, new ListDataplanesRequest()).ResponseAsync.DefaultTimeout();
+
+        var status = Assert.Single(listed.Dataplanes);
+        Assert.Equal(("early-node", SyncState.Disconnected), (status.Node.Id, status.State));
+    }
+
     [Theory]
     [InlineData("a b")]
     [InlineData("..")]

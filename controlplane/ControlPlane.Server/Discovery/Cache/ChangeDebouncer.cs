@@ -1,3 +1,5 @@
+using ControlPlane.Hosting;
+
 namespace ControlPlane.Server.Discovery.Cache;
 
 /// <summary>
@@ -26,7 +28,7 @@ internal sealed class ChangeDebouncer : IDisposable
         _window = window < TimeSpan.Zero ? TimeSpan.Zero : window;
         _maxDelay = maxDelay < _window ? _window : maxDelay;
         _ready = ready;
-        _timer = clock.CreateTimer(static s => ((ChangeDebouncer)s!).OnTimer(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        _timer = clock.CreateBackgroundTimer(static s => ((ChangeDebouncer)s!).OnTimer(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
     }
 
     /// <summary>Changes signalled and not yet taken.</summary>

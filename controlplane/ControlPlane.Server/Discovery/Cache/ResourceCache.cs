@@ -3,6 +3,7 @@ using System.Collections.Immutable;
 using System.Diagnostics;
 using System.Threading.Channels;
 using ControlPlane.Server.Resources;
+using ControlPlane.Hosting;
 
 namespace ControlPlane.Server.Discovery.Cache;
 
@@ -70,9 +71,9 @@ internal sealed class ResourceCache : IResourceWatch, IHostedService, IDisposabl
         EmbeddedEpoch = positions is null ? $"embedded-{clock.GetUtcNow().ToUnixTimeMilliseconds()}-{Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(2))}" : "";
         _embeddedPosition = positions is null ? EmbeddedEpoch + ":0" : "";
         _debouncer = new ChangeDebouncer(clock, options.DebounceWindow, options.MaxDebounceDelay, () => _wake.Writer.TryWrite(true));
-        _reloadRetry = clock.CreateTimer(static s => ((ResourceCache)s!)._wake.Writer.TryWrite(true), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        _reloadRetry = clock.CreateBackgroundTimer(static s => ((ResourceCache)s!)._wake.Writer.TryWrite(true), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         _guard = new MassRemovalGuard(options);
-        _holdOver = clock.CreateTimer(static s => ((ResourceCache)s!).EndHold(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        _holdOver = clock.CreateBackgroundTimer(static s => ((ResourceCache)s!).EndHold(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         metrics.Resources = () => _slots.Select(s => (s.Key, s.Value.Current.Count));
         metrics.EndpointsHeld = () => _guard.Held;
     }

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using ControlPlane.Server.Discovery.Cache;
 using ControlPlane.Server.Discovery.Status;
+using ControlPlane.Hosting;
 
 namespace ControlPlane.Server.Discovery.Streams;
 
@@ -41,7 +42,7 @@ internal sealed class StreamRegistry : IDataplaneStreams, IDisposable
         _clock = clock;
         _logger = logger;
         metrics.Streams = Counts;
-        _sweep = clock.CreateTimer(static s => ((StreamRegistry)s!).Sweep(), this, options.StuckCheckInterval, options.StuckCheckInterval);
+        _sweep = clock.CreateBackgroundTimer(static s => ((StreamRegistry)s!).Sweep(), this, options.StuckCheckInterval, options.StuckCheckInterval);
     }
 
     public event Action<DataplaneStreamEvent>? Changed;

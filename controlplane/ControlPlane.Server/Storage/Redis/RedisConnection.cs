@@ -1,5 +1,6 @@
 using ControlPlane.Api.Auth;
 using StackExchange.Redis;
+using ControlPlane.Hosting;
 
 namespace ControlPlane.Server.Storage.Redis;
 
@@ -62,7 +63,7 @@ internal sealed class RedisConnection : IDisposable
         {
             // Checked a few times per timeout, so a stuck client goes within about 1.25 timeouts of its last connection.
             var every = TimeSpan.FromTicks(Math.Max(_stuckTimeout.Ticks / 4, TimeSpan.TicksPerMillisecond));
-            _watchdog = clock.CreateTimer(static s => ((RedisConnection)s!).CheckStuck(), this, every, every);
+            _watchdog = clock.CreateBackgroundTimer(static s => ((RedisConnection)s!).CheckStuck(), this, every, every);
         }
     }
 

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using StackExchange.Redis;
 using static ControlPlane.Server.Storage.Redis.RedisInstanceRecords;
+using ControlPlane.Hosting;
 
 namespace ControlPlane.Server.Storage.Redis;
 
@@ -68,7 +69,7 @@ internal sealed class RedisLeaseTable : IDisposable
         _exact = exact;
         _clock = clock;
         _logger = logger;
-        _timer = clock.CreateTimer(static s => ((RedisLeaseTable)s!).OnTimer(), this, interval, interval);
+        _timer = clock.CreateBackgroundTimer(static s => ((RedisLeaseTable)s!).OnTimer(), this, interval, interval);
     }
 
     /// <summary>The checkpoint the timer started last (tests wait on it).</summary>
