@@ -82,6 +82,45 @@ public sealed class ChannelTests
     }
 
     [Fact]
+    public async Task ServerEndsTheCallWhileTheClientWritesWithoutReading_TheWriteFailsAtOnce_AndTheStatusIsTheServers()
+    {
+        // An xDS client ACKs from its read loop: while it writes, nothing reads the response, so the
+        // status the server ended the call with waits there, unread. The write must not hold for it,
+        // nor replace it with one of its own.
+        var (server, hooks) = await ProbeServer.StartAsync();
+        await using var _ = server;
+        hooks.Duplex = async (requests, responses, context) =>
+        {
+            await requests.MoveNext(context.CancellationToken);
+            await responses.WriteAsync(new StreamingOutputCallResponse(), context.CancellationToken);
+            throw new RpcException(StatusCode.InvalidArgument, "refused by the server");
+        };
+        using var channel = server.CreateChannel();
+        using var duplex = channel.AsyncDuplexStreamingCall(InteropMethods.FullDuplexCall);
+        await duplex.RequestStream.WriteAsync(new StreamingOutputCallRequest()).DefaultTimeout();
+        Assert.True(await duplex.ResponseStream.MoveNext(CancellationToken.None).DefaultTimeout());
+
+        RpcException? writeFailure = null;
+        var writing = System.Diagnostics.Stopwatch.StartNew();
+        for (var i = 0; i < 10_000 && writeFailure is null; i++)
+        {
+            try
+            {
+                await duplex.RequestStream.WriteAsync(new StreamingOutputCallRequest()).DefaultTimeout();
+            }
+            catch (RpcException ex)
+            {
+                writeFailure = ex;
+            }
+        }
+
+        Assert.NotNull(writeFailure);
+        Assert.True(writing.Elapsed < TimeSpan.FromSeconds(3), $"the writes took {writing.Elapsed} to fail");
+        var ended = await Assert.ThrowsAsync<RpcException>(() => duplex.ResponseStream.MoveNext(CancellationToken.None).DefaultTimeout());
+        Assert.Equal((StatusCode.InvalidArgument, "refused by the server"), (ended.StatusCode, ended.Status.Detail));
+    }
+
+    [Fact]
     public void KeepAliveAndPoolSettings_ReachTheHandler()
     {
         using var handler = GrpcChannel.CreateHandler(new GrpcChannelOptions

@@ -145,6 +145,19 @@ internal sealed class GrpcCall<TRequest, TResponse> : IAsyncStreamReader<TRespon
     /// <summary>The single response of a unary or client-streaming call.</summary>
     public async Task<TResponse> GetResponseAsync()
     {
+        Interlocked.Increment(ref _activeReads);
+        try
+        {
+            return await GetResponseCoreAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _activeReads);
+        }
+    }
+
+    private async Task<TResponse> GetResponseCoreAsync()
+    {
         if (!await EnsureResponseAsync().ConfigureAwait(false))
         {
             throw StatusException();
@@ -180,6 +193,25 @@ internal sealed class GrpcCall<TRequest, TResponse> : IAsyncStreamReader<TRespon
     }
 
     async Task<bool> IAsyncStreamReader<TResponse>.MoveNext(CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _activeReads);
+        try
+        {
+            return await MoveNextCoreAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _activeReads);
+        }
+    }
+
+    /// <summary>Reads of the response in progress: once its headers are in, only a read records the status the server ended the call with.</summary>
+    private int _activeReads;
+
+    /// <summary>Whether the call's status can still be recorded without a new read: from headers still to come (Trailers-Only), or by a read in progress.</summary>
+    private bool StatusMayArrive => !_headersTcs.Task.IsCompleted || Volatile.Read(ref _activeReads) > 0;
+
+    private async Task<bool> MoveNextCoreAsync(CancellationToken cancellationToken)
     {
         if (!await EnsureResponseAsync().ConfigureAwait(false))
         {
@@ -374,16 +406,20 @@ internal sealed class GrpcCall<TRequest, TResponse> : IAsyncStreamReader<TRespon
             {
                 throw StatusException();
             }
-            throw Fail(new Status(StatusCode.Unavailable, "The request stream was closed while writing a request message."), ex);
+            throw WriteFailed(new Status(StatusCode.Unavailable, "The request stream was closed while writing a request message."), ex);
         }
         catch (Exception ex) when (ex is IOException or HttpRequestException)
         {
             // RST_STREAM NO_ERROR: the server sent its complete response and asks the client to stop
             // sending (RFC 9113 §8.1), e.g. a call refused before its request was read. Not an error of
             // the call: its status is in that response, which the response side records right after.
-            if (IsNoError(ex) && await HasStatusSoonAsync().ConfigureAwait(false))
+            if (IsNoError(ex))
             {
-                throw StatusException();
+                if (await HasStatusSoonAsync().ConfigureAwait(false))
+                {
+                    throw StatusException();
+                }
+                throw WriteFailed(new Status(StatusCode.Unavailable, "The server ended the call while a request message was written; its status is in the response."), ex);
             }
             throw Fail(StatusFromException(ex, "Error writing a request message"), ex);
         }
@@ -495,8 +531,25 @@ internal sealed class GrpcCall<TRequest, TResponse> : IAsyncStreamReader<TRespon
         return failure;
     }
 
+    /// <summary>
+    /// A write refused because the server ended the call, whose status has not been read yet: this
+    /// write fails, but the call is not ended with <paramref name="status"/> when nothing can record the
+    /// server's status now, so the status the server sent is what a later read finds (a client that writes from
+    /// its read loop, as xDS clients ACK, must not lose it to its own write).
+    /// </summary>
+    private RpcException WriteFailed(Status status, Exception inner) =>
+        StatusMayArrive ? Fail(status, inner) : new RpcException(status, [], inner);
+
+    /// <summary>
+    /// Whether the call has its status, waiting a little for the response headers or a read in progress
+    /// to record it; at once when nothing can (the status then waits in the response, unread).
+    /// </summary>
     private async Task<bool> HasStatusSoonAsync()
     {
+        if (_statusTcs.Task.IsCompleted || !StatusMayArrive)
+        {
+            return _statusTcs.Task.IsCompleted;
+        }
         try
         {
             await _statusTcs.Task.WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
