@@ -167,6 +167,26 @@ public sealed class StreamValidationTests
         Assert.Equal(0, host.Streams.Count);
     }
 
+    [Fact]
+    public async Task SubscribingMoreNamesThanOneRequestMayCarry_OverSeveralRequests_IsRefused()
+    {
+        await using var host = await DiscoveryHost.StartAsync(o => o.MaxResourceNamesPerRequest = 3);
+        await using var node = await FakeDeltaNode.ConnectAsync(host.Channel, "n1");
+        await node.SubscribeAsync(ResourceTypes.EndpointSet, "a", "b");
+        await node.SubscribeAsync(ResourceTypes.EndpointSet, "a", "c"); // "a" again: three names in all
+        await host.WaitForStreamsAsync(s => s.ForNode("n1") is [{ Types: [{ AwaitingAck: false }] }], "the node's ACK"); // not written while the stream ends
+
+        await node.SendRawAsync(new DeltaResourcesRequest { TypeUrl = ResourceTypes.EndpointSet, ResourceNamesSubscribe = { "d" } });
+        var status = await node.WaitForEndAsync(checkRules: false);
+
+        Assert.Equal(StatusCode.InvalidArgument, status.StatusCode);
+        var violation = Assert.Single(status.FieldViolations());
+        Assert.Equal("resource_names_subscribe", violation.Field);
+        Assert.Contains("4 names", violation.Description, StringComparison.Ordinal);
+        Assert.Contains("at most 3", violation.Description, StringComparison.Ordinal);
+        await host.WaitForStreamsAsync(s => s.Count == 0, "the stream to end");
+    }
+
     public static TheoryData<string, StreamResourcesRequest[], string> BadSotwRequests()
     {
         var tooMany = new StreamResourcesRequest { Node = new Node { Id = "n1" }, TypeUrl = ResourceTypes.EndpointSet };

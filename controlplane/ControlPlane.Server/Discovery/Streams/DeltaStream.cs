@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using System.Text;
 using ControlPlane.Api.V1;
+using ControlPlane.Grpc;
 using ControlPlane.Server.Discovery.Cache;
 
 namespace ControlPlane.Server.Discovery.Streams;
@@ -36,6 +37,10 @@ internal sealed class DeltaStream(StreamServices services, Node node, string pee
             NodeIdentity.RequireNames(request.InitialResourceVersions.Keys, "initial_resource_versions", max);
         }
         var first = !Types.TryGetValue(type, out var state);
+        if (!first && request.ResourceNamesSubscribe.Count > 0)
+        {
+            RequireRoomFor(state!, request.ResourceNamesSubscribe, max);
+        }
         if (first)
         {
             state = new State(type);
@@ -119,6 +124,25 @@ internal sealed class DeltaStream(StreamServices services, Node node, string pee
             return true;
         }
         return false;
+    }
+
+    /// <summary>
+    /// A stream's named subscriptions of a type are bounded as one request's are: a node that keeps
+    /// subscribing new names (each request within the limit) must not grow the server's memory without
+    /// end. Checked before anything of the request applies, so a refused one changes nothing.
+    /// </summary>
+    private static void RequireRoomFor(State state, IList<string> subscribe, int max)
+    {
+        if (state.Names.Count + subscribe.Count <= max)
+        {
+            return;
+        }
+        var added = subscribe.Where(n => n != "*" && !state.Names.Contains(n)).Distinct(StringComparer.Ordinal).Count();
+        if (state.Names.Count + added > max)
+        {
+            throw RpcErrors.InvalidArgument(NodeIdentity.Reason, [new("resource_names_subscribe",
+                $"would subscribe the stream to {state.Names.Count + added} names of {state.TypeUrl}; at most {max} (a wildcard subscription names none)")]);
+        }
     }
 
     /// <summary>Under the lock: the node answered the outstanding response; a NACK (<paramref name="rejection"/>) puts back what it held before.</summary>
