@@ -55,7 +55,7 @@ public sealed class DiscoveryOptions
     /// </summary>
     public int MaxRequestBytes { get; set; } = 16 << 20;
 
-    /// <summary>Most resource names one request may carry (the protos' limit).</summary>
+    /// <summary>Most resource names one request may carry (the protos' limit), and one delta stream may hold subscribed by name per type.</summary>
     public int MaxResourceNamesPerRequest { get; set; } = 100_000;
 
     /// <summary>
