@@ -250,7 +250,14 @@ internal abstract class FakeNode<TRequest, TResponse> : IAsyncDisposable
                 }
                 if (answer is not null)
                 {
-                    await SendAsync(answer);
+                    try
+                    {
+                        await SendAsync(answer);
+                    }
+                    catch (RpcException)
+                    {
+                        // The server ended the call under the answer: its status comes with the next read.
+                    }
                 }
                 Signal();
             }
