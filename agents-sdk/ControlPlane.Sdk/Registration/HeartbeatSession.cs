@@ -41,17 +41,15 @@ internal sealed class HeartbeatSession(ControlPlaneStream<HeartbeatStreamRequest
             }
             return (await reading.ConfigureAwait(false), chunks.Length);
         }
-        catch (Exception ex) when (silence.IsCancellationRequested && !cancellationToken.IsCancellationRequested && ex is OperationCanceledException or RpcException)
+        catch (Exception ex)
         {
+            // The call is broken, or its answers are overdue: end it so the reader stops too, and observe its failure.
             stream.Dispose();
             await reading.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default).ConfigureAwait(false);
-            throw new RpcException(StatusCode.Unavailable, $"no heartbeat answer from {stream.Address} within {answerTimeout}");
-        }
-        catch
-        {
-            // The call is broken: end it so the reader stops too, and observe its failure.
-            stream.Dispose();
-            await reading.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default).ConfigureAwait(false);
+            if (silence.IsCancellationRequested && !cancellationToken.IsCancellationRequested && ex is OperationCanceledException or RpcException)
+            {
+                throw new RpcException(StatusCode.Unavailable, $"no heartbeat answer from {stream.Address} within {answerTimeout}");
+            }
             throw;
         }
     }

@@ -142,9 +142,9 @@ public sealed class ChildProcess : IAsyncDisposable
     /// </summary>
     public async Task<int> StopAsync(TimeSpan timeout)
     {
-        if (!HasExited && Kill(Id, SigTerm) != 0)
+        if (!HasExited)
         {
-            throw new InvalidOperationException($"kill({Id}, SIGTERM) failed: errno {Marshal.GetLastPInvokeError()}");
+            Signal(Id, SigTerm);
         }
         using var deadline = new CancellationTokenSource(timeout);
         try

@@ -145,24 +145,12 @@ internal sealed class GrpcCall<TRequest, TResponse> : IAsyncStreamReader<TRespon
     /// <summary>The single response of a unary or client-streaming call.</summary>
     public async Task<TResponse> GetResponseAsync()
     {
-        Interlocked.Increment(ref _activeReads);
-        try
-        {
-            return await GetResponseCoreAsync().ConfigureAwait(false);
-        }
-        finally
-        {
-            Interlocked.Decrement(ref _activeReads);
-        }
-    }
-
-    private async Task<TResponse> GetResponseCoreAsync()
-    {
         if (!await EnsureResponseAsync().ConfigureAwait(false))
         {
             throw StatusException();
         }
         TResponse? message;
+        _reading = true;
         try
         {
             message = await ReadNextAsync(_cts.Token).ConfigureAwait(false);
@@ -183,6 +171,10 @@ internal sealed class GrpcCall<TRequest, TResponse> : IAsyncStreamReader<TRespon
         {
             throw Fail(StatusFromException(ex, "Error reading the response"), ex);
         }
+        finally
+        {
+            _reading = false;
+        }
         FinishFromTrailers();
         var status = _statusTcs.Task.Result;
         if (status.StatusCode != StatusCode.OK)
@@ -192,26 +184,16 @@ internal sealed class GrpcCall<TRequest, TResponse> : IAsyncStreamReader<TRespon
         return message ?? throw Fail(new Status(StatusCode.Internal, "The server ended the call with OK but sent no response message."));
     }
 
-    async Task<bool> IAsyncStreamReader<TResponse>.MoveNext(CancellationToken cancellationToken)
-    {
-        Interlocked.Increment(ref _activeReads);
-        try
-        {
-            return await MoveNextCoreAsync(cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            Interlocked.Decrement(ref _activeReads);
-        }
-    }
-
-    /// <summary>Reads of the response in progress: once its headers are in, only a read records the status the server ended the call with.</summary>
-    private int _activeReads;
+    /// <summary>
+    /// A read of the response is waiting (gRPC allows one at a time): once the headers are in, only a
+    /// read records the status the server ended the call with.
+    /// </summary>
+    private volatile bool _reading;
 
     /// <summary>Whether the call's status can still be recorded without a new read: from headers still to come (Trailers-Only), or by a read in progress.</summary>
-    private bool StatusMayArrive => !_headersTcs.Task.IsCompleted || Volatile.Read(ref _activeReads) > 0;
+    private bool StatusMayArrive => !_headersTcs.Task.IsCompleted || _reading;
 
-    private async Task<bool> MoveNextCoreAsync(CancellationToken cancellationToken)
+    async Task<bool> IAsyncStreamReader<TResponse>.MoveNext(CancellationToken cancellationToken)
     {
         if (!await EnsureResponseAsync().ConfigureAwait(false))
         {
@@ -219,6 +201,7 @@ internal sealed class GrpcCall<TRequest, TResponse> : IAsyncStreamReader<TRespon
             return false;
         }
         using var linked = cancellationToken.CanBeCanceled ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _cts.Token) : null;
+        _reading = true;
         try
         {
             _current = await ReadNextAsync(linked?.Token ?? _cts.Token).ConfigureAwait(false);
@@ -239,6 +222,10 @@ internal sealed class GrpcCall<TRequest, TResponse> : IAsyncStreamReader<TRespon
         catch (Exception ex)
         {
             throw Fail(StatusFromException(ex, "Error reading the next message"), ex);
+        }
+        finally
+        {
+            _reading = false;
         }
         if (_current is not null)
         {
