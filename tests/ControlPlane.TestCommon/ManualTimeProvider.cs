@@ -73,6 +73,27 @@ public sealed class ManualTimeProvider : TimeProvider
 
     public void Advance(double seconds) => Advance(TimeSpan.FromSeconds(seconds));
 
+    /// <summary>
+    /// Moves the clock forward by <paramref name="by"/> only if no timer falls due on the way, in one
+    /// step that no timer's arming can slip into; false, and the clock unmoved, otherwise. For a test
+    /// that lets time pass while the code under test must have no timer running (it waits on someone
+    /// else): retried until it succeeds, it fails by timing out when a timer stays armed.
+    /// </summary>
+    public bool TryAdvanceQuietly(TimeSpan by)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(by, TimeSpan.Zero);
+        lock (_lock)
+        {
+            var target = _now + by;
+            if (_timers.Any(t => t.Due is { } d && d <= target))
+            {
+                return false;
+            }
+            _now = target;
+            return true;
+        }
+    }
+
     public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
     {
         var timer = new ManualTimer(this, callback, state);

@@ -5,6 +5,7 @@ using ControlPlane.Dataplane.Configuration;
 using ControlPlane.Dataplane.Tests.Forwarder.Http1;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace ControlPlane.Dataplane.Tests.Forwarder;
 
@@ -27,7 +28,8 @@ public sealed class ActivityTimeoutTests
     public async Task UploadSlowerThanTheTimeout_IsForwardedWhole_AndNobodyIsBlamed(bool http2, bool nativeHttp1)
     {
         await using var backend = await TestBackend.StartAsync("b1", http2);
-        await using var node = await DataplaneFixture.StartAsync(null,
+        var time = new ManualTimeProvider();
+        await using var node = await DataplaneFixture.StartAsync(builder => builder.Services.AddSingleton<TimeProvider>(time),
             "--Dataplane:Forwarder:ActivityTimeout=00:00:01.500", "--Dataplane:PassiveHealth:ConsecutiveFailures=1", $"--Dataplane:Forwarder:NativeHttp1={nativeHttp1}");
         var set = new EndpointSet { Image = "img" };
         set.Endpoints.Add(DataplaneFixture.EndpointOf("b1", backend.Port, protocol: http2 ? "h2c" : null));
@@ -36,9 +38,9 @@ public sealed class ActivityTimeoutTests
         await using var raw = await RawHttp.ConnectAsync(node.Http);
         await raw.WriteAsync("POST /g/img/upload HTTP/1.1\r\nHost: edge\r\nContent-Length: 2000\r\n\r\n" + new string('x', 1000));
         await backend.FirstBytes.Task.DefaultTimeout();
-        // A slow client: real time passes, over two timeouts' worth, while it holds back the rest of its body.
-        // (The timeout is long enough that a loaded machine never makes the instance itself that slow.)
-        await Task.Delay(TimeSpan.FromSeconds(3.5));
+        // A slow client: over two timeouts pass on the node's clock while it holds back the rest of its
+        // body. The node is waiting on the client then, so none of its timers may be running.
+        await WaitingOnTheClientAsync(time);
         await raw.WriteAsync(new string('y', 1000));
         var response = await raw.ReadResponseAsync();
 
@@ -124,7 +126,9 @@ public sealed class ActivityTimeoutTests
     {
         const long length = 32L * 1024 * 1024; // more than the sockets' and pipes' buffers hold
         await using var backend = await TestBackend.StartAsync("b1");
-        await using var node = await DataplaneFixture.StartAsync(null, "--Dataplane:Forwarder:ActivityTimeout=00:00:01.500", "--Dataplane:PassiveHealth:ConsecutiveFailures=1");
+        var time = new ManualTimeProvider();
+        await using var node = await DataplaneFixture.StartAsync(builder => builder.Services.AddSingleton<TimeProvider>(time),
+            "--Dataplane:Forwarder:ActivityTimeout=00:00:01.500", "--Dataplane:PassiveHealth:ConsecutiveFailures=1");
         node.Route("img", backend);
         using var client = node.CreateClient();
 
@@ -132,8 +136,8 @@ public sealed class ActivityTimeoutTests
         await using var body = await response.Content.ReadAsStreamAsync().DefaultTimeout();
         var buffer = new byte[64 * 1024];
         await body.ReadExactlyAsync(buffer).DefaultTimeout();
-        // The client stops reading for over two timeouts: the node waits on the client, not on the instance.
-        await Task.Delay(TimeSpan.FromSeconds(3.5));
+        // The client stops reading for over two timeouts of the node's clock: the node waits on the client, not on the instance.
+        await WaitingOnTheClientAsync(time);
         long total = buffer.Length;
         int n;
         while ((n = await body.ReadAsync(buffer).DefaultTimeout()) > 0)
@@ -144,6 +148,14 @@ public sealed class ActivityTimeoutTests
         Assert.Equal(length, total);
         Assert.DoesNotContain(node.Logs.Records, r => r.EventId.Id == EjectedEvent);
     }
+
+    /// <summary>
+    /// Moves the node's clock on by over two activity timeouts at a moment when it has no timer
+    /// running, as it must have none while it waits on the client; a node that timed the client
+    /// would never have such a moment, and the wait times out.
+    /// </summary>
+    private static Task WaitingOnTheClientAsync(ManualTimeProvider time) =>
+        Eventually.WaitAsync("the node waiting on the client with no timer running", () => time.TryAdvanceQuietly(TimeSpan.FromSeconds(3.5)));
 
     private static async Task<DataplaneFixture> NodeFor(RawUpstream upstream, string activityTimeout)
     {
