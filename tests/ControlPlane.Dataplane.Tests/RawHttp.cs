@@ -52,7 +52,7 @@ public sealed class RawHttp : IAsyncDisposable
         var head = await _reader.ReadUntilAsync("\r\n\r\n"u8.ToArray());
         if (head is null)
         {
-            return new Response(0, new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase), "");
+            return new Response(0, new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase), "", "");
         }
         // One char per byte: a value's bytes past 0x7F are seen as sent.
         var lines = Encoding.Latin1.GetString(head).Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
@@ -85,7 +85,7 @@ public sealed class RawHttp : IAsyncDisposable
         {
             body.AddRange(await _reader.ReadToCloseAsync());
         }
-        return new Response(status, headers, Encoding.UTF8.GetString(body.ToArray()));
+        return new Response(status, headers, Encoding.UTF8.GetString(body.ToArray()), lines[0]);
     }
 
     /// <summary>True when the server closed (or reset) the connection; false if it is still open after the wait.</summary>
@@ -108,5 +108,6 @@ public sealed class RawHttp : IAsyncDisposable
         _tcp.Dispose();
     }
 
-    public sealed record Response(int Status, IReadOnlyDictionary<string, string> Headers, string Body);
+    /// <summary>One response; <paramref name="StatusLine"/> as sent, without its CRLF ("" when there was none).</summary>
+    public sealed record Response(int Status, IReadOnlyDictionary<string, string> Headers, string Body, string StatusLine);
 }

@@ -131,6 +131,7 @@ internal sealed class HttpForwarder(UpstreamClient client, Http1Forwarder http1,
                 {
                     http.Response.StatusCode = status;
                     ProxyHeaders.CopyResponseHeaders(response, http.Response);
+                    ReasonPhrase.Relay(http, ReasonPhrase.Custom(status, response.ReasonPhrase));
                 }
                 catch (InvalidOperationException ex)
                 {

@@ -66,6 +66,7 @@ internal sealed class Http1Forwarder(Http1Client client, UpstreamCancellation ca
             var received = false;
             var scanned = 0;
             int status;
+            string? reasonPhrase;
             ReadResult result;
             ReadOnlySequence<byte> buffer;
             Http1ResponseFraming framing;
@@ -93,7 +94,7 @@ internal sealed class Http1Forwarder(Http1Client client, UpstreamCancellation ca
                     result = await read;
                     buffer = result.Buffer;
                     received |= !buffer.IsEmpty;
-                    if (!Http1ResponseParser.TryParseHead(ref buffer, connection, _options.MaxResponseHeadersBytes, _options.MaxResponseHeaderCount, ref scanned, out status, out var minor))
+                    if (!Http1ResponseParser.TryParseHead(ref buffer, connection, _options.MaxResponseHeadersBytes, _options.MaxResponseHeaderCount, ref scanned, out status, out var minor, out reasonPhrase))
                     {
                         if (result.IsCompleted || result.IsCanceled)
                         {
@@ -122,6 +123,7 @@ internal sealed class Http1Forwarder(Http1Client client, UpstreamCancellation ca
                 // a broken response like any other, and nothing has gone to the client yet.
                 response.StatusCode = status;
                 ProxyHeaders.CopyResponseHeaders(connection.Fields, response);
+                ReasonPhrase.Relay(http, reasonPhrase);
             }
             catch (Exception ex)
             {

@@ -30,11 +30,13 @@ internal static class Http1ResponseParser
     /// False when the head is not complete yet. Throws <see cref="Http1ProtocolException"/> when it is malformed or too large.
     /// <paramref name="scanned"/> carries how much of an incomplete head was searched already, so a
     /// head trickled in byte by byte is not searched again from its start each time (0 at first).
+    /// <paramref name="reasonPhrase"/> is the instance's own reason phrase to relay, null for the standard one (<see cref="ReasonPhrase.Custom(int, ReadOnlySpan{byte})"/>).
     /// </summary>
-    public static bool TryParseHead(ref ReadOnlySequence<byte> buffer, Http1Connection connection, int maxBytes, int maxFields, ref int scanned, out int status, out int minorVersion)
+    public static bool TryParseHead(ref ReadOnlySequence<byte> buffer, Http1Connection connection, int maxBytes, int maxFields, ref int scanned, out int status, out int minorVersion, out string? reasonPhrase)
     {
         status = 0;
         minorVersion = 0;
+        reasonPhrase = null;
         if (!TryTakeSection(ref buffer, maxBytes, ref scanned, out var section, out var rented))
         {
             return false;
@@ -43,7 +45,10 @@ internal static class Http1ResponseParser
         {
             var span = section;
             var end = span.IndexOf((byte)'\n');
-            ParseStatusLine(WithoutCr(end < 0 ? span : span[..end]), out status, out minorVersion);
+            var statusLine = WithoutCr(end < 0 ? span : span[..end]);
+            ParseStatusLine(statusLine, out status, out minorVersion);
+            // After "HTTP/1.x NNN ": the phrase.
+            reasonPhrase = statusLine.Length > 13 ? ReasonPhrase.Custom(status, statusLine[13..]) : null;
             connection.Fields.Clear();
             if (end >= 0)
             {
