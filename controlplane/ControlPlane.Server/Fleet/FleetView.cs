@@ -31,6 +31,9 @@ public sealed class FleetView : IDataplaneDirectory, IDisposable
     private readonly object _lock = new();
     private readonly Dictionary<string, (DataplaneStreamStatus Final, DateTimeOffset At)> _disconnected = new(StringComparer.Ordinal);
 
+    /// <summary>Nodes whose stream this replica last refused (after their last stream here): the refused stream's state, when, and why.</summary>
+    private readonly Dictionary<string, (DataplaneStreamStatus Final, DateTimeOffset At, Google.Rpc.Status Why)> _refused = new(StringComparer.Ordinal);
+
     /// <summary>The shared entries as last read, for listings from memory while the store cannot be reached; null until the first read.</summary>
     private volatile IReadOnlyList<FleetEntry>? _lastShared;
 
@@ -65,7 +68,16 @@ public sealed class FleetView : IDataplaneDirectory, IDisposable
                 merged[nodeId] = local;
             }
         }
-        return merged.Values.Select(Shown).ToArray();
+        var shown = new SortedDictionary<string, DataplaneStatus>(StringComparer.Ordinal);
+        foreach (var (nodeId, entry) in merged)
+        {
+            shown[nodeId] = Shown(entry);
+        }
+        foreach (var refused in RefusedOnly())
+        {
+            shown.TryAdd(refused.Node.Id, refused);
+        }
+        return shown.Values.ToArray();
     }
 
     /// <summary>One node, across replicas when they share a fleet store; null when no replica knows it.</summary>
@@ -74,7 +86,7 @@ public sealed class FleetView : IDataplaneDirectory, IDisposable
         var local = LocalEntry(nodeId);
         if (_store is null)
         {
-            return local?.Status;
+            return local?.Status ?? RefusedOnly(nodeId);
         }
         FleetEntry? shared;
         if (FromMemory())
@@ -93,7 +105,7 @@ public sealed class FleetView : IDataplaneDirectory, IDisposable
             }
         }
         var newest = local is not null && (shared is null || shared.StreamOpenedAt <= local.StreamOpenedAt) ? local : shared;
-        return newest is null ? null : Shown(newest);
+        return newest is null ? RefusedOnly(nodeId) : Shown(newest);
     }
 
     /// <summary>Every shared entry: read from the store, or as last read while it cannot be reached.</summary>
@@ -144,7 +156,29 @@ public sealed class FleetView : IDataplaneDirectory, IDisposable
         lock (_lock)
         {
             Purge();
-            return _disconnected.TryGetValue(nodeId, out var entry) ? new FleetEntry(Disconnected(entry.Final, entry.At), entry.Final.ConnectedSince, now) : null;
+            return _disconnected.TryGetValue(nodeId, out var entry) ? new FleetEntry(DisconnectedLocked(entry.Final, entry.At), entry.Final.ConnectedSince, now) : null;
+        }
+    }
+
+    /// <summary>Nodes this replica refused and knows no stream of, as listed; <paramref name="nodeId"/>: only that one (null when not such a node).</summary>
+    private IReadOnlyList<DataplaneStatus> RefusedOnly()
+    {
+        lock (_lock)
+        {
+            Purge();
+            return _refused.Where(r => !_disconnected.ContainsKey(r.Key) && _streams.ForNode(r.Key).Count == 0)
+                .Select(r => Refused(r.Value.Final, r.Value.At, r.Value.Why)).ToArray();
+        }
+    }
+
+    private DataplaneStatus? RefusedOnly(string nodeId)
+    {
+        lock (_lock)
+        {
+            Purge();
+            return _refused.TryGetValue(nodeId, out var r) && !_disconnected.ContainsKey(nodeId) && _streams.ForNode(nodeId).Count == 0
+                ? Refused(r.Final, r.At, r.Why)
+                : null;
         }
     }
 
@@ -209,7 +243,11 @@ public sealed class FleetView : IDataplaneDirectory, IDisposable
             Purge();
             foreach (var (nodeId, (final, at)) in _disconnected)
             {
-                result.TryAdd(nodeId, Disconnected(final, at));
+                result.TryAdd(nodeId, DisconnectedLocked(final, at));
+            }
+            foreach (var (nodeId, (final, at, why)) in _refused)
+            {
+                result.TryAdd(nodeId, Refused(final, at, why));
             }
         }
         return result.Values.ToArray();
@@ -225,7 +263,11 @@ public sealed class FleetView : IDataplaneDirectory, IDisposable
         lock (_lock)
         {
             Purge();
-            return _disconnected.TryGetValue(nodeId, out var entry) ? Disconnected(entry.Final, entry.At) : null;
+            if (_disconnected.TryGetValue(nodeId, out var entry))
+            {
+                return DisconnectedLocked(entry.Final, entry.At);
+            }
+            return _refused.TryGetValue(nodeId, out var refused) ? Refused(refused.Final, refused.At, refused.Why) : null;
         }
     }
 
@@ -247,6 +289,13 @@ public sealed class FleetView : IDataplaneDirectory, IDisposable
                 lock (_lock)
                 {
                     _disconnected.Remove(change.NodeId);
+                    _refused.Remove(change.NodeId);
+                }
+                break;
+            case DataplaneStreamEventKind.Refused when change is { Final: { } refused, Refusal: { } why }:
+                lock (_lock)
+                {
+                    _refused[change.NodeId] = (refused, _clock.GetUtcNow(), why);
                 }
                 break;
             case DataplaneStreamEventKind.Closed when change.Final is { } final:
@@ -255,6 +304,7 @@ public sealed class FleetView : IDataplaneDirectory, IDisposable
                     lock (_lock)
                     {
                         _disconnected[change.NodeId] = (final, _clock.GetUtcNow());
+                        _refused.Remove(change.NodeId);
                     }
                 }
                 break;
@@ -267,6 +317,10 @@ public sealed class FleetView : IDataplaneDirectory, IDisposable
         foreach (var (nodeId, (_, at)) in _disconnected.Where(e => e.Value.At <= cutoff).ToArray())
         {
             _disconnected.Remove(nodeId);
+        }
+        foreach (var nodeId in _refused.Where(e => e.Value.At <= cutoff).Select(e => e.Key).ToArray())
+        {
+            _refused.Remove(nodeId);
         }
     }
 
@@ -292,6 +346,27 @@ public sealed class FleetView : IDataplaneDirectory, IDisposable
         var status = Common(final);
         status.State = SyncState.Disconnected;
         status.DisconnectedAt = Timestamp.FromDateTimeOffset(at);
+        return status;
+    }
+
+    /// <summary>Under the lock: a node's last stream here, with a refusal since (the node came back and was turned away).</summary>
+    private DataplaneStatus DisconnectedLocked(DataplaneStreamStatus final, DateTimeOffset at)
+    {
+        var status = Disconnected(final, at);
+        if (_refused.TryGetValue(final.NodeId, out var refused) && refused.At >= at)
+        {
+            status.Refusal = refused.Why.Clone();
+            status.RefusedAt = Timestamp.FromDateTimeOffset(refused.At);
+        }
+        return status;
+    }
+
+    /// <summary>A node known here only by its refused stream: its identity as sent, no resource types.</summary>
+    private static DataplaneStatus Refused(DataplaneStreamStatus final, DateTimeOffset at, Google.Rpc.Status why)
+    {
+        var status = Disconnected(final, at);
+        status.Refusal = why.Clone();
+        status.RefusedAt = Timestamp.FromDateTimeOffset(at);
         return status;
     }
 

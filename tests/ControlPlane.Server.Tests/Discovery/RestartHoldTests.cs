@@ -56,6 +56,63 @@ public sealed class RestartHoldTests
     }
 
     [Fact]
+    public async Task ARefusedNode_IsListedDisconnectedWithWhy_UntilItIsServed()
+    {
+        await using var host = await DiscoveryHost.StartAsync(o => o.RestartHold = TimeSpan.FromSeconds(30));
+        await host.RegisterAsync("a1", "img.a", 8081);
+        var earlier = "embedded-1700000000000-beef:0";
+        var held = new Dictionary<string, string> { ["img.a"] = "0123456789abcdef" };
+
+        await Assert.ThrowsAsync<RpcException>(() => FirstDeltaAsync(host, earlier, held, nodeId: "edge-1", zone: "z1"));
+        var refusedAt = host.Clock.GetUtcNow();
+
+        // The fleet view lists it (no replica serves it), with its identity, why and when.
+        var listed = Assert.Single(await host.Fleet.ListAsync());
+        Assert.Equal("edge-1", listed.Node.Id);
+        Assert.Equal("z1", listed.Node.Zone);
+        Assert.Equal(SyncState.Disconnected, listed.State);
+        Assert.Equal("delta", listed.StreamKind);
+        Assert.Empty(listed.ResourceTypes);
+        Assert.Null(listed.ConnectedSince);
+        Assert.Equal((int)StatusCode.Unavailable, listed.Refusal.Code);
+        Assert.Contains("keep the configuration you hold", listed.Refusal.Message, StringComparison.Ordinal);
+        Assert.Equal(StoreFreshness.WarmingReason, new Grpc.Status(StatusCode.Unavailable, listed.Refusal.Message, listed.Refusal).Reason());
+        Assert.Equal(refusedAt, listed.RefusedAt.ToDateTimeOffset());
+        Assert.Equal(listed, await host.Fleet.GetAsync("edge-1"));
+
+        // Served once the hold ends: listed as connected, the refusal gone.
+        host.Clock.Advance(TimeSpan.FromSeconds(30));
+        using var call = host.Channel.AsyncDuplexStreamingCall(Delta, new CallOptions());
+        await call.RequestStream.WriteAsync(DeltaRequest(earlier, held, "edge-1", "z1")).DefaultTimeout();
+        Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None).DefaultTimeout());
+        var served = Assert.Single(await host.Fleet.ListAsync());
+        Assert.NotEqual(SyncState.Disconnected, served.State);
+        Assert.Null(served.Refusal);
+        Assert.Null(served.RefusedAt);
+    }
+
+    [Fact]
+    public async Task ANodeRefusedAfterItsLastStream_IsListedWithThatStreamAndTheRefusal()
+    {
+        await using var host = await DiscoveryHost.StartAsync(o => o.RestartHold = TimeSpan.FromSeconds(30));
+        await host.RegisterAsync("a1", "img.a", 8081);
+        var fresh = await FirstDeltaAsync(host, "", new Dictionary<string, string>(), nodeId: "edge-1");
+        await host.WaitForStreamsAsync(s => s.Count == 0, "the first stream closed");
+        var disconnected = Assert.Single(await host.Fleet.ListAsync());
+        Assert.Null(disconnected.Refusal);
+
+        // The same node comes back holding configuration from an earlier start of the store.
+        await Assert.ThrowsAsync<RpcException>(() => FirstDeltaAsync(host, "embedded-1700000000000-beef:0", new Dictionary<string, string>(), nodeId: "edge-1"));
+
+        var listed = Assert.Single(await host.Fleet.ListAsync());
+        Assert.Equal(SyncState.Disconnected, listed.State);
+        Assert.Equal(disconnected.ResourceTypes, listed.ResourceTypes);
+        Assert.Equal((int)StatusCode.Unavailable, listed.Refusal.Code);
+        Assert.NotNull(listed.RefusedAt);
+        Assert.Equal(fresh.StorePosition, host.Cache.PositionText);
+    }
+
+    [Fact]
     public async Task WithTheHoldOff_ANodeFromAnEarlierStart_IsServedAtOnce()
     {
         await using var host = await DiscoveryHost.StartAsync(o => o.RestartHold = TimeSpan.Zero);
@@ -65,12 +122,18 @@ public sealed class RestartHoldTests
         Assert.Equal(["img.gone"], response.RemovedResources);
     }
 
-    private static async Task<DeltaResourcesResponse> FirstDeltaAsync(DiscoveryHost host, string position, Dictionary<string, string> held)
+    private static DeltaResourcesRequest DeltaRequest(string position, Dictionary<string, string> held, string nodeId, string zone = "")
     {
-        using var call = host.Channel.AsyncDuplexStreamingCall(Delta, new CallOptions());
-        var request = new DeltaResourcesRequest { Node = new Node { Id = "node-" + Guid.NewGuid().ToString("N")[..8] }, TypeUrl = Endpoints, StorePosition = position };
+        var request = new DeltaResourcesRequest { Node = new Node { Id = nodeId, Zone = zone }, TypeUrl = Endpoints, StorePosition = position };
         request.ResourceNamesSubscribe.Add("*");
         request.InitialResourceVersions.Add(held);
+        return request;
+    }
+
+    private static async Task<DeltaResourcesResponse> FirstDeltaAsync(DiscoveryHost host, string position, Dictionary<string, string> held, string? nodeId = null, string zone = "")
+    {
+        using var call = host.Channel.AsyncDuplexStreamingCall(Delta, new CallOptions());
+        var request = DeltaRequest(position, held, nodeId ?? "node-" + Guid.NewGuid().ToString("N")[..8], zone);
         await call.RequestStream.WriteAsync(request).DefaultTimeout();
         if (!await call.ResponseStream.MoveNext(CancellationToken.None).DefaultTimeout())
         {

@@ -72,6 +72,48 @@ public sealed class StorePositionTests
     }
 
     [Fact]
+    public async Task ANodeRefusedByAReplica_IsListedThereWithWhy_UnlessAnotherReplicaServesIt()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        string[] args = [.. QuickTimeout, "--ControlPlane:Fleet:PublishInterval=00:00:00.050", "--ControlPlane:Fleet:RefreshInterval=00:00:00.200"];
+        await using var set = await ReplicaSet.StartAsync(redis, 1, clock: null, args: args);
+        await using var relay = TcpRelay.Start(redis.Port);
+        var a = set[0];
+        var b = await set.AddReplicaAsync("cp-b", [.. args, "--ControlPlane:Discovery:BehindWait=00:05:00", $"--ControlPlane:Store:Redis:Url=redis://127.0.0.1:{relay.Port}/0"]);
+        await a.RegisterAsync("i1", "img.a", 8081);
+        await using var node = await FakeDeltaNode.ConnectAsync(a.Channel, "node-1");
+        await node.SubscribeAsync(Endpoints, "*");
+        await node.WaitUntilAsync(() => node.Endpoints("img.a")?.Endpoints.Count == 1, "img.a on a");
+        // Listed by b before the cut: while cut off, b lists the other replicas' nodes as it last read them.
+        await Eventually.WaitAsync("b to list node-1 on a", async () =>
+            (await b.GetJsonAsync("/v1/dataplanes")).GetProperty("dataplanes").EnumerateArray().Any(d => d.GetProperty("control_plane_id").GetString() == "cp-a"));
+
+        relay.Cut();
+        await a.RegisterAsync("i2", "img.a", 8082);
+        await node.WaitUntilAsync(() => node.Endpoints("img.a")?.Endpoints.Count == 2, "i2 on a");
+        var newer = node.Received[^1].StorePosition;
+        var store = b.Services.GetRequiredService<IRegistryStore>();
+        await Eventually.WaitAsync("b to notice it cannot reach Redis", () => store.KnownUnreachable);
+
+        // A node no replica serves, refused by b: b lists it, DISCONNECTED, with why and when.
+        await Assert.ThrowsAsync<RpcException>(() => FirstResponseAsync(b, newer, "edge-9"));
+        var listed = (await b.GetJsonAsync("/v1/dataplanes/edge-9")).GetProperty("dataplane");
+        Assert.Equal("SYNC_STATE_DISCONNECTED", listed.GetProperty("state").GetString());
+        Assert.Equal(14, listed.GetProperty("refusal").GetProperty("code").GetInt32());
+        Assert.Contains(newer, listed.GetProperty("refusal").GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Equal("replica_behind", listed.GetProperty("refusal").GetProperty("details")[0].GetProperty("reason").GetString());
+        Assert.True(listed.TryGetProperty("refused_at", out _));
+        var all = (await b.GetJsonAsync("/v1/dataplanes")).GetProperty("dataplanes").EnumerateArray().Select(d => d.GetProperty("node").GetProperty("id").GetString());
+        Assert.Equal(["edge-9", "node-1"], all);
+
+        // node-1 tries b too (a second stream, as a node testing its failover would): a serves it, so b lists it as a has it.
+        await Assert.ThrowsAsync<RpcException>(() => FirstResponseAsync(b, newer, "node-1"));
+        var served = (await b.GetJsonAsync("/v1/dataplanes/node-1")).GetProperty("dataplane");
+        Assert.Equal("cp-a", served.GetProperty("control_plane_id").GetString());
+        Assert.False(served.TryGetProperty("refusal", out _));
+    }
+
+    [Fact]
     public async Task WatchersAreToldOfAChange_OnceThePositionCarriesIt()
     {
         // A response built for a change says where the change stands in the store: never the position
@@ -232,12 +274,12 @@ public sealed class StorePositionTests
     }
 
     /// <summary>Opens a delta stream on <paramref name="replica"/> holding <paramref name="position"/>, subscribed to every endpoint set; its first response.</summary>
-    private static async Task<DeltaResourcesResponse> FirstResponseAsync(Replica replica, string position)
+    private static async Task<DeltaResourcesResponse> FirstResponseAsync(Replica replica, string position, string? nodeId = null)
     {
         using var call = replica.Channel.AsyncDuplexStreamingCall(Delta, new CallOptions());
         await call.RequestStream.WriteAsync(new DeltaResourcesRequest
         {
-            Node = new Node { Id = "probe-" + Guid.NewGuid().ToString("N")[..8] },
+            Node = new Node { Id = nodeId ?? "probe-" + Guid.NewGuid().ToString("N")[..8] },
             TypeUrl = Endpoints,
             StorePosition = position,
         }).DefaultTimeout();

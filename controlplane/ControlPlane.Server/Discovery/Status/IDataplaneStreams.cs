@@ -40,7 +40,16 @@ public enum DataplaneStreamEventKind
     /// <summary>The stream's writer has nothing (more) to send: what was queued went out or turned out to be unchanged.</summary>
     Idle,
     Closed,
+
+    /// <summary>
+    /// The stream was refused before it was served or listed (the node holds configuration this
+    /// replica has not caught up with, or the embedded store is warming up after a restart).
+    /// </summary>
+    Refused,
 }
 
-/// <summary>What happened to which stream; <see cref="Final"/> is the stream's last state when it closed.</summary>
-public readonly record struct DataplaneStreamEvent(DataplaneStreamEventKind Kind, string NodeId, long StreamId, DataplaneStreamStatus? Final = null);
+/// <summary>
+/// What happened to which stream; <see cref="Final"/> is the stream's last state when it closed or
+/// was refused, <see cref="Refusal"/> the status it was refused with.
+/// </summary>
+public readonly record struct DataplaneStreamEvent(DataplaneStreamEventKind Kind, string NodeId, long StreamId, DataplaneStreamStatus? Final = null, Google.Rpc.Status? Refusal = null);

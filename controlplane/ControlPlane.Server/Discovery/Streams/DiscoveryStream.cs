@@ -108,7 +108,16 @@ internal abstract class DiscoveryStream<TRequest, TResponse, TState> : IDiscover
         // Cancelling the loops stops reading and waiting, but never a write in progress: Kestrel
         // answers a cancelled write by resetting the HTTP/2 stream, and the node would lose the status.
         // Before anything is sent or counted: a replica behind the node's configuration refuses it.
-        await StoreFreshness.RequireAsync(Services, StorePositionOf(first), NodeId, context.CancellationToken);
+        try
+        {
+            await StoreFreshness.RequireAsync(Services, StorePositionOf(first), NodeId, context.CancellationToken);
+        }
+        catch (RpcException refused) when (refused.StatusCode == StatusCode.Unavailable)
+        {
+            // Shown in the fleet view, which otherwise would not list a node no replica serves.
+            Services.Registry.Refused(this, refused.Status);
+            throw;
+        }
         using var loops = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
         _loops = loops;
         _context = context;

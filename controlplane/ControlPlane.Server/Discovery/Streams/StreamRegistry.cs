@@ -110,6 +110,12 @@ internal sealed class StreamRegistry : IDataplaneStreams, IDisposable
         Raise(new DataplaneStreamEvent(DataplaneStreamEventKind.Closed, stream.NodeId, stream.Id, final));
     }
 
+    /// <summary>Reports <paramref name="stream"/>, never added, as refused with <paramref name="refusal"/>.</summary>
+    public void Refused<TStream>(TStream stream, ControlPlane.Grpc.Status refusal)
+        where TStream : IDiscoveryStream =>
+        Raise(new DataplaneStreamEvent(DataplaneStreamEventKind.Refused, stream.NodeId, stream.Id, stream.Snapshot(),
+            refusal.Details?.Clone() ?? new Google.Rpc.Status { Code = (int)refusal.StatusCode, Message = refusal.Detail }));
+
     public void Raise(DataplaneStreamEvent e) => Changed?.Invoke(e);
 
     /// <summary>
