@@ -1,7 +1,6 @@
 using ControlPlane.Hosting;
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
-using ControlPlane.Grpc.Health;
 using ControlPlane.Grpc.Server;
 using ControlPlane.Grpc.Server.Metrics;
 using ControlPlane.Grpc.Transcoding;
@@ -19,7 +18,6 @@ using ControlPlane.Server.Stats;
 using ControlPlane.Server.Storage;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
-using ServingStatus = Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus;
 
 namespace ControlPlane.Server;
 
@@ -106,9 +104,6 @@ public static class ControlPlaneHost
         app.MapBilling();
         OpsEndpoints.Map(app);
         app.MapPrometheusMetrics().WithHead();
-
-        var health = app.Services.GetRequiredService<HealthStatusRegistry>();
-        app.Lifetime.ApplicationStopping.Register(() => health.SetAll(ServingStatus.NotServing));
         return app;
     }
 

@@ -115,6 +115,9 @@ public sealed class GrpcTestServer : IAsyncDisposable
         }
     }
 
+    /// <summary>Stops the host as a SIGTERM would (ApplicationStopping, then Kestrel's drain); disposing afterwards is still needed.</summary>
+    public Task StopAsync() => _app.StopAsync();
+
     public async ValueTask DisposeAsync()
     {
         await _app.StopAsync().DefaultTimeout();

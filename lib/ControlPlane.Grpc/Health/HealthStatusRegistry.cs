@@ -7,13 +7,15 @@ namespace ControlPlane.Grpc.Health;
 
 /// <summary>
 /// The serving status of the server ("") and of each bound service. Every bound service starts
-/// SERVING; the host flips them (e.g. NOT_SERVING while shutting down or before it is ready).
+/// SERVING; the host flips them (e.g. NOT_SERVING before it is ready). When the host stops,
+/// <see cref="EnterTerminalState"/> makes every status NOT_SERVING for good and ends every Watch.
 /// </summary>
 public sealed class HealthStatusRegistry
 {
     private readonly object _lock = new();
     private readonly Dictionary<string, ServingStatus> _statuses = new(StringComparer.Ordinal) { [""] = ServingStatus.Serving };
     private readonly Dictionary<string, List<ChannelWriter<ServingStatus>>> _watchers = new(StringComparer.Ordinal);
+    private bool _terminal;
 
     public HealthStatusRegistry(GrpcServiceRegistry services)
     {
@@ -39,7 +41,7 @@ public sealed class HealthStatusRegistry
         ArgumentNullException.ThrowIfNull(service);
         lock (_lock)
         {
-            if (_statuses.TryGetValue(service, out var old) && old == status)
+            if (_terminal || (_statuses.TryGetValue(service, out var old) && old == status))
             {
                 return;
             }
@@ -69,6 +71,42 @@ public sealed class HealthStatusRegistry
     }
 
     /// <summary>
+    /// The server is shutting down: every status is NOT_SERVING from now on (later changes are
+    /// ignored), and every Watch, open or opened later, is sent NOT_SERVING and then ended with
+    /// UNAVAILABLE, so a client watching its backends moves on at once and the server's connections
+    /// drain without waiting for watchers to leave (a Watch never ends on its own).
+    /// </summary>
+    public void EnterTerminalState()
+    {
+        lock (_lock)
+        {
+            if (_terminal)
+            {
+                return;
+            }
+            foreach (var name in _statuses.Keys.ToArray())
+            {
+                _statuses[name] = ServingStatus.NotServing;
+            }
+            _terminal = true;
+            foreach (var list in _watchers.Values)
+            {
+                foreach (var watcher in list)
+                {
+                    End(watcher);
+                }
+            }
+            _watchers.Clear();
+        }
+    }
+
+    private static void End(ChannelWriter<ServingStatus> watcher)
+    {
+        watcher.TryWrite(ServingStatus.NotServing);
+        watcher.TryComplete(new RpcException(StatusCode.Unavailable, "The server is shutting down; watch another server."));
+    }
+
+    /// <summary>
     /// Subscribes to a service's status. The channel keeps only the latest status, so a slow
     /// watcher sees the current state, never a growing backlog.
     /// </summary>
@@ -81,6 +119,11 @@ public sealed class HealthStatusRegistry
         });
         lock (_lock)
         {
+            if (_terminal)
+            {
+                End(channel.Writer);
+                return channel.Reader;
+            }
             channel.Writer.TryWrite(_statuses.TryGetValue(service, out var s) ? s : ServingStatus.ServiceUnknown);
             if (!_watchers.TryGetValue(service, out var list))
             {

@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -82,8 +83,14 @@ public static class GrpcServerExtensions
     }
 
     /// <summary>The standard grpc.health.v1.Health service.</summary>
-    public static IEndpointConventionBuilder MapGrpcHealthService(this IEndpointRouteBuilder endpoints) =>
-        endpoints.MapGrpcService<Health.HealthService>(global::Grpc.Health.V1.HealthReflection.Descriptor.Services[0]);
+    public static IEndpointConventionBuilder MapGrpcHealthService(this IEndpointRouteBuilder endpoints)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        // Stopping: NOT_SERVING for good, and every Watch ended (HealthStatusRegistry.EnterTerminalState).
+        var health = endpoints.ServiceProvider.GetRequiredService<Health.HealthStatusRegistry>();
+        endpoints.ServiceProvider.GetService<IHostApplicationLifetime>()?.ApplicationStopping.Register(health.EnterTerminalState);
+        return endpoints.MapGrpcService<Health.HealthService>(global::Grpc.Health.V1.HealthReflection.Descriptor.Services[0]);
+    }
 
     /// <summary>Server reflection, both grpc.reflection.v1 and v1alpha (older grpcurl builds ask v1alpha).</summary>
     public static IEndpointConventionBuilder MapGrpcReflectionService(this IEndpointRouteBuilder endpoints)

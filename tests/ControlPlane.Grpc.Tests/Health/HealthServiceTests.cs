@@ -65,6 +65,37 @@ public sealed class HealthServiceTests
         Assert.Equal(ServingStatus.Serving, call.ResponseStream.Current.Status);
     }
 
+    [Fact]
+    public async Task Stopping_SendsNotServing_ThenEndsEveryWatch_SoTheServerStopsAtOnce()
+    {
+        await using var server = await StartAsync();
+        using var channel = server.CreateChannel();
+        using var server1 = channel.AsyncServerStreamingCall(Watch, new HealthCheckRequest());
+        using var service = channel.AsyncServerStreamingCall(Watch, new HealthCheckRequest { Service = "interop.v1.TestService" });
+        foreach (var call in new[] { server1, service })
+        {
+            Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None).DefaultTimeout());
+            Assert.Equal(ServingStatus.Serving, call.ResponseStream.Current.Status);
+        }
+
+        // The host's shutdown timeout (30 s by default) would pass if a Watch held the stop up.
+        var stopping = server.StopAsync();
+        foreach (var call in new[] { server1, service })
+        {
+            Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None).DefaultTimeout());
+            Assert.Equal(ServingStatus.NotServing, call.ResponseStream.Current.Status);
+            var ended = await Assert.ThrowsAsync<RpcException>(() => call.ResponseStream.MoveNext(CancellationToken.None).DefaultTimeout());
+            Assert.Equal(StatusCode.Unavailable, ended.StatusCode);
+        }
+        await stopping.DefaultTimeout();
+
+        // Terminal: nothing flips it back, and a Watch opened now ends the same way.
+        var registry = server.Services.GetRequiredService<HealthStatusRegistry>();
+        registry.SetStatus("", ServingStatus.Serving);
+        Assert.Equal(ServingStatus.NotServing, registry.GetStatus(""));
+        Assert.Equal(0, registry.WatcherCount);
+    }
+
     private static async Task WaitUntil(Func<bool> condition)
     {
         using var timeout = new CancellationTokenSource(TaskTimeoutExtensions.Timeout);
