@@ -35,6 +35,9 @@ public static class ControlPlaneHost
         {
             kestrel.AddServerHeader = false;
             kestrel.Limits.Http2.MaxStreamsPerConnection = options.MaxStreamsPerConnection;
+            // gRPC bounds metadata by size (MaxRequestHeadersTotalSize, 32 KB, still applies), not by
+            // count: Kestrel's default of 100 fields refused calls with about 95 small entries (431).
+            kestrel.Limits.MaxRequestHeaderCount = MaxRequestHeaderCount;
             var address = IPAddress.Parse(options.BindAddress);
             var certificate = LoadCertificate(options);
             kestrel.Listen(address, options.GrpcPort, listen =>
@@ -106,6 +109,9 @@ public static class ControlPlaneHost
         app.MapPrometheusMetrics().WithHead();
         return app;
     }
+
+    /// <summary>Request header fields per request: enough that the 32 KB size limit binds first (a field costs at least about 30 bytes).</summary>
+    internal const int MaxRequestHeaderCount = 1000;
 
     private static X509Certificate2? LoadCertificate(ControlPlaneOptions options)
     {
