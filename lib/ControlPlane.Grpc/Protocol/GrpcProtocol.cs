@@ -36,6 +36,16 @@ internal static class GrpcProtocol
     }
 
     /// <summary>
+    /// True for any gRPC content type, whatever its message format (<c>application/grpc</c>, then
+    /// nothing, <c>+</c> and a subtype such as <c>+json</c>, or <c>;</c> and parameters): a gRPC
+    /// client's call, which must get a gRPC status even when its format is not one this side speaks.
+    /// </summary>
+    public static bool IsGrpcFamily(string? contentType) =>
+        contentType is not null
+        && contentType.StartsWith(ContentType, StringComparison.OrdinalIgnoreCase)
+        && (contentType.Length == ContentType.Length || contentType[ContentType.Length] is '+' or ';' or ' ');
+
+    /// <summary>
     /// True for a real gRPC request: HTTP/2 and a gRPC content type (PROTOCOL-HTTP2.md). A gRPC content
     /// type over HTTP/1.x is not gRPC, and gets the answers any other HTTP request gets.
     /// </summary>

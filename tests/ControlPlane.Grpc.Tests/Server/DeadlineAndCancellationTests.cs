@@ -49,6 +49,7 @@ public sealed class DeadlineAndCancellationTests
     [InlineData("1.5S")]
     [InlineData("123456789S")] // nine digits
     [InlineData("10s")]        // no such unit
+    [InlineData("")]           // sent, but empty
     public async Task AMalformedTimeout_IsInternal_NotACallWithoutDeadline(string timeout)
     {
         var (server, hooks) = await ProbeServer.StartAsync();

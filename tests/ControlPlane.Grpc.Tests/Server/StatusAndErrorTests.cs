@@ -143,6 +143,23 @@ public sealed class StatusAndErrorTests
         Assert.Equal(System.Net.HttpStatusCode.UnsupportedMediaType, response.StatusCode);
     }
 
+    [Theory]
+    [InlineData("application/grpc+json")]
+    [InlineData("application/grpc+thrift; charset=utf-8")]
+    public async Task AnotherGrpcMessageFormat_IsAGrpcStatus_Unimplemented_NotA415(string contentType)
+    {
+        var (server, hooks) = await ProbeServer.StartAsync();
+        await using var _ = server;
+        using var http = RawHttp2.CreateClient();
+        using var response = await RawHttp2.PostAsync(http, server, "/interop.v1.TestService/UnaryCall", RawHttp2.Frame(new SimpleRequest()), ("content-type", contentType));
+        await response.Content.ReadAsByteArrayAsync().DefaultTimeout();
+
+        Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("12", RawHttp2.GrpcStatus(response));
+        Assert.Contains("protobuf", RawHttp2.Header(response.Headers, "grpc-message") ?? "", StringComparison.Ordinal);
+        Assert.Equal(0, hooks.UnaryCalls);
+    }
+
     [Fact]
     public async Task Http11_IsRefusedWith426()
     {

@@ -94,7 +94,8 @@ internal sealed class ServerCall<TRequest, TResponse> : ServerCallContext, IServ
             await RefuseAsync(StatusCodes.Status426UpgradeRequired, StatusCode.Internal, $"Request protocol '{request.Protocol}' is not supported; gRPC requires HTTP/2.");
             return;
         }
-        if (!GrpcProtocol.IsGrpcContentType(request.ContentType))
+        var formatSupported = GrpcProtocol.IsGrpcContentType(request.ContentType);
+        if (!formatSupported && !GrpcProtocol.IsGrpcFamily(request.ContentType))
         {
             await RefuseAsync(StatusCodes.Status415UnsupportedMediaType, StatusCode.Internal, $"Content-Type '{request.ContentType}' is not supported; use 'application/grpc'.");
             return;
@@ -105,6 +106,11 @@ internal sealed class ServerCall<TRequest, TResponse> : ServerCallContext, IServ
         try
         {
             RequireExactPath();
+            if (!formatSupported)
+            {
+                // A gRPC client in another message format (application/grpc+json): a gRPC answer, not a 415 it cannot read.
+                throw new RpcException(StatusCode.Unimplemented, $"Content-Type '{TextLimit.Cut(request.ContentType!, 64)}' is not supported: this server's messages are protobuf ('application/grpc' or 'application/grpc+proto').");
+            }
             Setup();
             await pipeline(this);
             status = Status;
@@ -289,8 +295,10 @@ internal sealed class ServerCall<TRequest, TResponse> : ServerCallContext, IServ
             }
         }
 
-        var timeoutHeader = headers[GrpcProtocol.TimeoutHeader].ToString();
-        if (timeoutHeader.Length > 0 && !GrpcTimeout.TryParse(timeoutHeader, out _))
+        // Present but empty is malformed too (grpc-go refuses it), not "no deadline".
+        var timeoutSent = headers.TryGetValue(GrpcProtocol.TimeoutHeader, out var timeoutValues);
+        var timeoutHeader = timeoutValues.ToString();
+        if (timeoutSent && !GrpcTimeout.TryParse(timeoutHeader, out _))
         {
             // A deadline the client meant to set but wrote wrong must not become no deadline (grpc-go: INTERNAL).
             var shown = timeoutHeader.Length <= 32 ? timeoutHeader : timeoutHeader[..32] + "...";
