@@ -44,6 +44,50 @@ public sealed class DeadlineAndCancellationTests
     }
 
     [Theory]
+    [InlineData(false)] // the handler writes with the call's token
+    [InlineData(true)]  // with a token of its own that nothing cancels (a discovery stream's writer never cancels a write in progress)
+    public async Task ADeadlinePassingWhileFlowControlHoldsAWrite_ResetsTheStreamWithCancel(bool ownToken)
+    {
+        var (server, hooks) = await ProbeServer.StartAsync();
+        await using var _ = server;
+        var handlerEnded = new TaskCompletionSource<Exception?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        hooks.ServerStreaming = async (_, stream, _) =>
+        {
+            using var own = new CancellationTokenSource();
+            var message = new StreamingOutputCallResponse { Payload = new Payload { Body = ByteString.CopyFrom(new byte[64 * 1024]) } };
+            try
+            {
+                while (true)
+                {
+                    await stream.WriteAsync(message, ownToken ? own.Token : CancellationToken.None);
+                }
+            }
+            catch (Exception ex)
+            {
+                handlerEnded.TrySetResult(ex);
+                throw;
+            }
+        };
+        using var http = RawHttp2.CreateClient();
+
+        // The client reads nothing: its stream window (64 KB) fills, and the server's write waits for room that never comes.
+        using var response = await RawHttp2.PostAsync(http, server, "/interop.v1.TestService/StreamingOutputCall",
+            RawHttp2.Frame(new StreamingOutputCallRequest()), ("grpc-timeout", "300m"));
+
+        // Past the deadline and the status's grace the stream is reset with CANCEL (not INTERNAL_ERROR, not held open), and the write fails.
+        Assert.NotNull(await handlerEnded.Task.DefaultTimeout());
+        await using var body = await response.Content.ReadAsStreamAsync().DefaultTimeout();
+        var reset = await Assert.ThrowsAsync<HttpProtocolException>(async () =>
+        {
+            var buffer = new byte[256 * 1024];
+            while (await body.ReadAsync(buffer).DefaultTimeout() > 0)
+            {
+            }
+        });
+        Assert.Equal(0x8, reset.ErrorCode);
+    }
+
+    [Theory]
     [InlineData("garbage")]
     [InlineData("-1S")]
     [InlineData("1.5S")]

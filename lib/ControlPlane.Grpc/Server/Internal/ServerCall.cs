@@ -445,18 +445,64 @@ internal sealed class ServerCall<TRequest, TResponse> : ServerCallContext, IServ
         }
     }
 
+    /// <summary>How long the deadline's status waits for a write in progress to finish before the stream is reset instead.</summary>
+    internal static readonly TimeSpan DeadlineStatusGrace = TimeSpan.FromSeconds(1);
+
+    /// <summary>RST_STREAM CANCEL (RFC 9113 §7).</summary>
+    private const int Http2Cancel = 0x8;
+
     private async Task DeadlineExceededAsync()
     {
         _deadlineExceeded = true;
         ServerLog.DeadlineExceeded(_method.Logger, _method.Path, _timeout);
+        // The status follows any write in progress, which is left to finish rather than cancelled
+        // (Kestrel resets a stream whose write is cancelled with INTERNAL_ERROR, which clients read as
+        // INTERNAL). A write the client's flow control holds back (a client that stopped reading) would
+        // hold the status, and the stream, indefinitely: past a short grace the stream is reset with
+        // CANCEL instead, as PROTOCOL-HTTP2.md has servers do when a call's payload cannot be completed.
+        var entered = _writeGate.EnterAsync();
+        if (!entered.IsCompleted)
+        {
+            try
+            {
+                await entered.WaitAsync(DeadlineStatusGrace, _method.Options.TimeProvider);
+            }
+            catch (TimeoutException)
+            {
+                // The gate comes to this waiter once the write fails; it passes it on.
+                _ = entered.ContinueWith(static (_, gate) => ((WriteGate)gate!).Exit(), _writeGate, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                _completed = true;
+                ResetStream();
+                Abort();
+                return;
+            }
+        }
         Abort();
-        await EndCallAsync(new Status(StatusCode.DeadlineExceeded, "Deadline Exceeded"), complete: true);
+        await EndCallHoldingGateAsync(new Status(StatusCode.DeadlineExceeded, "Deadline Exceeded"), complete: true);
+    }
+
+    private void ResetStream()
+    {
+        if (_http.Features.Get<IHttpResetFeature>() is { } reset)
+        {
+            reset.Reset(Http2Cancel);
+        }
+        else
+        {
+            _http.Abort();
+        }
     }
 
     /// <summary>Sends the status once: as Trailers-Only when nothing was sent yet, else as trailers.</summary>
     private async Task EndCallAsync(Status status, bool complete = false)
     {
         await _writeGate.EnterAsync();
+        await EndCallHoldingGateAsync(status, complete);
+    }
+
+    /// <summary><see cref="EndCallAsync"/> once the write gate is held; it gives the gate back.</summary>
+    private async Task EndCallHoldingGateAsync(Status status, bool complete)
+    {
         try
         {
             if (_completed)
