@@ -151,7 +151,7 @@ internal abstract class DiscoveryStream<TRequest, TResponse, TState> : IDiscover
         }
         catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
         {
-            outcome = "cancelled (the node left)";
+            outcome = context.Deadline <= Services.Clock.GetUtcNow().UtcDateTime ? "its deadline passed" : "cancelled (the node left)";
             throw;
         }
         catch (Exception ex)
