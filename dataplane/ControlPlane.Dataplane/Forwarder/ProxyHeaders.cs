@@ -34,17 +34,24 @@ internal static class ProxyHeaders
     [ThreadStatic]
     private static string? t_lastAddressText;
 
+    /// <summary>Fields other frameworks and proxies use for the client's scheme, which the node does not set (declared first: the sets below are built from it).</summary>
+    private static readonly string[] SchemeSpellings = ["X-Forwarded-Ssl", "X-Forwarded-Scheme", "X-Forwarded-Protocol", "Front-End-Https", "X-Url-Scheme"];
+
     /// <summary>
     /// Never forwarded as received: hop-by-hop fields, those the forwarder sets itself, and the other
     /// fields instances read as the proxy's word on who the client is (<c>Forwarded</c>, RFC 7239;
     /// <c>X-Real-IP</c>; <c>X-Forwarded-Port</c>), which the node does not set: passed on, a client's
     /// value would read as the node's. YARP's default X-Forwarded transform removes <c>Forwarded</c> too.
+    /// Likewise the other spellings of the client's scheme that frameworks read before or instead of
+    /// <c>X-Forwarded-Proto</c> (Rack takes <c>X-Forwarded-Ssl: on</c> for https whatever the node says).
     /// </summary>
-    private static readonly HashSet<string> RequestSkipped = new(StringComparer.OrdinalIgnoreCase)
-    {
-        "Connection", "Keep-Alive", "TE", "Trailer", "Transfer-Encoding", "Upgrade", "HTTP2-Settings", "Host",
-        RequestId, ForwardedFor, ForwardedProto, ForwardedHost, ForwardedPrefix, "Forwarded", "X-Real-IP", "X-Forwarded-Port",
-    };
+    private static readonly HashSet<string> RequestSkipped = new(
+        [
+            "Connection", "Keep-Alive", "TE", "Trailer", "Transfer-Encoding", "Upgrade", "HTTP2-Settings", "Host",
+            RequestId, ForwardedFor, ForwardedProto, ForwardedHost, ForwardedPrefix, "Forwarded", "X-Real-IP", "X-Forwarded-Port",
+            .. SchemeSpellings,
+        ],
+        StringComparer.OrdinalIgnoreCase);
 
     /// <summary>
     /// The fields the node speaks for about the client. Their spellings with underscores are dropped
@@ -52,10 +59,9 @@ internal static class ProxyHeaders
     /// <c>HTTP_X_REAL_IP</c>, so passed on, such a spelling would stand in for the field the node removed
     /// or set (nginx drops every field with an underscore by default for that reason).
     /// </summary>
-    private static readonly HashSet<string> ClientIdentity = new(StringComparer.OrdinalIgnoreCase)
-    {
-        RequestId, ForwardedFor, ForwardedProto, ForwardedHost, ForwardedPrefix, "Forwarded", "X-Real-IP", "X-Forwarded-Port",
-    };
+    private static readonly HashSet<string> ClientIdentity = new(
+        [RequestId, ForwardedFor, ForwardedProto, ForwardedHost, ForwardedPrefix, "Forwarded", "X-Real-IP", "X-Forwarded-Port", .. SchemeSpellings],
+        StringComparer.OrdinalIgnoreCase);
 
     /// <summary>An underscore spelling of a <see cref="ClientIdentity"/> field (allocates only for names with an underscore, which are rare).</summary>
     private static bool IsUnderscoreSpelling(string name) => name.Contains('_') && ClientIdentity.Contains(name.Replace('_', '-'));
@@ -68,6 +74,20 @@ internal static class ProxyHeaders
     private static readonly HashSet<string> ResponseSkipped = new(StringComparer.OrdinalIgnoreCase)
     {
         "Connection", "Keep-Alive", "TE", "Trailer", "Transfer-Encoding", "Upgrade", "HTTP2-Settings", "Alt-Svc", RequestId,
+    };
+
+    /// <summary>
+    /// Never relayed as trailers: the hop-by-hop fields, and those a sender must not put in trailers
+    /// (RFC 9110 §6.5.1: framing, routing, authentication, response control, content processing). An
+    /// HTTP/2 client resets the stream on a <c>content-length</c> trailer, losing a response that was
+    /// whole; the others would be read as if they had come with the head, or ignored.
+    /// </summary>
+    private static readonly HashSet<string> TrailerSkipped = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "Connection", "Keep-Alive", "TE", "Trailer", "Transfer-Encoding", "Upgrade", "HTTP2-Settings", "Alt-Svc", RequestId,
+        "Content-Length", "Content-Type", "Content-Encoding", "Content-Range", "Content-Location", "Host", "Authorization",
+        "Proxy-Authorization", "WWW-Authenticate", "Proxy-Authenticate", "Set-Cookie", "Cookie", "Cache-Control", "Expires",
+        "Age", "Date", "Location", "Retry-After", "Vary", "Pragma", "Expect", "Max-Forwards", "Range",
     };
 
     /// <summary>
@@ -124,7 +144,8 @@ internal static class ProxyHeaders
             sink.Add(name, values);
         }
 
-        var forwardedFor = headers[ForwardedFor];
+        // Named in Connection, the client's X-Forwarded-For is hop-by-hop like any other field there: the node's address alone.
+        var forwardedFor = named is not null && named.Contains(ForwardedFor) ? StringValues.Empty : headers[ForwardedFor];
         var client = http.Connection.RemoteIpAddress;
         if (client is not null)
         {
@@ -197,7 +218,7 @@ internal static class ProxyHeaders
         }
         foreach (var (name, values) in trailers)
         {
-            if (!ResponseSkipped.Contains(name))
+            if (!TrailerSkipped.Contains(name))
             {
                 response.AppendTrailer(name, ToStringValues(values));
             }
@@ -248,7 +269,7 @@ internal static class ProxyHeaders
         var trailers = response.HttpContext.Features.GetRequiredFeature<IHttpResponseTrailersFeature>().Trailers;
         foreach (var (name, value) in fields)
         {
-            if (!ResponseSkipped.Contains(name))
+            if (!TrailerSkipped.Contains(name))
             {
                 Add(trailers, name, value);
             }

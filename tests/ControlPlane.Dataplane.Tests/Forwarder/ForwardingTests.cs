@@ -124,6 +124,12 @@ public sealed class ForwardingTests
         request.Headers.TryAddWithoutValidation("Forwarded", "for=203.0.113.7;proto=https;host=bank.example");
         request.Headers.TryAddWithoutValidation("X-Real-IP", "203.0.113.7");
         request.Headers.TryAddWithoutValidation("x-forwarded-port", "443");
+        // Other spellings of the scheme: Rack takes X-Forwarded-Ssl: on for https before X-Forwarded-Proto.
+        string[] scheme = ["X-Forwarded-Ssl", "X-Forwarded-Scheme", "X-Forwarded-Protocol", "Front-End-Https", "X-Url-Scheme"];
+        foreach (var name in scheme)
+        {
+            request.Headers.TryAddWithoutValidation(name, name == "X-Forwarded-Ssl" || name == "Front-End-Https" ? "on" : "https");
+        }
         using var response = await client.SendAsync(request).DefaultTimeout();
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
@@ -131,6 +137,8 @@ public sealed class ForwardingTests
         Assert.Null(seen.Header("Forwarded"));
         Assert.Null(seen.Header("X-Real-IP"));
         Assert.Null(seen.Header("X-Forwarded-Port"));
+        Assert.All(scheme, name => Assert.Null(seen.Header(name)));
+        Assert.Equal("http", seen.Header("X-Forwarded-Proto"));
         Assert.Equal("127.0.0.1", seen.Header("X-Forwarded-For"));
     }
 
@@ -146,7 +154,7 @@ public sealed class ForwardingTests
 
         // CGI, WSGI, PHP and Rack read X_Real_IP as they read X-Real-IP (HTTP_X_REAL_IP).
         using var request = new HttpRequestMessage(HttpMethod.Get, "/g/img/x");
-        string[] spoofed = ["X_Real_IP", "X-Forwarded_Port", "X_Forwarded_For", "x_forwarded_proto", "X_Forwarded_Host", "X_Forwarded_Prefix", "X_Request_ID", "Forwarded_"];
+        string[] spoofed = ["X_Real_IP", "X-Forwarded_Port", "X_Forwarded_For", "x_forwarded_proto", "X_Forwarded_Host", "X_Forwarded_Prefix", "X_Request_ID", "X_Forwarded_Ssl", "Forwarded_"];
         foreach (var name in spoofed)
         {
             request.Headers.TryAddWithoutValidation(name, "203.0.113.7");
@@ -187,6 +195,39 @@ public sealed class ForwardingTests
         Assert.Equal("kept", seen.Header("X-End-To-End"));
         Assert.Equal("Bearer t", seen.Header("Authorization"));
         Assert.Equal("a=1; b=2", seen.Header("Cookie"));
+    }
+
+    [Fact]
+    public async Task AClientsXForwardedForNamedInConnection_IsDropped_TheNodesAddressAlone()
+    {
+        await using var backend = await TestBackend.StartAsync("b1");
+        await using var node = await DataplaneFixture.StartAsync();
+        node.Route("img", backend);
+
+        var response = await RawHttp.SendAsync(node.Http,
+            "GET /g/img/x HTTP/1.1\r\nHost: edge\r\nConnection: X-Forwarded-For\r\nX-Forwarded-For: 198.51.100.9\r\n");
+
+        Assert.Equal(200, response.Status);
+        Assert.Equal("127.0.0.1", Assert.Single(backend.Requests).Header("X-Forwarded-For"));
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task TrailersASenderMustNotSend_AreNotRelayed_SoAnHttp2ClientKeepsTheResponse(bool nativeHttp1)
+    {
+        await using var upstream = Http1.RawUpstream.Answering("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n"
+            + "Content-Length: 99\r\nSet-Cookie: s=1\r\nContent-Type: text/evil\r\nLocation: /elsewhere\r\nX-Checksum: abc\r\nGrpc-Status: 0\r\n\r\n");
+        await using var node = await DataplaneFixture.StartAsync(null, "--Dataplane:PassiveHealth:Enabled=false", $"--Dataplane:Forwarder:NativeHttp1={nativeHttp1}");
+        var set = new ControlPlane.Api.V1.EndpointSet { Image = "img" };
+        set.Endpoints.Add(DataplaneFixture.EndpointOf("raw", upstream.Port));
+        node.Config.Update(new ImageConfig("img", set));
+        using var client = node.CreateH2cClient();
+
+        using var response = await client.GetAsync("/g/img/t").DefaultTimeout();
+
+        Assert.Equal("hello", await response.Content.ReadAsStringAsync().DefaultTimeout());
+        Assert.Equal(["grpc-status", "x-checksum"], response.TrailingHeaders.NonValidated.Select(t => t.Key.ToLowerInvariant()).Order());
     }
 
     [Fact]

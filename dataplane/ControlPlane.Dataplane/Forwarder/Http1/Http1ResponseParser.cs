@@ -200,7 +200,7 @@ internal static class Http1ResponseParser
     /// <summary>HTTP/1.x SP 3DIGIT [SP reason-phrase] (RFC 9112 §4).</summary>
     private static void ParseStatusLine(ReadOnlySpan<byte> line, out int status, out int minorVersion)
     {
-        if (line.Length < 12 || !line.StartsWith("HTTP/1."u8) || line[7] is not ((byte)'0' or (byte)'1') || line[8] != ' '
+        if (line.Length < 12 || !line.StartsWith("HTTP/1."u8) || !IsDigit(line[7]) || line[8] != ' '
             || !IsDigit(line[9]) || !IsDigit(line[10]) || !IsDigit(line[11]) || (line.Length > 12 && line[12] != ' '))
         {
             throw new Http1ProtocolException("The instance sent a malformed status line.");
@@ -209,7 +209,8 @@ internal static class Http1ResponseParser
         {
             throw new Http1ProtocolException("The status line holds a bare CR, LF or NUL.");
         }
-        minorVersion = line[7] - '0';
+        // A later HTTP/1.x is read as HTTP/1.1, the highest this side speaks (RFC 9110 §2.5).
+        minorVersion = line[7] == '0' ? 0 : 1;
         status = (line[9] - '0') * 100 + (line[10] - '0') * 10 + (line[11] - '0');
         if (status is < 100 or > 599)
         {

@@ -38,6 +38,19 @@ public sealed class Http1ClientTests
     }
 
     [Fact]
+    public async Task ALaterHttp1MinorVersion_IsReadAsHttp11()
+    {
+        // RFC 9110 §2.5: a recipient processes a higher minor version as the highest it speaks.
+        await using var upstream = RawUpstream.Answering("HTTP/1.2 200 OK\r\nContent-Length: 5\r\n\r\nhello");
+        await using var node = await NodeFor(upstream);
+        using var client = node.CreateClient();
+
+        Assert.Equal("hello", await client.GetStringAsync("/g/img/x").DefaultTimeout());
+        Assert.Equal("hello", await client.GetStringAsync("/g/img/x").DefaultTimeout());
+        Assert.Equal(1, upstream.Accepted); // kept alive, as HTTP/1.1
+    }
+
+    [Fact]
     public async Task RequestHead_IsOriginFormWithTheInstancesHost()
     {
         await using var upstream = RawUpstream.Answering(Hello);
