@@ -39,6 +39,14 @@ internal sealed class HttpForwarder(UpstreamClient client, Http1Forwarder http1,
     private static readonly ForwardResult UpgradeRefused =
         new(ForwardOutcome.RequestInvalid, 0, new NotSupportedException("The request asks to switch protocols (Upgrade), which this proxy does not do."));
 
+    /// <summary>
+    /// A request body in a transfer coding besides chunked (<c>gzip, chunked</c>), or chunked twice: Kestrel
+    /// undoes the chunked framing only, so forwarded, the instance would read the coded bytes as the content.
+    /// Refused with 501, as RFC 9112 §6.1 has a server answer a coding it does not understand (nginx does).
+    /// </summary>
+    private static readonly ForwardResult CodingRefused =
+        new(ForwardOutcome.RequestInvalid, 0, new NotImplementedException("The request body has a transfer coding other than chunked, which this proxy does not undo."));
+
     private readonly HttpMessageInvoker _invoker = client.Invoker;
     private readonly ForwarderOptions _options = options.Value;
 
@@ -46,6 +54,7 @@ internal sealed class HttpForwarder(UpstreamClient client, Http1Forwarder http1,
     public ValueTask<ForwardResult> ForwardAsync(HttpContext http, ForwardRequest request, UpstreamDestination destination) =>
         HttpMethods.IsConnect(http.Request.Method) ? new(ConnectRefused)
         : AsksForWebSocket(http.Request) ? new(UpgradeRefused)
+        : HasOtherTransferCoding(http.Request) ? new(CodingRefused)
         : _options.NativeHttp1 && !request.Grpc && destination.Version == HttpVersion.Version11
             ? http1.ForwardAsync(http, request, destination)
             : ForwardWithHttpClientAsync(http, request, destination);
@@ -65,6 +74,28 @@ internal sealed class HttpForwarder(UpstreamClient client, Http1Forwarder http1,
             if (value is not null && value.Contains("websocket", StringComparison.OrdinalIgnoreCase))
             {
                 return true;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>True when the request's <c>Transfer-Encoding</c> is anything but one <c>chunked</c>.</summary>
+    private static bool HasOtherTransferCoding(HttpRequest request)
+    {
+        var codings = request.Headers.TransferEncoding;
+        if (codings.Count == 0)
+        {
+            return false;
+        }
+        var chunked = 0;
+        foreach (var value in codings)
+        {
+            foreach (var token in (value ?? "").Split(',', StringSplitOptions.TrimEntries))
+            {
+                if (!token.Equals("chunked", StringComparison.OrdinalIgnoreCase) || ++chunked > 1)
+                {
+                    return true;
+                }
             }
         }
         return false;

@@ -203,7 +203,8 @@ internal sealed class ProxyHandler(
             case ForwardOutcome.RequestInvalid:
                 // Nothing reached an instance: the image counts it, no instance does.
                 ForwarderLog.RequestInvalid(logger, route.Image, result.Error?.Message);
-                return AnswerAsync(http, route.Image, null, started, 400, ProxyErrorCodes.BadRequest, "the request cannot be forwarded as sent", request.Grpc);
+                // 501 for a transfer coding the node does not undo (RFC 9112 §6.1), else 400.
+                return AnswerAsync(http, route.Image, null, started, result.Error is NotImplementedException ? 501 : 400, ProxyErrorCodes.BadRequest, "the request cannot be forwarded as sent", request.Grpc);
             default:
                 ForwarderLog.UpstreamFailed(logger, route.Image, result.Error?.Message);
                 var why = result.Error is Http1.Http1ProtocolException { Closed: false } or InvalidOperationException

@@ -171,6 +171,38 @@ public sealed class HostileInputTests
         }
     }
 
+    [Theory]
+    [InlineData("gzip, chunked", true)]
+    [InlineData("foo, chunked", true)]
+    [InlineData("chunked, chunked", true)]
+    [InlineData("identity, chunked", true)]
+    [InlineData("chunked", false)]
+    [InlineData("Chunked", false)]
+    public async Task ATransferCodingBesidesChunked_Is501_NeverForwardedWithTheCodingDropped(string codings, bool refused)
+    {
+        foreach (var nativeHttp1 in new[] { true, false })
+        {
+            await using var backend = await TestBackend.StartAsync("b1");
+            await using var node = await DataplaneFixture.StartAsync(null, $"--Dataplane:Forwarder:NativeHttp1={nativeHttp1}");
+            node.Route("img", backend);
+
+            var response = await RawHttp.SendAsync(node.Http,
+                $"POST /g/img/upload HTTP/1.1\r\nHost: edge\r\nTransfer-Encoding: {codings}\r\n", "5\r\nhello\r\n0\r\n\r\n");
+
+            if (refused)
+            {
+                Assert.Equal(501, response.Status);
+                Assert.Contains("\"bad_request\"", response.Body, StringComparison.Ordinal);
+                Assert.Empty(backend.Requests);
+            }
+            else
+            {
+                Assert.Equal(200, response.Status);
+                Assert.Contains("\"bytes\":5", response.Body, StringComparison.Ordinal);
+            }
+        }
+    }
+
     [Fact]
     public async Task AWebSocketHandshake_IsRefused_NeverForwardedAsAPlainGet()
     {
