@@ -469,11 +469,13 @@ internal sealed class ServerCall<TRequest, TResponse> : ServerCallContext, IServ
             }
             catch (TimeoutException)
             {
-                // The gate comes to this waiter once the write fails; it passes it on.
-                _ = entered.ContinueWith(static (_, gate) => ((WriteGate)gate!).Exit(), _writeGate, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                // Reset while this waiter still stands before the call's own end in the gate's queue, so
+                // the request cannot finish (and Kestrel reuse its context) first; the gate comes to this
+                // waiter once the write fails, and it passes it on.
                 _completed = true;
                 ResetStream();
                 Abort();
+                _ = entered.ContinueWith(static (_, gate) => ((WriteGate)gate!).Exit(), _writeGate, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
                 return;
             }
         }
