@@ -160,27 +160,30 @@ public sealed class FleetView : IDataplaneDirectory, IDisposable
         }
     }
 
-    /// <summary>Nodes this replica refused and knows no stream of, as listed; <paramref name="nodeId"/>: only that one (null when not such a node).</summary>
+    /// <summary>Nodes this replica refused and knows no stream of (open or recently closed), as listed.</summary>
     private IReadOnlyList<DataplaneStatus> RefusedOnly()
     {
         lock (_lock)
         {
             Purge();
-            return _refused.Where(r => !_disconnected.ContainsKey(r.Key) && _streams.ForNode(r.Key).Count == 0)
-                .Select(r => Refused(r.Value.Final, r.Value.At, r.Value.Why)).ToArray();
+            return _refused.Keys.Select(RefusedOnlyLocked).OfType<DataplaneStatus>().ToArray();
         }
     }
 
+    /// <summary>One node as <see cref="RefusedOnly()"/> lists it; null when it is not such a node.</summary>
     private DataplaneStatus? RefusedOnly(string nodeId)
     {
         lock (_lock)
         {
             Purge();
-            return _refused.TryGetValue(nodeId, out var r) && !_disconnected.ContainsKey(nodeId) && _streams.ForNode(nodeId).Count == 0
-                ? Refused(r.Final, r.At, r.Why)
-                : null;
+            return RefusedOnlyLocked(nodeId);
         }
     }
+
+    private DataplaneStatus? RefusedOnlyLocked(string nodeId) =>
+        _refused.TryGetValue(nodeId, out var r) && !_disconnected.ContainsKey(nodeId) && _streams.ForNode(nodeId).Count == 0
+            ? Refused(r.Final, r.At, r.Why)
+            : null;
 
     /// <summary>The nodes this replica knows (open streams and recently disconnected).</summary>
     public IReadOnlyCollection<string> LocalNodeIds()

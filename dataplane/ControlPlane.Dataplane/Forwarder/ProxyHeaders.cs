@@ -82,13 +82,14 @@ internal static class ProxyHeaders
     /// HTTP/2 client resets the stream on a <c>content-length</c> trailer, losing a response that was
     /// whole; the others would be read as if they had come with the head, or ignored.
     /// </summary>
-    private static readonly HashSet<string> TrailerSkipped = new(StringComparer.OrdinalIgnoreCase)
-    {
-        "Connection", "Keep-Alive", "TE", "Trailer", "Transfer-Encoding", "Upgrade", "HTTP2-Settings", "Alt-Svc", RequestId,
-        "Content-Length", "Content-Type", "Content-Encoding", "Content-Range", "Content-Location", "Host", "Authorization",
-        "Proxy-Authorization", "WWW-Authenticate", "Proxy-Authenticate", "Set-Cookie", "Cookie", "Cache-Control", "Expires",
-        "Age", "Date", "Location", "Retry-After", "Vary", "Pragma", "Expect", "Max-Forwards", "Range",
-    };
+    private static readonly HashSet<string> TrailerSkipped = new(
+        [
+            .. ResponseSkipped,
+            "Content-Length", "Content-Type", "Content-Encoding", "Content-Range", "Content-Location", "Host", "Authorization",
+            "Proxy-Authorization", "WWW-Authenticate", "Proxy-Authenticate", "Set-Cookie", "Cookie", "Cache-Control", "Expires",
+            "Age", "Date", "Location", "Retry-After", "Vary", "Pragma", "Expect", "Max-Forwards", "Range",
+        ],
+        StringComparer.OrdinalIgnoreCase);
 
     /// <summary>
     /// Copies the client's headers to <paramref name="message"/> (content headers to its content,
