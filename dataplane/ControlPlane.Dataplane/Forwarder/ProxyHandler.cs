@@ -127,7 +127,7 @@ internal sealed class ProxyHandler(
                 {
                     ForwarderLog.Refused(logger, route.Image, picked.InstanceId, destination.Origin);
                 }
-                if (attempt >= _options.MaxRetries || http.RequestAborted.IsCancellationRequested || !MayRetry(result, request, http.Request.Method))
+                if (attempt >= _options.MaxRetries || http.RequestAborted.IsCancellationRequested || !MayRetry(result, request))
                 {
                     break;
                 }
@@ -216,12 +216,13 @@ internal sealed class ProxyHandler(
 
     /// <summary>
     /// Whether a failed attempt may be made again elsewhere, sending the body whole again: only when
-    /// nothing of it was taken from the client. A connect failure sent nothing: idempotent requests
-    /// (a PUT with its body too). A refused stream was not processed (RFC 9113 §8.7): any method.
+    /// nothing of it was taken from the client. A connect failure sent nothing, and a refused stream was
+    /// not processed (RFC 9113 §8.7): the instance never saw the request, so any method (a POST, a gRPC
+    /// call), as nginx and Envoy's connect-failure retry it.
     /// </summary>
-    private static bool MayRetry(in ForwardResult result, ForwardRequest request, string method) => result.Outcome switch
+    private static bool MayRetry(in ForwardResult result, ForwardRequest request) => result.Outcome switch
     {
-        ForwardOutcome.ConnectFailed => IsIdempotent(method) && (request.Body is null || request.Body.TryReset()),
+        ForwardOutcome.ConnectFailed => request.Body is null || request.Body.TryReset(),
         ForwardOutcome.Refused => request.Body is null || request.Body.TryReset(),
         _ => false,
     };
