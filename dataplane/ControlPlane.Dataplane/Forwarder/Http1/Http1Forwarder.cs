@@ -179,6 +179,13 @@ internal sealed class Http1Forwarder(Http1Client client, UpstreamCancellation ca
                         remaining -= take;
                         done = remaining == 0;
                     }
+                    else if (sent == 0 && !response.HasStarted && BrokenAhead(framing.Kind, buffer, remaining, decoder, result.IsCompleted) is { } broken)
+                    {
+                        // Nothing relayed yet, and the bytes at hand show the body broken: the client gets a 502,
+                        // not a reset where it has not even seen the head.
+                        (outcome, failure) = (ForwardOutcome.ResponseBodyFailed, broken);
+                        break;
+                    }
                     else
                     {
                         try
@@ -339,6 +346,44 @@ internal sealed class Http1Forwarder(Http1Client client, UpstreamCancellation ca
                             return true;
                     }
                 }
+        }
+    }
+
+    /// <summary>
+    /// Whether the body bytes at hand (copies: nothing is consumed) already show the body broken, before
+    /// any of it goes to the client's response (once it has, only a reset can tell the client): a chunk
+    /// framing error, or the connection closed short of the body's end. Null when they do not (yet).
+    /// The trailer section is not looked at.
+    /// </summary>
+    private static Http1ProtocolException? BrokenAhead(Http1BodyKind kind, ReadOnlySequence<byte> buffer, long remaining, Http1ChunkedDecoder decoder, bool completed)
+    {
+        const string ClosedShort = "The instance closed the connection before the body's end.";
+        switch (kind)
+        {
+            case Http1BodyKind.ContentLength:
+                return completed && buffer.Length < remaining ? new Http1ProtocolException(ClosedShort, closed: true) : null;
+            case Http1BodyKind.Chunked:
+                try
+                {
+                    while (true)
+                    {
+                        switch (decoder.Decode(ref buffer, out _))
+                        {
+                            case Http1ChunkedDecoder.Result.Data:
+                                continue;
+                            case Http1ChunkedDecoder.Result.NeedMoreData:
+                                return completed ? new Http1ProtocolException(ClosedShort, closed: true) : null;
+                            default:
+                                return null;
+                        }
+                    }
+                }
+                catch (Http1ProtocolException ex)
+                {
+                    return ex;
+                }
+            default:
+                return null;
         }
     }
 

@@ -266,26 +266,59 @@ public sealed class Http1ClientTests
     }
 
     [Theory]
-    [InlineData("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nzz\r\n")]             // size not hex
-    [InlineData("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello!!\r\n0\r\n\r\n")]         // chunk longer than its size
-    [InlineData("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffffff\r\nhello\r\n")]  // size overflows
-    [InlineData("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten b")]                               // closed before the length
-    [InlineData("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n")]                   // closed before the last chunk
-    public async Task BrokenResponseBody_BreaksOffTheClientsResponse(string response)
+    [InlineData("Transfer-Encoding: chunked", "5\r\nhello\r\n", "zz\r\n")]                  // size not hex
+    [InlineData("Transfer-Encoding: chunked", "5\r\nhello\r\n", "5\r\nhello!!\r\n0\r\n\r\n")] // chunk longer than its size
+    [InlineData("Transfer-Encoding: chunked", "5\r\nhello\r\n", "ffffffffffffffffff\r\n")]  // size overflows
+    [InlineData("Content-Length: 100", "only", " ten b")]                                    // closed before the length
+    [InlineData("Transfer-Encoding: chunked", "5\r\nhello\r\n", "")]                         // closed before the last chunk
+    public async Task BrokenResponseBody_AfterTheHeadWasRelayed_BreaksOffTheClientsResponse(string framing, string first, string rest)
+    {
+        var headSeen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var upstream = RawUpstream.Start(async c =>
+        {
+            if (await c.ReadHeadAsync() is not null)
+            {
+                await c.WriteAsync($"HTTP/1.1 200 OK\r\n{framing}\r\n\r\n{first}");
+                await headSeen.Task.DefaultTimeout();
+                await c.WriteAsync(rest);
+            }
+        });
+        await using var node = await NodeFor(upstream);
+        using var client = node.CreateClient();
+
+        using var response = await client.GetAsync("/g/img/x", HttpCompletionOption.ResponseHeadersRead).DefaultTimeout();
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        headSeen.SetResult();
+
+        // Never a clean end: the client must not mistake a truncated body for a whole one.
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => response.Content.ReadAsStringAsync()).DefaultTimeout();
+        Assert.True(error is HttpRequestException or IOException, error.ToString());
+    }
+
+    /// <summary>
+    /// A body whose break comes in the same read as its head: nothing went to the client yet, so it gets
+    /// the node's 502 rather than a reset before it saw any head (the first chunk's data is not relayed).
+    /// </summary>
+    [Theory]
+    [InlineData("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhelloXX0\r\n\r\n")]      // a chunk not followed by CRLF
+    [InlineData("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nzz\r\n")]        // the second size not hex
+    [InlineData("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n5\r\nhello!!\r\n")] // a later chunk longer than its size
+    public async Task BrokenResponseBody_InTheReadThatBroughtItsHead_Is502(string response)
     {
         await using var upstream = RawUpstream.Start(async c =>
         {
             if (await c.ReadHeadAsync() is not null)
             {
                 await c.WriteAsync(response);
+                await c.WaitForCloseAsync();
             }
         });
         await using var node = await NodeFor(upstream);
         using var client = node.CreateClient();
 
-        // Never a clean response: the client must not mistake a truncated body for a whole one.
-        var error = await Assert.ThrowsAnyAsync<Exception>(() => client.GetStringAsync("/g/img/x")).DefaultTimeout();
-        Assert.True(error is HttpRequestException or IOException, error.ToString());
+        using var answer = await client.GetAsync("/g/img/x").DefaultTimeout();
+
+        await ErrorAnswerTests.AssertErrorAsync(answer, HttpStatusCode.BadGateway, "backend_unreachable");
     }
 
     [Theory]
