@@ -151,7 +151,7 @@ public sealed class FleetView : IDataplaneDirectory, IDisposable
         var open = _streams.ForNode(nodeId);
         if (open.Count > 0)
         {
-            return new FleetEntry(Connected(open[^1]), open[^1].ConnectedSince, now);
+            return new FleetEntry(Connected(open[^1], open.Count), open[^1].ConnectedSince, now);
         }
         lock (_lock)
         {
@@ -222,6 +222,7 @@ public sealed class FleetView : IDataplaneDirectory, IDisposable
         }
         status.State = SyncState.Disconnected;
         status.DisconnectedAt = Timestamp.FromDateTimeOffset(entry.PublishedAt);
+        status.OpenStreams = 0;
         return status;
     }
 
@@ -231,15 +232,12 @@ public sealed class FleetView : IDataplaneDirectory, IDisposable
     /// <summary>Every node this replica knows, ordered by node id.</summary>
     public IReadOnlyList<DataplaneStatus> List()
     {
-        var open = _streams.List();
         var result = new SortedDictionary<string, DataplaneStatus>(StringComparer.Ordinal);
-        foreach (var stream in open)
+        // Listed by node id, then stream id: a node's streams together, its newest last, as ForNode has them.
+        foreach (var streams in _streams.List().GroupBy(s => s.NodeId, StringComparer.Ordinal))
         {
-            // While a reconnect overlaps, the newest stream speaks for the node.
-            if (!result.TryGetValue(stream.NodeId, out var seen) || seen.ConnectedSince.ToDateTimeOffset() <= stream.ConnectedSince)
-            {
-                result[stream.NodeId] = Connected(stream);
-            }
+            // While a reconnect overlaps (or two nodes share an id), the newest stream speaks for the node.
+            result[streams.Key] = Connected(streams.Last(), streams.Count());
         }
         lock (_lock)
         {
@@ -261,7 +259,7 @@ public sealed class FleetView : IDataplaneDirectory, IDisposable
         var open = _streams.ForNode(nodeId);
         if (open.Count > 0)
         {
-            return Connected(open[^1]);
+            return Connected(open[^1], open.Count);
         }
         lock (_lock)
         {
@@ -327,9 +325,11 @@ public sealed class FleetView : IDataplaneDirectory, IDisposable
         }
     }
 
-    private DataplaneStatus Connected(DataplaneStreamStatus stream)
+    /// <summary>A node with <paramref name="openStreams"/> streams open here, as its newest, <paramref name="stream"/>, has it.</summary>
+    private DataplaneStatus Connected(DataplaneStreamStatus stream, int openStreams)
     {
         var status = Common(stream);
+        status.OpenStreams = openStreams;
         if (_store?.OutOfContactFor is not null)
         {
             // What the node acknowledged may no longer be what the store holds.

@@ -108,6 +108,37 @@ public sealed class FleetViewTests
         node.AssertNoViolations();
     }
 
+    /// <summary>
+    /// Two nodes running with one node id: the view speaks for the newest stream and says how many are
+    /// open, so the clash shows (a reconnect's overlap lasts a moment; this lasts).
+    /// </summary>
+    [Fact]
+    public async Task TwoNodesWithOneId_AreListedAsTheNewest_WithTheirCountOfOpenStreams()
+    {
+        await using var host = await DiscoveryHost.StartAsync();
+        await host.RegisterAsync("i1", "img.a", 8081);
+        await using var first = await FakeDeltaNode.ConnectAsync(host.Channel, "node-1", new FakeNodeOptions { Zone = "zone-a" });
+        await first.SubscribeAsync(Endpoints, "*");
+        await host.WaitForStreamsAsync(s => s.ForNode("node-1") is [{ Types: [{ AwaitingAck: false, VersionAcked.Length: > 0 }] }], "the first node's ACK");
+        var second = await FakeDeltaNode.ConnectAsync(host.Channel, "node-1", new FakeNodeOptions { Zone = "zone-b" });
+        await second.SubscribeAsync(Endpoints, "*");
+        await host.WaitForStreamsAsync(s => s.ForNode("node-1") is [_, { Types: [{ AwaitingAck: false, VersionAcked.Length: > 0 }] }], "the second node's ACK");
+
+        var listed = Assert.Single((await host.Channel.AsyncUnaryCall(List, new ListDataplanesRequest()).ResponseAsync.DefaultTimeout()).Dataplanes);
+        var got = (await host.Channel.AsyncUnaryCall(Get, new GetDataplaneRequest { NodeId = "node-1" }).ResponseAsync.DefaultTimeout()).Dataplane;
+        Assert.All(new[] { listed, got }, s => Assert.Equal(("zone-b", 2, SyncState.Synced), (s.Node.Zone, s.OpenStreams, s.State)));
+
+        await second.DisposeAsync();
+        await host.WaitForStreamsAsync(s => s.Count == 1, "the second node's stream to close");
+        listed = Assert.Single((await host.Channel.AsyncUnaryCall(List, new ListDataplanesRequest()).ResponseAsync.DefaultTimeout()).Dataplanes);
+        Assert.Equal(("zone-a", 1, SyncState.Synced), (listed.Node.Zone, listed.OpenStreams, listed.State));
+
+        await first.DisposeAsync();
+        await host.WaitForStreamsAsync(s => s.Count == 0, "the first node's stream to close");
+        listed = Assert.Single((await host.Channel.AsyncUnaryCall(List, new ListDataplanesRequest()).ResponseAsync.DefaultTimeout()).Dataplanes);
+        Assert.Equal(("zone-a", 0, SyncState.Disconnected), (listed.Node.Zone, listed.OpenStreams, listed.State));
+    }
+
     [Fact]
     public async Task ALeavingNode_IsDisconnected_ThenForgottenAfterTheRetention()
     {
