@@ -38,6 +38,11 @@ public static class ControlPlaneHost
             // gRPC bounds metadata by size (MaxRequestHeadersTotalSize, 32 KB, still applies), not by
             // count: Kestrel's default of 100 fields refused calls with about 95 small entries (431).
             kestrel.Limits.MaxRequestHeaderCount = MaxRequestHeaderCount;
+            // On HTTP/2 Kestrel enforces its minimum response data rate per connection and only server-wide:
+            // one discovery stream whose node stopped reading would cut off every node multiplexed beside it.
+            // Flow control bounds what such a stream holds, and the discovery service closes it alone
+            // (StuckStreamTimeout). HTTP/1.1 requests keep the default (RestoreResponseDataRate).
+            kestrel.Limits.MinResponseDataRate = null;
             var address = IPAddress.Parse(options.BindAddress);
             var certificate = LoadCertificate(options);
             kestrel.Listen(address, options.GrpcPort, listen =>
@@ -88,6 +93,7 @@ public static class ControlPlaneHost
         });
 
         var app = builder.Build();
+        app.Use(RestoreResponseDataRate);
         app.UseMiddleware<RequestIdMiddleware>();
         if (app.Services.GetService<Storage.Redis.StoreMirror>() is not null)
         {
@@ -108,6 +114,23 @@ public static class ControlPlaneHost
         OpsEndpoints.Map(app);
         app.MapPrometheusMetrics().WithHead();
         return app;
+    }
+
+    /// <summary>Kestrel's default minimum response data rate, which HTTP/1.1 requests keep.</summary>
+    internal static readonly MinDataRate Http1MinResponseDataRate = new(bytesPerSecond: 240, gracePeriod: TimeSpan.FromSeconds(5));
+
+    /// <summary>
+    /// Gives an HTTP/1.1 request back Kestrel's default minimum response data rate (the server-wide one is
+    /// off for HTTP/2's sake): a client reading its response too slowly there holds only its own connection.
+    /// HTTP/2 requests have no per-request rate.
+    /// </summary>
+    private static Task RestoreResponseDataRate(HttpContext http, RequestDelegate next)
+    {
+        if (http.Features.Get<Microsoft.AspNetCore.Server.Kestrel.Core.Features.IHttpMinResponseDataRateFeature>() is { } rate)
+        {
+            rate.MinDataRate = Http1MinResponseDataRate;
+        }
+        return next(http);
     }
 
     /// <summary>Request header fields per request: enough that the 32 KB size limit binds first (a field costs at least about 30 bytes).</summary>
