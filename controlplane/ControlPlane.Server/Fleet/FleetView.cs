@@ -220,9 +220,8 @@ public sealed class FleetView : IDataplaneDirectory, IDisposable
             status.State = SyncStates.Overall(status.ResourceTypes.Select(t => t.State));
             return status;
         }
-        status.State = SyncState.Disconnected;
+        MarkDisconnected(status);
         status.DisconnectedAt = Timestamp.FromDateTimeOffset(entry.PublishedAt);
-        status.OpenStreams = 0;
         return status;
     }
 
@@ -347,9 +346,23 @@ public sealed class FleetView : IDataplaneDirectory, IDisposable
     private static DataplaneStatus Disconnected(DataplaneStreamStatus final, DateTimeOffset at)
     {
         var status = Common(final);
-        status.State = SyncState.Disconnected;
+        MarkDisconnected(status);
         status.DisconnectedAt = Timestamp.FromDateTimeOffset(at);
         return status;
+    }
+
+    /// <summary>
+    /// A node without a stream, and each of its types: what it was sent and acknowledged stays as its last
+    /// stream left it, but nothing says it is in step with the configuration now.
+    /// </summary>
+    private static void MarkDisconnected(DataplaneStatus status)
+    {
+        status.State = SyncState.Disconnected;
+        status.OpenStreams = 0;
+        foreach (var type in status.ResourceTypes)
+        {
+            type.State = SyncState.Disconnected;
+        }
     }
 
     /// <summary>Under the lock: a node's last stream here, with a refusal since (the node came back and was turned away).</summary>

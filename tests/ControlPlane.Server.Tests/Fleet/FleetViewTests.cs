@@ -154,7 +154,10 @@ public sealed class FleetViewTests
         Assert.Equal(SyncState.Disconnected, status.State);
         Assert.NotNull(status.DisconnectedAt);
         Assert.Null(status.ConnectedSince);
-        Assert.Single(status.ResourceTypes);
+        // What it acknowledged stays on record; nothing says it is still in step.
+        var type = Assert.Single(status.ResourceTypes);
+        Assert.Equal((SyncState.Disconnected, type.VersionSent), (type.State, type.VersionAcked));
+        Assert.Equal(0, status.OpenStreams);
 
         host.Clock.Advance(TimeSpan.FromMinutes(10));
         var error = await Assert.ThrowsAsync<RpcException>(() => host.Channel.AsyncUnaryCall(Get, new GetDataplaneRequest { NodeId = "node-1" }).ResponseAsync).DefaultTimeout();
