@@ -222,8 +222,7 @@ internal sealed class ProxyHandler(
     /// </summary>
     private static bool MayRetry(in ForwardResult result, ForwardRequest request) => result.Outcome switch
     {
-        ForwardOutcome.ConnectFailed => request.Body is null || request.Body.TryReset(),
-        ForwardOutcome.Refused => request.Body is null || request.Body.TryReset(),
+        ForwardOutcome.ConnectFailed or ForwardOutcome.Refused => request.Body is null || request.Body.TryReset(),
         _ => false,
     };
 
