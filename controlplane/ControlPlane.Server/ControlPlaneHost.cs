@@ -117,7 +117,7 @@ public static class ControlPlaneHost
     }
 
     /// <summary>Kestrel's default minimum response data rate, which HTTP/1.1 requests keep.</summary>
-    internal static readonly MinDataRate Http1MinResponseDataRate = new(bytesPerSecond: 240, gracePeriod: TimeSpan.FromSeconds(5));
+    private static readonly MinDataRate Http1MinResponseDataRate = new(bytesPerSecond: 240, gracePeriod: TimeSpan.FromSeconds(5));
 
     /// <summary>
     /// Gives an HTTP/1.1 request back Kestrel's default minimum response data rate (the server-wide one is

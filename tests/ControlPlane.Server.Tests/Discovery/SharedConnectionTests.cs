@@ -14,9 +14,6 @@ public sealed class SharedConnectionTests
 {
     private static readonly string Endpoints = ResourceTypes.EndpointSet;
 
-    /// <summary>About 7 KB of metadata: 40 such instances make an endpoint set far larger than Kestrel buffers for a stream.</summary>
-    private static readonly string BigMetadata = "{" + string.Join(",", Enumerable.Range(0, 8).Select(i => $"\"k{i}\": \"{new string((char)('a' + i), 850)}\"")) + "}";
-
     private const string DeltaPath = "/controlplane.v1.DiscoveryService/DeltaResources";
 
     /// <summary>
@@ -34,7 +31,7 @@ public sealed class SharedConnectionTests
         await RegisterAsync(http, "i1", "img.a", 8081);
         for (var i = 0; i < 40; i++)
         {
-            await RegisterAsync(http, $"big{i}", "img.big", 9000 + i, BigMetadata);
+            await RegisterAsync(http, $"big{i}", "img.big", 9000 + i, SlowConsumerTests.BigMetadata);
         }
         var streams = controlPlane.Services.GetRequiredService<StreamRegistry>();
         await using var connection = await RawH2Connection.ConnectAsync(controlPlane.Grpc, initialStreamWindow: 0);

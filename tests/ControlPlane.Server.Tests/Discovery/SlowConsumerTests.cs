@@ -14,7 +14,7 @@ public sealed class SlowConsumerTests
     private static readonly Method<DeltaResourcesRequest, DeltaResourcesResponse> Delta = new(DiscoveryReflection.Descriptor.Services[0].FindMethodByName("DeltaResources"));
 
     /// <summary>About 7 KB of metadata: 40 such instances make an endpoint set far larger than HTTP/2 flow control lets through unread.</summary>
-    private static readonly string BigMetadata = "{" + string.Join(",", Enumerable.Range(0, 8).Select(i => $"\"k{i}\": \"{new string((char)('a' + i), 850)}\"")) + "}";
+    internal static readonly string BigMetadata = "{" + string.Join(",", Enumerable.Range(0, 8).Select(i => $"\"k{i}\": \"{new string((char)('a' + i), 850)}\"")) + "}";
 
     [Fact]
     public async Task ANodeThatNeverReads_DoesNotDelayAFastOne_KeepsABoundedQueue_AndIsClosedAsStuck()

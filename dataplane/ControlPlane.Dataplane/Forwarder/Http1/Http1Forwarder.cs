@@ -28,6 +28,9 @@ internal sealed class Http1Forwarder(Http1Client client, UpstreamCancellation ca
     /// <summary>How long a request with <c>Expect: 100-continue</c> holds its body back for the instance's 100 (HttpClient's default).</summary>
     private static readonly TimeSpan ExpectContinueTimeout = TimeSpan.FromSeconds(1);
 
+    /// <summary>Why a body ended before its framing said it would.</summary>
+    private const string ClosedShort = "The instance closed the connection before the body's end.";
+
     private readonly ForwarderOptions _options = options.Value;
 
     public async ValueTask<ForwardResult> ForwardAsync(HttpContext http, ForwardRequest request, UpstreamDestination destination)
@@ -208,7 +211,7 @@ internal sealed class Http1Forwarder(Http1Client client, UpstreamCancellation ca
                     if (result.IsCompleted || result.IsCanceled)
                     {
                         // Closed before the body's end.
-                        (outcome, failure) = (ForwardOutcome.ResponseBodyFailed, new Http1ProtocolException("The instance closed the connection before the body's end.", closed: true));
+                        (outcome, failure) = (ForwardOutcome.ResponseBodyFailed, new Http1ProtocolException(ClosedShort, closed: true));
                         break;
                     }
                     connection.Reader.AdvanceTo(buffer.Start, buffer.End);
@@ -357,7 +360,6 @@ internal sealed class Http1Forwarder(Http1Client client, UpstreamCancellation ca
     /// </summary>
     private static Http1ProtocolException? BrokenAhead(Http1BodyKind kind, ReadOnlySequence<byte> buffer, long remaining, Http1ChunkedDecoder decoder, bool completed)
     {
-        const string ClosedShort = "The instance closed the connection before the body's end.";
         switch (kind)
         {
             case Http1BodyKind.ContentLength:
